@@ -1,0 +1,198 @@
+/** A feed handle shaped like the official `getstream` client's `StreamFeed`. */
+import type { Activity, NewActivity } from '../engine/activity.js'
+import { DEFAULT_COPY_LIMIT, type Engine, intOption, MAX_COPY_LIMIT } from '../engine/engine.js'
+import { inputError } from '../engine/errors.js'
+import { type FeedRef, requireGroup } from '../engine/feed-groups.js'
+import { requireSk } from '../engine/ids.js'
+import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
+import { updateToTargets } from '../engine/updates.js'
+import type { FollowRow } from '../store/store.js'
+
+/** Stream's `{ duration }` envelope. */
+export interface APIResponse {
+  duration: string
+}
+
+/** One follow relation as listed by `followers()` and `following()`. */
+export interface FollowRelation {
+  feed_id: string
+  target_id: string
+  created_at: string
+  updated_at: string
+}
+
+/** Options of `followers()` and `following()`. */
+export interface GetFollowOptions {
+  limit?: number
+  offset?: number
+  /** Only these feeds (ids like `user:42`), as a list or a comma-separated string. */
+  filter?: string[] | string
+}
+
+/** Default and maximum page size of follow listings. */
+export const DEFAULT_FOLLOW_LIMIT = 25
+export const MAX_FOLLOW_LIMIT = 500
+/** Deepest offset of follow listings. */
+export const MAX_FOLLOW_OFFSET = 400
+
+/** Parses follow listing options. */
+export function followQuery(engine: Engine, options: GetFollowOptions = {}) {
+  if (options === null || typeof options !== 'object') throw inputError('options must be an object', options, 'options')
+  const raw = options.filter
+  const filter = raw === undefined || raw === '' ? [] : typeof raw === 'string' ? raw.split(',') : raw
+  if (!Array.isArray(filter)) throw inputError('filter must be a list of feed ids like ["user:42"]', raw, 'filter')
+  return {
+    limit: intOption(options.limit, 'limit', 0, MAX_FOLLOW_LIMIT, DEFAULT_FOLLOW_LIMIT),
+    offset: intOption(options.offset, 'offset', 0, MAX_FOLLOW_OFFSET, 0),
+    filter: filter.map((f) => engine.parseFeed(typeof f === 'string' ? f.trim() : f, 'filter').id),
+  }
+}
+
+/** Maps stored follow rows to Stream's relation shape. */
+export function relations(rows: FollowRow[]): FollowRelation[] {
+  return rows.map((r) => ({ feed_id: r.source, target_id: r.target, created_at: r.created_at, updated_at: r.updated_at }))
+}
+
+/** A feed: `client.feed('user', '42')`. Methods mirror getstream's names, arguments and results. */
+export class EddyFeed {
+  /** The feed group, e.g. `user`. */
+  readonly slug: string
+  /** The user id part, e.g. `42`. */
+  readonly userId: string
+  /** `slug:userId`. */
+  readonly id: string
+  readonly #engine: Engine
+  readonly #ref: FeedRef
+
+  constructor(engine: Engine, ref: FeedRef) {
+    this.#engine = engine
+    this.#ref = ref
+    this.slug = ref.slug
+    this.userId = ref.userId
+    this.id = ref.id
+  }
+
+  /** Adds one activity; resolves with it as stored (id, time, foreign_id...). */
+  async addActivity(activity: NewActivity): Promise<Activity & APIResponse> {
+    const started = performance.now()
+    const [stored] = await this.#engine.addActivities(this.#ref, [activity])
+    return { ...stored, duration: duration(started) }
+  }
+
+  /** Adds up to 100 activities in one write. */
+  async addActivities(activities: NewActivity[]): Promise<{ activities: Activity[] } & APIResponse> {
+    const started = performance.now()
+    const stored = await this.#engine.addActivities(this.#ref, activities)
+    return { activities: stored, duration: duration(started) }
+  }
+
+  /**
+   * Removes an activity by id, or every activity with a foreign id (`{ foreign_id }` or
+   * `{ foreignId }`), from this feed and the feeds it fanned out to.
+   */
+  async removeActivity(
+    activity: string | { foreign_id?: string; foreignId?: string },
+  ): Promise<{ removed: string } & APIResponse> {
+    const started = performance.now()
+    if (typeof activity === 'string') {
+      await this.#engine.removeActivity(this.#ref, requireSk(activity, 'activity id'))
+      return { removed: activity, duration: duration(started) }
+    }
+    const foreignId = activity && typeof activity === 'object' ? (activity.foreign_id ?? activity.foreignId) : undefined
+    if (typeof foreignId !== 'string' || foreignId === '') {
+      throw inputError('removeActivity takes an activity id or { foreign_id }', activity, 'activity')
+    }
+    for (const sk of await this.#engine.findByForeignId(this.#ref, foreignId)) await this.#engine.removeActivity(this.#ref, sk)
+    return { removed: foreignId, duration: duration(started) }
+  }
+
+  /** Reads a page: `limit`, `offset`, `id_lt`/`id_lte`/`id_gt`/`id_gte`, `mark_seen`, `mark_read`. */
+  get(options: GetFeedOptions = {}): Promise<FeedResponse> {
+    return readFeed(this.#engine, this.#ref, options)
+  }
+
+  /** Reads the single activity (or group) with this id. */
+  getActivityDetail(activityId: string, options: GetFeedOptions = {}): Promise<FeedResponse> {
+    return this.get({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
+  }
+
+  /** Follows `targetSlug:targetUserId`, copying its newest `limit` activities (default 100, max 1000). */
+  async follow(targetSlug: string, targetUserId: string | { id: string }, options: { limit?: number } = {}): Promise<APIResponse> {
+    const started = performance.now()
+    const userId = typeof targetUserId === 'object' && targetUserId !== null ? targetUserId.id : targetUserId
+    const target = this.#engine.feed(targetSlug, userId)
+    const limit = intOption(options?.limit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, DEFAULT_COPY_LIMIT)
+    await this.#engine.follow([{ source: this.#ref, target }], limit)
+    return { duration: duration(started) }
+  }
+
+  /** Stops following; the target's activities leave this feed unless `keepHistory`. */
+  async unfollow(
+    targetSlug: string,
+    targetUserId: string | { id: string },
+    options: { keepHistory?: boolean } = {},
+  ): Promise<APIResponse> {
+    const started = performance.now()
+    const userId = typeof targetUserId === 'object' && targetUserId !== null ? targetUserId.id : targetUserId
+    const target = this.#engine.feed(targetSlug, userId)
+    await this.#engine.unfollow([{ source: this.#ref, target, keepHistory: options?.keepHistory === true }])
+    return { duration: duration(started) }
+  }
+
+  /** Feeds that follow this one, newest follow first. */
+  async followers(options: GetFollowOptions = {}): Promise<{ results: FollowRelation[] } & APIResponse> {
+    const started = performance.now()
+    const rows = await this.#engine.store.followers(this.id, followQuery(this.#engine, options))
+    return { results: relations(rows), duration: duration(started) }
+  }
+
+  /** Feeds this one follows, newest follow first. */
+  async following(options: GetFollowOptions = {}): Promise<{ results: FollowRelation[] } & APIResponse> {
+    const started = performance.now()
+    const rows = await this.#engine.store.following(this.id, followQuery(this.#engine, options))
+    return { results: relations(rows), duration: duration(started) }
+  }
+
+  /** Follower and following counts, optionally only from some slugs. */
+  async followStats(options: { followerSlugs?: string[]; followingSlugs?: string[] } = {}): Promise<
+    {
+      results: { followers: { feed: string; count: number }; following: { feed: string; count: number } }
+    } & APIResponse
+  > {
+    const started = performance.now()
+    const slugs = (value: unknown, field: string) => {
+      if (value === undefined) return undefined
+      const list = typeof value === 'string' ? value.split(',') : value
+      if (!Array.isArray(list)) throw inputError(`${field} must be a list of feed group names`, value, field)
+      for (const s of list) requireGroup(this.#engine.groups, s)
+      return list as string[]
+    }
+    const followerSlugs = slugs(options?.followerSlugs, 'followerSlugs')
+    const followingSlugs = slugs(options?.followingSlugs, 'followingSlugs')
+    const [followers, following] = await Promise.all([
+      this.#engine.store.countFollows(this.id, 'followers', followerSlugs),
+      this.#engine.store.countFollows(this.id, 'following', followingSlugs),
+    ])
+    return {
+      results: { followers: { feed: this.id, count: followers }, following: { feed: this.id, count: following } },
+      duration: duration(started),
+    }
+  }
+
+  /** Replaces, adds or removes the `to` targets of the activity with this foreign id and time. */
+  async updateActivityToTargets(
+    foreignId: string,
+    time: string | Date,
+    newTargets?: string[],
+    addedTargets?: string[],
+    removedTargets?: string[],
+  ): Promise<Activity & { added?: string[]; removed?: string[] } & APIResponse> {
+    const started = performance.now()
+    const result = await updateToTargets(this.#engine, this.#ref, foreignId, time instanceof Date ? time.toISOString() : time, {
+      new_targets: newTargets,
+      added_targets: addedTargets,
+      removed_targets: removedTargets,
+    })
+    return { ...result.activity, added: result.added, removed: result.removed, duration: duration(started) }
+  }
+}

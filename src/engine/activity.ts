@@ -1,0 +1,169 @@
+/** Activities: validation of what users send, and the stored/returned form. */
+import type { GroupSource } from './aggregation.js'
+import { inputError } from './errors.js'
+import { type FeedGroup, type FeedRef, parseFeedId } from './feed-groups.js'
+import { skToId, sortKey, tailFor } from './ids.js'
+import { formatTime, nowMicros, parseTime } from './time.js'
+
+/** An activity as sent by users: actor, verb and object, plus anything else. */
+export interface NewActivity {
+  actor: string | number | { ref(): string }
+  verb: string | number
+  object: string | number | { ref(): string }
+  target?: string | number | null
+  time?: string | Date | number
+  foreign_id?: string | number | null
+  to?: string[]
+  [field: string]: unknown
+}
+
+/** An activity as Eddy returns it. `to` is present only when non-empty. */
+export interface Activity {
+  id: string
+  actor: string
+  verb: string
+  object: string
+  target: string
+  foreign_id: string
+  time: string
+  origin: string | null
+  to?: string[]
+  [field: string]: unknown
+}
+
+/** A validated activity ready to store. */
+export interface PreparedActivity {
+  sk: string
+  activity: Activity
+  /** The JSON stored once and returned by every read. */
+  body: string
+  micros: number
+  /** The `to` feeds, parsed. */
+  to: FeedRef[]
+}
+
+/** Largest stored activity, in bytes of JSON (Stream documents about 10 KB). */
+export const MAX_ACTIVITY_BYTES = 10_240
+/** Longest verb, in bytes (Stream's limit). */
+export const MAX_VERB_BYTES = 255
+const RESERVED = new Set(['id', 'origin', 'duration'])
+
+function requiredString(value: unknown, field: string): string {
+  let v = value
+  if (v !== null && typeof v === 'object' && typeof (v as { ref?: unknown }).ref === 'function') {
+    v = (v as { ref(): unknown }).ref()
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) v = String(v)
+  if (typeof v !== 'string' || v.length === 0) {
+    throw inputError(`${field} is required and must be a non-empty string (or a number)`, value, field)
+  }
+  return v
+}
+
+/** Checks that `value` is a list of feed ids and returns them parsed, without repeats. */
+export function parseTargets(groups: Map<string, FeedGroup>, value: unknown, field = 'to'): FeedRef[] {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) throw inputError(`${field} must be a list of feed ids like ["notification:42"]`, value, field)
+  if (value.length > 100) throw inputError(`${field} may name at most 100 feeds`, value.length, field)
+  const seen = new Map<string, FeedRef>()
+  for (const item of value) {
+    const ref = parseFeedId(groups, item, field)
+    seen.set(ref.id, ref)
+  }
+  return [...seen.values()]
+}
+
+/** The fields of an activity that aggregation formats read. */
+export function groupSource(activity: Activity, micros: number): GroupSource {
+  return {
+    actor: activity.actor,
+    verb: activity.verb,
+    object: activity.object,
+    target: activity.target,
+    micros,
+    fields: activity,
+  }
+}
+
+/**
+ * Validates and normalizes one activity: required fields, verb and size limits, time, `to`.
+ * Its id hashes the foreign_id (or the whole body when there is none) so re-adds replace.
+ */
+export function prepareActivity(groups: Map<string, FeedGroup>, input: unknown, index?: number): PreparedActivity {
+  const where = index === undefined ? '' : ` (activity ${index})`
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw inputError(`an activity must be an object with actor, verb and object${where}`, input, 'activity')
+  }
+  const raw = input as Record<string, unknown>
+  const actor = requiredString(raw.actor, 'actor')
+  const verb = requiredString(raw.verb, 'verb')
+  const object = requiredString(raw.object, 'object')
+  if (Buffer.byteLength(verb) > MAX_VERB_BYTES) {
+    throw inputError(`verb must be at most ${MAX_VERB_BYTES} bytes${where}`, verb, 'verb')
+  }
+  let target = ''
+  if (raw.target !== undefined && raw.target !== null && raw.target !== '') target = requiredString(raw.target, 'target')
+  let foreignId = ''
+  if (raw.foreign_id !== undefined && raw.foreign_id !== null) {
+    if (typeof raw.foreign_id !== 'string' && !(typeof raw.foreign_id === 'number' && Number.isFinite(raw.foreign_id))) {
+      throw inputError(`foreign_id must be a string${where}`, raw.foreign_id, 'foreign_id')
+    }
+    foreignId = String(raw.foreign_id)
+    if (foreignId.length > 255) throw inputError(`foreign_id must be at most 255 characters${where}`, foreignId, 'foreign_id')
+  }
+  const micros = raw.time === undefined || raw.time === null ? nowMicros() : parseTime(raw.time, 'time')
+  const to = parseTargets(groups, raw.to)
+
+  const custom: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined || RESERVED.has(key)) continue
+    if (['actor', 'verb', 'object', 'target', 'time', 'foreign_id', 'to'].includes(key)) continue
+    custom[key] = value
+  }
+  const activity: Activity = {
+    id: '',
+    actor,
+    verb,
+    object,
+    target,
+    foreign_id: foreignId,
+    time: formatTime(micros),
+    origin: null,
+    ...(to.length > 0 ? { to: to.map((t) => t.id) } : {}),
+  }
+  let customJson: string
+  try {
+    customJson = JSON.stringify(custom)
+  } catch (err) {
+    throw inputError(`custom fields must be JSON-serializable (${(err as Error).message})${where}`, Object.keys(custom), 'activity')
+  }
+  for (const [key, value] of Object.entries(JSON.parse(customJson) as Record<string, unknown>)) {
+    // defineProperty, not assignment: a custom "__proto__" field must stay plain data.
+    Object.defineProperty(activity, key, { value, enumerable: true, writable: true, configurable: true })
+  }
+  const seed = foreignId ? `f:${foreignId}` : `c:${JSON.stringify(activity)}`
+  const sk = sortKey(micros, tailFor(seed))
+  activity.id = skToId(sk)
+  const body = JSON.stringify(activity)
+  const bytes = Buffer.byteLength(body)
+  if (bytes > MAX_ACTIVITY_BYTES) {
+    throw inputError(`an activity must be at most ${MAX_ACTIVITY_BYTES} bytes of JSON${where}`, `${bytes} bytes`, 'activity')
+  }
+  return { sk, activity, body, micros, to }
+}
+
+/** The sort key an activity with this foreign_id and time has (the id is derived, not looked up). */
+export function skForForeignId(foreignId: unknown, time: unknown): string {
+  if ((typeof foreignId !== 'string' && typeof foreignId !== 'number') || String(foreignId) === '') {
+    throw inputError('foreign_id must be a non-empty string', foreignId, 'foreign_id')
+  }
+  if (time === undefined || time === null || time === '') throw inputError('time is required with foreign_id', time, 'time')
+  return sortKey(parseTime(time, 'time'), tailFor(`f:${String(foreignId)}`))
+}
+
+/** Parses a stored body and sets the origin of the timeline entry it was read through. */
+export function readActivity(body: string, origin: string | null): Activity {
+  const activity = JSON.parse(body) as Activity
+  activity.origin = origin
+  return activity
+}

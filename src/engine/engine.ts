@@ -1,0 +1,240 @@
+/**
+ * The feed engine: every rule of Stream's Feeds v1 semantics over a {@link Store}. The
+ * getstream-shaped client and the HTTP server are thin layers over it.
+ */
+import type { EntryRemove, EntryWrite, FanoutJob, FollowEdge, Store, WriteBatch } from '../store/store.js'
+import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
+import { EddyError, inputError } from './errors.js'
+import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner } from './fanout.js'
+import { buildFeedGroups, type FeedGroup, type FeedGroupOptions, type FeedRef, feedRef, parseFeedId } from './feed-groups.js'
+import { randomId } from './ids.js'
+
+/** Options for {@link Engine}. */
+export interface EngineOptions {
+  /** Feed groups, merged over the defaults (user, timeline, timeline_aggregated, notification). */
+  feedGroups?: Record<string, FeedGroupOptions>
+  /** Follower feeds written per fan-out transaction. */
+  fanoutChunkSize?: number
+}
+
+/** Most activities one add, update or lookup call may carry. */
+export const MAX_BATCH = 100
+/** Most feeds `addToMany` may write to. */
+export const MAX_ADD_TO_MANY = 5_000
+/** Follow copy limit: default and maximum. */
+export const DEFAULT_COPY_LIMIT = 100
+export const MAX_COPY_LIMIT = 1_000
+
+/** Checks an optional integer option and returns it or the default. */
+export function intOption(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined || value === null || value === '') return fallback
+  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw inputError(`${field} must be an integer from ${min} to ${max}`, value, field)
+  }
+  return n
+}
+
+/** The engine: configured feed groups, a store and a fan-out runner. */
+export class Engine {
+  readonly store: Store
+  readonly groups: Map<string, FeedGroup>
+  readonly chunkSize: number
+  readonly #fanout: FanoutRunner
+
+  constructor(store: Store, options: EngineOptions = {}) {
+    this.store = store
+    this.groups = buildFeedGroups(options.feedGroups)
+    this.chunkSize = intOption(options.fanoutChunkSize, 'fanoutChunkSize', 1, 100_000, DEFAULT_CHUNK_SIZE)
+    this.#fanout = new FanoutRunner(store, this.groups, this.chunkSize, (sks) => this.loadActivities(sks))
+  }
+
+  /** Resumes fan-out that an earlier process accepted but did not finish. */
+  resume(): Promise<void> {
+    return this.#fanout.resume()
+  }
+
+  /** Resolves once every accepted fan-out has been delivered. */
+  flush(): Promise<void> {
+    return this.#fanout.idle()
+  }
+
+  /** Validates `slug` and `userId`. */
+  feed(slug: unknown, userId: unknown): FeedRef {
+    return feedRef(this.groups, slug, userId)
+  }
+
+  /** Parses a `slug:userId` feed id. */
+  parseFeed(value: unknown, field?: string): FeedRef {
+    return parseFeedId(this.groups, value, field)
+  }
+
+  /** Activities by sort key, parsed (origin null). */
+  async loadActivities(sks: string[]): Promise<Map<string, Activity>> {
+    const rows = await this.store.getActivities(sks)
+    const out = new Map<string, Activity>()
+    for (const [sk, row] of rows) out.set(sk, readActivity(row.body, null))
+    return out
+  }
+
+  /** Writes `batch` and starts the given fan-out jobs, queueing what the write left pending. */
+  async #write(batch: WriteBatch, jobs: FanoutJob[], activities: Map<string, Activity>): Promise<void> {
+    const fanout = jobs.length > 0 ? { jobs, build: chunkBuilder(this.groups, activities), chunkSize: this.chunkSize } : undefined
+    const pending = await this.store.write(batch, fanout)
+    this.#fanout.enqueue(pending)
+  }
+
+  /** Adds activities to `feed`, its `to` targets and (through fan-out) their followers. */
+  async addActivities(feed: FeedRef, inputs: unknown[]): Promise<Activity[]> {
+    if (!Array.isArray(inputs) || inputs.length === 0) {
+      throw inputError('activities must be a non-empty list', inputs, 'activities')
+    }
+    if (inputs.length > MAX_BATCH) throw inputError(`at most ${MAX_BATCH} activities per call`, inputs.length, 'activities')
+    const prepared = inputs.map((input, i) => prepareActivity(this.groups, input, inputs.length > 1 ? i : undefined))
+    const byKey = new Map<string, PreparedActivity>()
+    for (const p of prepared) byKey.set(p.sk, p) // a repeated foreign_id + time: the last one wins
+    const add: EntryWrite[] = []
+    const jobs: FanoutJob[] = []
+    const activities = new Map<string, Activity>()
+    for (const p of byKey.values()) {
+      activities.set(p.sk, p.activity)
+      add.push(entryFor(feed.group, feed.id, p.sk, p.activity, null))
+      jobs.push({ id: randomId(), op: 'add', feed: feed.id, sk: p.sk, cursor: null })
+      for (const target of p.to) {
+        if (target.id === feed.id) continue
+        add.push(entryFor(target.group, target.id, p.sk, p.activity, null))
+        jobs.push({ id: randomId(), op: 'add', feed: target.id, sk: p.sk, cursor: null })
+      }
+    }
+    await this.#write({ activities: [...byKey.values()].map((p) => ({ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id })), add }, jobs, activities)
+    return prepared.map((p) => ({ ...p.activity }))
+  }
+
+  /**
+   * Removes the activity `sk` from `feed` and, through fan-out, from its followers. Removing it
+   * from the feed it was added to also withdraws it from its `to` targets.
+   */
+  async removeActivity(feed: FeedRef, sk: string): Promise<boolean> {
+    const entry = await this.store.getEntry(feed.id, sk)
+    if (!entry) return false
+    const remove: EntryRemove[] = [{ feed: feed.id, sk }]
+    const jobs: FanoutJob[] = [{ id: randomId(), op: 'remove', feed: feed.id, sk, cursor: null }]
+    if (entry.origin === null) {
+      const activity = (await this.loadActivities([sk])).get(sk)
+      const to = activity?.to ?? []
+      if (to.length > 0 && !to.includes(feed.id)) {
+        for (const target of to) {
+          remove.push({ feed: target, sk })
+          jobs.push({ id: randomId(), op: 'remove', feed: target, sk, cursor: null })
+        }
+      }
+    }
+    await this.#write({ remove }, jobs, new Map())
+    return true
+  }
+
+  /** Sort keys of activities with `foreignId` in `feed`. */
+  async findByForeignId(feed: FeedRef, foreignId: string): Promise<string[]> {
+    return this.store.findByForeignId(feed.id, foreignId)
+  }
+
+  /** Makes `source` follow `target`, copying the newest `copyLimit` activities of the target. */
+  async follow(pairs: { source: FeedRef; target: FeedRef }[], copyLimit: number): Promise<void> {
+    const follow: FollowEdge[] = []
+    const add: EntryWrite[] = []
+    for (const { source, target } of pairs) {
+      if (target.group.kind !== 'flat') {
+        throw inputError(`only flat feeds can be followed; ${target.slug} is ${target.group.kind}`, target.id, 'target')
+      }
+      if (source.id === target.id) throw inputError('a feed cannot follow itself', target.id, 'target')
+      follow.push({ source: source.id, target: target.id })
+      if (copyLimit === 0) continue
+      const sks = await this.store.newestEntries(target.id, copyLimit)
+      const bodies = source.group.kind === 'flat' ? undefined : await this.loadActivities(sks)
+      for (const sk of sks) {
+        if (bodies) {
+          const activity = bodies.get(sk)
+          if (activity) add.push(entryFor(source.group, source.id, sk, activity, target.id))
+        } else {
+          const entry: EntryWrite = { feed: source.id, kind: 'flat', sk, origin: target.id }
+          if (source.group.maxLength !== undefined) entry.maxLength = source.group.maxLength
+          add.push(entry)
+        }
+      }
+    }
+    await this.store.write({ follow, add })
+  }
+
+  /** Removes follows; unless `keepHistory`, also the activities that came through them. */
+  async unfollow(pairs: { source: FeedRef; target: FeedRef; keepHistory: boolean }[]): Promise<void> {
+    const unfollow = pairs.map((p) => ({ source: p.source.id, target: p.target.id }))
+    const removeByOrigin = pairs.filter((p) => !p.keepHistory).map((p) => ({ feed: p.source.id, origin: p.target.id }))
+    await this.store.write({ unfollow, removeByOrigin })
+  }
+
+  /** Adds one activity to many feeds directly, without fan-out to their followers. */
+  async addToMany(input: unknown, feeds: unknown): Promise<Activity> {
+    if (!Array.isArray(feeds) || feeds.length === 0) throw inputError('feeds must be a non-empty list of feed ids', feeds, 'feeds')
+    if (feeds.length > MAX_ADD_TO_MANY) throw inputError(`feeds may name at most ${MAX_ADD_TO_MANY} feeds`, feeds.length, 'feeds')
+    if (input && typeof input === 'object' && 'to' in input && (input as { to?: unknown }).to !== undefined) {
+      throw inputError('addToMany does not accept to; list every feed in feeds', (input as { to: unknown }).to, 'to')
+    }
+    const p = prepareActivity(this.groups, input)
+    const refs = new Map<string, FeedRef>()
+    for (const f of feeds) {
+      const ref = this.parseFeed(f, 'feeds')
+      refs.set(ref.id, ref)
+    }
+    const add = [...refs.values()].map((ref) => entryFor(ref.group, ref.id, p.sk, p.activity, null))
+    await this.store.write({ activities: [{ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id }], add })
+    return p.activity
+  }
+
+  /** Replaces stored bodies (same id, same feeds). `to` may not change. */
+  async replaceActivities(prepared: PreparedActivity[]): Promise<void> {
+    const existing = await this.loadActivities(prepared.map((p) => p.sk))
+    for (const p of prepared) {
+      const old = existing.get(p.sk)
+      if (!old) {
+        throw new EddyError(
+          'DoesNotExistException',
+          `no activity has foreign_id ${JSON.stringify(p.activity.foreign_id)} and time ${p.activity.time}`,
+        )
+      }
+      const before = [...(old.to ?? [])].sort().join(',')
+      const after = [...(p.activity.to ?? [])].sort().join(',')
+      if (before !== after) {
+        throw inputError('to cannot be changed by an update; use updateActivityToTargets', p.activity.to ?? [], 'to')
+      }
+    }
+    await this.store.write({
+      activities: prepared.map((p) => ({ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id })),
+    })
+  }
+
+  /** Changes the `to` targets of an activity: adds it to new targets and withdraws it from old. */
+  async setTargets(activity: Activity, sk: string, added: FeedRef[], removed: FeedRef[]): Promise<void> {
+    const add: EntryWrite[] = []
+    const remove: EntryRemove[] = []
+    const jobs: FanoutJob[] = []
+    for (const t of added) {
+      add.push(entryFor(t.group, t.id, sk, activity, null))
+      jobs.push({ id: randomId(), op: 'add', feed: t.id, sk, cursor: null })
+    }
+    for (const t of removed) {
+      remove.push({ feed: t.id, sk })
+      jobs.push({ id: randomId(), op: 'remove', feed: t.id, sk, cursor: null })
+    }
+    const body = JSON.stringify({ ...activity, origin: null })
+    await this.#write({ activities: [{ sk, body, foreignId: activity.foreign_id }], add, remove }, jobs, new Map([[sk, activity]]))
+  }
+
+  /** Waits for pending fan-out, then closes the store. */
+  async close(): Promise<void> {
+    try {
+      await this.flush()
+    } finally {
+      await this.store.close()
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Fan-out on write. Accepted work is a durable job per (activity, feed whose followers receive
+ * it); the store runs the first chunk inside the write that accepted it, and this runner drains
+ * the rest in the background, chunk by chunk, each chunk one transaction that also advances the
+ * job. After a crash, `resume()` picks up every job where its last committed chunk left off.
+ */
+import type { ChunkBuilder, EntryRemove, EntryWrite, FanoutJob, Store } from '../store/store.js'
+import { type Activity, groupSource } from './activity.js'
+import type { FeedGroup } from './feed-groups.js'
+import { skMicros } from './ids.js'
+
+/** Default number of follower feeds written per transaction. */
+export const DEFAULT_CHUNK_SIZE = 2_000
+
+/** The entry an activity becomes in `feed` (group key and actor for grouped feeds). */
+export function entryFor(
+  group: FeedGroup,
+  feed: string,
+  sk: string,
+  activity: Activity,
+  origin: string | null,
+): EntryWrite {
+  const entry: EntryWrite = { feed, kind: group.kind, sk, origin }
+  if (group.kind !== 'flat') {
+    entry.group = group.groupKey!(groupSource(activity, skMicros(sk)))
+    entry.actor = activity.actor
+  }
+  if (group.maxLength !== undefined) entry.maxLength = group.maxLength
+  return entry
+}
+
+/**
+ * A chunk builder for jobs whose activities are in `activities` (by sort key). Group keys are
+ * computed per follower slug; followers of a slug that no longer exists are skipped.
+ */
+export function chunkBuilder(groups: Map<string, FeedGroup>, activities: Map<string, Activity>): ChunkBuilder {
+  return (job, followers) => {
+    if (job.op === 'remove') {
+      const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
+      return { remove }
+    }
+    const activity = activities.get(job.sk)
+    if (!activity) return {}
+    const add: EntryWrite[] = []
+    for (const feed of followers) {
+      const group = groups.get(feed.slice(0, feed.indexOf(':')))
+      if (group) add.push(entryFor(group, feed, job.sk, activity, job.feed))
+    }
+    return { add }
+  }
+}
+
+/** Drains pending fan-out jobs in the background; `idle()` resolves when none are left. */
+export class FanoutRunner {
+  readonly #store: Store
+  readonly #groups: Map<string, FeedGroup>
+  readonly #chunkSize: number
+  readonly #load: (sks: string[]) => Promise<Map<string, Activity>>
+  #queue: FanoutJob[] = []
+  #running: Promise<void> | undefined
+  #error: unknown
+
+  constructor(
+    store: Store,
+    groups: Map<string, FeedGroup>,
+    chunkSize: number,
+    load: (sks: string[]) => Promise<Map<string, Activity>>,
+  ) {
+    this.#store = store
+    this.#groups = groups
+    this.#chunkSize = chunkSize
+    this.#load = load
+  }
+
+  /** Queues jobs that the store reported as pending and starts draining. */
+  enqueue(jobs: FanoutJob[]): void {
+    if (jobs.length === 0) return
+    this.#queue.push(...jobs)
+    this.#start()
+  }
+
+  /** Loads jobs left by an earlier process (accepted, not finished) and drains them. */
+  async resume(): Promise<void> {
+    const jobs = await this.#store.pendingFanout()
+    const queued = new Set(this.#queue.map((j) => j.id))
+    this.enqueue(jobs.filter((j) => !queued.has(j.id)))
+  }
+
+  /** Resolves when every queued job is finished; rejects with the error that stopped one. */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running
+    if (this.#error !== undefined) {
+      const error = this.#error
+      this.#error = undefined
+      throw error
+    }
+  }
+
+  #start(): void {
+    if (this.#running) return
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined
+      if (this.#queue.length > 0 && this.#error === undefined) this.#start()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    // Let the write that queued the job resolve first; delivery is not on the caller's path.
+    await new Promise((resolve) => setImmediate(resolve))
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#queue.length)
+      const activities = await this.#load([...new Set(batch.filter((j) => j.op === 'add').map((j) => j.sk))])
+      const build = chunkBuilder(this.#groups, activities)
+      for (let job of batch) {
+        try {
+          let next: FanoutJob | null = job
+          while (next) {
+            job = next
+            next = await this.#store.runFanout(job, build, this.#chunkSize)
+          }
+        } catch (error) {
+          // The job stays in the store at its last committed chunk; a later resume() retries it.
+          this.#error = error
+          return
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,163 @@
+/** Feed reads: pagination options, flat pages, aggregated and notification groups, seen/read. */
+import type { GroupRow, MarkTarget, PageQuery } from '../store/store.js'
+import { type Activity, readActivity } from './activity.js'
+import type { Engine } from './engine.js'
+import { intOption } from './engine.js'
+import { inputError } from './errors.js'
+import type { FeedRef } from './feed-groups.js'
+import { idToSk, skMicros } from './ids.js'
+import { formatTime } from './time.js'
+
+/** Read options, as the official client names them. */
+export interface GetFeedOptions {
+  limit?: number | string
+  offset?: number | string
+  id_lt?: string
+  id_lte?: string
+  id_gt?: string
+  id_gte?: string
+  mark_seen?: boolean | string | string[]
+  mark_read?: boolean | string | string[]
+  [option: string]: unknown
+}
+
+/** A page of a flat feed. */
+export interface FlatFeedResponse {
+  results: Activity[]
+  next: string
+  duration: string
+}
+
+/** A group of activities in an aggregated feed. */
+export interface AggregatedGroup {
+  id: string
+  group: string
+  verb: string
+  activity_count: number
+  actor_count: number
+  created_at: string
+  updated_at: string
+  activities: Activity[]
+}
+
+/** A group in a notification feed. */
+export interface NotificationGroup extends AggregatedGroup {
+  is_seen: boolean
+  is_read: boolean
+}
+
+/** A page of an aggregated feed. */
+export interface AggregatedFeedResponse {
+  results: AggregatedGroup[]
+  next: string
+  duration: string
+}
+
+/** A page of a notification feed, with counts taken before any marking. */
+export interface NotificationFeedResponse {
+  results: NotificationGroup[]
+  next: string
+  unseen: number
+  unread: number
+  duration: string
+}
+
+/** Any feed read's response. */
+export type FeedResponse = FlatFeedResponse | AggregatedFeedResponse | NotificationFeedResponse
+
+/** Default and maximum page size. */
+export const DEFAULT_LIMIT = 25
+export const MAX_LIMIT = 100
+/** Deepest accepted offset (deep pages should use id_lt cursors). */
+export const MAX_OFFSET = 1_000_000
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Formats elapsed milliseconds as Stream's Go-style duration string. */
+export function duration(startMs: number): string {
+  return `${(performance.now() - startMs).toFixed(2)}ms`
+}
+
+function cursor(value: unknown, field: string, grouped: boolean): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined
+  if (typeof value !== 'string' || !UUID.test(value)) {
+    throw inputError(`${field} must be an ${grouped ? 'group' : 'activity'} id (a UUID)`, value, field)
+  }
+  if (grouped) return value.toLowerCase()
+  const sk = idToSk(value)
+  if (!sk) throw inputError(`${field} must be an activity id (a version-1 UUID)`, value, field)
+  return sk
+}
+
+/** Validates limit, offset and id_* options into a store page query. */
+export function pageQuery(options: GetFeedOptions, grouped: boolean): PageQuery {
+  const page: PageQuery = {
+    limit: intOption(options.limit, 'limit', 0, MAX_LIMIT, DEFAULT_LIMIT),
+    offset: intOption(options.offset, 'offset', 0, MAX_OFFSET, 0),
+  }
+  for (const key of ['lt', 'lte', 'gt', 'gte'] as const) {
+    const c = cursor(options[`id_${key}`], `id_${key}`, grouped)
+    if (c !== undefined) page[key] = c
+  }
+  return page
+}
+
+/** Parses mark_seen / mark_read: true, a group id, a comma list or a list. */
+export function markTarget(value: unknown, field: string): MarkTarget | undefined {
+  if (value === undefined || value === null || value === false || value === 'false' || value === '') return undefined
+  if (value === true || value === 'true' || value === 'current') return true
+  const ids = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined
+  if (!ids || ids.some((id) => typeof id !== 'string')) {
+    throw inputError(`${field} must be true, a group id or a list of group ids`, value, field)
+  }
+  const list = (ids as string[]).map((id) => id.trim()).filter((id) => id !== '')
+  for (const id of list) {
+    if (!UUID.test(id)) throw inputError(`${field} must list group ids (UUIDs)`, id, field)
+  }
+  return list.map((id) => id.toLowerCase())
+}
+
+function nextLink(feed: FeedRef, lastId: string | undefined, count: number, page: PageQuery): string {
+  if (!lastId || page.limit === 0 || count < page.limit) return ''
+  return `/api/v1.0/feed/${feed.slug}/${feed.userId}/?id_lt=${lastId}&limit=${page.limit}`
+}
+
+function toGroup(row: GroupRow): AggregatedGroup {
+  const activities = row.activities.map((e) => readActivity(e.body, e.origin))
+  return {
+    id: row.id,
+    group: row.group,
+    verb: activities[0]?.verb ?? '',
+    activity_count: row.activity_count,
+    actor_count: row.actor_count,
+    created_at: formatTime(skMicros(row.firstSk)),
+    updated_at: formatTime(skMicros(row.lastSk)),
+    activities,
+  }
+}
+
+/**
+ * Reads a page of `feed`. Notification marks (`mark_seen`, `mark_read`) are applied after the
+ * response is built, as Stream does: this response shows the state before them.
+ */
+export async function readFeed(engine: Engine, feed: FeedRef, options: GetFeedOptions = {}): Promise<FeedResponse> {
+  const started = performance.now()
+  if (options === null || typeof options !== 'object') throw inputError('read options must be an object', options, 'options')
+  const kind = feed.group.kind
+  const page = pageQuery(options, kind !== 'flat')
+  if (kind === 'flat') {
+    const rows = page.limit === 0 ? [] : await engine.store.readFlat(feed.id, page)
+    const results = rows.map((r) => readActivity(r.body, r.origin))
+    return { results, next: nextLink(feed, results.at(-1)?.id, results.length, page), duration: duration(started) }
+  }
+  const seen = kind === 'notification' ? markTarget(options.mark_seen, 'mark_seen') : undefined
+  const read = kind === 'notification' ? markTarget(options.mark_read, 'mark_read') : undefined
+  const rows = page.limit === 0 ? [] : await engine.store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup)
+  const groups = rows.map(toGroup)
+  const next = nextLink(feed, groups.at(-1)?.id, groups.length, page)
+  if (kind === 'aggregated') return { results: groups, next, duration: duration(started) }
+  const counts = await engine.store.groupCounts(feed.id)
+  const results = groups.map((g, i) => ({ ...g, is_seen: rows[i].is_seen, is_read: rows[i].is_read }))
+  if (seen !== undefined || read !== undefined) await engine.store.markGroups(feed.id, seen, read)
+  return { results, next, unseen: counts.unseen, unread: counts.unread, duration: duration(started) }
+}

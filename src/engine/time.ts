@@ -1,0 +1,72 @@
+/**
+ * Activity times at microsecond precision. JavaScript dates stop at milliseconds, while Stream
+ * returns naive UTC with six fractional digits, so times travel as integer microseconds since the
+ * Unix epoch (exact below 2^53 until the year 2255).
+ */
+import { inputError } from './errors.js'
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i
+
+/** Microseconds since the Unix epoch for the current moment. */
+export function nowMicros(): number {
+  // performance.timeOrigin + now() gives sub-millisecond resolution that Date.now() lacks.
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000)
+}
+
+/**
+ * Parses an activity time: an ISO-8601 string with or without a zone (no zone means UTC), a Date,
+ * or epoch milliseconds. Throws an InputException naming the field otherwise.
+ */
+export function parseTime(value: unknown, field = 'time'): number {
+  if (value instanceof Date) {
+    const ms = value.getTime()
+    if (Number.isNaN(ms)) throw inputError(`${field} must be a valid date`, String(value), field)
+    return ms * 1000
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0 || value > 1e14) {
+      throw inputError(`${field} must be epoch milliseconds or an ISO-8601 string`, value, field)
+    }
+    return Math.round(value * 1000)
+  }
+  if (typeof value !== 'string') {
+    throw inputError(`${field} must be an ISO-8601 string like 2026-11-26T13:55:10.123456`, value, field)
+  }
+  const m = ISO.exec(value.trim())
+  if (!m) throw inputError(`${field} must be an ISO-8601 string like 2026-11-26T13:55:10.123456`, value, field)
+  const [, y, mo, d, h, mi, s = '0', frac = '', zone] = m
+  const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s)
+  const check = new Date(ms)
+  if (
+    Number.isNaN(ms) ||
+    check.getUTCMonth() !== +mo - 1 ||
+    check.getUTCDate() !== +d ||
+    +h > 23 ||
+    +mi > 59 ||
+    +s > 59 ||
+    +y < 1970
+  ) {
+    throw inputError(`${field} is not a real date and time after 1970`, value, field)
+  }
+  let offsetMin = 0
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1
+    const digits = zone.slice(1).replace(':', '')
+    offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)))
+  }
+  const micros = Number((frac + '000000').slice(0, 6))
+  return (ms - offsetMin * 60_000) * 1000 + micros
+}
+
+/** Formats microseconds as Stream does: naive UTC with six fractional digits. */
+export function formatTime(micros: number): string {
+  const ms = Math.floor(micros / 1000)
+  const iso = new Date(ms).toISOString() // 2026-11-26T13:55:10.123Z
+  const sub = String(micros - ms * 1000).padStart(3, '0')
+  return `${iso.slice(0, 23)}${sub}`
+}
+
+/** A Date for the given microseconds (millisecond precision). */
+export function toDate(micros: number): Date {
+  return new Date(Math.floor(micros / 1000))
+}

@@ -1,0 +1,36 @@
+/**
+ * Eddy: activity feeds for TypeScript. Flat, aggregated and notification feeds with follows and
+ * fan-out on write, embedded on SQLite, behind a client shaped like the official `getstream` one.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'eddy'
+ * const client = connect({ store: 'memory' })
+ * await client.feed('timeline', 'bob').follow('user', 'alice')
+ * await client.feed('user', 'alice').addActivity({ actor: 'alice', verb: 'post', object: 'post:1' })
+ * await client.flush()
+ * const { results } = await client.feed('timeline', 'bob').get({ limit: 10 })
+ * ```
+ * @module
+ */
+export { type ConnectOptions, connect, DEFAULT_SQLITE_FILE, EddyClient, openStore } from './client/client.js'
+export { type APIResponse, EddyFeed, type FollowRelation, type GetFollowOptions } from './client/feed.js'
+export type { Activity, NewActivity } from './engine/activity.js'
+export { DEFAULT_AGGREGATION_FORMAT } from './engine/aggregation.js'
+export { Engine, type EngineOptions } from './engine/engine.js'
+export { EddyError, type ErrorBody, type ErrorKind } from './engine/errors.js'
+export { DEFAULT_FEED_GROUPS, type FeedGroupOptions } from './engine/feed-groups.js'
+export { idToSk, skToId } from './engine/ids.js'
+export type {
+  AggregatedFeedResponse,
+  AggregatedGroup,
+  FeedResponse,
+  FlatFeedResponse,
+  GetFeedOptions,
+  NotificationFeedResponse,
+  NotificationGroup,
+} from './engine/read.js'
+export { formatTime, parseTime } from './engine/time.js'
+export { MemoryStore } from './store/memory/memory-store.js'
+export type { FeedKind, Store } from './store/store.js'
+export const version = '0.1.0'
