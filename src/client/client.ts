@@ -4,7 +4,13 @@
  */
 import { resolve } from 'node:path'
 import type { Activity, NewActivity } from '../engine/activity.js'
-import { DEFAULT_COPY_LIMIT, Engine, type EngineOptions, intOption, MAX_COPY_LIMIT } from '../engine/engine.js'
+import {
+  DEFAULT_COPY_LIMIT,
+  Engine,
+  type EngineOptions,
+  intOption,
+  MAX_COPY_LIMIT,
+} from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { duration } from '../engine/read.js'
@@ -17,8 +23,7 @@ import {
   updateActivities,
 } from '../engine/updates.js'
 import { MemoryStore } from '../store/memory/memory-store.js'
-// @ts-ignore -- TEMP until sqlite lands
-const openSqliteStore = (p: string): Store => { throw new Error('sqlite pending ' + p) }
+import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import { type APIResponse, EddyFeed } from './feed.js'
 
@@ -80,12 +85,17 @@ export class EddyClient {
   }
 
   /** Activities by `ids`, or by `foreignIDTimes` (`[{ foreignId, time }]`). */
-  async getActivities(options: { ids?: string[]; foreignIDTimes?: ForeignIdTime[] }): Promise<{ results: Activity[] } & APIResponse> {
+  async getActivities(options: {
+    ids?: string[]
+    foreignIDTimes?: ForeignIdTime[]
+  }): Promise<{ results: Activity[] } & APIResponse> {
     const started = performance.now()
-    if (!options || typeof options !== 'object') throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
+    if (!options || typeof options !== 'object')
+      throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
     let results: Activity[]
     if (options.ids !== undefined) results = await getActivitiesByIds(this.engine, options.ids)
-    else if (options.foreignIDTimes !== undefined) results = await getActivitiesByForeignIds(this.engine, options.foreignIDTimes)
+    else if (options.foreignIDTimes !== undefined)
+      results = await getActivitiesByForeignIds(this.engine, options.foreignIDTimes)
     else throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
     return { results, duration: duration(started) }
   }
@@ -126,11 +136,16 @@ export class EddyClient {
   /** Creates many follows, each copying the newest `activityCopyLimit` activities (default 100). */
   async followMany(follows: FollowRelationInput[], activityCopyLimit?: number): Promise<APIResponse> {
     const started = performance.now()
-    if (!Array.isArray(follows)) throw inputError('follows must be a list of { source, target }', follows, 'follows')
+    if (!Array.isArray(follows))
+      throw inputError('follows must be a list of { source, target }', follows, 'follows')
     const limit = intOption(activityCopyLimit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, DEFAULT_COPY_LIMIT)
     const pairs = follows.map((f) => {
-      if (!f || typeof f !== 'object') throw inputError('each follow must be { source, target }', f, 'follows')
-      return { source: this.engine.parseFeed(f.source, 'source'), target: this.engine.parseFeed(f.target, 'target') }
+      if (!f || typeof f !== 'object')
+        throw inputError('each follow must be { source, target }', f, 'follows')
+      return {
+        source: this.engine.parseFeed(f.source, 'source'),
+        target: this.engine.parseFeed(f.target, 'target'),
+      }
     })
     await this.engine.follow(pairs, limit)
     return { duration: duration(started) }
@@ -139,9 +154,11 @@ export class EddyClient {
   /** Removes many follows; `keep_history: true` keeps the activities already copied. */
   async unfollowMany(unfollows: UnfollowRelationInput[]): Promise<APIResponse> {
     const started = performance.now()
-    if (!Array.isArray(unfollows)) throw inputError('unfollows must be a list of { source, target }', unfollows, 'unfollows')
+    if (!Array.isArray(unfollows))
+      throw inputError('unfollows must be a list of { source, target }', unfollows, 'unfollows')
     const pairs = unfollows.map((f) => {
-      if (!f || typeof f !== 'object') throw inputError('each unfollow must be { source, target }', f, 'unfollows')
+      if (!f || typeof f !== 'object')
+        throw inputError('each unfollow must be { source, target }', f, 'unfollows')
       if (f.keep_history !== undefined && typeof f.keep_history !== 'boolean') {
         throw inputError('keep_history must be a boolean', f.keep_history, 'keep_history')
       }
@@ -173,7 +190,8 @@ export class EddyClient {
  * keeps nothing; `connect({ store: 'sqlite:data/feeds.db', feedGroups: {...} })`.
  */
 export function connect(options: ConnectOptions = {}): EddyClient {
-  if (options === null || typeof options !== 'object') throw inputError('connect options must be an object', options, 'options')
+  if (options === null || typeof options !== 'object')
+    throw inputError('connect options must be an object', options, 'options')
   const store = openStore(options.store)
   try {
     return new EddyClient(new Engine(store, options))

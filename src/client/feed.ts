@@ -37,10 +37,12 @@ export const MAX_FOLLOW_OFFSET = 400
 
 /** Parses follow listing options. */
 export function followQuery(engine: Engine, options: GetFollowOptions = {}) {
-  if (options === null || typeof options !== 'object') throw inputError('options must be an object', options, 'options')
+  if (options === null || typeof options !== 'object')
+    throw inputError('options must be an object', options, 'options')
   const raw = options.filter
   const filter = raw === undefined || raw === '' ? [] : typeof raw === 'string' ? raw.split(',') : raw
-  if (!Array.isArray(filter)) throw inputError('filter must be a list of feed ids like ["user:42"]', raw, 'filter')
+  if (!Array.isArray(filter))
+    throw inputError('filter must be a list of feed ids like ["user:42"]', raw, 'filter')
   return {
     limit: intOption(options.limit, 'limit', 0, MAX_FOLLOW_LIMIT, DEFAULT_FOLLOW_LIMIT),
     offset: intOption(options.offset, 'offset', 0, MAX_FOLLOW_OFFSET, 0),
@@ -50,7 +52,12 @@ export function followQuery(engine: Engine, options: GetFollowOptions = {}) {
 
 /** Maps stored follow rows to Stream's relation shape. */
 export function relations(rows: FollowRow[]): FollowRelation[] {
-  return rows.map((r) => ({ feed_id: r.source, target_id: r.target, created_at: r.created_at, updated_at: r.updated_at }))
+  return rows.map((r) => ({
+    feed_id: r.source,
+    target_id: r.target,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  }))
 }
 
 /** A feed: `client.feed('user', '42')`. Methods mirror getstream's names, arguments and results. */
@@ -98,11 +105,13 @@ export class EddyFeed {
       await this.#engine.removeActivity(this.#ref, requireSk(activity, 'activity id'))
       return { removed: activity, duration: duration(started) }
     }
-    const foreignId = activity && typeof activity === 'object' ? (activity.foreign_id ?? activity.foreignId) : undefined
+    const foreignId =
+      activity && typeof activity === 'object' ? (activity.foreign_id ?? activity.foreignId) : undefined
     if (typeof foreignId !== 'string' || foreignId === '') {
       throw inputError('removeActivity takes an activity id or { foreign_id }', activity, 'activity')
     }
-    for (const sk of await this.#engine.findByForeignId(this.#ref, foreignId)) await this.#engine.removeActivity(this.#ref, sk)
+    for (const sk of await this.#engine.findByForeignId(this.#ref, foreignId))
+      await this.#engine.removeActivity(this.#ref, sk)
     return { removed: foreignId, duration: duration(started) }
   }
 
@@ -117,7 +126,11 @@ export class EddyFeed {
   }
 
   /** Follows `targetSlug:targetUserId`, copying its newest `limit` activities (default 100, max 1000). */
-  async follow(targetSlug: string, targetUserId: string | { id: string }, options: { limit?: number } = {}): Promise<APIResponse> {
+  async follow(
+    targetSlug: string,
+    targetUserId: string | { id: string },
+    options: { limit?: number } = {},
+  ): Promise<APIResponse> {
     const started = performance.now()
     const userId = typeof targetUserId === 'object' && targetUserId !== null ? targetUserId.id : targetUserId
     const target = this.#engine.feed(targetSlug, userId)
@@ -174,7 +187,10 @@ export class EddyFeed {
       this.#engine.store.countFollows(this.id, 'following', followingSlugs),
     ])
     return {
-      results: { followers: { feed: this.id, count: followers }, following: { feed: this.id, count: following } },
+      results: {
+        followers: { feed: this.id, count: followers },
+        following: { feed: this.id, count: following },
+      },
       duration: duration(started),
     }
   }
@@ -188,11 +204,17 @@ export class EddyFeed {
     removedTargets?: string[],
   ): Promise<Activity & { added?: string[]; removed?: string[] } & APIResponse> {
     const started = performance.now()
-    const result = await updateToTargets(this.#engine, this.#ref, foreignId, time instanceof Date ? time.toISOString() : time, {
-      new_targets: newTargets,
-      added_targets: addedTargets,
-      removed_targets: removedTargets,
-    })
+    const result = await updateToTargets(
+      this.#engine,
+      this.#ref,
+      foreignId,
+      time instanceof Date ? time.toISOString() : time,
+      {
+        new_targets: newTargets,
+        added_targets: addedTargets,
+        removed_targets: removedTargets,
+      },
+    )
     return { ...result.activity, added: result.added, removed: result.removed, duration: duration(started) }
   }
 }

@@ -63,7 +63,8 @@ function requiredString(value: unknown, field: string): string {
 /** Checks that `value` is a list of feed ids and returns them parsed, without repeats. */
 export function parseTargets(groups: Map<string, FeedGroup>, value: unknown, field = 'to'): FeedRef[] {
   if (value === undefined || value === null) return []
-  if (!Array.isArray(value)) throw inputError(`${field} must be a list of feed ids like ["notification:42"]`, value, field)
+  if (!Array.isArray(value))
+    throw inputError(`${field} must be a list of feed ids like ["notification:42"]`, value, field)
   if (value.length > 100) throw inputError(`${field} may name at most 100 feeds`, value.length, field)
   const seen = new Map<string, FeedRef>()
   for (const item of value) {
@@ -89,7 +90,11 @@ export function groupSource(activity: Activity, micros: number): GroupSource {
  * Validates and normalizes one activity: required fields, verb and size limits, time, `to`.
  * Its id hashes the foreign_id (or the whole body when there is none) so re-adds replace.
  */
-export function prepareActivity(groups: Map<string, FeedGroup>, input: unknown, index?: number): PreparedActivity {
+export function prepareActivity(
+  groups: Map<string, FeedGroup>,
+  input: unknown,
+  index?: number,
+): PreparedActivity {
   const where = index === undefined ? '' : ` (activity ${index})`
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw inputError(`an activity must be an object with actor, verb and object${where}`, input, 'activity')
@@ -102,14 +107,19 @@ export function prepareActivity(groups: Map<string, FeedGroup>, input: unknown, 
     throw inputError(`verb must be at most ${MAX_VERB_BYTES} bytes${where}`, verb, 'verb')
   }
   let target = ''
-  if (raw.target !== undefined && raw.target !== null && raw.target !== '') target = requiredString(raw.target, 'target')
+  if (raw.target !== undefined && raw.target !== null && raw.target !== '')
+    target = requiredString(raw.target, 'target')
   let foreignId = ''
   if (raw.foreign_id !== undefined && raw.foreign_id !== null) {
-    if (typeof raw.foreign_id !== 'string' && !(typeof raw.foreign_id === 'number' && Number.isFinite(raw.foreign_id))) {
+    if (
+      typeof raw.foreign_id !== 'string' &&
+      !(typeof raw.foreign_id === 'number' && Number.isFinite(raw.foreign_id))
+    ) {
       throw inputError(`foreign_id must be a string${where}`, raw.foreign_id, 'foreign_id')
     }
     foreignId = String(raw.foreign_id)
-    if (foreignId.length > 255) throw inputError(`foreign_id must be at most 255 characters${where}`, foreignId, 'foreign_id')
+    if (foreignId.length > 255)
+      throw inputError(`foreign_id must be at most 255 characters${where}`, foreignId, 'foreign_id')
   }
   const micros = raw.time === undefined || raw.time === null ? nowMicros() : parseTime(raw.time, 'time')
   const to = parseTargets(groups, raw.to)
@@ -135,7 +145,11 @@ export function prepareActivity(groups: Map<string, FeedGroup>, input: unknown, 
   try {
     customJson = JSON.stringify(custom)
   } catch (err) {
-    throw inputError(`custom fields must be JSON-serializable (${(err as Error).message})${where}`, Object.keys(custom), 'activity')
+    throw inputError(
+      `custom fields must be JSON-serializable (${(err as Error).message})${where}`,
+      Object.keys(custom),
+      'activity',
+    )
   }
   for (const [key, value] of Object.entries(JSON.parse(customJson) as Record<string, unknown>)) {
     // defineProperty, not assignment: a custom "__proto__" field must stay plain data.
@@ -147,7 +161,11 @@ export function prepareActivity(groups: Map<string, FeedGroup>, input: unknown, 
   const body = JSON.stringify(activity)
   const bytes = Buffer.byteLength(body)
   if (bytes > MAX_ACTIVITY_BYTES) {
-    throw inputError(`an activity must be at most ${MAX_ACTIVITY_BYTES} bytes of JSON${where}`, `${bytes} bytes`, 'activity')
+    throw inputError(
+      `an activity must be at most ${MAX_ACTIVITY_BYTES} bytes of JSON${where}`,
+      `${bytes} bytes`,
+      'activity',
+    )
   }
   return { sk, activity, body, micros, to }
 }
@@ -157,7 +175,8 @@ export function skForForeignId(foreignId: unknown, time: unknown): string {
   if ((typeof foreignId !== 'string' && typeof foreignId !== 'number') || String(foreignId) === '') {
     throw inputError('foreign_id must be a non-empty string', foreignId, 'foreign_id')
   }
-  if (time === undefined || time === null || time === '') throw inputError('time is required with foreign_id', time, 'time')
+  if (time === undefined || time === null || time === '')
+    throw inputError('time is required with foreign_id', time, 'time')
   return sortKey(parseTime(time, 'time'), tailFor(`f:${String(foreignId)}`))
 }
 

@@ -108,7 +108,9 @@ function lookup(source: GroupSource, path: string): string {
  */
 export function compileAggregationFormat(format: string, group = 'feed group'): GroupKeyFn {
   if (typeof format !== 'string' || format.trim() === '') {
-    throw feedConfigError(`aggregationFormat of ${group} must be a non-empty template string, got ${JSON.stringify(format)}`)
+    throw feedConfigError(
+      `aggregationFormat of ${group} must be a non-empty template string, got ${JSON.stringify(format)}`,
+    )
   }
   const parts: ((s: GroupSource) => string)[] = []
   let rest = format
@@ -128,7 +130,8 @@ export function compileAggregationFormat(format: string, group = 'feed group'): 
       parts.push(() => text)
     }
     const close = rest.indexOf('}}', open)
-    if (close === -1) throw feedConfigError(`aggregationFormat of ${group} has an unclosed "{{": ${JSON.stringify(format)}`)
+    if (close === -1)
+      throw feedConfigError(`aggregationFormat of ${group} has an unclosed "{{": ${JSON.stringify(format)}`)
     const expr = rest.slice(open + 2, close).trim()
     const m = EXPRESSION.exec(expr)
     if (!m) {
@@ -139,7 +142,9 @@ export function compileAggregationFormat(format: string, group = 'feed group'): 
     const strf = m[1] ?? m[2]
     if (strf !== undefined) {
       if (STRFTIME_CODES.test(strf)) {
-        throw feedConfigError(`aggregationFormat of ${group} uses an unsupported strftime code in ${JSON.stringify(strf)}`)
+        throw feedConfigError(
+          `aggregationFormat of ${group} uses an unsupported strftime code in ${JSON.stringify(strf)}`,
+        )
       }
       parts.push((s) => strftime(s.micros, strf))
     } else {

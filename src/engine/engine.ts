@@ -6,7 +6,14 @@ import type { EntryRemove, EntryWrite, FanoutJob, FollowEdge, Store, WriteBatch 
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { EddyError, inputError } from './errors.js'
 import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner } from './fanout.js'
-import { buildFeedGroups, type FeedGroup, type FeedGroupOptions, type FeedRef, feedRef, parseFeedId } from './feed-groups.js'
+import {
+  buildFeedGroups,
+  type FeedGroup,
+  type FeedGroupOptions,
+  type FeedRef,
+  feedRef,
+  parseFeedId,
+} from './feed-groups.js'
 import { randomId } from './ids.js'
 
 /** Options for {@link Engine}. */
@@ -79,7 +86,10 @@ export class Engine {
 
   /** Writes `batch` and starts the given fan-out jobs, queueing what the write left pending. */
   async #write(batch: WriteBatch, jobs: FanoutJob[], activities: Map<string, Activity>): Promise<void> {
-    const fanout = jobs.length > 0 ? { jobs, build: chunkBuilder(this.groups, activities), chunkSize: this.chunkSize } : undefined
+    const fanout =
+      jobs.length > 0
+        ? { jobs, build: chunkBuilder(this.groups, activities), chunkSize: this.chunkSize }
+        : undefined
     const pending = await this.store.write(batch, fanout)
     this.#fanout.enqueue(pending)
   }
@@ -89,8 +99,11 @@ export class Engine {
     if (!Array.isArray(inputs) || inputs.length === 0) {
       throw inputError('activities must be a non-empty list', inputs, 'activities')
     }
-    if (inputs.length > MAX_BATCH) throw inputError(`at most ${MAX_BATCH} activities per call`, inputs.length, 'activities')
-    const prepared = inputs.map((input, i) => prepareActivity(this.groups, input, inputs.length > 1 ? i : undefined))
+    if (inputs.length > MAX_BATCH)
+      throw inputError(`at most ${MAX_BATCH} activities per call`, inputs.length, 'activities')
+    const prepared = inputs.map((input, i) =>
+      prepareActivity(this.groups, input, inputs.length > 1 ? i : undefined),
+    )
     const byKey = new Map<string, PreparedActivity>()
     for (const p of prepared) byKey.set(p.sk, p) // a repeated foreign_id + time: the last one wins
     const add: EntryWrite[] = []
@@ -106,7 +119,18 @@ export class Engine {
         jobs.push({ id: randomId(), op: 'add', feed: target.id, sk: p.sk, cursor: null })
       }
     }
-    await this.#write({ activities: [...byKey.values()].map((p) => ({ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id })), add }, jobs, activities)
+    await this.#write(
+      {
+        activities: [...byKey.values()].map((p) => ({
+          sk: p.sk,
+          body: p.body,
+          foreignId: p.activity.foreign_id,
+        })),
+        add,
+      },
+      jobs,
+      activities,
+    )
     return prepared.map((p) => ({ ...p.activity }))
   }
 
@@ -144,7 +168,11 @@ export class Engine {
     const add: EntryWrite[] = []
     for (const { source, target } of pairs) {
       if (target.group.kind !== 'flat') {
-        throw inputError(`only flat feeds can be followed; ${target.slug} is ${target.group.kind}`, target.id, 'target')
+        throw inputError(
+          `only flat feeds can be followed; ${target.slug} is ${target.group.kind}`,
+          target.id,
+          'target',
+        )
       }
       if (source.id === target.id) throw inputError('a feed cannot follow itself', target.id, 'target')
       follow.push({ source: source.id, target: target.id })
@@ -168,16 +196,24 @@ export class Engine {
   /** Removes follows; unless `keepHistory`, also the activities that came through them. */
   async unfollow(pairs: { source: FeedRef; target: FeedRef; keepHistory: boolean }[]): Promise<void> {
     const unfollow = pairs.map((p) => ({ source: p.source.id, target: p.target.id }))
-    const removeByOrigin = pairs.filter((p) => !p.keepHistory).map((p) => ({ feed: p.source.id, origin: p.target.id }))
+    const removeByOrigin = pairs
+      .filter((p) => !p.keepHistory)
+      .map((p) => ({ feed: p.source.id, origin: p.target.id }))
     await this.store.write({ unfollow, removeByOrigin })
   }
 
   /** Adds one activity to many feeds directly, without fan-out to their followers. */
   async addToMany(input: unknown, feeds: unknown): Promise<Activity> {
-    if (!Array.isArray(feeds) || feeds.length === 0) throw inputError('feeds must be a non-empty list of feed ids', feeds, 'feeds')
-    if (feeds.length > MAX_ADD_TO_MANY) throw inputError(`feeds may name at most ${MAX_ADD_TO_MANY} feeds`, feeds.length, 'feeds')
+    if (!Array.isArray(feeds) || feeds.length === 0)
+      throw inputError('feeds must be a non-empty list of feed ids', feeds, 'feeds')
+    if (feeds.length > MAX_ADD_TO_MANY)
+      throw inputError(`feeds may name at most ${MAX_ADD_TO_MANY} feeds`, feeds.length, 'feeds')
     if (input && typeof input === 'object' && 'to' in input && (input as { to?: unknown }).to !== undefined) {
-      throw inputError('addToMany does not accept to; list every feed in feeds', (input as { to: unknown }).to, 'to')
+      throw inputError(
+        'addToMany does not accept to; list every feed in feeds',
+        (input as { to: unknown }).to,
+        'to',
+      )
     }
     const p = prepareActivity(this.groups, input)
     const refs = new Map<string, FeedRef>()
@@ -186,7 +222,10 @@ export class Engine {
       refs.set(ref.id, ref)
     }
     const add = [...refs.values()].map((ref) => entryFor(ref.group, ref.id, p.sk, p.activity, null))
-    await this.store.write({ activities: [{ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id }], add })
+    await this.store.write({
+      activities: [{ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id }],
+      add,
+    })
     return p.activity
   }
 
@@ -204,7 +243,11 @@ export class Engine {
       const before = [...(old.to ?? [])].sort().join(',')
       const after = [...(p.activity.to ?? [])].sort().join(',')
       if (before !== after) {
-        throw inputError('to cannot be changed by an update; use updateActivityToTargets', p.activity.to ?? [], 'to')
+        throw inputError(
+          'to cannot be changed by an update; use updateActivityToTargets',
+          p.activity.to ?? [],
+          'to',
+        )
       }
     }
     await this.store.write({
@@ -226,7 +269,11 @@ export class Engine {
       jobs.push({ id: randomId(), op: 'remove', feed: t.id, sk, cursor: null })
     }
     const body = JSON.stringify({ ...activity, origin: null })
-    await this.#write({ activities: [{ sk, body, foreignId: activity.foreign_id }], add, remove }, jobs, new Map([[sk, activity]]))
+    await this.#write(
+      { activities: [{ sk, body, foreignId: activity.foreign_id }], add, remove },
+      jobs,
+      new Map([[sk, activity]]),
+    )
   }
 
   /** Waits for pending fan-out, then closes the store. */

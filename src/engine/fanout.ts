@@ -33,7 +33,10 @@ export function entryFor(
  * A chunk builder for jobs whose activities are in `activities` (by sort key). Group keys are
  * computed per follower slug; followers of a slug that no longer exists are skipped.
  */
-export function chunkBuilder(groups: Map<string, FeedGroup>, activities: Map<string, Activity>): ChunkBuilder {
+export function chunkBuilder(
+  groups: Map<string, FeedGroup>,
+  activities: Map<string, Activity>,
+): ChunkBuilder {
   return (job, followers) => {
     if (job.op === 'remove') {
       const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))

@@ -41,7 +41,9 @@ export const MAX_ID_LENGTH = 255
 function positiveInt(value: unknown, what: string, slug: string, max: number): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw feedConfigError(`${what} of feed group ${slug} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`)
+    throw feedConfigError(
+      `${what} of feed group ${slug} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`,
+    )
   }
   return value
 }
@@ -55,16 +57,21 @@ export function buildFeedGroups(options?: Record<string, FeedGroupOptions>): Map
       throw feedConfigError(`feed group name must use letters, numbers or _, got ${JSON.stringify(slug)}`)
     }
     if (!opts || typeof opts !== 'object') {
-      throw feedConfigError(`feed group ${slug} must be an object like { type: 'flat' }, got ${JSON.stringify(opts)}`)
+      throw feedConfigError(
+        `feed group ${slug} must be an object like { type: 'flat' }, got ${JSON.stringify(opts)}`,
+      )
     }
     const kind = opts.type
     if (kind !== 'flat' && kind !== 'aggregated' && kind !== 'notification') {
-      throw feedConfigError(`type of feed group ${slug} must be flat, aggregated or notification, got ${JSON.stringify(kind)}`)
+      throw feedConfigError(
+        `type of feed group ${slug} must be flat, aggregated or notification, got ${JSON.stringify(kind)}`,
+      )
     }
     const group: FeedGroup = {
       slug,
       kind,
-      maxActivitiesPerGroup: positiveInt(opts.maxActivitiesPerGroup, 'maxActivitiesPerGroup', slug, 100) ?? 15,
+      maxActivitiesPerGroup:
+        positiveInt(opts.maxActivitiesPerGroup, 'maxActivitiesPerGroup', slug, 100) ?? 15,
       maxLength: positiveInt(opts.maxLength, 'maxLength', slug, 1_000_000_000),
     }
     if (kind === 'flat') {

@@ -104,7 +104,8 @@ export function pageQuery(options: GetFeedOptions, grouped: boolean): PageQuery 
 
 /** Parses mark_seen / mark_read: true, a group id, a comma list or a list. */
 export function markTarget(value: unknown, field: string): MarkTarget | undefined {
-  if (value === undefined || value === null || value === false || value === 'false' || value === '') return undefined
+  if (value === undefined || value === null || value === false || value === 'false' || value === '')
+    return undefined
   if (value === true || value === 'true' || value === 'current') return true
   const ids = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined
   if (!ids || ids.some((id) => typeof id !== 'string')) {
@@ -140,19 +141,29 @@ function toGroup(row: GroupRow): AggregatedGroup {
  * Reads a page of `feed`. Notification marks (`mark_seen`, `mark_read`) are applied after the
  * response is built, as Stream does: this response shows the state before them.
  */
-export async function readFeed(engine: Engine, feed: FeedRef, options: GetFeedOptions = {}): Promise<FeedResponse> {
+export async function readFeed(
+  engine: Engine,
+  feed: FeedRef,
+  options: GetFeedOptions = {},
+): Promise<FeedResponse> {
   const started = performance.now()
-  if (options === null || typeof options !== 'object') throw inputError('read options must be an object', options, 'options')
+  if (options === null || typeof options !== 'object')
+    throw inputError('read options must be an object', options, 'options')
   const kind = feed.group.kind
   const page = pageQuery(options, kind !== 'flat')
   if (kind === 'flat') {
     const rows = page.limit === 0 ? [] : await engine.store.readFlat(feed.id, page)
     const results = rows.map((r) => readActivity(r.body, r.origin))
-    return { results, next: nextLink(feed, results.at(-1)?.id, results.length, page), duration: duration(started) }
+    return {
+      results,
+      next: nextLink(feed, results.at(-1)?.id, results.length, page),
+      duration: duration(started),
+    }
   }
   const seen = kind === 'notification' ? markTarget(options.mark_seen, 'mark_seen') : undefined
   const read = kind === 'notification' ? markTarget(options.mark_read, 'mark_read') : undefined
-  const rows = page.limit === 0 ? [] : await engine.store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup)
+  const rows =
+    page.limit === 0 ? [] : await engine.store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup)
   const groups = rows.map(toGroup)
   const next = nextLink(feed, groups.at(-1)?.id, groups.length, page)
   if (kind === 'aggregated') return { results: groups, next, duration: duration(started) }

@@ -5,7 +5,8 @@
  */
 import { inputError } from './errors.js'
 
-const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?$/i
 
 /** Microseconds since the Unix epoch for the current moment. */
 export function nowMicros(): number {
@@ -33,7 +34,8 @@ export function parseTime(value: unknown, field = 'time'): number {
     throw inputError(`${field} must be an ISO-8601 string like 2026-11-26T13:55:10.123456`, value, field)
   }
   const m = ISO.exec(value.trim())
-  if (!m) throw inputError(`${field} must be an ISO-8601 string like 2026-11-26T13:55:10.123456`, value, field)
+  if (!m)
+    throw inputError(`${field} must be an ISO-8601 string like 2026-11-26T13:55:10.123456`, value, field)
   const [, y, mo, d, h, mi, s = '0', frac = '', zone] = m
   const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s)
   const check = new Date(ms)

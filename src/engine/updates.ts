@@ -25,8 +25,10 @@ export interface PartialUpdate {
 const FIXED = new Set(['id', 'foreign_id', 'time', 'to', 'origin'])
 
 function list<T>(value: unknown, field: string): T[] {
-  if (!Array.isArray(value) || value.length === 0) throw inputError(`${field} must be a non-empty list`, value, field)
-  if (value.length > MAX_BATCH) throw inputError(`${field} may hold at most ${MAX_BATCH} items`, value.length, field)
+  if (!Array.isArray(value) || value.length === 0)
+    throw inputError(`${field} must be a non-empty list`, value, field)
+  if (value.length > MAX_BATCH)
+    throw inputError(`${field} may hold at most ${MAX_BATCH} items`, value.length, field)
   return value as T[]
 }
 
@@ -40,7 +42,8 @@ export async function getActivitiesByIds(engine: Engine, ids: unknown): Promise<
 /** Activities by foreign_id + time pairs, in the order asked; unknown pairs are left out. */
 export async function getActivitiesByForeignIds(engine: Engine, pairs: unknown): Promise<Activity[]> {
   const sks = list<ForeignIdTime>(pairs, 'foreignIDTimes').map((p) => {
-    if (!p || typeof p !== 'object') throw inputError('foreignIDTimes items must be { foreignId, time }', p, 'foreignIDTimes')
+    if (!p || typeof p !== 'object')
+      throw inputError('foreignIDTimes items must be { foreignId, time }', p, 'foreignIDTimes')
     return skForForeignId(p.foreign_id ?? p.foreignId, p.time)
   })
   const found = await engine.loadActivities(sks)
@@ -51,9 +54,14 @@ export async function getActivitiesByForeignIds(engine: Engine, pairs: unknown):
 export async function updateActivities(engine: Engine, activities: unknown): Promise<void> {
   const items = list<Record<string, unknown>>(activities, 'activities')
   const prepared = items.map((item, i) => {
-    if (!item || typeof item !== 'object') throw inputError('each activity must be an object', item, 'activities')
+    if (!item || typeof item !== 'object')
+      throw inputError('each activity must be an object', item, 'activities')
     if (item.foreign_id === undefined || item.foreign_id === null || item.foreign_id === '') {
-      throw inputError(`an updated activity needs its foreign_id (activity ${i})`, item.foreign_id, 'foreign_id')
+      throw inputError(
+        `an updated activity needs its foreign_id (activity ${i})`,
+        item.foreign_id,
+        'foreign_id',
+      )
     }
     if (item.time === undefined || item.time === null || item.time === '') {
       throw inputError(`an updated activity needs its time (activity ${i})`, item.time, 'time')
@@ -70,7 +78,12 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     const next = node[part]
     if (next === null || typeof next !== 'object' || Array.isArray(next)) {
       const created: Record<string, unknown> = {}
-      Object.defineProperty(node, part, { value: created, enumerable: true, writable: true, configurable: true })
+      Object.defineProperty(node, part, {
+        value: created,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
       node = created
     } else node = next as Record<string, unknown>
   }
@@ -100,7 +113,8 @@ function checkPath(path: unknown, field: string): string {
 export async function partialUpdate(engine: Engine, changes: unknown): Promise<Activity[]> {
   const items = list<PartialUpdate>(changes, 'changes')
   const sks = items.map((c) => {
-    if (!c || typeof c !== 'object') throw inputError('each change must be an object with id or foreign_id + time', c, 'changes')
+    if (!c || typeof c !== 'object')
+      throw inputError('each change must be an object with id or foreign_id + time', c, 'changes')
     if (c.id !== undefined) return requireSk(c.id, 'id')
     return skForForeignId(c.foreign_id ?? c.foreignId, c.time)
   })
@@ -108,23 +122,32 @@ export async function partialUpdate(engine: Engine, changes: unknown): Promise<A
   const updated = items.map((change, i) => {
     const current = found.get(sks[i])
     if (!current) {
-      const name = change.id ? `id ${change.id}` : `foreign_id ${change.foreign_id ?? change.foreignId}, time ${String(change.time)}`
+      const name = change.id
+        ? `id ${change.id}`
+        : `foreign_id ${change.foreign_id ?? change.foreignId}, time ${String(change.time)}`
       throw new EddyError('DoesNotExistException', `no activity has ${name}`)
     }
     const set = change.set ?? {}
     const unset = change.unset ?? []
-    if (typeof set !== 'object' || Array.isArray(set)) throw inputError('set must be an object of path: value', set, 'set')
+    if (typeof set !== 'object' || Array.isArray(set))
+      throw inputError('set must be an object of path: value', set, 'set')
     if (!Array.isArray(unset)) throw inputError('unset must be a list of paths', unset, 'unset')
-    if (Object.keys(set).length === 0 && unset.length === 0) throw inputError('a change needs set or unset', change, 'changes')
+    if (Object.keys(set).length === 0 && unset.length === 0)
+      throw inputError('a change needs set or unset', change, 'changes')
     const next = structuredClone(current) as Record<string, unknown>
     for (const [path, value] of Object.entries(set)) setPath(next, checkPath(path, 'set'), value)
     for (const path of unset) {
       const p = checkPath(path, 'unset')
-      if (['actor', 'verb', 'object'].includes(p)) throw inputError(`${p} is required and cannot be unset`, p, 'unset')
+      if (['actor', 'verb', 'object'].includes(p))
+        throw inputError(`${p} is required and cannot be unset`, p, 'unset')
       unsetPath(next, p)
     }
     // Re-validate through the same path as adds; the id must not move, so time and foreign_id stay.
-    const prepared = prepareActivity(engine.groups, { ...next, time: current.time, foreign_id: current.foreign_id })
+    const prepared = prepareActivity(engine.groups, {
+      ...next,
+      time: current.time,
+      foreign_id: current.foreign_id,
+    })
     prepared.sk = sks[i]
     prepared.activity.id = current.id
     prepared.body = JSON.stringify(prepared.activity)
@@ -157,7 +180,11 @@ export async function updateToTargets(
     throw inputError('give new_targets, or added_targets and/or removed_targets', options, 'targets')
   }
   if (new_targets !== undefined && (added_targets !== undefined || removed_targets !== undefined)) {
-    throw inputError('new_targets cannot be combined with added_targets or removed_targets', options, 'new_targets')
+    throw inputError(
+      'new_targets cannot be combined with added_targets or removed_targets',
+      options,
+      'new_targets',
+    )
   }
   const activity = (await engine.loadActivities([sk])).get(sk)
   if (!activity || !(await engine.store.getEntry(feed.id, sk))) {

@@ -78,7 +78,10 @@ export interface FanoutJob {
  * Turns one chunk of follower feeds into entry writes. Called inside the store's transaction,
  * so it must be synchronous and pure (the engine closes over the activity it fans out).
  */
-export type ChunkBuilder = (job: FanoutJob, followers: string[]) => { add?: EntryWrite[]; remove?: EntryRemove[] }
+export type ChunkBuilder = (
+  job: FanoutJob,
+  followers: string[],
+) => { add?: EntryWrite[]; remove?: EntryRemove[] }
 
 /** Fan-out to start inside a write: jobs, how to build their entries and the chunk size. */
 export interface FanoutStart {
@@ -219,7 +222,12 @@ export interface Store {
    * Writes a document. `insert` fails (resolves false) when the id exists, `update` when it
    * does not; `upsert` always writes. `created_at` is kept on update.
    */
-  putDoc(kind: string, id: string, data: Record<string, unknown>, mode: 'insert' | 'update' | 'upsert'): Promise<DocRow | undefined>
+  putDoc(
+    kind: string,
+    id: string,
+    data: Record<string, unknown>,
+    mode: 'insert' | 'update' | 'upsert',
+  ): Promise<DocRow | undefined>
 
   /** Deletes documents; resolves with how many existed. */
   deleteDocs(kind: string, ids: string[]): Promise<number>

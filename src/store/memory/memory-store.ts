@@ -60,7 +60,12 @@ function lowerBound(sorted: string[], key: string): number {
 }
 
 /** Applies lt/lte/gt/gte, offset and limit to keys sorted descending. */
-function window<T>(items: T[], keyOf: (item: T) => string, page: PageQuery, resolve: (c: string) => string | undefined): T[] {
+function window<T>(
+  items: T[],
+  keyOf: (item: T) => string,
+  page: PageQuery,
+  resolve: (c: string) => string | undefined,
+): T[] {
   const lt = page.lt !== undefined ? resolve(page.lt) : undefined
   const lte = page.lte !== undefined ? resolve(page.lte) : undefined
   const gt = page.gt !== undefined ? resolve(page.gt) : undefined
@@ -118,7 +123,16 @@ export class MemoryStore implements Store {
     const key = entry.group!
     let g = t.groups.get(key)
     if (!g) {
-      g = { id: skToId(w.sk), group: key, sks: new Set(), actors: new Map(), firstSk: w.sk, lastSk: w.sk, seen: false, read: false }
+      g = {
+        id: skToId(w.sk),
+        group: key,
+        sks: new Set(),
+        actors: new Map(),
+        firstSk: w.sk,
+        lastSk: w.sk,
+        seen: false,
+        read: false,
+      }
       t.groups.set(key, g)
     }
     g.sks.add(w.sk)
@@ -165,7 +179,11 @@ export class MemoryStore implements Store {
     for (const g of groups.slice(maxLength)) for (const sk of [...g.sks]) this.#remove(feed, sk)
   }
 
-  #apply(batch: { add?: EntryWrite[]; remove?: EntryRemove[]; removeByOrigin?: WriteBatch['removeByOrigin'] }): void {
+  #apply(batch: {
+    add?: EntryWrite[]
+    remove?: EntryRemove[]
+    removeByOrigin?: WriteBatch['removeByOrigin']
+  }): void {
     const trims = new Map<string, { max: number; grouped: boolean }>()
     for (const w of batch.add ?? []) {
       this.#add(w)
@@ -211,7 +229,12 @@ export class MemoryStore implements Store {
     for (const e of batch.follow ?? []) {
       const key = `${e.source}|${e.target}`
       const existing = this.#follows.get(key)
-      this.#follows.set(key, { source: e.source, target: e.target, created_at: existing?.created_at ?? now, updated_at: now })
+      this.#follows.set(key, {
+        source: e.source,
+        target: e.target,
+        created_at: existing?.created_at ?? now,
+        updated_at: now,
+      })
       if (!existing) this.#followSeq.set(key, ++this.#seq)
     }
     for (const e of batch.unfollow ?? []) {
@@ -264,7 +287,12 @@ export class MemoryStore implements Store {
     const t = this.#timelines.get(feed)
     if (!t) return []
     const desc = [...t.order].reverse()
-    return window(desc, (sk) => sk, page, (c) => c).map((sk) => this.#flat(t, sk))
+    return window(
+      desc,
+      (sk) => sk,
+      page,
+      (c) => c,
+    ).map((sk) => this.#flat(t, sk))
   }
 
   async newestEntries(feed: string, limit: number): Promise<string[]> {
@@ -363,7 +391,13 @@ export class MemoryStore implements Store {
     const existing = this.#docs.get(key)
     if ((mode === 'insert' && existing) || (mode === 'update' && !existing)) return undefined
     const now = new Date().toISOString()
-    const doc: DocRow = { kind, id, data: structuredClone(data), created_at: existing?.created_at ?? now, updated_at: now }
+    const doc: DocRow = {
+      kind,
+      id,
+      data: structuredClone(data),
+      created_at: existing?.created_at ?? now,
+      updated_at: now,
+    }
     this.#docs.set(key, doc)
     return structuredClone(doc)
   }

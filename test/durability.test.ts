@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { describe, it } from 'node:test'
+import { connect } from '../src/client/client.js'
+import type { AggregatedFeedResponse, NotificationFeedResponse } from '../src/engine/read.js'
+import { openSqliteStore } from '../src/store/sqlite/index.js'
+
+const CHILD = new URL('./fixtures/fanout-child.ts', import.meta.url).pathname
+
+function child(...args: string[]): {
+  proc: ChildProcess
+  lines: AsyncIterableIterator<string>
+  exited: Promise<number | null>
+} {
+  const proc = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]()
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+  return { proc, lines, exited }
+}
+
+async function waitFor(lines: AsyncIterableIterator<string>, prefix: string): Promise<string> {
+  for (;;) {
+    const { value, done } = await lines.next()
+    if (done) throw new Error(`child exited before printing ${prefix}`)
+    if (value.startsWith(prefix)) return value
+  }
+}
+
+const tempDb = () => join(mkdtempSync(join(tmpdir(), 'eddy-crash-')), 'feeds.sqlite')
+
+describe('sqlite: durability', () => {
+  it('finishes a fan-out killed with SIGKILL mid-way after a restart, with no follower missed or served twice', async () => {
+    const db = tempDb()
+    const { proc, lines, exited } = child('stall', db, '3000', '200', '4')
+    const accepted = (await waitFor(lines, 'ACCEPTED ')).slice('ACCEPTED '.length)
+    await waitFor(lines, 'STALLED')
+    proc.kill('SIGKILL')
+    await exited
+
+    const raw = openSqliteStore(db)
+    const pending = await raw.pendingFanout()
+    await raw.close()
+    assert.equal(pending.length, 1, 'the kill should leave one fan-out job half done')
+    assert.notEqual(pending[0].cursor, null)
+
+    const client = connect({ store: `sqlite:${db}`, fanoutChunkSize: 200 })
+    try {
+      await client.flush()
+      for (let i = 0; i < 3000; i++) {
+        const feed =
+          i % 5 === 0 ? client.feed('timeline_aggregated', `f${i}`) : client.feed('timeline', `f${i}`)
+        const page = await feed.get()
+        if (i % 5 === 0) {
+          const groups = (page as AggregatedFeedResponse).results
+          assert.equal(groups.length, 1, `f${i}`)
+          assert.equal(groups[0].activity_count, 1, `f${i} served twice`)
+          assert.equal(groups[0].activities[0].id, accepted)
+        } else {
+          assert.deepEqual(
+            page.results.map((a) => (a as { id: string }).id),
+            [accepted],
+            `f${i}`,
+          )
+        }
+      }
+      assert.deepEqual(await client.engine.store.pendingFanout(), [])
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('keeps every acknowledged add and delivers it after a SIGKILL at an arbitrary point', async () => {
+    const db = tempDb()
+    const setup = connect({ store: `sqlite:${db}` })
+    await setup.followMany(
+      Array.from({ length: 400 }, (_, i) => ({ source: `timeline:s${i}`, target: 'user:star' })),
+      0,
+    )
+    await setup.close()
+    const { proc, lines, exited } = child('stream', db, '1000')
+    const ids: string[] = []
+    while (ids.length < 5) ids.push((await waitFor(lines, 'ACCEPTED ')).slice('ACCEPTED '.length))
+    proc.kill('SIGKILL')
+    await exited
+
+    const client = connect({ store: `sqlite:${db}` })
+    try {
+      await client.flush()
+      const own = await client.feed('user', 'star').get({ limit: 100 })
+      const stored = new Set(own.results.map((a) => (a as { id: string }).id))
+      for (const id of ids) assert.ok(stored.has(id), `acknowledged ${id} lost`)
+      for (const i of [0, 199, 399]) {
+        const timeline = await client.feed('timeline', `s${i}`).get({ limit: 100 })
+        assert.deepEqual(
+          timeline.results.map((a) => (a as { id: string }).id).sort(),
+          [...stored].sort(),
+          `timeline:s${i}`,
+        )
+      }
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('loses no update when two processes write to one notification feed at once', async () => {
+    const db = tempDb()
+    const init = connect({
+      store: `sqlite:${db}`,
+      feedGroups: { shared: { type: 'notification', aggregationFormat: '{{ verb }}' } },
+    })
+    await init.close()
+    const a = child('writer', db, 'a', '150')
+    const b = child('writer', db, 'b', '150')
+    await Promise.all([waitFor(a.lines, 'DONE'), waitFor(b.lines, 'DONE')])
+    assert.deepEqual(await Promise.all([a.exited, b.exited]), [0, 0])
+    const client = connect({
+      store: `sqlite:${db}`,
+      feedGroups: { shared: { type: 'notification', aggregationFormat: '{{ verb }}' } },
+    })
+    try {
+      const page = (await client.feed('shared', 'inbox').get()) as NotificationFeedResponse
+      assert.equal(page.results.length, 1)
+      assert.equal(page.results[0].activity_count, 300)
+      assert.equal(page.results[0].actor_count, 6)
+      assert.equal(page.unseen, 1)
+    } finally {
+      await client.close()
+    }
+  })
+})
