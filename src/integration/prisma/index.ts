@@ -1,0 +1,210 @@
+/**
+ * Prisma integration (`eddy/prisma`): a client extension with the same override points as the
+ * TypeORM decorator, given per model. `create`, `createMany` and `createManyAndReturn` publish;
+ * `delete` and `deleteMany` remove. Prisma has no after-commit hook: inside `$transaction` the
+ * hooks would fire before COMMIT, so use this module's `transaction(prisma, fn)`, which publishes
+ * only after the transaction commits and drops everything on rollback.
+ *
+ * ```ts
+ * const prisma = new PrismaClient({ adapter }).$extends(eddyExtension({
+ *   models: { Tweet: { actorId: (t) => t.authorId, actor: (t) => `User:${t.authorId}` } },
+ * }))
+ * ```
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import {
+  type ActivityModel,
+  type ActivityOptions,
+  getActivityModel,
+  registerActivityModel,
+} from '../activity-model.js'
+import { getFeedManager } from '../feed-manager.js'
+import { type LoadOptions, type ModelAdapter, registerAdapter } from '../references.js'
+import { getSettings } from '../settings.js'
+import { shouldTrack } from '../tracking.js'
+
+/** Options of one tracked Prisma model: the override points plus its primary key field. */
+export type PrismaModelOptions<T = any> = ActivityOptions<T>
+
+/** Options of {@link eddyExtension}. */
+export interface EddyExtensionOptions {
+  /** Tracked models by Prisma model name (`Tweet`), with their override points. */
+  models: Record<string, PrismaModelOptions>
+  /** Primary key field of models that are only enriched, e.g. `{ User: 'id' }` (default `id`). */
+  keys?: Record<string, string>
+}
+
+interface Pending {
+  action: 'create' | 'delete'
+  row: object
+  model: ActivityModel
+}
+
+const txScope = new AsyncLocalStorage<{ buffer: Pending[]; tx?: any }>()
+
+async function publish(items: Pending[]): Promise<void> {
+  const manager = getFeedManager()
+  const onError = getSettings().onPublishError
+  const errors: unknown[] = []
+  for (const item of items) {
+    try {
+      if (item.action === 'create') await manager.activityCreated(item.row, item.model)
+      else await manager.activityDeleted(item.row, item.model)
+    } catch (error) {
+      if (onError) onError(error, { action: item.action, instance: item.row, model: item.model.name })
+      else errors.push(error)
+    }
+  }
+  if (errors.length === 1) throw errors[0]
+  if (errors.length > 1) throw new AggregateError(errors, `publishing ${errors.length} activities failed`)
+}
+
+async function enqueue(items: Pending[]): Promise<void> {
+  const scope = txScope.getStore()
+  if (scope) scope.buffer.push(...items)
+  else await publish(items)
+}
+
+const delegateName = (model: string) => model.charAt(0).toLowerCase() + model.slice(1)
+
+function relationsInclude(paths: string[]): Record<string, unknown> {
+  const root: Record<string, any> = {}
+  for (const path of paths) {
+    let node = root
+    const parts = path.split('.')
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) node[part] ??= true
+      else {
+        if (typeof node[part] !== 'object') node[part] = { include: {} }
+        node = node[part].include
+      }
+    })
+  }
+  return root
+}
+
+/** Runs `fn` in an interactive transaction; tracked writes publish after COMMIT, none on rollback. */
+export async function transaction<C extends { $transaction: (...args: any[]) => Promise<any> }, R>(
+  prisma: C,
+  fn: (tx: any) => Promise<R>,
+  options?: Record<string, unknown>,
+): Promise<R> {
+  const scope = { buffer: [] as Pending[], tx: undefined as any }
+  const result = await txScope.run(scope, () =>
+    prisma.$transaction(async (tx: any) => {
+      scope.tx = tx
+      return fn(tx)
+    }, options),
+  )
+  await publish(scope.buffer)
+  return result
+}
+
+/**
+ * The extension. Apply with `prisma.$extends(eddyExtension({ models: { ... } }))`; the extended
+ * client is also what `Enrich` loads rows with.
+ */
+export function eddyExtension(options: EddyExtensionOptions) {
+  for (const [name, modelOptions] of Object.entries(options.models)) {
+    registerActivityModel(name, { ...modelOptions, name, primaryKey: modelOptions.primaryKey ?? 'id' })
+  }
+  return (client: any) => {
+    let base: any = client
+    const dataModel = () => base?._runtimeDataModel?.models ?? client?._runtimeDataModel?.models ?? {}
+    const keyOf = (model: string) => getActivityModel(model)?.primaryKey ?? options.keys?.[model] ?? 'id'
+    const adapter: ModelAdapter = {
+      name: 'prisma',
+      describe: () => undefined,
+      hasModel: (model) => model in dataModel() || model in options.models || model in (options.keys ?? {}),
+      async load(model: string, ids: string[], load: LoadOptions): Promise<Map<string, unknown>> {
+        const pk = keyOf(model)
+        const type =
+          dataModel()[model]?.fields?.find((f: { name: string }) => f.name === pk)?.type ?? 'String'
+        const parse = (id: string) =>
+          type === 'Int'
+            ? /^-?\d{1,15}$/.test(id)
+              ? Number(id)
+              : undefined
+            : type === 'BigInt'
+              ? /^-?\d+$/.test(id)
+                ? BigInt(id)
+                : undefined
+              : id
+        const values = [...new Set(ids.map(parse).filter((v) => v !== undefined))]
+        const result = new Map<string, unknown>()
+        if (values.length === 0) return result
+        const rows: Record<string, unknown>[] = await base[delegateName(model)].findMany({
+          where: { [pk]: { in: values } },
+          ...(load.related?.length ? { include: relationsInclude(load.related) } : {}),
+        })
+        const byKey = new Map(rows.map((r) => [String(r[pk]), r]))
+        for (const id of ids) {
+          const value = parse(id)
+          const row = value === undefined ? undefined : byKey.get(String(value))
+          if (row !== undefined) result.set(id, row)
+        }
+        return result
+      },
+    }
+    registerAdapter(adapter)
+
+    const tracked = (model: string): ActivityModel | undefined => {
+      const registered = getActivityModel(model)
+      return registered && model in options.models && shouldTrack(registered.key, registered.name)
+        ? registered
+        : undefined
+    }
+    const context = () => txScope.getStore()?.tx ?? base
+
+    const extended = client.$extends({
+      name: 'eddy',
+      query: {
+        $allModels: {
+          async create({ model, args, query }: any) {
+            const row = await query(args)
+            const m = tracked(model)
+            if (m) await enqueue([{ action: 'create', row, model: m }])
+            return row
+          },
+          async createManyAndReturn({ model, args, query }: any) {
+            const rows = await query(args)
+            const m = tracked(model)
+            if (m) await enqueue(rows.map((row: object) => ({ action: 'create' as const, row, model: m })))
+            return rows
+          },
+          async createMany({ model, args, query }: any) {
+            const m = tracked(model)
+            if (!m) return query(args)
+            // createMany returns only a count: create through createManyAndReturn to get the rows.
+            const rows = await context()[delegateName(model)].createManyAndReturn(args)
+            return { count: rows.length }
+          },
+          async delete({ model, args, query }: any) {
+            const row = await query(args)
+            const m = tracked(model)
+            if (m) await enqueue([{ action: 'delete', row, model: m }])
+            return row
+          },
+          async deleteMany({ model, args, query }: any) {
+            const m = tracked(model)
+            if (!m) return query(args)
+            const rows = await context()[delegateName(model)].findMany({ where: args?.where })
+            const result = await query(args)
+            await enqueue(rows.map((row: object) => ({ action: 'delete' as const, row, model: m })))
+            return result
+          },
+        },
+      },
+    })
+    base = extended
+    return extended
+  }
+}
+
+export {
+  activityCreated,
+  activityDeleted,
+  disableModelTracking,
+  enableModelTracking,
+  withoutTracking,
+} from '../index.js'
