@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+/**
+ * The `eddy` command: `eddy serve` runs the Stream-compatible HTTP server.
+ * Flags are parsed with node:util parseArgs; `eddy --help` lists them.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import { createServer } from '../server/index.js'
+
+const HELP = `eddy: activity feeds with Stream's Feeds v1 API
+
+Usage:
+  eddy serve [flags]     start the server (default 127.0.0.1:8000, /api/v1.0/...)
+  eddy --help            show this help
+
+Flags of serve:
+  --port <n>             port to listen on (default 8000)
+  --host <addr>          address to bind (default 127.0.0.1)
+  --store <spec>         memory | sqlite:<file> (default sqlite:eddy.sqlite)
+  --api-key <key>        API key clients send (env EDDY_API_KEY)
+  --api-secret <secret>  HS256 signing secret, no "." (env EDDY_API_SECRET)
+  --config <file>        JSON: { "feedGroups": { "<slug>": { "type": "flat" | "aggregated" | "notification" } },
+                                  "publicReadGroups": ["user"] }
+  --log                  log every request (JSON lines)
+
+Without a key or secret, eddy generates them and keeps them in eddy-keys.json beside the data.
+`
+
+/** Settings read from `--config`. */
+interface ConfigFile {
+  feedGroups?: Record<string, FeedGroupOptions>
+  publicReadGroups?: string[]
+}
+
+function fail(message: string): never {
+  process.stderr.write(`eddy: ${message}\n`)
+  process.exit(2)
+}
+
+function readConfig(path: string | undefined): ConfigFile {
+  if (path === undefined) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    fail(`cannot read --config ${path}: ${(err as Error).message}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    fail(`--config ${path} must hold a JSON object`)
+  const config = parsed as ConfigFile
+  for (const key of Object.keys(config)) {
+    if (key !== 'feedGroups' && key !== 'publicReadGroups') fail(`--config ${path}: unknown key ${key}`)
+  }
+  return config
+}
+
+/** The key and secret: flags, then environment, then the keys file beside the data, else generated and saved. */
+function credentials(
+  store: string,
+  key?: string,
+  secret?: string,
+): { apiKey: string; apiSecret: string; generated: boolean; file?: string } {
+  if (key && secret) return { apiKey: key, apiSecret: secret, generated: false }
+  const file = store.startsWith('sqlite:')
+    ? join(dirname(resolve(store.slice('sqlite:'.length))), 'eddy-keys.json')
+    : undefined
+  if (file && existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { apiKey: string; apiSecret: string }
+    return { apiKey: key ?? saved.apiKey, apiSecret: secret ?? saved.apiSecret, generated: false, file }
+  }
+  // base64url has no ".", which the official client would take for a user token.
+  const apiKey = key ?? randomBytes(12).toString('base64url')
+  const apiSecret = secret ?? randomBytes(32).toString('base64url')
+  if (file) writeFileSync(file, `${JSON.stringify({ apiKey, apiSecret }, null, 2)}\n`, { mode: 0o600 })
+  return { apiKey, apiSecret, generated: true, file }
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string', default: '8000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      store: { type: 'string', default: 'sqlite:eddy.sqlite' },
+      'api-key': { type: 'string' },
+      'api-secret': { type: 'string' },
+      config: { type: 'string' },
+      log: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return
+  }
+  const port = Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`--port must be 0 to 65535, got ${values.port}`)
+  const store = values.store!
+  if (store !== 'memory' && !/^sqlite:.+/.test(store))
+    fail(`--store must be memory or sqlite:<file>, got ${store}`)
+  const config = readConfig(values.config)
+  const creds = credentials(
+    store,
+    values['api-key'] ?? process.env.EDDY_API_KEY,
+    values['api-secret'] ?? process.env.EDDY_API_SECRET,
+  )
+  if (creds.apiSecret.includes('.'))
+    fail('the API secret must not contain "." (getstream treats such a value as a user token)')
+
+  const app = createServer({
+    store,
+    feedGroups: config.feedGroups,
+    publicReadGroups: config.publicReadGroups,
+    apiKey: creds.apiKey,
+    apiSecret: creds.apiSecret,
+    logger: values.log,
+  })
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    process.stderr.write(`eddy: ${signal}, finishing pending work\n`)
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`eddy: shutdown failed: ${(err as Error).message}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+
+  await app.listen({ port, host: values.host })
+  const address = app.server.address()
+  const actualPort = typeof address === 'object' && address ? address.port : port
+  const host = values.host!.includes(':') ? `[${values.host}]` : values.host
+  const url = `http://${host}:${actualPort}/api/`
+  const secretShown = creds.generated ? creds.apiSecret : '<your API secret>'
+  process.stdout.write(
+    [
+      `eddy serving ${url}v1.0/ on ${store}`,
+      `api key: ${creds.apiKey}${creds.file ? ` (key and secret in ${creds.file})` : ''}`,
+      `connect: stream.connect('${creds.apiKey}', '${secretShown}', 'eddy', { urlOverride: { api: '${url}' } })`,
+      '',
+    ].join('\n'),
+  )
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP)
+    return
+  }
+  if (command !== 'serve') fail(`unknown command ${command}; try eddy --help`)
+  await serve(rest)
+}
+
+main(process.argv.slice(2)).catch((err) => fail((err as Error).message))

@@ -1,0 +1,146 @@
+/**
+ * The Fastify application: body parsing (JSON, tolerated empty bodies, a size limit), Stream-shaped
+ * errors for everything that can go wrong, the health endpoint, the routes, and 501s for the
+ * endpoints a later issue brings (reactions, files, images, og, personalization...).
+ */
+import type { ServerResponse } from 'node:http'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { EddyClient } from '../client/client.js'
+import { inputError } from '../engine/errors.js'
+import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
+import type { ServerContext } from './context.js'
+import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
+import { activityRoutes } from './routes/activities.js'
+import { collectionRoutes } from './routes/collections.js'
+import { feedRoutes } from './routes/feeds.js'
+import { followRoutes } from './routes/follows.js'
+import { userRoutes } from './routes/users.js'
+
+/** Default largest request body: 100 activities of 10 KB, with room for JSON overhead. */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
+
+/** Settings {@link buildApp} needs once the client exists. */
+export interface AppOptions {
+  client: EddyClient
+  apiKey: string
+  apiSecret: string
+  /** Fastify logger setting (false by default). */
+  logger?: boolean | object
+  bodyLimit?: number
+  /** Feed groups whose feeds any user token may read (default `['user']`). */
+  publicReadGroups?: string[]
+}
+
+/** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
+const NOT_IMPLEMENTED: [string, string][] = [
+  ['reaction', 'reactions'],
+  ['files', 'file uploads'],
+  ['images', 'image uploads'],
+  ['og', 'open graph scraping'],
+  ['enrich/personalization', 'personalization'],
+  ['personalization', 'personalization'],
+  ['audit_logs', 'audit logs'],
+  ['moderation', 'moderation'],
+  ['data_privacy', 'data privacy exports'],
+]
+
+const started = Symbol('started')
+type Timed = FastifyRequest & { [started]?: number }
+
+function startOf(request: FastifyRequest): number {
+  return (request as Timed)[started] ?? performance.now()
+}
+
+// The router rejects some URLs before Fastify's hooks run, so these write the Stream body themselves.
+function rawError(res: ServerResponse, status: number, detail: string): void {
+  const body = JSON.stringify(httpErrorBody(status, detail, performance.now()))
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(body)
+}
+
+/** Builds the Fastify instance with every route registered (not listening). */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    return503OnClosing: true,
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: true,
+      // Stream ids may be 255 characters; longer path segments still reach the handlers and get a 400.
+      maxParamLength: 2048,
+      onBadUrl: (path, _req, res) =>
+        rawError(res, 400, `the path is not valid URL encoding: ${path.slice(0, 200)}`),
+      onMaxParamLength: (_path, _req, res) =>
+        rawError(res, 414, 'a path segment is longer than 2048 characters'),
+    },
+  })
+  const ctx: ServerContext = {
+    client: options.client,
+    engine: options.client.engine,
+    auth: new Authenticator(options.apiKey, options.apiSecret),
+    publicRead: new Set(options.publicReadGroups ?? PUBLIC_READ_GROUPS),
+  }
+
+  app.addHook('onRequest', async (request) => {
+    ;(request as Timed)[started] = performance.now()
+  })
+
+  // JSON with Fastify's prototype-poisoning guard; an empty body (axios PUT without data) is no body.
+  const json = app.getDefaultJsonParser('error', 'error')
+  const parseJson = (
+    request: FastifyRequest,
+    body: string,
+    done: (err: Error | null, value?: unknown) => void,
+  ) => {
+    if (body.trim() === '') return done(null, undefined)
+    json(request, body, (err, value) =>
+      err ? done(inputError('the body must be valid JSON', err.message, 'body')) : done(null, value),
+    )
+  }
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson)
+  // Other media types: tolerate empty bodies, and read a non-empty one as JSON (clients differ in headers).
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson)
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = errorResponse(err, startOf(request))
+    if (status >= 500) request.log.error({ err }, 'unexpected error')
+    return reply.status(status).send(body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const body = httpErrorBody(
+      404,
+      `${request.method} ${request.url.split('?')[0]} is not an endpoint of this API`,
+      startOf(request),
+    )
+    return reply.status(404).send(body)
+  })
+
+  app.get('/health', async () => ({ status: 'ok', store: ctx.engine.store.name }))
+  app.get('/api/v1.0/health/', async () => ({ status: 'ok', duration: '0.00ms' }))
+
+  for (const [prefix, what] of NOT_IMPLEMENTED) {
+    const reject = async () => {
+      throw notImplemented(what)
+    }
+    for (const url of [`/api/v1.0/${prefix}`, `/api/v1.0/${prefix}/*`]) {
+      app.route({
+        method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+        url,
+        onRequest: reject,
+        handler: reject,
+      })
+    }
+  }
+
+  feedRoutes(app, ctx)
+  followRoutes(app, ctx)
+  activityRoutes(app, ctx)
+  userRoutes(app, ctx)
+  collectionRoutes(app, ctx)
+  return app
+}

@@ -1,0 +1,111 @@
+/** What every route shares: the client, the authenticator, and helpers to declare authorized routes. */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import type { EddyClient } from '../client/client.js'
+import type { Engine } from '../engine/engine.js'
+import { inputError } from '../engine/errors.js'
+import { type Authenticator, actionFor, checkScope, type Principal } from './auth.js'
+
+/** Shared state of one server. */
+export interface ServerContext {
+  client: EddyClient
+  engine: Engine
+  auth: Authenticator
+  /** Feed groups any user token may read (default: `user`). */
+  publicRead: Set<string>
+}
+
+/** Path parameters, URL-decoded by the router. */
+export type Params = Record<string, string>
+/** The parsed query string (a repeated key gives a list). */
+export type Query = Record<string, string | string[] | undefined>
+
+/** One authorized call: who calls, with what. */
+export interface Call {
+  principal: Principal
+  params: Params
+  query: Query
+  body: unknown
+  request: FastifyRequest
+}
+
+/** A response already serialized to JSON text (the hot read path builds it without parsing). */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/** Declares a route: authenticates, checks the server token's scope, runs `handler`, sends its JSON. */
+export function route(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  method: HTTPMethods,
+  url: string,
+  resource: string,
+  /** The `<slug><id>` a server token's feed_id must cover, or `*` for app-wide calls. */
+  feedOf: (params: Params, query: Query) => string,
+  handler: (call: Call) => Promise<object>,
+): void {
+  app.route({
+    method,
+    url,
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const principal = await ctx.auth.authenticate(
+        (request.query as Query).api_key,
+        request.headers['stream-auth-type'],
+        request.headers.authorization,
+      )
+      const params = request.params as Params
+      const query = request.query as Query
+      checkScope(principal, { resource, action: actionFor(method), feedId: feedOf(params, query) })
+      const body = await handler({ principal, params, query, body: request.body, request })
+      if (body instanceof RawJson) return reply.type('application/json; charset=utf-8').send(body.text)
+      return reply.send(body)
+    },
+  })
+}
+
+/** A single-valued query parameter, or undefined; a repeated one is a 400. */
+export function qstr(query: Query, name: string): string | undefined {
+  const v = query[name]
+  if (Array.isArray(v)) throw inputError(`query parameter ${name} must be given once`, v, name)
+  return v
+}
+
+/** A boolean query parameter (`true`/`1` or `false`/`0`). */
+export function qbool(query: Query, name: string): boolean {
+  const v = qstr(query, name)
+  if (v === undefined || v === '' || v === 'false' || v === '0') return false
+  if (v === 'true' || v === '1') return true
+  throw inputError(`query parameter ${name} must be true or false`, v, name)
+}
+
+/** A comma-separated list query parameter (empty items dropped), at most `max` items. */
+export function qlist(query: Query, name: string, max = 100): string[] | undefined {
+  const v = qstr(query, name)
+  if (v === undefined) return undefined
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+  if (items.length > max) throw inputError(`${name} may list at most ${max} items`, items.length, name)
+  return items
+}
+
+/** The body as a JSON object (not a list, not null), or a 400 naming what was expected. */
+export function objectBody(body: unknown, what: string): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw inputError(`the body must be ${what}`, body, 'body')
+  return body as Record<string, unknown>
+}
+
+/** Throws 400 when `body` has keys outside `allowed`. */
+export function onlyKeys(body: Record<string, unknown>, allowed: string[], where: string): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key))
+      throw inputError(`${where} does not accept the field ${key}; allowed: ${allowed.join(', ')}`, key, key)
+  }
+}
+
+/** Times a handler's own response: `{ ...body, duration }`. */
+export function timed<T extends object>(started: number, body: T): T & { duration: string } {
+  return { ...body, duration: `${(performance.now() - started).toFixed(2)}ms` }
+}

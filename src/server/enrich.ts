@@ -1,0 +1,111 @@
+/**
+ * Enrichment for the `enrich/` read paths: top-level activity fields holding `SU:<user>`,
+ * `SO:<collection>:<id>` or `SA:<activity id>` references are replaced by the objects they name,
+ * or by Stream's `ReferenceNotFound` objects. `SR:` (reactions) always resolves to not found until
+ * reactions exist.
+ */
+import { idToSk } from '../engine/ids.js'
+import type { ServerContext } from './context.js'
+import { collectionKind, entryObject, USER_KIND, userObject } from './docs.js'
+
+/** Fields that are never references. */
+const SKIP = new Set(['id', 'time', 'foreign_id', 'origin', 'to', 'verb'])
+/** How deep `SA:` references are followed (an embedded activity's own references are enriched once). */
+const MAX_DEPTH = 2
+
+type Row = Record<string, unknown>
+
+interface Ref {
+  holder: Row
+  field: string
+  ref: string
+}
+
+function notFound(ref: string, type: string, id: string, collection?: string): Row {
+  return {
+    ...(collection === undefined ? {} : { collection }),
+    id,
+    error: 'ReferenceNotFound',
+    reference: ref,
+    reference_type: type,
+  }
+}
+
+/** Replaces references in `activities` in place (one store lookup per kind of reference). */
+export async function enrichActivities(ctx: ServerContext, activities: Row[], depth = 1): Promise<void> {
+  const refs: Ref[] = []
+  for (const holder of activities) {
+    for (const [field, value] of Object.entries(holder)) {
+      if (SKIP.has(field) || typeof value !== 'string' || value.length < 4 || value[2] !== ':') continue
+      const prefix = value.slice(0, 2)
+      if (prefix === 'SU' || prefix === 'SO' || prefix === 'SA' || prefix === 'SR')
+        refs.push({ holder, field, ref: value })
+    }
+  }
+  if (refs.length === 0) return
+
+  const users = new Set<string>()
+  const collections = new Map<string, Set<string>>()
+  const activityIds = new Set<string>()
+  for (const { ref } of refs) {
+    const rest = ref.slice(3)
+    if (ref.startsWith('SU:')) users.add(rest)
+    else if (ref.startsWith('SA:')) activityIds.add(rest)
+    else if (ref.startsWith('SO:')) {
+      const colon = rest.indexOf(':')
+      if (colon <= 0) continue
+      const name = rest.slice(0, colon)
+      if (!collections.has(name)) collections.set(name, new Set())
+      collections.get(name)!.add(rest.slice(colon + 1))
+    }
+  }
+
+  const found = new Map<string, Row>()
+  const store = ctx.engine.store
+  const lookups: Promise<void>[] = []
+  if (users.size > 0) {
+    lookups.push(
+      store.getDocs(USER_KIND, [...users]).then((docs) => {
+        for (const d of docs) found.set(`SU:${d.id}`, userObject(d) as unknown as Row)
+      }),
+    )
+  }
+  for (const [name, ids] of collections) {
+    lookups.push(
+      store.getDocs(collectionKind(name), [...ids]).then((docs) => {
+        for (const d of docs) found.set(`SO:${name}:${d.id}`, entryObject(name, d) as unknown as Row)
+      }),
+    )
+  }
+  if (activityIds.size > 0) {
+    const bySk = new Map<string, string>()
+    for (const id of activityIds) {
+      const sk = idToSk(id)
+      if (sk) bySk.set(sk, id)
+    }
+    lookups.push(
+      ctx.engine.loadActivities([...bySk.keys()]).then(async (loaded) => {
+        const embedded = [...loaded.values()] as Row[]
+        if (depth < MAX_DEPTH) await enrichActivities(ctx, embedded, depth + 1)
+        for (const [sk, activity] of loaded) found.set(`SA:${bySk.get(sk)}`, activity as Row)
+      }),
+    )
+  }
+  await Promise.all(lookups)
+
+  for (const { holder, field, ref } of refs) {
+    const value = found.get(ref)
+    if (value !== undefined) {
+      holder[field] = value
+      continue
+    }
+    const rest = ref.slice(3)
+    if (ref.startsWith('SU:')) holder[field] = notFound(ref, 'user', rest)
+    else if (ref.startsWith('SA:')) holder[field] = notFound(ref, 'activity', rest)
+    else if (ref.startsWith('SR:')) holder[field] = notFound(ref, 'reaction', rest)
+    else {
+      const colon = rest.indexOf(':')
+      if (colon > 0) holder[field] = notFound(ref, 'object', rest.slice(colon + 1), rest.slice(0, colon))
+    }
+  }
+}

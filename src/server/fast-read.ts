@@ -1,0 +1,43 @@
+/**
+ * The hot path: a plain (not enriched) read of a flat feed, answered with the stored JSON bodies
+ * spliced into the response text instead of parsed and re-serialized. It returns the same bytes
+ * `readFeed` + `JSON.stringify` would, at a fraction of the cost (see bench/server-bench.ts).
+ */
+
+import type { FeedRef } from '../engine/feed-groups.js'
+import { duration, type GetFeedOptions, pageQuery } from '../engine/read.js'
+import type { Store } from '../store/store.js'
+
+// Stored bodies put `origin` (null) right after `time`, and every earlier field is a string, so the
+// first `,"origin":null` is the top-level key: a quote inside a JSON string is always escaped.
+const ORIGIN = ',"origin":null'
+
+/** The JSON text of a flat feed page, or undefined when a body is not in the expected form (the caller falls back). */
+export async function flatPageJson(
+  store: Store,
+  feed: FeedRef,
+  options: GetFeedOptions,
+): Promise<string | undefined> {
+  const started = performance.now()
+  const page = pageQuery(options, false)
+  const rows = page.limit === 0 ? [] : await store.readFlat(feed.id, page)
+  const parts: string[] = new Array(rows.length)
+  for (let i = 0; i < rows.length; i++) {
+    const { body, origin } = rows[i]
+    const at = body.indexOf(ORIGIN)
+    if (at < 0 || body[0] !== '{') return undefined
+    parts[i] =
+      origin === null
+        ? body
+        : `${body.slice(0, at)},"origin":${JSON.stringify(origin)}${body.slice(at + ORIGIN.length)}`
+  }
+  let next = ''
+  if (rows.length > 0 && page.limit > 0 && rows.length >= page.limit) {
+    // The id of the last row: the body starts with {"id":"<uuid>".
+    const last = rows[rows.length - 1].body
+    const id = last.startsWith('{"id":"') ? last.slice(7, 43) : undefined
+    if (id === undefined) return undefined
+    next = `/api/v1.0/feed/${feed.slug}/${feed.userId}/?id_lt=${id}&limit=${page.limit}`
+  }
+  return `{"results":[${parts.join(',')}],"next":${JSON.stringify(next)},"duration":"${duration(started)}"}`
+}

@@ -1,0 +1,68 @@
+/**
+ * The Eddy server: Stream's Feeds v1 REST API over Eddy, so the unmodified `getstream` client
+ * (and Stream's other SDKs) can use a self-hosted Eddy.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'eddy/server'
+ * const app = createServer({ store: 'sqlite:feeds.db', apiKey: 'key', apiSecret: 'secret' })
+ * await app.listen({ port: 8000, host: '127.0.0.1' })
+ * // stream.connect('key', 'secret', 'app', { urlOverride: { api: 'http://127.0.0.1:8000/api/' } })
+ * ```
+ * @module
+ */
+import type { FastifyInstance } from 'fastify'
+import { connect, type EddyClient } from '../client/client.js'
+import { inputError } from '../engine/errors.js'
+import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import type { Store } from '../store/store.js'
+import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
+
+export { DEFAULT_BODY_LIMIT } from './app.js'
+export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
+export { NOT_ALLOWED_DETAIL } from './errors.js'
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** An existing client to serve (the app keeps owning it: closing the server does not close it). */
+  client?: EddyClient
+  /** Store to open when no client is given: `'memory'`, `'sqlite:<file>'` or a Store. Default SQLite. */
+  store?: string | Store
+  /** Feed groups merged over the defaults, when no client is given. */
+  feedGroups?: Record<string, FeedGroupOptions>
+  /** The API key clients pass as `api_key`. */
+  apiKey: string
+  /** The HS256 secret tokens are signed with; must not contain `.` (the client treats that as a token). */
+  apiSecret: string
+  /** Fastify's logger option (off by default). */
+  logger?: boolean | object
+  /** Largest request body in bytes (default 2 MiB). */
+  bodyLimit?: number
+  /** Feed groups whose feeds any user token may read (default `['user']`). */
+  publicReadGroups?: string[]
+}
+
+/** Builds the server (not listening yet): call `.listen()`, or `.inject()` in tests. */
+export function createServer(options: ServerOptions): FastifyInstance {
+  if (options === null || typeof options !== 'object')
+    throw inputError('server options must be an object', options, 'options')
+  const { apiKey, apiSecret } = options
+  if (typeof apiKey !== 'string' || apiKey === '')
+    throw inputError('apiKey must be a non-empty string', apiKey, 'apiKey')
+  if (typeof apiSecret !== 'string' || apiSecret === '' || apiSecret.includes('.')) {
+    throw inputError('apiSecret must be a non-empty string without "."', '(hidden)', 'apiSecret')
+  }
+  const owned = options.client === undefined
+  const client = options.client ?? connect({ store: options.store, feedGroups: options.feedGroups })
+  const app = buildApp({
+    client,
+    apiKey,
+    apiSecret,
+    logger: options.logger,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    publicReadGroups: options.publicReadGroups,
+  })
+  // A client we opened is ours to close: pending fan-out finishes, then the store is released.
+  if (owned) app.addHook('onClose', async () => client.close())
+  return app
+}

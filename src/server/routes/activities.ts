@@ -1,0 +1,81 @@
+/** Activity routes: get by ids or foreign_id + time (plain and enriched), full update, partial update. */
+import type { FastifyInstance } from 'fastify'
+import { skForForeignId } from '../../engine/activity.js'
+import { inputError } from '../../engine/errors.js'
+import { requireSk } from '../../engine/ids.js'
+import { requireServer, userOf } from '../auth.js'
+import { type Call, objectBody, onlyKeys, qlist, route, type ServerContext } from '../context.js'
+import { enrichActivities } from '../enrich.js'
+import { notAllowed } from '../errors.js'
+
+async function getActivities(ctx: ServerContext, { query }: Call, enrich: boolean): Promise<object> {
+  const ids = qlist(query, 'ids')
+  const foreignIds = qlist(query, 'foreign_ids')
+  const timestamps = qlist(query, 'timestamps')
+  let response: { results: Record<string, unknown>[]; duration: string }
+  if (ids !== undefined) {
+    if (foreignIds !== undefined)
+      throw inputError('give ids or foreign_ids + timestamps, not both', query, 'ids')
+    response = await ctx.client.getActivities({ ids })
+  } else if (foreignIds !== undefined && timestamps !== undefined) {
+    if (foreignIds.length !== timestamps.length) {
+      throw inputError(
+        'foreign_ids and timestamps must list as many items',
+        `${foreignIds.length} and ${timestamps.length}`,
+        'timestamps',
+      )
+    }
+    response = await ctx.client.getActivities({
+      foreignIDTimes: foreignIds.map((f, i) => ({ foreign_id: f, time: timestamps[i] })),
+    })
+  } else {
+    throw inputError('give ids=<id,id> or foreign_ids=<fid,fid>&timestamps=<time,time>', query, 'ids')
+  }
+  if (enrich) await enrichActivities(ctx, response.results)
+  return response
+}
+
+/** Throws 403 unless every activity a user token changes has that user as its actor. */
+async function requireOwnActivities(ctx: ServerContext, call: Call, changes: unknown[]): Promise<void> {
+  const user = userOf(call.principal)
+  if (user === undefined || changes.length > 100) return // the engine rejects oversized batches
+  const sks = changes.map((c) => {
+    const change = objectBody(c, 'a list of changes { id | foreign_id + time, set, unset }')
+    if (change.id !== undefined) return requireSk(change.id, 'id')
+    return skForForeignId(change.foreign_id ?? change.foreignId, change.time)
+  })
+  const found = await ctx.engine.loadActivities(sks)
+  for (const activity of found.values()) {
+    if (activity.actor !== `SU:${user}` && activity.actor !== user) throw notAllowed()
+  }
+}
+
+/** Registers the activity routes. */
+export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const all = () => '*'
+  route(app, ctx, 'GET', '/api/v1.0/activities/', 'activities', all, (call) =>
+    getActivities(ctx, call, false),
+  )
+  route(app, ctx, 'GET', '/api/v1.0/enrich/activities/', 'activities', all, (call) =>
+    getActivities(ctx, call, true),
+  )
+
+  route(app, ctx, 'POST', '/api/v1.0/activities/', 'activities', all, async ({ principal, body }) => {
+    requireServer(principal)
+    const input = objectBody(body, '{ activities: [...] }')
+    onlyKeys(input, ['activities'], 'an activities update')
+    return ctx.client.updateActivities(input.activities as never)
+  })
+
+  route(app, ctx, 'POST', '/api/v1.0/activity/', 'activities', all, async (call) => {
+    const input = objectBody(call.body, '{ changes: [...] }')
+    onlyKeys(input, ['changes'], 'a partial update')
+    if (!Array.isArray(input.changes)) throw inputError('changes must be a list', input.changes, 'changes')
+    for (const c of input.changes) {
+      if (c && typeof c === 'object')
+        onlyKeys(c, ['id', 'foreign_id', 'foreignId', 'time', 'set', 'unset'], 'a change')
+    }
+    await requireOwnActivities(ctx, call, input.changes)
+    return ctx.client.activitiesPartialUpdate(input.changes)
+  })
+}

@@ -1,0 +1,139 @@
+/** Collection routes: entry add/get/update/delete, and the server-only upsert, select and deleteMany. */
+import type { FastifyInstance } from 'fastify'
+import { inputError, notFound } from '../../engine/errors.js'
+import { randomId } from '../../engine/ids.js'
+import { type Principal, requireServer, userOf } from '../auth.js'
+import { objectBody, onlyKeys, qlist, qstr, route, type ServerContext, timed } from '../context.js'
+import { collectionKind, entryObject, entryOwner, requireData, requireId, type StoredEntry } from '../docs.js'
+import { conflict, notAllowed } from '../errors.js'
+
+/** Most entries one upsert, select or deleteMany call may carry. */
+const MAX_ITEMS = 1_000
+
+/** Registers the collection routes. */
+export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const all = () => '*'
+  const store = ctx.engine.store
+  const base = '/api/v1.0/collections/'
+
+  // A user token may change only entries it created; server tokens may change any.
+  async function owned(principal: Principal, collection: string, id: string) {
+    const [doc] = await store.getDocs(collectionKind(collection), [id])
+    if (!doc) throw notFound(`collection entry ${collection}:${id} does not exist`)
+    const user = userOf(principal)
+    if (user !== undefined && entryOwner(doc) !== user) throw notAllowed()
+    return doc
+  }
+
+  route(app, ctx, 'POST', `${base}:collection/`, 'collections', all, async ({ principal, params, body }) => {
+    const started = performance.now()
+    const collection = requireId(params.collection, 'collection')
+    const input = objectBody(body, '{ id, data }')
+    onlyKeys(input, ['id', 'data', 'user_id'], 'a collection entry')
+    const id = input.id === undefined || input.id === null ? randomId() : requireId(input.id, 'id')
+    const user =
+      userOf(principal) ?? (input.user_id === undefined ? null : requireId(input.user_id, 'user_id'))
+    const stored: StoredEntry = { data: requireData(input.data, 'data', true), user_id: user }
+    const doc = await store.putDoc(collectionKind(collection), id, stored as never, 'insert')
+    if (!doc) throw conflict(`collection entry ${collection}:${id} already exists`)
+    return timed(started, entryObject(collection, doc))
+  })
+
+  route(app, ctx, 'GET', `${base}:collection/:id/`, 'collections', all, async ({ params }) => {
+    const started = performance.now()
+    const collection = requireId(params.collection, 'collection')
+    const id = requireId(params.id, 'id')
+    const [doc] = await store.getDocs(collectionKind(collection), [id])
+    if (!doc) throw notFound(`collection entry ${collection}:${id} does not exist`)
+    return timed(started, entryObject(collection, doc))
+  })
+
+  route(
+    app,
+    ctx,
+    'PUT',
+    `${base}:collection/:id/`,
+    'collections',
+    all,
+    async ({ principal, params, body }) => {
+      const started = performance.now()
+      const collection = requireId(params.collection, 'collection')
+      const id = requireId(params.id, 'id')
+      const input = objectBody(body, '{ data }')
+      onlyKeys(input, ['data'], 'a collection entry update')
+      const data = requireData(input.data, 'data', true)
+      const existing = await owned(principal, collection, id)
+      const stored: StoredEntry = { data, user_id: entryOwner(existing) }
+      const doc = await store.putDoc(collectionKind(collection), id, stored as never, 'update')
+      if (!doc) throw notFound(`collection entry ${collection}:${id} does not exist`)
+      return timed(started, entryObject(collection, doc))
+    },
+  )
+
+  route(app, ctx, 'DELETE', `${base}:collection/:id/`, 'collections', all, async ({ principal, params }) => {
+    const started = performance.now()
+    const collection = requireId(params.collection, 'collection')
+    const id = requireId(params.id, 'id')
+    await owned(principal, collection, id)
+    await store.deleteDocs(collectionKind(collection), [id])
+    return timed(started, {})
+  })
+
+  route(app, ctx, 'POST', base, 'collections', all, async ({ principal, body }) => {
+    requireServer(principal)
+    const started = performance.now()
+    const input = objectBody(body, '{ data: { <collection>: [{ id, ...fields }] } }')
+    onlyKeys(input, ['data'], 'a collections upsert')
+    const byCollection = objectBody(input.data, '{ data: { <collection>: [...] } }')
+    const plan: { collection: string; id: string; data: Record<string, unknown> }[] = []
+    for (const [name, items] of Object.entries(byCollection)) {
+      const collection = requireId(name, 'collection')
+      if (!Array.isArray(items))
+        throw inputError(`data.${collection} must be a list of entries`, items, 'data')
+      for (const raw of items) {
+        const { id, ...fields } = objectBody(raw, 'a list of { id, ...fields }')
+        plan.push({
+          collection,
+          id: id === undefined ? randomId() : requireId(id, 'id'),
+          data: requireData(fields, 'data', false),
+        })
+      }
+    }
+    if (plan.length > MAX_ITEMS)
+      throw inputError(`at most ${MAX_ITEMS} entries per upsert`, plan.length, 'data')
+    const out: Record<string, object[]> = {}
+    for (const item of plan) {
+      const kind = collectionKind(item.collection)
+      const [existing] = await store.getDocs(kind, [item.id])
+      const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
+      await store.putDoc(kind, item.id, stored as never, 'upsert')
+      out[item.collection] ??= []
+      out[item.collection].push({ id: item.id, ...item.data })
+    }
+    return timed(started, { data: out })
+  })
+
+  route(app, ctx, 'GET', base, 'collections', all, async ({ principal, query }) => {
+    requireServer(principal)
+    const started = performance.now()
+    const refs = qlist(query, 'foreign_ids', MAX_ITEMS) ?? []
+    const entries = []
+    for (const ref of refs) {
+      const colon = ref.indexOf(':')
+      if (colon <= 0) throw inputError('foreign_ids must list <collection>:<id>', ref, 'foreign_ids')
+      const collection = requireId(ref.slice(0, colon), 'collection')
+      const [doc] = await store.getDocs(collectionKind(collection), [requireId(ref.slice(colon + 1), 'id')])
+      if (doc) entries.push(entryObject(collection, doc))
+    }
+    return timed(started, { response: { data: entries } })
+  })
+
+  route(app, ctx, 'DELETE', base, 'collections', all, async ({ principal, query }) => {
+    requireServer(principal)
+    const started = performance.now()
+    const collection = requireId(qstr(query, 'collection_name'), 'collection_name')
+    const ids = (qlist(query, 'ids', MAX_ITEMS) ?? []).map((id) => requireId(id, 'ids'))
+    await store.deleteDocs(collectionKind(collection), ids)
+    return timed(started, {})
+  })
+}

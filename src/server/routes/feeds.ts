@@ -1,0 +1,190 @@
+/** Feed routes: read (plain and enriched), add, remove, `to` targets update, add_to_many. */
+import type { FastifyInstance } from 'fastify'
+import { parseTargets } from '../../engine/activity.js'
+import { inputError } from '../../engine/errors.js'
+import type { FeedRef } from '../../engine/feed-groups.js'
+import { type GetFeedOptions, readFeed } from '../../engine/read.js'
+import {
+  type Principal,
+  requireActor,
+  requireOwn,
+  requireRead,
+  requireServer,
+  requireTargets,
+  userOf,
+} from '../auth.js'
+import {
+  type Call,
+  objectBody,
+  onlyKeys,
+  type Query,
+  qstr,
+  RawJson,
+  route,
+  type ServerContext,
+  timed,
+} from '../context.js'
+import { enrichActivities } from '../enrich.js'
+import { flatPageJson } from '../fast-read.js'
+
+const READ_OPTIONS = [
+  'limit',
+  'offset',
+  'id_lt',
+  'id_lte',
+  'id_gt',
+  'id_gte',
+  'mark_seen',
+  'mark_read',
+] as const
+const TARGET_FIELDS = ['foreign_id', 'time', 'new_targets', 'added_targets', 'removed_targets']
+
+/** The read options the engine understands, each a single string; others (ranking, flags) are ignored. */
+export function readOptions(query: Query): GetFeedOptions {
+  const options: GetFeedOptions = {}
+  for (const name of READ_OPTIONS) {
+    const v = qstr(query, name)
+    if (v !== undefined) options[name] = v
+  }
+  return options
+}
+
+/** Checks what a user token may add: its own feed, its own actor, `to` only its feeds or notification feeds. */
+function checkAdd(ctx: ServerContext, principal: Principal, feed: FeedRef, activities: unknown[]): void {
+  const user = userOf(principal)
+  if (user === undefined) return
+  requireOwn(principal, feed)
+  for (const a of activities) {
+    if (a === null || typeof a !== 'object' || Array.isArray(a)) continue // the engine names the error
+    const activity = a as Record<string, unknown>
+    // The official client fills the actor from the token's user; other clients may not.
+    if (activity.actor === undefined) activity.actor = `SU:${user}`
+    requireActor(principal, activity.actor)
+    requireTargets(principal, parseTargets(ctx.engine.groups, activity.to))
+  }
+}
+
+async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<object> {
+  const feed = ctx.engine.feed(call.params.slug, call.params.id)
+  requireRead(call.principal, feed, ctx.publicRead)
+  const options = readOptions(call.query)
+  if (!enrich && feed.group.kind === 'flat') {
+    const text = await flatPageJson(ctx.engine.store, feed, options)
+    if (text !== undefined) return new RawJson(text)
+  }
+  const response = (await readFeed(ctx.engine, feed, options)) as unknown as Record<string, unknown>
+  if (!enrich) return response
+  const started = performance.now()
+  const results = response.results as Record<string, unknown>[]
+  if (feed.group.kind === 'flat') await enrichActivities(ctx, results)
+  else
+    await enrichActivities(
+      ctx,
+      results.flatMap((g) => g.activities as Record<string, unknown>[]),
+    )
+  const next = response.next as string
+  return {
+    ...response,
+    next: next.replace('/api/v1.0/feed/', '/api/v1.0/enrich/feed/'),
+    duration: `${(Number.parseFloat(response.duration as string) + performance.now() - started).toFixed(2)}ms`,
+  }
+}
+
+/** Registers the feed routes. */
+export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const feedScope = (p: Record<string, string>) => p.slug + p.id
+
+  route(app, ctx, 'GET', '/api/v1.0/feed/:slug/:id/', 'feed', feedScope, (call) => read(ctx, call, false))
+  route(app, ctx, 'GET', '/api/v1.0/enrich/feed/:slug/:id/', 'feed', feedScope, (call) =>
+    read(ctx, call, true),
+  )
+
+  route(
+    app,
+    ctx,
+    'POST',
+    '/api/v1.0/feed/:slug/:id/',
+    'feed',
+    feedScope,
+    async ({ principal, params, body }) => {
+      const feed = ctx.engine.feed(params.slug, params.id)
+      const input = objectBody(body, 'an activity, or { activities: [...] }')
+      const handle = ctx.client.feed(feed.slug, feed.userId)
+      // A batch is `{ activities: [...] }`; a single activity always has a verb.
+      if (Array.isArray(input.activities) && input.verb === undefined) {
+        onlyKeys(input, ['activities'], 'a batch add')
+        checkAdd(ctx, principal, feed, input.activities)
+        return handle.addActivities(input.activities)
+      }
+      checkAdd(ctx, principal, feed, [input])
+      return handle.addActivity(input as never)
+    },
+  )
+
+  route(app, ctx, 'DELETE', '/api/v1.0/feed/:slug/:id/:activityId/', 'feed', feedScope, async (call) => {
+    const feed = ctx.engine.feed(call.params.slug, call.params.id)
+    requireOwn(call.principal, feed)
+    const id = call.params.activityId
+    const byForeignId = qstr(call.query, 'foreign_id')
+    const handle = ctx.client.feed(feed.slug, feed.userId)
+    if (byForeignId !== undefined && byForeignId !== '0' && byForeignId !== 'false') {
+      if (id.length > 255) throw inputError('foreign_id must be at most 255 characters', id, 'foreign_id')
+      return handle.removeActivity({ foreign_id: id })
+    }
+    return handle.removeActivity(id)
+  })
+
+  route(
+    app,
+    ctx,
+    'POST',
+    '/api/v1.0/feed_targets/:slug/:id/activity_to_targets/',
+    'feed_targets',
+    feedScope,
+    async ({ principal, params, body }) => {
+      const feed = ctx.engine.feed(params.slug, params.id)
+      requireOwn(principal, feed)
+      // The client sends a list when it updates several activities at once.
+      const items = Array.isArray(body) ? body : [body]
+      if (items.length === 0 || items.length > 100)
+        throw inputError('give 1 to 100 target updates', items.length, 'body')
+      const handle = ctx.client.feed(feed.slug, feed.userId)
+      let last: object = {}
+      for (const raw of items) {
+        const item = objectBody(
+          raw,
+          'an object with foreign_id, time and new_targets or added_targets/removed_targets',
+        )
+        onlyKeys(item, TARGET_FIELDS, 'a to-targets update')
+        for (const field of ['new_targets', 'added_targets'] as const) {
+          requireTargets(principal, parseTargets(ctx.engine.groups, item[field], field))
+        }
+        last = await handle.updateActivityToTargets(
+          item.foreign_id as string,
+          item.time as string,
+          item.new_targets as string[] | undefined,
+          item.added_targets as string[] | undefined,
+          item.removed_targets as string[] | undefined,
+        )
+      }
+      return last
+    },
+  )
+
+  route(
+    app,
+    ctx,
+    'POST',
+    '/api/v1.0/feed/add_to_many/',
+    'feed',
+    () => '*',
+    async ({ principal, body }) => {
+      requireServer(principal)
+      const started = performance.now()
+      const input = objectBody(body, '{ activity, feeds }')
+      onlyKeys(input, ['activity', 'feeds'], 'add_to_many')
+      await ctx.engine.addToMany(input.activity, input.feeds)
+      return timed(started, {})
+    },
+  )
+}
