@@ -1,0 +1,110 @@
+/**
+ * `buildApp()` wires Chirp together: TypeORM on SQLite with Eddy's model tracking, the embedded
+ * Eddy client (its own SQLite file), LiquidJS views and the Fastify routes. Tests call it with
+ * `{ inMemory: true }` and use `app.inject()`.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import fastifyStatic from '@fastify/static'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { DataSource } from 'typeorm'
+import { connect } from '../../src/index.js'
+import { configure, Enrich, resetSettings } from '../../src/integration/index.js'
+import { trackDataSource } from '../../src/integration/typeorm/index.js'
+import type { ChirpContext } from './context.js'
+import { Chirp, ENTITIES, Follow, Like, User } from './entities.js'
+import { FEED_GROUPS } from './feeds.js'
+import { authRoutes } from './routes/auth.js'
+import { chirpRoutes } from './routes/chirps.js'
+import { notificationRoutes } from './routes/notifications.js'
+import { profileRoutes } from './routes/profile.js'
+import { seed } from './seed.js'
+import { sessionHook } from './session.js'
+import { createViews } from './views.js'
+
+export interface ChirpOptions {
+  /** Directory for `chirp.sqlite` (TypeORM) and `feeds.sqlite` (Eddy). */
+  dataDir?: string
+  /** Keep everything in memory (tests). */
+  inMemory?: boolean
+  /** Seed demo data when the database has no users. */
+  seed?: boolean
+  /** Fastify's logger option. */
+  logger?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    chirp: ChirpContext
+  }
+  interface FastifyRequest {
+    me?: User
+  }
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url))
+
+/** The cookie-signing secret: `CHIRP_SECRET`, else one kept in the data directory. */
+function secret(dataDir: string | undefined): string {
+  if (process.env.CHIRP_SECRET) return process.env.CHIRP_SECRET
+  if (!dataDir) return randomBytes(24).toString('hex')
+  const file = join(dataDir, 'secret')
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 })
+  return readFileSync(file, 'utf8').trim()
+}
+
+export async function buildApp(options: ChirpOptions = {}): Promise<FastifyInstance> {
+  const { dataDir, inMemory = false } = options
+  if (!inMemory && !dataDir) throw new Error('buildApp needs a dataDir, or inMemory: true')
+  if (dataDir) mkdirSync(dataDir, { recursive: true })
+
+  // Embedded Eddy, and the integration (feed manager, tracking) pointed at it.
+  const client = connect({
+    store: inMemory ? 'memory' : `sqlite:${join(dataDir!, 'feeds.sqlite')}`,
+    feedGroups: FEED_GROUPS,
+  })
+  configure({ client })
+
+  const ds = new DataSource({
+    type: 'better-sqlite3',
+    database: inMemory ? ':memory:' : join(dataDir!, 'chirp.sqlite'),
+    entities: ENTITIES,
+    synchronize: true,
+  })
+  const untrack = trackDataSource(ds)
+  await ds.initialize()
+
+  const ctx: ChirpContext = {
+    ds,
+    client,
+    users: ds.getRepository(User),
+    chirps: ds.getRepository(Chirp),
+    likes: ds.getRepository(Like),
+    follows: ds.getRepository(Follow),
+    enrich: new Enrich(['actor', 'object', 'target']),
+    liquid: createViews(),
+  }
+  if (options.seed && (await ctx.users.count()) === 0) await seed(ctx)
+
+  const app = Fastify({ logger: options.logger ?? false })
+  app.decorate('chirp', ctx)
+  app.addHook('onClose', async () => {
+    untrack()
+    await client.close()
+    await ds.destroy()
+    await resetSettings()
+  })
+  await app.register(cookie, { secret: secret(dataDir) })
+  await app.register(formbody)
+  app.addHook('onRequest', sessionHook(ctx))
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/' })
+  await app.register(authRoutes)
+  await app.register(chirpRoutes)
+  await app.register(profileRoutes)
+  await app.register(notificationRoutes)
+  return app
+}
