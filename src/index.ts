@@ -31,6 +31,8 @@ export type {
   NotificationGroup,
 } from './engine/read.js'
 export { formatTime, parseTime } from './engine/time.js'
+// The stream-django port's ORM-agnostic half: settings, feed manager, enrichment, tracking.
+export * from './integration/index.js'
 export { MemoryStore } from './store/memory/memory-store.js'
 export type { FeedKind, Store } from './store/store.js'
 export const version = '0.1.0'

@@ -47,6 +47,30 @@ for (const store of STORES) {
       assert.equal(results[0].id, added.id)
     })
 
+    it('keeps custom fields whatever their name, drops an empty to and never lets a field set the id', async () => {
+      const added = await client.feed('user', 'names').addActivity({
+        actor: 'a',
+        verb: 'v',
+        object: 'o',
+        to: [],
+        toString: 'plain data',
+        constructor: 'also data',
+        id: 'ignored',
+        origin: 'ignored',
+        when: new Date('2026-01-02T03:04:05.678Z'),
+      } as never)
+      assert.equal(added.toString, 'plain data')
+      assert.equal(added.constructor, 'also data')
+      assert.equal(added.when, '2026-01-02T03:04:05.678Z')
+      assert.equal('to' in added, false)
+      assert.notEqual(added.id, 'ignored')
+      assert.equal(added.origin, null)
+      const parsed = JSON.parse('{"actor":"a","verb":"v","object":"o","__proto__":{"polluted":true}}')
+      const stored = await client.feed('user', 'names').addActivity(parsed)
+      assert.deepEqual(Object.getOwnPropertyDescriptor(stored, '__proto__')?.value, { polluted: true })
+      assert.equal(({} as Record<string, unknown>).polluted, undefined)
+    })
+
     it('gives activities version-1 UUIDs whose timestamp is the activity time', async () => {
       const added = await client
         .feed('user', 'uuid')
@@ -105,7 +129,7 @@ for (const store of STORES) {
         n: 2,
       })
       assert.equal(first.id, second.id)
-      const { results } = (await feed.get()) as { results: { n: number }[] }
+      const { results } = (await feed.get()) as unknown as { results: { n: number }[] }
       assert.equal(results.length, 1)
       assert.equal(results[0].n, 2)
       const other = await feed.addActivity({

@@ -46,7 +46,19 @@ export interface PreparedActivity {
 export const MAX_ACTIVITY_BYTES = 10_240
 /** Longest verb, in bytes (Stream's limit). */
 export const MAX_VERB_BYTES = 255
-const RESERVED = new Set(['id', 'origin', 'duration'])
+// Keys that are never custom fields: set by Eddy, or validated above.
+const RESERVED = new Set([
+  'id',
+  'origin',
+  'duration',
+  'actor',
+  'verb',
+  'object',
+  'target',
+  'time',
+  'foreign_id',
+  'to',
+])
 
 function requiredString(value: unknown, field: string): string {
   let v = value
@@ -124,13 +136,7 @@ export function prepareActivity(
   const micros = raw.time === undefined || raw.time === null ? nowMicros() : parseTime(raw.time, 'time')
   const to = parseTargets(groups, raw.to)
 
-  const custom: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(raw)) {
-    if (value === undefined || RESERVED.has(key)) continue
-    if (['actor', 'verb', 'object', 'target', 'time', 'foreign_id', 'to'].includes(key)) continue
-    custom[key] = value
-  }
-  const activity: Activity = {
+  const draft: Record<string, unknown> = {
     id: '',
     actor,
     verb,
@@ -141,24 +147,26 @@ export function prepareActivity(
     origin: null,
     ...(to.length > 0 ? { to: to.map((t) => t.id) } : {}),
   }
-  let customJson: string
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined || RESERVED.has(key)) continue
+    // defineProperty, not assignment: a custom "__proto__" field must stay plain data.
+    Object.defineProperty(draft, key, { value, enumerable: true, writable: true, configurable: true })
+  }
+  let json: string
   try {
-    customJson = JSON.stringify(custom)
+    json = JSON.stringify(draft)
   } catch (err) {
     throw inputError(
       `custom fields must be JSON-serializable (${(err as Error).message})${where}`,
-      Object.keys(custom),
+      Object.keys(draft),
       'activity',
     )
   }
-  for (const [key, value] of Object.entries(JSON.parse(customJson) as Record<string, unknown>)) {
-    // defineProperty, not assignment: a custom "__proto__" field must stay plain data.
-    Object.defineProperty(activity, key, { value, enumerable: true, writable: true, configurable: true })
-  }
-  const seed = foreignId ? `f:${foreignId}` : `c:${JSON.stringify(activity)}`
-  const sk = sortKey(micros, tailFor(seed))
-  activity.id = skToId(sk)
-  const body = JSON.stringify(activity)
+  // One serialization serves as the identity seed (no foreign_id), the stored body and, parsed
+  // back, the returned activity (Dates become ISO strings exactly as a read returns them).
+  const sk = sortKey(micros, tailFor(foreignId ? `f:${foreignId}` : `c:${json}`))
+  const id = skToId(sk)
+  const body = `{"id":"${id}"${json.slice('{"id":""'.length)}`
   const bytes = Buffer.byteLength(body)
   if (bytes > MAX_ACTIVITY_BYTES) {
     throw inputError(
@@ -167,6 +175,7 @@ export function prepareActivity(
       'activity',
     )
   }
+  const activity = JSON.parse(body) as Activity
   return { sk, activity, body, micros, to }
 }
 

@@ -33,11 +33,14 @@ export interface EntryWrite {
   sk: string
   /** The feed this entry came through (follow copy or fan-out), or null for direct adds and `to`. */
   origin: string | null
-  /** Group key, for aggregated and notification feeds only. */
+  /** Group key, for aggregated and notification feeds only (missing there: the key ''). */
   group?: string
-  /** Actor, for aggregated and notification feeds (for `actor_count`). */
+  /** Actor, for aggregated and notification feeds (for `actor_count`; missing: the actor ''). */
   actor?: string
-  /** When set, the feed keeps only its newest `maxLength` entries (groups for grouped feeds). */
+  /**
+   * When set, the feed keeps only its newest `maxLength` entries (groups for grouped feeds),
+   * trimmed after the batch; when one batch gives a feed several lengths, the smallest applies.
+   */
   maxLength?: number
 }
 
@@ -147,7 +150,7 @@ export type MarkTarget = true | string[]
 export interface FollowQuery {
   limit: number
   offset: number
-  /** Only edges whose other end is one of these feeds. */
+  /** Only edges whose other end is one of these feeds (an empty list filters nothing). */
   filter?: string[]
 }
 
@@ -168,7 +171,11 @@ export interface Store {
   /**
    * Applies `batch` atomically; with `fanout`, in the same transaction, handles the first chunk
    * of each job and persists those that have followers left. Resolves once durable, with the
-   * jobs still pending (their cursors advanced).
+   * jobs still pending (their cursors advanced). A throw (a chunk builder's too) leaves nothing.
+   *
+   * Starting a job cancels pending jobs for the same `feed` and `sk`: the new job reaches every
+   * follower again, so the latest intent wins and a slow `add` cannot bring back what a later
+   * `remove` withdrew.
    */
   write(batch: WriteBatch, fanout?: FanoutStart): Promise<FanoutJob[]>
 
@@ -176,6 +183,11 @@ export interface Store {
    * Handles the next chunk of `job` (followers after its cursor) in one transaction: builds and
    * writes its entries and advances or deletes the job. Resolves with the advanced job, or null
    * when it is finished.
+   *
+   * The persisted job is the truth: its stored cursor wins over the caller's copy (a worker
+   * holding a stale copy runs the next chunk, not one already done), and a job with a cursor
+   * whose row is gone (finished or cancelled) does nothing and resolves null. A job that was
+   * never persisted (null cursor, no row) is started as `write` would.
    */
   runFanout(job: FanoutJob, build: ChunkBuilder, chunkSize: number): Promise<FanoutJob | null>
 
@@ -206,20 +218,23 @@ export interface Store {
   /** Marks groups of a notification feed seen and/or read. */
   markGroups(feed: string, seen?: MarkTarget, read?: MarkTarget): Promise<void>
 
-  /** Feeds following `feed`, newest follow first. */
+  /** Feeds following `feed`, newest follow first (same `created_at`: the later edge first). */
   followers(feed: string, query: FollowQuery): Promise<FollowRow[]>
 
   /** Feeds `feed` follows, newest follow first. */
   following(feed: string, query: FollowQuery): Promise<FollowRow[]>
 
-  /** How many feeds follow `feed` (or that `feed` follows), optionally only from these slugs. */
+  /**
+   * How many feeds follow `feed` (or that `feed` follows), optionally only those whose other
+   * end has one of these slugs (`slug:`...; an empty list filters nothing).
+   */
   countFollows(feed: string, direction: 'followers' | 'following', slugs?: string[]): Promise<number>
 
   /** Gets documents (users, collection entries) by kind and ids. */
   getDocs(kind: string, ids: string[]): Promise<DocRow[]>
 
   /**
-   * Writes a document. `insert` fails (resolves false) when the id exists, `update` when it
+   * Writes a document. `insert` fails (resolves undefined) when the id exists, `update` when it
    * does not; `upsert` always writes. `created_at` is kept on update.
    */
   putDoc(

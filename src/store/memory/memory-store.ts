@@ -94,8 +94,44 @@ export class MemoryStore implements Store {
   #jobs = new Map<string, FanoutJob>()
   #docs = new Map<string, DocRow>()
   #closed = false
+  /** Undo steps of the write in progress: each write is all-or-nothing, as the seam requires. */
+  #undo: (() => void)[] | undefined
+  #saved = new Set<string>()
+
+  /** Records how to restore `key` of `map` before its first change in this write. */
+  #save<K, V>(name: string, map: Map<K, V>, key: K, clone: (v: V) => V = (v) => v): void {
+    if (!this.#undo || this.#saved.has(`${name}\u0000${String(key)}`)) return
+    this.#saved.add(`${name}\u0000${String(key)}`)
+    if (map.has(key)) {
+      const before = clone(map.get(key) as V)
+      this.#undo.push(() => map.set(key, before))
+    } else this.#undo.push(() => map.delete(key))
+  }
+
+  /** Runs `fn` as one atomic write: on a throw every change it made is undone. */
+  #atomic<T>(fn: () => T): T {
+    this.#check()
+    this.#undo = []
+    this.#saved.clear()
+    const seq = this.#seq
+    try {
+      return fn()
+    } catch (error) {
+      for (const step of this.#undo.reverse()) step()
+      this.#seq = seq
+      throw error
+    } finally {
+      this.#undo = undefined
+      this.#saved.clear()
+    }
+  }
+
+  #touch(feed: string): void {
+    this.#save('timeline', this.#timelines, feed, (t) => structuredClone(t))
+  }
 
   #timeline(feed: string): Timeline {
+    this.#touch(feed)
     let t = this.#timelines.get(feed)
     if (!t) {
       t = { entries: new Map(), order: [], groups: new Map() }
@@ -144,6 +180,7 @@ export class MemoryStore implements Store {
   }
 
   #remove(feed: string, sk: string, origin?: string): void {
+    this.#touch(feed)
     const t = this.#timelines.get(feed)
     const entry = t?.entries.get(sk)
     if (!t || !entry) return
@@ -187,7 +224,10 @@ export class MemoryStore implements Store {
     const trims = new Map<string, { max: number; grouped: boolean }>()
     for (const w of batch.add ?? []) {
       this.#add(w)
-      if (w.maxLength !== undefined) trims.set(w.feed, { max: w.maxLength, grouped: w.kind !== 'flat' })
+      if (w.maxLength === undefined) continue
+      // Several lengths for one feed in a batch: the smallest wins, so no cap is exceeded.
+      const seen = trims.get(w.feed)
+      if (!seen || w.maxLength < seen.max) trims.set(w.feed, { max: w.maxLength, grouped: w.kind !== 'flat' })
     }
     for (const r of batch.remove ?? []) this.#remove(r.feed, r.sk, r.origin)
     for (const { feed, origin } of batch.removeByOrigin ?? []) {
@@ -206,57 +246,81 @@ export class MemoryStore implements Store {
     return out.sort().slice(0, limit)
   }
 
+  #setJob(job: FanoutJob | null, id: string): void {
+    this.#save('job', this.#jobs, id)
+    if (job) this.#jobs.set(id, job)
+    else this.#jobs.delete(id)
+  }
+
   #chunk(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
     const followers = this.#followersAfter(job.feed, job.cursor, chunkSize)
-    if (followers.length > 0) this.#apply(build(job, followers))
-    if (followers.length < chunkSize) {
-      this.#jobs.delete(job.id)
-      return null
-    }
-    const next = { ...job, cursor: followers[followers.length - 1] }
-    this.#jobs.set(job.id, next)
+    if (followers.length > 0) this.#apply(build({ ...job }, followers))
+    const next = followers.length < chunkSize ? null : { ...job, cursor: followers[followers.length - 1] }
+    this.#setJob(next, job.id)
     return next
   }
 
-  async write(batch: WriteBatch, fanout?: FanoutStart): Promise<FanoutJob[]> {
-    this.#check()
-    for (const a of batch.activities ?? []) {
-      this.#activities.set(a.sk, a.body)
-      if (a.foreignId) this.#foreignIds.set(a.sk, a.foreignId)
-      else this.#foreignIds.delete(a.sk)
+  /** Starts a job: it supersedes pending jobs for the same feed and activity (it reaches every follower again). */
+  #start(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
+    for (const other of [...this.#jobs.values()]) {
+      if (other.id !== job.id && other.feed === job.feed && other.sk === job.sk) this.#setJob(null, other.id)
     }
-    const now = new Date().toISOString()
-    for (const e of batch.follow ?? []) {
-      const key = `${e.source}|${e.target}`
-      const existing = this.#follows.get(key)
-      this.#follows.set(key, {
-        source: e.source,
-        target: e.target,
-        created_at: existing?.created_at ?? now,
-        updated_at: now,
-      })
-      if (!existing) this.#followSeq.set(key, ++this.#seq)
-    }
-    for (const e of batch.unfollow ?? []) {
-      this.#follows.delete(`${e.source}|${e.target}`)
-      this.#followSeq.delete(`${e.source}|${e.target}`)
-    }
-    this.#apply(batch)
-    const pending: FanoutJob[] = []
-    for (const job of fanout?.jobs ?? []) {
-      const next = this.#chunk(job, fanout!.build, fanout!.chunkSize)
-      if (next) pending.push(next)
-    }
-    return pending
-  }
-
-  async runFanout(job: FanoutJob, build: ChunkBuilder, chunkSize: number): Promise<FanoutJob | null> {
-    this.#check()
     return this.#chunk(job, build, chunkSize)
   }
 
+  async write(batch: WriteBatch, fanout?: FanoutStart): Promise<FanoutJob[]> {
+    return this.#atomic(() => {
+      for (const a of batch.activities ?? []) {
+        this.#save('activity', this.#activities, a.sk)
+        this.#save('foreignId', this.#foreignIds, a.sk)
+        this.#activities.set(a.sk, a.body)
+        if (a.foreignId) this.#foreignIds.set(a.sk, a.foreignId)
+        else this.#foreignIds.delete(a.sk)
+      }
+      const now = new Date().toISOString()
+      for (const e of batch.follow ?? []) {
+        const key = `${e.source}|${e.target}`
+        this.#save('follow', this.#follows, key)
+        this.#save('followSeq', this.#followSeq, key)
+        const existing = this.#follows.get(key)
+        this.#follows.set(key, {
+          source: e.source,
+          target: e.target,
+          created_at: existing?.created_at ?? now,
+          updated_at: now,
+        })
+        if (!existing) this.#followSeq.set(key, ++this.#seq)
+      }
+      for (const e of batch.unfollow ?? []) {
+        const key = `${e.source}|${e.target}`
+        this.#save('follow', this.#follows, key)
+        this.#save('followSeq', this.#followSeq, key)
+        this.#follows.delete(key)
+        this.#followSeq.delete(key)
+      }
+      this.#apply(batch)
+      const pending: FanoutJob[] = []
+      for (const job of fanout?.jobs ?? []) {
+        const next = this.#start(job, fanout!.build, fanout!.chunkSize)
+        if (next) pending.push({ ...next })
+      }
+      return pending
+    })
+  }
+
+  async runFanout(job: FanoutJob, build: ChunkBuilder, chunkSize: number): Promise<FanoutJob | null> {
+    return this.#atomic(() => {
+      // The stored job is the truth: its cursor wins, and a job whose row is gone is finished or
+      // superseded (unless it never ran, which starts it).
+      const stored = this.#jobs.get(job.id)
+      if (!stored) return job.cursor === null ? this.#start(job, build, chunkSize) : null
+      const next = this.#chunk(stored, build, chunkSize)
+      return next ? { ...next } : null
+    })
+  }
+
   async pendingFanout(): Promise<FanoutJob[]> {
-    return [...this.#jobs.values()]
+    return [...this.#jobs.values()].map((j) => ({ ...j }))
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {

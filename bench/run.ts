@@ -1,0 +1,26 @@
+/**
+ * `npm run bench`: every benchmark, printed as one Markdown table. `-- --quick` stores 100k
+ * activities instead of 1M for the read rows. Nothing here is a test: numbers vary by run.
+ */
+import { existsSync } from 'node:fs'
+import { benchEngine } from './engine-bench.js'
+import { type BenchRow, table } from './table.js'
+
+const quick = process.argv.includes('--quick')
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length)
+const rows: BenchRow[] = []
+const want = (name: string) => !only || only.split(',').includes(name)
+
+if (want('engine')) rows.push(...(await benchEngine(quick ? 100_000 : 1_000_000)))
+// Server and integration benchmarks live beside their code's owners; run them when present.
+for (const [name, file, fn] of [
+  ['server', './server-bench.ts', 'benchServer'],
+  ['enrich', './enrich-bench.ts', 'benchEnrich'],
+] as const) {
+  if (!want(name) || !existsSync(new URL(file, import.meta.url))) continue
+  const mod = (await import(file)) as Record<string, () => Promise<BenchRow[]>>
+  rows.push(...(await mod[fn]()))
+}
+console.log(`\nEddy benchmarks (Node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`)
+console.log(table(rows))
+process.exit(0)
