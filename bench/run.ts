@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark, printed as one Markdown table. `-- --quick` stores 100k
- * activities instead of 1M for the read rows. Nothing here is a test: numbers vary by run.
+ * activities instead of 1M for the read rows; `-- --only=adds,reads,server` runs some (names:
+ * engine, fanout, adds, follows, bytes, reads, server, enrich). Nothing here is a test: numbers vary by run.
  */
 import { existsSync } from 'node:fs'
-import { benchEngine } from './engine-bench.js'
+import { benchEngine, ENGINE_BENCHES } from './engine-bench.js'
 import { type BenchRow, table } from './table.js'
 
 const quick = process.argv.includes('--quick')
@@ -11,7 +12,10 @@ const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.
 const rows: BenchRow[] = []
 const want = (name: string) => !only || only.split(',').includes(name)
 
-if (want('engine')) rows.push(...(await benchEngine(quick ? 100_000 : 1_000_000)))
+const engineParts = only?.split(',').filter((n) => (ENGINE_BENCHES as readonly string[]).includes(n))
+if (want('engine') || (engineParts && engineParts.length > 0)) {
+  rows.push(...(await benchEngine(quick ? 100_000 : 1_000_000, want('engine') ? undefined : engineParts)))
+}
 // Server and integration benchmarks live beside their code's owners; run them when present.
 for (const [name, file, fn] of [
   ['server', './server-bench.ts', 'benchServer'],

@@ -6,7 +6,7 @@
  * instead of duplicating, in every feed, with no lookup. Timelines store the "sort key", the
  * same 122 bits reordered so that string order is time order.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { inputError } from './errors.js'
 
 // 100-ns intervals between the Gregorian reform (UUID epoch) and the Unix epoch.
@@ -18,7 +18,7 @@ export const SORT_KEY_LENGTH = 31
 
 /** The 16 hex digits (clock sequence with the RFC 4122 variant, then node) derived from `seed`. */
 export function tailFor(seed: string): string {
-  const digest = createHash('sha1').update(seed).digest('hex')
+  const digest = hash('sha1', seed, 'hex')
   const clock = ((Number.parseInt(digest.slice(0, 4), 16) & 0x3fff) | 0x8000).toString(16)
   return clock + digest.slice(4, 16)
 }

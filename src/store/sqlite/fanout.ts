@@ -23,7 +23,7 @@ export class FanoutRunner {
     this.#timeline = timeline
     this.#followersAfter = db.prepare(
       'SELECT source FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?',
-    )
+    ).pluck()
     this.#getJob = db.prepare('SELECT id, op, feed, sk, cursor FROM fanout_jobs WHERE id = ?')
     this.#insertJob = db.prepare(
       `INSERT INTO fanout_jobs (id, op, feed, sk, cursor, created) VALUES (?, ?, ?, ?, ?, ?)
@@ -43,8 +43,8 @@ export class FanoutRunner {
   start(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
     this.#cancelOthers.run(job.feed, job.sk, job.id)
     const next = this.#chunk(job, build, chunkSize)
+    // A started job has no row yet (write gives fresh ids; resume starts only row-less jobs).
     if (next) this.#insertJob.run(next.id, next.op, next.feed, next.sk, next.cursor, new Date().toISOString())
-    else this.#deleteJob.run(job.id)
     return next
   }
 
@@ -72,9 +72,7 @@ export class FanoutRunner {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
     }
     // '' sorts before every feed name, so a null cursor starts at the first follower.
-    const followers = (
-      this.#followersAfter.all(job.feed, job.cursor ?? '', chunkSize) as { source: string }[]
-    ).map((r) => r.source)
+    const followers = this.#followersAfter.all(job.feed, job.cursor ?? '', chunkSize) as string[]
     if (followers.length > 0) {
       const { add, remove } = build(copyJob(job), followers)
       this.#timeline.apply(add, remove)

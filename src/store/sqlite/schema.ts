@@ -104,6 +104,14 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (kind, id)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Group pages read every column of 25 groups; a covering index saves a primary-key lookup
+  -- per group (measured: 200 -> 110 us for a page of 25 on the 2-core VM). last_sk changes
+  -- on most grouped adds anyway, so the wider entry costs little on write.
+  DROP INDEX feed_groups_by_last;
+  CREATE INDEX feed_groups_page ON feed_groups
+    (feed, last_sk, id, first_sk, activity_count, actor_count, is_seen, is_read);
+`,
 ]
 
 /** The schema version this code writes (the number of migrations). */
