@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { connect, type EddyClient } from '../src/client/client.js'
+import { strftime } from '../src/engine/aggregation.js'
+import { EddyError } from '../src/engine/errors.js'
+import { parseTime } from '../src/engine/time.js'
+
+describe('every public entry point rejects garbage with an EddyError, never a TypeError', () => {
+  let client: EddyClient
+  before(() => {
+    client = connect({ store: 'memory' })
+  })
+  after(() => client.close())
+
+  const junk: unknown[] = [null, undefined, 42, 'x', {}, [], [null], { ids: 'a' }, () => 1]
+  const calls: [string, (arg: any) => unknown][] = [
+    ['connect', (a) => connect(a === undefined ? null : a)],
+    ['feed', (a) => client.feed(a, a)],
+    ['addActivity', (a) => client.feed('user', '1').addActivity(a)],
+    ['addActivities', (a) => client.feed('user', '1').addActivities(a)],
+    ['removeActivity', (a) => client.feed('user', '1').removeActivity(a ?? {})],
+    ['get', (a) => client.feed('user', '1').get(a ?? { limit: -1 })],
+    ['get notification', (a) => client.feed('notification', '1').get({ mark_read: a ?? 5, limit: 1 })],
+    ['getActivityDetail', (a) => client.feed('user', '1').getActivityDetail(a)],
+    ['follow', (a) => client.feed('timeline', '1').follow(a, a)],
+    ['follow limit', (a) => client.feed('timeline', '1').follow('user', '2', { limit: a ?? 5000 })],
+    ['unfollow', (a) => client.feed('timeline', '1').unfollow(a, a)],
+    ['followers', (a) => client.feed('user', '1').followers(a === undefined ? { limit: 'x' } : (a as never))],
+    ['following', (a) => client.feed('user', '1').following({ filter: a ?? 3 } as never)],
+    ['followStats', (a) => client.feed('user', '1').followStats({ followerSlugs: a ?? 1 } as never)],
+    ['updateActivityToTargets', (a) => client.feed('user', '1').updateActivityToTargets(a, a, a, a, a)],
+    ['getActivities', (a) => client.getActivities(a)],
+    ['updateActivities', (a) => client.updateActivities(a)],
+    ['updateActivity', (a) => client.updateActivity(a)],
+    ['activityPartialUpdate', (a) => client.activityPartialUpdate(a)],
+    ['activitiesPartialUpdate', (a) => client.activitiesPartialUpdate(a)],
+    ['addToMany', (a) => client.addToMany(a, a)],
+    ['followMany', (a) => client.followMany(a, a === undefined ? 5 : undefined)],
+    ['unfollowMany', (a) => client.unfollowMany(a)],
+  ]
+
+  for (const [name, call] of calls) {
+    it(name, async () => {
+      for (const value of junk) {
+        let outcome: unknown
+        try {
+          outcome = await call(value)
+        } catch (error) {
+          assert.ok(error instanceof EddyError, `${name}(${String(value)}) threw ${(error as Error)?.stack}`)
+          assert.equal(typeof error.detail, 'string')
+          assert.ok(error.status_code >= 400 && error.status_code < 500)
+          continue
+        }
+        // A few calls accept some of these values (e.g. removing a missing id); they must not corrupt anything.
+        assert.ok(
+          outcome !== undefined || name === 'connect',
+          `${name}(${String(value)}) resolved to undefined`,
+        )
+      }
+    })
+  }
+
+  it('still serves normally afterwards', async () => {
+    await client.feed('user', 'ok').addActivity({ actor: 'a', verb: 'v', object: 'o' })
+    assert.equal((await client.feed('user', 'ok').get()).results.length, 1)
+    assert.equal((await client.feed('user', '1').get()).results.length, 0)
+  })
+})
+
+describe('time and strftime', () => {
+  it('formats the usual strftime codes in UTC', () => {
+    const micros = parseTime('2026-03-07T05:04:09.012345')
+    assert.equal(strftime(micros, '%Y-%m-%d %H:%M:%S.%f'), '2026-03-07 05:04:09.012345')
+    assert.equal(strftime(micros, '%y %j %a %A %b %B %I%p %w %%'), '26 066 Sat Saturday Mar March 05AM 6 %')
+    assert.equal(strftime(micros, '%U %W'), '09 09')
+  })
+
+  it('parses offsets and fractional seconds exactly', () => {
+    assert.equal(parseTime('2026-01-01T00:00:00.000001Z') - parseTime('2026-01-01T00:00:00Z'), 1)
+    assert.equal(parseTime('2026-01-01T01:30:00+01:30'), parseTime('2026-01-01T00:00:00'))
+    assert.equal(parseTime('2026-01-01 00:00:00'), parseTime('2026-01-01T00:00:00Z'))
+  })
+})
