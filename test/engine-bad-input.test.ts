@@ -25,7 +25,10 @@ describe('every public entry point rejects garbage with an EddyError, never a Ty
     ['follow', (a) => client.feed('timeline', '1').follow(a, a)],
     ['follow limit', (a) => client.feed('timeline', '1').follow('user', '2', { limit: a ?? 5000 })],
     ['unfollow', (a) => client.feed('timeline', '1').unfollow(a, a)],
-    ['followers', (a) => client.feed('user', '1').followers(a === undefined ? ({ limit: 'x' } as never) : (a as never))],
+    [
+      'followers',
+      (a) => client.feed('user', '1').followers(a === undefined ? ({ limit: 'x' } as never) : (a as never)),
+    ],
     ['following', (a) => client.feed('user', '1').following({ filter: a ?? 3 } as never)],
     ['followStats', (a) => client.feed('user', '1').followStats({ followerSlugs: a ?? 1 } as never)],
     ['updateActivityToTargets', (a) => client.feed('user', '1').updateActivityToTargets(a, a, a, a, a)],

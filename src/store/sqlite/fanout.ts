@@ -21,9 +21,9 @@ export class FanoutRunner {
 
   constructor(db: Database, timeline: TimelineWriter) {
     this.#timeline = timeline
-    this.#followersAfter = db.prepare(
-      'SELECT source FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?',
-    ).pluck()
+    this.#followersAfter = db
+      .prepare('SELECT source FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?')
+      .pluck()
     this.#getJob = db.prepare('SELECT id, op, feed, sk, cursor FROM fanout_jobs WHERE id = ?')
     this.#insertJob = db.prepare(
       `INSERT INTO fanout_jobs (id, op, feed, sk, cursor, created) VALUES (?, ?, ?, ?, ?, ?)
