@@ -87,9 +87,24 @@ export async function benchEnrich(): Promise<BenchRow[]> {
     const repo = ds.getRepository(Pin)
     const author = users[0]
     for (let i = 0; i < 200; i++) await repo.insert({ author }) // warm-up (tracked)
-    // Alternate untracked and tracked batches so drift (GC, caches) hits both alike.
+    const activity = (i: number) => ({
+      actor: 'User:1',
+      verb: 'pin',
+      object: `Pin:${i}`,
+      foreign_id: `Pin:${i}`,
+      time: new Date(),
+    })
+    // Three kinds of batches, alternated so drift (GC, caches, other load) hits all alike:
+    // untracked inserts; tracked inserts; and "by hand": an untracked insert followed by the same
+    // store write the integration makes. The integration's own overhead is tracked − by hand.
+    // Comparing with the store write timed back to back instead would charge the integration for
+    // the cost of alternating between TypeORM's database and the feed store, which slows both
+    // the insert and the write (measured: addActivity 0.19 ms in that rhythm, 0.14 ms alone).
     let untracked = 0
     let tracked = 0
+    let byHand = 0
+    let byHandWrites = 0
+    const handFeed = eddy.feed('user', 'by-hand')
     const batch = 200
     for (let round = 0; round < n / batch; round++) {
       untracked += await withoutTracking(async () => {
@@ -100,27 +115,31 @@ export async function benchEnrich(): Promise<BenchRow[]> {
       const start = performance.now()
       for (let i = 0; i < batch; i++) await repo.insert({ author })
       tracked += performance.now() - start
+      byHand += await withoutTracking(async () => {
+        const start = performance.now()
+        for (let i = 0; i < batch; i++) {
+          await repo.insert({ author })
+          const startWrite = performance.now()
+          await handFeed.addActivity(activity(round * batch + i))
+          byHandWrites += performance.now() - startWrite
+        }
+        return performance.now() - start
+      })
     }
     await eddy.flush()
     const perRow = (tracked - untracked) / n
-    // The engine's own cost of the same write, to tell integration overhead from the store's.
+    const overhead = (tracked - byHand) / n
+    const storeWrite = byHandWrites / n
+    // The same write back to back, for reference.
     const direct = eddy.feed('user', 'direct')
     const startDirect = performance.now()
-    for (let i = 0; i < n; i++) {
-      await direct.addActivity({
-        actor: 'User:1',
-        verb: 'pin',
-        object: `Pin:${i}`,
-        foreign_id: `Pin:${i}`,
-        time: new Date(),
-      })
-    }
-    const storeWrite = (performance.now() - startDirect) / n
+    for (let i = 0; i < n; i++) await direct.addActivity(activity(i))
+    const backToBack = (performance.now() - startDirect) / n
     rows.push({
       name: 'publish on insert: integration overhead without the store write',
-      value: `${Math.max(0, perRow - storeWrite).toFixed(3)} ms (addActivity alone ${storeWrite.toFixed(3)} ms)`,
+      value: `${Math.max(0, overhead).toFixed(3)} ms (addActivity alone ${storeWrite.toFixed(3)} ms; back to back ${backToBack.toFixed(3)} ms)`,
       target: '≤ 0.2 ms',
-      met: perRow - storeWrite <= 0.2,
+      met: overhead <= 0.2,
     })
     rows.push({
       name: 'publish on insert: added time per row (embedded SQLite store)',

@@ -144,6 +144,18 @@ export function slugify(name: string): string {
     .replace(/^[-_]+|[-_]+$/g, '')
 }
 
+// The default verb of a model, per model name: slugify runs five regular expressions, and
+// publishing on insert would otherwise pay for them on every row.
+const verbs = new Map<string, string>()
+function defaultVerb(name: string): string {
+  let verb = verbs.get(name)
+  if (verb === undefined) {
+    verb = slugify(name)
+    verbs.set(name, verb)
+  }
+  return verb
+}
+
 const pad = (value: Date | string | number): string => formatTime(parseTime(value))
 
 /** Dates anywhere in `value` become naive-UTC strings, as stream-python serialises datetimes. */
@@ -273,7 +285,7 @@ export class ActivityView<T extends object = any> {
 
   get verb(): string {
     const found = this.#resolve('activityVerb', 'verb')
-    return found ? String(found.value) : slugify(this.model.name)
+    return found ? String(found.value) : defaultVerb(this.model.name)
   }
 
   get object(): string {
@@ -283,8 +295,13 @@ export class ActivityView<T extends object = any> {
   }
 
   get foreignId(): string {
+    return this.#foreignId(undefined)
+  }
+
+  /** The foreign id; `object`, when already computed, is the default (so it is not built twice). */
+  #foreignId(object: string | undefined): string {
     const found = this.#resolve('activityForeignId', 'foreignId')
-    return found ? String(found.value) : this.object
+    return found ? String(found.value) : (object ?? this.object)
   }
 
   /** The time as a naive-UTC string, or undefined (the feed then uses "now"). */
@@ -341,11 +358,12 @@ export class ActivityView<T extends object = any> {
       if (key in extra)
         throw new Error(`${this.model.name}: extra activity data cannot set the core field ${key}`)
     }
+    const object = this.object
     const activity: ActivityPayload = {
       actor: this.actor,
       verb: this.verb,
-      object: this.object,
-      foreign_id: this.foreignId,
+      object,
+      foreign_id: this.#foreignId(object),
     }
     const time = this.time
     if (time !== undefined) activity.time = time

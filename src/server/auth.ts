@@ -25,10 +25,15 @@ export interface Scope {
 const CACHE_SIZE = 10_000
 const USER_ID = /^[\w-]+$/
 
-/** Constant-time equality of `value` with `expected` (only the length can leak, as usual). */
-function sameKey(value: string, expected: Buffer): boolean {
-  const given = Buffer.from(value)
-  return given.length === expected.length && timingSafeEqual(given, expected)
+/**
+ * Constant-time equality of `value` with `expected` (only the length can leak, as usual).
+ * `scratch` is a buffer of expected.length bytes reused on every call: the key is checked on
+ * every request, and encoding into it avoids allocating a Buffer each time.
+ */
+function sameKey(value: string, expected: Buffer, scratch: Buffer): boolean {
+  if (Buffer.byteLength(value) !== expected.length) return false
+  scratch.write(value)
+  return timingSafeEqual(scratch, expected)
 }
 
 function claimList(value: unknown, name: string): string[] {
@@ -40,18 +45,25 @@ function claimList(value: unknown, name: string): string[] {
 /** Checks api keys and tokens for one app. */
 export class Authenticator {
   readonly #key: Buffer
+  readonly #keyScratch: Buffer
   readonly #secret: Uint8Array
   readonly #cache = new Map<string, { principal: Principal; expMs?: number }>()
 
   constructor(apiKey: string, apiSecret: string) {
     this.#key = Buffer.from(apiKey)
+    this.#keyScratch = Buffer.alloc(this.#key.length)
     this.#secret = new TextEncoder().encode(apiSecret)
   }
 
-  /** Verifies the request's api_key and Authorization header and returns the caller. */
-  async authenticate(apiKey: unknown, authType: unknown, token: unknown): Promise<Principal> {
+  /**
+   * Verifies the request's api_key and Authorization header and returns the caller. A token
+   * verified before (and not expired) is answered synchronously, saving a promise and a microtask
+   * on nearly every request of a busy client. Unknown tokens are always verified with jose (the
+   * promise branch).
+   */
+  authenticate(apiKey: unknown, authType: unknown, token: unknown): Principal | Promise<Principal> {
     if (typeof apiKey !== 'string' || apiKey === '') throw apiKeyError('api_key query parameter is missing')
-    if (!sameKey(apiKey, this.#key)) throw apiKeyError('api_key not found')
+    if (!sameKey(apiKey, this.#key, this.#keyScratch)) throw apiKeyError('api_key not found')
     if (authType !== undefined && authType !== 'jwt') {
       throw signatureError(`stream-auth-type must be jwt, got ${JSON.stringify(authType).slice(0, 40)}`)
     }
@@ -59,6 +71,10 @@ export class Authenticator {
       throw signatureError('Authorization header with a JWT is missing')
     const cached = this.#cache.get(token)
     if (cached && (cached.expMs === undefined || cached.expMs > Date.now())) return cached.principal
+    return this.#verify(token)
+  }
+
+  async #verify(token: string): Promise<Principal> {
     let payload: Record<string, unknown>
     try {
       ;({ payload } = await jwtVerify(token, this.#secret, { algorithms: ['HS256'] }))
