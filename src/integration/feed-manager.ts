@@ -188,3 +188,32 @@ export function activityDeleted(
 ): Promise<unknown> {
   return getFeedManager().activityDeleted(instance, model)
 }
+
+/** A tracked write waiting for its transaction to commit: a created or deleted row of an activity model. */
+export interface PendingPublish {
+  action: 'create' | 'delete'
+  instance: object
+  model: ActivityModel
+}
+
+/**
+ * Publishes buffered writes in order through the current feed manager. Every item is tried;
+ * failures go to the `onPublishError` setting, or are thrown together once all have run (the
+ * rows are committed either way, so one bad row must not hide the others).
+ */
+export async function publishPending(items: PendingPublish[]): Promise<void> {
+  const manager = getFeedManager()
+  const onError = getSettings().onPublishError
+  const errors: unknown[] = []
+  for (const item of items) {
+    try {
+      if (item.action === 'create') await manager.activityCreated(item.instance, item.model)
+      else await manager.activityDeleted(item.instance, item.model)
+    } catch (error) {
+      if (onError) onError(error, { action: item.action, instance: item.instance, model: item.model.name })
+      else errors.push(error)
+    }
+  }
+  if (errors.length === 1) throw errors[0]
+  if (errors.length > 1) throw new AggregateError(errors, `publishing ${errors.length} activities failed`)
+}

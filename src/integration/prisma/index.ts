@@ -18,9 +18,8 @@ import {
   getActivityModel,
   registerActivityModel,
 } from '../activity-model.js'
-import { getFeedManager } from '../feed-manager.js'
+import { type PendingPublish, publishPending } from '../feed-manager.js'
 import { type LoadOptions, type ModelAdapter, registerAdapter } from '../references.js'
-import { getSettings } from '../settings.js'
 import { shouldTrack } from '../tracking.js'
 
 /** Options of one tracked Prisma model: the override points plus its primary key field. */
@@ -34,35 +33,14 @@ export interface EddyExtensionOptions {
   keys?: Record<string, string>
 }
 
-interface Pending {
-  action: 'create' | 'delete'
-  row: object
-  model: ActivityModel
-}
+type Pending = PendingPublish
 
 const txScope = new AsyncLocalStorage<{ buffer: Pending[]; tx?: any }>()
-
-async function publish(items: Pending[]): Promise<void> {
-  const manager = getFeedManager()
-  const onError = getSettings().onPublishError
-  const errors: unknown[] = []
-  for (const item of items) {
-    try {
-      if (item.action === 'create') await manager.activityCreated(item.row, item.model)
-      else await manager.activityDeleted(item.row, item.model)
-    } catch (error) {
-      if (onError) onError(error, { action: item.action, instance: item.row, model: item.model.name })
-      else errors.push(error)
-    }
-  }
-  if (errors.length === 1) throw errors[0]
-  if (errors.length > 1) throw new AggregateError(errors, `publishing ${errors.length} activities failed`)
-}
 
 async function enqueue(items: Pending[]): Promise<void> {
   const scope = txScope.getStore()
   if (scope) scope.buffer.push(...items)
-  else await publish(items)
+  else await publishPending(items)
 }
 
 const delegateName = (model: string) => model.charAt(0).toLowerCase() + model.slice(1)
@@ -96,7 +74,7 @@ export async function transaction<C extends { $transaction: (...args: any[]) => 
       return fn(tx)
     }, options),
   )
-  await publish(scope.buffer)
+  await publishPending(scope.buffer)
   return result
 }
 
@@ -163,13 +141,16 @@ export function eddyExtension(options: EddyExtensionOptions) {
           async create({ model, args, query }: any) {
             const row = await query(args)
             const m = tracked(model)
-            if (m) await enqueue([{ action: 'create', row, model: m }])
+            if (m) await enqueue([{ action: 'create', instance: row, model: m }])
             return row
           },
           async createManyAndReturn({ model, args, query }: any) {
             const rows = await query(args)
             const m = tracked(model)
-            if (m) await enqueue(rows.map((row: object) => ({ action: 'create' as const, row, model: m })))
+            if (m)
+              await enqueue(
+                rows.map((row: object) => ({ action: 'create' as const, instance: row, model: m })),
+              )
             return rows
           },
           async createMany({ model, args, query }: any) {
@@ -182,7 +163,7 @@ export function eddyExtension(options: EddyExtensionOptions) {
           async delete({ model, args, query }: any) {
             const row = await query(args)
             const m = tracked(model)
-            if (m) await enqueue([{ action: 'delete', row, model: m }])
+            if (m) await enqueue([{ action: 'delete', instance: row, model: m }])
             return row
           },
           async deleteMany({ model, args, query }: any) {
@@ -190,7 +171,7 @@ export function eddyExtension(options: EddyExtensionOptions) {
             if (!m) return query(args)
             const rows = await context()[delegateName(model)].findMany({ where: args?.where })
             const result = await query(args)
-            await enqueue(rows.map((row: object) => ({ action: 'delete' as const, row, model: m })))
+            await enqueue(rows.map((row: object) => ({ action: 'delete' as const, instance: row, model: m })))
             return result
           },
         },

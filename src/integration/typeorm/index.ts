@@ -33,9 +33,8 @@ import {
   getActivityModel,
   registerActivityModel,
 } from '../activity-model.js'
-import { getFeedManager } from '../feed-manager.js'
+import { type PendingPublish, publishPending } from '../feed-manager.js'
 import { type LoadOptions, type ModelAdapter, type ModelInfo, registerAdapter } from '../references.js'
-import { getSettings } from '../settings.js'
 import { shouldTrack, withoutTracking } from '../tracking.js'
 
 export type { ActivityOptions }
@@ -180,11 +179,9 @@ registerAdapter(typeormAdapter)
 // ---------------------------------------------------------------------------------------------
 // Tracking: the subscriber, with per-transaction buffering.
 
-interface Pending {
+interface Pending extends PendingPublish {
+  /** Savepoint depth the row was written at; an inner rollback drops deeper items. */
   depth: number
-  action: 'create' | 'delete'
-  instance: object
-  model: ActivityModel
 }
 
 const buffers = new WeakMap<QueryRunner, Pending[]>()
@@ -235,23 +232,6 @@ export function relationsObject(paths: string[]): Record<string, unknown> {
   return root
 }
 
-async function publish(items: Pending[]): Promise<void> {
-  const manager = getFeedManager()
-  const onError = getSettings().onPublishError
-  const errors: unknown[] = []
-  for (const item of items) {
-    try {
-      if (item.action === 'create') await manager.activityCreated(item.instance, item.model)
-      else await manager.activityDeleted(item.instance, item.model)
-    } catch (error) {
-      if (onError) onError(error, { action: item.action, instance: item.instance, model: item.model.name })
-      else errors.push(error)
-    }
-  }
-  if (errors.length === 1) throw errors[0]
-  if (errors.length > 1) throw new AggregateError(errors, `publishing ${errors.length} activities failed`)
-}
-
 async function enqueue(queryRunner: QueryRunner | undefined, item: Omit<Pending, 'depth'>): Promise<void> {
   if (queryRunner?.isTransactionActive) {
     const list = buffers.get(queryRunner) ?? []
@@ -259,7 +239,7 @@ async function enqueue(queryRunner: QueryRunner | undefined, item: Omit<Pending,
     list.push({ ...item, depth: (queryRunner as { transactionDepth?: number }).transactionDepth ?? 1 })
     return
   }
-  await publish([{ ...item, depth: 0 }])
+  await publishPending([item])
 }
 
 function trackedModel(metadata: EntityMetadata): ActivityModel | undefined {
@@ -318,7 +298,7 @@ export class EddySubscriber implements EntitySubscriberInterface {
       return
     }
     buffers.delete(runner)
-    await publish(list)
+    await publishPending(list)
   }
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
