@@ -205,3 +205,38 @@ for (const store of STORES) {
     })
   })
 }
+
+describe('fan-out failures', () => {
+  it('reports a failed chunk at flush, keeps the job, and delivers exactly once on retry', async () => {
+    const client = open(STORES[STORES.length - 1], { fanoutChunkSize: 10 })
+    try {
+      await client.followMany(
+        Array.from({ length: 35 }, (_, i) => ({ source: `timeline:r${i}`, target: 'user:retry' })),
+        0,
+      )
+      const store = client.engine.store
+      const run = store.runFanout.bind(store)
+      let calls = 0
+      store.runFanout = async (job, build, size) => {
+        if (++calls === 2) throw new Error('disk hiccup')
+        return run(job, build, size)
+      }
+      const added = await client.feed('user', 'retry').addActivity({ actor: 'a', verb: 'v', object: 'o' })
+      await assert.rejects(client.flush(), /disk hiccup/)
+      assert.equal((await store.pendingFanout()).length, 1)
+      await client.engine.resume()
+      await client.flush()
+      for (let i = 0; i < 35; i++) {
+        const { results } = await client.feed('timeline', `r${i}`).get()
+        assert.deepEqual(
+          results.map((a) => (a as { id: string }).id),
+          [added.id],
+          `timeline:r${i}`,
+        )
+      }
+      assert.deepEqual(await store.pendingFanout(), [])
+    } finally {
+      await client.close()
+    }
+  })
+})

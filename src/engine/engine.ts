@@ -281,6 +281,7 @@ export class Engine {
     try {
       await this.flush()
     } finally {
+      this.#fanout.stop()
       await this.store.close()
     }
   }

@@ -9,6 +9,9 @@ import { type Activity, groupSource } from './activity.js'
 import type { FeedGroup } from './feed-groups.js'
 import { skMicros } from './ids.js'
 
+/** How long a failed fan-out waits before it is retried from the store. */
+const RETRY_DELAY_MS = 1_000
+
 /** Default number of follower feeds written per transaction. */
 export const DEFAULT_CHUNK_SIZE = 2_000
 
@@ -62,6 +65,8 @@ export class FanoutRunner {
   #queue: FanoutJob[] = []
   #running: Promise<void> | undefined
   #error: unknown
+  #retryTimer: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor(
     store: Store,
@@ -99,6 +104,22 @@ export class FanoutRunner {
     }
   }
 
+  #retry(): void {
+    if (this.#retryTimer || this.#closed) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      this.resume().catch(() => this.#retry())
+    }, RETRY_DELAY_MS)
+    this.#retryTimer.unref()
+  }
+
+  /** Stops retrying (the store is closing); queued work stays in the store for the next open. */
+  stop(): void {
+    this.#closed = true
+    if (this.#retryTimer) clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+  }
+
   #start(): void {
     if (this.#running) return
     this.#running = this.#drain().finally(() => {
@@ -122,8 +143,12 @@ export class FanoutRunner {
             next = await this.#store.runFanout(job, build, this.#chunkSize)
           }
         } catch (error) {
-          // The job stays in the store at its last committed chunk; a later resume() retries it.
+          // The job stays in the store at its last committed chunk. Report the error to the next
+          // flush() and retry from the store a little later (chunks are idempotent), so a
+          // transient failure such as a busy database does not strand accepted work.
           this.#error = error
+          this.#queue = []
+          this.#retry()
           return
         }
       }
