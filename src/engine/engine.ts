@@ -2,10 +2,18 @@
  * The feed engine: every rule of Stream's Feeds v1 semantics over a {@link Store}. The
  * getstream-shaped client and the HTTP server are thin layers over it.
  */
-import type { EntryRemove, EntryWrite, FanoutJob, FollowEdge, Store, WriteBatch } from '../store/store.js'
+import type {
+  EntryRemove,
+  EntryWrite,
+  FanoutJob,
+  FollowCopy,
+  FollowEdge,
+  Store,
+  WriteBatch,
+} from '../store/store.js'
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { EddyError, inputError } from './errors.js'
-import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner } from './fanout.js'
+import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, flatEntry } from './fanout.js'
 import {
   buildFeedGroups,
   type FeedGroup,
@@ -162,10 +170,14 @@ export class Engine {
     return this.store.findByForeignId(feed.id, foreignId)
   }
 
-  /** Makes `source` follow `target`, copying the newest `copyLimit` activities of the target. */
+  /**
+   * Makes `source` follow `target`, copying the newest `copyLimit` activities of the target. The
+   * copy is read inside the follow's transaction, so a concurrent add reaches the new follower
+   * either through the copy or through its fan-out.
+   */
   async follow(pairs: { source: FeedRef; target: FeedRef }[], copyLimit: number): Promise<void> {
     const follow: FollowEdge[] = []
-    const add: EntryWrite[] = []
+    const copies: FollowCopy[] = []
     for (const { source, target } of pairs) {
       if (target.group.kind !== 'flat') {
         throw inputError(
@@ -177,20 +189,21 @@ export class Engine {
       if (source.id === target.id) throw inputError('a feed cannot follow itself', target.id, 'target')
       follow.push({ source: source.id, target: target.id })
       if (copyLimit === 0) continue
-      const sks = await this.store.newestEntries(target.id, copyLimit)
-      const bodies = source.group.kind === 'flat' ? undefined : await this.loadActivities(sks)
-      for (const sk of sks) {
-        if (bodies) {
-          const activity = bodies.get(sk)
-          if (activity) add.push(entryFor(source.group, source.id, sk, activity, target.id))
-        } else {
-          const entry: EntryWrite = { feed: source.id, kind: 'flat', sk, origin: target.id }
-          if (source.group.maxLength !== undefined) entry.maxLength = source.group.maxLength
-          add.push(entry)
-        }
-      }
+      copies.push({
+        source: source.id,
+        target: target.id,
+        limit: copyLimit,
+        // Flat feeds need only the sort keys; grouped feeds need the actor and the group key.
+        withBodies: source.group.kind !== 'flat',
+        build: (rows) =>
+          rows.map((row) =>
+            source.group.kind === 'flat'
+              ? flatEntry(source.group, source.id, row.sk, target.id)
+              : entryFor(source.group, source.id, row.sk, readActivity(row.body, null), target.id),
+          ),
+      })
     }
-    await this.store.write({ follow, add })
+    await this.store.write({ follow, copies })
   }
 
   /** Removes follows; unless `keepHistory`, also the activities that came through them. */

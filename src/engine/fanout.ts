@@ -15,6 +15,13 @@ const RETRY_DELAY_MS = 1_000
 /** Default number of follower feeds written per transaction. */
 export const DEFAULT_CHUNK_SIZE = 2_000
 
+/** The entry of a flat feed (no body needed). */
+export function flatEntry(group: FeedGroup, feed: string, sk: string, origin: string | null): EntryWrite {
+  const entry: EntryWrite = { feed, kind: 'flat', sk, origin }
+  if (group.maxLength !== undefined) entry.maxLength = group.maxLength
+  return entry
+}
+
 /** The entry an activity becomes in `feed` (group key and actor for grouped feeds). */
 export function entryFor(
   group: FeedGroup,

@@ -93,6 +93,21 @@ export interface FanoutStart {
   chunkSize: number
 }
 
+/**
+ * A follow copy resolved inside the write's transaction, so an activity added to `target` at the
+ * same moment is either copied here or fanned out to the new follower, never neither: the newest
+ * `limit` activities of `target` (newest first, with bodies) go through `build`, a synchronous pure
+ * function from the engine, and the entries it returns are added.
+ */
+export interface FollowCopy {
+  source: string
+  target: string
+  limit: number
+  /** Whether `build` needs bodies (grouped feeds do); without, bodies are passed as ''. */
+  withBodies: boolean
+  build: (activities: StoredActivity[]) => EntryWrite[]
+}
+
 /** Everything one atomic write may do, applied in this order. */
 export interface WriteBatch {
   /** Insert or replace bodies by `sk`. */
@@ -103,6 +118,8 @@ export interface WriteBatch {
   unfollow?: FollowEdge[]
   /** Entries to add when absent. */
   add?: EntryWrite[]
+  /** Follow copies, applied after the follow edges and `add`. */
+  copies?: FollowCopy[]
   /** Entries to remove when present. */
   remove?: EntryRemove[]
   /** Remove every entry of `feed` that came through `origin` (unfollow without history). */

@@ -497,6 +497,57 @@ function seenTests(test: Test): void {
 }
 
 function followTests(test: Test): void {
+  test('copies the newest entries of the target inside the follow write, with bodies only when asked', async (store) => {
+    await store.write({ activities: activities(1, 2, 3, 4), add: [1, 2, 3, 4].map((n) => flat('user:t', n)) })
+    const seen: StoredActivity[][] = []
+    const copy = (limit: number, withBodies: boolean) => ({
+      source: 'timeline:s',
+      target: 'user:t',
+      limit,
+      withBodies,
+      build: (rows: StoredActivity[]) => {
+        seen.push(rows)
+        return rows.map((r) => ({ feed: 'timeline:s', kind: 'flat' as const, sk: r.sk, origin: 'user:t' }))
+      },
+    })
+    await store.write({ follow: [{ source: 'timeline:s', target: 'user:t' }], copies: [copy(3, true)] })
+    assert.deepEqual(await flatNs(store, 'timeline:s'), [4, 3, 2])
+    assert.deepEqual(
+      seen[0].map((r) => [N_BY_SK.get(r.sk), JSON.parse(r.body).n]),
+      [
+        [4, 4],
+        [3, 3],
+        [2, 2],
+      ],
+    )
+    await store.write({ copies: [copy(10, false)] })
+    assert.deepEqual(await flatNs(store, 'timeline:s'), [4, 3, 2, 1])
+    assert.deepEqual(
+      seen[1].map((r) => r.body),
+      ['', '', '', ''],
+    )
+    assert.equal((await store.getEntry('timeline:s', sk(1)))?.origin, 'user:t')
+  })
+
+  test('a failing follow copy rolls the follow back', async (store) => {
+    await store.write({ activities: activities(1), add: [flat('user:t', 1)] })
+    const failing = {
+      source: 'timeline:s',
+      target: 'user:t',
+      limit: 5,
+      withBodies: true,
+      build: (): EntryWrite[] => {
+        throw new Error('boom')
+      },
+    }
+    await assert.rejects(
+      store.write({ follow: [{ source: 'timeline:s', target: 'user:t' }], copies: [failing] }),
+      /boom/,
+    )
+    assert.equal(await store.countFollows('user:t', 'followers'), 0)
+    assert.deepEqual(await flatNs(store, 'timeline:s'), [])
+  })
+
   const edges = (sources: string[], target: string) => sources.map((source) => ({ source, target }))
   const sources = async (rows: Promise<{ source: string }[]>) => (await rows).map((r) => r.source)
   const targets = async (rows: Promise<{ target: string }[]>) => (await rows).map((r) => r.target)

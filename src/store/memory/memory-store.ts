@@ -299,6 +299,14 @@ export class MemoryStore implements Store {
         this.#followSeq.delete(key)
       }
       this.#apply(batch)
+      for (const copy of batch.copies ?? []) {
+        const sks = this.#newest(copy.target, copy.limit)
+        const bodies = sks.flatMap((sk) => {
+          const body = this.#activities.get(sk)
+          return body === undefined ? [] : [{ sk, body: copy.withBodies ? body : '' }]
+        })
+        this.#apply({ add: copy.build(bodies) })
+      }
       const pending: FanoutJob[] = []
       for (const job of fanout?.jobs ?? []) {
         const next = this.#start(job, fanout!.build, fanout!.chunkSize)
@@ -359,10 +367,14 @@ export class MemoryStore implements Store {
     ).map((sk) => this.#flat(t, sk))
   }
 
-  async newestEntries(feed: string, limit: number): Promise<string[]> {
+  #newest(feed: string, limit: number): string[] {
     const t = this.#timelines.get(feed)
     if (!t || limit <= 0) return []
     return t.order.slice(-limit).reverse()
+  }
+
+  async newestEntries(feed: string, limit: number): Promise<string[]> {
+    return this.#newest(feed, limit)
   }
 
   async readGroups(feed: string, page: PageQuery, perGroup: number): Promise<GroupRow[]> {

@@ -63,6 +63,19 @@ export class SqliteStore implements Store {
       for (const f of batch.follow ?? []) st.follow.run(f.source, f.target, now, now)
       for (const f of batch.unfollow ?? []) st.unfollow.run(f.source, f.target)
       timeline.apply(batch.add, batch.remove, batch.removeByOrigin)
+      for (const copy of batch.copies ?? []) {
+        const sks = this.#reader.newestEntries(copy.target, copy.limit)
+        if (sks.length === 0) continue
+        if (!copy.withBodies) {
+          timeline.apply(copy.build(sks.map((sk) => ({ sk, body: '' }))))
+          continue
+        }
+        const found = new Map(
+          (st.activities.all(JSON.stringify(sks)) as StoredActivity[]).map((r) => [r.sk, r.body]),
+        )
+        const bodies = sks.flatMap((sk) => (found.has(sk) ? [{ sk, body: found.get(sk)! }] : []))
+        timeline.apply(copy.build(bodies))
+      }
       const pending: FanoutJob[] = []
       for (const job of fanout?.jobs ?? []) {
         const next = this.#fanout.start(job, fanout!.build, fanout!.chunkSize)
