@@ -84,3 +84,22 @@ describe('time and strftime', () => {
     assert.equal(parseTime('2026-01-01 00:00:00'), parseTime('2026-01-01T00:00:00Z'))
   })
 })
+
+describe('formatTime', () => {
+  it('matches Date#toISOString with microseconds across four centuries of instants', async () => {
+    const { formatTime } = await import('../src/engine/time.js')
+    let seed = 42
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const instants = [0, 951_782_400_000_000, 4_107_542_399_999_999, 1_709_164_800_123_456]
+    for (let i = 0; i < 5000; i++)
+      instants.push(Math.floor(next() * 13_000_000_000) * 1_000_000 + Math.floor(next() * 1e6))
+    for (const micros of instants) {
+      const ms = Math.floor(micros / 1000)
+      const expected = new Date(ms).toISOString().slice(0, 23) + String(micros % 1000).padStart(3, '0')
+      assert.equal(formatTime(micros), expected, String(micros))
+    }
+  })
+})
