@@ -224,8 +224,8 @@ function prepareStatements(db: Database) {
        WHERE a.foreign_id = ? ORDER BY a.sk DESC`,
     ),
     counts: s(
-      `SELECT (SELECT count(*) FROM feed_groups WHERE feed = :feed AND is_seen = 0) AS unseen,
-              (SELECT count(*) FROM feed_groups WHERE feed = :feed AND is_read = 0) AS unread`,
+      `SELECT coalesce((SELECT unseen FROM feed_counts WHERE feed = :feed), 0) AS unseen,
+              coalesce((SELECT unread FROM feed_counts WHERE feed = :feed), 0) AS unread`,
     ),
     seenAll: s('UPDATE feed_groups SET is_seen = 1 WHERE feed = ? AND is_seen = 0'),
     seenIds: s(
