@@ -6,24 +6,25 @@
  */
 import type { Database, Statement } from 'better-sqlite3'
 import type { ChunkBuilder, FanoutJob } from '../store.js'
+import { cached, limitClause } from './statements.js'
 import type { TimelineWriter } from './timeline-writer.js'
 
 /** Runs fan-out chunks and persists the jobs that have followers left. */
 export class FanoutRunner {
   readonly #timeline: TimelineWriter
-  readonly #followersAfter: Statement
+  readonly #db: Database
+  readonly #followerChunks = new Map<string, Statement>()
   readonly #getJob: Statement
   readonly #insertJob: Statement
   readonly #advanceJob: Statement
   readonly #deleteJob: Statement
   readonly #cancelOthers: Statement
+  readonly #hasJobFor: Statement
   readonly #pending: Statement
 
   constructor(db: Database, timeline: TimelineWriter) {
     this.#timeline = timeline
-    this.#followersAfter = db
-      .prepare('SELECT source FROM follows WHERE target = ? AND source > ? ORDER BY source LIMIT ?')
-      .pluck()
+    this.#db = db
     this.#getJob = db.prepare('SELECT id, op, feed, sk, cursor FROM fanout_jobs WHERE id = ?')
     this.#insertJob = db.prepare(
       `INSERT INTO fanout_jobs (id, op, feed, sk, cursor, created) VALUES (?, ?, ?, ?, ?, ?)
@@ -31,6 +32,7 @@ export class FanoutRunner {
     )
     this.#advanceJob = db.prepare('UPDATE fanout_jobs SET cursor = ? WHERE id = ?')
     this.#deleteJob = db.prepare('DELETE FROM fanout_jobs WHERE id = ?')
+    this.#hasJobFor = db.prepare('SELECT 1 FROM fanout_jobs WHERE feed = ? AND sk = ? LIMIT 1').pluck()
     this.#cancelOthers = db.prepare('DELETE FROM fanout_jobs WHERE feed = ? AND sk = ? AND id <> ?')
     this.#pending = db.prepare('SELECT id, op, feed, sk, cursor FROM fanout_jobs ORDER BY seq')
   }
@@ -41,7 +43,9 @@ export class FanoutRunner {
    * followers are left. Returns the job with its cursor advanced, or null when done.
    */
   start(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
-    this.#cancelOthers.run(job.feed, job.sk, job.id)
+    // A read first: a DELETE opens write cursors on the table and both indexes even when nothing
+    // matches, which cost ~20 us on every add; pending jobs for the same activity are rare.
+    if (this.#hasJobFor.get(job.feed, job.sk) !== undefined) this.#cancelOthers.run(job.feed, job.sk, job.id)
     const next = this.#chunk(job, build, chunkSize)
     // A started job has no row yet (write gives fresh ids; resume starts only row-less jobs).
     if (next) this.#insertJob.run(next.id, next.op, next.feed, next.sk, next.cursor, new Date().toISOString())
@@ -71,8 +75,16 @@ export class FanoutRunner {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
     }
-    // '' sorts before every feed name, so a null cursor starts at the first follower.
-    const followers = this.#followersAfter.all(job.feed, job.cursor ?? '', chunkSize) as string[]
+    // The first chunk (no cursor) runs on every add, so it gets its own statement without the range.
+    const first = job.cursor === null
+    const statement = cached(this.#followerChunks, `${first}|${chunkSize}`, () =>
+      this.#db
+        .prepare(
+          `SELECT source FROM follows WHERE target = ?${first ? '' : ' AND source > ?'} ORDER BY source ${limitClause(chunkSize, 0)}`,
+        )
+        .pluck(),
+    )
+    const followers = (first ? statement.all(job.feed) : statement.all(job.feed, job.cursor)) as string[]
     if (followers.length > 0) {
       const { add, remove } = build(copyJob(job), followers)
       this.#timeline.apply(add, remove)

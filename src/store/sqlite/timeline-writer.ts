@@ -10,6 +10,7 @@
 import type { Database, Statement } from 'better-sqlite3'
 import { skToId } from '../../engine/ids.js'
 import type { EntryRemove, EntryWrite } from '../store.js'
+import { cached, limitClause } from './statements.js'
 
 interface Removed {
   sk: string
@@ -24,6 +25,7 @@ interface Trim {
 
 /** Applies entry adds, removes and trims for the SQLite store. */
 export class TimelineWriter {
+  readonly #db: Database
   readonly #insertEntry: Statement
   readonly #deleteEntry: Statement
   readonly #deleteEntryFrom: Statement
@@ -38,12 +40,13 @@ export class TimelineWriter {
   readonly #deleteGroup: Statement
   readonly #deleteGroupActors: Statement
   readonly #deleteGroupEntries: Statement
-  readonly #nthEntry: Statement
+  readonly #nthEntry = new Map<string, Statement>()
   readonly #deleteOldEntries: Statement
-  readonly #nthGroup: Statement
+  readonly #nthGroup = new Map<string, Statement>()
   readonly #deleteOldGroups: Statement
 
   constructor(db: Database) {
+    this.#db = db
     this.#insertEntry = db.prepare(
       'INSERT INTO entries (feed, sk, origin, grp, actor) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     )
@@ -101,11 +104,7 @@ export class TimelineWriter {
     this.#deleteGroupEntries = db.prepare(
       'DELETE FROM entries INDEXED BY entries_by_group WHERE feed = ? AND grp = ?',
     )
-    this.#nthEntry = db.prepare('SELECT sk FROM entries WHERE feed = ? ORDER BY sk DESC LIMIT 1 OFFSET ?')
     this.#deleteOldEntries = db.prepare('DELETE FROM entries WHERE feed = ? AND sk <= ?')
-    this.#nthGroup = db.prepare(
-      'SELECT last_sk FROM feed_groups WHERE feed = ? ORDER BY last_sk DESC LIMIT 1 OFFSET ?',
-    )
     this.#deleteOldGroups = db.prepare(
       'DELETE FROM feed_groups WHERE feed = ? AND last_sk <= ? RETURNING grp',
     )
@@ -182,11 +181,17 @@ export class TimelineWriter {
   #trim(feed: string, { grouped, keep }: Trim): void {
     // A read first: most trims find nothing to delete, and a read is far cheaper than a DELETE.
     if (!grouped) {
-      const nth = this.#nthEntry.get(feed, keep) as { sk: string } | undefined
+      const nth = cached(this.#nthEntry, String(keep), () =>
+        this.#db.prepare(`SELECT sk FROM entries WHERE feed = ? ORDER BY sk DESC ${limitClause(1, keep)}`),
+      ).get(feed) as { sk: string } | undefined
       if (nth) this.#deleteOldEntries.run(feed, nth.sk)
       return
     }
-    const nth = this.#nthGroup.get(feed, keep) as { last_sk: string } | undefined
+    const nth = cached(this.#nthGroup, String(keep), () =>
+      this.#db.prepare(
+        `SELECT last_sk FROM feed_groups WHERE feed = ? ORDER BY last_sk DESC ${limitClause(1, keep)}`,
+      ),
+    ).get(feed) as { last_sk: string } | undefined
     if (!nth) return
     // Whole groups go, so their counters need no update: drop their entries and actors too.
     for (const { grp } of this.#deleteOldGroups.all(feed, nth.last_sk) as { grp: string }[]) {
