@@ -34,5 +34,6 @@ export { formatTime, parseTime } from './engine/time.js'
 // The stream-django port's ORM-agnostic half: settings, feed manager, enrichment, tracking.
 export * from './integration/index.js'
 export { MemoryStore } from './store/memory/memory-store.js'
+export { openSqliteStore, type SqliteOptions, SqliteStore } from './store/sqlite/index.js'
 export type { FeedKind, Store } from './store/store.js'
 export const version = '0.1.0'
