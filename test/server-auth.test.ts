@@ -9,6 +9,7 @@ import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { SignJWT } from 'jose'
+import { status } from './fixtures/http-status.js'
 
 const KEY = 'auth-key'
 const SECRET = 'auth-secret'
@@ -16,23 +17,6 @@ const SOME_ID = 'f9969ca8-e659-11e8-801f-e4a47194940e'
 
 // The client's generic response types get in the way of asserting raw wire shapes.
 type Api = any
-
-async function status(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise
-    return 200
-  } catch (err) {
-    const e = err as {
-      response?: { status: number }
-      error?: { code: number; status_code: number; duration: string }
-    }
-    assert.ok(e.response, String(err))
-    assert.equal(e.error?.status_code, e.response.status)
-    assert.equal(typeof e.error?.duration, 'string')
-    if (e.response.status === 403) assert.equal(e.error?.code, 17)
-    return e.response.status
-  }
-}
 
 function sign(claims: Record<string, unknown>, secret = SECRET, exp?: number): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' })

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { status } from './fixtures/http-status.js'
 
 const KEY = 'docs-key'
 const SECRET = 'docs-secret'
@@ -12,17 +13,6 @@ const ZERO = '00000000-0000-0000-0000-000000000000'
 
 // The client's generic response types get in the way of asserting raw wire shapes.
 type Api = any
-
-async function status(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise
-    return 200
-  } catch (err) {
-    const e = err as { response?: { status: number } }
-    assert.ok(e.response, String(err))
-    return e.response.status
-  }
-}
 
 function withoutDuration(body: object): Record<string, unknown> {
   const { duration, ...rest } = body as Record<string, unknown>
