@@ -33,7 +33,18 @@ describe('README examples', () => {
     assert.deepEqual(run('typeorm-pins.ts'), { timeline: 1, html: 'alice pinned "hello"' })
   })
 
-  it('shows the same code in the README as in the example scripts', () => {
+  it('shows the five-line example exactly as the script runs it', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const block = /## Five lines\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    const script = readFileSync(new URL('../examples/readme/quickstart.ts', import.meta.url), 'utf8')
+    assert.ok(block, 'README has a Five lines block')
+    assert.ok(
+      script.includes(block.trim()),
+      'examples/readme/quickstart.ts contains the README block verbatim',
+    )
+  })
+
+  it('shows the same TypeORM code in the README as in the example script', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
     for (const line of [
       'const client = connect() // embedded; feeds live in ./eddy.sqlite',

@@ -11,7 +11,7 @@ await client.flush() // fan-out runs in the background; flush waits for it
 
 const { results } = await client.feed('timeline', 'bob').get({ limit: 10 }) // flat
 const groups = await client.feed('timeline_aggregated', 'bob').get() // "alice posted 1 thing today"
-const { unseen } = (await client.feed('notification', 'carol').get({ mark_seen: true })) as { unseen: number }
+const { unseen } = await client.feed('notification', 'carol').get({ mark_seen: true }) // unseen: 1
 
 console.log(JSON.stringify({ flat: results.length, groups: groups.results.length, unseen }))
 await client.close()

@@ -116,13 +116,16 @@ export class EddyFeed {
   }
 
   /** Reads a page: `limit`, `offset`, `id_lt`/`id_lte`/`id_gt`/`id_gte`, `mark_seen`, `mark_read`. */
-  get(options: GetFeedOptions = {}): Promise<FeedResponse> {
-    return readFeed(this.#engine, this.#ref, options)
+  get<R extends FeedResponse = FeedResponse>(options: GetFeedOptions = {}): Promise<R> {
+    return readFeed(this.#engine, this.#ref, options) as Promise<R>
   }
 
   /** Reads the single activity (or group) with this id. */
-  getActivityDetail(activityId: string, options: GetFeedOptions = {}): Promise<FeedResponse> {
-    return this.get({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
+  getActivityDetail<R extends FeedResponse = FeedResponse>(
+    activityId: string,
+    options: GetFeedOptions = {},
+  ): Promise<R> {
+    return this.get<R>({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
   }
 
   /** Follows `targetSlug:targetUserId`, copying its newest `limit` activities (default 100, max 1000). */

@@ -62,8 +62,17 @@ export interface NotificationFeedResponse {
   duration: string
 }
 
-/** Any feed read's response. */
-export type FeedResponse = FlatFeedResponse | AggregatedFeedResponse | NotificationFeedResponse
+/**
+ * Any feed read's response, typed as the official client types it: results of the feed's kind,
+ * and `unseen`/`unread` on notification feeds. Narrow with `get<FlatFeedResponse>()` and friends.
+ */
+export interface FeedResponse {
+  results: Activity[] | AggregatedGroup[] | NotificationGroup[]
+  next: string
+  duration: string
+  unseen?: number
+  unread?: number
+}
 
 /** Default and maximum page size. */
 export const DEFAULT_LIMIT = 25
