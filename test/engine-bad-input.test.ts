@@ -103,3 +103,22 @@ describe('formatTime', () => {
     }
   })
 })
+
+describe('error registry', () => {
+  it('documents every error kind with its code and status in docs/errors.md, and nothing else', async () => {
+    const { ERRORS } = await import('../src/engine/errors.js')
+    const { readFileSync } = await import('node:fs')
+    const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
+    const rows = [...doc.matchAll(/^\| (\w+Exception)\s*\| (\d+)\s*\| (\d+)\s*\|/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+      Number(m[3]),
+    ])
+    assert.deepEqual(
+      rows.sort(),
+      Object.entries(ERRORS)
+        .map(([kind, { code, status }]) => [kind, code, status])
+        .sort(),
+    )
+  })
+})

@@ -3,15 +3,12 @@
  * against the hosted service (`err.error.code`, `err.response.status`) keeps working.
  */
 
-/** Stream's error kinds with their numeric code and HTTP status. */
+/** Stream's error kinds Eddy raises, with their numeric code and HTTP status (docs/errors.md). */
 export const ERRORS = {
   ApiKeyException: { code: 2, status: 401 },
   SignatureException: { code: 3, status: 401 },
   InputException: { code: 4, status: 400 },
-  CustomFieldException: { code: 5, status: 400 },
   FeedConfigException: { code: 6, status: 400 },
-  RateLimitReached: { code: 9, status: 429 },
-  AggregationFormatException: { code: 14, status: 400 },
   DoesNotExistException: { code: 16, status: 404 },
   NotAllowedException: { code: 17, status: 403 },
   ConflictException: { code: 4, status: 409 },
