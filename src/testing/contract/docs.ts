@@ -1,0 +1,39 @@
+/** Contract cases: documents (users, collection entries). */
+import assert from 'node:assert/strict'
+import type { Test } from './fixtures.js'
+
+export function docTests(test: Test): void {
+  test('inserts, updates and upserts documents, keeping created_at', async (store) => {
+    const inserted = await store.putDoc('user', 'u1', { name: 'a', tags: ['x'], n: { deep: 1 } }, 'insert')
+    assert.ok(inserted)
+    assert.deepEqual(inserted.data, { name: 'a', tags: ['x'], n: { deep: 1 } })
+    assert.equal(inserted.created_at, inserted.updated_at)
+    assert.equal(new Date(inserted.created_at).toISOString(), inserted.created_at)
+    assert.equal(await store.putDoc('user', 'u1', { name: 'b' }, 'insert'), undefined)
+    assert.equal(await store.putDoc('user', 'u2', { name: 'b' }, 'update'), undefined)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const updated = await store.putDoc('user', 'u1', { name: 'b' }, 'update')
+    assert.deepEqual([updated?.data, updated?.created_at], [{ name: 'b' }, inserted.created_at])
+    assert.ok(updated!.updated_at > inserted.created_at)
+    const upserted = await store.putDoc('user', 'u1', { name: 'c' }, 'upsert')
+    assert.deepEqual([upserted?.data, upserted?.created_at], [{ name: 'c' }, inserted.created_at])
+    assert.deepEqual((await store.putDoc('user', 'u3', { name: 'd' }, 'upsert'))?.data, { name: 'd' })
+    const docs = await store.getDocs('user', ['u3', 'missing', 'u1'])
+    assert.deepEqual(
+      docs.map((d) => [d.kind, d.id, d.data]),
+      [
+        ['user', 'u3', { name: 'd' }],
+        ['user', 'u1', { name: 'c' }],
+      ],
+    )
+    assert.deepEqual(await store.getDocs('collection', ['u1']), [])
+  })
+
+  test('deletes documents and counts those that existed', async (store) => {
+    await store.putDoc('user', 'u1', {}, 'insert')
+    await store.putDoc('food', 'u2', {}, 'insert')
+    assert.equal(await store.deleteDocs('user', ['u1', 'u2', 'nope']), 1)
+    assert.deepEqual(await store.getDocs('user', ['u1']), [])
+    assert.equal((await store.getDocs('food', ['u2'])).length, 1)
+  })
+}
