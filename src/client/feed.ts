@@ -79,6 +79,11 @@ export class EddyFeed {
     this.id = ref.id
   }
 
+  /** The feed a follow names; the user id may be given as a user object with `id`, as getstream allows. */
+  #target(slug: string, userId: string | { id: string }) {
+    return this.#engine.feed(slug, typeof userId === 'object' && userId !== null ? userId.id : userId)
+  }
+
   /** Adds one activity; resolves with it as stored (id, time, foreign_id...). */
   async addActivity(activity: NewActivity): Promise<Activity & APIResponse> {
     const started = performance.now()
@@ -102,7 +107,7 @@ export class EddyFeed {
   ): Promise<{ removed: string } & APIResponse> {
     const started = performance.now()
     if (typeof activity === 'string') {
-      await this.#engine.removeActivity(this.#ref, requireSk(activity, 'activity id'))
+      await this.#engine.removeActivities(this.#ref, [requireSk(activity, 'activity id')])
       return { removed: activity, duration: duration(started) }
     }
     const foreignId =
@@ -110,8 +115,7 @@ export class EddyFeed {
     if (typeof foreignId !== 'string' || foreignId === '') {
       throw inputError('removeActivity takes an activity id or { foreign_id }', activity, 'activity')
     }
-    for (const sk of await this.#engine.findByForeignId(this.#ref, foreignId))
-      await this.#engine.removeActivity(this.#ref, sk)
+    await this.#engine.removeByForeignId(this.#ref, foreignId)
     return { removed: foreignId, duration: duration(started) }
   }
 
@@ -135,8 +139,7 @@ export class EddyFeed {
     options: { limit?: number } = {},
   ): Promise<APIResponse> {
     const started = performance.now()
-    const userId = typeof targetUserId === 'object' && targetUserId !== null ? targetUserId.id : targetUserId
-    const target = this.#engine.feed(targetSlug, userId)
+    const target = this.#target(targetSlug, targetUserId)
     const limit = intOption(options?.limit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, DEFAULT_COPY_LIMIT)
     await this.#engine.follow([{ source: this.#ref, target }], limit)
     return { duration: duration(started) }
@@ -149,8 +152,7 @@ export class EddyFeed {
     options: { keepHistory?: boolean } = {},
   ): Promise<APIResponse> {
     const started = performance.now()
-    const userId = typeof targetUserId === 'object' && targetUserId !== null ? targetUserId.id : targetUserId
-    const target = this.#engine.feed(targetSlug, userId)
+    const target = this.#target(targetSlug, targetUserId)
     await this.#engine.unfollow([{ source: this.#ref, target, keepHistory: options?.keepHistory === true }])
     return { duration: duration(started) }
   }

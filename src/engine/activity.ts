@@ -100,12 +100,14 @@ export function groupSource(activity: Activity, micros: number): GroupSource {
 
 /**
  * Validates and normalizes one activity: required fields, verb and size limits, time, `to`.
- * Its id hashes the foreign_id (or the whole body when there is none) so re-adds replace.
+ * Its id hashes the foreign_id (or the whole body when there is none) so re-adds replace; an
+ * update passes the existing activity's sort key instead, so its id never moves.
  */
 export function prepareActivity(
   groups: Map<string, FeedGroup>,
   input: unknown,
   index?: number,
+  existingSk?: string,
 ): PreparedActivity {
   const where = index === undefined ? '' : ` (activity ${index})`
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -164,7 +166,7 @@ export function prepareActivity(
   }
   // One serialization serves as the identity seed (no foreign_id), the stored body and, parsed
   // back, the returned activity (Dates become ISO strings exactly as a read returns them).
-  const sk = sortKey(micros, tailFor(foreignId ? `f:${foreignId}` : `c:${json}`))
+  const sk = existingSk ?? sortKey(micros, tailFor(foreignId ? `f:${foreignId}` : `c:${json}`))
   const id = skToId(sk)
   const body = `{"id":"${id}"${json.slice('{"id":""'.length)}`
   const bytes = Buffer.byteLength(body)

@@ -143,31 +143,36 @@ export class Engine {
   }
 
   /**
-   * Removes the activity `sk` from `feed` and, through fan-out, from its followers. Removing it
-   * from the feed it was added to also withdraws it from its `to` targets.
+   * Removes activities from `feed` and, through fan-out, from its followers, in one write.
+   * Removing an activity from the feed it was added to also withdraws it from its `to` targets.
+   * Activities the feed does not hold are skipped (as on Stream); resolves with how many it held.
    */
-  async removeActivity(feed: FeedRef, sk: string): Promise<boolean> {
-    const entry = await this.store.getEntry(feed.id, sk)
-    if (!entry) return false
-    const remove: EntryRemove[] = [{ feed: feed.id, sk }]
-    const jobs: FanoutJob[] = [{ id: randomId(), op: 'remove', feed: feed.id, sk, cursor: null }]
-    if (entry.origin === null) {
-      const activity = (await this.loadActivities([sk])).get(sk)
-      const to = activity?.to ?? []
-      if (to.length > 0 && !to.includes(feed.id)) {
-        for (const target of to) {
-          remove.push({ feed: target, sk })
-          jobs.push({ id: randomId(), op: 'remove', feed: target, sk, cursor: null })
-        }
+  async removeActivities(feed: FeedRef, sks: string[]): Promise<number> {
+    const held: { sk: string; direct: boolean }[] = []
+    for (const sk of new Set(sks)) {
+      const entry = await this.store.getEntry(feed.id, sk)
+      if (entry) held.push({ sk, direct: entry.origin === null })
+    }
+    if (held.length === 0) return 0
+    // Only activities added here directly can carry `to` targets to withdraw: load just those.
+    const bodies = await this.loadActivities(held.filter((h) => h.direct).map((h) => h.sk))
+    const remove: EntryRemove[] = []
+    const jobs: FanoutJob[] = []
+    for (const { sk } of held) {
+      const to = bodies.get(sk)?.to ?? []
+      const feeds = to.length > 0 && !to.includes(feed.id) ? [feed.id, ...to] : [feed.id]
+      for (const target of feeds) {
+        remove.push({ feed: target, sk })
+        jobs.push({ id: randomId(), op: 'remove', feed: target, sk, cursor: null })
       }
     }
     await this.#write({ remove }, jobs, new Map())
-    return true
+    return held.length
   }
 
-  /** Sort keys of activities with `foreignId` in `feed`. */
-  async findByForeignId(feed: FeedRef, foreignId: string): Promise<string[]> {
-    return this.store.findByForeignId(feed.id, foreignId)
+  /** Removes every activity with `foreignId` from `feed`, as {@link removeActivities} does. */
+  async removeByForeignId(feed: FeedRef, foreignId: string): Promise<number> {
+    return this.removeActivities(feed, await this.store.findByForeignId(feed.id, foreignId))
   }
 
   /**
@@ -195,12 +200,13 @@ export class Engine {
         limit: copyLimit,
         // Flat feeds need only the sort keys; grouped feeds need the actor and the group key.
         withBodies: source.group.kind !== 'flat',
-        build: (rows) =>
-          rows.map((row) =>
-            source.group.kind === 'flat'
-              ? flatEntry(source.group, source.id, row.sk, target.id)
-              : entryFor(source.group, source.id, row.sk, readActivity(row.body, null), target.id),
-          ),
+        build:
+          source.group.kind === 'flat'
+            ? (rows) => rows.map((row) => flatEntry(source.group, source.id, row.sk, target.id))
+            : (rows) =>
+                rows.map((row) =>
+                  entryFor(source.group, source.id, row.sk, readActivity(row.body, null), target.id),
+                ),
       })
     }
     await this.store.write({ follow, copies })

@@ -30,10 +30,14 @@ export function entryFor(
   activity: Activity,
   origin: string | null,
 ): EntryWrite {
-  const entry: EntryWrite = { feed, kind: group.kind, sk, origin }
-  if (group.kind !== 'flat') {
-    entry.group = group.groupKey!(groupSource(activity, skMicros(sk)))
-    entry.actor = activity.actor
+  if (group.kind === 'flat') return flatEntry(group, feed, sk, origin)
+  const entry: EntryWrite = {
+    feed,
+    kind: group.kind,
+    sk,
+    origin,
+    group: group.groupKey!(groupSource(activity, skMicros(sk))),
+    actor: activity.actor,
   }
   if (group.maxLength !== undefined) entry.maxLength = group.maxLength
   return entry

@@ -127,7 +127,8 @@ export function markTarget(value: unknown, field: string): MarkTarget | undefine
   return list.map((id) => id.toLowerCase())
 }
 
-function nextLink(feed: FeedRef, lastId: string | undefined, count: number, page: PageQuery): string {
+/** Stream's `next` for a page: a relative URL with an `id_lt` cursor, or '' on the last page. */
+export function nextLink(feed: FeedRef, lastId: string | undefined, count: number, page: PageQuery): string {
   if (!lastId || page.limit === 0 || count < page.limit) return ''
   return `/api/v1.0/feed/${feed.slug}/${feed.userId}/?id_lt=${lastId}&limit=${page.limit}`
 }

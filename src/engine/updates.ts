@@ -143,15 +143,12 @@ export async function partialUpdate(engine: Engine, changes: unknown): Promise<A
       unsetPath(next, p)
     }
     // Re-validate through the same path as adds; the id must not move, so time and foreign_id stay.
-    const prepared = prepareActivity(engine.groups, {
-      ...next,
-      time: current.time,
-      foreign_id: current.foreign_id,
-    })
-    prepared.sk = sks[i]
-    prepared.activity.id = current.id
-    prepared.body = JSON.stringify(prepared.activity)
-    return prepared
+    return prepareActivity(
+      engine.groups,
+      { ...next, time: current.time, foreign_id: current.foreign_id },
+      undefined,
+      sks[i],
+    )
   })
   await engine.store.write({
     activities: updated.map((p) => ({ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id })),

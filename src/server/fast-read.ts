@@ -5,7 +5,7 @@
  */
 
 import type { FeedRef } from '../engine/feed-groups.js'
-import { duration, type GetFeedOptions, pageQuery } from '../engine/read.js'
+import { duration, type GetFeedOptions, nextLink, pageQuery } from '../engine/read.js'
 import type { Store } from '../store/store.js'
 
 // Stored bodies put `origin` (null) right after `time`, and every earlier field is a string, so the
@@ -31,13 +31,9 @@ export async function flatPageJson(
         ? body
         : `${body.slice(0, at)},"origin":${JSON.stringify(origin)}${body.slice(at + ORIGIN.length)}`
   }
-  let next = ''
-  if (rows.length > 0 && page.limit > 0 && rows.length >= page.limit) {
-    // The id of the last row: the body starts with {"id":"<uuid>".
-    const last = rows[rows.length - 1].body
-    const id = last.startsWith('{"id":"') ? last.slice(7, 43) : undefined
-    if (id === undefined) return undefined
-    next = `/api/v1.0/feed/${feed.slug}/${feed.userId}/?id_lt=${id}&limit=${page.limit}`
-  }
+  // The id of the last row: every body starts with {"id":"<uuid>".
+  const last = rows.at(-1)?.body
+  if (last !== undefined && !last.startsWith('{"id":"')) return undefined
+  const next = nextLink(feed, last?.slice(7, 43), rows.length, page)
   return `{"results":[${parts.join(',')}],"next":${JSON.stringify(next)},"duration":"${duration(started)}"}`
 }

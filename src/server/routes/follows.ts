@@ -88,29 +88,20 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
     (_p, q) => (typeof q.followers === 'string' ? q.followers.replace(':', '') : '*'),
     async ({ principal, query }) => {
       const started = performance.now()
-      const followers = qstr(query, 'followers')
-      const following = qstr(query, 'following')
-      if (followers === undefined && following === undefined) {
+      if (qstr(query, 'followers') === undefined && qstr(query, 'following') === undefined) {
         throw inputError('give followers=<feed id> and/or following=<feed id>', query, 'followers')
       }
       // Slugs in the filters need not be configured groups: an unknown one simply counts 0.
-      const followerSlugs = slugList(qstr(query, 'followers_slugs'), 'followers_slugs')
-      const followingSlugs = slugList(qstr(query, 'following_slugs'), 'following_slugs')
       const results: Record<string, { feed: string; count: number }> = {}
-      if (followers !== undefined) {
-        const feed = ctx.engine.parseFeed(followers, 'followers')
+      for (const direction of ['followers', 'following'] as const) {
+        const id = qstr(query, direction)
+        if (id === undefined) continue
+        const feed = ctx.engine.parseFeed(id, direction)
         requireRead(principal, feed, ctx.publicRead)
-        results.followers = {
+        const slugs = slugList(qstr(query, `${direction}_slugs`), `${direction}_slugs`)
+        results[direction] = {
           feed: feed.id,
-          count: await ctx.engine.store.countFollows(feed.id, 'followers', followerSlugs),
-        }
-      }
-      if (following !== undefined) {
-        const feed = ctx.engine.parseFeed(following, 'following')
-        requireRead(principal, feed, ctx.publicRead)
-        results.following = {
-          feed: feed.id,
-          count: await ctx.engine.store.countFollows(feed.id, 'following', followingSlugs),
+          count: await ctx.engine.store.countFollows(feed.id, direction, slugs),
         }
       }
       return timed(started, { results })
