@@ -3,6 +3,7 @@
  * across processes; every method runs synchronously, so each call is trivially atomic.
  */
 import { idToSk, skToId } from '../../engine/ids.js'
+import { closedError } from '../closed.js'
 import type {
   ChunkBuilder,
   DocRow,
@@ -141,7 +142,7 @@ export class MemoryStore implements Store {
   }
 
   #check(): void {
-    if (this.#closed) throw new Error('the memory store is closed')
+    if (this.#closed) throw closedError(this.name)
   }
 
   #add(w: EntryWrite): void {
@@ -328,10 +329,12 @@ export class MemoryStore implements Store {
   }
 
   async pendingFanout(): Promise<FanoutJob[]> {
+    this.#check()
     return [...this.#jobs.values()].map((j) => ({ ...j }))
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
+    this.#check()
     const out = new Map<string, StoredActivity>()
     for (const sk of sks) {
       const body = this.#activities.get(sk)
@@ -341,12 +344,14 @@ export class MemoryStore implements Store {
   }
 
   async findByForeignId(feed: string, foreignId: string): Promise<string[]> {
+    this.#check()
     const t = this.#timelines.get(feed)
     if (!t || foreignId === '') return []
     return t.order.filter((sk) => this.#foreignIds.get(sk) === foreignId).reverse()
   }
 
   async getEntry(feed: string, sk: string): Promise<{ origin: string | null } | undefined> {
+    this.#check()
     const e = this.#timelines.get(feed)?.entries.get(sk)
     return e ? { origin: e.origin } : undefined
   }
@@ -356,6 +361,7 @@ export class MemoryStore implements Store {
   }
 
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
+    this.#check()
     const t = this.#timelines.get(feed)
     if (!t) return []
     const desc = [...t.order].reverse()
@@ -374,10 +380,12 @@ export class MemoryStore implements Store {
   }
 
   async newestEntries(feed: string, limit: number): Promise<string[]> {
+    this.#check()
     return this.#newest(feed, limit)
   }
 
   async readGroups(feed: string, page: PageQuery, perGroup: number): Promise<GroupRow[]> {
+    this.#check()
     const t = this.#timelines.get(feed)
     if (!t) return []
     const groups = [...t.groups.values()].sort((a, b) => (a.lastSk < b.lastSk ? 1 : -1))
@@ -400,6 +408,7 @@ export class MemoryStore implements Store {
   }
 
   async groupCounts(feed: string): Promise<{ unseen: number; unread: number }> {
+    this.#check()
     let unseen = 0
     let unread = 0
     for (const g of this.#timelines.get(feed)?.groups.values() ?? []) {
@@ -410,6 +419,7 @@ export class MemoryStore implements Store {
   }
 
   async markGroups(feed: string, seen?: MarkTarget, read?: MarkTarget): Promise<void> {
+    this.#check()
     for (const g of this.#timelines.get(feed)?.groups.values() ?? []) {
       if (seen === true || seen?.includes(g.id)) g.seen = true
       if (read === true || read?.includes(g.id)) g.read = true
@@ -429,14 +439,17 @@ export class MemoryStore implements Store {
   }
 
   async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    this.#check()
     return this.#listFollows((r) => (r.target === feed ? r.source : undefined), query)
   }
 
   async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    this.#check()
     return this.#listFollows((r) => (r.source === feed ? r.target : undefined), query)
   }
 
   async countFollows(feed: string, direction: 'followers' | 'following', slugs?: string[]): Promise<number> {
+    this.#check()
     let n = 0
     for (const row of this.#follows.values()) {
       const [mine, other] = direction === 'followers' ? [row.target, row.source] : [row.source, row.target]
@@ -448,6 +461,7 @@ export class MemoryStore implements Store {
   }
 
   async getDocs(kind: string, ids: string[]): Promise<DocRow[]> {
+    this.#check()
     const out: DocRow[] = []
     for (const id of ids) {
       const doc = this.#docs.get(`${kind}|${id}`)
@@ -479,6 +493,7 @@ export class MemoryStore implements Store {
   }
 
   async deleteDocs(kind: string, ids: string[]): Promise<number> {
+    this.#check()
     let n = 0
     for (const id of ids) if (this.#docs.delete(`${kind}|${id}`)) n++
     return n

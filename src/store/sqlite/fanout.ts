@@ -4,8 +4,9 @@
  * advances or deletes the job row in that same transaction. A chunk that commits is never
  * redone by a process that reads the job row afterwards; one that rolls back left nothing.
  */
-import type { Database, Statement } from 'better-sqlite3'
+
 import type { ChunkBuilder, FanoutJob } from '../store.js'
+import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
 import type { TimelineWriter } from './timeline-writer.js'
 

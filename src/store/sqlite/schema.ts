@@ -9,7 +9,7 @@
  * group index, about 170 B in all, plus per group about 450 B (its row and four index rows)
  * and about 50 B per distinct actor. Bodies are stored once, in `activities`.
  */
-import type { Database } from 'better-sqlite3'
+import type { Database } from './driver.js'
 
 /** What `openSqliteStore` may tune. */
 export interface SqliteOptions {

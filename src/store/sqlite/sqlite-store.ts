@@ -3,7 +3,7 @@
  * one BEGIN IMMEDIATE transaction, so writers in other processes on the same file wait for each
  * other (busy_timeout) instead of interleaving read-modify-writes of the same groups.
  */
-import type { Database, Statement, Transaction } from 'better-sqlite3'
+import { closedError } from '../closed.js'
 import type {
   ChunkBuilder,
   DocRow,
@@ -19,6 +19,7 @@ import type {
   StoredActivity,
   WriteBatch,
 } from '../store.js'
+import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutRunner } from './fanout.js'
 import { TimelineReader } from './timeline-reader.js'
 import { TimelineWriter } from './timeline-writer.js'
@@ -100,62 +101,76 @@ export class SqliteStore implements Store {
   }
 
   async write(batch: WriteBatch, fanout?: FanoutStart): Promise<FanoutJob[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#write.immediate(batch, fanout)
   }
 
   async runFanout(job: FanoutJob, build: ChunkBuilder, chunkSize: number): Promise<FanoutJob | null> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#runFanout.immediate(job, build, chunkSize)
   }
 
   async pendingFanout(): Promise<FanoutJob[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#fanout.pending()
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
+    if (!this.#db.open) throw closedError(this.name)
     const rows = this.#statements.activities.all(JSON.stringify(sks)) as StoredActivity[]
     return new Map(rows.map((r) => [r.sk, { sk: r.sk, body: r.body }]))
   }
 
   async findByForeignId(feed: string, foreignId: string): Promise<string[]> {
+    if (!this.#db.open) throw closedError(this.name)
     if (foreignId === '') return []
     return (this.#statements.byForeignId.all(feed, foreignId) as { sk: string }[]).map((r) => r.sk)
   }
 
   async getEntry(feed: string, sk: string): Promise<{ origin: string | null } | undefined> {
+    if (!this.#db.open) throw closedError(this.name)
     const row = this.#statements.entry.get(feed, sk) as { origin: string | null } | undefined
     return row && { origin: row.origin }
   }
 
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#reader.readFlat(feed, page)
   }
 
   async newestEntries(feed: string, limit: number): Promise<string[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#reader.newestEntries(feed, limit)
   }
 
   async readGroups(feed: string, page: PageQuery, perGroup: number): Promise<GroupRow[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#reader.readGroups(feed, page, perGroup)
   }
 
   async groupCounts(feed: string): Promise<{ unseen: number; unread: number }> {
+    if (!this.#db.open) throw closedError(this.name)
     const { unseen, unread } = this.#statements.counts.get({ feed }) as { unseen: number; unread: number }
     return { unseen, unread }
   }
 
   async markGroups(feed: string, seen?: MarkTarget, read?: MarkTarget): Promise<void> {
+    if (!this.#db.open) throw closedError(this.name)
     this.#mark.immediate(feed, seen, read)
   }
 
   async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#follows(feed, query, 'followers')
   }
 
   async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#follows(feed, query, 'following')
   }
 
   async countFollows(feed: string, direction: 'followers' | 'following', slugs?: string[]): Promise<number> {
+    if (!this.#db.open) throw closedError(this.name)
     const st = this.#statements
     const count = (statement: Statement, args: unknown) => (statement.get(args) as { n: number }).n
     if (!slugs || slugs.length === 0) {
@@ -168,6 +183,7 @@ export class SqliteStore implements Store {
   }
 
   async getDocs(kind: string, ids: string[]): Promise<DocRow[]> {
+    if (!this.#db.open) throw closedError(this.name)
     const rows = this.#statements.docs.all(kind, JSON.stringify(ids)) as DocRecord[]
     const byId = new Map(rows.map((r) => [r.id, r]))
     // In the order asked for, as the memory store does (a repeated id comes back repeated).
@@ -183,11 +199,13 @@ export class SqliteStore implements Store {
     data: Record<string, unknown>,
     mode: 'insert' | 'update' | 'upsert',
   ): Promise<DocRow | undefined> {
+    if (!this.#db.open) throw closedError(this.name)
     const row = this.#putDoc.immediate(kind, id, JSON.stringify(data), mode)
     return row && toDoc(row)
   }
 
   async deleteDocs(kind: string, ids: string[]): Promise<number> {
+    if (!this.#db.open) throw closedError(this.name)
     return this.#deleteDocs.immediate(kind, JSON.stringify(ids))
   }
 

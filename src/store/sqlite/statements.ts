@@ -1,5 +1,5 @@
 /** Statement helpers shared by the SQLite store's readers and writers. */
-import type { Statement } from 'better-sqlite3'
+import type { Statement } from './driver.js'
 
 /** Most page statements kept per kind of read; past it the oldest is dropped. */
 const MAX_CACHED_STATEMENTS = 200

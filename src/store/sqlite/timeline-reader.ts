@@ -2,9 +2,10 @@
  * Timeline reads: pages of flat entries and of groups, each with bodies joined in SQL. A page
  * statement is prepared once per combination of cursors used (at most 16 per kind of read).
  */
-import type { Database, Statement } from 'better-sqlite3'
+
 import { idToSk } from '../../engine/ids.js'
 import type { FlatEntry, GroupRow, PageQuery } from '../store.js'
+import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
 
 const BOUNDS = ['lt', 'lte', 'gt', 'gte'] as const

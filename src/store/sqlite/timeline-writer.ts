@@ -7,9 +7,10 @@
  * Without ANALYZE statistics SQLite often prefers the primary key (feed, sk) to the partial
  * group index and would walk a whole feed; INDEXED BY pins the plans that rely on it.
  */
-import type { Database, Statement } from 'better-sqlite3'
+
 import { skToId } from '../../engine/ids.js'
 import type { EntryRemove, EntryWrite } from '../store.js'
+import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
 
 interface Removed {
