@@ -23,6 +23,8 @@ import {
   parseFeedId,
 } from './feed-groups.js'
 import { randomId } from './ids.js'
+import { untilCommitted } from './optimistic.js'
+import { requireOwnActivity, userActivityInput } from './policy.js'
 
 /** Options for {@link Engine}. */
 export interface EngineOptions {
@@ -92,6 +94,29 @@ export class Engine {
     return out
   }
 
+  /** Activities by sort key with their stored text, for writes that `expect` it unchanged. */
+  async loadStored(sks: string[]): Promise<Map<string, { body: string; activity: Activity }>> {
+    const rows = await this.store.getActivities(sks)
+    const out = new Map<string, { body: string; activity: Activity }>()
+    for (const [sk, row] of rows) out.set(sk, { body: row.body, activity: readActivity(row.body, null) })
+    return out
+  }
+
+  /**
+   * Stores new bodies for existing activities (same ids, same feeds), each only if its stored
+   * text is still `previous`; otherwise throws WriteConflict and writes nothing.
+   */
+  async writeBodies(updates: { prepared: PreparedActivity; previous: string }[]): Promise<void> {
+    await this.store.write({
+      expect: updates.map((u) => ({ sk: u.prepared.sk, body: u.previous })),
+      activities: updates.map(({ prepared: p }) => ({
+        sk: p.sk,
+        body: p.body,
+        foreignId: p.activity.foreign_id,
+      })),
+    })
+  }
+
   /** Writes `batch` and starts the given fan-out jobs, queueing what the write left pending. */
   async #write(batch: WriteBatch, jobs: FanoutJob[], activities: Map<string, Activity>): Promise<void> {
     const fanout =
@@ -102,18 +127,41 @@ export class Engine {
     this.#fanout.enqueue(pending)
   }
 
-  /** Adds activities to `feed`, its `to` targets and (through fan-out) their followers. */
-  async addActivities(feed: FeedRef, inputs: unknown[]): Promise<Activity[]> {
+  /**
+   * Adds activities to `feed`, its `to` targets and (through fan-out) their followers. With
+   * `user` (a user acting as themself), each activity's actor must be that user, `to` may name
+   * only its own or notification feeds, and re-adding a foreign_id + time replaces an activity
+   * only if that user wrote it; the check and the write are one optimistic step.
+   */
+  async addActivities(feed: FeedRef, inputs: unknown[], user?: string): Promise<Activity[]> {
     if (!Array.isArray(inputs) || inputs.length === 0) {
       throw inputError('activities must be a non-empty list', inputs, 'activities')
     }
     if (inputs.length > MAX_BATCH)
       throw inputError(`at most ${MAX_BATCH} activities per call`, inputs.length, 'activities')
-    const prepared = inputs.map((input, i) =>
+    const checked = user === undefined ? inputs : inputs.map((i) => userActivityInput(this.groups, user, i))
+    const prepared = checked.map((input, i) =>
       prepareActivity(this.groups, input, inputs.length > 1 ? i : undefined),
     )
     const byKey = new Map<string, PreparedActivity>()
     for (const p of prepared) byKey.set(p.sk, p) // a repeated foreign_id + time: the last one wins
+    if (user === undefined) await this.#addPrepared(feed, byKey)
+    else {
+      await untilCommitted(async () => {
+        const existing = await this.loadStored([...byKey.keys()])
+        for (const { activity } of existing.values()) requireOwnActivity(activity, user)
+        const expect = [...byKey.keys()].map((sk) => ({ sk, body: existing.get(sk)?.body ?? null }))
+        await this.#addPrepared(feed, byKey, expect)
+      })
+    }
+    return prepared.map((p) => ({ ...p.activity }))
+  }
+
+  async #addPrepared(
+    feed: FeedRef,
+    byKey: Map<string, PreparedActivity>,
+    expect?: WriteBatch['expect'],
+  ): Promise<void> {
     const add: EntryWrite[] = []
     const jobs: FanoutJob[] = []
     const activities = new Map<string, Activity>()
@@ -129,6 +177,7 @@ export class Engine {
     }
     await this.#write(
       {
+        expect,
         activities: [...byKey.values()].map((p) => ({
           sk: p.sk,
           body: p.body,
@@ -139,7 +188,6 @@ export class Engine {
       jobs,
       activities,
     )
-    return prepared.map((p) => ({ ...p.activity }))
   }
 
   /**
@@ -154,20 +202,32 @@ export class Engine {
       if (entry) held.push({ sk, direct: entry.origin === null })
     }
     if (held.length === 0) return 0
-    // Only activities added here directly can carry `to` targets to withdraw: load just those.
-    const bodies = await this.loadActivities(held.filter((h) => h.direct).map((h) => h.sk))
+    // Only activities added here directly can carry `to` targets to withdraw: load just those,
+    // and expect them unchanged, so a concurrent `to` change is not withdrawn from stale targets.
+    await untilCommitted(async () => {
+      const stored = await this.loadStored(held.filter((h) => h.direct).map((h) => h.sk))
+      await this.#remove(feed, held, stored)
+    })
+    return held.length
+  }
+
+  async #remove(
+    feed: FeedRef,
+    held: { sk: string }[],
+    stored: Map<string, { body: string; activity: Activity }>,
+  ): Promise<void> {
     const remove: EntryRemove[] = []
     const jobs: FanoutJob[] = []
     for (const { sk } of held) {
-      const to = bodies.get(sk)?.to ?? []
+      const to = stored.get(sk)?.activity.to ?? []
       const feeds = to.length > 0 && !to.includes(feed.id) ? [feed.id, ...to] : [feed.id]
       for (const target of feeds) {
         remove.push({ feed: target, sk })
         jobs.push({ id: randomId(), op: 'remove', feed: target, sk, cursor: null })
       }
     }
-    await this.#write({ remove }, jobs, new Map())
-    return held.length
+    const expect = [...stored].map(([sk, { body }]) => ({ sk, body }))
+    await this.#write({ expect, remove }, jobs, new Map())
   }
 
   /** Removes every activity with `foreignId` from `feed`, as {@link removeActivities} does. */
@@ -250,9 +310,13 @@ export class Engine {
 
   /** Replaces stored bodies (same id, same feeds). `to` may not change. */
   async replaceActivities(prepared: PreparedActivity[]): Promise<void> {
-    const existing = await this.loadActivities(prepared.map((p) => p.sk))
+    await untilCommitted(() => this.#replace(prepared))
+  }
+
+  async #replace(prepared: PreparedActivity[]): Promise<void> {
+    const existing = await this.loadStored(prepared.map((p) => p.sk))
     for (const p of prepared) {
-      const old = existing.get(p.sk)
+      const old = existing.get(p.sk)?.activity
       if (!old) {
         throw new EddyError(
           'DoesNotExistException',
@@ -269,13 +333,20 @@ export class Engine {
         )
       }
     }
-    await this.store.write({
-      activities: prepared.map((p) => ({ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id })),
-    })
+    await this.writeBodies(prepared.map((p) => ({ prepared: p, previous: existing.get(p.sk)!.body })))
   }
 
-  /** Changes the `to` targets of an activity: adds it to new targets and withdraws it from old. */
-  async setTargets(activity: Activity, sk: string, added: FeedRef[], removed: FeedRef[]): Promise<void> {
+  /**
+   * Changes the `to` targets of an activity: adds it to new targets and withdraws it from old,
+   * only if its stored text is still `previous` (else WriteConflict, nothing written).
+   */
+  async setTargets(
+    activity: Activity,
+    sk: string,
+    added: FeedRef[],
+    removed: FeedRef[],
+    previous: string,
+  ): Promise<void> {
     const add: EntryWrite[] = []
     const remove: EntryRemove[] = []
     const jobs: FanoutJob[] = []
@@ -289,7 +360,12 @@ export class Engine {
     }
     const body = JSON.stringify({ ...activity, origin: null })
     await this.#write(
-      { activities: [{ sk, body, foreignId: activity.foreign_id }], add, remove },
+      {
+        expect: [{ sk, body: previous }],
+        activities: [{ sk, body, foreignId: activity.foreign_id }],
+        add,
+        remove,
+      },
       jobs,
       new Map([[sk, activity]]),
     )

@@ -80,6 +80,15 @@ export function inputError(what: string, value: unknown, field?: string): EddyEr
   return new EddyError('InputException', detail, field ? { [field]: [detail] } : undefined)
 }
 
+/** The detail Stream sends with every 403 (the official client's tests compare it). */
+export const NOT_ALLOWED_DETAIL =
+  'You do not have permission to do this, you got this error because there are no policies allowing this request on this application. Please consult the documentation https://getstream.io/docs/'
+
+/** 403 code 17: the caller may not do this (Stream's wording, whatever the reason). */
+export function notAllowed(): EddyError {
+  return new EddyError('NotAllowedException', NOT_ALLOWED_DETAIL)
+}
+
 /** A missing activity, feed, user or collection entry. */
 export function notFound(detail: string): EddyError {
   return new EddyError('DoesNotExistException', detail)

@@ -1,9 +1,18 @@
 /** Activity lookups and updates: by id or foreign_id + time, full, partial and `to` targets. */
-import { type Activity, parseTargets, prepareActivity, skForForeignId } from './activity.js'
+import {
+  type Activity,
+  type PreparedActivity,
+  parseTargets,
+  prepareActivity,
+  skForForeignId,
+} from './activity.js'
 import { type Engine, MAX_BATCH } from './engine.js'
-import { EddyError, inputError } from './errors.js'
+import { EddyError, inputError, notAllowed } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { requireSk } from './ids.js'
+import { untilCommitted } from './optimistic.js'
+import { checkPath, setPath, unsetPath } from './paths.js'
+import { requireActorKept, requireAllowedTargets, requireOwnActivity } from './policy.js'
 
 /** A foreign id and time pair naming an activity. */
 export interface ForeignIdTime {
@@ -21,8 +30,6 @@ export interface PartialUpdate {
   set?: Record<string, unknown>
   unset?: string[]
 }
-
-const FIXED = new Set(['id', 'foreign_id', 'time', 'to', 'origin'])
 
 function list<T>(value: unknown, field: string): T[] {
   if (!Array.isArray(value) || value.length === 0)
@@ -71,46 +78,13 @@ export async function updateActivities(engine: Engine, activities: unknown): Pro
   await engine.replaceActivities(prepared)
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.')
-  let node = target
-  for (const part of parts.slice(0, -1)) {
-    const next = node[part]
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) {
-      const created: Record<string, unknown> = {}
-      Object.defineProperty(node, part, {
-        value: created,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
-      node = created
-    } else node = next as Record<string, unknown>
-  }
-  Object.defineProperty(node, parts.at(-1)!, { value, enumerable: true, writable: true, configurable: true })
-}
-
-function unsetPath(target: Record<string, unknown>, path: string): void {
-  const parts = path.split('.')
-  let node: unknown = target
-  for (const part of parts.slice(0, -1)) {
-    if (node === null || typeof node !== 'object') return
-    node = (node as Record<string, unknown>)[part]
-  }
-  if (node !== null && typeof node === 'object') delete (node as Record<string, unknown>)[parts.at(-1)!]
-}
-
-function checkPath(path: unknown, field: string): string {
-  if (typeof path !== 'string' || path === '' || path.split('.').some((p) => p === '')) {
-    throw inputError(`${field} keys must be field names or dotted paths like "author.name"`, path, field)
-  }
-  const root = path.split('.')[0]
-  if (FIXED.has(root)) throw inputError(`${root} cannot be changed by a partial update`, path, field)
-  return path
-}
-
-/** Applies set/unset changes to activities named by id or foreign_id + time. */
-export async function partialUpdate(engine: Engine, changes: unknown): Promise<Activity[]> {
+/**
+ * Applies set/unset changes to activities named by id or foreign_id + time, as one optimistic
+ * read-modify-write (a concurrent change to the same activity, from any process, is never lost).
+ * With `user` (a user acting as themself), every activity must be that user's and its actor
+ * cannot change.
+ */
+export async function partialUpdate(engine: Engine, changes: unknown, user?: string): Promise<Activity[]> {
   const items = list<PartialUpdate>(changes, 'changes')
   const sks = items.map((c) => {
     if (!c || typeof c !== 'object')
@@ -118,42 +92,67 @@ export async function partialUpdate(engine: Engine, changes: unknown): Promise<A
     if (c.id !== undefined) return requireSk(c.id, 'id')
     return skForForeignId(c.foreign_id ?? c.foreignId, c.time)
   })
-  const found = await engine.loadActivities(sks)
-  const updated = items.map((change, i) => {
-    const current = found.get(sks[i])
-    if (!current) {
-      const name = change.id
-        ? `id ${change.id}`
-        : `foreign_id ${change.foreign_id ?? change.foreignId}, time ${String(change.time)}`
-      throw new EddyError('DoesNotExistException', `no activity has ${name}`)
-    }
-    const set = change.set ?? {}
-    const unset = change.unset ?? []
-    if (typeof set !== 'object' || Array.isArray(set))
-      throw inputError('set must be an object of path: value', set, 'set')
-    if (!Array.isArray(unset)) throw inputError('unset must be a list of paths', unset, 'unset')
-    if (Object.keys(set).length === 0 && unset.length === 0)
-      throw inputError('a change needs set or unset', change, 'changes')
-    const next = structuredClone(current) as Record<string, unknown>
-    for (const [path, value] of Object.entries(set)) setPath(next, checkPath(path, 'set'), value)
-    for (const path of unset) {
-      const p = checkPath(path, 'unset')
-      if (['actor', 'verb', 'object'].includes(p))
-        throw inputError(`${p} is required and cannot be unset`, p, 'unset')
-      unsetPath(next, p)
-    }
-    // Re-validate through the same path as adds; the id must not move, so time and foreign_id stay.
-    return prepareActivity(
-      engine.groups,
-      { ...next, time: current.time, foreign_id: current.foreign_id },
-      undefined,
-      sks[i],
+  return untilCommitted(async () => {
+    const found = await engine.loadStored(sks)
+    // Several changes to one activity apply in order, each to the result of the one before.
+    const latest = new Map<string, { previous: string; prepared?: PreparedActivity; activity: Activity }>()
+    items.forEach((change, i) => {
+      const stored = found.get(sks[i])
+      if (!stored) {
+        const name = change.id
+          ? `id ${change.id}`
+          : `foreign_id ${change.foreign_id ?? change.foreignId}, time ${String(change.time)}`
+        throw new EddyError('DoesNotExistException', `no activity has ${name}`)
+      }
+      const entry = latest.get(sks[i]) ?? { previous: stored.body, activity: stored.activity }
+      if (user !== undefined) requireOwnActivity(entry.activity, user)
+      entry.prepared = applyChange(engine, entry.activity, change, sks[i], user)
+      entry.activity = entry.prepared.activity
+      latest.set(sks[i], entry)
+    })
+    await engine.writeBodies(
+      [...latest.values()].map((e) => ({ prepared: e.prepared!, previous: e.previous })),
     )
+    return sks.map((sk) => ({ ...latest.get(sk)!.activity }))
   })
-  await engine.store.write({
-    activities: updated.map((p) => ({ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id })),
-  })
-  return updated.map((p) => p.activity)
+}
+
+/** One change applied to a copy of `current`, re-validated as an add would be. */
+function applyChange(
+  engine: Engine,
+  current: Activity,
+  change: PartialUpdate,
+  sk: string,
+  user: string | undefined,
+): PreparedActivity {
+  const set = change.set ?? {}
+  const unset = change.unset ?? []
+  if (set === null || typeof set !== 'object' || Array.isArray(set))
+    throw inputError('set must be an object of path: value', set, 'set')
+  if (!Array.isArray(unset)) throw inputError('unset must be a list of paths', unset, 'unset')
+  if (Object.keys(set).length === 0 && unset.length === 0)
+    throw inputError('a change needs set or unset', change, 'changes')
+  // A fresh parse of the stored text: nothing shared with `current`, no structuredClone recursion.
+  const next = JSON.parse(JSON.stringify(current)) as Record<string, unknown>
+  for (const [path, value] of Object.entries(set)) {
+    const p = checkPath(path, 'set')
+    if (user !== undefined) requireActorKept(current, p, value)
+    setPath(next, p, value)
+  }
+  for (const path of unset) {
+    const p = checkPath(path, 'unset')
+    if (['actor', 'verb', 'object'].includes(p))
+      throw inputError(`${p} is required and cannot be unset`, p, 'unset')
+    if (user !== undefined) requireActorKept(current, p, undefined)
+    unsetPath(next, p)
+  }
+  // Re-validate through the same path as adds; the id must not move, so time and foreign_id stay.
+  return prepareActivity(
+    engine.groups,
+    { ...next, time: current.time, foreign_id: current.foreign_id },
+    undefined,
+    sk,
+  )
 }
 
 /** Result of a `to` targets update. */
@@ -163,13 +162,18 @@ export interface TargetsUpdate {
   removed: string[]
 }
 
-/** Replaces or edits the `to` targets of the activity with foreign_id + time in `feed`. */
+/**
+ * Replaces or edits the `to` targets of the activity with foreign_id + time in `feed`, as one
+ * optimistic read-modify-write. With `user`, the activity must be that user's, added to `feed`
+ * directly, and new targets must be the user's own feeds or notification feeds.
+ */
 export async function updateToTargets(
   engine: Engine,
   feed: FeedRef,
   foreignId: unknown,
   time: unknown,
   options: { new_targets?: unknown; added_targets?: unknown; removed_targets?: unknown },
+  user?: string,
 ): Promise<TargetsUpdate> {
   const sk = skForForeignId(foreignId, time)
   const { new_targets, added_targets, removed_targets } = options
@@ -183,34 +187,48 @@ export async function updateToTargets(
       'new_targets',
     )
   }
-  const activity = (await engine.loadActivities([sk])).get(sk)
-  if (!activity || !(await engine.store.getEntry(feed.id, sk))) {
-    throw new EddyError(
-      'DoesNotExistException',
-      `activity is not found for the couple foreign_id=${String(foreignId)}, time=${String(time)} in feed ${feed.id}`,
+  return untilCommitted(async () => {
+    const stored = (await engine.loadStored([sk])).get(sk)
+    const entry = stored && (await engine.store.getEntry(feed.id, sk))
+    // A user may re-target only its own activity, where it was added directly (not a copy).
+    if (stored && entry && user !== undefined) {
+      requireOwnActivity(stored.activity, user)
+      if (entry.origin !== null) throw notAllowed()
+    }
+    if (!stored || !entry) {
+      throw new EddyError(
+        'DoesNotExistException',
+        `activity is not found for the couple foreign_id=${String(foreignId)}, time=${String(time)} in feed ${feed.id}`,
+      )
+    }
+    const activity = stored.activity
+    const current = new Set(activity.to ?? [])
+    let wanted: Set<string>
+    if (new_targets !== undefined) {
+      const targets = parseTargets(engine.groups, new_targets, 'new_targets')
+      if (user !== undefined) requireAllowedTargets(targets, user)
+      wanted = new Set(targets.map((t) => t.id))
+    } else {
+      const adding = parseTargets(engine.groups, added_targets, 'added_targets')
+      if (user !== undefined) requireAllowedTargets(adding, user)
+      const add = adding.map((t) => t.id)
+      const remove = parseTargets(engine.groups, removed_targets, 'removed_targets').map((t) => t.id)
+      const both = add.filter((id) => remove.includes(id))
+      if (both.length > 0) throw inputError('a feed cannot be both added and removed', both, 'added_targets')
+      wanted = new Set([...current, ...add].filter((id) => !remove.includes(id)))
+    }
+    const added = [...wanted].filter((id) => !current.has(id) && id !== feed.id)
+    const removed = [...current].filter((id) => !wanted.has(id))
+    const next: Activity = { ...activity }
+    if (wanted.size > 0) next.to = [...wanted]
+    else delete next.to
+    await engine.setTargets(
+      next,
+      sk,
+      added.map((id) => engine.parseFeed(id)),
+      removed.map((id) => engine.parseFeed(id)),
+      stored.body,
     )
-  }
-  const current = new Set(activity.to ?? [])
-  let wanted: Set<string>
-  if (new_targets !== undefined) {
-    wanted = new Set(parseTargets(engine.groups, new_targets, 'new_targets').map((t) => t.id))
-  } else {
-    const add = parseTargets(engine.groups, added_targets, 'added_targets').map((t) => t.id)
-    const remove = parseTargets(engine.groups, removed_targets, 'removed_targets').map((t) => t.id)
-    const both = add.filter((id) => remove.includes(id))
-    if (both.length > 0) throw inputError('a feed cannot be both added and removed', both, 'added_targets')
-    wanted = new Set([...current, ...add].filter((id) => !remove.includes(id)))
-  }
-  const added = [...wanted].filter((id) => !current.has(id) && id !== feed.id)
-  const removed = [...current].filter((id) => !wanted.has(id))
-  const next: Activity = { ...activity }
-  if (wanted.size > 0) next.to = [...wanted]
-  else delete next.to
-  await engine.setTargets(
-    next,
-    sk,
-    added.map((id) => engine.parseFeed(id)),
-    removed.map((id) => engine.parseFeed(id)),
-  )
-  return { activity: next, added, removed }
+    return { activity: next, added, removed }
+  })
 }

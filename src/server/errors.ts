@@ -1,20 +1,14 @@
 /** Stream-shaped error bodies for everything the server rejects, and the errors it raises itself. */
-import { EddyError, type ErrorBody } from '../engine/errors.js'
+import { EddyError, type ErrorBody, NOT_ALLOWED_DETAIL, notAllowed } from '../engine/errors.js'
 import { duration } from '../engine/read.js'
 
-/** The detail Stream sends with every 403 (the official tests compare it). */
-export const NOT_ALLOWED_DETAIL =
-  'You do not have permission to do this, you got this error because there are no policies allowing this request on this application. Please consult the documentation https://getstream.io/docs/'
+/** The 403 detail and error, defined with the engine's ownership rules. */
+export { NOT_ALLOWED_DETAIL, notAllowed }
 
 const MORE_INFO = 'https://getstream.io/docs/api_error_responses'
 
 /** A Stream error body with `duration`, ready to send. */
 export type ErrorResponse = ErrorBody & { duration: string }
-
-/** 403 code 17: the token may not do this. */
-export function notAllowed(): EddyError {
-  return new EddyError('NotAllowedException', NOT_ALLOWED_DETAIL)
-}
 
 /** 401 code 3: a missing, malformed, expired or tampered token. */
 export function signatureError(detail: string): EddyError {

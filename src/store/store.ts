@@ -11,7 +11,27 @@
  * Every write is idempotent per (feed, sk): adding an entry that exists changes nothing (group
  * counters included) and removing one that is absent changes nothing. That is what makes a
  * fan-out chunk that is retried after a crash, or run by two processes, deliver exactly once.
+ *
+ * Read-modify-writes of an activity (partial updates, `to` changes, a user re-adding a
+ * foreign_id + time) are optimistic: the engine reads the body, decides, and writes with
+ * `expect`, which the store checks inside the write's own transaction. A body that changed in
+ * between (another request, another process) fails the whole write with {@link WriteConflict}
+ * and nothing is applied; the engine reads again and retries. This needs no lock held across
+ * calls, so it carries to any backend that can compare a row inside a transaction (SQLite,
+ * PostgreSQL) or a script (Redis).
  */
+
+/** Thrown by `write` when an `expect`ed body is no longer what is stored; nothing was written. */
+export class WriteConflict extends Error {
+  /** The sort key whose stored body differed. */
+  readonly sk: string
+
+  constructor(sk: string) {
+    super(`activity ${sk} changed while it was being updated`)
+    this.name = 'WriteConflict'
+    this.sk = sk
+  }
+}
 
 /** How a feed stores its entries. Flat feeds list activities; the others group them. */
 export type FeedKind = 'flat' | 'aggregated' | 'notification'
@@ -108,8 +128,16 @@ export interface FollowCopy {
   build: (activities: StoredActivity[]) => EntryWrite[]
 }
 
+/** A body a write requires to be stored unchanged: `body` null means no activity has `sk`. */
+export interface ExpectedBody {
+  sk: string
+  body: string | null
+}
+
 /** Everything one atomic write may do, applied in this order. */
 export interface WriteBatch {
+  /** Checked first: when any stored body differs, the write throws {@link WriteConflict}. */
+  expect?: ExpectedBody[]
   /** Insert or replace bodies by `sk`. */
   activities?: StoredActivity[]
   /** Follow edges to create (existing ones are kept, with their original `created_at`). */

@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test'
 import type { Store } from '../store/store.js'
 import { docTests } from './contract/docs.js'
+import { expectTests } from './contract/expect.js'
 import { fanoutTests } from './contract/fanout.js'
 import { flatTests } from './contract/flat.js'
 import { followTests } from './contract/follows.js'
@@ -40,6 +41,7 @@ export function runStoreContract(options: StoreContractOptions): void {
 
   describe(`store contract: ${options.name}`, () => {
     describe('flat timelines', () => flatTests(test))
+    describe('optimistic writes', () => expectTests(test))
     for (const kind of ['aggregated', 'notification'] as const) {
       describe(`${kind} groups`, () => groupTests(test, kind))
     }

@@ -1,18 +1,9 @@
 /** Feed routes: read (plain and enriched), add, remove, `to` targets update, add_to_many. */
 import type { FastifyInstance } from 'fastify'
-import { parseTargets } from '../../engine/activity.js'
 import { inputError } from '../../engine/errors.js'
-import type { FeedRef } from '../../engine/feed-groups.js'
 import { type GetFeedOptions, readFeed } from '../../engine/read.js'
-import {
-  type Principal,
-  requireActor,
-  requireOwn,
-  requireRead,
-  requireServer,
-  requireTargets,
-  userOf,
-} from '../auth.js'
+import { updateToTargets } from '../../engine/updates.js'
+import { requireOwn, requireRead, requireServer, userOf } from '../auth.js'
 import {
   type Call,
   objectBody,
@@ -47,21 +38,6 @@ export function readOptions(query: Query): GetFeedOptions {
     if (v !== undefined) options[name] = v
   }
   return options
-}
-
-/** Checks what a user token may add: its own feed, its own actor, `to` only its feeds or notification feeds. */
-function checkAdd(ctx: ServerContext, principal: Principal, feed: FeedRef, activities: unknown[]): void {
-  const user = userOf(principal)
-  if (user === undefined) return
-  requireOwn(principal, feed)
-  for (const a of activities) {
-    if (a === null || typeof a !== 'object' || Array.isArray(a)) continue // the engine names the error
-    const activity = a as Record<string, unknown>
-    // The official client fills the actor from the token's user; other clients may not.
-    if (activity.actor === undefined) activity.actor = `SU:${user}`
-    requireActor(principal, activity.actor)
-    requireTargets(principal, parseTargets(ctx.engine.groups, activity.to))
-  }
 }
 
 async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<object> {
@@ -107,17 +83,20 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
     'feed',
     feedScope,
     async ({ principal, params, body }) => {
+      const started = performance.now()
       const feed = ctx.engine.feed(params.slug, params.id)
+      requireOwn(principal, feed)
       const input = objectBody(body, 'an activity, or { activities: [...] }')
-      const handle = ctx.client.feed(feed.slug, feed.userId)
+      // The engine checks what a user token may add (its actor, its targets, whose foreign_id).
+      const user = userOf(principal)
       // A batch is `{ activities: [...] }`; a single activity always has a verb.
       if (Array.isArray(input.activities) && input.verb === undefined) {
         onlyKeys(input, ['activities'], 'a batch add')
-        checkAdd(ctx, principal, feed, input.activities)
-        return handle.addActivities(input.activities)
+        const activities = await ctx.engine.addActivities(feed, input.activities, user)
+        return timed(started, { activities })
       }
-      checkAdd(ctx, principal, feed, [input])
-      return handle.addActivity(input as never)
+      const [activity] = await ctx.engine.addActivities(feed, [input], user)
+      return timed(started, activity)
     },
   )
 
@@ -142,13 +121,13 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
     'feed_targets',
     feedScope,
     async ({ principal, params, body }) => {
+      const started = performance.now()
       const feed = ctx.engine.feed(params.slug, params.id)
       requireOwn(principal, feed)
       // The client sends a list when it updates several activities at once.
       const items = Array.isArray(body) ? body : [body]
       if (items.length === 0 || items.length > 100)
         throw inputError('give 1 to 100 target updates', items.length, 'body')
-      const handle = ctx.client.feed(feed.slug, feed.userId)
       let last: object = {}
       for (const raw of items) {
         const item = objectBody(
@@ -156,18 +135,22 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
           'an object with foreign_id, time and new_targets or added_targets/removed_targets',
         )
         onlyKeys(item, TARGET_FIELDS, 'a to-targets update')
-        for (const field of ['new_targets', 'added_targets'] as const) {
-          requireTargets(principal, parseTargets(ctx.engine.groups, item[field], field))
-        }
-        last = await handle.updateActivityToTargets(
-          item.foreign_id as string,
-          item.time as string,
-          item.new_targets as string[] | undefined,
-          item.added_targets as string[] | undefined,
-          item.removed_targets as string[] | undefined,
+        // The engine checks that a user token re-targets only its own direct activity, to allowed feeds.
+        const result = await updateToTargets(
+          ctx.engine,
+          feed,
+          item.foreign_id,
+          item.time,
+          {
+            new_targets: item.new_targets,
+            added_targets: item.added_targets,
+            removed_targets: item.removed_targets,
+          },
+          userOf(principal),
         )
+        last = { ...result.activity, added: result.added, removed: result.removed }
       }
-      return last
+      return timed(started, last)
     },
   )
 

@@ -22,6 +22,7 @@ import type {
   StoredActivity,
   WriteBatch,
 } from '../store.js'
+import { WriteConflict } from '../store.js'
 
 interface Entry {
   sk: string
@@ -271,6 +272,9 @@ export class MemoryStore implements Store {
 
   async write(batch: WriteBatch, fanout?: FanoutStart): Promise<FanoutJob[]> {
     return this.#atomic(() => {
+      for (const e of batch.expect ?? []) {
+        if ((this.#activities.get(e.sk) ?? null) !== e.body) throw new WriteConflict(e.sk)
+      }
       for (const a of batch.activities ?? []) {
         this.#save('activity', this.#activities, a.sk)
         this.#save('foreignId', this.#foreignIds, a.sk)

@@ -19,6 +19,7 @@ import type {
   StoredActivity,
   WriteBatch,
 } from '../store.js'
+import { WriteConflict } from '../store.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutRunner } from './fanout.js'
 import { TimelineReader } from './timeline-reader.js'
@@ -59,6 +60,10 @@ export class SqliteStore implements Store {
     this.#statements = prepareStatements(db)
     const st = this.#statements
     this.#write = db.transaction((batch: WriteBatch, fanout?: FanoutStart) => {
+      for (const e of batch.expect ?? []) {
+        const row = st.body.get(e.sk) as { body: string } | undefined
+        if ((row?.body ?? null) !== e.body) throw new WriteConflict(e.sk)
+      }
       for (const a of batch.activities ?? []) st.putActivity.run(a.sk, a.body, a.foreignId || null)
       const now = new Date().toISOString()
       for (const f of batch.follow ?? []) st.follow.run(f.source, f.target, now, now)
@@ -236,6 +241,7 @@ function prepareStatements(db: Database) {
     ),
     unfollow: s('DELETE FROM follows WHERE source = ? AND target = ?'),
     activities: s('SELECT sk, body FROM activities WHERE sk IN (SELECT value FROM json_each(?))'),
+    body: s('SELECT body FROM activities WHERE sk = ?'),
     entry: s('SELECT origin FROM entries WHERE feed = ? AND sk = ?'),
     byForeignId: s(
       `SELECT a.sk FROM activities AS a JOIN entries AS e ON e.feed = ? AND e.sk = a.sk

@@ -1,0 +1,45 @@
+/**
+ * What a user may write when acting as themself (a user token on the server): Stream's default
+ * policy (stream-api.md §2). Trusted callers (the embedded client, server tokens) pass no user
+ * and keep full rights. The engine applies these rules at the moment it reads what it changes,
+ * inside the same optimistic write, so no client or server copy of them can drift.
+ */
+import { type Activity, parseTargets } from './activity.js'
+import { notAllowed } from './errors.js'
+import type { FeedGroup, FeedRef } from './feed-groups.js'
+
+/** Whether `actor` names `user` (`SU:<user>` as the official client writes it, or the bare id). */
+export function isOwnActor(actor: unknown, user: string): boolean {
+  return actor === `SU:${user}` || actor === user
+}
+
+/** Throws 403 unless the stored `activity` was written by `user`. */
+export function requireOwnActivity(activity: Pick<Activity, 'actor'>, user: string): void {
+  if (!isOwnActor(activity.actor, user)) throw notAllowed()
+}
+
+/** Throws 403 unless `user` may deliver to each target: its own feeds, or anyone's notification feed. */
+export function requireAllowedTargets(targets: FeedRef[], user: string): void {
+  for (const t of targets) if (t.userId !== user && t.group.kind !== 'notification') throw notAllowed()
+}
+
+/**
+ * A user's new activity, checked: the actor defaults to `SU:<user>` (the official client fills it
+ * the same way) and must be the user; `to` may name only allowed targets. Returns a copy, so the
+ * caller's object is never changed.
+ */
+export function userActivityInput(groups: Map<string, FeedGroup>, user: string, input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input // prepareActivity names it
+  const activity: Record<string, unknown> = { ...input }
+  if (activity.actor === undefined) activity.actor = `SU:${user}`
+  if (!isOwnActor(activity.actor, user)) throw notAllowed()
+  requireAllowedTargets(parseTargets(groups, activity.to), user)
+  return activity
+}
+
+/** Throws 403 when a user's partial update would change the actor of an activity. */
+export function requireActorKept(current: Activity, path: string, value: unknown): void {
+  const root = path.split('.')[0]
+  if (root !== 'actor') return
+  if (path !== 'actor' || value !== current.actor) throw notAllowed()
+}

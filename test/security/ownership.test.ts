@@ -1,0 +1,166 @@
+/**
+ * Ownership, as an attacker with an ordinary user token would try it through the official client:
+ * overwriting someone else's activity by re-adding its foreign_id + time, re-targeting or updating
+ * someone else's activity, and spoofing the actor. A server token keeps full rights.
+ */
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createServer } from 'eddy/server'
+import type { FastifyInstance } from 'fastify'
+import stream from 'getstream'
+
+const KEY = 'own-key'
+const SECRET = 'own-secret'
+const T = '2026-11-20T12:00:00.000000'
+
+// The client's generic response types get in the way of asserting raw wire shapes.
+type Api = any
+
+/** Asserts that `promise` fails with Stream's 403 NotAllowedException. */
+async function forbidden(promise: Promise<unknown>): Promise<void> {
+  await assert.rejects(promise, (e: { error?: { status_code: number; code: number; exception: string } }) => {
+    assert.equal(e.error?.status_code, 403, JSON.stringify(e.error))
+    assert.equal(e.error?.code, 17)
+    assert.equal(e.error?.exception, 'NotAllowedException')
+    return true
+  })
+}
+
+describe('a user token cannot change what it does not own', () => {
+  let app: FastifyInstance
+  let api: Api
+  let alice: Api
+  let mallory: Api
+  let post: { id: string }
+
+  before(async () => {
+    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const options = {
+      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
+    }
+    api = stream.connect(KEY, SECRET, 'app', options)
+    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
+    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+    await api.feed('timeline', 'bob').follow('user', 'alice')
+    await api.feed('timeline', 'mallory').follow('user', 'alice')
+    post = await alice.feed('user', 'alice').addActivity({
+      verb: 'post',
+      object: 'post:1',
+      foreign_id: 'post:1',
+      time: T,
+      text: 'hello',
+      to: ['notification:bob'],
+    })
+  })
+  after(() => app.close())
+
+  /** The text of alice's post as every feed holding it shows it. */
+  async function texts(): Promise<string[]> {
+    const feeds = [api.feed('user', 'alice'), api.feed('timeline', 'bob'), api.feed('notification', 'bob')]
+    const pages = await Promise.all(feeds.map((f: Api) => f.get()))
+    return pages.map((p: Api) => {
+      const a = p.results[0].activities?.[0] ?? p.results[0]
+      return a.text
+    })
+  }
+
+  it("refuses to replace someone else's activity by re-adding its foreign_id and time", async () => {
+    const forged = { actor: 'SU:mallory', verb: 'post', object: 'post:1', foreign_id: 'post:1', time: T }
+    await forbidden(mallory.feed('user', 'mallory').addActivity({ ...forged, text: 'PWNED' }))
+    await forbidden(
+      mallory.feed('user', 'mallory').addActivity({ ...forged, actor: undefined, text: 'PWNED' }),
+    )
+    await forbidden(
+      mallory.feed('user', 'mallory').addActivities([
+        { actor: 'SU:mallory', verb: 'post', object: 'harmless' },
+        { ...forged, text: 'PWNED' },
+      ]),
+    )
+    assert.deepEqual(await texts(), ['hello', 'hello', 'hello'])
+    // Nothing of the refused batch was stored either.
+    assert.equal((await api.feed('user', 'mallory').get()).results.length, 0)
+    // Alice still owns her activity: her update works, Mallory's does not.
+    await alice.activityPartialUpdate({ id: post.id, set: { text: 'hello again' } })
+    await forbidden(mallory.activityPartialUpdate({ id: post.id, set: { text: 'PWNED' } }))
+    await forbidden(mallory.activityPartialUpdate({ foreign_id: 'post:1', time: T, set: { text: 'PWNED' } }))
+    assert.deepEqual(await texts(), ['hello again', 'hello again', 'hello again'])
+  })
+
+  it('lets a user re-add its own foreign_id and time (Stream replaces the activity)', async () => {
+    const mine = { verb: 'post', object: 'post:m', foreign_id: 'post:m', time: T }
+    const first = await mallory.feed('user', 'mallory').addActivity({ ...mine, text: 'v1' })
+    const second = await mallory.feed('user', 'mallory').addActivity({ ...mine, text: 'v2' })
+    assert.equal(second.id, first.id)
+    const { results } = await api.feed('user', 'mallory').get()
+    assert.deepEqual(
+      results.map((a: Api) => a.text),
+      ['v2'],
+    )
+  })
+
+  it("refuses to re-target someone else's activity from any feed that holds it", async () => {
+    // Mallory's timeline holds alice's post through her follow; Bob's notification feed holds it directly.
+    const bob = stream.connect(KEY, api.createUserToken('bob'), 'app', {
+      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
+    })
+    await forbidden(
+      mallory
+        .feed('timeline', 'mallory')
+        .updateActivityToTargets('post:1', T, undefined, ['notification:carol'], ['notification:bob']),
+    )
+    await forbidden(
+      mallory.feed('timeline', 'mallory').updateActivityToTargets('post:1', T, ['notification:carol']),
+    )
+    await forbidden(
+      bob.feed('notification', 'bob').updateActivityToTargets('post:1', T, undefined, ['notification:carol']),
+    )
+    assert.equal((await api.feed('notification', 'carol').get()).results.length, 0)
+    assert.equal((await api.feed('notification', 'bob').get()).results.length, 1)
+    // Alice may re-target her own post, to notification feeds but not to others' timelines.
+    await alice.feed('user', 'alice').updateActivityToTargets('post:1', T, undefined, ['notification:carol'])
+    assert.equal((await api.feed('notification', 'carol').get()).results.length, 1)
+    await forbidden(
+      alice.feed('user', 'alice').updateActivityToTargets('post:1', T, undefined, ['timeline:carol']),
+    )
+  })
+
+  it('refuses to change the actor of its own activity', async () => {
+    const own = await mallory.feed('user', 'mallory').addActivity({ verb: 'post', object: 'o:own' })
+    await forbidden(mallory.activityPartialUpdate({ id: own.id, set: { actor: 'SU:alice' } }))
+    await forbidden(mallory.activityPartialUpdate({ id: own.id, set: { 'actor.id': 'alice' } }))
+    await forbidden(mallory.activityPartialUpdate({ id: own.id, set: { actor: { id: 'alice' } } }))
+    await assert.rejects(
+      mallory.activityPartialUpdate({ id: own.id, unset: ['actor'] }),
+      (e: { error: { status_code: number } }) => e.error.status_code === 400,
+    )
+    // Setting it to itself changes nothing and is allowed.
+    await mallory.activityPartialUpdate({ id: own.id, set: { actor: 'SU:mallory', mood: 'ok' } })
+    const [stored] = (await api.getActivities({ ids: [own.id] })).results
+    assert.equal(stored.actor, 'SU:mallory')
+    assert.equal(stored.mood, 'ok')
+  })
+
+  it("refuses to remove from someone else's feed, and removing from its own touches only its own", async () => {
+    await forbidden(mallory.feed('user', 'alice').removeActivity(post.id))
+    await mallory.feed('timeline', 'mallory').removeActivity(post.id)
+    assert.equal((await api.feed('timeline', 'mallory').get()).results.length, 0)
+    assert.equal((await api.feed('user', 'alice').get()).results.length, 1)
+    assert.equal((await api.feed('timeline', 'bob').get()).results.length, 1)
+  })
+
+  it('keeps full rights for a server token', async () => {
+    await api.activityPartialUpdate({ id: post.id, set: { text: 'moderated' } })
+    await api.feed('user', 'alice').updateActivityToTargets('post:1', T, undefined, ['timeline:carol'])
+    await api.feed('user', 'mallory').addActivity({
+      actor: 'SU:alice',
+      verb: 'post',
+      object: 'post:1',
+      foreign_id: 'post:1',
+      time: T,
+      text: 'server wins',
+    })
+    assert.equal((await api.feed('user', 'alice').get()).results[0].text, 'server wins')
+  })
+})
