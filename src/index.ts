@@ -13,8 +13,29 @@
  * ```
  * @module
  */
-export { type ConnectOptions, connect, DEFAULT_SQLITE_FILE, EddyClient, openStore } from './client/client.js'
+export {
+  type ConnectOptions,
+  connect,
+  DEFAULT_SQLITE_FILE,
+  EddyClient,
+  type FollowRelationInput,
+  openStore,
+  type UnfollowRelationInput,
+} from './client/client.js'
 export { type APIResponse, EddyFeed, type FollowRelation, type GetFollowOptions } from './client/feed.js'
+export type {
+  ActivityInput,
+  ActivityOf,
+  DefaultFeedGroups,
+  FeedGroupsConfig,
+  FeedKindOf,
+  FeedResponseOf,
+  FeedSlug,
+  ForeignIdTimeInput,
+  NoFields,
+  PartialChangeInput,
+  WithDefaultGroups,
+} from './client/types.js'
 export type { Activity, NewActivity } from './engine/activity.js'
 export { DEFAULT_AGGREGATION_FORMAT } from './engine/aggregation.js'
 export { Engine, type EngineOptions } from './engine/engine.js'

@@ -3,7 +3,7 @@
  * client, so code moves between embedded Eddy, the Eddy server and Stream's cloud unchanged.
  */
 import { resolve } from 'node:path'
-import type { Activity, NewActivity } from '../engine/activity.js'
+import type { Activity } from '../engine/activity.js'
 import {
   DEFAULT_COPY_LIMIT,
   Engine,
@@ -11,14 +11,12 @@ import {
   intOption,
   MAX_COPY_LIMIT,
 } from '../engine/engine.js'
-import { inputError } from '../engine/errors.js'
-import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import { EddyError, inputError } from '../engine/errors.js'
+import type { FeedRef } from '../engine/feed-groups.js'
 import { duration } from '../engine/read.js'
 import {
-  type ForeignIdTime,
   getActivitiesByForeignIds,
   getActivitiesByIds,
-  type PartialUpdate,
   partialUpdate,
   updateActivities,
 } from '../engine/updates.js'
@@ -26,19 +24,49 @@ import { MemoryStore } from '../store/memory/memory-store.js'
 import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import { type APIResponse, EddyFeed } from './feed.js'
+import type {
+  ActivityInput,
+  ActivityOf,
+  FeedGroupsConfig,
+  FeedKindOf,
+  FeedResponseOf,
+  FeedSlug,
+  ForeignIdTimeInput,
+  NoFields,
+  PartialChangeInput,
+  WithDefaultGroups,
+} from './types.js'
 
 /** The SQLite file `connect()` opens when no store is given, relative to the working directory. */
 export const DEFAULT_SQLITE_FILE = 'eddy.sqlite'
 
-/** Options of {@link connect}. */
-export interface ConnectOptions extends EngineOptions {
+/** Options of {@link connect}; `G` is the type of `feedGroups`, which types the reads. */
+export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> extends EngineOptions {
   /**
    * Where feeds live: `'memory'`, `'sqlite:<file path>'` (`sqlite::memory:` for a throwaway
    * database), or a {@link Store}. Default: `sqlite:./eddy.sqlite` in the working directory.
    */
   store?: string | Store
   /** Feed groups merged over the defaults: `{ slug: { type, aggregationFormat, ... } }`. */
-  feedGroups?: Record<string, FeedGroupOptions>
+  feedGroups?: G
+}
+
+// Every option connect() reads; typed so that a new option cannot be forgotten here.
+const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
+  store: true,
+  feedGroups: true,
+  fanoutChunkSize: true,
+}
+
+/** Rejects options connect() does not know (a typo would otherwise silently use the default). */
+function checkOptionNames(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(CONNECT_OPTIONS, key)) {
+      const known = Object.keys(CONNECT_OPTIONS).join(', ')
+      const detail = `connect() has no option ${JSON.stringify(key)}; the options are ${known}`
+      throw new EddyError('InputException', detail, { [key]: [detail] })
+    }
+  }
 }
 
 /** Opens the store an option names. */
@@ -53,19 +81,34 @@ export function openStore(spec: string | Store | undefined): Store {
   throw inputError("store must be 'memory', 'sqlite:<file path>' or a Store", spec, 'store')
 }
 
-/** A follow to create with `followMany`. */
+/** A follow to create with `followMany`; `activity_copy_limit` overrides the call's for this one. */
 export interface FollowRelationInput {
   source: string
   target: string
+  activity_copy_limit?: number
 }
 
 /** A follow to remove with `unfollowMany`. */
-export interface UnfollowRelationInput extends FollowRelationInput {
+export interface UnfollowRelationInput {
+  source: string
+  target: string
   keep_history?: boolean
 }
 
-/** The embedded Eddy client. */
-export class EddyClient {
+/** getstream's types also spell a foreign id `foreignID`; the engine reads `foreign_id`. */
+function foreignIdSpelling<T>(item: T): T {
+  if (item === null || typeof item !== 'object' || !('foreignID' in item) || 'foreign_id' in item) return item
+  const { foreignID, ...rest } = item as { foreignID: unknown }
+  return { ...rest, foreign_id: foreignID } as T
+}
+
+/**
+ * The embedded Eddy client. `G` is the configured feed groups (so `feed('notification', id).get()`
+ * is typed as a notification page) and `F` the custom activity fields; the bare `EddyClient`
+ * type accepts any client.
+ */
+// `any` as G's default makes every typed client assignable to the bare `EddyClient` type.
+export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoFields> {
   /** The engine behind this client (for the server and integrations). */
   readonly engine: Engine
   readonly #resumed: Promise<void>
@@ -76,78 +119,106 @@ export class EddyClient {
     this.#resumed = engine.resume().catch(() => undefined)
   }
 
-  /** A feed handle: `client.feed('user', '42')` or `client.feed('user:42')`. */
-  feed(slug: string, userId?: string | number | { id: string }): EddyFeed {
+  /**
+   * A feed handle: `client.feed('user', '42')` or `client.feed('user:42')`. A literal slug must
+   * be a configured group, and the handle's reads are typed by that group's kind. The optional
+   * `token` of getstream's signature is accepted and ignored (the embedded client has no auth).
+   */
+  feed<S extends string>(
+    slug: FeedSlug<G, S>,
+    userId?: string | number | { id: string },
+    _token?: string,
+  ): EddyFeed<FeedResponseOf<FeedKindOf<G, S>, F>, F> {
     let s: unknown = slug
     let id: unknown = typeof userId === 'object' && userId !== null ? userId.id : userId
     if (id === undefined && typeof slug === 'string' && slug.includes(':')) [s, id] = slug.split(':', 2)
     return new EddyFeed(this.engine, this.engine.feed(s, id))
   }
 
-  /** Activities by `ids`, or by `foreignIDTimes` (`[{ foreignId, time }]`). */
+  /**
+   * Activities by `ids`, or by `foreignIDTimes` (`[{ foreign_id, time }]`; `foreignID` and
+   * `foreignId` work too). getstream's enrichment options are accepted and ignored.
+   */
   async getActivities(options: {
     ids?: string[]
-    foreignIDTimes?: ForeignIdTime[]
-  }): Promise<{ results: Activity[] } & APIResponse> {
+    foreignIDTimes?: ForeignIdTimeInput[]
+    [option: string]: unknown
+  }): Promise<{ results: ActivityOf<F>[] } & APIResponse> {
     const started = performance.now()
     if (!options || typeof options !== 'object')
       throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
     let results: Activity[]
     if (options.ids !== undefined) results = await getActivitiesByIds(this.engine, options.ids)
-    else if (options.foreignIDTimes !== undefined)
-      results = await getActivitiesByForeignIds(this.engine, options.foreignIDTimes)
-    else throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
-    return { results, duration: duration(started) }
+    else if (options.foreignIDTimes !== undefined) {
+      const pairs = Array.isArray(options.foreignIDTimes)
+        ? options.foreignIDTimes.map(foreignIdSpelling)
+        : options.foreignIDTimes
+      results = await getActivitiesByForeignIds(this.engine, pairs)
+    } else throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
+    return { results: results as ActivityOf<F>[], duration: duration(started) }
   }
 
   /** Replaces whole activities, identified by `foreign_id` + `time`. */
-  async updateActivities(activities: NewActivity[]): Promise<APIResponse> {
+  async updateActivities(activities: (ActivityInput & F)[]): Promise<APIResponse> {
     const started = performance.now()
     await updateActivities(this.engine, activities)
     return { duration: duration(started) }
   }
 
   /** Replaces one whole activity, identified by `foreign_id` + `time`. */
-  updateActivity(activity: NewActivity): Promise<APIResponse> {
+  updateActivity(activity: ActivityInput & F): Promise<APIResponse> {
     return this.updateActivities([activity])
   }
 
-  /** `set` (dotted paths) and `unset` fields of one activity named by `id` or `foreign_id` + `time`. */
-  async activityPartialUpdate(change: PartialUpdate): Promise<Activity & APIResponse> {
+  /**
+   * `set` (dotted paths) and `unset` fields of one activity named by `id` or `foreign_id`
+   * (`foreignID`, `foreignId`) + `time`.
+   */
+  async activityPartialUpdate(change: PartialChangeInput<F>): Promise<ActivityOf<F> & APIResponse> {
     const started = performance.now()
-    const [activity] = await partialUpdate(this.engine, [change])
-    return { ...activity, duration: duration(started) }
+    const [activity] = await partialUpdate(this.engine, [foreignIdSpelling(change)])
+    return { ...(activity as ActivityOf<F>), duration: duration(started) }
   }
 
   /** Partial updates of several activities in one write. */
-  async activitiesPartialUpdate(changes: PartialUpdate[]): Promise<{ activities: Activity[] } & APIResponse> {
+  async activitiesPartialUpdate(
+    changes: PartialChangeInput<F>[],
+  ): Promise<{ activities: ActivityOf<F>[] } & APIResponse> {
     const started = performance.now()
-    const activities = await partialUpdate(this.engine, changes)
-    return { activities, duration: duration(started) }
+    const list = Array.isArray(changes) ? changes.map(foreignIdSpelling) : changes
+    const activities = await partialUpdate(this.engine, list)
+    return { activities: activities as ActivityOf<F>[], duration: duration(started) }
   }
 
   /** Adds one activity to many feeds (ids like `user:1`) without fan-out. */
-  async addToMany(activity: NewActivity, feeds: string[]): Promise<APIResponse> {
+  async addToMany(activity: ActivityInput & F, feeds: string[]): Promise<APIResponse> {
     const started = performance.now()
     await this.engine.addToMany(activity, feeds)
     return { duration: duration(started) }
   }
 
-  /** Creates many follows, each copying the newest `activityCopyLimit` activities (default 100). */
+  /**
+   * Creates many follows, each copying the newest `activityCopyLimit` activities (default 100),
+   * or its own `activity_copy_limit`.
+   */
   async followMany(follows: FollowRelationInput[], activityCopyLimit?: number): Promise<APIResponse> {
     const started = performance.now()
     if (!Array.isArray(follows))
       throw inputError('follows must be a list of { source, target }', follows, 'follows')
     const limit = intOption(activityCopyLimit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, DEFAULT_COPY_LIMIT)
-    const pairs = follows.map((f) => {
+    const byLimit = new Map<number, { source: FeedRef; target: FeedRef }[]>()
+    for (const f of follows) {
       if (!f || typeof f !== 'object')
         throw inputError('each follow must be { source, target }', f, 'follows')
-      return {
+      const own = intOption(f.activity_copy_limit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, limit)
+      const pair = {
         source: this.engine.parseFeed(f.source, 'source'),
         target: this.engine.parseFeed(f.target, 'target'),
       }
-    })
-    await this.engine.follow(pairs, limit)
+      byLimit.set(own, [...(byLimit.get(own) ?? []), pair])
+    }
+    // One write per distinct copy limit (usually one); follows are idempotent, so a retry is safe.
+    for (const [copyLimit, pairs] of byLimit) await this.engine.follow(pairs, copyLimit)
     return { duration: duration(started) }
   }
 
@@ -187,11 +258,17 @@ export class EddyClient {
 
 /**
  * Opens Eddy in-process. `connect()` uses `./eddy.sqlite`; `connect({ store: 'memory' })`
- * keeps nothing; `connect({ store: 'sqlite:data/feeds.db', feedGroups: {...} })`.
+ * keeps nothing; `connect({ store: 'sqlite:data/feeds.db', feedGroups: {...} })`. Reads are
+ * typed by the groups given (literal types, so no `as const` is needed); custom activity fields
+ * are the first type argument: `connect<{ text: string }>()`, or with groups
+ * `connect<{ text: string }, typeof groups>({ feedGroups: groups })`.
  */
-export function connect(options: ConnectOptions = {}): EddyClient {
-  if (options === null || typeof options !== 'object')
+export function connect<F extends object = NoFields, const G extends FeedGroupsConfig = NoFields>(
+  options: ConnectOptions<G> = {},
+): EddyClient<WithDefaultGroups<G>, F> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
     throw inputError('connect options must be an object', options, 'options')
+  checkOptionNames(options)
   const store = openStore(options.store)
   try {
     return new EddyClient(new Engine(store, options))

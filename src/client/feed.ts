@@ -1,5 +1,4 @@
 /** A feed handle shaped like the official `getstream` client's `StreamFeed`. */
-import type { Activity, NewActivity } from '../engine/activity.js'
 import { DEFAULT_COPY_LIMIT, type Engine, intOption, MAX_COPY_LIMIT } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import { type FeedRef, requireGroup } from '../engine/feed-groups.js'
@@ -7,6 +6,7 @@ import { requireSk } from '../engine/ids.js'
 import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
 import { updateToTargets } from '../engine/updates.js'
 import type { FollowRow } from '../store/store.js'
+import type { ActivityInput, ActivityOf, NoFields } from './types.js'
 
 /** Stream's `{ duration }` envelope. */
 export interface APIResponse {
@@ -60,8 +60,12 @@ export function relations(rows: FollowRow[]): FollowRelation[] {
   }))
 }
 
-/** A feed: `client.feed('user', '42')`. Methods mirror getstream's names, arguments and results. */
-export class EddyFeed {
+/**
+ * A feed: `client.feed('user', '42')`. Methods mirror getstream's names, arguments and results.
+ * `R` is what `get()` resolves with (flat, aggregated or notification, from the feed group) and
+ * `F` the custom activity fields; `client.feed()` fills both in.
+ */
+export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = NoFields> {
   /** The feed group, e.g. `user`. */
   readonly slug: string
   /** The user id part, e.g. `42`. */
@@ -85,17 +89,19 @@ export class EddyFeed {
   }
 
   /** Adds one activity; resolves with it as stored (id, time, foreign_id...). */
-  async addActivity(activity: NewActivity): Promise<Activity & APIResponse> {
+  async addActivity(activity: ActivityInput & F): Promise<ActivityOf<F> & APIResponse> {
     const started = performance.now()
     const [stored] = await this.#engine.addActivities(this.#ref, [activity])
-    return { ...stored, duration: duration(started) }
+    return { ...(stored as ActivityOf<F>), duration: duration(started) }
   }
 
   /** Adds up to 100 activities in one write. */
-  async addActivities(activities: NewActivity[]): Promise<{ activities: Activity[] } & APIResponse> {
+  async addActivities(
+    activities: (ActivityInput & F)[],
+  ): Promise<{ activities: ActivityOf<F>[] } & APIResponse> {
     const started = performance.now()
     const stored = await this.#engine.addActivities(this.#ref, activities)
-    return { activities: stored, duration: duration(started) }
+    return { activities: stored as ActivityOf<F>[], duration: duration(started) }
   }
 
   /**
@@ -119,17 +125,18 @@ export class EddyFeed {
     return { removed: foreignId, duration: duration(started) }
   }
 
-  /** Reads a page: `limit`, `offset`, `id_lt`/`id_lte`/`id_gt`/`id_gte`, `mark_seen`, `mark_read`. */
-  get<R extends FeedResponse = FeedResponse>(options: GetFeedOptions = {}): Promise<R> {
+  /**
+   * Reads a page: `limit`, `offset`, `id_lt`/`id_lte`/`id_gt`/`id_gte`, `mark_seen`, `mark_read`.
+   * The result's type follows the feed group's kind (see `client.feed()`).
+   */
+  get(options: GetFeedOptions = {}): Promise<R> {
+    // readFeed answers by the group's configured kind, the same one R was computed from.
     return readFeed(this.#engine, this.#ref, options) as Promise<R>
   }
 
   /** Reads the single activity (or group) with this id. */
-  getActivityDetail<R extends FeedResponse = FeedResponse>(
-    activityId: string,
-    options: GetFeedOptions = {},
-  ): Promise<R> {
-    return this.get<R>({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
+  getActivityDetail(activityId: string, options: GetFeedOptions = {}): Promise<R> {
+    return this.get({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
   }
 
   /** Follows `targetSlug:targetUserId`, copying its newest `limit` activities (default 100, max 1000). */
@@ -207,7 +214,7 @@ export class EddyFeed {
     newTargets?: string[],
     addedTargets?: string[],
     removedTargets?: string[],
-  ): Promise<Activity & { added?: string[]; removed?: string[] } & APIResponse> {
+  ): Promise<ActivityOf<F> & { added?: string[]; removed?: string[] } & APIResponse> {
     const started = performance.now()
     const result = await updateToTargets(
       this.#engine,
@@ -220,6 +227,7 @@ export class EddyFeed {
         removed_targets: removedTargets,
       },
     )
-    return { ...result.activity, added: result.added, removed: result.removed, duration: duration(started) }
+    const activity = result.activity as ActivityOf<F>
+    return { ...activity, added: result.added, removed: result.removed, duration: duration(started) }
   }
 }
