@@ -1,12 +1,14 @@
 /**
- * The same TypeORM suite on PostgreSQL (127.0.0.1:5432, user postgres, database test), in a
+ * The same TypeORM suite, and the shared adapter suite in a database of its own, on PostgreSQL (127.0.0.1:5432, user postgres, database test), in a
  * schema of its own that is dropped afterwards. Skipped, saying why, when PostgreSQL is not there.
  */
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { DataSource } from 'typeorm'
+import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import { ENTITIES } from './fixtures/integration/entities.js'
+import { typeormHarness } from './fixtures/integration/typeorm-harness.js'
 import { CountingLogger, SeedPins1700000000000, typeormSuite } from './fixtures/integration/typeorm-suite.js'
 
 const config = {
@@ -68,3 +70,5 @@ typeormSuite(
   },
   skip,
 )
+
+adapterSuite(typeormHarness('postgres', skip))

@@ -21,6 +21,9 @@ import {
   withoutTracking,
 } from '../src/integration/index.js'
 import { eddyExtension, transaction } from '../src/integration/prisma/index.js'
+import { adapterSuite } from './fixtures/integration/adapter-suite.js'
+import { postgresUnavailable } from './fixtures/integration/postgres.js'
+import { prismaHarness } from './fixtures/integration/prisma-harness.js'
 import { RecordingClient } from './fixtures/integration/recording.js'
 
 const here = fileURLToPath(new URL('./fixtures/integration/prisma/', import.meta.url))
@@ -177,3 +180,6 @@ describe('Prisma client extension', { skip }, () => {
     )
   })
 })
+
+adapterSuite(prismaHarness('sqlite'))
+adapterSuite(prismaHarness('postgres', await postgresUnavailable()))
