@@ -4,7 +4,8 @@
  * Flags are parsed with node:util parseArgs; `eddy --help` lists them.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
@@ -26,7 +27,9 @@ Flags of serve:
                                   "publicReadGroups": ["user"] }
   --log                  log every request (JSON lines)
 
-Without a key or secret, eddy generates them and keeps them in eddy-keys.json beside the data.
+Without a key or secret, eddy generates them and keeps them in eddy-keys.json (mode 600) beside the
+data (with --store memory, in a private temporary directory removed on exit). The secret is never
+printed; prefer EDDY_API_SECRET to --api-secret, which other local users can see in the process list.
 `
 
 /** Settings read from `--config`. */
@@ -57,25 +60,51 @@ function readConfig(path: string | undefined): ConfigFile {
   return config
 }
 
-/** The key and secret: flags, then environment, then the keys file beside the data, else generated and saved. */
-function credentials(
-  store: string,
-  key?: string,
-  secret?: string,
-): { apiKey: string; apiSecret: string; generated: boolean; file?: string } {
-  if (key && secret) return { apiKey: key, apiSecret: secret, generated: false }
-  const file = store.startsWith('sqlite:')
+/** Where the key and secret came from, and the file holding them when `eddy` keeps them. */
+interface Credentials {
+  apiKey: string
+  apiSecret: string
+  /** The keys file the secret is in (beside the SQLite data, or a private temporary one for `--store memory`). */
+  file?: string
+  /** True when the file is a temporary one, removed on exit. */
+  temporary: boolean
+}
+
+function readKeys(file: string): { apiKey: string; apiSecret: string } {
+  let saved: unknown
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8'))
+  } catch {
+    // JSON.parse's message quotes the text, which holds the secret: say where, not what.
+    fail(`cannot read the keys file ${file}: it must be JSON { "apiKey": "...", "apiSecret": "..." }`)
+  }
+  const { apiKey, apiSecret } = (saved ?? {}) as Record<string, unknown>
+  if (typeof apiKey !== 'string' || apiKey === '' || typeof apiSecret !== 'string' || apiSecret === '')
+    fail(`the keys file ${file} must hold a non-empty apiKey and apiSecret`)
+  return { apiKey, apiSecret }
+}
+
+/**
+ * The key and secret: flags, then environment, then the keys file beside the data, else generated
+ * and saved (mode 600). The secret is never printed, so it stays out of terminals and logs; with
+ * `--store memory` a generated pair goes to a private temporary directory instead.
+ */
+function credentials(store: string, key?: string, secret?: string): Credentials {
+  if (key && secret) return { apiKey: key, apiSecret: secret, temporary: false }
+  const beside = store.startsWith('sqlite:')
     ? join(dirname(resolve(store.slice('sqlite:'.length))), 'eddy-keys.json')
     : undefined
-  if (file && existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { apiKey: string; apiSecret: string }
-    return { apiKey: key ?? saved.apiKey, apiSecret: secret ?? saved.apiSecret, generated: false, file }
+  if (beside && existsSync(beside)) {
+    const saved = readKeys(beside)
+    const file = secret ? undefined : beside
+    return { apiKey: key ?? saved.apiKey, apiSecret: secret ?? saved.apiSecret, file, temporary: false }
   }
   // base64url has no ".", which the official client would take for a user token.
   const apiKey = key ?? randomBytes(12).toString('base64url')
   const apiSecret = secret ?? randomBytes(32).toString('base64url')
-  if (file) writeFileSync(file, `${JSON.stringify({ apiKey, apiSecret }, null, 2)}\n`, { mode: 0o600 })
-  return { apiKey, apiSecret, generated: true, file }
+  const file = beside ?? join(mkdtempSync(join(tmpdir(), 'eddy-keys-')), 'eddy-keys.json')
+  writeFileSync(file, `${JSON.stringify({ apiKey, apiSecret }, null, 2)}\n`, { mode: 0o600 })
+  return { apiKey, apiSecret, file, temporary: beside === undefined }
 }
 
 async function serve(args: string[]): Promise<void> {
@@ -125,6 +154,8 @@ async function serve(args: string[]): Promise<void> {
     if (closing) return
     closing = true
     process.stderr.write(`eddy: ${signal}, finishing pending work\n`)
+    // A temporary keys file only served this run's memory store: nothing can use it afterwards.
+    if (creds.temporary && creds.file) rmSync(dirname(creds.file), { recursive: true, force: true })
     app.close().then(
       () => process.exit(0),
       (err) => {
@@ -141,12 +172,14 @@ async function serve(args: string[]): Promise<void> {
   const actualPort = typeof address === 'object' && address ? address.port : port
   const host = values.host!.includes(':') ? `[${values.host}]` : values.host
   const url = `http://${host}:${actualPort}/api/`
-  const secretShown = creds.generated ? creds.apiSecret : '<your API secret>'
+  // The secret is never printed (terminals and process logs outlive it); only where it is.
+  const secretAt = creds.file ? `the apiSecret in ${creds.file}` : 'the secret you gave'
   process.stdout.write(
     [
       `eddy serving ${url}v1.0/ on ${store}`,
-      `api key: ${creds.apiKey}${creds.file ? ` (key and secret in ${creds.file})` : ''}`,
-      `connect: stream.connect('${creds.apiKey}', '${secretShown}', 'eddy', { urlOverride: { api: '${url}' } })`,
+      `api key: ${creds.apiKey}`,
+      `api secret: ${secretAt}`,
+      `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' } })`,
       '',
     ].join('\n'),
   )

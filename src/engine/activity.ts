@@ -1,5 +1,6 @@
 /** Activities: validation of what users send, and the stored/returned form. */
 import type { GroupSource } from './aggregation.js'
+import { checkBounds } from './bounds.js'
 import { inputError } from './errors.js'
 import { type FeedGroup, type FeedRef, parseFeedId } from './feed-groups.js'
 import { skToId, sortKey, tailFor } from './ids.js'
@@ -154,6 +155,8 @@ export function prepareActivity(
     // defineProperty, not assignment: a custom "__proto__" field must stay plain data.
     Object.defineProperty(draft, key, { value, enumerable: true, writable: true, configurable: true })
   }
+  // Measured before JSON.stringify, which recurses once per level and would overflow the stack.
+  checkBounds(draft, 'activity', `an activity${where}`)
   let json: string
   try {
     json = JSON.stringify(draft)

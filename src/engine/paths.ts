@@ -35,7 +35,8 @@ function segmentsOf(path: unknown, field: string): string[] {
 /** Checks a partial update's path: well formed, no forbidden segment, not an immutable field. */
 export function checkPath(path: unknown, field: string): string {
   const root = segmentsOf(path, field)[0]
-  if (IMMUTABLE_FIELDS.has(root)) throw inputError(`${root} cannot be changed by a partial update`, path, field)
+  if (IMMUTABLE_FIELDS.has(root))
+    throw inputError(`${root} cannot be changed by a partial update`, path, field)
   return path as string
 }
 

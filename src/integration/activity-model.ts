@@ -3,6 +3,7 @@
  * override point can be given in the registration options or as a member of the model class
  * (a method or a getter), the member winning, as a Django subclass property would.
  */
+import { checkBounds } from '../engine/bounds.js'
 import { formatTime, parseTime } from '../engine/time.js'
 import { describeModel, formatReference, type ModelInfo, setTrackedDescriber } from './references.js'
 import { getSettings } from './settings.js'
@@ -158,13 +159,18 @@ function defaultVerb(name: string): string {
 
 const pad = (value: Date | string | number): string => formatTime(parseTime(value))
 
+/** Sets a field without running a setter: a row's JSON may hold a `__proto__` key, which stays data. */
+function defineField(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 /** Dates anywhere in `value` become naive-UTC strings, as stream-python serialises datetimes. */
 export function serializeDates(value: unknown): unknown {
   if (value instanceof Date) return pad(value)
   if (Array.isArray(value)) return value.map(serializeDates)
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = serializeDates(v)
+    for (const [k, v] of Object.entries(value)) defineField(out, k, serializeDates(v))
     return out
   }
   return value
@@ -353,9 +359,12 @@ export class ActivityView<T extends object = any> {
 
   /** The activity: actor, verb, object, foreign_id, time, the extra data, and `to`. */
   createActivity(): ActivityPayload {
-    const extra = serializeDates({ ...this.extraData }) as Record<string, unknown>
+    const data = this.extraData
+    // Rows may carry user-written JSON: bounded before serializeDates recurses through it.
+    checkBounds(data, 'extra_data', `${this.model.name} extra activity data`)
+    const extra = serializeDates({ ...data }) as Record<string, unknown>
     for (const key of CORE) {
-      if (key in extra)
+      if (Object.hasOwn(extra, key))
         throw new Error(`${this.model.name}: extra activity data cannot set the core field ${key}`)
     }
     const object = this.object
@@ -367,7 +376,7 @@ export class ActivityView<T extends object = any> {
     }
     const time = this.time
     if (time !== undefined) activity.time = time
-    Object.assign(activity, extra)
+    for (const [key, value] of Object.entries(extra)) defineField(activity, key, value)
     const to = this.notify
     if (to.length > 0) activity.to = to
     return activity

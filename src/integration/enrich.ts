@@ -105,7 +105,10 @@ export class Enrich {
    * the model's related models.
    */
   async fetchModelInstances(model: string, ids: string[]): Promise<Map<string, unknown>> {
-    const hook = this.#fetchers?.[model] ?? (this as any)[`fetch${model}Instances`]
+    // Model names come from stored references: only the caller's own fetchers, never Object's members.
+    const fetchers = this.#fetchers
+    const own = fetchers && Object.hasOwn(fetchers, model) ? fetchers[model] : undefined
+    const hook = own ?? (this as any)[`fetch${model}Instances`]
     if (typeof hook === 'function') return toMap(await hook.call(this, ids))
     const adapter = adapterFor(model)
     if (!adapter) return new Map()

@@ -138,7 +138,7 @@ export function configure(changes: Partial<EddySettings> = {}): Readonly<EddySet
     throw inputError('configure takes an object', changes, 'settings')
   const next: EddySettings = { ...current }
   for (const [key, value] of Object.entries(changes)) {
-    if (!(key in DEFAULT_SETTINGS)) throw inputError(`unknown setting ${key}`, value, key)
+    if (!Object.hasOwn(DEFAULT_SETTINGS, key)) throw inputError(`unknown setting ${key}`, value, key)
     ;(next as any)[key] = value === undefined ? (DEFAULT_SETTINGS as any)[key] : value
   }
   validate(next)

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { EddyClient } from '../client/client.js'
+import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import { inputError } from '../engine/errors.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
@@ -92,6 +93,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   })
 
   // JSON with Fastify's prototype-poisoning guard; an empty body (axios PUT without data) is no body.
+  // JSON.parse and the guard are iterative; the depth check then keeps deep bodies away from every
+  // recursive step after them (validation, JSON.stringify, structuredClone).
   const json = app.getDefaultJsonParser('error', 'error')
   const parseJson = (
     request: FastifyRequest,
@@ -99,9 +102,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     done: (err: Error | null, value?: unknown) => void,
   ) => {
     if (body.trim() === '') return done(null, undefined)
-    json(request, body, (err, value) =>
-      err ? done(inputError('the body must be valid JSON', err.message, 'body')) : done(null, value),
-    )
+    json(request, body, (err, value) => {
+      if (err) {
+        const rule = 'the body must be valid JSON, with no __proto__ key and no constructor.prototype'
+        return done(inputError(rule, err.message, 'body'))
+      }
+      try {
+        checkBounds(value, 'body', 'the body', BODY_BOUNDS)
+      } catch (error) {
+        return done(error as Error)
+      }
+      done(null, value)
+    })
   }
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson)

@@ -24,6 +24,29 @@ export interface Scope {
 /** Most verified tokens remembered, so a hot client does not pay for HMAC on every call. */
 const CACHE_SIZE = 10_000
 const USER_ID = /^[\w-]+$/
+/** A compact JWT: three base64url segments, with no padding, whitespace or other characters. */
+const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+/** Longest token accepted, in characters; Stream's tokens are a few hundred. Bounds the cache's memory. */
+export const MAX_TOKEN_LENGTH = 4_096
+
+/**
+ * True when `token` is a JWT in canonical compact form: only base64url characters, and each
+ * segment re-encodes to the same text. A lenient decoder maps many texts to one signature (spare
+ * low bits in the last character, `=` padding, spaces); each would verify and take its own cache
+ * slot. Only the canonical text does, so one signed token is one cache entry.
+ */
+export function isCanonicalJwt(token: string): boolean {
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(token)) return false
+  for (const segment of token.split('.')) {
+    if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) return false
+  }
+  return true
+}
+
+/** A claim the token itself carries: own properties only, never one inherited from a prototype. */
+function claim(payload: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(payload, name) ? payload[name] : undefined
+}
 
 /**
  * Constant-time equality of `value` with `expected` (only the length can leak, as usual).
@@ -71,7 +94,18 @@ export class Authenticator {
       throw signatureError('Authorization header with a JWT is missing')
     const cached = this.#cache.get(token)
     if (cached && (cached.expMs === undefined || cached.expMs > Date.now())) return cached.principal
+    // Only canonical tokens reach jose (and so the cache); the cache holds nothing else, so hits skip this.
+    if (!isCanonicalJwt(token)) {
+      throw signatureError(
+        `the token must be a compact JWT: three base64url segments (A-Z a-z 0-9 - _, no padding or spaces), at most ${MAX_TOKEN_LENGTH} characters`,
+      )
+    }
     return this.#verify(token)
+  }
+
+  /** How many verified tokens are remembered (at most 10,000; the cache empties when full). */
+  get cachedTokens(): number {
+    return this.#cache.size
   }
 
   async #verify(token: string): Promise<Principal> {
@@ -86,27 +120,30 @@ export class Authenticator {
     }
     const principal = toPrincipal(payload)
     if (this.#cache.size >= CACHE_SIZE) this.#cache.clear()
-    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
+    const expClaim = claim(payload, 'exp')
+    const exp = typeof expClaim === 'number' ? expClaim * 1000 : undefined
     this.#cache.set(token, exp === undefined ? { principal } : { principal, expMs: exp })
     return principal
   }
 }
 
 function toPrincipal(payload: Record<string, unknown>): Principal {
-  if (payload.resource === undefined) {
-    const userId = payload.user_id
+  const resource = claim(payload, 'resource')
+  const userId = claim(payload, 'user_id')
+  if (resource === undefined) {
     if (typeof userId !== 'string' || !USER_ID.test(userId) || userId.length > 255) {
       throw signatureError('a user token needs a user_id of letters, numbers, - or _')
     }
     return { kind: 'user', userId }
   }
+  const feedId = claim(payload, 'feed_id')
   const principal: Principal = {
     kind: 'server',
-    resource: claimList(payload.resource, 'resource'),
-    action: claimList(payload.action, 'action'),
-    feedId: payload.feed_id === undefined ? [] : claimList(payload.feed_id, 'feed_id'),
+    resource: claimList(resource, 'resource'),
+    action: claimList(claim(payload, 'action'), 'action'),
+    feedId: feedId === undefined ? [] : claimList(feedId, 'feed_id'),
   }
-  if (typeof payload.user_id === 'string') principal.userId = payload.user_id
+  if (typeof userId === 'string') principal.userId = userId
   return principal
 }
 

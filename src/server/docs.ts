@@ -3,6 +3,7 @@
  * user's data as the document; collection entries are kind `collection:<name>` with
  * `{ data, user_id }` so the creator (who alone may change them) is remembered.
  */
+import { checkBounds } from '../engine/bounds.js'
 import { inputError } from '../engine/errors.js'
 import type { DocRow } from '../store/store.js'
 
@@ -28,13 +29,15 @@ export function requireId(value: unknown, field: string): string {
   return value
 }
 
-/** Validates user or entry data: a JSON object of bounded size; `nonEmpty` for collection entries. */
+/** Validates user or entry data: a JSON object of bounded size and depth; `nonEmpty` for collection entries. */
 export function requireData(value: unknown, field: string, nonEmpty: boolean): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw inputError(`${field} must be an object`, value, field)
   }
   if (nonEmpty && Object.keys(value).length === 0)
     throw inputError(`${field} must not be empty`, value, field)
+  // Bounded before JSON.stringify (and the memory store's structuredClone), which recurse per level.
+  checkBounds(value, field, field)
   if (Buffer.byteLength(JSON.stringify(value)) > MAX_DOC_BYTES) {
     throw inputError(`${field} must be at most ${MAX_DOC_BYTES} bytes of JSON`, '(too large)', field)
   }

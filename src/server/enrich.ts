@@ -31,6 +31,14 @@ function notFound(ref: string, type: string, id: string, collection?: string): R
   }
 }
 
+/**
+ * Puts `value` in the field. Field names are input (any stored key, `__proto__` included):
+ * defining rather than assigning never runs a setter, so the name always stays a data field.
+ */
+function replace(holder: Row, field: string, value: unknown): void {
+  Object.defineProperty(holder, field, { value, enumerable: true, writable: true, configurable: true })
+}
+
 /** Replaces references in `activities` in place (one store lookup per kind of reference). */
 export async function enrichActivities(ctx: ServerContext, activities: Row[], depth = 1): Promise<void> {
   const refs: Ref[] = []
@@ -96,16 +104,17 @@ export async function enrichActivities(ctx: ServerContext, activities: Row[], de
   for (const { holder, field, ref } of refs) {
     const value = found.get(ref)
     if (value !== undefined) {
-      holder[field] = value
+      replace(holder, field, value)
       continue
     }
     const rest = ref.slice(3)
-    if (ref.startsWith('SU:')) holder[field] = notFound(ref, 'user', rest)
-    else if (ref.startsWith('SA:')) holder[field] = notFound(ref, 'activity', rest)
-    else if (ref.startsWith('SR:')) holder[field] = notFound(ref, 'reaction', rest)
+    if (ref.startsWith('SU:')) replace(holder, field, notFound(ref, 'user', rest))
+    else if (ref.startsWith('SA:')) replace(holder, field, notFound(ref, 'activity', rest))
+    else if (ref.startsWith('SR:')) replace(holder, field, notFound(ref, 'reaction', rest))
     else {
       const colon = rest.indexOf(':')
-      if (colon > 0) holder[field] = notFound(ref, 'object', rest.slice(colon + 1), rest.slice(0, colon))
+      if (colon > 0)
+        replace(holder, field, notFound(ref, 'object', rest.slice(colon + 1), rest.slice(0, colon)))
     }
   }
 }

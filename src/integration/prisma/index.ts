@@ -89,11 +89,16 @@ export function eddyExtension(options: EddyExtensionOptions) {
   return (client: any) => {
     let base: any = client
     const dataModel = () => base?._runtimeDataModel?.models ?? client?._runtimeDataModel?.models ?? {}
-    const keyOf = (model: string) => getActivityModel(model)?.primaryKey ?? options.keys?.[model] ?? 'id'
+    // Model names come from references in activities: look them up as own keys only, so a
+    // reference like `constructor:1` is not mistaken for a model (Object's members are `in` every object).
+    const has = (object: object | undefined, model: string) =>
+      object !== undefined && Object.hasOwn(object, model)
+    const keyOf = (model: string) =>
+      getActivityModel(model)?.primaryKey ?? (has(options.keys, model) ? options.keys![model] : 'id')
     const adapter: ModelAdapter = {
       name: 'prisma',
       describe: () => undefined,
-      hasModel: (model) => model in dataModel() || model in options.models || model in (options.keys ?? {}),
+      hasModel: (model) => has(dataModel(), model) || has(options.models, model) || has(options.keys, model),
       async load(model: string, ids: string[], load: LoadOptions): Promise<Map<string, unknown>> {
         const pk = keyOf(model)
         const type =

@@ -101,16 +101,18 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     }
     if (plan.length > MAX_ITEMS)
       throw inputError(`at most ${MAX_ITEMS} entries per upsert`, plan.length, 'data')
-    const out: Record<string, object[]> = {}
+    // A Map, not an object: collection names are input, and `__proto__` or `constructor` are valid ids.
+    const out = new Map<string, object[]>()
     for (const item of plan) {
       const kind = collectionKind(item.collection)
       const [existing] = await store.getDocs(kind, [item.id])
       const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
       await store.putDoc(kind, item.id, stored as never, 'upsert')
-      out[item.collection] ??= []
-      out[item.collection].push({ id: item.id, ...item.data })
+      const list = out.get(item.collection) ?? []
+      out.set(item.collection, list)
+      list.push({ id: item.id, ...item.data })
     }
-    return timed(started, { data: out })
+    return timed(started, { data: Object.fromEntries(out) })
   })
 
   route(app, ctx, 'GET', base, 'collections', all, async ({ principal, query }) => {
