@@ -4,6 +4,7 @@
  * is measured here first, with an explicit stack, so nothing deeper ever reaches them.
  */
 import { inputError } from './errors.js'
+import { measure } from './measure.js'
 
 /**
  * Deepest nesting of one document (an activity, user data, a collection entry), counting the
@@ -32,37 +33,23 @@ export const BODY_BOUNDS: Bounds = { depth: MAX_BODY_DEPTH, values: Number.POSIT
 
 /**
  * Throws a 400 naming `field` and the limit when `value` nests deeper than `bounds.depth` levels
- * of objects and lists, or holds more than `bounds.values` values. Iterative: never recurses, so
- * any depth (or a cycle) is measured safely. Walks what JSON.stringify would: own enumerable values.
+ * of objects and lists, or holds more than `bounds.values` values. Iterative (see {@link measure}),
+ * so any depth, or a cycle, is measured without recursing.
  */
 export function checkBounds(value: unknown, field: string, what: string, bounds = DOCUMENT_BOUNDS): void {
-  if (value === null || typeof value !== 'object') return
-  const nodes: object[] = [value]
-  const depths: number[] = [1]
-  let count = 1
-  while (nodes.length > 0) {
-    const node = nodes.pop()!
-    const depth = depths.pop()!
-    const children: unknown[] = Array.isArray(node) ? node : Object.values(node)
-    count += children.length
-    if (count > bounds.values) {
-      throw inputError(
-        `${what} may hold at most ${bounds.values} values (objects, lists, strings, numbers...)`,
-        `more than ${bounds.values}`,
-        field,
-      )
-    }
-    for (const child of children) {
-      if (child === null || typeof child !== 'object') continue
-      if (depth >= bounds.depth) {
-        throw inputError(
-          `${what} may nest objects and lists at most ${bounds.depth} levels deep`,
-          `more than ${bounds.depth} levels`,
-          field,
-        )
-      }
-      nodes.push(child)
-      depths.push(depth + 1)
-    }
+  const over = measure(value, bounds.depth, bounds.values)
+  if (over === 'values') {
+    throw inputError(
+      `${what} may hold at most ${bounds.values} values (objects, lists, strings, numbers...)`,
+      `more than ${bounds.values}`,
+      field,
+    )
+  }
+  if (over === 'depth') {
+    throw inputError(
+      `${what} may nest objects and lists at most ${bounds.depth} levels deep`,
+      `more than ${bounds.depth} levels`,
+      field,
+    )
   }
 }

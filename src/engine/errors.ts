@@ -2,6 +2,7 @@
  * One error class for everything Eddy rejects, carrying Stream's error fields so code written
  * against the hosted service (`err.error.code`, `err.response.status`) keeps working.
  */
+import { measure } from './measure.js'
 
 /** Stream's error kinds Eddy raises, with their numeric code and HTTP status (docs/errors.md). */
 export const ERRORS = {
@@ -65,6 +66,10 @@ export class EddyError extends Error {
 
 /** Renders a received value for an error message, short enough to read. */
 export function show(value: unknown): string {
+  // JSON.stringify and String() recurse once per level: deep or huge input is only described.
+  const over = measure(value, 64, 10_240)
+  if (over !== undefined)
+    return over === 'depth' ? 'a value nested too deep to show' : 'a value too large to show'
   let text: string
   try {
     text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value))

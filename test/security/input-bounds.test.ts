@@ -230,6 +230,16 @@ describe('nesting bounds of the embedded client', () => {
       /at most 10240 values/,
     )
 
+    // Deep values where a scalar or object is expected: the error describes them instead of echoing.
+    const deep = nested(100_000) as never
+    await rejectsInput(
+      feed.addActivity(deep),
+      /an activity must be an object.*got a value nested too deep to show/,
+    )
+    await rejectsInput(feed.addActivities([deep]), /got a value nested too deep to show/)
+    await rejectsInput(client.addToMany({ actor: 'a', verb: 'v', object: 'o' }, [deep]), /too deep to show/)
+    await rejectsInput(feed.addActivity({ actor: deep, verb: 'v', object: 'o' }), /actor is required/)
+
     const added = await feed.addActivity({ actor: 'a', verb: 'v', object: 'o' })
     await rejectsInput(
       client.activityPartialUpdate({ id: added.id, set: { x: nested(4_000) } }),
