@@ -199,6 +199,11 @@ export const modules = [${specifiers.map((_, i) => `m${i}`).join(', ')}]
     })
   }
 
+  it('prints its version with `npx eddy --version`', async () => {
+    const out = await run(npm, ['exec', '--offline', '--', 'eddy', '--version'], scratch)
+    assert.equal(out.trim(), pkg.version)
+  })
+
   it('runs `npx eddy serve` and answers /health', async () => {
     // Its own process group, so stopping it stops npx and the server it started.
     const child = spawn(

@@ -10,12 +10,14 @@ import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { createServer } from '../server/index.js'
+import { version } from '../version.js'
 
 const HELP = `eddy: activity feeds with Stream's Feeds v1 API
 
 Usage:
   eddy serve [flags]     start the server (default 127.0.0.1:8000, /api/v1.0/...)
   eddy --help            show this help
+  eddy --version, -v     print Eddy's version
 
 Flags of serve:
   --port <n>             port to listen on (default 8000)
@@ -189,6 +191,10 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP)
+    return
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${version}\n`)
     return
   }
   if (command !== 'serve') fail(`unknown command ${command}; try eddy --help`)

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { EddyClient } from '../client/client.js'
 import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
-import { inputError } from '../engine/errors.js'
+import { EddyError, inputError } from '../engine/errors.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
@@ -60,6 +60,16 @@ function rawError(res: ServerResponse, status: number, detail: string): void {
     'content-length': Buffer.byteLength(body),
   })
   res.end(body)
+}
+
+/**
+ * For a path outside `/api/v1.0/`, the likely mistake: a client whose base URL lacks `/api/`
+ * (getstream appends `v1.0/...` to the base it is given).
+ */
+function apiHint(path: string, host: string | undefined): string {
+  if (path.startsWith('/api/v1.0/') || path === '/health') return ''
+  const base = `http://${host ?? '<host>:<port>'}/api/`
+  return `; Stream's endpoints are under /api/v1.0/, so point the client at ${base} (getstream: urlOverride: { api: '${base}' })`
 }
 
 /** Builds the Fastify instance with every route registered (not listening). */
@@ -122,13 +132,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = errorResponse(err, startOf(request))
-    if (status >= 500) request.log.error({ err }, 'unexpected error')
+    // Deliberate answers (bad input, auth, the 501s) are the caller's business: info, no stack.
+    // Only what Eddy did not mean to throw is an error worth a stack trace.
+    if (status >= 500 && !(err instanceof EddyError)) request.log.error({ err }, 'unexpected error')
+    else request.log.info({ status, exception: body.exception, detail: body.detail }, 'request rejected')
     return reply.status(status).send(body)
   })
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]
     const body = httpErrorBody(
       404,
-      `${request.method} ${request.url.split('?')[0]} is not an endpoint of this API`,
+      `${request.method} ${path} is not an endpoint of this API${apiHint(path, request.headers.host)}`,
       startOf(request),
     )
     return reply.status(404).send(body)
