@@ -68,8 +68,6 @@ interface Credentials {
   apiSecret: string
   /** The keys file the secret is in (beside the SQLite data, or a private temporary one for `--store memory`). */
   file?: string
-  /** True when the file is a temporary one, removed on exit. */
-  temporary: boolean
 }
 
 function readKeys(file: string): { apiKey: string; apiSecret: string } {
@@ -92,21 +90,23 @@ function readKeys(file: string): { apiKey: string; apiSecret: string } {
  * `--store memory` a generated pair goes to a private temporary directory instead.
  */
 function credentials(store: string, key?: string, secret?: string): Credentials {
-  if (key && secret) return { apiKey: key, apiSecret: secret, temporary: false }
+  if (key && secret) return { apiKey: key, apiSecret: secret }
   const beside = store.startsWith('sqlite:')
     ? join(dirname(resolve(store.slice('sqlite:'.length))), 'eddy-keys.json')
     : undefined
   if (beside && existsSync(beside)) {
     const saved = readKeys(beside)
     const file = secret ? undefined : beside
-    return { apiKey: key ?? saved.apiKey, apiSecret: secret ?? saved.apiSecret, file, temporary: false }
+    return { apiKey: key ?? saved.apiKey, apiSecret: secret ?? saved.apiSecret, file }
   }
   // base64url has no ".", which the official client would take for a user token.
   const apiKey = key ?? randomBytes(12).toString('base64url')
   const apiSecret = secret ?? randomBytes(32).toString('base64url')
   const file = beside ?? join(mkdtempSync(join(tmpdir(), 'eddy-keys-')), 'eddy-keys.json')
+  // A temporary keys file only serves this run's memory store: removed when the process exits.
+  if (!beside) process.once('exit', () => rmSync(dirname(file), { recursive: true, force: true }))
   writeFileSync(file, `${JSON.stringify({ apiKey, apiSecret }, null, 2)}\n`, { mode: 0o600 })
-  return { apiKey, apiSecret, file, temporary: beside === undefined }
+  return { apiKey, apiSecret, file }
 }
 
 async function serve(args: string[]): Promise<void> {
@@ -156,8 +156,6 @@ async function serve(args: string[]): Promise<void> {
     if (closing) return
     closing = true
     process.stderr.write(`eddy: ${signal}, finishing pending work\n`)
-    // A temporary keys file only served this run's memory store: nothing can use it afterwards.
-    if (creds.temporary && creds.file) rmSync(dirname(creds.file), { recursive: true, force: true })
     app.close().then(
       () => process.exit(0),
       (err) => {
