@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, printed as one Markdown table. `-- --quick` stores 100k
  * activities instead of 1M for the read rows; `-- --only=adds,reads,server` runs some (names:
- * engine, fanout, adds, follows, bytes, reads, server, enrich). Nothing here is a test: numbers vary by run.
+ * engine, fanout, adds, follows, bytes, reads, server, fairness, enrich). Nothing here is a test: numbers vary by run.
  */
 import { existsSync } from 'node:fs'
 import { benchEngine, ENGINE_BENCHES } from './engine-bench.js'
@@ -19,6 +19,7 @@ if (want('engine') || (engineParts && engineParts.length > 0)) {
 // Server and integration benchmarks live beside their code's owners; run them when present.
 for (const [name, file, fn] of [
   ['server', './server-bench.ts', 'benchServer'],
+  ['fairness', './server-bench.ts', 'benchFairness'],
   ['enrich', './enrich-bench.ts', 'benchEnrich'],
 ] as const) {
   if (!want(name) || !existsSync(new URL(file, import.meta.url))) continue

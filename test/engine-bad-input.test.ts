@@ -109,7 +109,7 @@ describe('error registry', () => {
     const { ERRORS } = await import('../src/engine/errors.js')
     const { readFileSync } = await import('node:fs')
     const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
-    const rows = [...doc.matchAll(/^\| (\w+Exception)\s*\| (\d+)\s*\| (\d+)\s*\|/gm)].map((m) => [
+    const rows = [...doc.matchAll(/^\| (\w+)\s*\| (\d+)\s*\| (\d+)\s*\|/gm)].map((m) => [
       m[1],
       Number(m[2]),
       Number(m[3]),

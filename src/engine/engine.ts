@@ -13,7 +13,7 @@ import type {
 } from '../store/store.js'
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { EddyError, inputError } from './errors.js'
-import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, flatEntry } from './fanout.js'
+import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, flatEntry, inSlices } from './fanout.js'
 import {
   buildFeedGroups,
   type FeedGroup,
@@ -119,10 +119,12 @@ export class Engine {
 
   /** Writes `batch` and starts the given fan-out jobs, queueing what the write left pending. */
   async #write(batch: WriteBatch, jobs: FanoutJob[], activities: Map<string, Activity>): Promise<void> {
+    // The jobs' first chunks share one chunk's budget: a batch of 100 activities to a feed with
+    // 50,000 followers then writes ~chunkSize entries inline, not 100 chunks, and leaves the rest
+    // to the background runner, which yields between chunks.
+    const chunkSize = Math.max(1, Math.floor(this.chunkSize / jobs.length))
     const fanout =
-      jobs.length > 0
-        ? { jobs, build: chunkBuilder(this.groups, activities), chunkSize: this.chunkSize }
-        : undefined
+      jobs.length > 0 ? { jobs, build: chunkBuilder(this.groups, activities), chunkSize } : undefined
     const pending = await this.store.write(batch, fanout)
     this.#fanout.enqueue(pending)
   }
@@ -269,16 +271,28 @@ export class Engine {
                 ),
       })
     }
-    await this.store.write({ follow, copies })
+    // A long list is several writes (about chunkSize copied entries each, a turn of the event loop
+    // between them). Each follow edge stays in the write with its copy, which is what keeps a
+    // concurrent add from missing the new follower; the list as a whole is not atomic, and
+    // following again is idempotent, so a retry after a failure completes it.
+    const perWrite = this.chunkSize / Math.max(1, copyLimit)
+    await inSlices(follow.length, perWrite, (from, to) =>
+      this.store.write({ follow: follow.slice(from, to), copies: copies.slice(from, to) }),
+    )
   }
 
   /** Removes follows; unless `keepHistory`, also the activities that came through them. */
   async unfollow(pairs: { source: FeedRef; target: FeedRef; keepHistory: boolean }[]): Promise<void> {
-    const unfollow = pairs.map((p) => ({ source: p.source.id, target: p.target.id }))
-    const removeByOrigin = pairs
-      .filter((p) => !p.keepHistory)
-      .map((p) => ({ feed: p.source.id, origin: p.target.id }))
-    await this.store.write({ unfollow, removeByOrigin })
+    // Sliced like follow(): each pair's edge and its history removal stay in one write.
+    await inSlices(pairs.length, this.chunkSize / DEFAULT_COPY_LIMIT, (from, to) => {
+      const slice = pairs.slice(from, to)
+      return this.store.write({
+        unfollow: slice.map((p) => ({ source: p.source.id, target: p.target.id })),
+        removeByOrigin: slice
+          .filter((p) => !p.keepHistory)
+          .map((p) => ({ feed: p.source.id, origin: p.target.id })),
+      })
+    })
   }
 
   /** Adds one activity to many feeds directly, without fan-out to their followers. */

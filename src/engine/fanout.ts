@@ -12,8 +12,38 @@ import { skMicros } from './ids.js'
 /** How long a failed fan-out waits before it is retried from the store. */
 const RETRY_DELAY_MS = 1_000
 
-/** Default number of follower feeds written per transaction. */
-export const DEFAULT_CHUNK_SIZE = 2_000
+/**
+ * Default number of follower feeds written per transaction. Each chunk holds the (synchronous)
+ * store for its length: 500 takes 1–2 ms on SQLite, so reads during a 50,000-follower fan-out
+ * wait little (2,000 took 5–9 ms and doubled their p99), while delivery is as fast (bench/,
+ * fairness row).
+ */
+export const DEFAULT_CHUNK_SIZE = 500
+
+/**
+ * Resolves on the next turn of the event loop, after pending I/O callbacks. Background work on a
+ * synchronous store (better-sqlite3 blocks the thread for each transaction) awaits this between
+ * transactions, so requests that arrived meanwhile run before the next one, not after all of them.
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Runs `write` over `count` items in slices of `size` (at least 1) with a turn of the event loop
+ * between slices, so a long batch on a synchronous store lets other requests run as it goes.
+ */
+export async function inSlices(
+  count: number,
+  size: number,
+  write: (from: number, to: number) => Promise<unknown>,
+): Promise<void> {
+  const step = Math.max(1, Math.floor(size))
+  for (let from = 0; from < count; from += step) {
+    if (from > 0) await nextTurn()
+    await write(from, Math.min(count, from + step))
+  }
+}
 
 /** The entry of a flat feed (no body needed). */
 export function flatEntry(group: FeedGroup, feed: string, sk: string, origin: string | null): EntryWrite {
@@ -141,7 +171,7 @@ export class FanoutRunner {
 
   async #drain(): Promise<void> {
     // Let the write that queued the job resolve first; delivery is not on the caller's path.
-    await new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#queue.length)
       const activities = await this.#load([...new Set(batch.filter((j) => j.op === 'add').map((j) => j.sk))])
@@ -152,6 +182,9 @@ export class FanoutRunner {
           while (next) {
             job = next
             next = await this.#store.runFanout(job, build, this.#chunkSize)
+            // Awaiting a synchronous store only yields to microtasks: without a turn of the event
+            // loop here, a 50,000-follower delivery would hold every other request until it ends.
+            await nextTurn()
           }
         } catch (error) {
           // The job stays in the store at its last committed chunk. Report the error to the next

@@ -11,6 +11,7 @@ import { EddyError, inputError } from '../engine/errors.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
+import { type RateLimitOptions, rateLimits } from './rate-limit.js'
 import { activityRoutes } from './routes/activities.js'
 import { collectionRoutes } from './routes/collections.js'
 import { feedRoutes } from './routes/feeds.js'
@@ -30,6 +31,8 @@ export interface AppOptions {
   bodyLimit?: number
   /** Feed groups whose feeds any user token may read (default `['user']`). */
   publicReadGroups?: string[]
+  /** Per-key and per-user rate limits (off when absent). */
+  rateLimit?: RateLimitOptions
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -94,6 +97,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     engine: options.client.engine,
     auth: new Authenticator(options.apiKey, options.apiSecret),
     publicRead: new Set(options.publicReadGroups ?? PUBLIC_READ_GROUPS),
+    limits: rateLimits(options.rateLimit),
   }
 
   // Callback style, not async: an async hook costs a promise and a microtask on every request.

@@ -4,6 +4,7 @@ import type { EddyClient } from '../client/client.js'
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import { type Authenticator, actionFor, checkScope, type Principal } from './auth.js'
+import type { RateLimits } from './rate-limit.js'
 
 /** Shared state of one server. */
 export interface ServerContext {
@@ -12,6 +13,8 @@ export interface ServerContext {
   auth: Authenticator
   /** Feed groups any user token may read (default: `user`). */
   publicRead: Set<string>
+  /** Rate limits, when any is configured. */
+  limits?: RateLimits
 }
 
 /** Path parameters, URL-decoded by the router. */
@@ -45,6 +48,7 @@ export function route(
   handler: (call: Call) => Promise<object>,
 ): void {
   const action = actionFor(method)
+  const endpoint = `${method} ${url}`
   app.route({
     method,
     url,
@@ -58,6 +62,7 @@ export function route(
       )
       // A known token comes back synchronously; only a new one needs awaiting (see Authenticator).
       const principal = authenticated instanceof Promise ? await authenticated : authenticated
+      if (ctx.limits) await ctx.limits.take(reply, endpoint, principal)
       const params = request.params as Params
       checkScope(principal, { resource, action, feedId: feedOf(params, query) })
       const body = await handler({ principal, params, query, body: request.body, request })

@@ -17,10 +17,12 @@ import { inputError } from '../engine/errors.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import type { Store } from '../store/store.js'
 import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
+import { type RateLimitOptions, rateLimitOptions } from './rate-limit.js'
 
 export { DEFAULT_BODY_LIMIT } from './app.js'
 export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
 export { NOT_ALLOWED_DETAIL } from './errors.js'
+export type { RateLimitOptions } from './rate-limit.js'
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -40,6 +42,11 @@ export interface ServerOptions {
   bodyLimit?: number
   /** Feed groups whose feeds any user token may read (default `['user']`). */
   publicReadGroups?: string[]
+  /**
+   * Rate limits like Stream's, per endpoint and window: `{ perKey, perUser, windowSeconds }`
+   * (e.g. `{ perUser: 60 }`, Stream's per-user default). Off by default.
+   */
+  rateLimit?: RateLimitOptions | false
 }
 
 /** Builds the server (not listening yet): call `.listen()`, or `.inject()` in tests. */
@@ -52,6 +59,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   if (typeof apiSecret !== 'string' || apiSecret === '' || apiSecret.includes('.')) {
     throw inputError('apiSecret must be a non-empty string without "."', '(hidden)', 'apiSecret')
   }
+  const rateLimit = rateLimitOptions(options.rateLimit)
   const owned = options.client === undefined
   const client = options.client ?? connect({ store: options.store, feedGroups: options.feedGroups })
   const app = buildApp({
@@ -61,6 +69,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     logger: options.logger,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     publicReadGroups: options.publicReadGroups,
+    rateLimit,
   })
   // A client we opened is ours to close: pending fan-out finishes, then the store is released.
   if (owned) app.addHook('onClose', async () => client.close())

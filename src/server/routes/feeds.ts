@@ -17,6 +17,7 @@ import {
 } from '../context.js'
 import { enrichActivities } from '../enrich.js'
 import { flatPageJson } from '../fast-read.js'
+import { checkUserBatch, checkUserTargetUpdates } from '../user-limits.js'
 
 const READ_OPTIONS = [
   'limit',
@@ -92,6 +93,7 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
       // A batch is `{ activities: [...] }`; a single activity always has a verb.
       if (Array.isArray(input.activities) && input.verb === undefined) {
         onlyKeys(input, ['activities'], 'a batch add')
+        checkUserBatch(principal, input.activities)
         const activities = await ctx.engine.addActivities(feed, input.activities, user)
         return timed(started, { activities })
       }
@@ -128,6 +130,7 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const items = Array.isArray(body) ? body : [body]
       if (items.length === 0 || items.length > 100)
         throw inputError('give 1 to 100 target updates', items.length, 'body')
+      checkUserTargetUpdates(principal, items)
       let last: object = {}
       for (const raw of items) {
         const item = objectBody(
