@@ -1,0 +1,63 @@
+/** Documents (users, collection entries) in memory, apart from the feed storage. */
+import type { DocRow, DocumentStore } from '../store.js'
+
+/** The memory store's {@link DocumentStore}. */
+export class MemoryDocuments implements DocumentStore {
+  readonly #docs: Map<string, DocRow>
+  readonly #check: () => void
+  readonly #now: () => number
+
+  /** `check` throws once the store is closed; `now` is the store's clock. */
+  constructor(docs: Map<string, DocRow>, check: () => void, now: () => number) {
+    this.#docs = docs
+    this.#check = check
+    this.#now = now
+  }
+
+  async getDocs(kind: string, ids: string[]): Promise<DocRow[]> {
+    this.#check()
+    const out: DocRow[] = []
+    for (const id of ids) {
+      const doc = this.#docs.get(`${kind}\u0000${id}`)
+      // Copies: a caller changing what it got must not change what is stored.
+      if (doc) out.push(structuredClone(doc))
+    }
+    return out
+  }
+
+  async putDoc(
+    kind: string,
+    id: string,
+    data: Record<string, unknown>,
+    mode: 'insert' | 'update' | 'upsert',
+    ifUpdatedAt?: string,
+  ): Promise<DocRow | undefined> {
+    this.#check()
+    const key = `${kind}\u0000${id}`
+    const existing = this.#docs.get(key)
+    if ((mode === 'insert' && existing) || (mode === 'update' && !existing)) return undefined
+    if (ifUpdatedAt !== undefined && mode !== 'insert' && existing?.updated_at !== ifUpdatedAt)
+      return undefined
+    let time = this.#now()
+    // updated_at is a version for ifUpdatedAt: it must move on every write, even within one
+    // millisecond, or a writer holding the old value would still match it.
+    if (existing && time <= Date.parse(existing.updated_at)) time = Date.parse(existing.updated_at) + 1
+    const now = new Date(time).toISOString()
+    const doc: DocRow = {
+      kind,
+      id,
+      data: structuredClone(data),
+      created_at: existing?.created_at ?? now,
+      updated_at: now,
+    }
+    this.#docs.set(key, doc)
+    return structuredClone(doc)
+  }
+
+  async deleteDocs(kind: string, ids: string[]): Promise<number> {
+    this.#check()
+    let n = 0
+    for (const id of ids) if (this.#docs.delete(`${kind}\u0000${id}`)) n++
+    return n
+  }
+}
