@@ -1,6 +1,6 @@
 /** docs/integration.md's MikroORM section as one script: pins flushed in a transaction reach a follower after COMMIT. */
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite'
-import { Entity, ManyToOne, MikroORM, PrimaryKey, Property } from '@mikro-orm/core'
+import { Entity, ManyToOne, MikroORM, type Opt, PrimaryKey, Property } from '@mikro-orm/core'
 import { client, configure, Enrich, feedManager } from 'eddy'
 import { Activity, trackOrm } from 'eddy/mikro-orm'
 
@@ -16,7 +16,7 @@ class Pin {
   @PrimaryKey({ type: 'number' }) id!: number
   @ManyToOne(() => User) author!: User
   @Property({ type: 'string' }) message!: string
-  @Property({ type: 'Date' }) createdAt = new Date()
+  @Property({ type: 'Date' }) createdAt: Opt<Date> = new Date()
 }
 
 configure({ client: { store: 'sqlite:feeds.sqlite' } })
