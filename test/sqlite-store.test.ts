@@ -27,6 +27,7 @@ const notification = (n: number, actor: string, group = 'g'): EntryWrite => ({
   origin: null,
   group,
   actor,
+  groupId: skToId(sk(n)),
 })
 const body = (n: number) => ({ sk: sk(n), body: JSON.stringify({ id: skToId(sk(n)) }) })
 
@@ -43,18 +44,16 @@ describe('sqlite store', () => {
         notification(2, 'u2'),
       ],
     })
-    const pending = await first.write(
-      {},
-      {
-        jobs: [{ id: 'j1', op: 'add', feed: 'user:t', sk: sk(1), cursor: null }],
-        build: (job, followers) => ({
-          add: followers.map((feed) => ({ feed, kind: 'flat', sk: job.sk, origin: job.feed })),
-        }),
-        chunkSize: 1,
-      },
-    )
-    await first.markGroups('notification:1', true)
-    await first.putDoc('user', 'u1', { name: 'Ann' }, 'insert')
+    const pending = await first.write({
+      fanout: [
+        { id: 'j1', op: 'add', feed: 'user:t', sk: sk(1), shapes: { user: { kind: 'flat' } }, cursor: null },
+      ],
+      chunkSize: 1,
+      leaseMs: 0,
+    })
+    assert.equal(pending.length, 1)
+    await first.readGroups('notification:1', { limit: 0, offset: 0 }, 1, { seen: true })
+    await first.documents.putDoc('user', 'u1', { name: 'Ann' }, 'insert')
     await first.close()
 
     const again = openSqliteStore(path)
@@ -62,14 +61,16 @@ describe('sqlite store', () => {
       (await again.readFlat('user:t', { limit: 10, offset: 0 })).map((e) => e.sk),
       [sk(1)],
     )
-    const [group] = await again.readGroups('notification:1', { limit: 10, offset: 0 }, 10)
+    const {
+      groups: [group],
+    } = await again.readGroups('notification:1', { limit: 10, offset: 0 }, 10)
     assert.deepEqual(
       [group.activity_count, group.actor_count, group.is_seen, group.is_read],
       [2, 2, true, false],
     )
-    assert.equal(await again.countFollows('user:t', 'followers'), 2)
-    assert.deepEqual(await again.pendingFanout(), pending)
-    assert.deepEqual((await again.getDocs('user', ['u1']))[0].data, { name: 'Ann' })
+    assert.deepEqual(await again.countFollows('user:t', { followers: [] }), { followers: 2 })
+    assert.deepEqual(await again.claimFanout({ limit: 10, leaseMs: 1000 }), pending)
+    assert.deepEqual((await again.documents.getDocs('user', ['u1']))[0].data, { name: 'Ann' })
     await again.close()
     const db = new Database(path, { readonly: true })
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION)
@@ -97,7 +98,9 @@ describe('sqlite store', () => {
     for (let n = 0; n < 60; n += 3)
       await stores[n % 2].write({ remove: [{ feed: 'notification:1', sk: sk(n) }] })
     for (const store of stores) {
-      const [group] = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1)
+      const {
+        groups: [group],
+      } = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1)
       assert.deepEqual(
         [group.activity_count, group.actor_count, group.firstSk, group.lastSk],
         [40, 7, sk(1), sk(59)],
@@ -145,12 +148,16 @@ describe('sqlite store', () => {
       })
     await Promise.all([run(0), run(200)])
     const store = openSqliteStore(path)
-    const [group] = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1)
+    const {
+      groups: [group],
+      unseen,
+      unread,
+    } = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1, { counts: true })
     assert.deepEqual(
       [group.activity_count, group.actor_count, group.firstSk, group.lastSk],
       [500, 13, sk(0), sk(499)],
     )
-    assert.deepEqual(await store.groupCounts('notification:1'), { unseen: 1, unread: 1 })
+    assert.deepEqual({ unseen, unread }, { unseen: 1, unread: 1 })
     await store.close()
   })
 })

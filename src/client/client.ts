@@ -4,15 +4,8 @@
  */
 import { resolve } from 'node:path'
 import type { Activity } from '../engine/activity.js'
-import {
-  DEFAULT_COPY_LIMIT,
-  Engine,
-  type EngineOptions,
-  intOption,
-  MAX_COPY_LIMIT,
-} from '../engine/engine.js'
+import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
-import type { FeedRef } from '../engine/feed-groups.js'
 import { duration } from '../engine/read.js'
 import {
   getActivitiesByForeignIds,
@@ -56,6 +49,7 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   store: true,
   feedGroups: true,
   fanoutChunkSize: true,
+  fanoutLeaseMs: true,
 }
 
 /** Rejects options connect() does not know (a typo would otherwise silently use the default). */
@@ -205,20 +199,16 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     const started = performance.now()
     if (!Array.isArray(follows))
       throw inputError('follows must be a list of { source, target }', follows, 'follows')
-    const limit = intOption(activityCopyLimit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, DEFAULT_COPY_LIMIT)
-    const byLimit = new Map<number, { source: FeedRef; target: FeedRef }[]>()
-    for (const f of follows) {
+    const pairs = follows.map((f) => {
       if (!f || typeof f !== 'object')
         throw inputError('each follow must be { source, target }', f, 'follows')
-      const own = intOption(f.activity_copy_limit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, limit)
-      const pair = {
+      return {
         source: this.engine.parseFeed(f.source, 'source'),
         target: this.engine.parseFeed(f.target, 'target'),
+        limit: f.activity_copy_limit,
       }
-      byLimit.set(own, [...(byLimit.get(own) ?? []), pair])
-    }
-    // One write per distinct copy limit (usually one); follows are idempotent, so a retry is safe.
-    for (const [copyLimit, pairs] of byLimit) await this.engine.follow(pairs, copyLimit)
+    })
+    await this.engine.follow(pairs, activityCopyLimit)
     return { duration: duration(started) }
   }
 

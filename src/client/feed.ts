@@ -1,7 +1,7 @@
 /** A feed handle shaped like the official `getstream` client's `StreamFeed`. */
-import { DEFAULT_COPY_LIMIT, type Engine, intOption, MAX_COPY_LIMIT } from '../engine/engine.js'
+import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
-import { type FeedRef, requireGroup } from '../engine/feed-groups.js'
+import type { FeedRef } from '../engine/feed-groups.js'
 import { requireSk } from '../engine/ids.js'
 import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
 import { updateToTargets } from '../engine/updates.js'
@@ -27,27 +27,6 @@ export interface GetFollowOptions {
   offset?: number
   /** Only these feeds (ids like `user:42`), as a list or a comma-separated string. */
   filter?: string[] | string
-}
-
-/** Default and maximum page size of follow listings. */
-export const DEFAULT_FOLLOW_LIMIT = 25
-export const MAX_FOLLOW_LIMIT = 500
-/** Deepest offset of follow listings. */
-export const MAX_FOLLOW_OFFSET = 400
-
-/** Parses follow listing options. */
-export function followQuery(engine: Engine, options: GetFollowOptions = {}) {
-  if (options === null || typeof options !== 'object')
-    throw inputError('options must be an object', options, 'options')
-  const raw = options.filter
-  const filter = raw === undefined || raw === '' ? [] : typeof raw === 'string' ? raw.split(',') : raw
-  if (!Array.isArray(filter))
-    throw inputError('filter must be a list of feed ids like ["user:42"]', raw, 'filter')
-  return {
-    limit: intOption(options.limit, 'limit', 0, MAX_FOLLOW_LIMIT, DEFAULT_FOLLOW_LIMIT),
-    offset: intOption(options.offset, 'offset', 0, MAX_FOLLOW_OFFSET, 0),
-    filter: filter.map((f) => engine.parseFeed(typeof f === 'string' ? f.trim() : f, 'filter').id),
-  }
 }
 
 /** Maps stored follow rows to Stream's relation shape. */
@@ -147,8 +126,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   ): Promise<APIResponse> {
     const started = performance.now()
     const target = this.#target(targetSlug, targetUserId)
-    const limit = intOption(options?.limit, 'activity_copy_limit', 0, MAX_COPY_LIMIT, DEFAULT_COPY_LIMIT)
-    await this.#engine.follow([{ source: this.#ref, target }], limit)
+    await this.#engine.follow([{ source: this.#ref, target }], options?.limit)
     return { duration: duration(started) }
   }
 
@@ -167,14 +145,14 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   /** Feeds that follow this one, newest follow first. */
   async followers(options: GetFollowOptions = {}): Promise<{ results: FollowRelation[] } & APIResponse> {
     const started = performance.now()
-    const rows = await this.#engine.store.followers(this.id, followQuery(this.#engine, options))
+    const rows = await this.#engine.follows(this.#ref, 'followers', options)
     return { results: relations(rows), duration: duration(started) }
   }
 
   /** Feeds this one follows, newest follow first. */
   async following(options: GetFollowOptions = {}): Promise<{ results: FollowRelation[] } & APIResponse> {
     const started = performance.now()
-    const rows = await this.#engine.store.following(this.id, followQuery(this.#engine, options))
+    const rows = await this.#engine.follows(this.#ref, 'following', options)
     return { results: relations(rows), duration: duration(started) }
   }
 
@@ -185,19 +163,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
     } & APIResponse
   > {
     const started = performance.now()
-    const slugs = (value: unknown, field: string) => {
-      if (value === undefined) return undefined
-      const list = typeof value === 'string' ? value.split(',') : value
-      if (!Array.isArray(list)) throw inputError(`${field} must be a list of feed group names`, value, field)
-      for (const s of list) requireGroup(this.#engine.groups, s)
-      return list as string[]
-    }
-    const followerSlugs = slugs(options?.followerSlugs, 'followerSlugs')
-    const followingSlugs = slugs(options?.followingSlugs, 'followingSlugs')
-    const [followers, following] = await Promise.all([
-      this.#engine.store.countFollows(this.id, 'followers', followerSlugs),
-      this.#engine.store.countFollows(this.id, 'following', followingSlugs),
-    ])
+    const { followers, following } = await this.#engine.followStats(this.#ref, options ?? {})
     return {
       results: {
         followers: { feed: this.id, count: followers },

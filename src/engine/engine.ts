@@ -1,19 +1,24 @@
 /**
- * The feed engine: every rule of Stream's Feeds v1 semantics over a {@link Store}. The
- * getstream-shaped client and the HTTP server are thin layers over it.
+ * The feed engine: every rule of Stream's Feeds v1 semantics over a {@link Store}, and the only
+ * way to it: the getstream-shaped client and the HTTP server are thin layers over these methods.
  */
 import type {
+  DocumentStore,
   EntryRemove,
   EntryWrite,
   FanoutJob,
-  FollowCopy,
-  FollowEdge,
+  FlatEntry,
+  FollowRow,
+  GroupPage,
+  GroupPageQuery,
+  GroupReadOptions,
+  PageQuery,
   Store,
   WriteBatch,
 } from '../store/store.js'
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { EddyError, inputError } from './errors.js'
-import { chunkBuilder, DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, flatEntry, inSlices } from './fanout.js'
+import { DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, shapesFor } from './fanout.js'
 import {
   buildFeedGroups,
   type FeedGroup,
@@ -22,9 +27,23 @@ import {
   feedRef,
   parseFeedId,
 } from './feed-groups.js'
+import {
+  DEFAULT_COPY_LIMIT,
+  type FollowListOptions,
+  type FollowPair,
+  follow,
+  followQuery,
+  followStats,
+  listFollows,
+  unfollow,
+} from './follows.js'
 import { randomId } from './ids.js'
 import { untilCommitted } from './optimistic.js'
+import { intOption } from './options.js'
 import { requireOwnActivity, userActivityInput } from './policy.js'
+
+export { DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT } from './follows.js'
+export { intOption } from './options.js'
 
 /** Options for {@link Engine}. */
 export interface EngineOptions {
@@ -32,46 +51,59 @@ export interface EngineOptions {
   feedGroups?: Record<string, FeedGroupOptions>
   /** Follower feeds written per fan-out transaction. */
   fanoutChunkSize?: number
+  /**
+   * How long this process holds the fan-out jobs it accepted or claimed before another process
+   * may take them over (default 30 s): after a crash, the restarted process or a worker finishes
+   * them within about this long.
+   */
+  fanoutLeaseMs?: number
 }
 
 /** Most activities one add, update or lookup call may carry. */
 export const MAX_BATCH = 100
 /** Most feeds `addToMany` may write to. */
 export const MAX_ADD_TO_MANY = 5_000
-/** Follow copy limit: default and maximum. */
-export const DEFAULT_COPY_LIMIT = 100
-export const MAX_COPY_LIMIT = 1_000
-
-/** Checks an optional integer option and returns it or the default. */
-export function intOption(value: unknown, field: string, min: number, max: number, fallback: number): number {
-  if (value === undefined || value === null || value === '') return fallback
-  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw inputError(`${field} must be an integer from ${min} to ${max}`, value, field)
-  }
-  return n
-}
 
 /** The engine: configured feed groups, a store and a fan-out runner. */
 export class Engine {
-  readonly store: Store
   readonly groups: Map<string, FeedGroup>
   readonly chunkSize: number
+  readonly #store: Store
+  readonly #leaseMs: number
   readonly #fanout: FanoutRunner
 
   constructor(store: Store, options: EngineOptions = {}) {
-    this.store = store
+    this.#store = store
     this.groups = buildFeedGroups(options.feedGroups)
     this.chunkSize = intOption(options.fanoutChunkSize, 'fanoutChunkSize', 1, 100_000, DEFAULT_CHUNK_SIZE)
-    this.#fanout = new FanoutRunner(store, this.groups, this.chunkSize, (sks) => this.loadActivities(sks))
+    this.#leaseMs = intOption(options.fanoutLeaseMs, 'fanoutLeaseMs', 1, 3_600_000, 30_000)
+    this.#fanout = new FanoutRunner(store, this.chunkSize, this.#leaseMs, (job) => this.#reshape(job))
   }
 
-  /** Resumes fan-out that an earlier process accepted but did not finish. */
+  /** The store's short name (`memory`, `sqlite:/path`...), for messages and health checks. */
+  get storeName(): string {
+    return this.#store.name
+  }
+
+  /** Users and collections, beside the feeds. */
+  get documents(): DocumentStore {
+    return this.#store.documents
+  }
+
+  /**
+   * Takes over fan-out that no live process holds (accepted earlier, or by a crashed process),
+   * and from then on keeps checking for such jobs in the background.
+   */
   resume(): Promise<void> {
     return this.#fanout.resume()
   }
 
-  /** Resolves once every accepted fan-out has been delivered. */
+  /** Runs as a dedicated fan-out worker until `signal` aborts (see FanoutRunner.work). */
+  work(signal: AbortSignal, pollMs?: number): Promise<void> {
+    return this.#fanout.work(signal, pollMs)
+  }
+
+  /** Resolves once every fan-out this process accepted or claimed has been delivered. */
   flush(): Promise<void> {
     return this.#fanout.idle()
   }
@@ -88,7 +120,7 @@ export class Engine {
 
   /** Activities by sort key, parsed (origin null). */
   async loadActivities(sks: string[]): Promise<Map<string, Activity>> {
-    const rows = await this.store.getActivities(sks)
+    const rows = await this.#store.getActivities(sks)
     const out = new Map<string, Activity>()
     for (const [sk, row] of rows) out.set(sk, readActivity(row.body, null))
     return out
@@ -96,7 +128,7 @@ export class Engine {
 
   /** Activities by sort key with their stored text, for writes that `expect` it unchanged. */
   async loadStored(sks: string[]): Promise<Map<string, { body: string; activity: Activity }>> {
-    const rows = await this.store.getActivities(sks)
+    const rows = await this.#store.getActivities(sks)
     const out = new Map<string, { body: string; activity: Activity }>()
     for (const [sk, row] of rows) out.set(sk, { body: row.body, activity: readActivity(row.body, null) })
     return out
@@ -107,7 +139,7 @@ export class Engine {
    * text is still `previous`; otherwise throws WriteConflict and writes nothing.
    */
   async writeBodies(updates: { prepared: PreparedActivity; previous: string }[]): Promise<void> {
-    await this.store.write({
+    await this.#store.write({
       expect: updates.map((u) => ({ sk: u.prepared.sk, body: u.previous })),
       activities: updates.map(({ prepared: p }) => ({
         sk: p.sk,
@@ -117,16 +149,38 @@ export class Engine {
     })
   }
 
-  /** Writes `batch` and starts the given fan-out jobs, queueing what the write left pending. */
-  async #write(batch: WriteBatch, jobs: FanoutJob[], activities: Map<string, Activity>): Promise<void> {
+  /** Which of `sks` `feed` holds, with the origin each came through. */
+  getEntries(feed: FeedRef, sks: string[]): Promise<Map<string, { origin: string | null }>> {
+    return this.#store.getEntries(feed.id, sks)
+  }
+
+  /** A page of a flat feed as stored (bodies as JSON text), for readers that splice JSON. */
+  readFlatRows(feed: FeedRef, page: PageQuery): Promise<FlatEntry[]> {
+    return page.limit === 0 ? Promise.resolve([]) : this.#store.readFlat(feed.id, page)
+  }
+
+  /** A page of groups with counts and marks as asked (see `Store.readGroups`). */
+  readGroupRows(feed: FeedRef, page: GroupPageQuery, options?: GroupReadOptions): Promise<GroupPage> {
+    return this.#store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)
+  }
+
+  /** Writes `batch` and accepts the given fan-out jobs, queueing what the write left pending. */
+  async #write(batch: WriteBatch, jobs: FanoutJob[] = []): Promise<void> {
     // The jobs' first chunks share one chunk's budget: a batch of 100 activities to a feed with
     // 50,000 followers then writes ~chunkSize entries inline, not 100 chunks, and leaves the rest
     // to the background runner, which yields between chunks.
-    const chunkSize = Math.max(1, Math.floor(this.chunkSize / jobs.length))
-    const fanout =
-      jobs.length > 0 ? { jobs, build: chunkBuilder(this.groups, activities), chunkSize } : undefined
-    const pending = await this.store.write(batch, fanout)
+    const chunkSize = Math.max(1, Math.floor(this.chunkSize / Math.max(1, jobs.length)))
+    const pending = await this.#store.write({ ...batch, fanout: jobs, chunkSize, leaseMs: this.#leaseMs })
     this.#fanout.enqueue(pending)
+  }
+
+  /** Gives a job accepted by an older version (no shapes) its shapes and accepts it again. */
+  async #reshape(job: FanoutJob): Promise<FanoutJob | null> {
+    const activity = (await this.loadActivities([job.sk])).get(job.sk)
+    // A body that is gone has nothing to deliver: empty shapes finish the job without writes.
+    const shapes = activity ? shapesFor(this.groups, job.sk, activity) : {}
+    const [pending] = await this.#store.write({ fanout: [{ ...job, shapes }], leaseMs: this.#leaseMs })
+    return pending ?? null
   }
 
   /**
@@ -166,15 +220,14 @@ export class Engine {
   ): Promise<void> {
     const add: EntryWrite[] = []
     const jobs: FanoutJob[] = []
-    const activities = new Map<string, Activity>()
     for (const p of byKey.values()) {
-      activities.set(p.sk, p.activity)
+      const shapes = shapesFor(this.groups, p.sk, p.activity)
       add.push(entryFor(feed.group, feed.id, p.sk, p.activity, null))
-      jobs.push({ id: randomId(), op: 'add', feed: feed.id, sk: p.sk, cursor: null })
+      jobs.push({ id: randomId(), op: 'add', feed: feed.id, sk: p.sk, shapes, cursor: null })
       for (const target of p.to) {
         if (target.id === feed.id) continue
         add.push(entryFor(target.group, target.id, p.sk, p.activity, null))
-        jobs.push({ id: randomId(), op: 'add', feed: target.id, sk: p.sk, cursor: null })
+        jobs.push({ id: randomId(), op: 'add', feed: target.id, sk: p.sk, shapes, cursor: null })
       }
     }
     await this.#write(
@@ -188,7 +241,6 @@ export class Engine {
         add,
       },
       jobs,
-      activities,
     )
   }
 
@@ -198,11 +250,8 @@ export class Engine {
    * Activities the feed does not hold are skipped (as on Stream); resolves with how many it held.
    */
   async removeActivities(feed: FeedRef, sks: string[]): Promise<number> {
-    const held: { sk: string; direct: boolean }[] = []
-    for (const sk of new Set(sks)) {
-      const entry = await this.store.getEntry(feed.id, sk)
-      if (entry) held.push({ sk, direct: entry.origin === null })
-    }
+    const entries = await this.#store.getEntries(feed.id, [...new Set(sks)])
+    const held = [...entries].map(([sk, { origin }]) => ({ sk, direct: origin === null }))
     if (held.length === 0) return 0
     // Only activities added here directly can carry `to` targets to withdraw: load just those,
     // and expect them unchanged, so a concurrent `to` change is not withdrawn from stale targets.
@@ -229,70 +278,40 @@ export class Engine {
       }
     }
     const expect = [...stored].map(([sk, { body }]) => ({ sk, body }))
-    await this.#write({ expect, remove }, jobs, new Map())
+    await this.#write({ expect, remove }, jobs)
   }
 
   /** Removes every activity with `foreignId` from `feed`, as {@link removeActivities} does. */
   async removeByForeignId(feed: FeedRef, foreignId: string): Promise<number> {
-    return this.removeActivities(feed, await this.store.findByForeignId(feed.id, foreignId))
+    return this.removeActivities(feed, await this.#store.findByForeignId(feed.id, foreignId))
   }
 
   /**
-   * Makes `source` follow `target`, copying the newest `copyLimit` activities of the target. The
-   * copy is read inside the follow's transaction, so a concurrent add reaches the new follower
-   * either through the copy or through its fan-out.
+   * Makes each `source` follow its `target`, copying the target's newest `copyLimit` activities
+   * (default 100, 0–1,000; a pair's own `limit` overrides it). Edges commit before the copies
+   * are read, so a concurrent add reaches the new follower through its fan-out or the copy.
    */
-  async follow(pairs: { source: FeedRef; target: FeedRef }[], copyLimit: number): Promise<void> {
-    const follow: FollowEdge[] = []
-    const copies: FollowCopy[] = []
-    for (const { source, target } of pairs) {
-      if (target.group.kind !== 'flat') {
-        throw inputError(
-          `only flat feeds can be followed; ${target.slug} is ${target.group.kind}`,
-          target.id,
-          'target',
-        )
-      }
-      if (source.id === target.id) throw inputError('a feed cannot follow itself', target.id, 'target')
-      follow.push({ source: source.id, target: target.id })
-      if (copyLimit === 0) continue
-      copies.push({
-        source: source.id,
-        target: target.id,
-        limit: copyLimit,
-        // Flat feeds need only the sort keys; grouped feeds need the actor and the group key.
-        withBodies: source.group.kind !== 'flat',
-        build:
-          source.group.kind === 'flat'
-            ? (rows) => rows.map((row) => flatEntry(source.group, source.id, row.sk, target.id))
-            : (rows) =>
-                rows.map((row) =>
-                  entryFor(source.group, source.id, row.sk, readActivity(row.body, null), target.id),
-                ),
-      })
-    }
-    // A long list is several writes (about chunkSize copied entries each, a turn of the event loop
-    // between them). Each follow edge stays in the write with its copy, which is what keeps a
-    // concurrent add from missing the new follower; the list as a whole is not atomic, and
-    // following again is idempotent, so a retry after a failure completes it.
-    const perWrite = this.chunkSize / Math.max(1, copyLimit)
-    await inSlices(follow.length, perWrite, (from, to) =>
-      this.store.write({ follow: follow.slice(from, to), copies: copies.slice(from, to) }),
-    )
+  async follow(pairs: FollowPair[], copyLimit?: unknown): Promise<void> {
+    // About one fan-out chunk of rows per write, so a long followMany does not hold the store.
+    await follow(this.#store, pairs, copyLimit, this.chunkSize)
   }
 
   /** Removes follows; unless `keepHistory`, also the activities that came through them. */
   async unfollow(pairs: { source: FeedRef; target: FeedRef; keepHistory: boolean }[]): Promise<void> {
-    // Sliced like follow(): each pair's edge and its history removal stay in one write.
-    await inSlices(pairs.length, this.chunkSize / DEFAULT_COPY_LIMIT, (from, to) => {
-      const slice = pairs.slice(from, to)
-      return this.store.write({
-        unfollow: slice.map((p) => ({ source: p.source.id, target: p.target.id })),
-        removeByOrigin: slice
-          .filter((p) => !p.keepHistory)
-          .map((p) => ({ feed: p.source.id, origin: p.target.id })),
-      })
-    })
+    await unfollow(this.#store, pairs, Math.max(1, Math.floor(this.chunkSize / DEFAULT_COPY_LIMIT)))
+  }
+
+  /** Feeds following `feed` (or that it follows), newest follow first; options as Stream's. */
+  follows(feed: FeedRef, direction: 'followers' | 'following', options?: FollowListOptions): Promise<FollowRow[]> {
+    return listFollows(this.#store, feed, direction, followQuery(this.groups, options))
+  }
+
+  /** Follower and following counts of `feed`, optionally only of some (configured) slugs. */
+  followStats(
+    feed: FeedRef,
+    options?: { followerSlugs?: unknown; followingSlugs?: unknown },
+  ): Promise<{ followers: number; following: number }> {
+    return followStats(this.#store, this.groups, feed, options)
   }
 
   /** Adds one activity to many feeds directly, without fan-out to their followers. */
@@ -315,7 +334,7 @@ export class Engine {
       refs.set(ref.id, ref)
     }
     const add = [...refs.values()].map((ref) => entryFor(ref.group, ref.id, p.sk, p.activity, null))
-    await this.store.write({
+    await this.#store.write({
       activities: [{ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id }],
       add,
     })
@@ -364,9 +383,10 @@ export class Engine {
     const add: EntryWrite[] = []
     const remove: EntryRemove[] = []
     const jobs: FanoutJob[] = []
+    const shapes = shapesFor(this.groups, sk, activity)
     for (const t of added) {
       add.push(entryFor(t.group, t.id, sk, activity, null))
-      jobs.push({ id: randomId(), op: 'add', feed: t.id, sk, cursor: null })
+      jobs.push({ id: randomId(), op: 'add', feed: t.id, sk, shapes, cursor: null })
     }
     for (const t of removed) {
       remove.push({ feed: t.id, sk })
@@ -381,7 +401,6 @@ export class Engine {
         remove,
       },
       jobs,
-      new Map([[sk, activity]]),
     )
   }
 
@@ -391,7 +410,7 @@ export class Engine {
       await this.flush()
     } finally {
       this.#fanout.stop()
-      await this.store.close()
+      await this.#store.close()
     }
   }
 }

@@ -1,16 +1,23 @@
 /**
  * Fan-out on write. Accepted work is a durable job per (activity, feed whose followers receive
- * it); the store runs the first chunk inside the write that accepted it, and this runner drains
- * the rest in the background, chunk by chunk, each chunk one transaction that also advances the
- * job. After a crash, `resume()` picks up every job where its last committed chunk left off.
+ * it), carrying the entry shape each follower slug gets, so the store can run a chunk without
+ * engine code. A store may run the first chunk inside the write that accepts the job; this
+ * runner drains the rest in the background, chunk by chunk, each chunk one transaction that also
+ * advances the job, with a turn of the event loop between chunks. `resume()` claims jobs that an
+ * earlier or crashed process accepted and did not finish; `work()` keeps claiming, for a
+ * dedicated worker process.
  */
-import type { ChunkBuilder, EntryRemove, EntryWrite, FanoutJob, Store } from '../store/store.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { EntryShape, EntryWrite, FanoutJob, Store } from '../store/store.js'
 import { type Activity, groupSource } from './activity.js'
 import type { FeedGroup } from './feed-groups.js'
-import { skMicros } from './ids.js'
+import { skMicros, skToId } from './ids.js'
 
 /** How long a failed fan-out waits before it is retried from the store. */
 const RETRY_DELAY_MS = 1_000
+
+/** Jobs claimed per round by resume() and work(). */
+const CLAIM_BATCH = 100
 
 /**
  * Default number of follower feeds written per transaction. Each chunk holds the (synchronous)
@@ -52,6 +59,22 @@ export function flatEntry(group: FeedGroup, feed: string, sk: string, origin: st
   return entry
 }
 
+/** How an activity enters feeds of `group` (group key, actor and group id for grouped feeds). */
+export function shapeFor(group: FeedGroup, sk: string, activity: Activity): EntryShape {
+  const shape: EntryShape =
+    group.kind === 'flat'
+      ? { kind: 'flat' }
+      : {
+          kind: group.kind,
+          group: group.groupKey!(groupSource(activity, skMicros(sk))),
+          actor: activity.actor,
+          // A group is named after the activity that creates it.
+          groupId: skToId(sk),
+        }
+  if (group.maxLength !== undefined) shape.maxLength = group.maxLength
+  return shape
+}
+
 /** The entry an activity becomes in `feed` (group key and actor for grouped feeds). */
 export function entryFor(
   group: FeedGroup,
@@ -60,65 +83,43 @@ export function entryFor(
   activity: Activity,
   origin: string | null,
 ): EntryWrite {
-  if (group.kind === 'flat') return flatEntry(group, feed, sk, origin)
-  const entry: EntryWrite = {
-    feed,
-    kind: group.kind,
-    sk,
-    origin,
-    group: group.groupKey!(groupSource(activity, skMicros(sk))),
-    actor: activity.actor,
-  }
-  if (group.maxLength !== undefined) entry.maxLength = group.maxLength
-  return entry
+  return { ...shapeFor(group, sk, activity), feed, sk, origin }
 }
 
 /**
- * A chunk builder for jobs whose activities are in `activities` (by sort key). Group keys are
- * computed per follower slug; followers of a slug that no longer exists are skipped.
+ * The shape an activity takes in follower feeds of every configured group, computed once per
+ * activity (not per follower); followers of a slug that is not configured are skipped.
  */
-export function chunkBuilder(
-  groups: Map<string, FeedGroup>,
-  activities: Map<string, Activity>,
-): ChunkBuilder {
-  return (job, followers) => {
-    if (job.op === 'remove') {
-      const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
-      return { remove }
-    }
-    const activity = activities.get(job.sk)
-    if (!activity) return {}
-    const add: EntryWrite[] = []
-    for (const feed of followers) {
-      const group = groups.get(feed.slice(0, feed.indexOf(':')))
-      if (group) add.push(entryFor(group, feed, job.sk, activity, job.feed))
-    }
-    return { add }
-  }
+export function shapesFor(groups: Map<string, FeedGroup>, sk: string, activity: Activity): Record<string, EntryShape> {
+  const shapes: Record<string, EntryShape> = Object.create(null)
+  for (const [slug, group] of groups) shapes[slug] = shapeFor(group, sk, activity)
+  return shapes
 }
 
-/** Drains pending fan-out jobs in the background; `idle()` resolves when none are left. */
+/** Drains fan-out jobs in the background; `idle()` resolves when none are left. */
 export class FanoutRunner {
   readonly #store: Store
-  readonly #groups: Map<string, FeedGroup>
   readonly #chunkSize: number
-  readonly #load: (sks: string[]) => Promise<Map<string, Activity>>
+  readonly #leaseMs: number
+  /** Completes jobs accepted by older versions, which carry no shapes. */
+  readonly #reshape: (job: FanoutJob) => Promise<FanoutJob | null>
   #queue: FanoutJob[] = []
   #running: Promise<void> | undefined
   #error: unknown
   #retryTimer: NodeJS.Timeout | undefined
+  #pollTimer: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(
     store: Store,
-    groups: Map<string, FeedGroup>,
     chunkSize: number,
-    load: (sks: string[]) => Promise<Map<string, Activity>>,
+    leaseMs: number,
+    reshape: (job: FanoutJob) => Promise<FanoutJob | null>,
   ) {
     this.#store = store
-    this.#groups = groups
     this.#chunkSize = chunkSize
-    this.#load = load
+    this.#leaseMs = leaseMs
+    this.#reshape = reshape
   }
 
   /** Queues jobs that the store reported as pending and starts draining. */
@@ -128,11 +129,46 @@ export class FanoutRunner {
     this.#start()
   }
 
-  /** Loads jobs left by an earlier process (accepted, not finished) and drains them. */
+  /**
+   * Claims the jobs no live process holds (accepted earlier, or by a crashed process) and drains
+   * them; from then on checks again every lease period in the background, so jobs whose holder
+   * died mid-way are finished here once its lease ends.
+   */
   async resume(): Promise<void> {
-    const jobs = await this.#store.pendingFanout()
-    const queued = new Set(this.#queue.map((j) => j.id))
-    this.enqueue(jobs.filter((j) => !queued.has(j.id)))
+    this.#poll()
+    for (;;) {
+      const jobs = await this.#store.claimFanout({ limit: CLAIM_BATCH, leaseMs: this.#leaseMs })
+      this.enqueue(jobs)
+      if (jobs.length < CLAIM_BATCH) return
+      await this.idle()
+    }
+  }
+
+  #poll(): void {
+    if (this.#pollTimer || this.#closed) return
+    this.#pollTimer = setInterval(() => {
+      if (!this.#running && !this.#closed) this.resume().catch(() => this.#retry())
+    }, this.#leaseMs)
+    // Background upkeep must not keep a process alive that has nothing else to do.
+    this.#pollTimer.unref()
+  }
+
+  /**
+   * Works as a fan-out worker until `signal` aborts: claims jobs, drains them, and polls every
+   * `pollMs` while there are none. Any number of workers in any number of processes may share
+   * one store: a claim leases a job to one of them, and a dead worker's lease runs out.
+   */
+  async work(signal: AbortSignal, pollMs = 200): Promise<void> {
+    while (!signal.aborted) {
+      const jobs = await this.#store.claimFanout({ limit: CLAIM_BATCH, leaseMs: this.#leaseMs })
+      this.enqueue(jobs)
+      try {
+        await this.idle()
+      } catch {
+        // The job stays claimable at its last committed chunk; the lease hands it back.
+      }
+      if (jobs.length === 0) await sleep(pollMs, undefined, { signal }).catch(() => undefined)
+    }
   }
 
   /** Resolves when every queued job is finished; rejects with the error that stopped one. */
@@ -158,7 +194,9 @@ export class FanoutRunner {
   stop(): void {
     this.#closed = true
     if (this.#retryTimer) clearTimeout(this.#retryTimer)
+    if (this.#pollTimer) clearInterval(this.#pollTimer)
     this.#retryTimer = undefined
+    this.#pollTimer = undefined
   }
 
   #start(): void {
@@ -174,14 +212,11 @@ export class FanoutRunner {
     await nextTurn()
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#queue.length)
-      const activities = await this.#load([...new Set(batch.filter((j) => j.op === 'add').map((j) => j.sk))])
-      const build = chunkBuilder(this.#groups, activities)
-      for (let job of batch) {
+      for (const queued of batch) {
         try {
-          let next: FanoutJob | null = job
-          while (next) {
-            job = next
-            next = await this.#store.runFanout(job, build, this.#chunkSize)
+          let next: FanoutJob | null = queued.op === 'add' && !queued.shapes ? await this.#reshape(queued) : queued
+          while (next && !this.#closed) {
+            next = await this.#store.runFanout(next, this.#chunkSize)
             // Awaiting a synchronous store only yields to microtasks: without a turn of the event
             // loop here, a 50,000-follower delivery would hold every other request until it ends.
             await nextTurn()

@@ -1,8 +1,8 @@
 /** Feed reads: pagination options, flat pages, aggregated and notification groups, seen/read. */
-import type { GroupRow, MarkTarget, PageQuery } from '../store/store.js'
+import type { GroupPageQuery, GroupRow, MarkTarget, PageQuery } from '../store/store.js'
 import { type Activity, readActivity } from './activity.js'
 import type { Engine } from './engine.js'
-import { intOption } from './engine.js'
+import { intOption } from './options.js'
 import { inputError } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { idToSk, skMicros } from './ids.js'
@@ -128,6 +128,20 @@ export function pageQuery(options: GetFeedOptions, grouped: boolean): PageQuery 
   return page
 }
 
+/**
+ * A group page query: each cursor is a group id, with the sort key the id names when read as an
+ * activity id (a group named after an activity that has left it, or a plain activity id). An id
+ * that names neither sorts before everything, so `id_lt` gives an empty page, never page one again.
+ */
+export function groupPageQuery(page: PageQuery): GroupPageQuery {
+  const out: GroupPageQuery = { limit: page.limit, offset: page.offset }
+  for (const bound of ['lt', 'lte', 'gt', 'gte'] as const) {
+    const id = page[bound]
+    if (id !== undefined) out[bound] = { id, sk: idToSk(id) ?? '' }
+  }
+  return out
+}
+
 /** Parses mark_seen / mark_read: true, a group id, a comma list or a list. */
 export function markTarget(value: unknown, field: string): MarkTarget | undefined {
   if (value === undefined || value === null || value === false || value === 'false' || value === '')
@@ -179,7 +193,7 @@ export async function readFeed(
   const kind = feed.group.kind
   const page = pageQuery(options, kind !== 'flat')
   if (kind === 'flat') {
-    const rows = page.limit === 0 ? [] : await engine.store.readFlat(feed.id, page)
+    const rows = await engine.readFlatRows(feed, page)
     const results = rows.map((r) => readActivity(r.body, r.origin))
     return {
       results,
@@ -189,13 +203,15 @@ export async function readFeed(
   }
   const seen = kind === 'notification' ? markTarget(options.mark_seen, 'mark_seen') : undefined
   const read = kind === 'notification' ? markTarget(options.mark_read, 'mark_read') : undefined
-  const rows =
-    page.limit === 0 ? [] : await engine.store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup)
+  // A notification read is one store call: the page, the counts before the marks, then the marks.
+  const { groups: rows, unseen, unread } = await engine.readGroupRows(
+    feed,
+    groupPageQuery(page),
+    kind === 'notification' ? { counts: true, seen, read } : undefined,
+  )
   const groups = rows.map(toGroup)
   const next = nextLink(feed, groups.at(-1)?.id, groups.length, page)
   if (kind === 'aggregated') return { results: groups, next, duration: duration(started) }
-  const counts = await engine.store.groupCounts(feed.id)
   const results = groups.map((g, i) => ({ ...g, is_seen: rows[i].is_seen, is_read: rows[i].is_read }))
-  if (seen !== undefined || read !== undefined) await engine.store.markGroups(feed.id, seen, read)
-  return { results, next, unseen: counts.unseen, unread: counts.unread, duration: duration(started) }
+  return { results, next, unseen: unseen ?? 0, unread: unread ?? 0, duration: duration(started) }
 }

@@ -189,7 +189,7 @@ export async function updateToTargets(
   }
   return untilCommitted(async () => {
     const stored = (await engine.loadStored([sk])).get(sk)
-    const entry = stored && (await engine.store.getEntry(feed.id, sk))
+    const entry = stored && (await engine.getEntries(feed, [sk])).get(sk)
     // A user may re-target only its own activity, where it was added directly (not a copy).
     if (stored && entry && user !== undefined) {
       requireOwnActivity(stored.activity, user)

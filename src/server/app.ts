@@ -152,7 +152,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return reply.status(404).send(body)
   })
 
-  app.get('/health', async () => ({ status: 'ok', store: ctx.engine.store.name }))
+  app.get('/health', async () => ({ status: 'ok', store: ctx.engine.storeName }))
   app.get('/api/v1.0/health/', async () => ({ status: 'ok', duration: '0.00ms' }))
 
   for (const [prefix, what] of NOT_IMPLEMENTED) {

@@ -69,7 +69,7 @@ export async function enrichActivities(ctx: ServerContext, activities: Row[], de
   }
 
   const found = new Map<string, Row>()
-  const store = ctx.engine.store
+  const store = ctx.engine.documents
   const lookups: Promise<void>[] = []
   if (users.size > 0) {
     lookups.push(

@@ -4,9 +4,9 @@
  * `readFeed` + `JSON.stringify` would, at a fraction of the cost (see bench/server-bench.ts).
  */
 
+import type { Engine } from '../engine/engine.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { duration, type GetFeedOptions, nextLink, pageQuery } from '../engine/read.js'
-import type { Store } from '../store/store.js'
 
 // Stored bodies put `origin` (null) right after `time`, and every earlier field is a string, so the
 // first `,"origin":null` is the top-level key: a quote inside a JSON string is always escaped.
@@ -14,13 +14,13 @@ const ORIGIN = ',"origin":null'
 
 /** The JSON text of a flat feed page, or undefined when a body is not in the expected form (the caller falls back). */
 export async function flatPageJson(
-  store: Store,
+  engine: Engine,
   feed: FeedRef,
   options: GetFeedOptions,
 ): Promise<string | undefined> {
   const started = performance.now()
   const page = pageQuery(options, false)
-  const rows = page.limit === 0 ? [] : await store.readFlat(feed.id, page)
+  const rows = await engine.readFlatRows(feed, page)
   const parts: string[] = new Array(rows.length)
   for (let i = 0; i < rows.length; i++) {
     const { body, origin } = rows[i]

@@ -1,24 +1,47 @@
 /**
- * The storage seam. The engine owns every rule (ids, validation, aggregation keys, fan-out
- * order, response shapes); a store keeps activity bodies once, timelines as compact references,
- * group state for aggregated/notification feeds, follows and fan-out jobs, and offers a few
- * batch-first operations, each atomic.
+ * The storage seam (v2). The engine owns every rule (ids, validation, aggregation keys, who may
+ * write what, fan-out order, response shapes) and hands a store plain data; a store keeps
+ * activity bodies once, timelines as compact references, group state for aggregated and
+ * notification feeds, follows and fan-out jobs, and offers a few batch-first operations. No
+ * store calls back into the engine, and none imports it: data flows engine → store.
  *
  * Feeds are named `slug:userId`. Activities are named by their sort key (`sk`, see
  * `engine/ids.ts`): a 31-character lowercase hex string whose string order is time order, so
  * every timeline sorts by `sk` descending (newest first).
  *
- * Every write is idempotent per (feed, sk): adding an entry that exists changes nothing (group
- * counters included) and removing one that is absent changes nothing. That is what makes a
- * fan-out chunk that is retried after a crash, or run by two processes, deliver exactly once.
+ * ## What every store must guarantee
  *
- * Read-modify-writes of an activity (partial updates, `to` changes, a user re-adding a
- * foreign_id + time) are optimistic: the engine reads the body, decides, and writes with
- * `expect`, which the store checks inside the write's own transaction. A body that changed in
- * between (another request, another process) fails the whole write with {@link WriteConflict}
- * and nothing is applied; the engine reads again and retries. This needs no lock held across
- * calls, so it carries to any backend that can compare a row inside a transaction (SQLite,
- * PostgreSQL) or a script (Redis).
+ * 1. **Atomic writes.** `write` and each `runFanout` chunk apply entirely or not at all, and
+ *    resolve only once durable.
+ * 2. **Idempotent entries.** Adding an entry that exists changes nothing (group counters
+ *    included) and removing one that is absent changes nothing. A retried chunk, a replayed job
+ *    or two workers on one job therefore deliver exactly once.
+ * 3. **Reads see committed data** (READ COMMITTED is enough); each call reads one snapshot.
+ * 4. **A follow and a concurrent add never miss each other, by commit order.** The engine
+ *    commits an activity, its direct entries and its fan-out jobs in one `write` before any
+ *    follower of the feed is read (`runFanout` reads followers); and it commits a follow edge
+ *    before it reads the followed feed for the copy. Whichever of the two commits second sees
+ *    the other. A store may run a job's first chunk inside the `write` that accepts it only if
+ *    its write transactions are serializable (SQLite's single writer); otherwise it commits the
+ *    job and leaves every chunk to `runFanout`.
+ *    **An unfollow never leaves entries behind**: a chunk writes entries only to followers whose
+ *    edge still exists when it commits, and a copy only while its edge exists; a store without
+ *    serializable writes holds the edges it read (e.g. `FOR SHARE`) until the chunk or copy
+ *    commits, so a concurrent unfollow waits and its removal by origin sees what was written.
+ * 5. **Jobs are keyed by (feed, sk) and upserted.** Accepting a job for a key that has one
+ *    replaces it (new `id`, cursor reset): the latest intent wins, so a slow add cannot bring
+ *    back what a later remove withdrew. The stored row is the truth: `runFanout` runs from the
+ *    stored cursor, does nothing for a job whose row is gone or now has another `id`, and writes
+ *    a chunk and advances (or deletes) the row in one transaction.
+ * 6. **Leases distribute work, they do not guard it.** `claimFanout` hands out jobs whose lease
+ *    is free or expired and leases them; a dead worker's jobs come back when the lease expires.
+ *    Correctness never depends on a lease (rule 5 does that), so an expired lease held by a slow
+ *    worker costs at most a repeated chunk, which rule 2 makes harmless.
+ * 7. **Optimistic read-modify-writes.** A `write` with `expect` checks, inside its own
+ *    transaction, that each named activity's stored text is still the expected one; otherwise it
+ *    throws {@link WriteConflict} and applies nothing. The engine then reads again and retries.
+ *    No lock is held across calls, so this carries to any backend that can compare a row inside
+ *    a transaction (SQLite, PostgreSQL) or a script (Redis).
  */
 
 /** Thrown by `write` when an `expect`ed body is no longer what is stored; nothing was written. */
@@ -46,22 +69,34 @@ export interface StoredActivity {
   foreignId?: string
 }
 
-/** One timeline entry to add. */
-export interface EntryWrite {
-  feed: string
+/**
+ * How an activity enters feeds of one kind, all but the feed's name: what the engine computes
+ * once per activity and follower slug, so a fan-out chunk needs no engine code.
+ */
+export interface EntryShape {
   kind: FeedKind
-  sk: string
-  /** The feed this entry came through (follow copy or fan-out), or null for direct adds and `to`. */
-  origin: string | null
   /** Group key, for aggregated and notification feeds only (missing there: the key ''). */
   group?: string
   /** Actor, for aggregated and notification feeds (for `actor_count`; missing: the actor ''). */
   actor?: string
+  /** The activity's public id: the id of a group this entry creates (grouped feeds). */
+  groupId?: string
   /**
    * When set, the feed keeps only its newest `maxLength` entries (groups for grouped feeds),
    * trimmed after the batch; when one batch gives a feed several lengths, the smallest applies.
    */
   maxLength?: number
+}
+
+/**
+ * One timeline entry to add. Adding to a group updates its counters and bounds, and marks it
+ * unseen and unread again (notification semantics; aggregated feeds ignore the flags).
+ */
+export interface EntryWrite extends EntryShape {
+  feed: string
+  sk: string
+  /** The feed this entry came through (follow copy or fan-out), or null for direct adds and `to`. */
+  origin: string | null
 }
 
 /** One timeline entry to remove. Removing updates the entry's group counters. */
@@ -86,46 +121,21 @@ export interface FollowRow extends FollowEdge {
 
 /**
  * Accepted fan-out work: deliver (`add`) or withdraw (`remove`) activity `sk` to or from every
- * follower of `feed`, in follower order, resuming after `cursor`.
+ * follower of `feed`, in follower-name order, resuming after `cursor`.
  */
 export interface FanoutJob {
+  /** This version of the job: a new id each time the (feed, sk) job is accepted again. */
   id: string
   op: 'add' | 'remove'
   feed: string
   sk: string
+  /**
+   * For `add`: the entry each follower feed gets, by the follower's slug. Followers whose slug
+   * has no shape are skipped (a feed group that no longer exists).
+   */
+  shapes?: Record<string, EntryShape>
   /** The last follower feed already handled, or null before the first chunk. */
   cursor: string | null
-}
-
-/**
- * Turns one chunk of follower feeds into entry writes. Called inside the store's transaction,
- * so it must be synchronous and pure (the engine closes over the activity it fans out).
- */
-export type ChunkBuilder = (
-  job: FanoutJob,
-  followers: string[],
-) => { add?: EntryWrite[]; remove?: EntryRemove[] }
-
-/** Fan-out to start inside a write: jobs, how to build their entries and the chunk size. */
-export interface FanoutStart {
-  jobs: FanoutJob[]
-  build: ChunkBuilder
-  chunkSize: number
-}
-
-/**
- * A follow copy resolved inside the write's transaction, so an activity added to `target` at the
- * same moment is either copied here or fanned out to the new follower, never neither: the newest
- * `limit` activities of `target` (newest first, with bodies) go through `build`, a synchronous pure
- * function from the engine, and the entries it returns are added.
- */
-export interface FollowCopy {
-  source: string
-  target: string
-  limit: number
-  /** Whether `build` needs bodies (grouped feeds do); without, bodies are passed as ''. */
-  withBodies: boolean
-  build: (activities: StoredActivity[]) => EntryWrite[]
 }
 
 /** A body a write requires to be stored unchanged: `body` null means no activity has `sk`. */
@@ -146,15 +156,31 @@ export interface WriteBatch {
   unfollow?: FollowEdge[]
   /** Entries to add when absent. */
   add?: EntryWrite[]
-  /** Follow copies, applied after the follow edges and `add`. */
-  copies?: FollowCopy[]
+  /**
+   * Entries copied through a follow (origin: the edge's target), each batch added only while
+   * its edge exists (rule 4), after `follow`, `unfollow` and `add`.
+   */
+  copies?: { edge: FollowEdge; entries: EntryWrite[] }[]
   /** Entries to remove when present. */
   remove?: EntryRemove[]
   /** Remove every entry of `feed` that came through `origin` (unfollow without history). */
   removeByOrigin?: { feed: string; origin: string }[]
+  /** Fan-out jobs to accept, upserted by (feed, sk) (rule 5), leased to the writer. */
+  fanout?: FanoutJob[]
+  /** Followers a store that runs first chunks inside the write (rule 4) may handle per job. */
+  chunkSize?: number
+  /** How long the writer's lease on the accepted jobs lasts ({@link DEFAULT_LEASE_MS}). */
+  leaseMs?: number
 }
 
-/** Cursor and window for a page of a timeline. Cursors are sort keys (flat) or group ids. */
+/**
+ * The lease a writer gets on the jobs it accepted, and that `runFanout` renews by each chunk:
+ * long enough for a chunk on a busy machine, short enough that a crashed writer's fan-out is
+ * picked up by another process soon.
+ */
+export const DEFAULT_LEASE_MS = 30_000
+
+/** Cursor and window for a page of a flat timeline. Cursors are sort keys. */
 export interface PageQuery {
   limit: number
   offset: number
@@ -164,7 +190,26 @@ export interface PageQuery {
   gte?: string
 }
 
-/** A flat-feed entry with its body. */
+/**
+ * A cursor on a group page: a group id, and the sort key to use when no group of the feed has
+ * that id (the engine reads an unknown id as an activity id).
+ */
+export interface GroupCursor {
+  id: string
+  sk: string
+}
+
+/** Cursor and window for a page of groups, by newest activity. */
+export interface GroupPageQuery {
+  limit: number
+  offset: number
+  lt?: GroupCursor
+  lte?: GroupCursor
+  gt?: GroupCursor
+  gte?: GroupCursor
+}
+
+/** A flat-feed entry with its body ('null' when the body is gone). */
 export interface FlatEntry {
   sk: string
   origin: string | null
@@ -173,7 +218,7 @@ export interface FlatEntry {
 
 /** An aggregated or notification group with its newest activities. */
 export interface GroupRow {
-  /** Stable opaque id: the id (UUID) of the activity that created the group. */
+  /** Stable opaque id: the `groupId` of the entry that created the group. */
   id: string
   /** The group key the engine computed. */
   group: string
@@ -191,12 +236,43 @@ export interface GroupRow {
 /** Which groups to mark: all of them, or the listed group ids. */
 export type MarkTarget = true | string[]
 
+/** What a group read also does: unseen/unread counts, and marks applied after the read. */
+export interface GroupReadOptions {
+  /** Return the feed's unseen and unread group counts (as before the marks). */
+  counts?: boolean
+  seen?: MarkTarget
+  read?: MarkTarget
+}
+
+/** A page of groups, with counts when asked for. */
+export interface GroupPage {
+  groups: GroupRow[]
+  unseen?: number
+  unread?: number
+}
+
 /** A page of followers or following. */
 export interface FollowQuery {
   limit: number
   offset: number
   /** Only edges whose other end is one of these feeds (an empty list filters nothing). */
   filter?: string[]
+}
+
+/** Which follow counts to take: undefined skips a side, an empty list counts every slug. */
+export interface FollowCountQuery {
+  /** Count followers of the feed whose slug is one of these (`[]`: all). */
+  followers?: string[]
+  /** Count feeds the feed follows whose slug is one of these (`[]`: all). */
+  following?: string[]
+}
+
+/** Options for {@link Store.claimFanout}. */
+export interface ClaimOptions {
+  /** Most jobs to claim. */
+  limit: number
+  /** How long the claim holds before another worker may take the job. */
+  leaseMs: number
 }
 
 /** Free-form documents for the server's users and collections. */
@@ -208,36 +284,55 @@ export interface DocRow {
   updated_at: string
 }
 
-/** The storage seam every backend implements; see the module comment for the rules. */
+/** Documents (users, collection entries): a seam of their own, beside the feed storage. */
+export interface DocumentStore {
+  /** Gets documents by kind and ids, in the order asked (a repeated id comes back repeated). */
+  getDocs(kind: string, ids: string[]): Promise<DocRow[]>
+
+  /**
+   * Writes a document. `insert` fails (resolves undefined) when the id exists, `update` when it
+   * does not; `upsert` always writes. `created_at` is kept on update, and `updated_at` strictly
+   * increases with every write of a document (bumped by 1 ms when the clock has not moved), so
+   * it serves as a version: with `ifUpdatedAt`, an update applies only if the stored
+   * `updated_at` is still that value (else undefined), checked inside the write's transaction.
+   */
+  putDoc(
+    kind: string,
+    id: string,
+    data: Record<string, unknown>,
+    mode: 'insert' | 'update' | 'upsert',
+    ifUpdatedAt?: string,
+  ): Promise<DocRow | undefined>
+
+  /** Deletes documents; resolves with how many existed. */
+  deleteDocs(kind: string, ids: string[]): Promise<number>
+}
+
+/** The feed storage seam every backend implements; see the module comment for the rules. */
 export interface Store {
-  /** A short name for messages: `memory`, `sqlite:/path`. */
+  /** A short name for messages: `memory`, `sqlite:/path`, `postgres://host/db`. */
   readonly name: string
 
-  /**
-   * Applies `batch` atomically; with `fanout`, in the same transaction, handles the first chunk
-   * of each job and persists those that have followers left. Resolves once durable, with the
-   * jobs still pending (their cursors advanced). A throw (a chunk builder's too) leaves nothing.
-   *
-   * Starting a job cancels pending jobs for the same `feed` and `sk`: the new job reaches every
-   * follower again, so the latest intent wins and a slow `add` cannot bring back what a later
-   * `remove` withdrew.
-   */
-  write(batch: WriteBatch, fanout?: FanoutStart): Promise<FanoutJob[]>
+  /** Users and collections of this backend. */
+  readonly documents: DocumentStore
 
   /**
-   * Handles the next chunk of `job` (followers after its cursor) in one transaction: builds and
-   * writes its entries and advances or deletes the job. Resolves with the advanced job, or null
-   * when it is finished.
-   *
-   * The persisted job is the truth: its stored cursor wins over the caller's copy (a worker
-   * holding a stale copy runs the next chunk, not one already done), and a job with a cursor
-   * whose row is gone (finished or cancelled) does nothing and resolves null. A job that was
-   * never persisted (null cursor, no row) is started as `write` would.
+   * Applies `batch` atomically and resolves once durable, with the accepted fan-out jobs that
+   * still have followers to reach (leased to the caller), for `runFanout`.
    */
-  runFanout(job: FanoutJob, build: ChunkBuilder, chunkSize: number): Promise<FanoutJob | null>
+  write(batch: WriteBatch): Promise<FanoutJob[]>
 
-  /** Fan-out jobs accepted but not finished, oldest first (what a restart must resume). */
-  pendingFanout(): Promise<FanoutJob[]>
+  /**
+   * Runs the next chunk of `job` (at most `chunkSize` followers after the stored cursor) in one
+   * transaction: writes their entries (`shapes`, or removals through `job.feed`) and advances or
+   * deletes the row, renewing its lease for as long as it was last leased. Resolves with the job
+   * as advanced, or null when it is finished, superseded or gone (rule 5). A full chunk may be
+   * the last: the next run then finds no follower and finishes the job.
+   */
+  runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null>
+
+  /** Leases up to `limit` accepted jobs that no live lease holds, oldest first (rule 6). */
+  claimFanout(options: ClaimOptions): Promise<FanoutJob[]>
 
   /** Bodies for the given sort keys; missing ones are absent from the map. */
   getActivities(sks: string[]): Promise<Map<string, StoredActivity>>
@@ -245,23 +340,20 @@ export interface Store {
   /** Sort keys of the activities in `feed` whose foreign_id is `foreignId`, newest first. */
   findByForeignId(feed: string, foreignId: string): Promise<string[]>
 
-  /** Whether `feed` holds `sk`, and through which origin (undefined when absent). */
-  getEntry(feed: string, sk: string): Promise<{ origin: string | null } | undefined>
+  /** Which of `sks` `feed` holds, with the origin each came through. */
+  getEntries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>>
 
   /** A page of a flat feed, newest first. */
   readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]>
 
-  /** The newest `limit` sort keys of a flat feed (for follow copies). */
+  /** The newest `limit` sort keys of a feed (for follow copies). */
   newestEntries(feed: string, limit: number): Promise<string[]>
 
-  /** A page of groups, by newest activity descending; each with its `perGroup` newest activities. */
-  readGroups(feed: string, page: PageQuery, perGroup: number): Promise<GroupRow[]>
-
-  /** Unseen and unread group counts of a notification feed. */
-  groupCounts(feed: string): Promise<{ unseen: number; unread: number }>
-
-  /** Marks groups of a notification feed seen and/or read. */
-  markGroups(feed: string, seen?: MarkTarget, read?: MarkTarget): Promise<void>
+  /**
+   * A page of groups by newest activity, each with its `perGroup` newest activities; with
+   * `options`, the unseen/unread counts and the marks, all in one snapshot and transaction.
+   */
+  readGroups(feed: string, page: GroupPageQuery, perGroup: number, options?: GroupReadOptions): Promise<GroupPage>
 
   /** Feeds following `feed`, newest follow first (same `created_at`: the later edge first). */
   followers(feed: string, query: FollowQuery): Promise<FollowRow[]>
@@ -269,29 +361,9 @@ export interface Store {
   /** Feeds `feed` follows, newest follow first. */
   following(feed: string, query: FollowQuery): Promise<FollowRow[]>
 
-  /**
-   * How many feeds follow `feed` (or that `feed` follows), optionally only those whose other
-   * end has one of these slugs (`slug:`...; an empty list filters nothing).
-   */
-  countFollows(feed: string, direction: 'followers' | 'following', slugs?: string[]): Promise<number>
+  /** Follower and following counts of `feed`, by slug, in one call. */
+  countFollows(feed: string, query: FollowCountQuery): Promise<{ followers?: number; following?: number }>
 
-  /** Gets documents (users, collection entries) by kind and ids. */
-  getDocs(kind: string, ids: string[]): Promise<DocRow[]>
-
-  /**
-   * Writes a document. `insert` fails (resolves undefined) when the id exists, `update` when it
-   * does not; `upsert` always writes. `created_at` is kept on update.
-   */
-  putDoc(
-    kind: string,
-    id: string,
-    data: Record<string, unknown>,
-    mode: 'insert' | 'update' | 'upsert',
-  ): Promise<DocRow | undefined>
-
-  /** Deletes documents; resolves with how many existed. */
-  deleteDocs(kind: string, ids: string[]): Promise<number>
-
-  /** Releases files and connections. */
+  /** Releases files and connections; any later call fails with a clear error. */
   close(): Promise<void>
 }

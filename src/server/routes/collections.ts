@@ -10,10 +10,22 @@ import { conflict, notAllowed } from '../errors.js'
 /** Most entries one upsert, select or deleteMany call may carry. */
 const MAX_ITEMS = 1_000
 
+/** Attempts of a document read-modify-write before it gives up with a 409. */
+const MAX_ATTEMPTS = 20
+
+/** Runs a read-then-conditional-write until its write applies (it resolves undefined when it lost a race). */
+async function untilApplied<T>(step: () => Promise<T | undefined>): Promise<T> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const done = await step()
+    if (done !== undefined) return done
+  }
+  throw conflict('the collection entry kept changing while it was being written; try again')
+}
+
 /** Registers the collection routes. */
 export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const all = () => '*'
-  const store = ctx.engine.store
+  const store = ctx.engine.documents
   const base = '/api/v1.0/collections/'
 
   // A user token may change only entries it created; server tokens may change any.
@@ -62,10 +74,13 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       const input = objectBody(body, '{ data }')
       onlyKeys(input, ['data'], 'a collection entry update')
       const data = requireData(input.data, 'data', true)
-      const existing = await owned(principal, collection, id)
-      const stored: StoredEntry = { data, user_id: entryOwner(existing) }
-      const doc = await store.putDoc(collectionKind(collection), id, stored as never, 'update')
-      if (!doc) throw notFound(`collection entry ${collection}:${id} does not exist`)
+      // The ownership check and the write are one optimistic step: the update applies only to
+      // the version that was checked (a concurrent delete and re-create by someone else loses nothing).
+      const doc = await untilApplied(async () => {
+        const existing = await owned(principal, collection, id)
+        const stored: StoredEntry = { data, user_id: entryOwner(existing) }
+        return store.putDoc(collectionKind(collection), id, stored as never, 'update', existing.updated_at)
+      })
       return timed(started, entryObject(collection, doc))
     },
   )
@@ -105,9 +120,14 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const out = new Map<string, object[]>()
     for (const item of plan) {
       const kind = collectionKind(item.collection)
-      const [existing] = await store.getDocs(kind, [item.id])
-      const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
-      await store.putDoc(kind, item.id, stored as never, 'upsert')
+      // The owner is kept from the version read; the write applies only to that version.
+      await untilApplied(async () => {
+        const [existing] = await store.getDocs(kind, [item.id])
+        const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
+        return existing
+          ? store.putDoc(kind, item.id, stored as never, 'update', existing.updated_at)
+          : store.putDoc(kind, item.id, stored as never, 'insert')
+      })
       const list = out.get(item.collection) ?? []
       out.set(item.collection, list)
       list.push({ id: item.id, ...item.data })

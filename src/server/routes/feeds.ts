@@ -46,7 +46,7 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
   requireRead(call.principal, feed, ctx.publicRead)
   const options = readOptions(call.query)
   if (!enrich && feed.group.kind === 'flat') {
-    const text = await flatPageJson(ctx.engine.store, feed, options)
+    const text = await flatPageJson(ctx.engine, feed, options)
     if (text !== undefined) return new RawJson(text)
   }
   const response = (await readFeed(ctx.engine, feed, options)) as unknown as Record<string, unknown>

@@ -1,22 +1,11 @@
 /** Follow routes: follow, unfollow, followers, following, follow stats, follow_many, unfollow_many. */
 import type { FastifyInstance } from 'fastify'
-import { DEFAULT_COPY_LIMIT, intOption, MAX_COPY_LIMIT } from '../../engine/engine.js'
 import { inputError } from '../../engine/errors.js'
 import { requireOwn, requireRead, requireServer } from '../auth.js'
 import { objectBody, onlyKeys, qbool, qstr, route, type ServerContext, timed } from '../context.js'
 
-const SLUG = /^\w+$/
 /** Most relations one follow_many or unfollow_many call may carry (Stream's limit). */
 const MAX_FOLLOW_MANY = 2_500
-
-function slugList(value: string | undefined, field: string): string[] | undefined {
-  if (value === undefined || value === '') return undefined
-  const slugs = value.split(',').map((s) => s.trim())
-  if (slugs.length > 50 || slugs.some((s) => !SLUG.test(s) || s.length > 255)) {
-    throw inputError(`${field} must be a comma-separated list of feed group names`, value, field)
-  }
-  return slugs
-}
 
 /** Registers the follow routes. */
 export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -30,14 +19,7 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const input = objectBody(body, '{ target, activity_copy_limit }')
     onlyKeys(input, ['target', 'activity_copy_limit'], 'a follow')
     const target = ctx.engine.parseFeed(input.target, 'target')
-    const limit = intOption(
-      input.activity_copy_limit,
-      'activity_copy_limit',
-      0,
-      MAX_COPY_LIMIT,
-      DEFAULT_COPY_LIMIT,
-    )
-    await ctx.engine.follow([{ source, target }], limit)
+    await ctx.engine.follow([{ source, target }], input.activity_copy_limit)
     return timed(started, {})
   })
 
@@ -91,18 +73,19 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (qstr(query, 'followers') === undefined && qstr(query, 'following') === undefined) {
         throw inputError('give followers=<feed id> and/or following=<feed id>', query, 'followers')
       }
-      // Slugs in the filters need not be configured groups: an unknown one simply counts 0.
+      // Slugs in the filters must be configured groups, as everywhere (the engine checks them).
       const results: Record<string, { feed: string; count: number }> = {}
       for (const direction of ['followers', 'following'] as const) {
         const id = qstr(query, direction)
         if (id === undefined) continue
         const feed = ctx.engine.parseFeed(id, direction)
         requireRead(principal, feed, ctx.publicRead)
-        const slugs = slugList(qstr(query, `${direction}_slugs`), `${direction}_slugs`)
-        results[direction] = {
-          feed: feed.id,
-          count: await ctx.engine.store.countFollows(feed.id, direction, slugs),
-        }
+        const slugs = qstr(query, `${direction}_slugs`)
+        const stats = await ctx.engine.followStats(
+          feed,
+          direction === 'followers' ? { followerSlugs: slugs } : { followingSlugs: slugs },
+        )
+        results[direction] = { feed: feed.id, count: stats[direction] }
       }
       return timed(started, { results })
     },

@@ -12,7 +12,7 @@ const MAX_USERS = 100
 /** Registers the user routes. */
 export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const all = () => '*'
-  const store = ctx.engine.store
+  const store = ctx.engine.documents
   const self = (principal: Parameters<typeof userOf>[0], id: string) => {
     const user = userOf(principal)
     if (user !== undefined && user !== id) throw notAllowed()
@@ -42,9 +42,13 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const user: Record<string, unknown> = { ...userObject(doc) }
     if (qbool(query, 'with_follow_counts')) {
       // Stream counts followers of user:<id> and follows of timeline:<id> (stream-api.md §3.5).
+      const stats = (slug: string) =>
+        ctx.engine.groups.has(slug)
+          ? ctx.engine.followStats(ctx.engine.feed(slug, id))
+          : Promise.resolve({ followers: 0, following: 0 })
       const [followers, following] = await Promise.all([
-        store.countFollows(`user:${id}`, 'followers'),
-        store.countFollows(`timeline:${id}`, 'following'),
+        stats('user').then((s) => s.followers),
+        stats('timeline').then((s) => s.following),
       ])
       user.followers_count = followers
       user.following_count = following

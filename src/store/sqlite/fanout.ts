@@ -1,78 +1,118 @@
 /**
- * Fan-out jobs: each chunk reads the next followers of the job's feed (by follower name), lets
- * the engine build their entries and writes them, all inside the caller's write transaction, and
- * advances or deletes the job row in that same transaction. A chunk that commits is never
- * redone by a process that reads the job row afterwards; one that rolls back left nothing.
+ * Fan-out jobs on SQLite: one row per (feed, activity), upserted, with the entry shapes of its
+ * followers and a lease. Each chunk reads the next followers of the job's feed (by follower
+ * name, after the stored cursor), writes their entries from the shapes and advances or deletes
+ * the row, all inside the caller's write transaction. A chunk that commits is never redone by a
+ * process that reads the row afterwards; one that rolls back left nothing.
  */
 
-import type { ChunkBuilder, FanoutJob } from '../store.js'
+import type { EntryRemove, EntryShape, EntryWrite, FanoutJob } from '../store.js'
 import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
 import type { TimelineWriter } from './timeline-writer.js'
 
-/** Runs fan-out chunks and persists the jobs that have followers left. */
-export class FanoutRunner {
+interface JobRow {
+  id: string
+  op: 'add' | 'remove'
+  feed: string
+  sk: string
+  shapes: string | null
+  cursor: string | null
+  lease_ms: number
+}
+
+/** Accepts, runs, claims and lists fan-out jobs for the SQLite store. */
+export class FanoutJobs {
   readonly #timeline: TimelineWriter
   readonly #db: Database
   readonly #followerChunks = new Map<string, Statement>()
   readonly #getJob: Statement
-  readonly #insertJob: Statement
+  readonly #upsertJob: Statement
   readonly #advanceJob: Statement
   readonly #deleteJob: Statement
-  readonly #cancelOthers: Statement
-  readonly #hasJobFor: Statement
-  readonly #pending: Statement
+  readonly #claimable: Statement
+  readonly #lease: Statement
 
   constructor(db: Database, timeline: TimelineWriter) {
     this.#timeline = timeline
     this.#db = db
-    this.#getJob = db.prepare('SELECT id, op, feed, sk, cursor FROM fanout_jobs WHERE id = ?')
-    this.#insertJob = db.prepare(
-      `INSERT INTO fanout_jobs (id, op, feed, sk, cursor, created) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET cursor = excluded.cursor`,
+    this.#getJob = db.prepare(
+      'SELECT id, op, feed, sk, shapes, cursor, lease_ms FROM fanout_jobs WHERE feed = ? AND sk = ?',
     )
-    this.#advanceJob = db.prepare('UPDATE fanout_jobs SET cursor = ? WHERE id = ?')
-    this.#deleteJob = db.prepare('DELETE FROM fanout_jobs WHERE id = ?')
-    this.#hasJobFor = db.prepare('SELECT 1 FROM fanout_jobs WHERE feed = ? AND sk = ? LIMIT 1').pluck()
-    this.#cancelOthers = db.prepare('DELETE FROM fanout_jobs WHERE feed = ? AND sk = ? AND id <> ?')
-    this.#pending = db.prepare('SELECT id, op, feed, sk, cursor FROM fanout_jobs ORDER BY seq')
+    // A job accepted again starts over with the new intent; its place in the queue moves to the end.
+    this.#upsertJob = db.prepare(
+      `INSERT INTO fanout_jobs (feed, sk, id, op, shapes, cursor, lease_until, lease_ms)
+       VALUES (:feed, :sk, :id, :op, :shapes, :cursor, :leaseUntil, :leaseMs)
+       ON CONFLICT (feed, sk) DO UPDATE SET
+         seq = (SELECT max(seq) + 1 FROM fanout_jobs), id = excluded.id, op = excluded.op,
+         shapes = excluded.shapes, cursor = excluded.cursor,
+         lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`,
+    )
+    this.#advanceJob = db.prepare(
+      'UPDATE fanout_jobs SET cursor = ?, lease_until = ? WHERE feed = ? AND sk = ? AND id = ?',
+    )
+    this.#deleteJob = db.prepare('DELETE FROM fanout_jobs WHERE feed = ? AND sk = ? AND id = ?')
+    this.#claimable = db.prepare(
+      `SELECT id, op, feed, sk, shapes, cursor, lease_ms FROM fanout_jobs
+       WHERE lease_until <= ? ORDER BY seq LIMIT ?`,
+    )
+    this.#lease = db.prepare('UPDATE fanout_jobs SET lease_until = ?, lease_ms = ? WHERE feed = ? AND sk = ?')
   }
 
   /**
-   * Starts a job: cancels pending jobs for the same feed and activity (this one reaches every
-   * follower again and decides the outcome), runs the first chunk, and persists the job when
-   * followers are left. Returns the job with its cursor advanced, or null when done.
+   * Accepts a job (replacing any job for the same feed and activity) and, as SQLite's writers
+   * are serial (store.ts rule 4), runs its first chunk in the same transaction. Returns the job
+   * as advanced when followers are left, else null (and no row stays behind).
    */
-  start(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
-    // A read first: a DELETE opens write cursors on the table and both indexes even when nothing
-    // matches, which cost ~20 us on every add; pending jobs for the same activity are rare.
-    if (this.#hasJobFor.get(job.feed, job.sk) !== undefined) this.#cancelOthers.run(job.feed, job.sk, job.id)
-    const next = this.#chunk(job, build, chunkSize)
-    // A started job has no row yet (write gives fresh ids; resume starts only row-less jobs).
-    if (next) this.#insertJob.run(next.id, next.op, next.feed, next.sk, next.cursor, new Date().toISOString())
+  accept(job: FanoutJob, chunkSize: number | undefined, leaseMs: number): FanoutJob | null {
+    const now = Date.now()
+    const existing = this.#getJob.get(job.feed, job.sk) as JobRow | undefined
+    if (chunkSize === undefined) {
+      this.#upsert(job, now + leaseMs, leaseMs)
+      return copyJob(job)
+    }
+    const next = this.#chunk(job, chunkSize)
+    if (next) this.#upsert(next, now + leaseMs, leaseMs)
+    else if (existing) this.#deleteJob.run(existing.feed, existing.sk, existing.id)
     return next
   }
 
   /**
-   * Runs the next chunk of a job. The stored row is the truth: its cursor wins over the caller's
-   * copy (another process may have advanced it), and a job whose row is gone is finished or
-   * cancelled, unless it never ran (null cursor), which starts it.
+   * Runs the next chunk of a job from its stored row (rule 5): a row that is gone or has another
+   * id means the job is finished or superseded, and nothing happens.
    */
-  resume(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
-    const stored = this.#getJob.get(job.id) as FanoutJob | undefined
-    if (!stored) return job.cursor === null ? this.start(job, build, chunkSize) : null
-    const next = this.#chunk(stored, build, chunkSize)
-    if (next) this.#advanceJob.run(next.cursor, next.id)
-    else this.#deleteJob.run(stored.id)
+  resume(job: FanoutJob, chunkSize: number): FanoutJob | null {
+    const row = this.#getJob.get(job.feed, job.sk) as JobRow | undefined
+    if (!row || row.id !== job.id) return null
+    const stored = fromRow(row)
+    const next = this.#chunk(stored, chunkSize)
+    if (next) this.#advanceJob.run(next.cursor, Date.now() + row.lease_ms, row.feed, row.sk, row.id)
+    else this.#deleteJob.run(row.feed, row.sk, row.id)
     return next
   }
 
-  /** Persisted jobs, oldest first. */
-  pending(): FanoutJob[] {
-    return (this.#pending.all() as FanoutJob[]).map(copyJob)
+  /** Leases up to `limit` jobs whose lease has ended, oldest first (call inside a transaction). */
+  claim(limit: number, leaseMs: number): FanoutJob[] {
+    const now = Date.now()
+    const rows = this.#claimable.all(now, limit) as JobRow[]
+    for (const row of rows) this.#lease.run(now + leaseMs, leaseMs, row.feed, row.sk)
+    return rows.map(fromRow)
   }
 
-  #chunk(job: FanoutJob, build: ChunkBuilder, chunkSize: number): FanoutJob | null {
+  #upsert(job: FanoutJob, leaseUntil: number, leaseMs: number): void {
+    this.#upsertJob.run({
+      feed: job.feed,
+      sk: job.sk,
+      id: job.id,
+      op: job.op,
+      shapes: job.shapes === undefined ? null : JSON.stringify(job.shapes),
+      cursor: job.cursor,
+      leaseUntil,
+      leaseMs,
+    })
+  }
+
+  #chunk(job: FanoutJob, chunkSize: number): FanoutJob | null {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
     }
@@ -87,16 +127,35 @@ export class FanoutRunner {
     )
     const followers = (first ? statement.all(job.feed) : statement.all(job.feed, job.cursor)) as string[]
     if (followers.length > 0) {
-      const { add, remove } = build(copyJob(job), followers)
-      this.#timeline.apply(add, remove)
+      if (job.op === 'remove') {
+        const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
+        this.#timeline.apply(undefined, remove)
+      } else this.#timeline.apply(entries(job, followers))
     }
     // A full chunk may have been the last one; the next run then finds no follower and ends.
-    return followers.length === chunkSize
-      ? { ...copyJob(job), cursor: followers[followers.length - 1] }
-      : null
+    return followers.length === chunkSize ? { ...copyJob(job), cursor: followers[followers.length - 1] } : null
   }
 }
 
+/** The entries an add job writes into `followers`, by each follower's slug. */
+function entries(job: FanoutJob, followers: string[]): EntryWrite[] {
+  const shapes = job.shapes ?? {}
+  const out: EntryWrite[] = []
+  for (const feed of followers) {
+    const shape: EntryShape | undefined = shapes[feed.slice(0, feed.indexOf(':'))]
+    if (shape) out.push({ ...shape, feed, sk: job.sk, origin: job.feed })
+  }
+  return out
+}
+
+function fromRow(row: JobRow): FanoutJob {
+  const job: FanoutJob = { id: row.id, op: row.op, feed: row.feed, sk: row.sk, cursor: row.cursor }
+  if (row.shapes !== null) job.shapes = JSON.parse(row.shapes) as Record<string, EntryShape>
+  return job
+}
+
 function copyJob(job: FanoutJob): FanoutJob {
-  return { id: job.id, op: job.op, feed: job.feed, sk: job.sk, cursor: job.cursor }
+  const copy: FanoutJob = { id: job.id, op: job.op, feed: job.feed, sk: job.sk, cursor: job.cursor }
+  if (job.shapes !== undefined) copy.shapes = job.shapes
+  return copy
 }

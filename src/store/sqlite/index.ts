@@ -1,4 +1,5 @@
 /** Eddy's SQLite store: `openSqliteStore(path)` opens (and creates or migrates) a database file. */
+import { startCheckpoints } from './checkpointer.js'
 import { openDatabase } from './driver.js'
 import { configure, migrate, type SqliteOptions } from './schema.js'
 import { SqliteStore } from './sqlite-store.js'
@@ -16,6 +17,7 @@ export function openSqliteStore(path: string, options: SqliteOptions = {}): Sqli
   try {
     configure(db, options)
     migrate(db)
+    startCheckpoints(db, path, options.synchronous === 'full' ? 'FULL' : 'NORMAL')
   } catch (err) {
     db.close()
     throw err

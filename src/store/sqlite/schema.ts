@@ -140,6 +140,31 @@ const MIGRATIONS: string[] = [
     WHERE feed = new.feed;
   END;
   `,
+  `
+  -- Seam v2: one job per (feed, activity), upserted (the latest intent replaces the job), with
+  -- the entry shapes of its followers (JSON) so a chunk needs no engine code, and a lease
+  -- (epoch ms) that hands the job to one worker at a time. Jobs accepted by older versions keep
+  -- their place and get shapes NULL: the engine computes those on resume. Of several old jobs
+  -- for one activity, only the newest survives, as the old cancel rule had it.
+  CREATE TABLE fanout_jobs_v2 (
+    seq INTEGER PRIMARY KEY,
+    feed TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    id TEXT NOT NULL,
+    op TEXT NOT NULL,
+    shapes TEXT,
+    cursor TEXT,
+    lease_until INTEGER NOT NULL,
+    lease_ms INTEGER NOT NULL,
+    UNIQUE (feed, sk)
+  );
+  INSERT INTO fanout_jobs_v2 (seq, feed, sk, id, op, shapes, cursor, lease_until, lease_ms)
+    SELECT seq, feed, sk, id, op, NULL, cursor, 0, 30000 FROM fanout_jobs AS j
+    WHERE seq = (SELECT max(seq) FROM fanout_jobs WHERE feed = j.feed AND sk = j.sk);
+  DROP TABLE fanout_jobs;
+  ALTER TABLE fanout_jobs_v2 RENAME TO fanout_jobs;
+  CREATE INDEX fanout_jobs_by_lease ON fanout_jobs (lease_until, seq);
+  `,
 ]
 
 /** The schema version this code writes (the number of migrations). */

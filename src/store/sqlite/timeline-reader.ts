@@ -3,9 +3,17 @@
  * statement is prepared once per combination of cursors used (at most 16 per kind of read).
  */
 
-import { idToSk } from '../../engine/ids.js'
-import type { FlatEntry, GroupRow, PageQuery } from '../store.js'
-import type { Database, Statement } from './driver.js'
+import type {
+  FlatEntry,
+  GroupCursor,
+  GroupPage,
+  GroupPageQuery,
+  GroupReadOptions,
+  GroupRow,
+  MarkTarget,
+  PageQuery,
+} from '../store.js'
+import type { Database, Statement, Transaction } from './driver.js'
 import { cached, limitClause } from './statements.js'
 
 const BOUNDS = ['lt', 'lte', 'gt', 'gte'] as const
@@ -29,19 +37,57 @@ export class TimelineReader {
   readonly #groupPages = new Map<string, Statement>()
   readonly #groupLastSk: Statement
   readonly #newest = new Map<string, Statement>()
-  readonly #readGroups: (feed: string, page: PageQuery, perGroup: number) => GroupRow[]
+  readonly #counts: Statement
+  readonly #marks: Record<'seenAll' | 'seenIds' | 'readAll' | 'readIds', Statement>
+  readonly #readGroups: Transaction<
+    (feed: string, page: GroupPageQuery, perGroup: number, options: GroupReadOptions) => GroupPage
+  >
 
   constructor(db: Database) {
     this.#db = db
+    this.#counts = db.prepare(
+      `SELECT coalesce((SELECT unseen FROM feed_counts WHERE feed = :feed), 0) AS unseen,
+              coalesce((SELECT unread FROM feed_counts WHERE feed = :feed), 0) AS unread`,
+    )
+    this.#marks = {
+      seenAll: db.prepare('UPDATE feed_groups SET is_seen = 1 WHERE feed = ? AND is_seen = 0'),
+      seenIds: db.prepare(
+        `UPDATE feed_groups INDEXED BY feed_groups_by_id SET is_seen = 1
+         WHERE feed = ? AND id IN (SELECT value FROM json_each(?))`,
+      ),
+      readAll: db.prepare('UPDATE feed_groups SET is_read = 1 WHERE feed = ? AND is_read = 0'),
+      readIds: db.prepare(
+        `UPDATE feed_groups INDEXED BY feed_groups_by_id SET is_read = 1
+         WHERE feed = ? AND id IN (SELECT value FROM json_each(?))`,
+      ),
+    }
     // max(): an id is unique unless an activity left a group and then started another one.
     this.#groupLastSk = db.prepare(
       `SELECT max(last_sk) AS last_sk FROM feed_groups INDEXED BY feed_groups_by_id
        WHERE feed = ? AND id = ?`,
     )
-    // Deferred read transaction: the group page and its entries come from one snapshot.
-    this.#readGroups = db.transaction((feed: string, page: PageQuery, perGroup: number) =>
-      this.#groupsNow(feed, page, perGroup),
+    // One transaction: the page, its entries and the counts come from one snapshot, and marks
+    // apply right after the read. Deferred, so a plain read never takes the write lock; a read
+    // with marks is run as IMMEDIATE by the store.
+    this.#readGroups = db.transaction(
+      (feed: string, page: GroupPageQuery, perGroup: number, options: GroupReadOptions): GroupPage => {
+        const groups = page.limit <= 0 ? [] : this.#groupsNow(feed, page, perGroup)
+        const out: GroupPage = { groups }
+        if (options.counts) {
+          const { unseen, unread } = this.#counts.get({ feed }) as { unseen: number; unread: number }
+          out.unseen = unseen
+          out.unread = unread
+        }
+        this.#mark(feed, options.seen, this.#marks.seenAll, this.#marks.seenIds)
+        this.#mark(feed, options.read, this.#marks.readAll, this.#marks.readIds)
+        return out
+      },
     )
+  }
+
+  #mark(feed: string, target: MarkTarget | undefined, all: Statement, ids: Statement): void {
+    if (target === true) all.run(feed)
+    else if (target && target.length > 0) ids.run(feed, JSON.stringify(target))
   }
 
   /** A page of a flat feed, newest first, cursors being sort keys. */
@@ -71,22 +117,22 @@ export class TimelineReader {
     return statement.all(feed) as string[]
   }
 
-  /** A page of groups by newest activity, cursors being group ids, each with its newest entries. */
-  readGroups(feed: string, page: PageQuery, perGroup: number): GroupRow[] {
-    if (page.limit <= 0) return []
-    return this.#readGroups(feed, page, perGroup)
+  /** A page of groups by newest activity, with counts and marks as asked (store.ts `readGroups`). */
+  readGroups(feed: string, page: GroupPageQuery, perGroup: number, options: GroupReadOptions = {}): GroupPage {
+    const marks = options.seen !== undefined || options.read !== undefined
+    return marks
+      ? this.#readGroups.immediate(feed, page, perGroup, options)
+      : this.#readGroups(feed, page, perGroup, options)
   }
 
-  #groupsNow(feed: string, page: PageQuery, perGroup: number): GroupRow[] {
+  #groupsNow(feed: string, page: GroupPageQuery, perGroup: number): GroupRow[] {
     const used: Bound[] = []
     const values: string[] = []
     for (const bound of BOUNDS) {
-      const id = page[bound]
-      if (id === undefined) continue
-      const sk = this.#cursorSk(feed, id)
-      if (sk === undefined) continue
+      const cursor = page[bound]
+      if (cursor === undefined) continue
       used.push(bound)
-      values.push(sk)
+      values.push(this.#cursorSk(feed, cursor))
     }
     // One statement for the page: each group row carries its newest `perGroup` entries joined
     // into one string (sk, origin and body separated by the ASCII unit separator, entries by the
@@ -126,9 +172,9 @@ export class TimelineReader {
     )
   }
 
-  /** A group id's current last sort key in `feed`, else the id read as an activity id. */
-  #cursorSk(feed: string, id: string): string | undefined {
-    const row = this.#groupLastSk.get(feed, id) as { last_sk: string | null }
-    return row.last_sk ?? idToSk(id)
+  /** A group cursor's current last sort key in `feed`, else the sort key the engine gave with it. */
+  #cursorSk(feed: string, cursor: GroupCursor): string {
+    const row = this.#groupLastSk.get(feed, cursor.id) as { last_sk: string | null }
+    return row.last_sk ?? cursor.sk
   }
 }

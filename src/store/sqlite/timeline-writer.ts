@@ -8,7 +8,6 @@
  * group index and would walk a whole feed; INDEXED BY pins the plans that rely on it.
  */
 
-import { skToId } from '../../engine/ids.js'
 import type { EntryRemove, EntryWrite } from '../store.js'
 import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
@@ -156,7 +155,8 @@ export class TimelineWriter {
     this.#upsertGroup.run({
       feed: entry.feed,
       grp,
-      id: skToId(entry.sk),
+      // The engine names a group after the activity that creates it (store.ts EntryShape).
+      id: entry.groupId ?? '',
       sk: entry.sk,
       newActor: n === 1 ? 1 : 0,
     })

@@ -4,21 +4,28 @@ import type { Test } from './fixtures.js'
 
 export function docTests(test: Test): void {
   test('inserts, updates and upserts documents, keeping created_at', async (store) => {
-    const inserted = await store.putDoc('user', 'u1', { name: 'a', tags: ['x'], n: { deep: 1 } }, 'insert')
+    const inserted = await store.documents.putDoc(
+      'user',
+      'u1',
+      { name: 'a', tags: ['x'], n: { deep: 1 } },
+      'insert',
+    )
     assert.ok(inserted)
     assert.deepEqual(inserted.data, { name: 'a', tags: ['x'], n: { deep: 1 } })
     assert.equal(inserted.created_at, inserted.updated_at)
     assert.equal(new Date(inserted.created_at).toISOString(), inserted.created_at)
-    assert.equal(await store.putDoc('user', 'u1', { name: 'b' }, 'insert'), undefined)
-    assert.equal(await store.putDoc('user', 'u2', { name: 'b' }, 'update'), undefined)
+    assert.equal(await store.documents.putDoc('user', 'u1', { name: 'b' }, 'insert'), undefined)
+    assert.equal(await store.documents.putDoc('user', 'u2', { name: 'b' }, 'update'), undefined)
     await new Promise((resolve) => setTimeout(resolve, 5))
-    const updated = await store.putDoc('user', 'u1', { name: 'b' }, 'update')
+    const updated = await store.documents.putDoc('user', 'u1', { name: 'b' }, 'update')
     assert.deepEqual([updated?.data, updated?.created_at], [{ name: 'b' }, inserted.created_at])
     assert.ok(updated!.updated_at > inserted.created_at)
-    const upserted = await store.putDoc('user', 'u1', { name: 'c' }, 'upsert')
+    const upserted = await store.documents.putDoc('user', 'u1', { name: 'c' }, 'upsert')
     assert.deepEqual([upserted?.data, upserted?.created_at], [{ name: 'c' }, inserted.created_at])
-    assert.deepEqual((await store.putDoc('user', 'u3', { name: 'd' }, 'upsert'))?.data, { name: 'd' })
-    const docs = await store.getDocs('user', ['u3', 'missing', 'u1'])
+    assert.deepEqual((await store.documents.putDoc('user', 'u3', { name: 'd' }, 'upsert'))?.data, {
+      name: 'd',
+    })
+    const docs = await store.documents.getDocs('user', ['u3', 'missing', 'u1'])
     assert.deepEqual(
       docs.map((d) => [d.kind, d.id, d.data]),
       [
@@ -26,14 +33,34 @@ export function docTests(test: Test): void {
         ['user', 'u1', { name: 'c' }],
       ],
     )
-    assert.deepEqual(await store.getDocs('collection', ['u1']), [])
+    assert.deepEqual(await store.documents.getDocs('collection', ['u1']), [])
   })
 
   test('deletes documents and counts those that existed', async (store) => {
-    await store.putDoc('user', 'u1', {}, 'insert')
-    await store.putDoc('food', 'u2', {}, 'insert')
-    assert.equal(await store.deleteDocs('user', ['u1', 'u2', 'nope']), 1)
-    assert.deepEqual(await store.getDocs('user', ['u1']), [])
-    assert.equal((await store.getDocs('food', ['u2'])).length, 1)
+    await store.documents.putDoc('user', 'u1', {}, 'insert')
+    await store.documents.putDoc('food', 'u2', {}, 'insert')
+    assert.equal(await store.documents.deleteDocs('user', ['u1', 'u2', 'nope']), 1)
+    assert.deepEqual(await store.documents.getDocs('user', ['u1']), [])
+    assert.equal((await store.documents.getDocs('food', ['u2'])).length, 1)
+  })
+
+  test('updates a document only if it is unchanged since it was read (ifUpdatedAt)', async (store) => {
+    const docs = store.documents
+    const first = await docs.putDoc('collection:food', 'f1', { owner: 'ann' }, 'insert')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const second = await docs.putDoc(
+      'collection:food',
+      'f1',
+      { owner: 'ann', n: 2 },
+      'update',
+      first!.updated_at,
+    )
+    assert.deepEqual(second?.data, { owner: 'ann', n: 2 })
+    // A writer still holding the first version loses, and changes nothing.
+    assert.equal(
+      await docs.putDoc('collection:food', 'f1', { owner: 'bob' }, 'update', first!.updated_at),
+      undefined,
+    )
+    assert.deepEqual((await docs.getDocs('collection:food', ['f1']))[0].data, { owner: 'ann', n: 2 })
   })
 }

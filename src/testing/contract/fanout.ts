@@ -1,16 +1,16 @@
-/** Contract cases: fan-out jobs, chunks and their rules. */
+/** Contract cases: fan-out jobs, chunks, leases and their rules (store.ts rules 4–6). */
 import assert from 'node:assert/strict'
-import type { ChunkBuilder, FanoutJob, FanoutStart, Store } from '../../store/store.js'
+import type { FanoutJob, Store } from '../../store/store.js'
 import {
   activities,
+  countsOf,
   drain,
+  entryOf,
   flat,
-  flatBuilder,
   flatNs,
   followerFeeds,
-  groupBuilder,
+  groupsOf,
   job,
-  page,
   sk,
   type Test,
 } from './fixtures.js'
@@ -19,15 +19,15 @@ export function fanoutTests(test: Test): void {
   const author = 'user:author'
   const follow = (store: Store, feeds: string[]) =>
     store.write({ follow: feeds.map((source) => ({ source, target: author })) })
-  const start = (jobs: FanoutJob[], build = flatBuilder, chunkSize = 10): FanoutStart => ({
-    jobs,
-    build,
-    chunkSize,
-  })
+  /** Accepts jobs as the engine does (activity and jobs in one write) and runs them to the end. */
+  const accept = async (store: Store, jobs: FanoutJob[], chunkSize = 10, extra = {}) => {
+    const pending = await store.write({ activities: activities(1), ...extra, fanout: jobs, chunkSize })
+    for (const j of pending) await drain(store, j, chunkSize)
+  }
   const holders = async (store: Store, feeds: string[], n = 1) => {
     const out: string[] = []
     for (const feed of feeds) {
-      const entry = await store.getEntry(feed, sk(n))
+      const entry = await entryOf(store, feed, n)
       if (entry) {
         assert.equal(entry.origin, author)
         out.push(feed)
@@ -35,94 +35,85 @@ export function fanoutTests(test: Test): void {
     }
     return out
   }
+  const claimAll = (store: Store) => store.claimFanout({ limit: 100, leaseMs: 60_000 })
 
-  test('fans out the first chunk inside the write and persists the rest', async (store) => {
+  test('delivers to every follower, chunk by chunk, and then forgets the job', async (store) => {
     const feeds = followerFeeds(25)
     await follow(store, feeds)
-    const pending = await store.write(
-      { activities: activities(1), add: [flat(author, 1)] },
-      start([job('j1', author, 1)]),
-    )
-    assert.deepEqual(pending, [{ ...job('j1', author, 1), cursor: 'user:09' }])
-    assert.deepEqual(await store.pendingFanout(), pending)
-    assert.deepEqual(await holders(store, feeds), feeds.slice(0, 10))
-    const second = await store.runFanout(pending[0], flatBuilder, 10)
-    assert.deepEqual(second, { ...job('j1', author, 1), cursor: 'user:19' })
-    assert.deepEqual(await store.pendingFanout(), [second])
-    assert.deepEqual(await holders(store, feeds), feeds.slice(0, 20))
-    assert.equal(await store.runFanout(second!, flatBuilder, 10), null)
+    const pending = await store.write({
+      activities: activities(1),
+      add: [flat(author, 1)],
+      fanout: [job('j1', author, 1)],
+      chunkSize: 10,
+    })
+    assert.ok(pending.length <= 1)
+    let next: FanoutJob | null = pending[0] ?? null
+    let chunks = 0
+    while (next) {
+      next = await store.runFanout(next, 10)
+      chunks++
+    }
+    assert.ok(chunks >= 2 && chunks <= 3, `${chunks} chunks`)
     assert.deepEqual(await holders(store, feeds), feeds)
-    assert.deepEqual(await store.pendingFanout(), [])
+    assert.deepEqual(await claimAll(store), [])
   })
 
-  test('a chunk run twice delivers once', async (store) => {
+  test('a chunk run twice, or by two workers, delivers once', async (store) => {
     const feeds = followerFeeds(25, 'notification')
-    await store.write({ follow: feeds.map((source) => ({ source, target: author })) })
-    const [pending] = await store.write(
-      { activities: activities(1) },
-      start([job('j1', author, 1)], groupBuilder),
-    )
-    // Two workers holding the same job copy both run "its" next chunk.
-    const a = await store.runFanout(pending, groupBuilder, 10)
-    const b = await store.runFanout(pending, groupBuilder, 10)
-    await drain(store, a, groupBuilder, 10)
-    await drain(store, b, groupBuilder, 10)
+    await follow(store, feeds)
+    const pending = await store.write({
+      activities: activities(1),
+      fanout: [job('j1', author, 1)],
+      chunkSize: 10,
+    })
+    // Two workers holding the same copy of the job both run "its" next chunk, then go on.
+    const copy = pending[0] ?? job('j1', author, 1)
+    const [a, b] = [await store.runFanout(copy, 10), await store.runFanout(copy, 10)]
+    await drain(store, a, 10)
+    await drain(store, b, 10)
     for (const feed of feeds) {
-      const groups = await store.readGroups(feed, page(), 5)
+      const groups = await groupsOf(store, feed, {}, 5)
       assert.deepEqual(
         groups.map((g) => [g.activity_count, g.actor_count, g.activities.length]),
         [[1, 1, 1]],
         feed,
       )
+      assert.deepEqual(await countsOf(store, feed), { unseen: 1, unread: 1 })
     }
-    assert.deepEqual(await store.pendingFanout(), [])
+    assert.deepEqual(await claimAll(store), [])
   })
 
-  test('a job with at most a chunk of followers ends inside the write', async (store) => {
-    await follow(store, followerFeeds(3))
-    assert.deepEqual(await store.write({ activities: activities(1) }, start([job('j1', author, 1)])), [])
-    assert.deepEqual(
-      await store.write({ activities: activities(2) }, start([job('j2', 'user:lonely', 2)])),
-      [],
-    )
-    assert.deepEqual(await store.pendingFanout(), [])
-    assert.deepEqual(await holders(store, followerFeeds(3)), followerFeeds(3))
-    // Exactly one full chunk: pending until a run finds no follower left.
-    await follow(store, followerFeeds(10))
-    const [full] = await store.write({}, start([job('j3', author, 3)]))
-    assert.equal(full.cursor, 'user:09')
-    assert.equal(await store.runFanout(full, flatBuilder, 10), null)
-    assert.deepEqual(await holders(store, followerFeeds(10), 3), followerFeeds(10))
+  test('uses each follower slug’s entry shape and skips slugs without one', async (store) => {
+    await follow(store, ['user:a', 'notification:b', 'unknown:c'])
+    await accept(store, [job('j1', author, 1)])
+    assert.deepEqual(await flatNs(store, 'user:a'), [1])
+    const [group] = await groupsOf(store, 'notification:b')
+    assert.deepEqual([group.group, group.activity_count], ['g', 1])
+    assert.equal(await entryOf(store, 'unknown:c', 1), undefined)
   })
 
   test('sees the follows and unfollows of its own write', async (store) => {
     await follow(store, ['user:old', 'user:stay'])
-    await store.write(
-      {
-        activities: activities(1),
-        follow: [{ source: 'user:new', target: author }],
-        unfollow: [{ source: 'user:old', target: author }],
-      },
-      start([job('j1', author, 1)]),
-    )
+    await accept(store, [job('j1', author, 1)], 10, {
+      follow: [{ source: 'user:new', target: author }],
+      unfollow: [{ source: 'user:old', target: author }],
+    })
     assert.deepEqual(await holders(store, ['user:new', 'user:old', 'user:stay']), ['user:new', 'user:stay'])
   })
 
-  test('withdraws an activity with a remove job', async (store) => {
+  test('withdraws an activity with a remove job, leaving other origins', async (store) => {
     const feeds = followerFeeds(25)
     await follow(store, feeds)
-    const [added] = await store.write({ activities: activities(1) }, start([job('j1', author, 1)]))
-    await drain(store, added, flatBuilder, 10)
+    await accept(store, [job('j1', author, 1)])
     // A direct add of the same activity to a follower is not withdrawn (other origin).
     await store.write({ remove: [{ feed: 'user:05', sk: sk(1) }] })
     await store.write({ add: [flat('user:05', 1)] })
-    const [removing] = await store.write({}, start([job('j2', author, 1, 'remove')]))
-    await drain(store, removing, flatBuilder, 10)
+    await accept(store, [job('j2', author, 1, 'remove')])
     assert.deepEqual(await flatNs(store, 'user:04'), [])
-    assert.deepEqual(await store.getEntry('user:05', sk(1)), { origin: null })
+    assert.deepEqual(await entryOf(store, 'user:05', 1), { origin: null })
   })
 
-  test('lists pending jobs oldest first', async (store) => {
+  test('claims free jobs oldest first, never twice while leased, again once the lease ends', async (store) => {
     await store.write({
       follow: ['user:a', 'user:b'].flatMap((source) =>
         ['user:x', 'user:y', 'user:z'].map((target) => ({ source, target })),
@@ -133,75 +124,112 @@ export function fanoutTests(test: Test): void {
       ['j2', 'user:y'],
       ['j3', 'user:z'],
     ]) {
-      await store.write({ activities: activities(1) }, start([job(jobId, feed, 1)], flatBuilder, 1))
+      // A writer that died at once: its lease ends immediately.
+      await store.write({
+        activities: activities(1),
+        fanout: [job(jobId, feed, 1)],
+        chunkSize: 1,
+        leaseMs: 0,
+      })
     }
-    const ids = async () => (await store.pendingFanout()).map((j) => `${j.id}@${j.cursor}`)
-    assert.deepEqual(await ids(), ['j1@user:a', 'j2@user:a', 'j3@user:a'])
-    const j2 = (await store.pendingFanout())[1]
-    await store.runFanout(j2, flatBuilder, 1)
-    assert.deepEqual(await ids(), ['j1@user:a', 'j2@user:b', 'j3@user:a'])
-  })
-
-  test('runFanout starts a job that no write started', async (store) => {
-    const feeds = followerFeeds(15)
-    await follow(store, feeds)
-    await store.write({ activities: activities(1) })
-    const next = await store.runFanout(job('j1', author, 1), flatBuilder, 10)
-    assert.deepEqual(next, { ...job('j1', author, 1), cursor: 'user:09' })
-    assert.deepEqual(await store.pendingFanout(), [next])
-    await drain(store, next, flatBuilder, 10)
-    assert.deepEqual(await holders(store, feeds), feeds)
-  })
-
-  test('a failing chunk builder rolls the whole write back', async (store) => {
-    await follow(store, ['user:f'])
-    const failing: ChunkBuilder = () => {
-      throw new Error('boom')
-    }
-    await assert.rejects(
-      store.write(
-        {
-          activities: activities(1),
-          add: [flat(author, 1)],
-          follow: [{ source: 'user:g', target: author }],
-        },
-        start([job('j1', author, 1)], failing),
-      ),
-      /boom/,
+    const first = await store.claimFanout({ limit: 2, leaseMs: 60_000 })
+    assert.deepEqual(
+      first.map((j) => j.id),
+      ['j1', 'j2'],
     )
-    assert.equal((await store.getActivities([sk(1)])).size, 0)
-    assert.equal(await store.getEntry(author, sk(1)), undefined)
-    assert.equal(await store.countFollows(author, 'followers'), 1)
-    assert.deepEqual(await store.pendingFanout(), [])
+    const second = await store.claimFanout({ limit: 10, leaseMs: 1 })
+    assert.deepEqual(
+      second.map((j) => j.id),
+      ['j3'],
+    )
+    assert.deepEqual(await store.claimFanout({ limit: 10, leaseMs: 60_000 }), [])
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    // j3's 1 ms lease is over; j1 and j2 are still held.
+    assert.deepEqual(
+      (await store.claimFanout({ limit: 10, leaseMs: 60_000 })).map((j) => [j.id, j.shapes !== undefined]),
+      [['j3', true]],
+    )
+    for (const j of [...first, ...second]) await drain(store, j, 1)
+    // Three jobs delivered the same activity to each follower: once.
+    assert.deepEqual(await flatNs(store, 'user:a'), [1])
+    assert.deepEqual(await flatNs(store, 'user:b'), [1])
+    assert.deepEqual(await claimAll(store), [])
   })
 
-  // Proposed rules (see the SQLite store): the stored job row is the truth.
-  test('starting a job cancels pending jobs for the same feed and activity', async (store) => {
+  test('accepting a job again replaces it: the latest intent wins', async (store) => {
     const feeds = followerFeeds(25)
     await follow(store, feeds)
-    const [adding] = await store.write({ activities: activities(1) }, start([job('j1', author, 1)]))
-    const [removing] = await store.write({}, start([job('j2', author, 1, 'remove')]))
+    const [adding] = await store.write({
+      activities: activities(1),
+      fanout: [job('j1', author, 1)],
+      chunkSize: 10,
+    })
+    const [removing] = await store.write({
+      fanout: [job('j2', author, 1, 'remove')],
+      chunkSize: 10,
+      leaseMs: 0,
+    })
+    assert.ok(adding && removing)
     assert.deepEqual(
-      (await store.pendingFanout()).map((j) => j.id),
+      (await claimAll(store)).map((j) => j.id),
       ['j2'],
     )
-    // The cancelled add job does nothing more: it cannot resurrect what the remove withdraws.
-    assert.equal(await store.runFanout(adding, flatBuilder, 10), null)
-    await drain(store, removing, flatBuilder, 10)
+    // The replaced add job does nothing more: it cannot bring back what the remove withdraws.
+    assert.equal(await store.runFanout(adding, 10), null)
+    await drain(store, removing, 10)
     assert.deepEqual(await holders(store, feeds), [])
   })
 
   test('runFanout follows the stored cursor and ignores finished jobs', async (store) => {
-    const feeds = followerFeeds(25)
+    const feeds = followerFeeds(35)
     await follow(store, feeds)
-    const [pending] = await store.write({ activities: activities(1) }, start([job('j1', author, 1)]))
-    const advanced = await store.runFanout(pending, flatBuilder, 10)
-    assert.equal(advanced?.cursor, 'user:19')
-    // A stale copy (cursor user:09) runs the next chunk, not the one already done.
-    assert.equal(await store.runFanout(pending, flatBuilder, 10), null)
+    const [pending] = await store.write({
+      activities: activities(1),
+      fanout: [job('j1', author, 1)],
+      chunkSize: 10,
+    })
+    const advanced = await store.runFanout(pending, 10)
+    assert.ok(advanced)
+    // A stale copy runs the next chunk from the stored cursor, not one already done.
+    const fromStale = await store.runFanout(pending, 10)
+    assert.ok(fromStale && fromStale.cursor !== advanced.cursor && fromStale.cursor! > advanced.cursor!)
+    await drain(store, fromStale, 10)
     assert.deepEqual(await holders(store, feeds), feeds)
     await store.write({ remove: [{ feed: 'user:15', sk: sk(1) }] })
-    assert.equal(await store.runFanout(pending, flatBuilder, 10), null)
-    assert.equal(await store.getEntry('user:15', sk(1)), undefined)
+    assert.equal(await store.runFanout(pending, 10), null)
+    assert.equal(await entryOf(store, 'user:15', 1), undefined)
+  })
+
+  test('a job that is never run is still there for a claim, until done', async (store) => {
+    const feeds = followerFeeds(15)
+    await follow(store, feeds)
+    await store.write({
+      activities: activities(1),
+      fanout: [job('j1', author, 1)],
+      chunkSize: 10,
+      leaseMs: 0,
+    })
+    const [claimed] = await claimAll(store)
+    assert.equal(claimed?.id, 'j1')
+    await drain(store, claimed, 10)
+    assert.deepEqual(await holders(store, feeds), feeds)
+    assert.deepEqual(await claimAll(store), [])
+  })
+
+  test('a failing write accepts no job', async (store) => {
+    await follow(store, ['user:f'])
+    await assert.rejects(
+      store.write({
+        expect: [{ sk: sk(1), body: 'not what is stored' }],
+        activities: activities(1),
+        add: [flat(author, 1)],
+        fanout: [job('j1', author, 1)],
+        chunkSize: 10,
+        leaseMs: 0,
+      }),
+    )
+    assert.equal((await store.getActivities([sk(1)])).size, 0)
+    assert.equal(await entryOf(store, 'user:f', 1), undefined)
+    assert.deepEqual(await claimAll(store), [])
   })
 }

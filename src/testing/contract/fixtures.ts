@@ -1,10 +1,13 @@
 /** Shared builders for the store contract: sort keys, entries, follower feeds, chunk builders. */
 import assert from 'node:assert/strict'
-import { skToId, sortKey, tailFor } from '../../engine/ids.js'
+import { idToSk, skToId, sortKey, tailFor } from '../../engine/ids.js'
 import type {
-  ChunkBuilder,
+  EntryShape,
   EntryWrite,
   FanoutJob,
+  GroupPageQuery,
+  GroupRow,
+  MarkTarget,
   PageQuery,
   Store,
   StoredActivity,
@@ -62,30 +65,71 @@ export function followerFeeds(count: number, slug = 'user'): string[] {
   return range(0, count - 1).map((i) => `${slug}:${String(i).padStart(2, '0')}`)
 }
 
-/** Delivers to flat follower feeds (add) or withdraws from them (remove), origin = job feed. */
-export const flatBuilder: ChunkBuilder = (job, followers) =>
-  job.op === 'add'
-    ? { add: followers.map((feed) => ({ feed, kind: 'flat' as const, sk: job.sk, origin: job.feed })) }
-    : { remove: followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed })) }
-
-/** Delivers to notification feeds, one group `g`, so a double delivery would show in the counts. */
-export const groupBuilder: ChunkBuilder = (job, followers) => ({
-  add: followers.map((feed) => ({
-    feed,
-    kind: 'notification' as const,
-    sk: job.sk,
-    origin: job.feed,
-    group: 'g',
-    actor: 'a',
-  })),
-})
-
-export function job(jobId: string, feed: string, n: number, op: 'add' | 'remove' = 'add'): FanoutJob {
-  return { id: jobId, op, feed, sk: sk(n), cursor: null }
+/** Follower feeds get a flat entry; `notification:` followers one group `g`, so a double delivery shows in counts. */
+export function shapes(n: number): Record<string, EntryShape> {
+  return {
+    user: { kind: 'flat' },
+    timeline: { kind: 'flat' },
+    notification: { kind: 'notification', group: 'g', actor: 'a', groupId: id(n) },
+  }
 }
 
-export async function drain(store: Store, start: FanoutJob | null, build: ChunkBuilder, chunkSize: number) {
-  let next = start
-  for (let i = 0; next && i < 1000; i++) next = await store.runFanout(next, build, chunkSize)
+/** An accepted job for activity `n` of `feed`, with {@link shapes} for adds. */
+export function job(jobId: string, feed: string, n: number, op: 'add' | 'remove' = 'add'): FanoutJob {
+  return op === 'add'
+    ? { id: jobId, op, feed, sk: sk(n), shapes: shapes(n), cursor: null }
+    : { id: jobId, op, feed, sk: sk(n), cursor: null }
+}
+
+/** Runs `start` and every later chunk until the job is done. */
+export async function drain(store: Store, start: FanoutJob | null | undefined, chunkSize: number) {
+  let next = start ?? null
+  for (let i = 0; next && i < 1000; i++) next = await store.runFanout(next, chunkSize)
   assert.equal(next, null, 'fan-out did not finish')
+}
+
+/** Whether `feed` holds activity `n`, and through which origin. */
+export async function entryOf(store: Store, feed: string, n: number) {
+  return (await store.getEntries(feed, [sk(n)])).get(sk(n))
+}
+
+/** Group ids as the engine passes them: each with the sort key it names as an activity id. */
+export function groupPage(q: Partial<Record<'lt' | 'lte' | 'gt' | 'gte', string>> & Partial<PageQuery> = {}) {
+  const out: GroupPageQuery = { limit: q.limit ?? 100, offset: q.offset ?? 0 }
+  for (const bound of ['lt', 'lte', 'gt', 'gte'] as const) {
+    const value = q[bound]
+    if (value !== undefined) out[bound] = { id: value, sk: idToSk(value) ?? '' }
+  }
+  return out
+}
+
+/** The groups of a page. */
+export async function groupsOf(
+  store: Store,
+  feed: string,
+  q: Parameters<typeof groupPage>[0] = {},
+  perGroup = 100,
+): Promise<GroupRow[]> {
+  return (await store.readGroups(feed, groupPage(q), perGroup)).groups
+}
+
+/** Unseen and unread counts of a notification feed, read with an empty page. */
+export async function countsOf(store: Store, feed: string) {
+  const { unseen, unread } = await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { counts: true })
+  return { unseen, unread }
+}
+
+/** Marks groups through an empty page read, as the engine does on `mark_seen`/`mark_read`. */
+export async function mark(store: Store, feed: string, seen?: MarkTarget, read?: MarkTarget) {
+  await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen, read })
+}
+
+/** Follower (or following) count of `feed`, optionally only other ends of these slugs. */
+export async function followCount(
+  store: Store,
+  feed: string,
+  direction: 'followers' | 'following',
+  slugs: string[] = [],
+): Promise<number | undefined> {
+  return (await store.countFollows(feed, { [direction]: slugs }))[direction]
 }

@@ -1,25 +1,25 @@
 /** Contract cases: flat timelines. */
 import assert from 'node:assert/strict'
 import type { PageQuery } from '../../store/store.js'
-import { activities, activity, flat, flatNs, page, range, sk, type Test } from './fixtures.js'
+import { activities, activity, entryOf, flat, flatNs, page, range, sk, type Test } from './fixtures.js'
 
 export function flatTests(test: Test): void {
   test('adds an entry once and keeps its first origin', async (store) => {
     await store.write({ activities: activities(1, 2), add: [flat('user:a', 1), flat('user:a', 2, 'user:b')] })
     await store.write({ add: [flat('user:a', 2, 'user:c'), flat('user:a', 2, 'user:c')] })
-    assert.deepEqual(await store.getEntry('user:a', sk(1)), { origin: null })
-    assert.deepEqual(await store.getEntry('user:a', sk(2)), { origin: 'user:b' })
-    assert.equal(await store.getEntry('user:a', sk(3)), undefined)
-    assert.equal(await store.getEntry('user:z', sk(1)), undefined)
+    assert.deepEqual(await entryOf(store, 'user:a', 1), { origin: null })
+    assert.deepEqual(await entryOf(store, 'user:a', 2), { origin: 'user:b' })
+    assert.equal(await entryOf(store, 'user:a', 3), undefined)
+    assert.equal(await entryOf(store, 'user:z', 1), undefined)
     assert.deepEqual(await flatNs(store, 'user:a'), [2, 1])
   })
 
   test('removes an entry once, and only through the given origin', async (store) => {
     await store.write({ activities: activities(1, 2), add: [flat('user:a', 1, 'user:b'), flat('user:a', 2)] })
     await store.write({ remove: [{ feed: 'user:a', sk: sk(1), origin: 'user:c' }] })
-    assert.deepEqual(await store.getEntry('user:a', sk(1)), { origin: 'user:b' })
+    assert.deepEqual(await entryOf(store, 'user:a', 1), { origin: 'user:b' })
     await store.write({ remove: [{ feed: 'user:a', sk: sk(1), origin: 'user:b' }] })
-    assert.equal(await store.getEntry('user:a', sk(1)), undefined)
+    assert.equal(await entryOf(store, 'user:a', 1), undefined)
     await store.write({
       remove: [
         { feed: 'user:a', sk: sk(1) },

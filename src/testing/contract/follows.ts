@@ -1,58 +1,31 @@
 /** Contract cases: follows and follow copies. */
 import assert from 'node:assert/strict'
-import type { EntryWrite, StoredActivity } from '../../store/store.js'
-import { activities, flat, flatNs, N_BY_SK, sk, type Test } from './fixtures.js'
+import { activities, entryOf, flat, flatNs, followCount, sk, type Test } from './fixtures.js'
 
 export function followTests(test: Test): void {
-  test('copies the newest entries of the target inside the follow write, with bodies only when asked', async (store) => {
-    await store.write({ activities: activities(1, 2, 3, 4), add: [1, 2, 3, 4].map((n) => flat('user:t', n)) })
-    const seen: StoredActivity[][] = []
-    const copy = (limit: number, withBodies: boolean) => ({
-      source: 'timeline:s',
-      target: 'user:t',
-      limit,
-      withBodies,
-      build: (rows: StoredActivity[]) => {
-        seen.push(rows)
-        return rows.map((r) => ({ feed: 'timeline:s', kind: 'flat' as const, sk: r.sk, origin: 'user:t' }))
-      },
-    })
-    await store.write({ follow: [{ source: 'timeline:s', target: 'user:t' }], copies: [copy(3, true)] })
-    assert.deepEqual(await flatNs(store, 'timeline:s'), [4, 3, 2])
-    assert.deepEqual(
-      seen[0].map((r) => [N_BY_SK.get(r.sk), JSON.parse(r.body).n]),
-      [
-        [4, 4],
-        [3, 3],
-        [2, 2],
-      ],
-    )
-    await store.write({ copies: [copy(10, false)] })
-    assert.deepEqual(await flatNs(store, 'timeline:s'), [4, 3, 2, 1])
-    assert.deepEqual(
-      seen[1].map((r) => r.body),
-      ['', '', '', ''],
-    )
-    assert.equal((await store.getEntry('timeline:s', sk(1)))?.origin, 'user:t')
+  test('adds follow copies only while their edge exists', async (store) => {
+    await store.write({ activities: activities(1, 2, 3), add: [1, 2, 3].map((n) => flat('user:t', n)) })
+    const edge = { source: 'timeline:s', target: 'user:t' }
+    const copy = (...ns: number[]) => ({ edge, entries: ns.map((n) => flat('timeline:s', n, 'user:t')) })
+    // No edge yet: the copy is dropped (a concurrent unfollow won).
+    await store.write({ copies: [copy(3)] })
+    assert.deepEqual(await flatNs(store, 'timeline:s'), [])
+    // The edge of the same write counts, as does an earlier one.
+    await store.write({ follow: [edge], copies: [copy(3, 2)] })
+    await store.write({ copies: [copy(1, 2)] })
+    assert.deepEqual(await flatNs(store, 'timeline:s'), [3, 2, 1])
+    assert.equal((await entryOf(store, 'timeline:s', 1))?.origin, 'user:t')
+    await store.write({ unfollow: [edge], removeByOrigin: [{ feed: 'timeline:s', origin: 'user:t' }] })
+    await store.write({ copies: [copy(3)] })
+    assert.deepEqual(await flatNs(store, 'timeline:s'), [])
   })
 
-  test('a failing follow copy rolls the follow back', async (store) => {
-    await store.write({ activities: activities(1), add: [flat('user:t', 1)] })
-    const failing = {
-      source: 'timeline:s',
-      target: 'user:t',
-      limit: 5,
-      withBodies: true,
-      build: (): EntryWrite[] => {
-        throw new Error('boom')
-      },
-    }
-    await assert.rejects(
-      store.write({ follow: [{ source: 'timeline:s', target: 'user:t' }], copies: [failing] }),
-      /boom/,
-    )
-    assert.equal(await store.countFollows('user:t', 'followers'), 0)
-    assert.deepEqual(await flatNs(store, 'timeline:s'), [])
+  test('lists the newest sort keys of a feed', async (store) => {
+    await store.write({ activities: activities(1, 2, 3), add: [1, 2, 3].map((n) => flat('user:t', n)) })
+    assert.deepEqual(await store.newestEntries('user:t', 2), [sk(3), sk(2)])
+    assert.deepEqual(await store.newestEntries('user:t', 10), [sk(3), sk(2), sk(1)])
+    assert.deepEqual(await store.newestEntries('user:t', 0), [])
+    assert.deepEqual(await store.newestEntries('user:none', 5), [])
   })
 
   const edges = (sources: string[], target: string) => sources.map((source) => ({ source, target }))
@@ -110,15 +83,21 @@ export function followTests(test: Test): void {
         { source: 'user:1', target: 'x:2' },
       ],
     })
-    assert.equal(await store.countFollows('user:t', 'followers'), 4)
-    assert.equal(await store.countFollows('user:t', 'followers', []), 4)
-    assert.equal(await store.countFollows('user:t', 'followers', ['user']), 2)
-    assert.equal(await store.countFollows('user:t', 'followers', ['timeline']), 1)
-    assert.equal(await store.countFollows('user:t', 'followers', ['user', 'timeline']), 3)
-    assert.equal(await store.countFollows('user:t', 'followers', ['nope']), 0)
-    assert.equal(await store.countFollows('user:1', 'following'), 3)
-    assert.equal(await store.countFollows('user:1', 'following', ['x']), 2)
+    assert.equal(await followCount(store, 'user:t', 'followers'), 4)
+    assert.equal(await followCount(store, 'user:t', 'followers', []), 4)
+    assert.equal(await followCount(store, 'user:t', 'followers', ['user']), 2)
+    assert.equal(await followCount(store, 'user:t', 'followers', ['timeline']), 1)
+    assert.equal(await followCount(store, 'user:t', 'followers', ['user', 'timeline']), 3)
+    assert.equal(await followCount(store, 'user:t', 'followers', ['nope']), 0)
+    assert.equal(await followCount(store, 'user:1', 'following'), 3)
+    assert.equal(await followCount(store, 'user:1', 'following', ['x']), 2)
     await store.write({ unfollow: [{ source: 'user:1', target: 'x:1' }] })
-    assert.equal(await store.countFollows('user:1', 'following', ['x']), 1)
+    assert.equal(await followCount(store, 'user:1', 'following', ['x']), 1)
+    // Both directions in one call; a direction not asked for is not counted.
+    assert.deepEqual(await store.countFollows('user:1', { followers: [], following: ['x', 'user'] }), {
+      followers: 0,
+      following: 2,
+    })
+    assert.deepEqual(await store.countFollows('user:t', { followers: ['user'] }), { followers: 2 })
   })
 }
