@@ -3,11 +3,14 @@
  * a {@link UserError} (nothing changed) when it is bad. Activities are published by the TypeORM
  * tracking when a row commits; `client.flush()` then waits for fan-out, so the next page shows it.
  */
+import { In } from 'typeorm'
 import { feedManager } from '../../src/integration/index.js'
 import { type ChirpContext, UserError } from './context.js'
 import { Chirp, Like, MAX_CHIRP_LENGTH, type User } from './entities.js'
 
 const USERNAME = /^[a-z0-9_]{3,15}$/
+/** `@name` where a username may start: the same rule `chirp_text` uses to link mentions. */
+export const MENTION = /(^|[^\w])@([a-z0-9_]{3,15})\b/gi
 const COLORS = ['#6366f1', '#ec4899', '#f59e0b', '#10b981', '#0ea5e9', '#8b5cf6', '#ef4444', '#14b8a6']
 
 /** Options every action takes: `at` backdates the row (the seed spreads data over days). */
@@ -70,7 +73,16 @@ async function findChirp(ctx: ChirpContext, id: unknown): Promise<Chirp> {
   return chirp.rechirpOf ?? chirp
 }
 
-/** Posts a chirp, or a reply when `replyTo` names a chirp. */
+/** The ids of the users a chirp's text @mentions (existing users other than the author). */
+async function mentions(ctx: ChirpContext, text: string, me: User): Promise<number[]> {
+  const names = new Set([...text.matchAll(MENTION)].map((m) => m[2].toLowerCase()))
+  names.delete(me.username)
+  if (names.size === 0) return []
+  const users = await ctx.users.find({ select: { id: true }, where: { username: In([...names]) } })
+  return users.map((u) => u.id)
+}
+
+/** Posts a chirp, or a reply when `replyTo` names a chirp. Mentioned users are notified. */
 export async function postChirp(
   ctx: ChirpContext,
   me: User,
@@ -83,6 +95,7 @@ export async function postChirp(
     throw new UserError(400, `Chirps are at most ${MAX_CHIRP_LENGTH} characters; yours has ${text.length}.`)
   }
   const parent = input.replyTo ? await findChirp(ctx, input.replyTo) : undefined
+  const mentioned = await mentions(ctx, text, me)
   const chirp = await ctx.ds.transaction(async (m) => {
     const saved = await m.save(
       m.create(Chirp, {
@@ -90,6 +103,7 @@ export async function postChirp(
         text,
         replyToId: parent?.id ?? null,
         replyTo: parent ?? null,
+        mentionIds: mentioned.length > 0 ? mentioned : null,
         rechirpOfId: null,
         createdAt: options.at ?? new Date(),
       }),

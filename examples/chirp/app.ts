@@ -24,7 +24,7 @@ import { notificationRoutes } from './routes/notifications.js'
 import { profileRoutes } from './routes/profile.js'
 import { seed } from './seed.js'
 import { sessionHook } from './session.js'
-import { createViews } from './views.js'
+import { createViews, render } from './views.js'
 
 export interface ChirpOptions {
   /** Directory for `chirp.sqlite` (TypeORM) and `feeds.sqlite` (Eddy). */
@@ -106,5 +106,16 @@ export async function buildApp(options: ChirpOptions = {}): Promise<FastifyInsta
   await app.register(chirpRoutes)
   await app.register(profileRoutes)
   await app.register(notificationRoutes)
+  // Unknown pages get Chirp's own page, not Fastify's JSON.
+  app.setNotFoundHandler((request, reply) =>
+    render(
+      ctx,
+      request,
+      reply,
+      'missing',
+      { title: 'Not found', message: `There is no page at ${request.url.split('?')[0]}.` },
+      404,
+    ),
+  )
   return app
 }

@@ -50,16 +50,22 @@ export class User {
   verb: (c) => (c.replyToId ? 'reply' : c.rechirpOfId ? 'rechirp' : 'chirp'),
   extraData: (c) => {
     const parent = c.replyToId ?? c.rechirpOfId
-    // `target` is the chirp replied to or rechirped; `group_by` drives the aggregated feeds'
-    // aggregationFormat: chirps group by author, replies and rechirps by the original chirp.
+    // `target` is the chirp replied to or rechirped. Two fields drive the aggregation formats
+    // (feeds.ts): `group_by` groups notifications (chirps by author, replies and rechirps by the
+    // original chirp); `card` groups the home timeline into one card per chirp: the chirp, its
+    // rechirps and likes. A reply is a chirp of its own, so it gets its own card.
+    const card = `Chirp:${c.rechirpOfId ?? c.id}`
     return parent
-      ? { target: `Chirp:${parent}`, group_by: `Chirp:${parent}` }
-      : { group_by: `User:${c.userId}` }
+      ? { target: `Chirp:${parent}`, group_by: `Chirp:${parent}`, card }
+      : { group_by: `User:${c.userId}`, card }
   },
-  // The author of the original chirp hears about replies and rechirps (not about their own).
+  // The author of the original chirp hears about replies and rechirps (not about their own), and
+  // every user @mentioned in the text hears about the mention.
   notify: (c) => {
     const author = c.replyTo?.userId ?? c.rechirpOf?.userId
-    return author && author !== c.userId ? [feedManager.getNotificationFeed(author)] : []
+    const told = new Set([...(author ? [author] : []), ...(c.mentionIds ?? [])])
+    told.delete(c.userId)
+    return [...told].map((id) => feedManager.getNotificationFeed(id))
   },
   // Loaded with every chirp at enrichment, in the same query.
   relatedModels: ['user', 'replyTo', 'replyTo.user', 'rechirpOf', 'rechirpOf.user'],
@@ -94,6 +100,10 @@ export class Chirp {
   @JoinColumn({ name: 'rechirpOfId' })
   rechirpOf?: Relation<Chirp> | null
 
+  /** Users @mentioned in `text` (resolved when the chirp is posted); they are notified. */
+  @Column({ type: 'simple-json', nullable: true })
+  mentionIds!: number[] | null
+
   @Column({ type: 'integer', default: 0 })
   likeCount!: number
 
@@ -114,7 +124,7 @@ export class Chirp {
   object: (l) => `Chirp:${l.chirpId}`,
   // Not the default (the object): a user's own chirp and their like of it share that reference.
   foreignId: (l) => `Like:${l.id}`,
-  extraData: (l) => ({ group_by: `Chirp:${l.chirpId}` }),
+  extraData: (l) => ({ group_by: `Chirp:${l.chirpId}`, card: `Chirp:${l.chirpId}` }),
   notify: (l) =>
     l.chirp && l.chirp.userId !== l.userId ? [feedManager.getNotificationFeed(l.chirp.userId)] : [],
 })
@@ -148,7 +158,12 @@ export class Like {
   actor: (f) => `User:${f.followerId}`,
   object: (f) => `User:${f.followedId}`,
   foreignId: (f) => `Follow:${f.id}`,
-  extraData: (f) => ({ group_by: `User:${f.followedId}` }),
+  // Notifications group follows by the followed user ("Ada and 2 others followed you"); the home
+  // timeline groups them by the follower and day ("Ada followed Leo, Mara and 2 others").
+  extraData: (f) => ({
+    group_by: `User:${f.followedId}`,
+    card: `Follows:User:${f.followerId}:${f.createdAt.toISOString().slice(0, 10)}`,
+  }),
   notify: (f) => [feedManager.getNotificationFeed(f.followedId)],
 })
 @Entity('follows')

@@ -7,16 +7,21 @@ import type { FeedGroupOptions } from '../../src/index.js'
 import { type EnrichedActivity, feedManager } from '../../src/integration/index.js'
 import type { ChirpContext } from './context.js'
 import { Chirp } from './entities.js'
+import { type DescribedGroup, describe } from './groups.js'
 
 /**
- * `user` and `timeline` are flat (the defaults). Aggregated and notification feeds group by verb,
- * the activity's `group_by` field and day: "Bob and 3 others liked <chirp>", "Ann posted 4 chirps".
+ * `user` and `timeline` are flat (the defaults). The grouped home timeline has one card per chirp,
+ * whatever happened to it ("Ada liked, Ben rechirped"; a new like brings the card back to the
+ * top), and one per follower and day ("Ada followed Leo, Mara and 2 others"): activities carry
+ * that key as `card` (entities.ts). Notifications group by verb, `group_by` and day: "Ada and 3
+ * others liked your chirp".
  */
-const GROUPED = '{{ verb }}_{{ group_by }}_{{ time.strftime("%Y-%m-%d") }}'
-export const FEED_GROUPS: Record<string, FeedGroupOptions> = {
-  timeline_aggregated: { type: 'aggregated', aggregationFormat: GROUPED },
-  notification: { type: 'notification', aggregationFormat: GROUPED },
-}
+export const TIMELINE_FORMAT = '{{ card }}'
+export const NOTIFICATION_FORMAT = '{{ verb }}_{{ group_by }}_{{ time.strftime("%Y-%m-%d") }}'
+export const FEED_GROUPS = {
+  timeline_aggregated: { type: 'aggregated', aggregationFormat: TIMELINE_FORMAT },
+  notification: { type: 'notification', aggregationFormat: NOTIFICATION_FORMAT },
+} satisfies Record<string, FeedGroupOptions>
 
 /** Activities (or groups) per page. */
 export const PAGE_SIZE = 15
@@ -59,6 +64,7 @@ export async function readFeed(
   const activities = grouped
     ? await ctx.enrich.enrichAggregatedActivities(results as any)
     : await ctx.enrich.enrichActivities(results)
+  if (grouped) describe(activities as DescribedGroup[], viewerId, kind === 'timeline_aggregated')
   const inner = grouped
     ? activities.flatMap((g) => (g as { activities: EnrichedActivity[] }).activities)
     : activities

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Liquid } from 'liquidjs'
 import { createLiquid } from '../../src/integration/liquid/index.js'
+import { MENTION } from './actions.js'
 import type { ChirpContext } from './context.js'
 import type { User } from './entities.js'
 import { unseenCount } from './feeds.js'
@@ -41,10 +42,7 @@ export function ago(value: unknown, now = Date.now()): string {
 /** Escaped chirp text with @mentions linked and line breaks kept. */
 export function chirpText(value: unknown): string {
   return escapeHtml(String(value ?? ''))
-    .replace(
-      /(^|[^\w])@([a-z0-9_]{3,15})\b/gi,
-      (_m, pre, name) => `${pre}<a href="/u/${name.toLowerCase()}">@${name}</a>`,
-    )
+    .replace(MENTION, (_m, pre, name) => `${pre}<a href="/u/${name.toLowerCase()}">@${name}</a>`)
     .replace(/\n/g, '<br>')
 }
 
