@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { EddyClient } from '../src/client/client.js'
+import { connect, type EddyClient, openStore } from '../src/client/client.js'
+import { openSqliteStore } from '../src/store/sqlite/index.js'
 import { at, open, rejection, STORES } from './helpers.js'
 
 async function seed(client: EddyClient, user: string, count: number): Promise<void> {
@@ -166,7 +167,8 @@ for (const store of STORES) {
     })
 
     it('delivers to thousands of followers across fan-out chunks, each exactly once', async () => {
-      const chunked = open(store, { fanoutChunkSize: 100 })
+      const chunkedStore = openStore(store.spec())
+      const chunked = connect({ store: chunkedStore, fanoutChunkSize: 100 })
       try {
         const follows = Array.from({ length: 1050 }, (_, i) => ({
           source: `timeline:big-${i}`,
@@ -198,7 +200,8 @@ for (const store of STORES) {
         await chunked.flush()
         assert.equal((await chunked.feed('timeline', 'big-1049').get()).results.length, 0)
         assert.equal((await chunked.feed('timeline_aggregated', 'big-0').get()).results.length, 0)
-        assert.deepEqual(await chunked.engine.store.pendingFanout(), [])
+        // Nothing left for any process to claim.
+        assert.deepEqual(await chunkedStore.claimFanout({ limit: 10, leaseMs: 1 }), [])
       } finally {
         await chunked.close()
       }
@@ -208,22 +211,23 @@ for (const store of STORES) {
 
 describe('fan-out failures', () => {
   it('reports a failed chunk at flush, keeps the job, and delivers exactly once on retry', async () => {
-    const client = open(STORES[STORES.length - 1], { fanoutChunkSize: 10 })
+    const store = openSqliteStore(':memory:')
+    // A short lease: the failed job is claimable again soon after the failure.
+    const client = connect({ store, fanoutChunkSize: 10, fanoutLeaseMs: 50 })
     try {
       await client.followMany(
         Array.from({ length: 35 }, (_, i) => ({ source: `timeline:r${i}`, target: 'user:retry' })),
         0,
       )
-      const store = client.engine.store
       const run = store.runFanout.bind(store)
       let calls = 0
-      store.runFanout = async (job, build, size) => {
+      store.runFanout = async (job, size) => {
         if (++calls === 2) throw new Error('disk hiccup')
-        return run(job, build, size)
+        return run(job, size)
       }
       const added = await client.feed('user', 'retry').addActivity({ actor: 'a', verb: 'v', object: 'o' })
       await assert.rejects(client.flush(), /disk hiccup/)
-      assert.equal((await store.pendingFanout()).length, 1)
+      await new Promise((resolve) => setTimeout(resolve, 60))
       await client.engine.resume()
       await client.flush()
       for (let i = 0; i < 35; i++) {
@@ -234,7 +238,7 @@ describe('fan-out failures', () => {
           `timeline:r${i}`,
         )
       }
-      assert.deepEqual(await store.pendingFanout(), [])
+      assert.deepEqual(await store.claimFanout({ limit: 10, leaseMs: 1 }), [])
     } finally {
       await client.close()
     }

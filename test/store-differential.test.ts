@@ -19,10 +19,12 @@ const FEEDS = ['notification:a', 'notification:b', 'timeline_aggregated:c']
 async function snapshot(store: Store) {
   const out: unknown[] = []
   for (const feed of FEEDS) {
-    const groups = await store.readGroups(feed, { limit: 100, offset: 0 }, 3)
+    const { groups, unseen, unread } = await store.readGroups(feed, { limit: 100, offset: 0 }, 3, {
+      counts: true,
+    })
     out.push(
       feed,
-      await store.groupCounts(feed),
+      { unseen, unread },
       groups.map((g) => [
         g.id,
         g.group,
@@ -54,13 +56,14 @@ describe('memory and SQLite stores agree under random grouped writes and marks',
           let batch: WriteBatch = {}
           let mark: [MarkTarget | undefined, MarkTarget | undefined] | undefined
           if (op < 5) {
-            const add: EntryWrite[] = Array.from({ length: 1 + rand(3) }, () => ({
+            const add: EntryWrite[] = Array.from({ length: 1 + rand(3) }, () => rand(40)).map((n) => ({
               feed,
               kind,
-              sk: sk(rand(40)),
+              sk: sk(n),
               origin: rand(2) ? 'user:o' : null,
               group: `g${rand(4)}`,
               actor: `u${rand(3)}`,
+              groupId: `id-${n}`,
               ...(rand(8) === 0 ? { maxLength: 1 + rand(3) } : {}),
             }))
             batch = { add }
@@ -69,13 +72,16 @@ describe('memory and SQLite stores agree under random grouped writes and marks',
           } else if (op < 8) {
             batch = { removeByOrigin: [{ feed, origin: 'user:o' }] }
           } else {
-            const [one] = await stores[0].readGroups(feed, { limit: 1, offset: rand(4) }, 1)
+            const {
+              groups: [one],
+            } = await stores[0].readGroups(feed, { limit: 1, offset: rand(4) }, 1)
             const target = (): MarkTarget | undefined =>
               rand(3) === 0 ? true : one && rand(2) ? [one.id] : undefined
             mark = [target(), target()]
           }
           for (const store of stores) {
-            if (mark) await store.markGroups(feed, mark[0], mark[1])
+            if (mark)
+              await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen: mark[0], read: mark[1] })
             else await store.write(batch)
           }
           if (step % 20 === 19)

@@ -14,6 +14,8 @@ import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { MAX_BODY_DEPTH, MAX_DEPTH } from '../../src/engine/bounds.js'
 import { idToSk } from '../../src/engine/ids.js'
+import { openSqliteStore } from '../../src/store/sqlite/index.js'
+import type { Store } from '../../src/store/store.js'
 
 const KEY = 'bounds-key'
 const SECRET = 'bounds-secret'
@@ -42,6 +44,7 @@ async function refused(promise: Promise<unknown>, detail: RegExp, field?: string
 
 describe('nesting and size bounds over HTTP', () => {
   let client: EddyClient
+  let store: Store
   let app: FastifyInstance
   let base: string
   let mallory: Api
@@ -49,7 +52,8 @@ describe('nesting and size bounds over HTTP', () => {
   let post: { id: string }
 
   before(async () => {
-    client = connect({ store: 'sqlite::memory:' })
+    store = openSqliteStore(':memory:')
+    client = connect({ store })
     app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
     await app.listen({ port: 0, host: '127.0.0.1' })
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
@@ -177,9 +181,9 @@ describe('nesting and size bounds over HTTP', () => {
     // Before depth bounds, 4,000 levels of `[]` fit in 10 KB: write such a body directly.
     const legacy = await mallory.feed('user', 'mallory').addActivity({ verb: 'post', object: 'o:legacy' })
     const sk = idToSk(legacy.id)!
-    const row = (await client.engine.store.getActivities([sk])).get(sk)!
+    const row = (await store.getActivities([sk])).get(sk)!
     const body = `${row.body.slice(0, -1)},"old":${JSON.stringify(nested(4_000))}}`
-    await client.engine.store.write({ activities: [{ sk, body, foreignId: legacy.foreign_id }] })
+    await store.write({ activities: [{ sk, body, foreignId: legacy.foreign_id }] })
     await refused(
       mallory.activityPartialUpdate({ id: legacy.id, set: { note: 'hi' } }),
       new RegExp(`an activity may nest objects and lists at most ${MAX_DEPTH} levels deep`),
