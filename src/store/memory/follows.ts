@@ -16,6 +16,11 @@ function older(a: FollowRecord, b: FollowRecord): boolean {
   return a.created_at < b.created_at || (a.created_at === b.created_at && a.seq < b.seq)
 }
 
+/** Where `record` is (or belongs) in edges sorted by {@link older}: a binary search. */
+function positionOf(byTime: FollowRecord[], record: FollowRecord): number {
+  return search(byTime, (r) => older(r, record))
+}
+
 function row(r: FollowRecord): FollowRow {
   return { source: r.source, target: r.target, created_at: r.created_at, updated_at: r.updated_at }
 }
@@ -113,15 +118,8 @@ export class Follows {
     undo.set(side.edges, other, record)
     insertKey(side.names, other, undo)
     const byTime = side.byTime
-    // New edges are usually the newest: an append.
-    const at = search(byTime, (r) => older(r, record))
-    byTime.splice(at, 0, record)
-    undo.record(() =>
-      byTime.splice(
-        search(byTime, (r) => older(r, record)),
-        1,
-      ),
-    )
+    byTime.splice(positionOf(byTime, record), 0, record)
+    undo.record(() => byTime.splice(positionOf(byTime, record), 1))
     const slug = slugOf(other)
     if (slug !== undefined) undo.set(side.slugs, slug, (side.slugs.get(slug) ?? 0) + 1)
   }
@@ -132,17 +130,8 @@ export class Follows {
     undo.delete(side.edges, other)
     removeKey(side.names, other, undo)
     const byTime = side.byTime
-    byTime.splice(
-      search(byTime, (r) => older(r, record)),
-      1,
-    )
-    undo.record(() =>
-      byTime.splice(
-        search(byTime, (r) => older(r, record)),
-        0,
-        record,
-      ),
-    )
+    byTime.splice(positionOf(byTime, record), 1)
+    undo.record(() => byTime.splice(positionOf(byTime, record), 0, record))
     const slug = slugOf(other)
     if (slug !== undefined) {
       const n = (side.slugs.get(slug) ?? 1) - 1
