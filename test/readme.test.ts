@@ -45,6 +45,10 @@ describe('README examples', () => {
     assert.deepEqual(run('kysely-pins.ts'), { timeline: 1, message: 'hello', author: 'alice' })
   })
 
+  it('runs the Drizzle example: helpers publish inserted rows and remove deleted ones', () => {
+    assert.deepEqual(run('drizzle-pins.ts'), { timeline: 1, message: 'hello', author: 'alice' })
+  })
+
   it('shows the five-line example exactly as the script runs it', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
     const block = /## Five lines\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
