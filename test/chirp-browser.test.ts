@@ -1,7 +1,8 @@
 /**
- * Chirp in a real browser: Debian's chromium driven by playwright-core. Two users in two browser
- * contexts: Ada follows Grace, Grace chirps, Ada sees it and likes it, Grace's unseen badge
- * appears and clears when she opens her notifications. `CHIRP_SCREENSHOT=1` also saves the home
+ * Chirp in a real browser: Debian's chromium driven by playwright-core. New users' empty states;
+ * three users in their own browser contexts follow each other, chirp with an @mention, rechirp
+ * and like: wording ("1 follower", "followed you", "You and Ben Carter liked"), one-line follow
+ * rows, one grouped card per chirp, combined follows, the unseen badge; and the styled 404. `CHIRP_SCREENSHOT=1` also saves the home
  * page of a seeded user to docs/chirp.png.
  */
 import assert from 'node:assert/strict'
@@ -79,17 +80,35 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
     return page
   }
 
-  it('follow, chirp, like, and the notification badge appears and clears', async () => {
+  /** Follows `username` from their profile page. */
+  async function followFrom(page: Page, username: string): Promise<void> {
+    await page.goto(`${base}/u/${username}`)
+    await page.getByRole('button', { name: 'Follow', exact: true }).click()
+    await shown(page.getByRole('button', { name: 'Following' }))
+  }
+
+  it('shows helpful empty states to a new user', async () => {
+    const nia = await signUp('nia', 'Nia Obi')
+    assert.match(await text(nia.locator('.feed .empty')), /^Your timeline is empty\. Write your first chirp/)
+    await nia.getByRole('tab', { name: 'Grouped' }).click()
+    assert.match(await text(await shown(nia.locator('.feed .empty'))), /^Nothing to group yet\./)
+    await nia.goto(`${base}/u/nia`)
+    assert.match(await text(nia.locator('.feed .empty')), /^Nothing here yet\./)
+    await nia.goto(`${base}/u/leo`)
+    assert.equal(await nia.locator('.feed .empty').count(), 0)
+    await nia.close()
+  })
+
+  it('follow, chirp, mention, like and rechirp: notifications, wording and grouped cards', async () => {
     const ada = await signUp('ada', 'Ada Lovelace')
     const grace = await signUp('grace', 'Grace Hopper')
+    const ben = await signUp('ben2', 'Ben Carter')
     const graceBadge = grace.getByTestId('unseen-badge')
     assert.equal(await graceBadge.count(), 0)
 
-    // Ada follows Grace from Grace's profile.
-    await ada.goto(`${base}/u/grace`)
-    await ada.getByRole('button', { name: 'Follow', exact: true }).click()
-    await shown(ada.getByRole('button', { name: 'Following' }))
-    assert.match(await text(ada.getByTestId('followers-count')), /^1\s+followers$/)
+    // Ada follows Grace from Grace's profile: one follower, in the singular.
+    await followFrom(ada, 'grace')
+    assert.equal(await text(ada.getByTestId('followers-count')), '1 follower')
 
     // Grace is told, opens her notifications, and the badge goes.
     await grace.reload()
@@ -98,34 +117,102 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
     await shown(grace.locator('.notification', { hasText: 'Ada Lovelace followed you' }))
     assert.equal(await graceBadge.count(), 0)
 
-    // Grace chirps; it shows on Ada's timeline.
+    // Ada follows three more; Grace and Ben follow back. Ada's home says "Grace Hopper followed
+    // you" on one line.
+    for (const name of ['ben2', 'leo', 'mara']) await followFrom(ada, name)
+    for (const name of ['ada', 'ben2']) await followFrom(grace, name)
+    await followFrom(ben, 'grace')
+    await ada.goto(`${base}/`)
+    const line = await shown(
+      ada.locator('.activity-line .line-text', { hasText: 'Grace Hopper followed you' }),
+    )
+    assert.equal(await text(line), 'Grace Hopper followed you')
+    const lines = await line.first().evaluate((el) => {
+      return el.getBoundingClientRect().height / Number.parseFloat(getComputedStyle(el).fontSize)
+    })
+    assert.ok(lines < 2, `the follow row is one line, got ${lines} font-sizes high`)
+
+    // Grace chirps and mentions Ada: it shows on Ada's timeline and Ada is notified.
     await grace.getByRole('link', { name: 'Home' }).click()
-    await grace.getByPlaceholder("What's happening?").fill('Found a moth in the relay. First actual bug!')
+    await grace
+      .getByPlaceholder("What's happening?")
+      .fill('Found a moth in the relay. First actual bug! @ada')
     await grace.getByRole('button', { name: 'Chirp', exact: true }).click()
     await shown(grace.locator('.chirp-text', { hasText: 'First actual bug!' }))
+    await ada.goto(`${base}/notifications`)
+    await shown(ada.locator('.notification', { hasText: 'Grace Hopper mentioned you' }))
+    await shown(ada.locator('.notification', { hasText: 'Grace Hopper followed you' }))
     await ada.goto(`${base}/`)
     const chirp = await shown(ada.locator('article.chirp', { hasText: 'First actual bug!' }))
     assert.equal(await text(chirp.locator('.name')), 'Grace Hopper')
 
-    // Ada likes it.
-    await chirp.getByRole('button', { name: 'Like', exact: true }).click()
-    const unlike = await shown(chirp.getByRole('button', { name: 'Unlike', exact: true }))
+    // Ben rechirps it, then Ada likes it.
+    await ben.goto(`${base}/`)
+    const bens = await shown(ben.locator('article.chirp', { hasText: 'First actual bug!' }))
+    await bens.getByRole('button', { name: 'Rechirp', exact: true }).click()
+    await ada.reload()
+    const adas = await shown(ada.locator('article.chirp', { hasText: 'First actual bug!' }))
+    await adas.first().getByRole('button', { name: 'Like', exact: true }).click()
+    const unlike = await shown(adas.first().getByRole('button', { name: 'Unlike', exact: true }))
     assert.equal(await unlike.getAttribute('aria-pressed'), 'true')
     assert.equal(await text(unlike), '1')
 
-    // Grace sees the badge appear, opens notifications, and it clears; the group links to the chirp.
+    // Grace's grouped view: one card for her chirp, and Ada's follows combined.
+    await grace.goto(`${base}/?view=aggregated`)
+    const card = await shown(grace.locator('.feed-item', { hasText: 'First actual bug!' }))
+    assert.equal(await card.count(), 1)
+    assert.match(
+      await text(card.locator('.activity-context')),
+      /^Ada Lovelace liked, Ben Carter rechirped · /,
+    )
+    const follows = await shown(grace.locator('.feed-item', { hasText: 'Ada Lovelace followed' }))
+    assert.equal(
+      await text(follows.locator('.line-text')),
+      'Ada Lovelace followed you, Mara Okafor and 2 others',
+    )
+
+    // Ben likes it too: Ada reads "You and Ben Carter liked", the viewer first.
+    await ben.reload()
+    const liked = await shown(ben.locator('article.chirp', { hasText: 'First actual bug!' }))
+    await liked.first().getByRole('button', { name: 'Like', exact: true }).click()
+    await shown(liked.first().getByRole('button', { name: 'Unlike', exact: true }))
+    await ada.goto(`${base}/?view=aggregated`)
+    const adaCard = await shown(ada.locator('.feed-item', { hasText: 'First actual bug!' }))
+    assert.match(
+      await text(adaCard.locator('.activity-context')),
+      /^You and Ben Carter liked, Ben Carter rechirped · /,
+    )
+
+    // Grace sees the badge, opens notifications, and it clears; the group links to the chirp.
     await grace.reload()
-    assert.equal(await text(await shown(graceBadge)), '1')
+    await shown(graceBadge)
     await grace.getByRole('link', { name: /Notifications/ }).click()
-    const note = await shown(grace.locator('.notification', { hasText: 'Ada Lovelace liked your chirp' }))
+    const note = await shown(
+      grace.locator('.notification', { hasText: 'Ben Carter and Ada Lovelace liked your chirp' }),
+    )
     assert.match((await note.getAttribute('class')) ?? '', /is-unread/)
     assert.equal(await graceBadge.count(), 0)
     await note.getByRole('link').click()
     await shown(grace.locator('.thread-main .chirp-text', { hasText: 'First actual bug!' }))
     await grace.getByRole('link', { name: /Notifications/ }).click()
-    const read = await shown(grace.locator('.notification', { hasText: 'Ada Lovelace liked your chirp' }))
+    const read = await shown(
+      grace.locator('.notification', { hasText: 'Ben Carter and Ada Lovelace liked your chirp' }),
+    )
     assert.doesNotMatch((await read.getAttribute('class')) ?? '', /is-unread|is-new/)
     assert.equal(await graceBadge.count(), 0)
+  })
+
+  it("answers unknown pages with Chirp's own 404 page", async () => {
+    const page = await browser.newPage()
+    await page.goto(`${base}/signin`)
+    await page.locator('button[data-username="leo"]').click()
+    await shown(page.getByPlaceholder("What's happening?"))
+    const response = await page.goto(`${base}/no/such/page`)
+    assert.equal(response?.status(), 404)
+    assert.equal(await text(page.getByRole('heading', { level: 1 })), 'Not found')
+    assert.equal(await text(page.locator('main p')), 'There is no page at /no/such/page.')
+    assert.ok(await page.getByRole('link', { name: 'Back home' }).isVisible())
+    await page.close()
   })
 
   it('shows a clear message for an over-long chirp and keeps the draft', async () => {
@@ -149,7 +236,15 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
     await shown(page.getByTestId('unseen-badge'))
     await shown(page.locator('.feed-item'))
     await page.getByRole('tab', { name: 'Grouped' }).click()
-    await shown(page.getByText(/and \d+ others liked/))
+    await shown(page.getByText(/and \d+ others? liked/))
+    // One card per chirp: no chirp shows twice on the grouped page.
+    const cards = await page
+      .locator('.feed-item article.chirp')
+      .evaluateAll((els) =>
+        els.filter((el) => !el.closest('.chirp-replies')).map((el) => el.getAttribute('data-chirp')),
+      )
+    assert.ok(cards.length > 5)
+    assert.equal(new Set(cards).size, cards.length, `each chirp once: ${cards.join(',')}`)
     await page.getByRole('tab', { name: 'Latest' }).click()
     await page.getByRole('link', { name: 'Older' }).click()
     await shown(page.getByRole('link', { name: 'Newest' }))
