@@ -116,7 +116,7 @@ describe('chirp routes', () => {
     assert.equal(res.headers.location, '/u/ann')
     assert.match(text(await http.get('/', cookies.bob)), /Hello from <Ann>/)
     const profile = await http.get('/u/ann', cookies.bob)
-    assert.match(text(profile), /0 following 1 followers/)
+    assert.match(text(profile), /0 following 1 follower\b/)
     assert.match(text(profile), /Following/)
     assert.equal(badge(await http.get('/', cookies.ann)), '1')
   })
