@@ -1,0 +1,106 @@
+/**
+ * Documents (users, collection entries) in the PostgreSQL store's `docs` table. Data is kept as
+ * JSON text, so it reads back exactly as written (jsonb would reorder keys). A write locks the
+ * row it reads `updated_at` from, so `ifUpdatedAt` holds across processes.
+ */
+import type { DocRow, DocumentStore } from '../store.js'
+import { quoted } from './schema.js'
+import { type Session, sql } from './session.js'
+
+interface DocRecord {
+  kind: string
+  id: string
+  data: string
+  created_at: string
+  updated_at: string
+}
+
+type Mode = 'insert' | 'update' | 'upsert'
+
+/** The {@link DocumentStore} of a PostgreSQL store. */
+export class PostgresDocuments implements DocumentStore {
+  readonly #session: Session
+  readonly #st: ReturnType<typeof statements>
+
+  constructor(session: Session, schema: string) {
+    this.#session = session
+    this.#st = statements(quoted(schema))
+  }
+
+  async getDocs(kind: string, ids: string[]): Promise<DocRow[]> {
+    this.#session.check()
+    if (ids.length === 0) return []
+    const rows = await this.#session.once('getDocs', (db) => db.rows<DocRecord>(this.#st.get, [kind, ids]))
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    // In the order asked for (a repeated id comes back repeated).
+    return ids.flatMap((id) => {
+      const row = byId.get(id)
+      return row ? [toDoc(row)] : []
+    })
+  }
+
+  async putDoc(
+    kind: string,
+    id: string,
+    data: Record<string, unknown>,
+    mode: Mode,
+    ifUpdatedAt?: string,
+  ): Promise<DocRow | undefined> {
+    this.#session.check()
+    const text = JSON.stringify(data)
+    const row = await this.#session.transaction('putDoc', async (db) => {
+      const [previous] = await db.rows<{ updated_at: string }>(this.#st.lock, [kind, id])
+      if (ifUpdatedAt !== undefined && previous?.updated_at !== ifUpdatedAt) return undefined
+      const [written] = await db.rows<DocRecord>(this.#st[mode], [
+        kind,
+        id,
+        text,
+        nextVersion(previous?.updated_at),
+      ])
+      return written
+    })
+    return row && toDoc(row)
+  }
+
+  async deleteDocs(kind: string, ids: string[]): Promise<number> {
+    this.#session.check()
+    if (ids.length === 0) return 0
+    return this.#session.once('deleteDocs', (db) => db.run(this.#st.delete, [kind, ids]))
+  }
+}
+
+/**
+ * The `updated_at` of a write: now, or 1 ms after the previous one when the clock has not moved
+ * past it, so every write gives a new version (`ifUpdatedAt` relies on it).
+ */
+function nextVersion(previous: string | undefined): string {
+  const now = Date.now()
+  const last = previous === undefined ? Number.NEGATIVE_INFINITY : Date.parse(previous)
+  return new Date(now > last ? now : last + 1).toISOString()
+}
+
+function toDoc(row: DocRecord): DocRow {
+  return {
+    kind: row.kind,
+    id: row.id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  }
+}
+
+function statements(s: string) {
+  const columns = 'kind, id, data, created_at, updated_at'
+  return {
+    get: sql(`SELECT ${columns} FROM ${s}.docs WHERE kind = $1 AND id = ANY($2::text[])`),
+    lock: sql(`SELECT updated_at FROM ${s}.docs WHERE kind = $1 AND id = $2 FOR UPDATE`),
+    insert: sql(`INSERT INTO ${s}.docs (${columns}) VALUES ($1, $2, $3, $4, $4)
+      ON CONFLICT DO NOTHING RETURNING ${columns}`),
+    update: sql(`UPDATE ${s}.docs SET data = $3, updated_at = $4 WHERE kind = $1 AND id = $2
+      RETURNING ${columns}`),
+    upsert: sql(`INSERT INTO ${s}.docs AS d (${columns}) VALUES ($1, $2, $3, $4, $4)
+      ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
+      RETURNING ${columns}`),
+    delete: sql(`DELETE FROM ${s}.docs WHERE kind = $1 AND id = ANY($2::text[])`),
+  }
+}

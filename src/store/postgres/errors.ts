@@ -1,0 +1,129 @@
+/**
+ * Errors of the PostgreSQL store. Stores import nothing from the engine, so these are plain
+ * `Error`s; `connect()` and `eddy serve` turn them into `EddyError`s. Every message names the
+ * host, port and database (never the password) and says what failed and what to do.
+ */
+
+/** Where a store connects: what messages may show of its connection settings. */
+export interface PostgresTarget {
+  host: string
+  port: number
+  database: string
+  user: string
+  schema: string
+}
+
+/** What went wrong when the store could not do its work. */
+export type UnavailableReason =
+  /** The URL is not a PostgreSQL URL, or the `pg` package is missing. */
+  | 'config'
+  /** No server answered at host:port (refused, unknown host, timeout). */
+  | 'unreachable'
+  /** The server refused the user or password. */
+  | 'auth'
+  /** The database does not exist. */
+  | 'database'
+  /** The schema could not be created or migrated (privileges), or is newer than this code. */
+  | 'schema'
+  /** The connection was lost in the middle of a call. */
+  | 'lost'
+  /** `close()` was called. */
+  | 'closed'
+
+/** A PostgreSQL store that cannot serve a call: which server, what failed, and the cause. */
+export class StoreUnavailable extends Error {
+  /** Host (or socket directory) the store connects to. */
+  readonly host: string
+  /** Port the store connects to. */
+  readonly port: number
+  /** Database name. */
+  readonly database: string
+  /** What failed, for callers that map it to their own errors. */
+  readonly reason: UnavailableReason
+
+  constructor(target: PostgresTarget, reason: UnavailableReason, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'StoreUnavailable'
+    this.host = target.host
+    this.port = target.port
+    this.database = target.database
+    this.reason = reason
+  }
+}
+
+/** `host:port` and database as messages show them. */
+export function where(target: PostgresTarget): string {
+  return `PostgreSQL at ${target.host}:${target.port} (database "${target.database}")`
+}
+
+/** The error for a failed connection attempt, by what the server or the network said. */
+export function connectError(target: PostgresTarget, error: unknown): StoreUnavailable {
+  const code = codeOf(error)
+  const said = messageOf(error)
+  if (code === '28P01' || code === '28000') {
+    return new StoreUnavailable(
+      target,
+      'auth',
+      `${where(target)} refused user "${target.user}": ${said}; check the user and password in the URL`,
+      error,
+    )
+  }
+  if (code === '3D000') {
+    return new StoreUnavailable(
+      target,
+      'database',
+      `${where(target)}: the database does not exist (${said}); create it (createdb ${target.database}) or fix the URL`,
+      error,
+    )
+  }
+  return new StoreUnavailable(
+    target,
+    'unreachable',
+    `cannot reach ${where(target)}: ${said}; check the host and port in the URL and that the server is running`,
+    error,
+  )
+}
+
+/** The error for a connection lost during `call`; `committing` when COMMIT itself was cut off. */
+export function lostError(
+  target: PostgresTarget,
+  call: string,
+  error: unknown,
+  committing: boolean,
+): StoreUnavailable {
+  const outcome = committing
+    ? 'the connection broke while committing, so the change may or may not be applied (every write is safe to retry)'
+    : 'nothing of it was applied'
+  return new StoreUnavailable(
+    target,
+    'lost',
+    `lost the connection to ${where(target)} during ${call}: ${messageOf(error)}; ${outcome}`,
+    error,
+  )
+}
+
+/** Node's or PostgreSQL's error code (`ECONNREFUSED`, `40001`...), if any. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0])
+  const message = error instanceof Error ? error.message : String(error)
+  return message === '' ? (codeOf(error) ?? 'unknown error') : message
+}
+
+/**
+ * Whether `error` means the connection is gone (server shut down or terminated the backend,
+ * socket reset): the transaction it was in is rolled back by the server.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const code = codeOf(error)
+  if (code !== undefined) {
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true
+    if (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN'].includes(code)) return true
+  }
+  const message = error instanceof Error ? error.message : ''
+  return /Connection terminated|not queryable|Client was closed|Connection ended/i.test(message)
+}

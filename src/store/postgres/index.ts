@@ -1,0 +1,125 @@
+/**
+ * Eddy's PostgreSQL store (`eddy/postgres`): `openPostgresStore(url | pool)` connects, checks the
+ * connection and migrates the schema. `pg` is an optional peer dependency, loaded by the first
+ * open, never by importing `eddy`. See docs/postgres.md.
+ */
+import { describeTarget, loadPg, type PgPool } from './driver.js'
+import { connectError, type PostgresTarget, StoreUnavailable } from './errors.js'
+import { PostgresStore } from './postgres-store.js'
+import { migrate, SCHEMA_NAME } from './schema.js'
+import { Session } from './session.js'
+
+export { PostgresDocuments } from './documents.js'
+export type { PgPool, PgPoolClient, PgQuery, PgResult } from './driver.js'
+export type { PostgresTarget, UnavailableReason } from './errors.js'
+export { StoreUnavailable } from './errors.js'
+export { PostgresStore } from './postgres-store.js'
+export { SCHEMA_VERSION } from './schema.js'
+
+/** The schema Eddy's tables go in unless told otherwise. */
+export const DEFAULT_SCHEMA = 'eddy'
+
+/** What `openPostgresStore` may tune. */
+export interface PostgresOptions {
+  /**
+   * The schema holding Eddy's tables, created if missing (default `eddy`, or the URL's
+   * `?schema=`): lowercase letters, digits and `_`. Separate schemas are separate stores.
+   */
+  schema?: string
+  /** Most connections of the pool Eddy opens (default 10); unused with a pool passed in. */
+  max?: number
+  /** How long to wait for a connection before failing, in ms (default 10,000). */
+  connectionTimeoutMillis?: number
+  /** Called with each statement's text before it is sent (diagnostics, query counts in tests). */
+  onQuery?: (text: string) => void
+}
+
+/**
+ * Opens a PostgreSQL store on `postgres://user:password@host:port/database` (or a `pg.Pool`,
+ * which stays yours: `close()` does not end it), checks the connection and applies the schema
+ * migrations. Rejects with a {@link StoreUnavailable} naming host and database (never the
+ * password) when the URL is wrong, the server unreachable, the user refused, the database
+ * missing or its schema newer than this code.
+ */
+export async function openPostgresStore(
+  connection: string | PgPool,
+  options: PostgresOptions = {},
+): Promise<PostgresStore> {
+  const owned = typeof connection === 'string'
+  const { config, urlSchema } = owned
+    ? parseUrl(connection)
+    : { config: connection.options ?? {}, urlSchema: undefined }
+  const schema = options.schema ?? urlSchema ?? DEFAULT_SCHEMA
+  const fallback: PostgresTarget = { host: '?', port: 0, database: '?', user: '?', schema }
+  const pg = loadPg(owned ? targetOfUrl(connection, schema) : fallback)
+  const target = describeTarget(pg, config, schema)
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new StoreUnavailable(
+      target,
+      'config',
+      `the schema name ${JSON.stringify(schema)} is not allowed: use lowercase letters, digits and _ (at most 63, not starting with a digit)`,
+    )
+  }
+  const pool = owned
+    ? new pg.Pool({ connectionTimeoutMillis: 10_000, ...config, max: options.max ?? 10, ...timeout(options) })
+    : connection
+  const session = new Session(pool, target, { ownsPool: owned, onQuery: options.onQuery })
+  try {
+    try {
+      const client = await pool.connect()
+      client.release()
+    } catch (error) {
+      throw connectError(target, error)
+    }
+    await migrate(session)
+  } catch (error) {
+    await session.close().catch(() => undefined)
+    throw error
+  }
+  const name = `postgres://${target.host}:${target.port}/${target.database}`
+  return new PostgresStore(session, schema === DEFAULT_SCHEMA ? name : `${name}?schema=${schema}`)
+}
+
+function timeout(options: PostgresOptions) {
+  return options.connectionTimeoutMillis === undefined
+    ? {}
+    : { connectionTimeoutMillis: options.connectionTimeoutMillis }
+}
+
+/** pg's settings for a URL, without Eddy's own `schema` parameter; a wrong URL throws. */
+function parseUrl(url: string): { config: Record<string, unknown>; urlSchema: string | undefined } {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch (error) {
+    throw badUrl('it cannot be parsed as a URL', error)
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw badUrl(`its scheme is ${JSON.stringify(parsed.protocol)}`)
+  }
+  const urlSchema = parsed.searchParams.get('schema') ?? undefined
+  parsed.searchParams.delete('schema')
+  return { config: { connectionString: parsed.toString() }, urlSchema }
+}
+
+// The URL is not echoed: it may hold a password.
+function badUrl(why: string, cause?: unknown): StoreUnavailable {
+  return new StoreUnavailable(
+    { host: '?', port: 0, database: '?', user: '?', schema: '?' },
+    'config',
+    `not a PostgreSQL URL (${why}); expected postgres://user:password@host:5432/database`,
+    cause,
+  )
+}
+
+/** Host and database of a URL, for the error when `pg` is missing. */
+function targetOfUrl(url: string, schema: string): PostgresTarget {
+  const parsed = new URL(url)
+  return {
+    host: parsed.hostname || 'localhost',
+    port: Number(parsed.port || 5432),
+    database: decodeURIComponent(parsed.pathname.slice(1)),
+    user: decodeURIComponent(parsed.username),
+    schema,
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The PostgreSQL schema and its migrations (docs/postgres.md describes every table). All of
+ * Eddy's tables live in one schema (`eddy` unless told otherwise), and `schema_version` records
+ * each migration applied. Opening a store runs the missing migrations in one transaction under
+ * a transaction-scoped advisory lock, so processes opening a fresh database at once migrate it
+ * exactly once; a database migrated by newer code is refused rather than misread.
+ *
+ * Key columns use the "C" collation: sort keys and feed names then compare byte by byte, as
+ * the other stores compare strings, whatever the database's locale, and `slug:` prefixes are
+ * index ranges (`>= 'slug:' AND < 'slug;'`).
+ */
+import type { PostgresTarget } from './errors.js'
+import { StoreUnavailable, where } from './errors.js'
+import { type Runner, type Session, sql } from './session.js'
+
+/** Identifiers Eddy accepts as a schema name (so it never needs escaping beyond quotes). */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** `"schema"`, for qualifying table names in statements. */
+export function quoted(schema: string): string {
+  return `"${schema}"`
+}
+
+// Each entry runs once, in order, with `s` the quoted schema; never edit a shipped one, append.
+const MIGRATIONS: ((s: string) => string)[] = [
+  (s) => `
+  -- Bodies, once per activity. foreign_id is NULL when the activity has none.
+  CREATE TABLE ${s}.activities (
+    sk text COLLATE "C" PRIMARY KEY,
+    body text NOT NULL,
+    foreign_id text COLLATE "C"
+  );
+  CREATE INDEX activities_by_foreign_id ON ${s}.activities (foreign_id) WHERE foreign_id IS NOT NULL;
+
+  -- Timelines as references. grp and actor are NULL in flat feeds; origin NULL for direct adds.
+  -- The primary key serves every flat page (backward scan, no sort) and unfollow's removal by
+  -- origin (one feed's range, filtered).
+  CREATE TABLE ${s}.entries (
+    feed text COLLATE "C" NOT NULL,
+    sk text COLLATE "C" NOT NULL,
+    origin text COLLATE "C",
+    grp text COLLATE "C",
+    actor text COLLATE "C",
+    PRIMARY KEY (feed, sk)
+  );
+  -- A group's newest entries for group pages, and its bounds after removals.
+  CREATE INDEX entries_by_group ON ${s}.entries (feed, grp, sk) WHERE grp IS NOT NULL;
+
+  CREATE TABLE ${s}.feed_groups (
+    feed text COLLATE "C" NOT NULL,
+    grp text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    first_sk text COLLATE "C" NOT NULL,
+    last_sk text COLLATE "C" NOT NULL,
+    activity_count integer NOT NULL,
+    actor_count integer NOT NULL,
+    is_seen boolean NOT NULL,
+    is_read boolean NOT NULL,
+    PRIMARY KEY (feed, grp)
+  );
+  CREATE INDEX feed_groups_by_last ON ${s}.feed_groups (feed, last_sk);
+  CREATE INDEX feed_groups_by_id ON ${s}.feed_groups (feed, id);
+
+  -- How many entries of a group each actor has, so actor_count stays exact under removes.
+  CREATE TABLE ${s}.group_actors (
+    feed text COLLATE "C" NOT NULL,
+    grp text COLLATE "C" NOT NULL,
+    actor text COLLATE "C" NOT NULL,
+    n integer NOT NULL,
+    PRIMARY KEY (feed, grp, actor)
+  );
+
+  -- Unseen/unread group counts per feed, kept by the statement triggers below: O(1) to read,
+  -- and exact whatever statement inserts, deletes or flips a group.
+  CREATE TABLE ${s}.feed_counts (
+    feed text COLLATE "C" PRIMARY KEY,
+    unseen integer NOT NULL,
+    unread integer NOT NULL
+  );
+
+  -- One upsert per statement, feeds in order: concurrent transactions lock counters in the same
+  -- order and cannot deadlock on them.
+  CREATE FUNCTION ${s}.count_inserted_groups() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO ${s}.feed_counts AS c (feed, unseen, unread)
+    SELECT feed, count(*) FILTER (WHERE NOT is_seen), count(*) FILTER (WHERE NOT is_read)
+    FROM new_groups GROUP BY feed ORDER BY feed
+    ON CONFLICT (feed) DO UPDATE SET unseen = c.unseen + excluded.unseen, unread = c.unread + excluded.unread;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION ${s}.count_deleted_groups() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO ${s}.feed_counts AS c (feed, unseen, unread)
+    SELECT feed, -count(*) FILTER (WHERE NOT is_seen), -count(*) FILTER (WHERE NOT is_read)
+    FROM old_groups GROUP BY feed HAVING count(*) FILTER (WHERE NOT is_seen OR NOT is_read) > 0 ORDER BY feed
+    ON CONFLICT (feed) DO UPDATE SET unseen = c.unseen + excluded.unseen, unread = c.unread + excluded.unread;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION ${s}.count_updated_groups() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO ${s}.feed_counts AS c (feed, unseen, unread)
+    SELECT d.feed, d.unseen, d.unread FROM (
+      SELECT n.feed,
+        sum((NOT n.is_seen)::int - (NOT o.is_seen)::int) AS unseen,
+        sum((NOT n.is_read)::int - (NOT o.is_read)::int) AS unread
+      FROM new_groups AS n JOIN old_groups AS o ON o.feed = n.feed AND o.grp = n.grp
+      WHERE n.is_seen <> o.is_seen OR n.is_read <> o.is_read
+      GROUP BY n.feed
+    ) AS d ORDER BY d.feed
+    ON CONFLICT (feed) DO UPDATE SET unseen = c.unseen + excluded.unseen, unread = c.unread + excluded.unread;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER feed_groups_counted_insert AFTER INSERT ON ${s}.feed_groups
+    REFERENCING NEW TABLE AS new_groups FOR EACH STATEMENT EXECUTE FUNCTION ${s}.count_inserted_groups();
+  CREATE TRIGGER feed_groups_counted_delete AFTER DELETE ON ${s}.feed_groups
+    REFERENCING OLD TABLE AS old_groups FOR EACH STATEMENT EXECUTE FUNCTION ${s}.count_deleted_groups();
+  CREATE TRIGGER feed_groups_counted_update AFTER UPDATE ON ${s}.feed_groups
+    REFERENCING NEW TABLE AS new_groups OLD TABLE AS old_groups
+    FOR EACH STATEMENT EXECUTE FUNCTION ${s}.count_updated_groups();
+
+  -- seq orders edges created in the same millisecond (and in one batch) by creation.
+  CREATE TABLE ${s}.follows (
+    source text COLLATE "C" NOT NULL,
+    target text COLLATE "C" NOT NULL,
+    created_at text COLLATE "C" NOT NULL,
+    updated_at text COLLATE "C" NOT NULL,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    PRIMARY KEY (source, target)
+  );
+  -- Fan-out chunks walk a feed's followers by name; index-only.
+  CREATE INDEX follows_by_target ON ${s}.follows (target, source);
+  -- Newest-first pages of followers and following, no sort.
+  CREATE INDEX follows_target_time ON ${s}.follows (target, created_at, seq);
+  CREATE INDEX follows_source_time ON ${s}.follows (source, created_at, seq);
+
+  -- One row per (feed, activity): accepting a job again replaces it (new id, cursor reset,
+  -- end of the queue). lease_until is the database's clock, so workers on other machines agree.
+  CREATE SEQUENCE ${s}.fanout_jobs_seq;
+  CREATE TABLE ${s}.fanout_jobs (
+    feed text COLLATE "C" NOT NULL,
+    sk text COLLATE "C" NOT NULL,
+    id text NOT NULL,
+    op text NOT NULL,
+    shapes json,
+    cursor text COLLATE "C",
+    seq bigint NOT NULL DEFAULT nextval('${s}.fanout_jobs_seq'),
+    lease_until timestamptz NOT NULL,
+    lease_ms integer NOT NULL,
+    PRIMARY KEY (feed, sk)
+  );
+  CREATE INDEX fanout_jobs_by_seq ON ${s}.fanout_jobs (seq);
+
+  CREATE TABLE ${s}.docs (
+    kind text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    data text NOT NULL,
+    created_at text NOT NULL,
+    updated_at text NOT NULL,
+    PRIMARY KEY (kind, id)
+  );
+  `,
+]
+
+/** The schema version this code writes (the number of migrations). */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+// pg_advisory_xact_lock(int, int): this class id ("Ed") and a hash of the schema name.
+const LOCK_CLASS = 0x4564
+
+/**
+ * Brings `target.schema` up to {@link SCHEMA_VERSION}, creating it if needed; throws a
+ * {@link StoreUnavailable} when the schema is newer than this code or cannot be written.
+ */
+export async function migrate(session: Session): Promise<void> {
+  const target = session.target
+  const s = quoted(target.schema)
+  try {
+    await session.transaction('migrate', async (db) => {
+      await db.run(sql('SELECT pg_advisory_xact_lock($1::int, hashtext($2))'), [LOCK_CLASS, target.schema])
+      await db.run(sql(`CREATE SCHEMA IF NOT EXISTS ${s}`))
+      await db.run(
+        sql(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (
+          version integer PRIMARY KEY,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`),
+      )
+      const current = await version(db, s)
+      if (current > SCHEMA_VERSION) throw newerSchema(target, current)
+      for (let v = current; v < SCHEMA_VERSION; v++) {
+        // DDL as a simple query (several statements, no parameters, nothing to prepare).
+        await db.run({ name: '', text: MIGRATIONS[v](s) })
+        await db.run(sql(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`), [v + 1])
+      }
+    })
+  } catch (error) {
+    if (error instanceof StoreUnavailable) throw error
+    throw new StoreUnavailable(
+      target,
+      'schema',
+      `cannot create or migrate the schema "${target.schema}" on ${where(target)}: ${(error as Error).message}; the user needs CREATE on the database (or the schema), or choose another schema`,
+      error,
+    )
+  }
+}
+
+async function version(db: Runner, s: string): Promise<number> {
+  const [row] = await db.rows<{ v: number | null }>(sql(`SELECT max(version) AS v FROM ${s}.schema_version`))
+  return row?.v ?? 0
+}
+
+function newerSchema(target: PostgresTarget, current: number): StoreUnavailable {
+  return new StoreUnavailable(
+    target,
+    'schema',
+    `the schema "${target.schema}" on ${where(target)} is at version ${current}, newer than this Eddy understands (${SCHEMA_VERSION}); upgrade Eddy, or use another schema`,
+  )
+}

@@ -1,0 +1,186 @@
+/**
+ * How the PostgreSQL store talks to its pool: named statements (parsed and planned once per
+ * connection), one-statement calls and transactions at READ COMMITTED, retried a few times on
+ * serialization failures and deadlocks, and errors that say which server failed and how.
+ */
+import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { PgPool, PgPoolClient, PgQuery } from './driver.js'
+import {
+  codeOf,
+  isConnectionLoss,
+  lostError,
+  type PostgresTarget,
+  StoreUnavailable,
+  where,
+} from './errors.js'
+
+/** A statement with its prepared-statement name. */
+export interface Sql {
+  readonly name: string
+  readonly text: string
+}
+
+const names = new Map<string, string>()
+
+/**
+ * A named statement for `text`. The name is a hash of the text, so two stores with different
+ * schemas on one pool (hence different texts) never share a name.
+ */
+export function sql(text: string): Sql {
+  let name = names.get(text)
+  if (name === undefined) {
+    name = `eddy_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`
+    names.set(text, name)
+  }
+  return { name, text }
+}
+
+/** Runs statements on one connection (inside a transaction or not). */
+export interface Runner {
+  /** Rows of `statement` with `values`. */
+  rows<R>(statement: Sql, values?: unknown[]): Promise<R[]>
+  /** How many rows `statement` changed. */
+  run(statement: Sql, values?: unknown[]): Promise<number>
+}
+
+/** What the pool wrapper needs to know. */
+export interface SessionOptions {
+  /** Whether `close()` ends the pool (Eddy made it) or leaves it to its owner. */
+  ownsPool: boolean
+  /** Called with each statement's text before it is sent (diagnostics, query counts in tests). */
+  onQuery?: (text: string) => void
+}
+
+// 40001 serialization_failure, 40P01 deadlock_detected: the server rolled the transaction back
+// and running it again is the documented remedy.
+const RETRIED = new Set(['40001', '40P01'])
+const ATTEMPTS = 5
+const BEGIN = { text: 'BEGIN' }
+const COMMIT = { text: 'COMMIT' }
+const ROLLBACK = { text: 'ROLLBACK' }
+
+/** The store's pool, with its closed state and its error handling. */
+export class Session {
+  readonly target: PostgresTarget
+  readonly #pool: PgPool
+  readonly #options: SessionOptions
+  readonly #onIdleError = () => {
+    // An idle connection the server closed: the pool drops it and opens another when needed.
+  }
+  #closed = false
+
+  constructor(pool: PgPool, target: PostgresTarget, options: SessionOptions) {
+    this.#pool = pool
+    this.target = target
+    this.#options = options
+    // Without a listener, a connection dropped while idle would crash the process.
+    pool.on('error', this.#onIdleError)
+  }
+
+  /** Throws when the store is closed. */
+  check(): void {
+    if (this.#closed) {
+      throw new StoreUnavailable(
+        this.target,
+        'closed',
+        `the store on ${where(this.target)} is closed (close() was called on it or on its client); open a new one, e.g. connect() again`,
+      )
+    }
+  }
+
+  /** Runs `work` on one connection without a transaction (for single statements). */
+  once<T>(call: string, work: (runner: Runner) => Promise<T>): Promise<T> {
+    return this.#attempt(call, false, work)
+  }
+
+  /** Runs `work` in one READ COMMITTED transaction, retried on serialization failure or deadlock. */
+  transaction<T>(call: string, work: (runner: Runner) => Promise<T>): Promise<T> {
+    return this.#attempt(call, true, work)
+  }
+
+  /** Marks the store closed and ends the pool if the store opened it. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#options.ownsPool) await this.#pool.end()
+    this.#pool.removeListener('error', this.#onIdleError)
+  }
+
+  async #attempt<T>(call: string, transaction: boolean, work: (runner: Runner) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#run(call, transaction, work)
+      } catch (error) {
+        if (!RETRIED.has(codeOf(error) ?? '') || attempt >= ATTEMPTS) throw error
+        // Spread the retries of the transactions that collided so they do not collide again.
+        await sleep(Math.random() * 2 ** attempt)
+      }
+    }
+  }
+
+  async #run<T>(call: string, transaction: boolean, work: (runner: Runner) => Promise<T>): Promise<T> {
+    this.check()
+    const client = await this.#connect(call)
+    let broken: Error | undefined
+    // A connection that breaks while checked out emits 'error' besides failing its query; an
+    // unhandled 'error' event would crash the process.
+    const onError = (error: Error) => {
+      broken ??= error
+    }
+    client.on('error', onError)
+    let committing = false
+    try {
+      const runner = this.#runner(client)
+      if (!transaction) return await work(runner)
+      await this.#send(client, BEGIN)
+      const result = await work(runner)
+      committing = true
+      await this.#send(client, COMMIT)
+      return result
+    } catch (error) {
+      if (broken !== undefined || isConnectionLoss(error)) {
+        broken ??= error as Error
+        throw lostError(this.target, call, error, committing)
+      }
+      if (transaction && !committing) {
+        await this.#send(client, ROLLBACK).catch((rollbackError: Error) => {
+          broken = rollbackError
+        })
+      }
+      throw error
+    } finally {
+      client.removeListener('error', onError)
+      // With an error the pool destroys the connection instead of handing it out again.
+      client.release(broken ?? false)
+    }
+  }
+
+  async #connect(call: string): Promise<PgPoolClient> {
+    try {
+      return await this.#pool.connect()
+    } catch (error) {
+      if (this.#closed) this.check()
+      throw new StoreUnavailable(
+        this.target,
+        'unreachable',
+        `cannot get a connection to ${where(this.target)} for ${call}: ${(error as Error).message}`,
+        error,
+      )
+    }
+  }
+
+  #runner(client: PgPoolClient): Runner {
+    return {
+      rows: async <R>(statement: Sql, values?: unknown[]) =>
+        (await this.#send<R>(client, { name: statement.name, text: statement.text, values })).rows,
+      run: async (statement: Sql, values?: unknown[]) =>
+        (await this.#send(client, { name: statement.name, text: statement.text, values })).rowCount ?? 0,
+    }
+  }
+
+  #send<R>(client: PgPoolClient, query: PgQuery) {
+    this.#options.onQuery?.(query.text)
+    return client.query<R>(query)
+  }
+}

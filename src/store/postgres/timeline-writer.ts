@@ -1,0 +1,324 @@
+/**
+ * Timeline writes on PostgreSQL, batch-first: each step is one statement over `unnest` arrays,
+ * whatever the number of entries or feeds (a fan-out chunk to 1,000 followers is a handful of
+ * statements, never one per follower).
+ *
+ * Idempotence at READ COMMITTED: entries are inserted with ON CONFLICT DO NOTHING and deleted
+ * with RETURNING, and group counters move only for the rows those statements report. Counter
+ * updates compute from the row as locked (`n = n + excluded.n`), never from a value read
+ * earlier, so concurrent writers to one group add up. Every batch is sorted by its key before
+ * it is sent, so transactions lock rows of one table in one order; the remaining cross-table
+ * deadlocks are rare and the session retries them.
+ */
+import type { EntryRemove, EntryWrite } from '../store.js'
+import { quoted } from './schema.js'
+import { type Runner, type Sql, sql } from './session.js'
+
+interface Removed {
+  feed: string
+  sk: string
+  grp: string | null
+  actor: string | null
+}
+
+/** One group's share of a batch: how many entries, which actors, which bounds. */
+interface GroupDelta {
+  feed: string
+  grp: string
+  n: number
+  first: string
+  last: string
+  id: string
+  actors: Map<string, number>
+  sks: Set<string>
+}
+
+interface Trim {
+  grouped: boolean
+  keep: number
+}
+
+const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Applies entry adds, removes and trims inside the caller's transaction. */
+export class TimelineWriter {
+  readonly #st: ReturnType<typeof statements>
+
+  constructor(schema: string) {
+    this.#st = statements(quoted(schema))
+  }
+
+  /** Adds (`add`, then copies), removes, removes by origin, then trims feeds given a `maxLength`. */
+  async apply(
+    db: Runner,
+    add: EntryWrite[] = [],
+    remove: EntryRemove[] = [],
+    byOrigin: { feed: string; origin: string }[] = [],
+  ): Promise<void> {
+    const trims = trimsOf(add)
+    if (add.length > 0) await this.#add(db, add)
+    if (remove.length > 0) {
+      const sorted = [...remove].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.sk, b.sk))
+      const removed = await db.rows<Removed>(this.#st.deleteEntries, [
+        sorted.map((r) => r.feed),
+        sorted.map((r) => r.sk),
+        sorted.map((r) => r.origin ?? null),
+      ])
+      await this.#ungroup(db, removed)
+    }
+    if (byOrigin.length > 0) {
+      const sorted = [...byOrigin].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.origin, b.origin))
+      const removed = await db.rows<Removed>(this.#st.deleteByOrigin, [
+        sorted.map((r) => r.feed),
+        sorted.map((r) => r.origin),
+      ])
+      await this.#ungroup(db, removed)
+    }
+    if (trims.size > 0) await this.#trim(db, trims)
+  }
+
+  async #add(db: Runner, add: EntryWrite[]): Promise<void> {
+    // The first write of a (feed, sk) in the batch counts, as if the batch ran in order.
+    const unique = new Map<string, EntryWrite>()
+    for (const entry of add) {
+      const key = `${entry.feed}\u0000${entry.sk}`
+      if (!unique.has(key)) unique.set(key, entry)
+    }
+    const order = [...unique.keys()]
+    const sorted = [...unique.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.sk, b.sk))
+    const grouped = (e: EntryWrite) => e.kind !== 'flat'
+    // As in the other stores, a grouped entry without group or actor has the empty one.
+    const inserted = await db.rows<{ feed: string; sk: string }>(this.#st.insertEntries, [
+      sorted.map((e) => e.feed),
+      sorted.map((e) => e.sk),
+      sorted.map((e) => e.origin),
+      sorted.map((e) => (grouped(e) ? (e.group ?? '') : null)),
+      sorted.map((e) => (grouped(e) ? (e.actor ?? '') : null)),
+    ])
+    if (inserted.length === 0) return
+    // Groups in batch order, so the group a batch creates is named after its first entry.
+    const rank = new Map(order.map((key, i) => [key, i]))
+    const entries = inserted
+      .map((r) => unique.get(`${r.feed}\u0000${r.sk}`)!)
+      .sort((a, b) => rank.get(`${a.feed}\u0000${a.sk}`)! - rank.get(`${b.feed}\u0000${b.sk}`)!)
+    const deltas = new Map<string, GroupDelta>()
+    for (const e of entries) {
+      const grp = e.group ?? ''
+      const key = `${e.feed}\u0000${grp}`
+      let d = deltas.get(key)
+      if (!d) {
+        d = {
+          feed: e.feed,
+          grp,
+          n: 0,
+          first: e.sk,
+          last: e.sk,
+          id: e.groupId ?? e.sk,
+          actors: new Map(),
+          sks: new Set(),
+        }
+        deltas.set(key, d)
+      }
+      d.n++
+      if (e.sk < d.first) d.first = e.sk
+      if (e.sk > d.last) d.last = e.sk
+      const actor = e.actor ?? ''
+      d.actors.set(actor, (d.actors.get(actor) ?? 0) + 1)
+    }
+    const groups = [...deltas.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.grp, b.grp))
+    const actors = groups.flatMap((g) =>
+      [...g.actors].sort(([a], [b]) => byKey(a, b)).map(([actor, n]) => ({ g, actor, n })),
+    )
+    const counted = await db.rows<{ feed: string; grp: string; actor: string; n: number }>(
+      this.#st.addActors,
+      [
+        actors.map((a) => a.g.feed),
+        actors.map((a) => a.g.grp),
+        actors.map((a) => a.actor),
+        actors.map((a) => a.n),
+      ],
+    )
+    // An actor is new to its group when its row holds only what this batch added.
+    const newActors = new Map<string, number>()
+    for (const row of counted) {
+      const key = `${row.feed}\u0000${row.grp}`
+      if (row.n === deltas.get(key)!.actors.get(row.actor)) newActors.set(key, (newActors.get(key) ?? 0) + 1)
+    }
+    await db.run(this.#st.upsertGroups, [
+      groups.map((g) => g.feed),
+      groups.map((g) => g.grp),
+      groups.map((g) => g.id),
+      groups.map((g) => g.first),
+      groups.map((g) => g.last),
+      groups.map((g) => g.n),
+      groups.map((g) => newActors.get(`${g.feed}\u0000${g.grp}`) ?? 0),
+    ])
+  }
+
+  /** Takes deleted entries out of their groups; deletes groups left empty. */
+  async #ungroup(db: Runner, removed: Removed[]): Promise<void> {
+    const deltas = new Map<string, GroupDelta>()
+    for (const row of removed) {
+      if (row.grp === null) continue
+      const key = `${row.feed}\u0000${row.grp}`
+      let d = deltas.get(key)
+      if (!d) {
+        d = {
+          feed: row.feed,
+          grp: row.grp,
+          n: 0,
+          first: row.sk,
+          last: row.sk,
+          id: '',
+          actors: new Map(),
+          sks: new Set(),
+        }
+        deltas.set(key, d)
+      }
+      d.n++
+      d.sks.add(row.sk)
+      const actor = row.actor ?? ''
+      d.actors.set(actor, (d.actors.get(actor) ?? 0) + 1)
+    }
+    if (deltas.size === 0) return
+    const groups = [...deltas.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.grp, b.grp))
+    const actors = groups.flatMap((g) =>
+      [...g.actors].sort(([a], [b]) => byKey(a, b)).map(([actor, n]) => ({ g, actor, n })),
+    )
+    const left = await db.rows<{ feed: string; grp: string; n: number }>(this.#st.removeActors, [
+      actors.map((a) => a.g.feed),
+      actors.map((a) => a.g.grp),
+      actors.map((a) => a.actor),
+      actors.map((a) => a.n),
+    ])
+    const goneActors = new Map<string, number>()
+    for (const row of left) {
+      if (row.n > 0) continue
+      const key = `${row.feed}\u0000${row.grp}`
+      goneActors.set(key, (goneActors.get(key) ?? 0) + 1)
+    }
+    if (goneActors.size > 0) {
+      await db.run(this.#st.deleteSpentActors, [groups.map((g) => g.feed), groups.map((g) => g.grp)])
+    }
+    const after = await db.rows<{
+      feed: string
+      grp: string
+      activity_count: number
+      first_sk: string
+      last_sk: string
+    }>(this.#st.shrinkGroups, [
+      groups.map((g) => g.feed),
+      groups.map((g) => g.grp),
+      groups.map((g) => g.n),
+      groups.map((g) => goneActors.get(`${g.feed}\u0000${g.grp}`) ?? 0),
+    ])
+    const empty = after.filter((g) => g.activity_count <= 0)
+    // Only a group that lost its first or last entry needs its bounds looked up again; the
+    // lookup is a statement of its own so that it sees every entry committed before it.
+    const moved = after.filter((g) => {
+      const sks = deltas.get(`${g.feed}\u0000${g.grp}`)!.sks
+      return g.activity_count > 0 && (sks.has(g.first_sk) || sks.has(g.last_sk))
+    })
+    if (empty.length > 0)
+      await db.run(this.#st.deleteGroups, [empty.map((g) => g.feed), empty.map((g) => g.grp)])
+    if (moved.length > 0) await db.run(this.#st.rebound, [moved.map((g) => g.feed), moved.map((g) => g.grp)])
+  }
+
+  async #trim(db: Runner, trims: Map<string, Trim>): Promise<void> {
+    const flat = [...trims].filter(([, t]) => !t.grouped).sort(([a], [b]) => byKey(a, b))
+    const grouped = [...trims].filter(([, t]) => t.grouped).sort(([a], [b]) => byKey(a, b))
+    if (flat.length > 0) await db.run(this.#st.trimFlat, [flat.map(([f]) => f), flat.map(([, t]) => t.keep)])
+    if (grouped.length === 0) return
+    // Whole groups go, so no counter needs an update: their entries and actors go with them.
+    const gone = await db.rows<{ feed: string; grp: string }>(this.#st.trimGroups, [
+      grouped.map(([f]) => f),
+      grouped.map(([, t]) => t.keep),
+    ])
+    if (gone.length === 0) return
+    gone.sort((a, b) => byKey(a.feed, b.feed) || byKey(a.grp, b.grp))
+    const args = [gone.map((g) => g.feed), gone.map((g) => g.grp)]
+    await db.run(this.#st.deleteGroupEntries, args)
+    await db.run(this.#st.deleteGroupActors, args)
+  }
+}
+
+/** The smallest `maxLength` per feed of a batch (so no cap is exceeded), validated. */
+function trimsOf(add: EntryWrite[]): Map<string, Trim> {
+  const trims = new Map<string, Trim>()
+  for (const entry of add) {
+    if (entry.maxLength === undefined) continue
+    if (!Number.isSafeInteger(entry.maxLength) || entry.maxLength < 0) {
+      throw new Error(`maxLength must be a non-negative integer, got ${entry.maxLength}`)
+    }
+    const seen = trims.get(entry.feed)
+    if (!seen || entry.maxLength < seen.keep) {
+      trims.set(entry.feed, { grouped: entry.kind !== 'flat', keep: entry.maxLength })
+    }
+  }
+  return trims
+}
+
+function statements(s: string): Record<string, Sql> {
+  const pairs = `unnest($1::text[], $2::text[]) AS u(feed, grp)`
+  return {
+    // Only grouped rows come back: flat entries need nothing more.
+    insertEntries: sql(`WITH ins AS (
+        INSERT INTO ${s}.entries (feed, sk, origin, grp, actor)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+        ON CONFLICT DO NOTHING RETURNING feed, sk, grp)
+      SELECT feed, sk FROM ins WHERE grp IS NOT NULL`),
+    deleteEntries: sql(`DELETE FROM ${s}.entries AS e
+      USING unnest($1::text[], $2::text[], $3::text[]) AS r(feed, sk, origin)
+      WHERE e.feed = r.feed AND e.sk = r.sk AND (r.origin IS NULL OR e.origin = r.origin)
+      RETURNING e.feed, e.sk, e.grp, e.actor`),
+    deleteByOrigin: sql(`DELETE FROM ${s}.entries AS e USING unnest($1::text[], $2::text[]) AS r(feed, origin)
+      WHERE e.feed = r.feed AND e.origin = r.origin RETURNING e.feed, e.sk, e.grp, e.actor`),
+    addActors: sql(`INSERT INTO ${s}.group_actors AS a (feed, grp, actor, n)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+      ON CONFLICT (feed, grp, actor) DO UPDATE SET n = a.n + excluded.n
+      RETURNING a.feed, a.grp, a.actor, a.n`),
+    upsertGroups: sql(`INSERT INTO ${s}.feed_groups AS g
+        (feed, grp, id, first_sk, last_sk, activity_count, actor_count, is_seen, is_read)
+      SELECT u.*, false, false
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[]) AS u
+      ON CONFLICT (feed, grp) DO UPDATE SET
+        activity_count = g.activity_count + excluded.activity_count,
+        actor_count = g.actor_count + excluded.actor_count,
+        first_sk = least(g.first_sk, excluded.first_sk),
+        last_sk = greatest(g.last_sk, excluded.last_sk),
+        is_seen = false,
+        is_read = false`),
+    removeActors: sql(`UPDATE ${s}.group_actors AS a SET n = a.n - u.n
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS u(feed, grp, actor, n)
+      WHERE a.feed = u.feed AND a.grp = u.grp AND a.actor = u.actor
+      RETURNING a.feed, a.grp, a.n`),
+    deleteSpentActors: sql(`DELETE FROM ${s}.group_actors AS a USING ${pairs}
+      WHERE a.feed = u.feed AND a.grp = u.grp AND a.n <= 0`),
+    shrinkGroups: sql(`UPDATE ${s}.feed_groups AS g
+      SET activity_count = g.activity_count - u.n, actor_count = g.actor_count - u.gone
+      FROM unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS u(feed, grp, n, gone)
+      WHERE g.feed = u.feed AND g.grp = u.grp
+      RETURNING g.feed, g.grp, g.activity_count, g.first_sk, g.last_sk`),
+    deleteGroups: sql(`DELETE FROM ${s}.feed_groups AS g USING ${pairs}
+      WHERE g.feed = u.feed AND g.grp = u.grp AND g.activity_count <= 0`),
+    rebound: sql(`UPDATE ${s}.feed_groups AS g SET
+        first_sk = (SELECT min(e.sk) FROM ${s}.entries AS e WHERE e.feed = g.feed AND e.grp = g.grp),
+        last_sk = (SELECT max(e.sk) FROM ${s}.entries AS e WHERE e.feed = g.feed AND e.grp = g.grp)
+      FROM ${pairs} WHERE g.feed = u.feed AND g.grp = u.grp`),
+    // The cut is the (keep+1)-th newest key of each feed: everything at or below it goes.
+    trimFlat: sql(`DELETE FROM ${s}.entries AS e USING (
+        SELECT t.feed, (SELECT x.sk FROM ${s}.entries AS x WHERE x.feed = t.feed
+                        ORDER BY x.sk DESC OFFSET t.keep LIMIT 1) AS cut
+        FROM unnest($1::text[], $2::int[]) AS t(feed, keep)) AS c
+      WHERE e.feed = c.feed AND e.sk <= c.cut`),
+    trimGroups: sql(`DELETE FROM ${s}.feed_groups AS g USING (
+        SELECT t.feed, (SELECT x.last_sk FROM ${s}.feed_groups AS x WHERE x.feed = t.feed
+                        ORDER BY x.last_sk DESC OFFSET t.keep LIMIT 1) AS cut
+        FROM unnest($1::text[], $2::int[]) AS t(feed, keep)) AS c
+      WHERE g.feed = c.feed AND g.last_sk <= c.cut RETURNING g.feed, g.grp`),
+    deleteGroupEntries: sql(`DELETE FROM ${s}.entries AS e USING ${pairs}
+      WHERE e.feed = u.feed AND e.grp = u.grp`),
+    deleteGroupActors: sql(`DELETE FROM ${s}.group_actors AS a USING ${pairs}
+      WHERE a.feed = u.feed AND a.grp = u.grp`),
+  }
+}
