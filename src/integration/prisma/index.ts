@@ -18,6 +18,7 @@ import {
   getActivityModel,
   registerActivityModel,
 } from '../activity-model.js'
+import { CommitBuffer } from '../commit-buffer.js'
 import { type PendingPublish, publishPending } from '../feed-manager.js'
 import { type LoadOptions, type ModelAdapter, registerAdapter } from '../references.js'
 import { shouldTrack } from '../tracking.js'
@@ -35,7 +36,7 @@ export interface EddyExtensionOptions {
 
 type Pending = PendingPublish
 
-const txScope = new AsyncLocalStorage<{ buffer: Pending[]; tx?: any }>()
+const txScope = new AsyncLocalStorage<{ buffer: CommitBuffer; tx?: any }>()
 
 async function enqueue(items: Pending[]): Promise<void> {
   const scope = txScope.getStore()
@@ -61,21 +62,50 @@ function relationsInclude(paths: string[]): Record<string, unknown> {
   return root
 }
 
-/** Runs `fn` in an interactive transaction; tracked writes publish after COMMIT, none on rollback. */
-export async function transaction<C extends { $transaction: (...args: any[]) => Promise<any> }, R>(
+let savepoints = 0
+
+/**
+ * Runs `fn` in an interactive transaction; tracked writes publish after COMMIT, none on rollback.
+ * Called inside another `transaction()` (with the client or the transaction client), it runs `fn`
+ * in a savepoint of that transaction instead (Prisma cannot nest interactive transactions): its
+ * rows publish with the outermost COMMIT, or are dropped if `fn` throws.
+ */
+export async function transaction<C extends object, R>(
   prisma: C,
   fn: (tx: any) => Promise<R>,
   options?: Record<string, unknown>,
 ): Promise<R> {
-  const scope = { buffer: [] as Pending[], tx: undefined as any }
+  const outer = txScope.getStore()
+  if (outer?.tx) return savepoint(outer, fn)
+  const scope = { buffer: new CommitBuffer(), tx: undefined as any }
   const result = await txScope.run(scope, () =>
-    prisma.$transaction(async (tx: any) => {
+    (prisma as { $transaction: (...args: any[]) => Promise<R> }).$transaction(async (tx: any) => {
       scope.tx = tx
       return fn(tx)
     }, options),
   )
-  await publishPending(scope.buffer)
+  await scope.buffer.commit()
   return result
+}
+
+async function savepoint<R>(
+  scope: { buffer: CommitBuffer; tx?: any },
+  fn: (tx: any) => Promise<R>,
+): Promise<R> {
+  const name = `eddy_sp_${++savepoints}`
+  await scope.tx.$executeRawUnsafe(`SAVEPOINT ${name}`)
+  scope.buffer.savepoint(name)
+  try {
+    const result = await fn(scope.tx)
+    await scope.tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${name}`)
+    scope.buffer.release(name)
+    return result
+  } catch (error) {
+    await scope.tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${name}`)
+    scope.buffer.rollbackTo(name)
+    scope.buffer.release(name)
+    throw error
+  }
 }
 
 /**
