@@ -31,8 +31,9 @@ const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 /** Every subpath but the manifest: `.`, `./server`, `./typeorm`, ... */
 const subpaths = Object.keys(pkg.exports).filter((p) => p !== './package.json')
 const specifiers = subpaths.map((p) => (p === '.' ? 'eddy' : `eddy/${p.slice(2)}`))
-/** Packages a consumer brings for the integration they use (optional peers), plus Node's types. */
-const consumerTypes = [...Object.keys(pkg.peerDependencies ?? {}), '@types/node', 'reflect-metadata']
+/** Packages a consumer brings for the integrations they use (optional peers and their types), and Node's types. */
+const peers = Object.keys(pkg.peerDependencies ?? {})
+const consumerTypes = [...peers, ...peers.map((p) => `@types/${p}`), '@types/node', 'reflect-metadata']
 
 let scratch: string
 let work: string

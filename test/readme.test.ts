@@ -25,7 +25,7 @@ function run(script: string): Record<string, unknown> {
 }
 
 describe('README examples', () => {
-  it('runs the five-line example: timeline, aggregated timeline and notifications', () => {
+  it('runs the quick start: timeline, aggregated timeline and notifications', () => {
     assert.deepEqual(run('quickstart.ts'), { flat: 1, groups: 1, unseen: 1 })
   })
 
@@ -49,11 +49,11 @@ describe('README examples', () => {
     assert.deepEqual(run('drizzle-pins.ts'), { timeline: 1, message: 'hello', author: 'alice' })
   })
 
-  it('shows the five-line example exactly as the script runs it', () => {
+  it('shows the quick start exactly as the script runs it', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-    const block = /## Five lines\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
+    const block = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1]
     const script = readFileSync(new URL('../examples/readme/quickstart.ts', import.meta.url), 'utf8')
-    assert.ok(block, 'README has a Five lines block')
+    assert.ok(block, 'README has a Quick start block')
     assert.ok(
       script.includes(block.trim()),
       'examples/readme/quickstart.ts contains the README block verbatim',

@@ -1,4 +1,4 @@
-/** The README's "Five lines" example, as a script (`test/readme.test.ts` runs it in a temp dir). */
+/** The README's "Quick start" example, as a script (`test/readme.test.ts` runs it in a temp dir). */
 import { connect } from 'eddy'
 
 const client = connect() // embedded; feeds live in ./eddy.sqlite
