@@ -311,7 +311,7 @@ export class Engine {
     feed: FeedRef,
     options?: { followerSlugs?: unknown; followingSlugs?: unknown },
   ): Promise<{ followers: number; following: number }> {
-    return followStats(this.#store, this.groups, feed, options)
+    return followStats(this.#store, feed, options)
   }
 
   /** Adds one activity to many feeds directly, without fan-out to their followers. */

@@ -10,8 +10,10 @@ import type { EntryWrite, FollowEdge, FollowQuery, FollowRow, Store } from '../s
 import { readActivity } from './activity.js'
 import { inputError } from './errors.js'
 import { entryFor, flatEntry, inSlices, nextTurn } from './fanout.js'
-import { type FeedGroup, type FeedRef, parseFeedId, requireGroup } from './feed-groups.js'
+import { type FeedGroup, type FeedRef, parseFeedId } from './feed-groups.js'
 import { intOption } from './options.js'
+
+const SLUG = /^\w{1,255}$/
 
 /** Follow copy limit: default and maximum. */
 export const DEFAULT_COPY_LIMIT = 100
@@ -57,13 +59,20 @@ export function followQuery(groups: Map<string, FeedGroup>, options: FollowListO
   }
 }
 
-/** A list of feed group names (a list, or a comma-separated string), each configured. */
-export function slugsOption(groups: Map<string, FeedGroup>, value: unknown, field: string): string[] {
+/**
+ * A list of feed group names (a list, or a comma-separated string). A well-formed name that no
+ * group uses simply counts 0, as on Stream, whose own client tests filter by such slugs.
+ */
+export function slugsOption(value: unknown, field: string): string[] {
   if (value === undefined || value === null || value === '') return []
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value
-  if (!Array.isArray(list) || list.length > 50)
-    throw inputError(`${field} must be a list of at most 50 feed group names`, value, field)
-  for (const slug of list) requireGroup(groups, slug)
+  if (!Array.isArray(list) || list.length > 50 || list.some((s) => typeof s !== 'string' || !SLUG.test(s))) {
+    throw inputError(
+      `${field} must be a list of at most 50 feed group names (letters, numbers, _)`,
+      value,
+      field,
+    )
+  }
   return list as string[]
 }
 
@@ -115,7 +124,12 @@ export async function follow(
 }
 
 /** The entries `source` gets from `target`'s newest `limit` activities (bodies only for grouped feeds). */
-async function copyEntries(store: Store, source: FeedRef, target: FeedRef, limit: number): Promise<EntryWrite[]> {
+async function copyEntries(
+  store: Store,
+  source: FeedRef,
+  target: FeedRef,
+  limit: number,
+): Promise<EntryWrite[]> {
   const sks = await store.newestEntries(target.id, limit)
   if (sks.length === 0) return []
   if (source.group.kind === 'flat') return sks.map((sk) => flatEntry(source.group, source.id, sk, target.id))
@@ -138,7 +152,9 @@ export async function unfollow(
     const slice = pairs.slice(from, to)
     return store.write({
       unfollow: slice.map((p) => ({ source: p.source.id, target: p.target.id })),
-      removeByOrigin: slice.filter((p) => !p.keepHistory).map((p) => ({ feed: p.source.id, origin: p.target.id })),
+      removeByOrigin: slice
+        .filter((p) => !p.keepHistory)
+        .map((p) => ({ feed: p.source.id, origin: p.target.id })),
     })
   })
 }
@@ -153,18 +169,14 @@ export function listFollows(
   return direction === 'followers' ? store.followers(feed.id, query) : store.following(feed.id, query)
 }
 
-/**
- * Follower and following counts of `feed`, optionally only of some slugs. An unknown slug is a
- * FeedConfigException, as everywhere else a slug is named (client and server alike).
- */
+/** Follower and following counts of `feed`, optionally only of some slugs (client and server alike). */
 export async function followStats(
   store: Store,
-  groups: Map<string, FeedGroup>,
   feed: FeedRef,
   options: { followerSlugs?: unknown; followingSlugs?: unknown } = {},
 ): Promise<{ followers: number; following: number }> {
-  const followers = slugsOption(groups, options.followerSlugs, 'followerSlugs')
-  const following = slugsOption(groups, options.followingSlugs, 'followingSlugs')
+  const followers = slugsOption(options.followerSlugs, 'followerSlugs')
+  const following = slugsOption(options.followingSlugs, 'followingSlugs')
   const counts = await store.countFollows(feed.id, { followers, following })
   return { followers: counts.followers ?? 0, following: counts.following ?? 0 }
 }

@@ -137,14 +137,14 @@ export function fanoutTests(test: Test): void {
       first.map((j) => j.id),
       ['j1', 'j2'],
     )
-    const second = await store.claimFanout({ limit: 10, leaseMs: 1 })
+    const second = await store.claimFanout({ limit: 10, leaseMs: 100 })
     assert.deepEqual(
       second.map((j) => j.id),
       ['j3'],
     )
     assert.deepEqual(await store.claimFanout({ limit: 10, leaseMs: 60_000 }), [])
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    // j3's 1 ms lease is over; j1 and j2 are still held.
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    // j3's 100 ms lease is over; j1 and j2 are still held.
     assert.deepEqual(
       (await store.claimFanout({ limit: 10, leaseMs: 60_000 })).map((j) => [j.id, j.shapes !== undefined]),
       [['j3', true]],
