@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { createServer } from '../server/index.js'
+import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { version } from '../version.js'
 
 const HELP = `eddy: activity feeds with Stream's Feeds v1 API
@@ -26,7 +27,10 @@ Flags of serve:
   --api-key <key>        API key clients send (env EDDY_API_KEY)
   --api-secret <secret>  HS256 signing secret, no "." (env EDDY_API_SECRET)
   --config <file>        JSON: { "feedGroups": { "<slug>": { "type": "flat" | "aggregated" | "notification" } },
-                                  "publicReadGroups": ["user"] }
+                                  "publicReadGroups": ["user"],
+                                  "rateLimit": { "perKey": 1000, "perUser": 60, "windowSeconds": 60 } }
+  --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
+                         or off; overrides the config file's rateLimit (default: no limit)
   --log                  log every request (JSON lines)
 
 Without a key or secret, eddy generates them and keeps them in eddy-keys.json (mode 600) beside the
@@ -38,6 +42,7 @@ printed; prefer EDDY_API_SECRET to --api-secret, which other local users can see
 interface ConfigFile {
   feedGroups?: Record<string, FeedGroupOptions>
   publicReadGroups?: string[]
+  rateLimit?: RateLimitOptions | false
 }
 
 function fail(message: string): never {
@@ -57,7 +62,8 @@ function readConfig(path: string | undefined): ConfigFile {
     fail(`--config ${path} must hold a JSON object`)
   const config = parsed as ConfigFile
   for (const key of Object.keys(config)) {
-    if (key !== 'feedGroups' && key !== 'publicReadGroups') fail(`--config ${path}: unknown key ${key}`)
+    if (!['feedGroups', 'publicReadGroups', 'rateLimit'].includes(key))
+      fail(`--config ${path}: unknown key ${key}`)
   }
   return config
 }
@@ -119,6 +125,7 @@ async function serve(args: string[]): Promise<void> {
       'api-key': { type: 'string' },
       'api-secret': { type: 'string' },
       config: { type: 'string' },
+      'rate-limit': { type: 'string' },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -135,6 +142,14 @@ async function serve(args: string[]): Promise<void> {
   if (store !== 'memory' && !/^sqlite:.+/.test(store))
     fail(`--store must be memory or sqlite:<file>, got ${store}`)
   const config = readConfig(values.config)
+  let rateLimit = config.rateLimit
+  if (values['rate-limit'] !== undefined) {
+    try {
+      rateLimit = parseRateLimit(values['rate-limit']) ?? false
+    } catch (err) {
+      fail((err as Error).message)
+    }
+  }
   const creds = credentials(
     store,
     values['api-key'] ?? process.env.EDDY_API_KEY,
@@ -147,6 +162,7 @@ async function serve(args: string[]): Promise<void> {
     store,
     feedGroups: config.feedGroups,
     publicReadGroups: config.publicReadGroups,
+    rateLimit,
     apiKey: creds.apiKey,
     apiSecret: creds.apiSecret,
     logger: values.log,

@@ -4,13 +4,21 @@
  * batch is bounded. Behaviour only; the timings are in `npm run bench` (the fairness row).
  */
 import assert from 'node:assert/strict'
+import { mkdtempSync, statSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { connect } from '../../src/client/client.js'
 import { MAX_OFFSET } from '../../src/engine/read.js'
 import { MAX_USER_BATCH_TARGETS, MAX_USER_TARGET_CHANGES } from '../../src/server/user-limits.js'
+import { MemoryStore } from '../../src/store/memory/memory-store.js'
+import { CHECKPOINT_WORKER_AT_BYTES } from '../../src/store/sqlite/checkpointer.js'
+import { openSqliteStore } from '../../src/store/sqlite/index.js'
 import { open, rejection, STORES } from '../helpers.js'
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -63,17 +71,22 @@ for (const store of STORES) {
     })
 
     it('follows 2,500 feeds with copies in several writes, each follower getting each activity once', async () => {
-      const client = open(store)
+      // A real store whose writes are counted (the client closes it).
+      const counted =
+        store.name === 'memory'
+          ? new MemoryStore()
+          : openSqliteStore(join(mkdtempSync(join(tmpdir(), 'eddy-fair-')), 'feeds.sqlite'))
+      const write = counted.write.bind(counted)
+      let writes = 0
+      counted.write = (...args) => {
+        writes++
+        return write(...args)
+      }
+      const client = connect({ store: counted })
       try {
         const source = client.feed('user', 'src')
         for (let i = 0; i < 3; i++) await source.addActivity({ actor: 'src', verb: 'post', object: `o:${i}` })
-        const engineStore = client.engine.store
-        const write = engineStore.write.bind(engineStore)
-        let writes = 0
-        engineStore.write = (...args) => {
-          writes++
-          return write(...args)
-        }
+        writes = 0
         const follows = Array.from({ length: 2_500 }, (_, i) => ({
           source: i % 25 === 0 ? `timeline_aggregated:m${i}` : `timeline:m${i}`,
           target: 'user:src',
@@ -85,7 +98,6 @@ for (const store of STORES) {
         const late = await source.addActivity({ actor: 'src', verb: 'post', object: 'late' })
         await following
         await client.flush()
-        engineStore.write = write
 
         assert.ok(writes > 10, `follow_many of 2,500 used ${writes} writes`)
         for (const { source: feed } of follows) {
@@ -133,6 +145,34 @@ for (const store of STORES) {
     })
   })
 }
+
+describe('sqlite: WAL checkpoints off the event loop', () => {
+  it('copies a grown WAL into the database file from a worker thread, and closes cleanly', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'eddy-checkpoint-')), 'feeds.sqlite')
+    const client = connect({ store: `sqlite:${file}` })
+    const follows = Array.from({ length: 10_000 }, (_, i) => ({
+      source: `timeline:c${i}`,
+      target: 'user:star',
+    }))
+    await client.followMany(follows, 0)
+    const added = await client.feed('user', 'star').addActivity({ actor: 'star', verb: 'post', object: 'p' })
+    await client.flush()
+    assert.ok(statSync(`${file}-wal`).size >= CHECKPOINT_WORKER_AT_BYTES)
+    // In WAL mode only a checkpoint writes the database file, and the main connection runs none
+    // before 10,000 pages (40 MB): the file growing now is the worker's doing.
+    const before = statSync(file).size
+    for (let i = 0; i < 200 && statSync(file).size === before; i++) await sleep(50)
+    assert.ok(statSync(file).size > before, 'the database file received the checkpointed pages')
+    await client.close()
+    assert.throws(() => statSync(`${file}-wal`), /ENOENT/, 'the last connection to close removed the WAL')
+    const again = connect({ store: `sqlite:${file}` })
+    try {
+      assert.deepEqual(ids((await again.feed('timeline', 'c9999').get()).results), [added.id])
+    } finally {
+      await again.close()
+    }
+  })
+})
 
 describe('server: deep offsets and user-token batches', () => {
   const KEY = 'fair-key'

@@ -3,8 +3,15 @@
  * body and the X-Ratelimit-* headers, driven through the official client; off by default.
  */
 import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { createServer, type RateLimitOptions } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
@@ -144,5 +151,54 @@ describe('rate limits', () => {
     assert.deepEqual(parseRateLimit('user=60'), { perUser: 60 })
     assert.equal(parseRateLimit('off'), undefined)
     assert.throws(() => parseRateLimit('users=60'), /--rate-limit takes key=<n>,user=<n>,window=<seconds>/)
+  })
+
+  it('takes its limits from eddy serve --rate-limit, over the --config file, and refuses a bad flag', async () => {
+    const cli = new URL('../../src/cli/eddy.ts', import.meta.url).pathname
+    const args = [
+      '--conditions=eddy-source',
+      '--import',
+      'tsx',
+      cli,
+      'serve',
+      '--port',
+      '0',
+      '--store',
+      'memory',
+    ]
+    const config = join(mkdtempSync(join(tmpdir(), 'eddy-limit-')), 'eddy.json')
+    writeFileSync(config, JSON.stringify({ rateLimit: { perUser: 50 } }))
+    const env = { ...process.env, EDDY_API_KEY: KEY, EDDY_API_SECRET: SECRET }
+    const child = spawn(process.execPath, [...args, '--config', config, '--rate-limit', 'user=1,window=60'], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    try {
+      let url = ''
+      for await (const line of createInterface({ input: child.stdout! })) {
+        const match = /urlOverride: \{ api: '([^']+)' \}/.exec(line)
+        if (match) {
+          url = match[1]
+          break
+        }
+      }
+      const api: Api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: url } })
+      const carol: Api = stream.connect(KEY, api.createUserToken('carol'), 'app', {
+        urlOverride: { api: url },
+      })
+      await carol.feed('user', 'carol').get()
+      await limited(carol.feed('user', 'carol').get(), 1)
+    } finally {
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    }
+    await assert.rejects(
+      promisify(execFile)(process.execPath, [...args, '--rate-limit', 'users=5'], { env }),
+      (e: { code: number; stderr: string }) => {
+        assert.equal(e.code, 2)
+        assert.match(e.stderr, /--rate-limit takes key=<n>,user=<n>,window=<seconds> or off, got users=5/)
+        return true
+      },
+    )
   })
 })

@@ -94,6 +94,8 @@ export async function stopCheckpoints(db: Database): Promise<void> {
   running.delete(db)
   clearInterval(state.watch)
   if (!state.worker) return
+  // Referenced while it stops: an unreferenced worker would let the process exit under our await.
+  state.worker.ref()
   state.worker.postMessage('stop')
   await state.exited
 }
