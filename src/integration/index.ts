@@ -1,7 +1,8 @@
 /**
  * The ORM-agnostic part of Eddy's stream-django port: settings, the feed manager, model
  * references, explicit publishing, tracking switches, enrichment and template-name resolution.
- * ORM integrations live in `eddy/typeorm` and `eddy/prisma`; the Liquid tag in `eddy/liquid`.
+ * ORM integrations live in `eddy/typeorm`, `eddy/prisma`, `eddy/sequelize`, `eddy/mikro-orm`,
+ * `eddy/drizzle` and `eddy/kysely`; the Liquid tag in `eddy/liquid`.
  * @module
  */
 export {
