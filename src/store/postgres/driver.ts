@@ -36,7 +36,7 @@ export interface PgPool {
   on(event: 'error', listener: (error: Error) => void): unknown
   removeListener(event: 'error', listener: (error: Error) => void): unknown
   /** The settings the pool was made with (pg-pool keeps them here). */
-  readonly options?: Record<string, unknown>
+  readonly options?: object
 }
 
 interface PgModule {

@@ -48,7 +48,7 @@ export async function openPostgresStore(
   const owned = typeof connection === 'string'
   const { config, urlSchema } = owned
     ? parseUrl(connection)
-    : { config: connection.options ?? {}, urlSchema: undefined }
+    : { config: { ...connection.options }, urlSchema: undefined }
   const schema = options.schema ?? urlSchema ?? DEFAULT_SCHEMA
   const fallback: PostgresTarget = { host: '?', port: 0, database: '?', user: '?', schema }
   const pg = loadPg(owned ? targetOfUrl(connection, schema) : fallback)

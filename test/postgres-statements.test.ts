@@ -1,0 +1,138 @@
+/**
+ * What the PostgreSQL store sends: a fixed number of statements per call whatever the number of
+ * followers or entries (batches, never one statement per follower), and transactions retried
+ * when the server aborts them for a deadlock.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import type { PostgresStore } from '../src/store/postgres/index.js'
+import { Session, sql } from '../src/store/postgres/session.js'
+import type { EntryShape, FanoutJob } from '../src/store/store.js'
+import { sk } from '../src/testing/store-contract.js'
+import { PG, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
+
+const skip = await postgresUnavailable()
+const scratch = new ScratchSchemas('pgstmt')
+after(() => scratch.drop())
+
+describe('postgres store: statements per call', { skip }, () => {
+  let store: PostgresStore
+  let sent: string[] = []
+  before(async () => {
+    store = await scratch.open(scratch.name(), { onQuery: (text) => sent.push(text.trim().split(/\s+/)[0]) })
+  })
+  after(() => store.close())
+
+  /** The first word of each statement `call` sends. */
+  async function statements(call: () => Promise<unknown>): Promise<string[]> {
+    sent = []
+    await call()
+    return sent
+  }
+
+  const shapes: Record<string, EntryShape> = {
+    user: { kind: 'flat', maxLength: 50 },
+    notification: { kind: 'notification', group: 'g', actor: 'a', groupId: 'gid', maxLength: 50 },
+  }
+
+  for (const [slug, perChunk] of [
+    ['user', ['BEGIN', 'SELECT', 'SELECT', 'WITH', 'DELETE', 'UPDATE', 'COMMIT']],
+    ['notification', ['BEGIN', 'SELECT', 'SELECT', 'WITH', 'INSERT', 'INSERT', 'DELETE', 'UPDATE', 'COMMIT']],
+  ] as const) {
+    it(`runs a chunk to ${slug} followers in ${perChunk.length} statements, for 10 or 400 followers`, async () => {
+      for (const size of [10, 400]) {
+        const author = `user:${slug}${size}`
+        await store.write({
+          follow: Array.from({ length: size + 1 }, (_, i) => ({ source: `${slug}:f${i}`, target: author })),
+        })
+        const job: FanoutJob = { id: `j${size}`, op: 'add', feed: author, sk: sk(size), shapes, cursor: null }
+        const [accepted] = await store.write({ activities: [{ sk: sk(size), body: '{}' }], fanout: [job] })
+        // Entries, actors and groups, the trim and the cursor: one statement each per chunk.
+        assert.deepEqual(await statements(() => store.runFanout(accepted, size)), perChunk, `${size}`)
+        // The last chunk (one follower) deletes the job instead.
+        assert.equal(await store.runFanout({ ...accepted }, size), null)
+      }
+    })
+  }
+
+  it('reads a page with counts in one statement, and marks in one more inside a transaction', async () => {
+    const page = { limit: 10, offset: 0 }
+    assert.deepEqual(await statements(() => store.readGroups('notification:f1', page, 5, { counts: true })), [
+      'SELECT',
+    ])
+    assert.deepEqual(
+      await statements(() => store.readGroups('notification:f1', page, 5, { counts: true, seen: true })),
+      ['BEGIN', 'SELECT', 'UPDATE', 'COMMIT'],
+    )
+    assert.deepEqual(await statements(() => store.readFlat('user:f1', page)), ['SELECT'])
+    assert.deepEqual(
+      await statements(() => store.countFollows('user:user10', { followers: ['user', 'x'], following: [] })),
+      ['SELECT'],
+    )
+  })
+
+  it('writes a batch of 300 entries over 30 feeds in one statement per table', async () => {
+    const add = Array.from({ length: 300 }, (_, i) => ({
+      feed: `notification:b${i % 30}`,
+      kind: 'notification' as const,
+      sk: sk(1000 + i),
+      origin: null,
+      group: `g${i % 4}`,
+      actor: `a${i % 5}`,
+    }))
+    assert.deepEqual(await statements(() => store.write({ add })), [
+      'BEGIN',
+      'WITH',
+      'INSERT',
+      'INSERT',
+      'COMMIT',
+    ])
+    // notification:b0 holds i = 0, 30, ... 270: groups g0 and g2, five each, all from actor a0.
+    const { groups } = await store.readGroups('notification:b0', { limit: 5, offset: 0 }, 0)
+    assert.deepEqual(
+      groups.map((g) => [g.group, g.activity_count, g.actor_count]),
+      [
+        ['g2', 5, 1],
+        ['g0', 5, 1],
+      ],
+    )
+  })
+})
+
+describe('postgres store: retries', { skip }, () => {
+  it('runs a transaction again when the server aborts it for a deadlock', async () => {
+    const schema = scratch.name()
+    await (await scratch.open(schema)).close()
+    await scratch.admin.query(`CREATE TABLE "${schema}".t (k int PRIMARY KEY, v int NOT NULL)`)
+    await scratch.admin.query(`INSERT INTO "${schema}".t VALUES (1, 0), (2, 0)`)
+    const target = { host: PG.host, port: PG.port, database: PG.database, user: PG.user, schema }
+    const pools = [new pg.Pool({ ...PG, max: 1 }), new pg.Pool({ ...PG, max: 1 })]
+    const sessions = pools.map((pool) => new Session(pool, target, { ownsPool: true }))
+    let attempts = 0
+    let arrived = 0
+    let bothLocked!: () => void
+    const barrier = new Promise<void>((resolve) => {
+      bothLocked = resolve
+    })
+    const bump = sql(`UPDATE "${schema}".t SET v = v + 1 WHERE k = $1`)
+    // Each locks one row, waits for the other to lock the other row, then wants it: a deadlock.
+    const crossing = (session: Session, first: number, second: number) =>
+      session.transaction('crossing', async (db) => {
+        attempts++
+        await db.run(sql(`SET LOCAL deadlock_timeout = '20ms'`))
+        await db.run(bump, [first])
+        if (++arrived === 2) bothLocked()
+        await barrier
+        await db.run(bump, [second])
+      })
+    await Promise.all([crossing(sessions[0], 1, 2), crossing(sessions[1], 2, 1)])
+    assert.equal(attempts, 3, 'one of the two ran twice')
+    const rows = await scratch.rows<{ v: number }>(`SELECT v FROM "${schema}".t ORDER BY k`)
+    assert.deepEqual(
+      rows.map((r) => r.v),
+      [2, 2],
+    )
+    for (const session of sessions) await session.close()
+  })
+})
