@@ -5,6 +5,9 @@ import { strftime } from '../src/engine/aggregation.js'
 import { EddyError } from '../src/engine/errors.js'
 import { parseTime } from '../src/engine/time.js'
 
+const isEmptyObject = (a: unknown) =>
+  a !== null && typeof a === 'object' && !Array.isArray(a) && Object.keys(a).length === 0
+
 describe('every public entry point rejects garbage with an EddyError, never a TypeError', () => {
   let client: EddyClient
   before(() => {
@@ -14,7 +17,8 @@ describe('every public entry point rejects garbage with an EddyError, never a Ty
 
   const junk: unknown[] = [null, undefined, 42, 'x', {}, [], [null], { ids: 'a' }, () => 1]
   const calls: [string, (arg: any) => unknown][] = [
-    ['connect', (a) => connect(a === undefined ? null : a)],
+    // `{}` is valid options: open it in memory, so the test leaves no ./eddy.sqlite behind.
+    ['connect', (a) => connect(a === undefined ? null : isEmptyObject(a) ? { store: 'memory' } : a)],
     ['feed', (a) => client.feed(a, a)],
     ['addActivity', (a) => client.feed('user', '1').addActivity(a)],
     ['addActivities', (a) => client.feed('user', '1').addActivities(a)],
