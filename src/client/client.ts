@@ -7,6 +7,7 @@ import type { Activity } from '../engine/activity.js'
 import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import { duration } from '../engine/read.js'
+import { fromStoreError } from '../engine/store-guard.js'
 import {
   getActivitiesByForeignIds,
   getActivitiesByIds,
@@ -70,7 +71,11 @@ export function openStore(spec: string | Store | undefined): Store {
   if (value === 'memory') return new MemoryStore()
   if (typeof value === 'string' && value.startsWith('sqlite:') && value.length > 'sqlite:'.length) {
     const path = value.slice('sqlite:'.length)
-    return openSqliteStore(path === ':memory:' ? path : resolve(path))
+    try {
+      return openSqliteStore(path === ':memory:' ? path : resolve(path))
+    } catch (error) {
+      throw fromStoreError(error)
+    }
   }
   throw inputError("store must be 'memory', 'sqlite:<file path>' or a Store", spec, 'store')
 }

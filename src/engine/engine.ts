@@ -41,6 +41,7 @@ import { randomId } from './ids.js'
 import { untilCommitted } from './optimistic.js'
 import { intOption } from './options.js'
 import { requireOwnActivity, userActivityInput } from './policy.js'
+import { guardStore } from './store-guard.js'
 
 export { DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT } from './follows.js'
 export { intOption } from './options.js'
@@ -73,11 +74,12 @@ export class Engine {
   readonly #fanout: FanoutRunner
 
   constructor(store: Store, options: EngineOptions = {}) {
-    this.#store = store
+    // Store refusals (closed, unreachable) reach callers as EddyErrors, like every other error.
+    this.#store = guardStore(store)
     this.groups = buildFeedGroups(options.feedGroups)
     this.chunkSize = intOption(options.fanoutChunkSize, 'fanoutChunkSize', 1, 100_000, DEFAULT_CHUNK_SIZE)
     this.#leaseMs = intOption(options.fanoutLeaseMs, 'fanoutLeaseMs', 1, 3_600_000, 30_000)
-    this.#fanout = new FanoutRunner(store, this.chunkSize, this.#leaseMs, (job) => this.#reshape(job))
+    this.#fanout = new FanoutRunner(this.#store, this.chunkSize, this.#leaseMs, (job) => this.#reshape(job))
   }
 
   /** The store's short name (`memory`, `sqlite:/path`...), for messages and health checks. */
@@ -302,7 +304,11 @@ export class Engine {
   }
 
   /** Feeds following `feed` (or that it follows), newest follow first; options as Stream's. */
-  follows(feed: FeedRef, direction: 'followers' | 'following', options?: FollowListOptions): Promise<FollowRow[]> {
+  follows(
+    feed: FeedRef,
+    direction: 'followers' | 'following',
+    options?: FollowListOptions,
+  ): Promise<FollowRow[]> {
     return listFollows(this.#store, feed, direction, followQuery(this.groups, options))
   }
 

@@ -14,6 +14,7 @@ export const ERRORS = {
   NotAllowedException: { code: 17, status: 403 },
   ConflictException: { code: 4, status: 409 },
   NotImplementedException: { code: 4, status: 501 },
+  ServiceUnavailableException: { code: 4, status: 503 },
   RateLimitReached: { code: 9, status: 429 },
 } as const
 

@@ -90,7 +90,11 @@ export function entryFor(
  * The shape an activity takes in follower feeds of every configured group, computed once per
  * activity (not per follower); followers of a slug that is not configured are skipped.
  */
-export function shapesFor(groups: Map<string, FeedGroup>, sk: string, activity: Activity): Record<string, EntryShape> {
+export function shapesFor(
+  groups: Map<string, FeedGroup>,
+  sk: string,
+  activity: Activity,
+): Record<string, EntryShape> {
   const shapes: Record<string, EntryShape> = Object.create(null)
   for (const [slug, group] of groups) shapes[slug] = shapeFor(group, sk, activity)
   return shapes
@@ -214,7 +218,8 @@ export class FanoutRunner {
       const batch = this.#queue.splice(0, this.#queue.length)
       for (const queued of batch) {
         try {
-          let next: FanoutJob | null = queued.op === 'add' && !queued.shapes ? await this.#reshape(queued) : queued
+          let next: FanoutJob | null =
+            queued.op === 'add' && !queued.shapes ? await this.#reshape(queued) : queued
           while (next && !this.#closed) {
             next = await this.#store.runFanout(next, this.#chunkSize)
             // Awaiting a synchronous store only yields to microtasks: without a turn of the event

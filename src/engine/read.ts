@@ -2,10 +2,10 @@
 import type { GroupPageQuery, GroupRow, MarkTarget, PageQuery } from '../store/store.js'
 import { type Activity, readActivity } from './activity.js'
 import type { Engine } from './engine.js'
-import { intOption } from './options.js'
 import { inputError } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { idToSk, skMicros } from './ids.js'
+import { intOption } from './options.js'
 import { formatTime } from './time.js'
 
 /** Read options, as the official client names them. */
@@ -204,7 +204,11 @@ export async function readFeed(
   const seen = kind === 'notification' ? markTarget(options.mark_seen, 'mark_seen') : undefined
   const read = kind === 'notification' ? markTarget(options.mark_read, 'mark_read') : undefined
   // A notification read is one store call: the page, the counts before the marks, then the marks.
-  const { groups: rows, unseen, unread } = await engine.readGroupRows(
+  const {
+    groups: rows,
+    unseen,
+    unread,
+  } = await engine.readGroupRows(
     feed,
     groupPageQuery(page),
     kind === 'notification' ? { counts: true, seen, read } : undefined,

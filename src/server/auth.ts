@@ -190,20 +190,6 @@ export function requireOwn(principal: Principal, feed: FeedRef): void {
   if (user !== undefined && feed.userId !== user) throw notAllowed()
 }
 
-/** Throws 403 unless a user token may deliver to each `to` target: its own feeds or notification feeds. */
-export function requireTargets(principal: Principal, targets: FeedRef[]): void {
-  const user = userOf(principal)
-  if (user === undefined) return
-  for (const t of targets) if (t.userId !== user && t.group.kind !== 'notification') throw notAllowed()
-}
-
-/** Throws 403 when a user token writes an activity whose actor is someone else. */
-export function requireActor(principal: Principal, actor: unknown): void {
-  const user = userOf(principal)
-  if (user === undefined) return
-  if (actor !== `SU:${user}` && actor !== user) throw notAllowed()
-}
-
 /** Throws 403 unless the caller is a server token (batch and admin calls). */
 export function requireServer(principal: Principal): void {
   if (principal.kind !== 'server') throw notAllowed()

@@ -353,7 +353,12 @@ export interface Store {
    * A page of groups by newest activity, each with its `perGroup` newest activities; with
    * `options`, the unseen/unread counts and the marks, all in one snapshot and transaction.
    */
-  readGroups(feed: string, page: GroupPageQuery, perGroup: number, options?: GroupReadOptions): Promise<GroupPage>
+  readGroups(
+    feed: string,
+    page: GroupPageQuery,
+    perGroup: number,
+    options?: GroupReadOptions,
+  ): Promise<GroupPage>
 
   /** Feeds following `feed`, newest follow first (same `created_at`: the later edge first). */
   followers(feed: string, query: FollowQuery): Promise<FollowRow[]>

@@ -5,7 +5,7 @@
  * not the size of the feeds it touches. The parts, by role: timelines and groups, follows,
  * fan-out jobs, activity bodies and documents.
  */
-import { closedError } from '../closed.js'
+import { closedError } from '../errors.js'
 import type {
   ClaimOptions,
   DocumentStore,

@@ -19,7 +19,9 @@ export class SqliteDocuments implements DocumentStore {
   readonly #updatedAt: Statement
   readonly #delete: Statement
   readonly #statements: Record<Mode, Statement>
-  readonly #put: Transaction<(kind: string, id: string, data: string, mode: Mode, ifUpdatedAt?: string) => DocRecord | undefined>
+  readonly #put: Transaction<
+    (kind: string, id: string, data: string, mode: Mode, ifUpdatedAt?: string) => DocRecord | undefined
+  >
   readonly #deleteMany: Transaction<(kind: string, ids: string) => number>
 
   constructor(db: Database, check: () => void) {
@@ -43,7 +45,9 @@ export class SqliteDocuments implements DocumentStore {
     this.#put = db.transaction((kind: string, id: string, data: string, mode: Mode, ifUpdatedAt?: string) => {
       const previous = this.#updatedAt.get(kind, id) as string | undefined
       if (ifUpdatedAt !== undefined && previous !== ifUpdatedAt) return undefined
-      return this.#statements[mode].get({ kind, id, data, now: nextVersion(previous) }) as DocRecord | undefined
+      return this.#statements[mode].get({ kind, id, data, now: nextVersion(previous) }) as
+        | DocRecord
+        | undefined
     })
     this.#deleteMany = db.transaction((kind: string, ids: string) => this.#delete.run(kind, ids).changes)
   }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import { inputError } from '../../engine/errors.js'
+import { StoreError } from '../errors.js'
 
 /** What a write statement reports. */
 export interface RunResult {
@@ -48,24 +48,24 @@ let driver: DatabaseConstructor | undefined
 
 /**
  * Opens a connection with better-sqlite3, loading the native module on the first call. A path
- * that cannot be opened is an {@link EddyError} that says what to do.
+ * that cannot be opened is a {@link StoreError} that says what to do.
  */
 export function openDatabase(path: string): Database {
   if (path !== ':memory:' && !existsSync(dirname(path))) {
-    throw inputError(
-      `cannot open the SQLite file: the directory ${dirname(path)} does not exist; create it first or choose another path`,
-      path,
-      'store',
+    throw new StoreError(
+      'input',
+      `cannot open the SQLite file: the directory ${dirname(path)} does not exist; create it first or choose another path, got ${JSON.stringify(path)}`,
+      { field: 'store' },
     )
   }
   driver ??= createRequire(import.meta.url)('better-sqlite3') as DatabaseConstructor
   try {
     return new driver(path)
   } catch (error) {
-    throw inputError(
-      `cannot open the SQLite file (${(error as Error).message}); check the path and its permissions`,
-      path,
-      'store',
+    throw new StoreError(
+      'input',
+      `cannot open the SQLite file (${(error as Error).message}); check the path and its permissions, got ${JSON.stringify(path)}`,
+      { field: 'store', cause: error },
     )
   }
 }

@@ -133,7 +133,9 @@ export class FanoutJobs {
       } else this.#timeline.apply(entries(job, followers))
     }
     // A full chunk may have been the last one; the next run then finds no follower and ends.
-    return followers.length === chunkSize ? { ...copyJob(job), cursor: followers[followers.length - 1] } : null
+    return followers.length === chunkSize
+      ? { ...copyJob(job), cursor: followers[followers.length - 1] }
+      : null
   }
 }
 

@@ -5,8 +5,7 @@
  * serial, so a job's first fan-out chunk runs inside the write that accepts it (store.ts rule 4):
  * an add with few followers costs one commit.
  */
-import { closedError } from '../closed.js'
-import { stopCheckpoints } from './checkpointer.js'
+import { closedError } from '../errors.js'
 import {
   type ClaimOptions,
   DEFAULT_LEASE_MS,
@@ -24,6 +23,7 @@ import {
   type WriteBatch,
   WriteConflict,
 } from '../store.js'
+import { stopCheckpoints } from './checkpointer.js'
 import { SqliteDocuments } from './documents.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutJobs } from './fanout.js'
@@ -107,7 +107,10 @@ export class SqliteStore implements Store {
 
   async getEntries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>> {
     this.#check()
-    const rows = this.#statements.entries.all(feed, JSON.stringify(sks)) as { sk: string; origin: string | null }[]
+    const rows = this.#statements.entries.all(feed, JSON.stringify(sks)) as {
+      sk: string
+      origin: string | null
+    }[]
     return new Map(rows.map((r) => [r.sk, { origin: r.origin }]))
   }
 
@@ -141,7 +144,10 @@ export class SqliteStore implements Store {
     return this.#follows(feed, query, 'following')
   }
 
-  async countFollows(feed: string, query: FollowCountQuery): Promise<{ followers?: number; following?: number }> {
+  async countFollows(
+    feed: string,
+    query: FollowCountQuery,
+  ): Promise<{ followers?: number; following?: number }> {
     this.#check()
     const st = this.#statements
     const count = (statement: Statement, args: unknown) => (statement.get(args) as { n: number }).n

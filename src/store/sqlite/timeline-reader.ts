@@ -118,7 +118,12 @@ export class TimelineReader {
   }
 
   /** A page of groups by newest activity, with counts and marks as asked (store.ts `readGroups`). */
-  readGroups(feed: string, page: GroupPageQuery, perGroup: number, options: GroupReadOptions = {}): GroupPage {
+  readGroups(
+    feed: string,
+    page: GroupPageQuery,
+    perGroup: number,
+    options: GroupReadOptions = {},
+  ): GroupPage {
     const marks = options.seen !== undefined || options.read !== undefined
     return marks
       ? this.#readGroups.immediate(feed, page, perGroup, options)

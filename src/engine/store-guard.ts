@@ -1,0 +1,49 @@
+/**
+ * The engine's side of store errors: a store reports `StoreError`s (closed, unreachable, a bad
+ * location) without knowing the engine, and every call through the engine turns them into the
+ * `EddyError` with Stream's fields that Eddy's callers handle everywhere else.
+ */
+import { StoreError } from '../store/errors.js'
+import type { Store } from '../store/store.js'
+import { EddyError } from './errors.js'
+
+/** The EddyError for a store's refusal; any other error is returned unchanged. */
+export function fromStoreError(error: unknown): unknown {
+  if (!(error instanceof StoreError)) return error
+  const fields = error.field ? { [error.field]: [error.message] } : undefined
+  const kind = error.reason === 'unavailable' ? 'ServiceUnavailableException' : 'InputException'
+  const out = new EddyError(kind, error.message, fields)
+  out.cause = error
+  return out
+}
+
+function rethrow(error: unknown): never {
+  throw fromStoreError(error)
+}
+
+/** Wraps one object's methods so that StoreErrors leave them as EddyErrors. */
+function guard<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value = Reflect.get(object, key, object)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        try {
+          const result = value.apply(object, args)
+          return result instanceof Promise ? result.catch(rethrow) : result
+        } catch (error) {
+          rethrow(error)
+        }
+      }
+    },
+  })
+}
+
+/** `store` with every method (its documents' too) raising EddyErrors instead of StoreErrors. */
+export function guardStore(store: Store): Store {
+  const documents = guard(store.documents)
+  const guarded = guard(store)
+  return new Proxy(guarded, {
+    get: (object, key) => (key === 'documents' ? documents : Reflect.get(object, key)),
+  })
+}
