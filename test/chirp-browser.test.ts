@@ -127,8 +127,10 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
       ada.locator('.activity-line .line-text', { hasText: 'Grace Hopper followed you' }),
     )
     assert.equal(await text(line), 'Grace Hopper followed you')
+    // Runs in the page (this project's tsconfig has no DOM lib, hence the typed window).
     const lines = await line.first().evaluate((el) => {
-      return el.getBoundingClientRect().height / Number.parseFloat(getComputedStyle(el).fontSize)
+      const view = globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }
+      return el.getBoundingClientRect().height / Number.parseFloat(view.getComputedStyle(el).fontSize)
     })
     assert.ok(lines < 2, `the follow row is one line, got ${lines} font-sizes high`)
 
