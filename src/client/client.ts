@@ -14,6 +14,7 @@ import {
   partialUpdate,
   updateActivities,
 } from '../engine/updates.js'
+import { DeferredStore } from '../store/deferred.js'
 import { MemoryStore } from '../store/memory/memory-store.js'
 import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
@@ -77,7 +78,31 @@ export function openStore(spec: string | Store | undefined): Store {
       throw fromStoreError(error)
     }
   }
-  throw inputError("store must be 'memory', 'sqlite:<file path>' or a Store", spec, 'store')
+  if (typeof value === 'string' && /^postgres(ql)?:\/\//.test(value)) {
+    // pg loads only now; the store connects and migrates in the background (see ready()).
+    return new DeferredStore(postgresName(value), () =>
+      import('../store/postgres/index.js').then((m) => m.openPostgresStore(value)),
+    )
+  }
+  throw inputError(
+    "store must be 'memory', 'sqlite:<file path>', 'postgres://user@host:5432/database' or a Store",
+    spec,
+    'store',
+  )
+}
+
+/** A PostgreSQL URL as messages may show it: no user, no password. */
+function postgresName(url: string): string {
+  try {
+    const u = new URL(url)
+    return `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`
+  } catch {
+    throw inputError(
+      'the PostgreSQL URL is not a valid URL (postgres://user@host:5432/database)',
+      '<hidden>',
+      'store',
+    )
+  }
 }
 
 /** A follow to create with `followMany`; `activity_copy_limit` overrides the call's for this one. */
@@ -242,6 +267,16 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   async flush(): Promise<void> {
     await this.#resumed
     await this.engine.flush()
+  }
+
+  /**
+   * Resolves with this client once its store is open (a PostgreSQL store connects and migrates
+   * in the background); rejects with the EddyError that says why it could not open. Calls made
+   * before wait for it anyway: this is for failing fast at start.
+   */
+  async ready(): Promise<this> {
+    await this.engine.ready()
+    return this
   }
 
   /** Finishes pending fan-out and releases the store. */

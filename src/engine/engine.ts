@@ -87,6 +87,12 @@ export class Engine {
     return this.#store.name
   }
 
+  /** Resolves once the store is open (stores that open asynchronously expose `ready()`). */
+  async ready(): Promise<void> {
+    const store = this.#store as Store & { ready?: () => Promise<void> }
+    if (typeof store.ready === 'function') await store.ready()
+  }
+
   /** Users and collections, beside the feeds. */
   get documents(): DocumentStore {
     return this.#store.documents

@@ -7,8 +7,24 @@ import { StoreError } from '../store/errors.js'
 import type { Store } from '../store/store.js'
 import { EddyError } from './errors.js'
 
+/** The PostgreSQL store's error shape (src/store/postgres/errors.ts), matched without loading it. */
+interface Unavailable extends Error {
+  reason: string
+}
+
+function isUnavailable(error: unknown): error is Unavailable {
+  return error instanceof Error && error.name === 'StoreUnavailable'
+}
+
 /** The EddyError for a store's refusal; any other error is returned unchanged. */
 export function fromStoreError(error: unknown): unknown {
+  if (isUnavailable(error)) {
+    // A closed store is the caller's mistake; anything else is the backend's state.
+    const kind = error.reason === 'closed' ? 'InputException' : 'ServiceUnavailableException'
+    const out = new EddyError(kind, error.message)
+    out.cause = error
+    return out
+  }
   if (!(error instanceof StoreError)) return error
   const fields = error.field ? { [error.field]: [error.message] } : undefined
   const kind = error.reason === 'unavailable' ? 'ServiceUnavailableException' : 'InputException'

@@ -1,0 +1,120 @@
+/**
+ * A store that is opened asynchronously (PostgreSQL connects and migrates) behind the synchronous
+ * `connect()`: every call waits for the open, and `ready()` lets an app or `eddy serve` fail fast
+ * at start with the open's error.
+ */
+import { closedError } from './errors.js'
+import type {
+  ClaimOptions,
+  DocRow,
+  DocumentStore,
+  FanoutJob,
+  FlatEntry,
+  FollowCountQuery,
+  FollowQuery,
+  FollowRow,
+  GroupPage,
+  GroupPageQuery,
+  GroupReadOptions,
+  PageQuery,
+  Store,
+  StoredActivity,
+  WriteBatch,
+} from './store.js'
+
+/** A {@link Store} whose backend is still opening; each call waits for it. */
+export class DeferredStore implements Store {
+  readonly name: string
+  readonly documents: DocumentStore
+  readonly #opening: Promise<Store>
+  #closed = false
+
+  /** `open` starts at once; `name` is shown until then (never a password). */
+  constructor(name: string, open: () => Promise<Store>) {
+    this.name = name
+    this.#opening = open()
+    // Nobody may be waiting yet: the error is kept for the first call or ready().
+    this.#opening.catch(() => undefined)
+    const store = () => this.#store()
+    this.documents = {
+      getDocs: async (kind: string, ids: string[]): Promise<DocRow[]> =>
+        (await store()).documents.getDocs(kind, ids),
+      putDoc: async (kind, id, data, mode, ifUpdatedAt) =>
+        (await store()).documents.putDoc(kind, id, data, mode, ifUpdatedAt),
+      deleteDocs: async (kind, ids) => (await store()).documents.deleteDocs(kind, ids),
+    }
+  }
+
+  /** Resolves once the backend is open; rejects with why it could not be. */
+  async ready(): Promise<void> {
+    await this.#store()
+  }
+
+  async #store(): Promise<Store> {
+    if (this.#closed) throw closedError(this.name)
+    return this.#opening
+  }
+
+  async write(batch: WriteBatch): Promise<FanoutJob[]> {
+    return (await this.#store()).write(batch)
+  }
+
+  async runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
+    return (await this.#store()).runFanout(job, chunkSize)
+  }
+
+  async claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
+    return (await this.#store()).claimFanout(options)
+  }
+
+  async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
+    return (await this.#store()).getActivities(sks)
+  }
+
+  async findByForeignId(feed: string, foreignId: string): Promise<string[]> {
+    return (await this.#store()).findByForeignId(feed, foreignId)
+  }
+
+  async getEntries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>> {
+    return (await this.#store()).getEntries(feed, sks)
+  }
+
+  async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
+    return (await this.#store()).readFlat(feed, page)
+  }
+
+  async newestEntries(feed: string, limit: number): Promise<string[]> {
+    return (await this.#store()).newestEntries(feed, limit)
+  }
+
+  async readGroups(
+    feed: string,
+    page: GroupPageQuery,
+    perGroup: number,
+    options?: GroupReadOptions,
+  ): Promise<GroupPage> {
+    return (await this.#store()).readGroups(feed, page, perGroup, options)
+  }
+
+  async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    return (await this.#store()).followers(feed, query)
+  }
+
+  async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    return (await this.#store()).following(feed, query)
+  }
+
+  async countFollows(
+    feed: string,
+    query: FollowCountQuery,
+  ): Promise<{ followers?: number; following?: number }> {
+    return (await this.#store()).countFollows(feed, query)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const store = await this.#opening.catch(() => undefined)
+    await store?.close()
+  }
+}
