@@ -175,7 +175,7 @@ describe('postgres store: two processes', { skip }, () => {
     const feed = 'notification:leaver'
     await a.write({ follow: [{ source: feed, target: author }] })
     const [accepted] = await a.write({ activities: [body(60)], fanout: [job('leave', author, 60)] })
-    // The chunk reads its follower (FOR SHARE), then waits at the entries table.
+    // The chunk holds the author's edges and reads its follower, then waits at the entries table.
     const blocker = await scratch.admin.connect()
     await blocker.query('BEGIN')
     await blocker.query(`LOCK TABLE "${schema}".entries IN EXCLUSIVE MODE`)
@@ -194,7 +194,7 @@ describe('postgres store: two processes', { skip }, () => {
     await eventually(
       async () =>
         (await count(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM "${schema}".follows%'`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock(%'`,
         )) > 0,
       'the unfollow waits for the chunk’s hold on the edge',
     )

@@ -3,12 +3,13 @@
  * a reset cursor, the entry shapes of its followers and the writer's lease. `write` never runs
  * a chunk (store.ts rule 4: READ COMMITTED is not serializable, so followers are read only
  * after the job has committed). Each chunk is one transaction: lock the job row, check it is
- * still this job, read the next followers after the stored cursor (FOR SHARE, so an unfollow
- * waits for the chunk and then removes what it wrote), write their entries, advance or delete
- * the row. Two workers on one job therefore run its chunks one after the other, each from the
+ * still this job, hold the job feed's edges (so an unfollow waits for the chunk, then removes
+ * what it wrote), read the next followers after the stored cursor, write their entries,
+ * advance or delete the row. Two workers on one job therefore run its chunks one after the other, each from the
  * cursor the other left.
  */
 import type { EntryRemove, EntryShape, EntryWrite, FanoutJob } from '../store.js'
+import type { Follows } from './follows.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
 import type { TimelineWriter } from './timeline-writer.js'
@@ -27,11 +28,13 @@ interface JobRow {
 export class FanoutJobs {
   readonly #session: Session
   readonly #timeline: TimelineWriter
+  readonly #follows: Follows
   readonly #st: ReturnType<typeof statements>
 
-  constructor(session: Session, schema: string, timeline: TimelineWriter) {
+  constructor(session: Session, schema: string, timeline: TimelineWriter, follows: Follows) {
     this.#session = session
     this.#timeline = timeline
+    this.#follows = follows
     this.#st = statements(quoted(schema))
   }
 
@@ -70,6 +73,8 @@ export class FanoutJobs {
       // Gone: finished or withdrawn. Another id: replaced by a later intent, which runs itself.
       if (!row || row.id !== job.id) return null
       const stored = fromRow(row)
+      // Taken before the followers are read: the read then sees any unfollow that got there first.
+      await this.#follows.holdTargets(db, [stored.feed], 'shared')
       const followers = (
         await db.rows<{ source: string }>(this.#st.followers, [stored.feed, stored.cursor ?? '', chunkSize])
       ).map((r) => r.source)
@@ -151,7 +156,7 @@ function statements(s: string) {
         cursor = NULL, seq = excluded.seq, lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`),
     lock: sql(`SELECT ${columns} FROM ${s}.fanout_jobs AS j WHERE j.feed = $1 AND j.sk = $2 FOR UPDATE`),
     followers: sql(`SELECT source FROM ${s}.follows WHERE target = $1 AND source > $2
-      ORDER BY source LIMIT $3 FOR SHARE`),
+      ORDER BY source LIMIT $3`),
     // Each chunk renews the lease, so a job that is moving is not handed to another worker.
     advance: sql(`UPDATE ${s}.fanout_jobs SET cursor = $3,
       lease_until = now() + lease_ms * interval '1 millisecond' WHERE feed = $1 AND sk = $2`),

@@ -1,5 +1,6 @@
 /**
- * Follow edges on PostgreSQL: created and deleted in batches inside a write, listed newest
+ * Follow edges on PostgreSQL: created and deleted in batches inside a write, held against
+ * concurrent unfollows while chunks and copies write through them, listed newest
  * first from the (target|source, created_at, seq) indexes, and counted by slug as index ranges
  * (`slug:` up to `slug;`, ';' being the character after ':' in the "C" collation).
  */
@@ -9,15 +10,20 @@ import { type Runner, type Session, type Sql, sql } from './session.js'
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
+// pg_advisory_xact_lock(int, int) class of the edge locks (the migration lock is 0x4564).
+const EDGE_LOCKS = 0x4565
+
 /** Writes, lists and counts follow edges. */
 export class Follows {
   readonly #session: Session
+  readonly #schema: string
   readonly #s: string
   readonly #st: ReturnType<typeof statements>
   readonly #counts = new Map<string, Sql>()
 
   constructor(session: Session, schema: string) {
     this.#session = session
+    this.#schema = schema
     this.#s = quoted(schema)
     this.#st = statements(this.#s)
   }
@@ -29,21 +35,41 @@ export class Follows {
     await db.run(this.#st.follow, [unique.map((e) => e.source), unique.map((e) => e.target), now])
   }
 
-  /** Deletes edges. */
+  /** Deletes edges, after waiting for the chunks and copies in flight through them. */
   async unfollow(db: Runner, edges: FollowEdge[]): Promise<void> {
+    await this.holdTargets(
+      db,
+      edges.map((e) => e.target),
+      'exclusive',
+    )
     const sorted = dedupe(edges).sort((a, b) => byKey(a.source, b.source) || byKey(a.target, b.target))
     await db.run(this.#st.unfollow, [sorted.map((e) => e.source), sorted.map((e) => e.target)])
   }
 
   /**
-   * Which of `edges` exist, each held FOR SHARE until the transaction ends (an unfollow of one
-   * of them waits, then sees what was written through it).
+   * Holds the edges into `targets` until the transaction ends (store.ts rule 4): `shared` for a
+   * fan-out chunk or a copy (which read edges and write through them), `exclusive` for an
+   * unfollow, which so waits for the chunks and copies in flight through its edges, and which
+   * they wait for. One transaction-scoped advisory lock per followed feed, taken in name order,
+   * instead of a row lock on each edge read: a chunk reads 1,000 edges, and row locks would
+   * dirty their pages (and, for concurrent fan-outs of one author, make MultiXacts).
    */
-  async holdExisting(db: Runner, edges: FollowEdge[]): Promise<Set<string>> {
-    const sorted = dedupe(edges).sort((a, b) => byKey(a.source, b.source) || byKey(a.target, b.target))
-    const rows = await db.rows<FollowEdge>(this.#st.hold, [
-      sorted.map((e) => e.source),
-      sorted.map((e) => e.target),
+  async holdTargets(db: Runner, targets: string[], mode: 'shared' | 'exclusive'): Promise<void> {
+    const sorted = [...new Set(targets)].sort(byKey)
+    if (sorted.length === 0) return
+    await db.run(mode === 'shared' ? this.#st.holdShared : this.#st.holdExclusive, [
+      EDGE_LOCKS,
+      this.#schema,
+      sorted,
+    ])
+  }
+
+  /** Which of `edges` exist (call after {@link holdTargets}, so the answer holds until commit). */
+  async existing(db: Runner, edges: FollowEdge[]): Promise<Set<string>> {
+    const unique = dedupe(edges)
+    const rows = await db.rows<FollowEdge>(this.#st.existing, [
+      unique.map((e) => e.source),
+      unique.map((e) => e.target),
     ])
     return new Set(rows.map((r) => edgeKey(r)))
   }
@@ -117,9 +143,13 @@ function statements(s: string) {
       ON CONFLICT (source, target) DO UPDATE SET updated_at = excluded.updated_at`),
     unfollow: sql(`DELETE FROM ${s}.follows AS f USING unnest($1::text[], $2::text[]) AS u(source, target)
       WHERE f.source = u.source AND f.target = u.target`),
-    hold: sql(`SELECT f.source, f.target FROM ${s}.follows AS f
-      WHERE (f.source, f.target) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-      ORDER BY f.source, f.target FOR SHARE OF f`),
+    existing: sql(`SELECT f.source, f.target FROM ${s}.follows AS f
+      JOIN unnest($1::text[], $2::text[]) AS u(source, target) ON f.source = u.source AND f.target = u.target`),
+    // unnest yields the (sorted) names in order, so the locks are taken in that order.
+    holdShared: sql(`SELECT pg_advisory_xact_lock_shared($1::int, hashtext($2 || ':' || t))
+      FROM unnest($3::text[]) AS t`),
+    holdExclusive: sql(`SELECT pg_advisory_xact_lock($1::int, hashtext($2 || ':' || t))
+      FROM unnest($3::text[]) AS t`),
     followers: sql(`SELECT ${columns} ${page('target')} ${order}`),
     following: sql(`SELECT ${columns} ${page('source')} ${order}`),
     followersIn: sql(`SELECT ${columns} ${page('target')} AND source = ANY($4::text[]) ${order}`),

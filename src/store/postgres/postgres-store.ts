@@ -49,8 +49,8 @@ export class PostgresStore implements Store {
     this.documents = new PostgresDocuments(session, schema)
     this.#writer = new TimelineWriter(schema)
     this.#reader = new TimelineReader(session, schema)
-    this.#jobs = new FanoutJobs(session, schema, this.#writer)
     this.#follows = new Follows(session, schema)
+    this.#jobs = new FanoutJobs(session, schema, this.#writer, this.#follows)
     this.#st = statements(quoted(schema))
   }
 
@@ -68,10 +68,13 @@ export class PostgresStore implements Store {
       const add = [...(batch.add ?? [])]
       if (batch.copies?.length) {
         // A copy whose edge is gone lost the race with an unfollow (rule 4): it adds nothing.
-        const live = await this.#follows.holdExisting(
+        const edges = batch.copies.map((c) => c.edge)
+        await this.#follows.holdTargets(
           db,
-          batch.copies.map((c) => c.edge),
+          edges.map((e) => e.target),
+          'shared',
         )
+        const live = await this.#follows.existing(db, edges)
         for (const copy of batch.copies) if (live.has(edgeKey(copy.edge))) add.push(...copy.entries)
       }
       await this.#writer.apply(db, add, batch.remove, batch.removeByOrigin)
