@@ -17,13 +17,14 @@ const HELP = `eddy: activity feeds with Stream's Feeds v1 API
 
 Usage:
   eddy serve [flags]     start the server (default 127.0.0.1:8000, /api/v1.0/...)
+  eddy worker [flags]    run fan-out workers against a shared store (PostgreSQL, or a SQLite file)
   eddy --help            show this help
   eddy --version, -v     print Eddy's version
 
 Flags of serve:
   --port <n>             port to listen on (default 8000)
   --host <addr>          address to bind (default 127.0.0.1)
-  --store <spec>         memory | sqlite:<file> (default sqlite:eddy.sqlite)
+  --store <spec>         memory | sqlite:<file> | postgres://user@host:5432/db (default sqlite:eddy.sqlite)
   --api-key <key>        API key clients send (env EDDY_API_KEY)
   --api-secret <secret>  HS256 signing secret, no "." (env EDDY_API_SECRET)
   --config <file>        JSON: { "feedGroups": { "<slug>": { "type": "flat" | "aggregated" | "notification" } },
@@ -32,6 +33,11 @@ Flags of serve:
   --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
                          or off; overrides the config file's rateLimit (default: no limit)
   --log                  log every request (JSON lines)
+
+Flags of worker:
+  --store <spec>         the store the servers use (sqlite:<file> or postgres://...)
+  --config <file>        the same config file as serve (its feedGroups)
+  --concurrency <n>      fan-out jobs run at once (default 1)
 
 Without a key or secret, eddy generates them and keeps them in eddy-keys.json (mode 600) beside the
 data (with --store memory, in a private temporary directory removed on exit). The secret is never
@@ -138,9 +144,7 @@ async function serve(args: string[]): Promise<void> {
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port must be 0 to 65535, got ${values.port}`)
-  const store = values.store!
-  if (store !== 'memory' && !/^sqlite:.+/.test(store))
-    fail(`--store must be memory or sqlite:<file>, got ${store}`)
+  const store = checkStore(values.store!)
   const config = readConfig(values.config)
   let rateLimit = config.rateLimit
   if (values['rate-limit'] !== undefined) {
@@ -183,7 +187,11 @@ async function serve(args: string[]): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
 
-  await app.listen({ port, host: values.host })
+  try {
+    await app.listen({ port, host: values.host })
+  } catch (err) {
+    fail((err as Error).message)
+  }
   const address = app.server.address()
   const actualPort = typeof address === 'object' && address ? address.port : port
   const host = values.host!.includes(':') ? `[${values.host}]` : values.host
@@ -192,13 +200,82 @@ async function serve(args: string[]): Promise<void> {
   const secretAt = creds.file ? `the apiSecret in ${creds.file}` : 'the secret you gave'
   process.stdout.write(
     [
-      `eddy serving ${url}v1.0/ on ${store}`,
+      `eddy serving ${url}v1.0/ on ${shownStore(store)}`,
       `api key: ${creds.apiKey}`,
       `api secret: ${secretAt}`,
       `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' } })`,
       '',
     ].join('\n'),
   )
+}
+
+/** Checks a --store value; exits with a clear message when it names no store Eddy knows. */
+function checkStore(store: string): string {
+  if (store === 'memory' || /^sqlite:.+/.test(store) || /^postgres(ql)?:\/\/.+/.test(store)) return store
+  fail(
+    `--store must be memory, sqlite:<file> or postgres://user@host:5432/database, got ${shownStore(store)}`,
+  )
+}
+
+/** A store spec as it may be printed: a PostgreSQL URL loses its user and password. */
+function shownStore(store: string): string {
+  if (!/^postgres(ql)?:\/\//.test(store)) return store
+  try {
+    const u = new URL(store)
+    return `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`
+  } catch {
+    return 'postgres://<not a valid URL>'
+  }
+}
+
+/**
+ * `eddy worker`: claims and delivers fan-out jobs that servers accepted, until SIGTERM/SIGINT.
+ * Any number of workers (and servers) share a store: a claim leases a job to one of them, and a
+ * dead worker's jobs are taken over when its lease ends.
+ */
+async function worker(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      store: { type: 'string' },
+      config: { type: 'string' },
+      concurrency: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return
+  }
+  if (values.store === undefined) fail('--store is required: the store your servers use')
+  const store = checkStore(values.store)
+  if (store === 'memory')
+    fail('--store memory cannot be shared with a server; use sqlite:<file> or postgres://...')
+  const concurrency = Number(values.concurrency)
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    fail(`--concurrency must be 1 to 64, got ${values.concurrency}`)
+  const config = readConfig(values.config)
+  const { connect } = await import('../client/client.js')
+  // One client per slot: each claims and drains its own jobs.
+  const clients = Array.from({ length: concurrency }, () => connect({ store, feedGroups: config.feedGroups }))
+  try {
+    await Promise.all(clients.map((c) => c.ready()))
+  } catch (err) {
+    fail((err as Error).message)
+  }
+  const stop = new AbortController()
+  const shutdown = (signal: string) => {
+    if (stop.signal.aborted) return
+    process.stderr.write(`eddy worker: ${signal}, finishing the jobs in hand\n`)
+    stop.abort()
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.stdout.write(`eddy worker on ${shownStore(store)}, concurrency ${concurrency}\n`)
+  await Promise.all(clients.map((c) => c.engine.work(stop.signal)))
+  await Promise.all(clients.map((c) => c.close()))
+  process.exit(0)
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -211,6 +288,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${version}\n`)
     return
   }
+  if (command === 'worker') return worker(rest)
   if (command !== 'serve') fail(`unknown command ${command}; try eddy --help`)
   await serve(rest)
 }

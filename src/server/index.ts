@@ -28,7 +28,10 @@ export type { RateLimitOptions } from './rate-limit.js'
 export interface ServerOptions {
   /** An existing client to serve (the app keeps owning it: closing the server does not close it). */
   client?: EddyClient
-  /** Store to open when no client is given: `'memory'`, `'sqlite:<file>'` or a Store. Default SQLite. */
+  /**
+   * Store to open when no client is given: `'memory'`, `'sqlite:<file>'`,
+   * `'postgres://user@host:5432/db'` or a Store. Default SQLite.
+   */
   store?: string | Store
   /** Feed groups merged over the defaults, when no client is given. */
   feedGroups?: Record<string, FeedGroupOptions>
@@ -70,6 +73,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     publicReadGroups: options.publicReadGroups,
     rateLimit,
+  })
+  // The store must be open before the server answers: a store that cannot open (PostgreSQL
+  // unreachable, refused login) fails listen()/ready() with the EddyError that says why.
+  app.addHook('onReady', async () => {
+    await client.ready()
   })
   // A client we opened is ours to close: pending fan-out finishes, then the store is released.
   if (owned) app.addHook('onClose', async () => client.close())
