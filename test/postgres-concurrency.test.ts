@@ -92,6 +92,24 @@ describe('postgres store: two processes', { skip }, () => {
     )
   })
 
+  it('hands out jobs oldest first, and a job accepted again goes to the end of the queue', async () => {
+    const author = 'user:queue'
+    for (const n of [1, 2, 3]) await a.write({ fanout: [job(`q${n}`, author, 400 + n)], leaseMs: 0 })
+    assert.deepEqual(
+      (await b.claimFanout({ limit: 2, leaseMs: 60_000 })).map((j) => j.id),
+      ['q1', 'q2'],
+    )
+    // q1 accepted again (a later intent): new id, reset cursor, back of the queue, lease ended.
+    await a.write({ fanout: [job('q1-again', author, 401)], leaseMs: 0 })
+    assert.deepEqual(
+      (await a.claimFanout({ limit: 10, leaseMs: 60_000 })).map((j) => [j.id, j.cursor]),
+      [
+        ['q3', null],
+        ['q1-again', null],
+      ],
+    )
+  })
+
   it('delivers to each follower exactly once when two pools run one job at the same time', async () => {
     const author = 'user:racing'
     const feeds = followers(120)
