@@ -52,6 +52,7 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   feedGroups: true,
   fanoutChunkSize: true,
   fanoutLeaseMs: true,
+  localFanout: true,
 }
 
 /** Rejects options connect() does not know (a typo would otherwise silently use the default). */

@@ -58,6 +58,11 @@ export interface EngineOptions {
    * them within about this long.
    */
   fanoutLeaseMs?: number
+  /**
+   * Whether this process delivers the fan-out it accepts (default true). With false, writes only
+   * accept jobs, unleased, and `eddy worker` processes deliver them (`eddy serve --workers 0`).
+   */
+  localFanout?: boolean
 }
 
 /** Most activities one add, update or lookup call may carry. */
@@ -71,6 +76,7 @@ export class Engine {
   readonly chunkSize: number
   readonly #store: Store
   readonly #leaseMs: number
+  readonly #localFanout: boolean
   readonly #fanout: FanoutRunner
 
   constructor(store: Store, options: EngineOptions = {}) {
@@ -79,6 +85,9 @@ export class Engine {
     this.groups = buildFeedGroups(options.feedGroups)
     this.chunkSize = intOption(options.fanoutChunkSize, 'fanoutChunkSize', 1, 100_000, DEFAULT_CHUNK_SIZE)
     this.#leaseMs = intOption(options.fanoutLeaseMs, 'fanoutLeaseMs', 1, 3_600_000, 30_000)
+    if (options.localFanout !== undefined && typeof options.localFanout !== 'boolean')
+      throw inputError('localFanout must be true or false', options.localFanout, 'localFanout')
+    this.#localFanout = options.localFanout ?? true
     this.#fanout = new FanoutRunner(this.#store, this.chunkSize, this.#leaseMs, (job) => this.#reshape(job))
   }
 
@@ -103,7 +112,7 @@ export class Engine {
    * and from then on keeps checking for such jobs in the background.
    */
   resume(): Promise<void> {
-    return this.#fanout.resume()
+    return this.#localFanout ? this.#fanout.resume() : Promise.resolve()
   }
 
   /** Runs as a dedicated fan-out worker until `signal` aborts (see FanoutRunner.work). */
@@ -177,6 +186,11 @@ export class Engine {
     // The jobs' first chunks share one chunk's budget: a batch of 100 activities to a feed with
     // 50,000 followers then writes ~chunkSize entries inline, not 100 chunks, and leaves the rest
     // to the background runner, which yields between chunks.
+    if (!this.#localFanout) {
+      // Accept only: no first chunk here, and no lease, so a worker may claim the jobs at once.
+      await this.#store.write({ ...batch, fanout: jobs, leaseMs: 0 })
+      return
+    }
     const chunkSize = Math.max(1, Math.floor(this.chunkSize / Math.max(1, jobs.length)))
     const pending = await this.#store.write({ ...batch, fanout: jobs, chunkSize, leaseMs: this.#leaseMs })
     this.#fanout.enqueue(pending)
