@@ -1,6 +1,7 @@
 /** Sequelize: the adapter suite on SQLite and PostgreSQL, plus what only Sequelize has. */
 import assert from 'node:assert/strict'
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
+import * as sqliteModule from '@appthreat/sqlite3'
 import { DataTypes, Model, Sequelize } from 'sequelize'
 import { connect, type EddyClient } from '../src/client/client.js'
 import { activityCreated, configure, resetSettings, resetTracking } from '../src/integration/index.js'
@@ -13,6 +14,9 @@ import {
 } from './fixtures/integration/postgres.js'
 import { RecordingClient } from './fixtures/integration/recording.js'
 import { sequelizeHarness } from './fixtures/integration/sequelize.js'
+
+// The module object Sequelize wants is the default export, which the package's typings omit.
+const sqlite3 = (sqliteModule as unknown as { default: object }).default
 
 const pgSkip = await postgresUnavailable()
 adapterSuite(sequelizeHarness('sqlite'))
@@ -55,7 +59,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     before(async () => {
       if (dialect === 'sqlite')
-        sequelize = new Sequelize({ dialect: 'sqlite', storage: ':memory:', logging: false })
+        sequelize = new Sequelize({
+          dialect: 'sqlite',
+          dialectModule: sqlite3,
+          storage: ':memory:',
+          logging: false,
+        })
       else {
         db = await scratchDatabase('sequelize_x')
         sequelize = new Sequelize(db.url, { dialect: 'postgres', logging: false })

@@ -1,7 +1,11 @@
 /** docs/integration.md's Sequelize section as one script: a Pin created in a transaction reaches a follower. */
+import * as sqliteModule from '@appthreat/sqlite3'
 import { client, configure, Enrich, feedManager } from 'eddy'
 import { type ActivityOptions, trackSequelize } from 'eddy/sequelize'
 import { DataTypes, Model, Sequelize } from 'sequelize'
+
+// The module object Sequelize wants is the default export, which the package's typings omit.
+const sqlite3 = (sqliteModule as unknown as { default: object }).default
 
 class User extends Model {
   declare id: number
@@ -18,7 +22,13 @@ class Pin extends Model {
 }
 
 configure({ client: { store: 'sqlite:feeds.sqlite' } })
-const sequelize = new Sequelize({ dialect: 'sqlite', storage: 'app.sqlite', logging: false })
+// dialectModule: the sqlite3 API from a fork with prebuilt binaries (or install sqlite3, which may compile).
+const sequelize = new Sequelize({
+  dialect: 'sqlite',
+  dialectModule: sqlite3,
+  storage: 'app.sqlite',
+  logging: false,
+})
 User.init({ username: DataTypes.STRING }, { sequelize, modelName: 'User' })
 Pin.init({ message: DataTypes.STRING }, { sequelize, modelName: 'Pin' })
 Pin.belongsTo(User, { as: 'author', foreignKey: 'authorId' })
