@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import { MemoryStore } from '../src/store/memory/memory-store.js'
 import { openSqliteStore } from '../src/store/sqlite/index.js'
-import type { EntryWrite, MarkTarget, Store, WriteBatch } from '../src/store/store.js'
+import type { EntryShape, EntryWrite, FanoutJob, MarkTarget, Store, WriteBatch } from '../src/store/store.js'
 import { sk } from '../src/testing/store-contract.js'
+import { postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 
 /** A small deterministic PRNG so a failure replays. */
 function prng(seed: number) {
@@ -41,13 +42,31 @@ async function snapshot(store: Store) {
   return out
 }
 
-describe('memory and SQLite stores agree under random grouped writes and marks', () => {
+const pgSkip = await postgresUnavailable()
+const schemas = new ScratchSchemas('diff')
+after(() => schemas.drop())
+
+/** The stores compared: the memory reference first, then SQLite and (when reachable) PostgreSQL. */
+async function stores(): Promise<Store[]> {
+  const out: Store[] = [new MemoryStore(), openSqliteStore(':memory:')]
+  if (!pgSkip) out.push(await schemas.open(schemas.name()))
+  return out
+}
+
+/** Follower feeds of the author, and the shapes its fan-out gives them. */
+const AUTHOR = 'user:author'
+const shapes = (n: number): Record<string, EntryShape> => ({
+  notification: { kind: 'notification', group: `g${n % 4}`, actor: `u${n % 3}`, groupId: `id-${n}` },
+  timeline_aggregated: { kind: 'aggregated', group: `g${n % 2}`, actor: `u${n % 3}`, groupId: `id-${n}` },
+})
+
+describe('memory, SQLite and PostgreSQL stores agree under random writes, fan-out and marks', () => {
   for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: 400 random operations`, async () => {
       const rand = prng(seed)
-      const stores: Store[] = [new MemoryStore(), openSqliteStore(':memory:')]
+      const all = await stores()
       const bodies = Array.from({ length: 40 }, (_, n) => ({ sk: sk(n), body: JSON.stringify({ n }) }))
-      for (const store of stores) await store.write({ activities: bodies })
+      for (const store of all) await store.write({ activities: bodies })
       try {
         for (let step = 0; step < 400; step++) {
           const feed = FEEDS[rand(FEEDS.length)]
@@ -70,26 +89,46 @@ describe('memory and SQLite stores agree under random grouped writes and marks',
           } else if (op < 7) {
             batch = { remove: [{ feed, sk: sk(rand(40)) }] }
           } else if (op < 8) {
-            batch = { removeByOrigin: [{ feed, origin: 'user:o' }] }
+            batch = rand(2)
+              ? { removeByOrigin: [{ feed, origin: 'user:o' }] }
+              : rand(2)
+                ? { follow: [{ source: feed, target: AUTHOR }] }
+                : { unfollow: [{ source: feed, target: AUTHOR }], removeByOrigin: [{ feed, origin: AUTHOR }] }
+          } else if (op < 9) {
+            // Fan-out of an activity (or its withdrawal) through the author's followers, in chunks of 1.
+            const n = rand(40)
+            const job: FanoutJob = rand(3)
+              ? { id: `j${step}`, op: 'add', feed: AUTHOR, sk: sk(n), shapes: shapes(n), cursor: null }
+              : { id: `j${step}`, op: 'remove', feed: AUTHOR, sk: sk(n), cursor: null }
+            batch = { fanout: [job], chunkSize: 1 }
           } else {
             const {
               groups: [one],
-            } = await stores[0].readGroups(feed, { limit: 1, offset: rand(4) }, 1)
+            } = await all[0].readGroups(feed, { limit: 1, offset: rand(4) }, 1)
             const target = (): MarkTarget | undefined =>
               rand(3) === 0 ? true : one && rand(2) ? [one.id] : undefined
             mark = [target(), target()]
           }
-          for (const store of stores) {
-            if (mark)
+          for (const store of all) {
+            if (mark) {
               await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen: mark[0], read: mark[1] })
-            else await store.write(batch)
+              continue
+            }
+            for (const pending of await store.write(batch)) {
+              let next: FanoutJob | null = pending
+              while (next) next = await store.runFanout(next, 1)
+            }
           }
-          if (step % 20 === 19)
-            assert.deepEqual(await snapshot(stores[1]), await snapshot(stores[0]), `step ${step}`)
+          if (step % 20 === 19) {
+            const expected = await snapshot(all[0])
+            for (const store of all.slice(1))
+              assert.deepEqual(await snapshot(store), expected, `${store.name} step ${step}`)
+          }
         }
-        assert.deepEqual(await snapshot(stores[1]), await snapshot(stores[0]))
+        const expected = await snapshot(all[0])
+        for (const store of all.slice(1)) assert.deepEqual(await snapshot(store), expected, store.name)
       } finally {
-        for (const store of stores) await store.close()
+        for (const store of all) await store.close()
       }
     })
   }
