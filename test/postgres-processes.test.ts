@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { connect } from '../src/client/client.js'
 import { eventually, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 
-const CHILD = new URL('./fixtures/pg-process.ts', import.meta.url).pathname
+const CHILD = new URL('./fixtures/store-process.ts', import.meta.url).pathname
 
 interface Child {
   proc: ChildProcess
