@@ -25,14 +25,6 @@ if (skip) {
 } else {
   runStoreContract({
     name: 'postgres',
-    skip: [
-      {
-        // test/postgres-concurrency.test.ts covers the same rules without a clock race.
-        reason:
-          'expects a 1 ms lease to still hold on the next call, but a round trip to PostgreSQL can take longer than 1 ms',
-        tests: ['claims free jobs oldest first, never twice while leased, again once the lease ends'],
-      },
-    ],
     create: async () => {
       const store = await openPostgresStore(contractPool, { schema: contractSchema })
       await scratch.empty(contractSchema)

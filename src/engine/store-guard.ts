@@ -19,9 +19,11 @@ function isUnavailable(error: unknown): error is Unavailable {
 /** The EddyError for a store's refusal; any other error is returned unchanged. */
 export function fromStoreError(error: unknown): unknown {
   if (isUnavailable(error)) {
-    // A closed store is the caller's mistake; anything else is the backend's state.
-    const kind = error.reason === 'closed' ? 'InputException' : 'ServiceUnavailableException'
-    const out = new EddyError(kind, error.message)
+    // A closed store or a bad URL is the caller's to fix; anything else is the backend's state.
+    const theirs = error.reason === 'closed' || error.reason === 'config'
+    const out = theirs
+      ? new EddyError('InputException', error.message, { store: [error.message] })
+      : new EddyError('ServiceUnavailableException', error.message)
     out.cause = error
     return out
   }

@@ -26,8 +26,9 @@
  *    job and leaves every chunk to `runFanout`.
  *    **An unfollow never leaves entries behind**: a chunk writes entries only to followers whose
  *    edge still exists when it commits, and a copy only while its edge exists; a store without
- *    serializable writes holds the edges it read (e.g. `FOR SHARE`) until the chunk or copy
- *    commits, so a concurrent unfollow waits and its removal by origin sees what was written.
+ *    serializable writes holds the edges it read until the chunk or copy commits (row locks, or
+ *    as the PostgreSQL store does, one shared lock per followed feed that an unfollow takes
+ *    exclusively), so a concurrent unfollow waits and its removal by origin sees what was written.
  * 5. **Jobs are keyed by (feed, sk) and upserted.** Accepting a job for a key that has one
  *    replaces it (new `id`, cursor reset): the latest intent wins, so a slow add cannot bring
  *    back what a later remove withdrew. The stored row is the truth: `runFanout` runs from the
@@ -43,6 +44,10 @@
  *    No lock is held across calls, so this carries to any backend that can compare a row inside
  *    a transaction (SQLite, PostgreSQL) or a script (Redis).
  */
+
+import type { AuditEntry, AuditStore, ReactionStore } from './reactions.js'
+
+export type * from './reactions.js'
 
 /** Thrown by `write` when an `expect`ed body is no longer what is stored; nothing was written. */
 export class WriteConflict extends Error {
@@ -171,6 +176,8 @@ export interface WriteBatch {
   chunkSize?: number
   /** How long the writer's lease on the accepted jobs lasts ({@link DEFAULT_LEASE_MS}). */
   leaseMs?: number
+  /** Audit-log entries committed with the write (see `reactions.ts`, R5). */
+  audit?: AuditEntry[]
 }
 
 /**
@@ -316,9 +323,16 @@ export interface Store {
   /** Users and collections of this backend. */
   readonly documents: DocumentStore
 
+  /** Reactions of this backend (`reactions.ts`). */
+  readonly reactions: ReactionStore
+
+  /** The audit log of this backend (`reactions.ts`). */
+  readonly audit: AuditStore
+
   /**
-   * Applies `batch` atomically and resolves once durable, with the accepted fan-out jobs that
-   * still have followers to reach (leased to the caller), for `runFanout`.
+   * Applies `batch` atomically and resolves once durable, with the accepted fan-out jobs still
+   * to run (leased to the caller), for `runFanout`: every accepted job, or, for a store that ran
+   * first chunks inside the write (rule 4), those with followers left.
    */
   write(batch: WriteBatch): Promise<FanoutJob[]>
 
