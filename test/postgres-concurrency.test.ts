@@ -185,7 +185,7 @@ describe('postgres store: two processes', { skip }, () => {
     await Promise.all(work)
     assert.deepEqual(await drift(), [])
     const [group] = (await a.readGroups('notification:c1', { limit: 1, offset: 0 }, 3)).groups
-    assert.ok(group.activity_count > 0)
+    assert.ok(group.activityCount > 0)
   })
 
   it('makes an unfollow wait for a fan-out chunk to its follower, then remove what the chunk wrote', async () => {

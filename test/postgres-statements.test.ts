@@ -94,7 +94,7 @@ describe('postgres store: statements per call', { skip }, () => {
     // notification:b0 holds i = 0, 30, ... 270: groups g0 and g2, five each, all from actor a0.
     const { groups } = await store.readGroups('notification:b0', { limit: 5, offset: 0 }, 0)
     assert.deepEqual(
-      groups.map((g) => [g.group, g.activity_count, g.actor_count]),
+      groups.map((g) => [g.group, g.activityCount, g.actorCount]),
       [
         ['g2', 5, 1],
         ['g0', 5, 1],

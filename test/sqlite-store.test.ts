@@ -64,10 +64,7 @@ describe('sqlite store', () => {
     const {
       groups: [group],
     } = await again.readGroups('notification:1', { limit: 10, offset: 0 }, 10)
-    assert.deepEqual(
-      [group.activity_count, group.actor_count, group.is_seen, group.is_read],
-      [2, 2, true, false],
-    )
+    assert.deepEqual([group.activityCount, group.actorCount, group.seen, group.read], [2, 2, true, false])
     assert.deepEqual(await again.countFollows('user:t', { followers: [] }), { followers: 2 })
     assert.deepEqual(await again.claimFanout({ limit: 10, leaseMs: 1000 }), pending)
     assert.deepEqual((await again.documents.getDocs('user', ['u1']))[0].data, { name: 'Ann' })
@@ -102,7 +99,7 @@ describe('sqlite store', () => {
         groups: [group],
       } = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1)
       assert.deepEqual(
-        [group.activity_count, group.actor_count, group.firstSk, group.lastSk],
+        [group.activityCount, group.actorCount, group.firstSk, group.lastSk],
         [40, 7, sk(1), sk(59)],
       )
     }
@@ -154,7 +151,7 @@ describe('sqlite store', () => {
       unread,
     } = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1, { counts: true })
     assert.deepEqual(
-      [group.activity_count, group.actor_count, group.firstSk, group.lastSk],
+      [group.activityCount, group.actorCount, group.firstSk, group.lastSk],
       [500, 13, sk(0), sk(499)],
     )
     assert.deepEqual({ unseen, unread }, { unseen: 1, unread: 1 })

@@ -170,8 +170,8 @@ function toGroup(row: GroupRow): AggregatedGroup {
     id: row.id,
     group: row.group,
     verb: activities[0]?.verb ?? '',
-    activity_count: row.activity_count,
-    actor_count: row.actor_count,
+    activity_count: row.activityCount,
+    actor_count: row.actorCount,
     created_at: formatTime(skMicros(row.firstSk)),
     updated_at: formatTime(skMicros(row.lastSk)),
     activities,
@@ -216,6 +216,6 @@ export async function readFeed(
   const groups = rows.map(toGroup)
   const next = nextLink(feed, groups.at(-1)?.id, groups.length, page)
   if (kind === 'aggregated') return { results: groups, next, duration: duration(started) }
-  const results = groups.map((g, i) => ({ ...g, is_seen: rows[i].is_seen, is_read: rows[i].is_read }))
+  const results = groups.map((g, i) => ({ ...g, is_seen: rows[i].seen, is_read: rows[i].read }))
   return { results, next, unseen: unseen ?? 0, unread: unread ?? 0, duration: duration(started) }
 }

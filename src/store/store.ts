@@ -82,7 +82,7 @@ export interface EntryShape {
   kind: FeedKind
   /** Group key, for aggregated and notification feeds only (missing there: the key ''). */
   group?: string
-  /** Actor, for aggregated and notification feeds (for `actor_count`; missing: the actor ''). */
+  /** Actor, for aggregated and notification feeds (for the group's actor count; missing: the actor ''). */
   actor?: string
   /** The activity's public id: the id of a group this entry creates (grouped feeds). */
   groupId?: string
@@ -232,10 +232,13 @@ export interface GroupRow {
   /** Sort key of the oldest and newest activity in the group (the engine derives times). */
   firstSk: string
   lastSk: string
-  activity_count: number
-  actor_count: number
-  is_seen: boolean
-  is_read: boolean
+  /** How many activities the group holds (all of them, not only those returned). */
+  activityCount: number
+  /** How many distinct actors those activities have. */
+  actorCount: number
+  /** Notification flags (aggregated feeds ignore them). */
+  seen: boolean
+  read: boolean
   /** The newest activities, newest first, at most the `perGroup` asked for. */
   activities: FlatEntry[]
 }

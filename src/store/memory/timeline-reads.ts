@@ -47,10 +47,10 @@ export function readGroupPage(
     group: g.key,
     firstSk: g.sks[0],
     lastSk: lastOf(g),
-    activity_count: g.sks.length,
-    actor_count: g.actors.size,
-    is_seen: !t.unseen.has(g.key),
-    is_read: !t.unread.has(g.key),
+    activityCount: g.sks.length,
+    actorCount: g.actors.size,
+    seen: !t.unseen.has(g.key),
+    read: !t.unread.has(g.key),
     activities: perGroup <= 0 ? [] : newestOf(g.sks, perGroup).map((sk) => flatEntry(t, sk, bodyOf)),
   }))
 }

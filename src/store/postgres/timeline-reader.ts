@@ -209,10 +209,10 @@ function toGroup(r: GroupRecord): GroupRow {
     group: r.grp,
     firstSk: r.first_sk,
     lastSk: r.last_sk,
-    activity_count: r.activity_count,
-    actor_count: r.actor_count,
-    is_seen: r.is_seen,
-    is_read: r.is_read,
+    activityCount: r.activity_count,
+    actorCount: r.actor_count,
+    seen: r.is_seen,
+    read: r.is_read,
     activities: (r.items ?? []).map(([sk, origin, body]) => ({ sk, origin, body })),
   }
 }

@@ -74,7 +74,7 @@ export function fanoutTests(test: Test): void {
     for (const feed of feeds) {
       const groups = await groupsOf(store, feed, {}, 5)
       assert.deepEqual(
-        groups.map((g) => [g.activity_count, g.actor_count, g.activities.length]),
+        groups.map((g) => [g.activityCount, g.actorCount, g.activities.length]),
         [[1, 1, 1]],
         feed,
       )
@@ -88,7 +88,7 @@ export function fanoutTests(test: Test): void {
     await accept(store, [job('j1', author, 1)])
     assert.deepEqual(await flatNs(store, 'user:a'), [1])
     const [group] = await groupsOf(store, 'notification:b')
-    assert.deepEqual([group.group, group.activity_count], ['g', 1])
+    assert.deepEqual([group.group, group.activityCount], ['g', 1])
     assert.equal(await entryOf(store, 'unknown:c', 1), undefined)
   })
 

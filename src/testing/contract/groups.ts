@@ -31,7 +31,7 @@ export function groupTests(test: Test, kind: Exclude<FeedKind, 'flat'>): void {
     (store: Store) =>
     (perGroup = 100, q: Parameters<typeof groupsOf>[2] = {}) =>
       groupsOf(store, feed, q, perGroup)
-  const summary = (g: GroupRow) => [g.group, g.activity_count, g.actor_count, g.firstSk, g.lastSk]
+  const summary = (g: GroupRow) => [g.group, g.activityCount, g.actorCount, g.firstSk, g.lastSk]
 
   test('creates one group per key, named after its first activity', async (store) => {
     const groups = reader(store)
@@ -45,10 +45,10 @@ export function groupTests(test: Test, kind: Exclude<FeedKind, 'flat'>): void {
       group: 'like',
       firstSk: sk(1),
       lastSk: sk(3),
-      activity_count: 2,
-      actor_count: 2,
-      is_seen: false,
-      is_read: false,
+      activityCount: 2,
+      actorCount: 2,
+      seen: false,
+      read: false,
       activities: [3, 1].map((n) => ({ sk: sk(n), origin: null, body: activity(n).body })),
     })
     assert.deepEqual(summary(follow), ['follow', 1, 1, sk(2), sk(2)])
@@ -75,7 +75,7 @@ export function groupTests(test: Test, kind: Exclude<FeedKind, 'flat'>): void {
       activities: activities(1, 2, 3, 4),
       add: [entry(1, 'like', 'u1'), entry(2, 'like', 'u1'), entry(3, 'like', 'u2')],
     })
-    const counts = async () => (await groups()).map((g) => [g.activity_count, g.actor_count])
+    const counts = async () => (await groups()).map((g) => [g.activityCount, g.actorCount])
     assert.deepEqual(await counts(), [[3, 2]])
     await store.write({ remove: [{ feed, sk: sk(1) }] })
     assert.deepEqual(await counts(), [[2, 2]])
@@ -193,7 +193,7 @@ export function groupTests(test: Test, kind: Exclude<FeedKind, 'flat'>): void {
       g1.activities,
       [5, 4].map((n) => ({ sk: sk(n), origin: 'user:o', body: activity(n).body })),
     )
-    assert.equal(g1.activity_count, 5)
+    assert.equal(g1.activityCount, 5)
     assert.deepEqual(
       g2.activities.map((a) => a.sk),
       [sk(6)],
@@ -218,7 +218,7 @@ export function seenTests(test: Test): void {
   })
   const flags = async (store: Store) =>
     Object.fromEntries(
-      (await groupsOf(store, feed, {}, 1)).map((g) => [g.group, [g.is_seen, g.is_read]]),
+      (await groupsOf(store, feed, {}, 1)).map((g) => [g.group, [g.seen, g.read]]),
     ) as Record<string, [boolean, boolean]>
 
   test('marks groups seen and read independently, all or by id', async (store) => {
@@ -248,7 +248,7 @@ export function seenTests(test: Test): void {
     })
     assert.deepEqual([page.unseen, page.unread], [2, 2])
     assert.deepEqual(
-      page.groups.map((g) => [g.group, g.is_seen, g.is_read]),
+      page.groups.map((g) => [g.group, g.seen, g.read]),
       [
         ['b', false, false],
         ['a', false, false],
