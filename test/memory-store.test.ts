@@ -344,7 +344,7 @@ describe('memory store: leases on the injected clock', () => {
     await store.write({ follow: [{ source: 'user:a', target: 'user:t' }] })
     const rows = await store.followers('user:t', { limit: 10, offset: 0 })
     assert.deepEqual(
-      rows.map((r) => [r.source, r.created_at, r.updated_at]),
+      rows.map((r) => [r.source, r.createdAt, r.updatedAt]),
       [
         ['user:b', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z'],
         ['user:a', '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:01.000Z'],

@@ -34,8 +34,8 @@ export function relations(rows: FollowRow[]): FollowRelation[] {
   return rows.map((r) => ({
     feed_id: r.source,
     target_id: r.target,
-    created_at: r.created_at,
-    updated_at: r.updated_at,
+    created_at: r.createdAt,
+    updated_at: r.updatedAt,
   }))
 }
 

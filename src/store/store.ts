@@ -118,10 +118,12 @@ export interface FollowEdge {
   target: string
 }
 
-/** A stored follow edge with its times (ISO strings as Stream returns them). */
+/** A stored follow edge with its times (ISO strings). */
 export interface FollowRow extends FollowEdge {
-  created_at: string
-  updated_at: string
+  /** When the edge was first created (kept when the follow is made again). */
+  createdAt: string
+  /** When the follow was last made. */
+  updatedAt: string
 }
 
 /**

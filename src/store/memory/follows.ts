@@ -22,7 +22,7 @@ function positionOf(byTime: FollowRecord[], record: FollowRecord): number {
 }
 
 function row(r: FollowRecord): FollowRow {
-  return { source: r.source, target: r.target, created_at: r.created_at, updated_at: r.updated_at }
+  return { source: r.source, target: r.target, createdAt: r.created_at, updatedAt: r.updated_at }
 }
 
 /** The store's follow edges. */

@@ -132,7 +132,7 @@ function dedupe(edges: FollowEdge[]): FollowEdge[] {
 }
 
 function statements(s: string) {
-  const columns = 'source, target, created_at, updated_at'
+  const columns = 'source, target, created_at AS "createdAt", updated_at AS "updatedAt"'
   const page = (mine: string) => `FROM ${s}.follows WHERE ${mine} = $1`
   const order = 'ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3'
   return {

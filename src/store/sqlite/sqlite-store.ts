@@ -23,10 +23,12 @@ import {
   type WriteBatch,
   WriteConflict,
 } from '../store.js'
+import { SqliteAudit } from './audit.js'
 import { stopCheckpoints } from './checkpointer.js'
 import { SqliteDocuments } from './documents.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutJobs } from './fanout.js'
+import { SqliteReactions } from './reactions.js'
 import { TimelineReader } from './timeline-reader.js'
 import { TimelineWriter } from './timeline-writer.js'
 
@@ -34,6 +36,8 @@ import { TimelineWriter } from './timeline-writer.js'
 export class SqliteStore implements Store {
   readonly name: string
   readonly documents: SqliteDocuments
+  readonly reactions: SqliteReactions
+  readonly audit: SqliteAudit
   readonly #db: Database
   readonly #reader: TimelineReader
   readonly #jobs: FanoutJobs
@@ -47,6 +51,9 @@ export class SqliteStore implements Store {
     this.#db = db
     this.name = name
     this.documents = new SqliteDocuments(db, () => this.#check())
+    const audit = new SqliteAudit(db, () => this.#check())
+    this.audit = audit
+    this.reactions = new SqliteReactions(db, () => this.#check(), audit)
     const timeline = new TimelineWriter(db)
     this.#reader = new TimelineReader(db)
     this.#jobs = new FanoutJobs(db, timeline)
@@ -66,6 +73,7 @@ export class SqliteStore implements Store {
         // A copy whose edge is gone lost the race with an unfollow (rule 4): it adds nothing.
         if (st.hasFollow.get(copy.edge.source, copy.edge.target) !== undefined) timeline.apply(copy.entries)
       }
+      audit.add(batch.audit ?? [])
       const pending: FanoutJob[] = []
       const leaseMs = batch.leaseMs ?? DEFAULT_LEASE_MS
       for (const job of batch.fanout ?? []) {
@@ -203,23 +211,23 @@ function prepareStatements(db: Database) {
        WHERE a.foreign_id = ? ORDER BY a.sk DESC`,
     ),
     followers: s(
-      `SELECT source, target, created_at, updated_at FROM follows WHERE target = ?
+      `SELECT source, target, created_at AS createdAt, updated_at AS updatedAt FROM follows WHERE target = ?
        ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
     ),
     // Filtered lists look each listed feed up (the filter is short, the follower list may be
     // huge) and sort what they find; CROSS JOIN keeps the planner from scanning instead.
     followersIn: s(
-      `SELECT f.source, f.target, f.created_at, f.updated_at
+      `SELECT f.source, f.target, f.created_at AS createdAt, f.updated_at AS updatedAt
        FROM (SELECT DISTINCT value FROM json_each(:filter)) AS j CROSS JOIN follows AS f
        WHERE f.target = :feed AND f.source = j.value
        ORDER BY f.created_at DESC, f.rowid DESC LIMIT :limit OFFSET :offset`,
     ),
     following: s(
-      `SELECT source, target, created_at, updated_at FROM follows WHERE source = ?
+      `SELECT source, target, created_at AS createdAt, updated_at AS updatedAt FROM follows WHERE source = ?
        ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
     ),
     followingIn: s(
-      `SELECT f.source, f.target, f.created_at, f.updated_at
+      `SELECT f.source, f.target, f.created_at AS createdAt, f.updated_at AS updatedAt
        FROM (SELECT DISTINCT value FROM json_each(:filter)) AS j CROSS JOIN follows AS f
        WHERE f.source = :feed AND f.target = j.value
        ORDER BY f.created_at DESC, f.rowid DESC LIMIT :limit OFFSET :offset`,
