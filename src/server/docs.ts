@@ -70,7 +70,7 @@ export interface StoredEntry {
 
 /** A stored user document as Stream's user object. */
 export function userObject(doc: DocRow): UserObject {
-  return { id: doc.id, data: doc.data, created_at: doc.created_at, updated_at: doc.updated_at }
+  return { id: doc.id, data: doc.data, created_at: doc.createdAt, updated_at: doc.updatedAt }
 }
 
 /** A stored entry document as Stream's collection entry. */
@@ -81,8 +81,8 @@ export function entryObject(collection: string, doc: DocRow): EntryObject {
     collection,
     foreign_id: `${collection}:${doc.id}`,
     data: stored.data,
-    created_at: doc.created_at,
-    updated_at: doc.updated_at,
+    created_at: doc.createdAt,
+    updated_at: doc.updatedAt,
   }
 }
 

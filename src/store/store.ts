@@ -292,8 +292,9 @@ export interface DocRow {
   kind: string
   id: string
   data: Record<string, unknown>
-  created_at: string
-  updated_at: string
+  createdAt: string
+  /** Moves forward on every write: the version `putDoc`'s `ifUpdatedAt` compares. */
+  updatedAt: string
 }
 
 /** Documents (users, collection entries): a seam of their own, beside the feed storage. */

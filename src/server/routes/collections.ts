@@ -79,7 +79,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       const doc = await untilApplied(async () => {
         const existing = await owned(principal, collection, id)
         const stored: StoredEntry = { data, user_id: entryOwner(existing) }
-        return store.putDoc(collectionKind(collection), id, stored as never, 'update', existing.updated_at)
+        return store.putDoc(collectionKind(collection), id, stored as never, 'update', existing.updatedAt)
       })
       return timed(started, entryObject(collection, doc))
     },
@@ -125,7 +125,7 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
         const [existing] = await store.getDocs(kind, [item.id])
         const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
         return existing
-          ? store.putDoc(kind, item.id, stored as never, 'update', existing.updated_at)
+          ? store.putDoc(kind, item.id, stored as never, 'update', existing.updatedAt)
           : store.putDoc(kind, item.id, stored as never, 'insert')
       })
       const list = out.get(item.collection) ?? []

@@ -36,19 +36,19 @@ export class MemoryDocuments implements DocumentStore {
     const key = `${kind}\u0000${id}`
     const existing = this.#docs.get(key)
     if ((mode === 'insert' && existing) || (mode === 'update' && !existing)) return undefined
-    if (ifUpdatedAt !== undefined && mode !== 'insert' && existing?.updated_at !== ifUpdatedAt)
+    if (ifUpdatedAt !== undefined && mode !== 'insert' && existing?.updatedAt !== ifUpdatedAt)
       return undefined
     let time = this.#now()
     // updated_at is a version for ifUpdatedAt: it must move on every write, even within one
     // millisecond, or a writer holding the old value would still match it.
-    if (existing && time <= Date.parse(existing.updated_at)) time = Date.parse(existing.updated_at) + 1
+    if (existing && time <= Date.parse(existing.updatedAt)) time = Date.parse(existing.updatedAt) + 1
     const now = new Date(time).toISOString()
     const doc: DocRow = {
       kind,
       id,
       data: structuredClone(data),
-      created_at: existing?.created_at ?? now,
-      updated_at: now,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
     }
     this.#docs.set(key, doc)
     return structuredClone(doc)

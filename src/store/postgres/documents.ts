@@ -84,8 +84,8 @@ function toDoc(row: DocRecord): DocRow {
     kind: row.kind,
     id: row.id,
     data: JSON.parse(row.data) as Record<string, unknown>,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   }
 }
 

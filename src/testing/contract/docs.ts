@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { Test } from './fixtures.js'
 
 export function docTests(test: Test): void {
-  test('inserts, updates and upserts documents, keeping created_at', async (store) => {
+  test('inserts, updates and upserts documents, keeping their creation time', async (store) => {
     const inserted = await store.documents.putDoc(
       'user',
       'u1',
@@ -12,16 +12,16 @@ export function docTests(test: Test): void {
     )
     assert.ok(inserted)
     assert.deepEqual(inserted.data, { name: 'a', tags: ['x'], n: { deep: 1 } })
-    assert.equal(inserted.created_at, inserted.updated_at)
-    assert.equal(new Date(inserted.created_at).toISOString(), inserted.created_at)
+    assert.equal(inserted.createdAt, inserted.updatedAt)
+    assert.equal(new Date(inserted.createdAt).toISOString(), inserted.createdAt)
     assert.equal(await store.documents.putDoc('user', 'u1', { name: 'b' }, 'insert'), undefined)
     assert.equal(await store.documents.putDoc('user', 'u2', { name: 'b' }, 'update'), undefined)
     await new Promise((resolve) => setTimeout(resolve, 5))
     const updated = await store.documents.putDoc('user', 'u1', { name: 'b' }, 'update')
-    assert.deepEqual([updated?.data, updated?.created_at], [{ name: 'b' }, inserted.created_at])
-    assert.ok(updated!.updated_at > inserted.created_at)
+    assert.deepEqual([updated?.data, updated?.createdAt], [{ name: 'b' }, inserted.createdAt])
+    assert.ok(updated!.updatedAt > inserted.createdAt)
     const upserted = await store.documents.putDoc('user', 'u1', { name: 'c' }, 'upsert')
-    assert.deepEqual([upserted?.data, upserted?.created_at], [{ name: 'c' }, inserted.created_at])
+    assert.deepEqual([upserted?.data, upserted?.createdAt], [{ name: 'c' }, inserted.createdAt])
     assert.deepEqual((await store.documents.putDoc('user', 'u3', { name: 'd' }, 'upsert'))?.data, {
       name: 'd',
     })
@@ -53,12 +53,12 @@ export function docTests(test: Test): void {
       'f1',
       { owner: 'ann', n: 2 },
       'update',
-      first!.updated_at,
+      first!.updatedAt,
     )
     assert.deepEqual(second?.data, { owner: 'ann', n: 2 })
     // A writer still holding the first version loses, and changes nothing.
     assert.equal(
-      await docs.putDoc('collection:food', 'f1', { owner: 'bob' }, 'update', first!.updated_at),
+      await docs.putDoc('collection:food', 'f1', { owner: 'bob' }, 'update', first!.updatedAt),
       undefined,
     )
     assert.deepEqual((await docs.getDocs('collection:food', ['f1']))[0].data, { owner: 'ann', n: 2 })
