@@ -57,11 +57,14 @@ function guard<T extends object>(target: T): T {
   })
 }
 
-/** `store` with every method (its documents' too) raising EddyErrors instead of StoreErrors. */
+/** The sub-seams a store exposes beside its own methods. */
+const PARTS = ['documents', 'reactions', 'audit'] as const
+
+/** `store` with every method (its sub-seams' too) raising EddyErrors instead of StoreErrors. */
 export function guardStore(store: Store): Store {
-  const documents = guard(store.documents)
+  const parts = new Map<PropertyKey, object>(PARTS.map((name) => [name, guard(store[name])]))
   const guarded = guard(store)
   return new Proxy(guarded, {
-    get: (object, key) => (key === 'documents' ? documents : Reflect.get(object, key)),
+    get: (object, key) => parts.get(key) ?? Reflect.get(object, key),
   })
 }

@@ -5,6 +5,7 @@
  */
 import { closedError } from './errors.js'
 import type {
+  AuditStore,
   ClaimOptions,
   DocRow,
   DocumentStore,
@@ -17,6 +18,7 @@ import type {
   GroupPageQuery,
   GroupReadOptions,
   PageQuery,
+  ReactionStore,
   Store,
   StoredActivity,
   WriteBatch,
@@ -26,6 +28,8 @@ import type {
 export class DeferredStore implements Store {
   readonly name: string
   readonly documents: DocumentStore
+  readonly reactions: ReactionStore
+  readonly audit: AuditStore
   readonly #opening: Promise<Store>
   #closed = false
 
@@ -42,6 +46,16 @@ export class DeferredStore implements Store {
       putDoc: async (kind, id, data, mode, ifUpdatedAt) =>
         (await store()).documents.putDoc(kind, id, data, mode, ifUpdatedAt),
       deleteDocs: async (kind, ids) => (await store()).documents.deleteDocs(kind, ids),
+    }
+    this.reactions = {
+      write: async (batch) => (await store()).reactions.write(batch),
+      getReactions: async (ids) => (await store()).reactions.getReactions(ids),
+      listReactions: async (queries) => (await store()).reactions.listReactions(queries),
+      countReactions: async (nodes) => (await store()).reactions.countReactions(nodes),
+    }
+    this.audit = {
+      append: async (entries) => (await store()).audit.append(entries),
+      list: async (query) => (await store()).audit.list(query),
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import { closedError } from '../errors.js'
 import type {
+  AuditStore,
   ClaimOptions,
   DocumentStore,
   EntryWrite,
@@ -19,16 +20,19 @@ import type {
   GroupPageQuery,
   GroupReadOptions,
   PageQuery,
+  ReactionStore,
   Store,
   StoredActivity,
   WriteBatch,
 } from '../store.js'
 import { DEFAULT_LEASE_MS, WriteConflict } from '../store.js'
 import { Activities } from './activities.js'
+import { MemoryAudit } from './audit.js'
 import { MemoryDocuments } from './documents.js'
 import { copyJob, FanoutJobs } from './fanout-jobs.js'
 import { Follows } from './follows.js'
 import { markGroups } from './groups.js'
+import { MemoryReactions } from './reactions.js'
 import { createMemoryState, type MemoryState } from './state.js'
 import { newestEntries, readFlat, readGroupPage } from './timeline-reads.js'
 import { Timelines, TrimPlan } from './timelines.js'
@@ -54,6 +58,9 @@ const wallClock = () => performance.timeOrigin + performance.now()
 export class MemoryStore implements Store {
   readonly name = 'memory'
   readonly documents: DocumentStore
+  readonly reactions: ReactionStore
+  readonly audit: AuditStore
+  readonly #auditLog: MemoryAudit
   readonly #undo = new UndoLog()
   readonly #now: () => number
   readonly #onCommit: ((undoRecords: number) => void) | undefined
@@ -73,6 +80,17 @@ export class MemoryStore implements Store {
     this.#follows = new Follows(state, this.#undo)
     this.#jobs = new FanoutJobs(state.jobs, this.#timelines, this.#follows, this.#undo)
     this.documents = new MemoryDocuments(state.docs, () => this.#check(), this.#now)
+    const log = new MemoryAudit(state.audit, this.#undo)
+    this.#auditLog = log
+    const runner = { atomic: <T>(fn: () => T) => this.#atomic(fn), check: () => this.#check() }
+    this.reactions = new MemoryReactions(state.reactions, this.#undo, runner, log)
+    this.audit = {
+      append: async (entries) => this.#atomic(() => log.add(entries)),
+      list: async (query) => {
+        this.#check()
+        return log.list(query)
+      },
+    }
   }
 
   #check(): void {
@@ -111,6 +129,7 @@ export class MemoryStore implements Store {
       for (const r of batch.remove ?? []) this.#timelines.remove(r.feed, r.sk, r.origin)
       for (const { feed, origin } of batch.removeByOrigin ?? []) this.#timelines.removeByOrigin(feed, origin)
       trims.apply(this.#timelines)
+      this.#auditLog.add(batch.audit ?? [])
       return this.#accept(batch, time)
     })
   }

@@ -4,7 +4,7 @@
  * failed write must leave it exactly as it was). Only the store's own modules change it, and
  * every change goes through the undo log.
  */
-import type { DocRow, FanoutJob } from '../store.js'
+import type { DocRow, FanoutJob, StoredAuditEntry, StoredReaction } from '../store.js'
 
 /** An activity body and its foreign_id. */
 export interface ActivityRecord {
@@ -93,6 +93,24 @@ export interface MemoryState {
   docs: Map<string, DocRow>
   /** The last follow sequence number given out. */
   counters: { followSeq: number }
+  /** Reactions, their list indexes and counts (see `reactions.ts`). */
+  reactions: ReactionState
+  /** The audit log, oldest first. */
+  audit: StoredAuditEntry[]
+}
+
+/** The memory store's reactions: rows, list indexes of live rows, subtrees and counts. */
+export interface ReactionState {
+  /** Every reaction by id, soft-deleted ones included. */
+  rows: Map<string, StoredReaction>
+  /** Ascending order keys of live reactions, by list (node, user, kind combinations). */
+  lists: Map<string, string[]>
+  /** The reaction id of each live order key. */
+  byRk: Map<string, string>
+  /** Children by parent id, soft-deleted ones included (for subtree removal). */
+  children: Map<string, Set<string>>
+  /** Live counts by node key, then kind (a kind stays at 0 once counted). */
+  counts: Map<string, Map<string, number>>
 }
 
 /** An empty state. */
@@ -106,6 +124,8 @@ export function createMemoryState(): MemoryState {
     jobs: new Map(),
     docs: new Map(),
     counters: { followSeq: 0 },
+    reactions: { rows: new Map(), lists: new Map(), byRk: new Map(), children: new Map(), counts: new Map() },
+    audit: [],
   }
 }
 

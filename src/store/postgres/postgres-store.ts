@@ -20,9 +20,11 @@ import {
   type WriteBatch,
   WriteConflict,
 } from '../store.js'
+import { PostgresAudit } from './audit.js'
 import { PostgresDocuments } from './documents.js'
 import { FanoutJobs } from './fanout.js'
 import { edgeKey, Follows } from './follows.js'
+import { PostgresReactions } from './reactions.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
 import { TimelineReader } from './timeline-reader.js'
@@ -34,6 +36,8 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 export class PostgresStore implements Store {
   readonly name: string
   readonly documents: PostgresDocuments
+  readonly reactions: PostgresReactions
+  readonly audit: PostgresAudit
   readonly #session: Session
   readonly #writer: TimelineWriter
   readonly #reader: TimelineReader
@@ -47,6 +51,8 @@ export class PostgresStore implements Store {
     this.#session = session
     this.name = name
     this.documents = new PostgresDocuments(session, schema)
+    this.audit = new PostgresAudit(session, schema)
+    this.reactions = new PostgresReactions(session, schema, this.audit)
     this.#writer = new TimelineWriter(schema)
     this.#reader = new TimelineReader(session, schema)
     this.#follows = new Follows(session, schema)
@@ -78,6 +84,7 @@ export class PostgresStore implements Store {
         for (const copy of batch.copies) if (live.has(edgeKey(copy.edge))) add.push(...copy.entries)
       }
       await this.#writer.apply(db, add, batch.remove, batch.removeByOrigin)
+      await this.audit.add(db, batch.audit ?? [])
       if (!batch.fanout?.length) return []
       return this.#jobs.accept(db, batch.fanout, batch.leaseMs ?? DEFAULT_LEASE_MS)
     })

@@ -158,6 +158,48 @@ const MIGRATIONS: ((s: string) => string)[] = [
     PRIMARY KEY (kind, id)
   );
   `,
+  (s) => `
+  -- Reactions (store/reactions.ts): a node is (activity_id, parent), parent '' for a reaction to
+  -- the activity; rk orders by creation. Soft-deleted rows stay and reads skip them (rare, so no
+  -- partial indexes). Node, user and user-at-node lists are index ranges in rk order.
+  CREATE TABLE ${s}.reactions (
+    id text COLLATE "C" PRIMARY KEY,
+    rk text COLLATE "C" NOT NULL,
+    activity_id text COLLATE "C" NOT NULL,
+    parent text COLLATE "C" NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,
+    body text NOT NULL,
+    deleted boolean NOT NULL
+  );
+  CREATE INDEX reactions_by_node_kind ON ${s}.reactions (activity_id, parent, kind, rk);
+  CREATE INDEX reactions_by_node ON ${s}.reactions (activity_id, parent, rk);
+  CREATE INDEX reactions_by_user ON ${s}.reactions (user_id, rk);
+  CREATE INDEX reactions_by_user_node ON ${s}.reactions (user_id, activity_id, parent, kind, rk);
+
+  -- Live reactions per node and kind, moved in the transaction that moves a row; kept at 0.
+  CREATE TABLE ${s}.reaction_counts (
+    activity_id text COLLATE "C" NOT NULL,
+    parent text COLLATE "C" NOT NULL,
+    kind text COLLATE "C" NOT NULL,
+    n integer NOT NULL,
+    PRIMARY KEY (activity_id, parent, kind)
+  );
+
+  -- The audit log, newest first by seq.
+  CREATE TABLE ${s}.audit_log (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id text NOT NULL,
+    entity_type text COLLATE "C" NOT NULL,
+    entity_id text COLLATE "C" NOT NULL,
+    action text NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    custom text NOT NULL,
+    created_at text NOT NULL
+  );
+  CREATE INDEX audit_log_by_entity ON ${s}.audit_log (entity_type, entity_id, seq);
+  CREATE INDEX audit_log_by_user ON ${s}.audit_log (user_id, seq);
+  `,
 ]
 
 /** The schema version this code writes (the number of migrations). */

@@ -165,6 +165,49 @@ const MIGRATIONS: string[] = [
   ALTER TABLE fanout_jobs_v2 RENAME TO fanout_jobs;
   CREATE INDEX fanout_jobs_by_lease ON fanout_jobs (lease_until, seq);
   `,
+  `
+  -- Reactions (store/reactions.ts). A node is (activity_id, parent), parent '' for a reaction to
+  -- the activity itself; rk orders by creation. Soft-deleted rows stay (deleted = 1) and reads
+  -- skip them; they are rare, so no partial indexes. Lists by node (with or without kind), by
+  -- user, and by user at a node (own reactions) are index ranges in rk order.
+  CREATE TABLE reactions (
+    id TEXT PRIMARY KEY,
+    rk TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    deleted INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX reactions_by_node_kind ON reactions (activity_id, parent, kind, rk);
+  CREATE INDEX reactions_by_node ON reactions (activity_id, parent, rk);
+  CREATE INDEX reactions_by_user ON reactions (user_id, rk);
+  CREATE INDEX reactions_by_user_node ON reactions (user_id, activity_id, parent, kind, rk);
+
+  -- Live reactions per node and kind, moved in the transaction that moves a row; kept at 0.
+  CREATE TABLE reaction_counts (
+    activity_id TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (activity_id, parent, kind)
+  ) WITHOUT ROWID;
+
+  -- The audit log: seq (the rowid) is the order, newest first by a backward scan.
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    custom TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX audit_log_by_entity ON audit_log (entity_type, entity_id, seq);
+  CREATE INDEX audit_log_by_user ON audit_log (user_id, seq);
+  `,
 ]
 
 /** The schema version this code writes (the number of migrations). */
