@@ -4,6 +4,7 @@
  * `relatedModels` adds one `IN` query on the related table for the whole page.
  */
 import type { ActivityModel } from './activity-model.js'
+import type { LoadOptions, ModelAdapter } from './references.js'
 
 /** A belongs-to relation: `author: { table: 'users', foreignKey: 'authorId' }`. */
 export interface Relation {
@@ -112,5 +113,16 @@ export class TableRegistry<T = unknown> {
         row[name] = key === null || key === undefined ? null : (byKey.get(String(key)) ?? null)
       }
     }
+  }
+}
+
+/** The model adapter of a query builder whose tables live in `registry`: one query per table. */
+export function tableAdapter<T>(name: string, registry: TableRegistry<T>): ModelAdapter {
+  return {
+    name,
+    describe: () => undefined,
+    hasModel: (model) => registry.byName(model) !== undefined,
+    load: (model: string, ids: string[], options: LoadOptions) =>
+      registry.load(model, ids, options.related ?? []),
   }
 }

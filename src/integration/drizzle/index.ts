@@ -16,8 +16,8 @@ import { BaseSQLiteDatabase, SQLiteTransaction } from 'drizzle-orm/sqlite-core'
 import { type ActivityModel, type ActivityOptions, registerActivityModel } from '../activity-model.js'
 import { CommitBuffer } from '../commit-buffer.js'
 import { type PendingPublish, publishPending } from '../feed-manager.js'
-import { type LoadOptions, type ModelAdapter, registerAdapter } from '../references.js'
-import { type KeyType, type Relation, TableRegistry } from '../tables.js'
+import { type ModelAdapter, registerAdapter } from '../references.js'
+import { type KeyType, type Relation, TableRegistry, tableAdapter } from '../tables.js'
 import { shouldTrack } from '../tracking.js'
 
 export type { ActivityOptions, KeyType }
@@ -211,13 +211,7 @@ export async function remove<T extends Table>(db: Db, table: T, where: SQL | und
 }
 
 /** The Drizzle model adapter: loads rows by key for `Enrich`, one query per table. */
-export const drizzleAdapter: ModelAdapter = {
-  name: 'drizzle',
-  describe: () => undefined,
-  hasModel: (name) => registry.byName(name) !== undefined,
-  load: (name: string, ids: string[], options: LoadOptions) =>
-    registry.load(name, ids, options.related ?? []),
-}
+export const drizzleAdapter: ModelAdapter = tableAdapter('drizzle', registry)
 
 registerAdapter(drizzleAdapter)
 

@@ -25,8 +25,8 @@ import type {
 import { type ActivityModel, type ActivityOptions, registerActivityModel } from '../activity-model.js'
 import { CommitBuffer } from '../commit-buffer.js'
 import { type PendingPublish, publishPending } from '../feed-manager.js'
-import { type LoadOptions, type ModelAdapter, registerAdapter } from '../references.js'
-import { type KeyType, type Relation, TableRegistry } from '../tables.js'
+import { type ModelAdapter, registerAdapter } from '../references.js'
+import { type KeyType, type Relation, TableRegistry, tableAdapter } from '../tables.js'
 import { shouldTrack } from '../tracking.js'
 
 export type { ActivityOptions, KeyType, Relation }
@@ -253,13 +253,7 @@ export async function remove<Row = any>(
 }
 
 /** The Kysely model adapter: loads rows by key for `Enrich`, one query per table. */
-export const kyselyAdapter: ModelAdapter = {
-  name: 'kysely',
-  describe: () => undefined,
-  hasModel: (name) => registry.byName(name) !== undefined,
-  load: (name: string, ids: string[], options: LoadOptions) =>
-    registry.load(name, ids, options.related ?? []),
-}
+export const kyselyAdapter: ModelAdapter = tableAdapter('kysely', registry)
 
 registerAdapter(kyselyAdapter)
 
