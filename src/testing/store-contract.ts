@@ -11,6 +11,7 @@ import { fanoutTests } from './contract/fanout.js'
 import { flatTests } from './contract/flat.js'
 import { followTests } from './contract/follows.js'
 import { groupTests, seenTests } from './contract/groups.js'
+import { reactionTests } from './contract/reactions.js'
 
 /** How to run the contract against one backend. */
 export interface StoreContractOptions {
@@ -49,5 +50,6 @@ export function runStoreContract(options: StoreContractOptions): void {
     describe('follows', () => followTests(test))
     describe('fan-out', () => fanoutTests(test))
     describe('documents', () => docTests(test))
+    describe('reactions and audit log', () => reactionTests(test))
   })
 }

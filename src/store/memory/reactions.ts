@@ -203,9 +203,10 @@ export class MemoryReactions implements ReactionStore {
       if (!row.deleted) this.#hide(row)
       this.#undo.delete(rows, row.id)
       this.#undo.delete(children, row.id)
-      this.#undo.delete(counts, nodeKey(row.activityId, row.id))
       result.removed.push({ ...row })
     }
+    // After every row is uncounted: a child's uncounting would bring its parent's counts back.
+    for (const row of result.removed) this.#undo.delete(counts, nodeKey(row.activityId, row.id))
     const siblings = children.get(root.parent)
     if (siblings?.delete(id)) this.#undo.record(() => siblings.add(id))
   }

@@ -88,10 +88,11 @@ export class SqliteReactions implements ReactionStore {
           queue.push(...(st.children.all(row.activity_id, row.id) as ReactionRecord[]))
           if (row.deleted === 0) count(row.activity_id, row.parent, row.kind, -1)
           st.remove.run(row.id)
-          st.dropCounts.run(row.activity_id, row.id)
           result.removed.push(toReaction(row))
         }
       }
+      // After every row is uncounted: a child's uncounting would bring its parent's counts back.
+      for (const row of result.removed) st.dropCounts.run(row.activityId, row.id)
       if (result.taken.length + result.orphaned.length + result.stale.length > 0) throw new Refused()
       audit.add(batch.audit ?? [])
     })
