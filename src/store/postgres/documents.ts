@@ -3,17 +3,10 @@
  * JSON text, so it reads back exactly as written (jsonb would reorder keys). A write locks the
  * row it reads `updated_at` from, so `ifUpdatedAt` holds across processes.
  */
+import { type DocRecord, docsInOrder, nextVersion, toDoc } from '../doc-rows.js'
 import type { DocRow, DocumentStore } from '../store.js'
 import { quoted } from './schema.js'
 import { type Session, sql } from './session.js'
-
-interface DocRecord {
-  kind: string
-  id: string
-  data: string
-  created_at: string
-  updated_at: string
-}
 
 type Mode = 'insert' | 'update' | 'upsert'
 
@@ -31,12 +24,7 @@ export class PostgresDocuments implements DocumentStore {
     this.#session.check()
     if (ids.length === 0) return []
     const rows = await this.#session.once('getDocs', (db) => db.rows<DocRecord>(this.#st.get, [kind, ids]))
-    const byId = new Map(rows.map((r) => [r.id, r]))
-    // In the order asked for (a repeated id comes back repeated).
-    return ids.flatMap((id) => {
-      const row = byId.get(id)
-      return row ? [toDoc(row)] : []
-    })
+    return docsInOrder(ids, rows)
   }
 
   async putDoc(
@@ -66,26 +54,6 @@ export class PostgresDocuments implements DocumentStore {
     this.#session.check()
     if (ids.length === 0) return 0
     return this.#session.once('deleteDocs', (db) => db.run(this.#st.delete, [kind, ids]))
-  }
-}
-
-/**
- * The `updated_at` of a write: now, or 1 ms after the previous one when the clock has not moved
- * past it, so every write gives a new version (`ifUpdatedAt` relies on it).
- */
-function nextVersion(previous: string | undefined): string {
-  const now = Date.now()
-  const last = previous === undefined ? Number.NEGATIVE_INFINITY : Date.parse(previous)
-  return new Date(now > last ? now : last + 1).toISOString()
-}
-
-function toDoc(row: DocRecord): DocRow {
-  return {
-    kind: row.kind,
-    id: row.id,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   }
 }
 

@@ -1,14 +1,7 @@
 /** Documents (users, collection entries) in the SQLite store's `docs` table. */
+import { type DocRecord, docsInOrder, nextVersion, toDoc } from '../doc-rows.js'
 import type { DocRow, DocumentStore } from '../store.js'
 import type { Database, Statement, Transaction } from './driver.js'
-
-interface DocRecord {
-  kind: string
-  id: string
-  data: string
-  created_at: string
-  updated_at: string
-}
 
 type Mode = 'insert' | 'update' | 'upsert'
 
@@ -55,12 +48,7 @@ export class SqliteDocuments implements DocumentStore {
   async getDocs(kind: string, ids: string[]): Promise<DocRow[]> {
     this.#check()
     const rows = this.#get.all(kind, JSON.stringify(ids)) as DocRecord[]
-    const byId = new Map(rows.map((r) => [r.id, r]))
-    // In the order asked for (a repeated id comes back repeated).
-    return ids.flatMap((id) => {
-      const row = byId.get(id)
-      return row ? [toDoc(row)] : []
-    })
+    return docsInOrder(ids, rows)
   }
 
   async putDoc(
@@ -78,25 +66,5 @@ export class SqliteDocuments implements DocumentStore {
   async deleteDocs(kind: string, ids: string[]): Promise<number> {
     this.#check()
     return this.#deleteMany.immediate(kind, JSON.stringify(ids))
-  }
-}
-
-/**
- * The `updated_at` of a write: now, or 1 ms after the previous one when the clock has not moved
- * past it, so that every write gives a new version (`ifUpdatedAt` relies on it).
- */
-export function nextVersion(previous: string | undefined): string {
-  const now = Date.now()
-  const last = previous === undefined ? Number.NEGATIVE_INFINITY : Date.parse(previous)
-  return new Date(now > last ? now : last + 1).toISOString()
-}
-
-function toDoc(row: DocRecord): DocRow {
-  return {
-    kind: row.kind,
-    id: row.id,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   }
 }
