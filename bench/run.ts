@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, printed as one Markdown table. `-- --quick` stores 100k
  * activities instead of 1M for the read rows; `-- --only=adds,reads,server` runs some (names:
- * engine, fanout, adds, follows, bytes, reads, server, fairness, enrich). Nothing here is a test: numbers vary by run.
+ * engine, fanout, adds, follows, bytes, reads, server, fairness, enrich, postgres). Nothing here is a test: numbers vary by run.
  */
 import { existsSync } from 'node:fs'
 import { benchEngine, ENGINE_BENCHES } from './engine-bench.js'
@@ -21,6 +21,7 @@ for (const [name, file, fn] of [
   ['server', './server-bench.ts', 'benchServer'],
   ['fairness', './server-bench.ts', 'benchFairness'],
   ['enrich', './enrich-bench.ts', 'benchEnrich'],
+  ['postgres', './postgres-bench.ts', 'benchPostgres'],
 ] as const) {
   if (!want(name) || !existsSync(new URL(file, import.meta.url))) continue
   const mod = (await import(file)) as Record<string, () => Promise<BenchRow[]>>
