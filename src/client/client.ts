@@ -19,6 +19,7 @@ import { MemoryStore } from '../store/memory/memory-store.js'
 import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import { type APIResponse, EddyFeed } from './feed.js'
+import { EddyAuditLogs, EddyReactions } from './reactions.js'
 import type {
   ActivityInput,
   ActivityOf,
@@ -136,10 +137,16 @@ function foreignIdSpelling<T>(item: T): T {
 export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoFields> {
   /** The engine behind this client (for the server and integrations). */
   readonly engine: Engine
+  /** Reactions, shaped like getstream's `client.reactions` (the reacting user is named with `userId`). */
+  readonly reactions: EddyReactions
+  /** The audit log, shaped like getstream's `client.auditLogs`. */
+  readonly auditLogs: EddyAuditLogs
   readonly #resumed: Promise<void>
 
   constructor(engine: Engine) {
     this.engine = engine
+    this.reactions = new EddyReactions(engine)
+    this.auditLogs = new EddyAuditLogs(engine)
     // Fan-out accepted by an earlier process is finished in the background; flush() awaits it.
     this.#resumed = engine.resume().catch(() => undefined)
   }
@@ -180,6 +187,9 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
         : options.foreignIDTimes
       results = await getActivitiesByForeignIds(this.engine, pairs)
     } else throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
+    // Reaction flags (withOwnReactions with user_id, withRecentReactions...) as on feed reads.
+    const flags = this.engine.reactions.flags(options)
+    if (flags) await this.engine.reactions.addFields(results, flags)
     return { results: results as ActivityOf<F>[], duration: duration(started) }
   }
 

@@ -3,6 +3,7 @@
  * way to it: the getstream-shaped client and the HTTP server are thin layers over these methods.
  */
 import type {
+  AuditEntry,
   DocumentStore,
   EntryRemove,
   EntryWrite,
@@ -17,6 +18,7 @@ import type {
   WriteBatch,
 } from '../store/store.js'
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
+import { type AuditLogOptions, type AuditLogPage, actorUser, auditEntry, listAuditLogs } from './audit.js'
 import { EddyError, inputError } from './errors.js'
 import { DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, shapesFor } from './fanout.js'
 import {
@@ -37,10 +39,11 @@ import {
   listFollows,
   unfollow,
 } from './follows.js'
-import { randomId } from './ids.js'
+import { randomId, skToId } from './ids.js'
 import { untilCommitted } from './optimistic.js'
 import { intOption } from './options.js'
 import { requireOwnActivity, userActivityInput } from './policy.js'
+import { Reactions } from './reactions.js'
 import { guardStore } from './store-guard.js'
 
 export { DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT } from './follows.js'
@@ -74,6 +77,8 @@ export const MAX_ADD_TO_MANY = 5_000
 export class Engine {
   readonly groups: Map<string, FeedGroup>
   readonly chunkSize: number
+  /** Reactions: add, filter, update, delete, and the reaction fields of reads. */
+  readonly reactions: Reactions
   readonly #store: Store
   readonly #leaseMs: number
   readonly #localFanout: boolean
@@ -89,6 +94,7 @@ export class Engine {
       throw inputError('localFanout must be true or false', options.localFanout, 'localFanout')
     this.#localFanout = options.localFanout ?? true
     this.#fanout = new FanoutRunner(this.#store, this.chunkSize, this.#leaseMs, (job) => this.#reshape(job))
+    this.reactions = new Reactions(this, this.#store.reactions, this.#store.documents)
   }
 
   /** The store's short name (`memory`, `sqlite:/path`...), for messages and health checks. */
@@ -105,6 +111,16 @@ export class Engine {
   /** Users and collections, beside the feeds. */
   get documents(): DocumentStore {
     return this.#store.documents
+  }
+
+  /** Appends audit-log entries (for changes whose own write could not carry them: users, collections). */
+  recordAudit(entries: AuditEntry[]): Promise<void> {
+    return this.#store.audit.append(entries)
+  }
+
+  /** A page of the audit log, filtered and paged as Stream's `audit_logs/` (see `audit.ts`). */
+  auditLogs(options?: AuditLogOptions): Promise<AuditLogPage> {
+    return listAuditLogs(this.#store.audit, options)
   }
 
   /**
@@ -155,8 +171,16 @@ export class Engine {
    * Stores new bodies for existing activities (same ids, same feeds), each only if its stored
    * text is still `previous`; otherwise throws WriteConflict and writes nothing.
    */
-  async writeBodies(updates: { prepared: PreparedActivity; previous: string }[]): Promise<void> {
+  async writeBodies(
+    updates: { prepared: PreparedActivity; previous: string }[],
+    user?: string,
+  ): Promise<void> {
     await this.#store.write({
+      audit: updates.map(({ prepared: p, previous }) =>
+        auditEntry('activity', p.activity.id, 'updated', user ?? actorUser(p.activity.actor), {
+          previous: JSON.parse(previous),
+        }),
+      ),
       expect: updates.map((u) => ({ sk: u.prepared.sk, body: u.previous })),
       activities: updates.map(({ prepared: p }) => ({
         sk: p.sk,
@@ -223,13 +247,13 @@ export class Engine {
     )
     const byKey = new Map<string, PreparedActivity>()
     for (const p of prepared) byKey.set(p.sk, p) // a repeated foreign_id + time: the last one wins
-    if (user === undefined) await this.#addPrepared(feed, byKey)
+    if (user === undefined) await this.#addPrepared(feed, byKey, undefined, user)
     else {
       await untilCommitted(async () => {
         const existing = await this.loadStored([...byKey.keys()])
         for (const { activity } of existing.values()) requireOwnActivity(activity, user)
         const expect = [...byKey.keys()].map((sk) => ({ sk, body: existing.get(sk)?.body ?? null }))
-        await this.#addPrepared(feed, byKey, expect)
+        await this.#addPrepared(feed, byKey, expect, user)
       })
     }
     return prepared.map((p) => ({ ...p.activity }))
@@ -239,6 +263,7 @@ export class Engine {
     feed: FeedRef,
     byKey: Map<string, PreparedActivity>,
     expect?: WriteBatch['expect'],
+    user?: string,
   ): Promise<void> {
     const add: EntryWrite[] = []
     const jobs: FanoutJob[] = []
@@ -261,6 +286,11 @@ export class Engine {
           foreignId: p.activity.foreign_id,
         })),
         add,
+        audit: [...byKey.values()].map((p) =>
+          auditEntry('activity', p.activity.id, 'created', user ?? actorUser(p.activity.actor), {
+            feed: feed.id,
+          }),
+        ),
       },
       jobs,
     )
@@ -271,7 +301,7 @@ export class Engine {
    * Removing an activity from the feed it was added to also withdraws it from its `to` targets.
    * Activities the feed does not hold are skipped (as on Stream); resolves with how many it held.
    */
-  async removeActivities(feed: FeedRef, sks: string[]): Promise<number> {
+  async removeActivities(feed: FeedRef, sks: string[], user?: string): Promise<number> {
     const entries = await this.#store.getEntries(feed.id, [...new Set(sks)])
     const held = [...entries].map(([sk, { origin }]) => ({ sk, direct: origin === null }))
     if (held.length === 0) return 0
@@ -279,7 +309,7 @@ export class Engine {
     // and expect them unchanged, so a concurrent `to` change is not withdrawn from stale targets.
     await untilCommitted(async () => {
       const stored = await this.loadStored(held.filter((h) => h.direct).map((h) => h.sk))
-      await this.#remove(feed, held, stored)
+      await this.#remove(feed, held, stored, user)
     })
     return held.length
   }
@@ -288,6 +318,7 @@ export class Engine {
     feed: FeedRef,
     held: { sk: string }[],
     stored: Map<string, { body: string; activity: Activity }>,
+    user?: string,
   ): Promise<void> {
     const remove: EntryRemove[] = []
     const jobs: FanoutJob[] = []
@@ -300,12 +331,24 @@ export class Engine {
       }
     }
     const expect = [...stored].map(([sk, { body }]) => ({ sk, body }))
-    await this.#write({ expect, remove }, jobs)
+    // Who removed it: the user token's user, else the author when known (a copy's is not loaded).
+    const audit = held.map(({ sk }) =>
+      auditEntry(
+        'activity',
+        skToId(sk),
+        'removed_from_feed',
+        user ?? actorUser(stored.get(sk)?.activity.actor),
+        {
+          feed: feed.id,
+        },
+      ),
+    )
+    await this.#write({ expect, remove, audit }, jobs)
   }
 
   /** Removes every activity with `foreignId` from `feed`, as {@link removeActivities} does. */
-  async removeByForeignId(feed: FeedRef, foreignId: string): Promise<number> {
-    return this.removeActivities(feed, await this.#store.findByForeignId(feed.id, foreignId))
+  async removeByForeignId(feed: FeedRef, foreignId: string, user?: string): Promise<number> {
+    return this.removeActivities(feed, await this.#store.findByForeignId(feed.id, foreignId), user)
   }
 
   /**
@@ -363,6 +406,9 @@ export class Engine {
     await this.#store.write({
       activities: [{ sk: p.sk, body: p.body, foreignId: p.activity.foreign_id }],
       add,
+      audit: [
+        auditEntry('activity', p.activity.id, 'created', actorUser(p.activity.actor), { feeds: refs.size }),
+      ],
     })
     return p.activity
   }
@@ -425,9 +471,45 @@ export class Engine {
         activities: [{ sk, body, foreignId: activity.foreign_id }],
         add,
         remove,
+        audit: [
+          auditEntry('activity', activity.id, 'updated', actorUser(activity.actor), {
+            added_targets: added.map((t) => t.id),
+            removed_targets: removed.map((t) => t.id),
+          }),
+        ],
       },
       jobs,
     )
+  }
+
+  /**
+   * Writes `prepared` (when given) and puts it in the `add` feeds, and takes activity `sk` out of
+   * the `remove` feeds, each with fan-out to its followers, in one write: how the activity that
+   * stands for a reaction in its target feeds follows the reaction (no `to`, no audit entry:
+   * the reaction's own entry says it).
+   */
+  async retarget(
+    sk: string,
+    prepared: PreparedActivity | undefined,
+    add: FeedRef[],
+    remove: FeedRef[],
+  ): Promise<void> {
+    const entries: EntryWrite[] = []
+    const removes: EntryRemove[] = []
+    const jobs: FanoutJob[] = []
+    if (prepared) {
+      const shapes = shapesFor(this.groups, sk, prepared.activity)
+      for (const t of add) {
+        entries.push(entryFor(t.group, t.id, sk, prepared.activity, null))
+        jobs.push({ id: randomId(), op: 'add', feed: t.id, sk, shapes, cursor: null })
+      }
+    }
+    for (const t of remove) {
+      removes.push({ feed: t.id, sk })
+      jobs.push({ id: randomId(), op: 'remove', feed: t.id, sk, cursor: null })
+    }
+    const activities = prepared ? [{ sk, body: prepared.body, foreignId: prepared.activity.foreign_id }] : []
+    await this.#write({ activities, add: entries, remove: removes }, jobs)
   }
 
   /** Waits for pending fan-out, then closes the store. */

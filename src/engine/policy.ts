@@ -43,3 +43,26 @@ export function requireActorKept(current: Activity, path: string, value: unknown
   if (root !== 'actor') return
   if (path !== 'actor' || value !== current.actor) throw notAllowed()
 }
+
+/**
+ * Throws 403 unless `user` may deliver a reaction to each target feed: Stream's rule for reaction
+ * `target_feeds` is the one for `to` (its own feeds, or anyone's notification feed), on add and update.
+ */
+export function requireReactionTargets(targets: FeedRef[], user: string): void {
+  requireAllowedTargets(targets, user)
+}
+
+/**
+ * The user a reaction is made as: a user token's own (naming any other is a 403); for trusted
+ * callers, whatever they named (validated by the caller).
+ */
+export function reactionUser(given: unknown, user: string | undefined): unknown {
+  if (user === undefined) return given
+  if (given !== undefined && given !== null && given !== '' && given !== user) throw notAllowed()
+  return user
+}
+
+/** Throws 403 unless the stored reaction was made by `user` (updates, deletes, restores). */
+export function requireOwnReaction(reaction: { user_id: string }, user: string): void {
+  if (reaction.user_id !== user) throw notAllowed()
+}

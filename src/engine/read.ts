@@ -178,23 +178,34 @@ function toGroup(row: GroupRow): AggregatedGroup {
   }
 }
 
+/** Who reads, for the reaction fields: the user token's user, and the origin `next` links use. */
+export interface ReadContext {
+  reader?: string
+  /** e.g. `http://127.0.0.1:8000`; '' (default) gives paths. */
+  base?: string
+}
+
 /**
  * Reads a page of `feed`. Notification marks (`mark_seen`, `mark_read`) are applied after the
- * response is built, as Stream does: this response shows the state before them.
+ * response is built, as Stream does: this response shows the state before them. Reaction flags
+ * (`withOwnReactions`...) add the reaction fields to every activity (see `reaction-read.ts`).
  */
 export async function readFeed(
   engine: Engine,
   feed: FeedRef,
   options: GetFeedOptions = {},
+  context: ReadContext = {},
 ): Promise<FeedResponse> {
   const started = performance.now()
   if (options === null || typeof options !== 'object')
     throw inputError('read options must be an object', options, 'options')
   const kind = feed.group.kind
   const page = pageQuery(options, kind !== 'flat')
+  const flags = engine.reactions.flags(options, context.reader)
   if (kind === 'flat') {
     const rows = await engine.readFlatRows(feed, page)
     const results = rows.map((r) => readActivity(r.body, r.origin))
+    if (flags) await engine.reactions.addFields(results, flags, context.base)
     return {
       results,
       next: nextLink(feed, results.at(-1)?.id, results.length, page),
@@ -214,6 +225,12 @@ export async function readFeed(
     kind === 'notification' ? { counts: true, seen, read } : undefined,
   )
   const groups = rows.map(toGroup)
+  if (flags)
+    await engine.reactions.addFields(
+      groups.flatMap((g) => g.activities),
+      flags,
+      context.base,
+    )
   const next = nextLink(feed, groups.at(-1)?.id, groups.length, page)
   if (kind === 'aggregated') return { results: groups, next, duration: duration(started) }
   const results = groups.map((g, i) => ({ ...g, is_seen: rows[i].seen, is_read: rows[i].read }))

@@ -112,6 +112,7 @@ export async function partialUpdate(engine: Engine, changes: unknown, user?: str
     })
     await engine.writeBodies(
       [...latest.values()].map((e) => ({ prepared: e.prepared!, previous: e.previous })),
+      user,
     )
     return sks.map((sk) => ({ ...latest.get(sk)!.activity }))
   })

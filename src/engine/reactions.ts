@@ -1,0 +1,432 @@
+/**
+ * Reactions (likes, comments, reposts): add, addChild (3 levels, as on Stream), get, filter,
+ * update, delete (hard or soft) and restore, with Stream's validation and permissions, and their
+ * `target_feeds`: a reaction with target feeds is also an activity (`verb` its kind, `object`
+ * `SA:<activity>`, `reaction` `SR:<id>`, `foreign_id` `reaction:<id>`) in those feeds, delivered
+ * and withdrawn through the engine's feed writes.
+ *
+ * Every change is one conditional store batch (the reaction row, its counts and its audit entry
+ * together); read-modify-writes retry on a stale read. The target-feed activity is a second write
+ * after it, so a crash between the two leaves a reaction whose target feeds lack its activity
+ * until the reaction is next updated, deleted or restored (docs/server.md).
+ */
+import type { DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
+import {
+  type Activity,
+  type PreparedActivity,
+  parseTargets,
+  prepareActivity,
+  skForForeignId,
+} from './activity.js'
+import { auditEntry } from './audit.js'
+import { checkBounds } from './bounds.js'
+import { EddyError, inputError, notFound } from './errors.js'
+import type { FeedGroup, FeedRef } from './feed-groups.js'
+import { idToSk, randomId, skToId, sortKey, tailFor } from './ids.js'
+import { reactionUser, requireOwnReaction, requireReactionTargets } from './policy.js'
+import { filterReactions, type ReactionFilterOptions, type ReactionPage } from './reaction-filter.js'
+import {
+  MAX_REACTION_DEPTH,
+  type Reaction,
+  type ReactionRecord,
+  ReactionShaper,
+  recordOf,
+} from './reaction-model.js'
+import {
+  addReactionFields,
+  type LinkBase,
+  type ReactionFlags,
+  reactionFlags,
+  requireKind,
+  requireUserId,
+} from './reaction-read.js'
+import { formatTime, nowMicros, parseTime } from './time.js'
+
+/** Largest reaction `data`, in bytes of JSON (as for user data and collection entries). */
+export const MAX_REACTION_DATA_BYTES = 10_240
+/** Reaction ids a caller may choose: letters, digits, - and _. */
+const REACTION_ID = /^[\w-]{1,255}$/
+/** Attempts of a reaction read-modify-write before it gives up with a 409. */
+const MAX_ATTEMPTS = 50
+
+/** What the engine lends the reactions: its feed groups, activity reads and feed writes. */
+export interface ReactionHost {
+  readonly groups: Map<string, FeedGroup>
+  loadActivities(sks: string[]): Promise<Map<string, Activity>>
+  /** Writes `prepared` (when given) into `add` feeds and takes `sk` out of `remove` feeds, fanning out. */
+  retarget(
+    sk: string,
+    prepared: PreparedActivity | undefined,
+    add: FeedRef[],
+    remove: FeedRef[],
+  ): Promise<void>
+}
+
+/** A reaction to add, as the official client sends it. */
+export interface ReactionInput {
+  kind?: unknown
+  activity_id?: unknown
+  parent?: unknown
+  data?: unknown
+  id?: unknown
+  user_id?: unknown
+  target_feeds?: unknown
+  target_feeds_extra_data?: unknown
+}
+
+/** A change to a reaction: new data, and the target feeds it should now be in. */
+export interface ReactionChange {
+  data?: unknown
+  target_feeds?: unknown
+  target_feeds_extra_data?: unknown
+}
+
+/** What happened to a reaction, for listeners such as realtime (feed ids `slug:id`). */
+export interface ReactionEvent {
+  type: 'added' | 'updated' | 'deleted' | 'restored'
+  reaction: ReactionRecord
+  /** For `deleted`: whether it was a soft delete. */
+  soft?: boolean
+  /** Feeds its target-feed activity entered and left. */
+  addedTo: string[]
+  removedFrom: string[]
+}
+
+/** Receives reaction events after they commit; its errors are ignored. */
+export type ReactionListener = (event: ReactionEvent) => void
+
+let lastMicros = 0
+/** Now in microseconds, strictly increasing within the process, so reactions order as made. */
+function nextMicros(): number {
+  const now = nowMicros()
+  lastMicros = now > lastMicros ? now : lastMicros + 1
+  return lastMicros
+}
+
+function dataOf(value: unknown, field: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw inputError(`${field} must be an object`, value, field)
+  checkBounds(value, field, field)
+  const bytes = Buffer.byteLength(JSON.stringify(value))
+  if (bytes > MAX_REACTION_DATA_BYTES)
+    throw inputError(
+      `${field} must be at most ${MAX_REACTION_DATA_BYTES} bytes of JSON`,
+      `${bytes} bytes`,
+      field,
+    )
+  return value as Record<string, unknown>
+}
+
+/** The activity a reaction is in its target feeds; validated like any add. */
+function targetActivity(groups: Map<string, FeedGroup>, r: ReactionRecord): PreparedActivity {
+  return prepareActivity(groups, {
+    ...(r.target_feeds_extra_data ?? {}),
+    actor: `SU:${r.user_id}`,
+    verb: r.kind,
+    object: `SA:${r.activity_id}`,
+    target: '',
+    foreign_id: `reaction:${r.id}`,
+    time: r.created_at.slice(0, -1),
+    reaction: `SR:${r.id}`,
+    to: undefined,
+  })
+}
+
+/** The sort key of a reaction's target-feed activity. */
+function targetSk(r: ReactionRecord): string {
+  return skForForeignId(`reaction:${r.id}`, r.created_at.slice(0, -1))
+}
+
+const gone = (id: string) => notFound(`reaction ${id} does not exist (or was deleted)`)
+
+/** The engine's reactions and audit log (`engine.reactions`); see the module comment. */
+export class Reactions {
+  readonly #host: ReactionHost
+  readonly #store: ReactionStore
+  readonly #shaper: ReactionShaper
+  readonly #listeners = new Set<ReactionListener>()
+
+  constructor(host: ReactionHost, store: ReactionStore, documents: DocumentStore) {
+    this.#host = host
+    this.#store = store
+    this.#shaper = new ReactionShaper(store, documents)
+  }
+
+  /** Calls `listener` after each committed reaction change; returns the unsubscribe function. */
+  subscribe(listener: ReactionListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /**
+   * Adds a reaction to an activity (`activity_id`) or to a reaction (`parent`). With `user` (a
+   * user token), it is that user's and its target feeds must be the user's own or notification
+   * feeds; trusted callers name the user in `user_id`.
+   */
+  async add(input: ReactionInput, user?: string): Promise<Reaction> {
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      throw inputError(
+        'a reaction must be an object with kind and activity_id (or parent)',
+        input,
+        'reaction',
+      )
+    const kind = requireKind(input.kind)
+    const data = dataOf(input.data ?? {}, 'data')
+    const named = reactionUser(input.user_id, user)
+    if (named === undefined || named === null || named === '')
+      throw inputError(
+        'user_id is required: name the user who reacts (a user token reacts as its user)',
+        named,
+        'user_id',
+      )
+    const userId = requireUserId(named, 'user_id')
+    let id: string | undefined
+    if (input.id !== undefined && input.id !== null && input.id !== '') {
+      if (typeof input.id !== 'string' || !REACTION_ID.test(input.id))
+        throw inputError('id must be letters, digits, - or _ (at most 255)', input.id, 'id')
+      id = input.id
+    }
+    const targets = parseTargets(this.#host.groups, input.target_feeds, 'target_feeds')
+    if (user !== undefined) requireReactionTargets(targets, user)
+    const extra = input.target_feeds_extra_data
+    const extraData =
+      extra === undefined || extra === null ? undefined : dataOf(extra, 'target_feeds_extra_data')
+    const { activityId, parent } = await this.#placeOf(input)
+
+    const micros = nextMicros()
+    const tail = id === undefined ? tailFor(`r:${randomId()}`) : tailFor(`r:${id}`)
+    const rk = sortKey(micros, tail)
+    const reactionId = id ?? skToId(rk)
+    const at = `${formatTime(micros)}Z`
+    const record: ReactionRecord = {
+      id: reactionId,
+      kind,
+      activity_id: activityId,
+      user_id: userId,
+      data,
+      parent,
+      created_at: at,
+      updated_at: at,
+      target_feeds: targets.map((t) => t.id),
+      ...(extraData === undefined ? {} : { target_feeds_extra_data: extraData }),
+    }
+    const prepared = targets.length > 0 ? targetActivity(this.#host.groups, record) : undefined
+    const row: StoredReaction = {
+      id: reactionId,
+      rk,
+      activityId,
+      parent,
+      userId,
+      kind,
+      body: JSON.stringify(record),
+      deleted: false,
+    }
+    const result = await this.#store.write({
+      insert: [row],
+      audit: [
+        auditEntry('reaction', reactionId, 'created', userId, { kind, activity_id: activityId, parent }),
+      ],
+    })
+    if (result.taken.length > 0)
+      throw new EddyError('ConflictException', `a reaction with id ${reactionId} already exists`)
+    if (result.orphaned.length > 0)
+      throw inputError('the parent reaction was deleted meanwhile', parent, 'parent')
+    if (prepared) await this.#host.retarget(prepared.sk, prepared, targets, [])
+    this.#emit({ type: 'added', reaction: record, addedTo: record.target_feeds, removedFrom: [] })
+    const [shown] = await this.#shaper.show([row], { extraData: true })
+    return shown
+  }
+
+  /** Where a new reaction hangs: its activity and parent, both checked to exist. */
+  async #placeOf(input: ReactionInput): Promise<{ activityId: string; parent: string }> {
+    if (input.parent !== undefined && input.parent !== null && input.parent !== '') {
+      const parentId = input.parent
+      if (typeof parentId !== 'string' || parentId.length > 255)
+        throw inputError('parent must be a reaction id', parentId, 'parent')
+      let row = (await this.#store.getReactions([parentId])).get(parentId)
+      if (!row || row.deleted) throw inputError('parent must be an existing reaction', parentId, 'parent')
+      const activityId = row.activityId
+      for (let level = 1; ; level++) {
+        if (level >= MAX_REACTION_DEPTH)
+          throw inputError(
+            `reactions nest at most ${MAX_REACTION_DEPTH} levels; the parent is at level ${level}`,
+            parentId,
+            'parent',
+          )
+        if (row.parent === '') break
+        row = (await this.#store.getReactions([row.parent])).get(row.parent)
+        if (!row) break
+      }
+      return { activityId, parent: parentId }
+    }
+    const activityId = input.activity_id
+    const sk = typeof activityId === 'string' ? idToSk(activityId) : undefined
+    if (sk === undefined)
+      throw inputError('activity_id must be an activity id (a version-1 UUID)', activityId, 'activity_id')
+    if (!(await this.#host.loadActivities([sk])).has(sk))
+      throw inputError('activity_id must name an existing activity', activityId, 'activity_id')
+    return { activityId: activityId as string, parent: '' }
+  }
+
+  /** A reaction with its user, children counts and newest children; 404 when missing or deleted. */
+  async get(id: string): Promise<Reaction> {
+    const row = (await this.#store.getReactions([String(id)])).get(String(id))
+    if (!row || row.deleted) throw gone(String(id))
+    const [shown] = await this.#shaper.show([row])
+    return shown
+  }
+
+  /** Live reactions by id, shown as `get` shows them; missing ones are absent (for `SR:` references). */
+  async getMany(ids: string[]): Promise<Map<string, Reaction>> {
+    const rows = [...(await this.#store.getReactions(ids)).values()].filter((r) => !r.deleted)
+    const shown = await this.#shaper.show(rows)
+    return new Map(shown.map((r) => [r.id, r]))
+  }
+
+  /** A page of reactions (see `reaction-filter.ts`); `reader` is the user token's user. */
+  filter(options: ReactionFilterOptions, reader?: string, base?: LinkBase): Promise<ReactionPage> {
+    const activity = async (id: string, flags: ReactionFlags) => {
+      const sk = idToSk(id)
+      const found = sk === undefined ? undefined : (await this.#host.loadActivities([sk])).get(sk)
+      if (found) await this.addFields([found], flags, base)
+      return found
+    }
+    return filterReactions({ store: this.#store, shaper: this.#shaper, activity }, options, reader, base)
+  }
+
+  /** The reaction flags of read options, or undefined when none is set (see `reaction-read.ts`). */
+  flags(options: Record<string, unknown>, reader?: string): ReactionFlags | undefined {
+    return reactionFlags(options, reader)
+  }
+
+  /** Adds `own_reactions`, `latest_reactions`, `reaction_counts`... to activities, in place. */
+  addFields(activities: Activity[], flags: ReactionFlags, base?: LinkBase): Promise<void> {
+    return addReactionFields(this.#store, this.#shaper, activities, flags, base)
+  }
+
+  /**
+   * Replaces a reaction's data (when given) and target feeds (an empty or missing list takes it
+   * out of all). With `user`, only the user's own reaction, to allowed target feeds.
+   */
+  async update(id: string, change: ReactionChange, user?: string): Promise<Reaction> {
+    if (change === null || typeof change !== 'object')
+      throw inputError('a reaction update must be an object', change, 'body')
+    const data = change.data === undefined || change.data === null ? undefined : dataOf(change.data, 'data')
+    const targets = parseTargets(this.#host.groups, change.target_feeds, 'target_feeds')
+    if (user !== undefined) requireReactionTargets(targets, user)
+    const extra = change.target_feeds_extra_data
+    const extraData =
+      extra === undefined || extra === null ? undefined : dataOf(extra, 'target_feeds_extra_data')
+    return this.#change(id, user, 'updated', (old) => {
+      const micros = Math.max(nextMicros(), parseTime(old.updated_at, 'updated_at') + 1)
+      const record: ReactionRecord = {
+        ...old,
+        data: data ?? old.data,
+        updated_at: `${formatTime(micros)}Z`,
+        target_feeds: targets.map((t) => t.id),
+      }
+      if (extraData !== undefined) record.target_feeds_extra_data = extraData
+      return { record, deleted: false }
+    })
+  }
+
+  /** Deletes a reaction: soft (kept, hidden, restorable) or hard (with its children). */
+  async delete(id: string, soft: boolean, user?: string): Promise<void> {
+    if (soft) {
+      await this.#change(id, user, 'soft_deleted', (old) => ({ record: old, deleted: true }))
+      return
+    }
+    const row = (await this.#store.getReactions([String(id)])).get(String(id))
+    if (!row) throw gone(String(id))
+    const record = recordOf(row)
+    if (user !== undefined) requireOwnReaction(record, user)
+    const result = await this.#store.write({
+      remove: [row.id],
+      audit: [auditEntry('reaction', row.id, 'deleted', user ?? record.user_id, { kind: record.kind })],
+    })
+    for (const removed of result.removed) {
+      const r = recordOf(removed)
+      // A soft-deleted reaction left its target feeds already.
+      const from = removed.deleted ? [] : r.target_feeds
+      if (from.length > 0) await this.#host.retarget(targetSk(r), undefined, [], this.#feeds(from))
+      this.#emit({ type: 'deleted', reaction: r, soft: false, addedTo: [], removedFrom: from })
+    }
+  }
+
+  /** Brings back a soft-deleted reaction (and its target-feed activity). */
+  async restore(id: string, user?: string): Promise<Reaction> {
+    return this.#change(id, user, 'restored', (old, deleted) => {
+      if (!deleted) throw inputError('only a soft-deleted reaction can be restored', id, 'id')
+      return { record: old, deleted: false }
+    })
+  }
+
+  /**
+   * One optimistic step on a stored reaction: read, check ownership, compute, write only if the
+   * row is unchanged (else read again), then move its target-feed activity to match.
+   */
+  async #change(
+    id: string,
+    user: string | undefined,
+    action: 'updated' | 'soft_deleted' | 'restored',
+    next: (old: ReactionRecord, deleted: boolean) => { record: ReactionRecord; deleted: boolean },
+  ): Promise<Reaction> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const row = (await this.#store.getReactions([String(id)])).get(String(id))
+      if (!row || (row.deleted && action !== 'restored')) throw gone(String(id))
+      const old = recordOf(row)
+      if (user !== undefined) requireOwnReaction(old, user)
+      const { record, deleted } = next(old, row.deleted)
+      const prepared =
+        !deleted && record.target_feeds.length > 0 ? targetActivity(this.#host.groups, record) : undefined
+      const body = JSON.stringify(record)
+      const result = await this.#store.write({
+        update: [{ id: row.id, expect: row.body, body, deleted }],
+        audit: [
+          auditEntry(
+            'reaction',
+            row.id,
+            action,
+            user ?? old.user_id,
+            action === 'updated' ? { previous: old } : {},
+          ),
+        ],
+      })
+      if (!result.applied) continue
+      const before = new Set(row.deleted ? [] : old.target_feeds)
+      const after = new Set(deleted ? [] : record.target_feeds)
+      const addedTo = [...after].filter((f) => !before.has(f))
+      const removedFrom = [...before].filter((f) => !after.has(f))
+      if (prepared || removedFrom.length > 0)
+        await this.#host.retarget(targetSk(record), prepared, this.#feeds(addedTo), this.#feeds(removedFrom))
+      const type = action === 'soft_deleted' ? 'deleted' : action
+      this.#emit({
+        type,
+        reaction: record,
+        soft: type === 'deleted' ? true : undefined,
+        addedTo,
+        removedFrom,
+      })
+      const [shown] = await this.#shaper.show([{ ...row, body, deleted }], { extraData: true })
+      return shown
+    }
+    throw new EddyError(
+      'ConflictException',
+      `reaction ${id} kept changing while it was being written; try again`,
+    )
+  }
+
+  #feeds(ids: string[]): FeedRef[] {
+    return parseTargets(this.#host.groups, ids, 'target_feeds')
+  }
+
+  #emit(event: ReactionEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A listener (realtime, a test) must not fail the write that already committed.
+      }
+    }
+  }
+}
