@@ -292,10 +292,10 @@ for (const store of ['sqlite::memory:', 'memory']) {
       await expectError(api.feed('flat', 'x').get({ limit: 'many' as never }), 400, 4)
     })
 
-    it('answers reactions and uploads with a clear 501, not a crash', async () => {
-      const err = await expectError(api.reactions.add('like', 'f9969ca8-e659-11e8-801f-e4a47194940e'), 501)
+    it('answers uploads and open graph with a clear 501, not a crash', async () => {
+      const err = await expectError(api.og('https://example.com/'), 501)
       assert.equal(err.exception, 'NotImplementedException')
-      await expectError(api.reactions.get('x'), 501)
+      await expectError(api.files.delete('https://example.com/f.txt'), 501)
     })
 
     it('works with a user token on its own feeds', async () => {

@@ -1,7 +1,7 @@
 /**
  * The Fastify application: body parsing (JSON, tolerated empty bodies, a size limit), Stream-shaped
  * errors for everything that can go wrong, the health endpoint, the routes, and 501s for the
- * endpoints a later issue brings (reactions, files, images, og, personalization...).
+ * endpoints a later issue brings (files, images, og, personalization...).
  */
 import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
@@ -13,9 +13,11 @@ import type { ServerContext } from './context.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
 import { type RateLimitOptions, rateLimits } from './rate-limit.js'
 import { activityRoutes } from './routes/activities.js'
+import { auditLogRoutes } from './routes/audit-logs.js'
 import { collectionRoutes } from './routes/collections.js'
 import { feedRoutes } from './routes/feeds.js'
 import { followRoutes } from './routes/follows.js'
+import { reactionRoutes } from './routes/reactions.js'
 import { userRoutes } from './routes/users.js'
 
 /** Default largest request body: 100 activities of 10 KB, with room for JSON overhead. */
@@ -37,13 +39,11 @@ export interface AppOptions {
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
 const NOT_IMPLEMENTED: [string, string][] = [
-  ['reaction', 'reactions'],
   ['files', 'file uploads'],
   ['images', 'image uploads'],
   ['og', 'open graph scraping'],
   ['enrich/personalization', 'personalization'],
   ['personalization', 'personalization'],
-  ['audit_logs', 'audit logs'],
   ['moderation', 'moderation'],
   ['data_privacy', 'data privacy exports'],
 ]
@@ -174,5 +174,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   activityRoutes(app, ctx)
   userRoutes(app, ctx)
   collectionRoutes(app, ctx)
+  reactionRoutes(app, ctx)
+  auditLogRoutes(app, ctx)
   return app
 }

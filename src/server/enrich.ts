@@ -1,10 +1,12 @@
 /**
  * Enrichment for the `enrich/` read paths: top-level activity fields holding `SU:<user>`,
- * `SO:<collection>:<id>` or `SA:<activity id>` references are replaced by the objects they name,
- * or by Stream's `ReferenceNotFound` objects. `SR:` (reactions) always resolves to not found until
- * reactions exist.
+ * `SO:<collection>:<id>`, `SA:<activity id>` or `SR:<reaction id>` references are replaced by the
+ * objects they name, or by Stream's `ReferenceNotFound` objects. An embedded activity gets the
+ * read's reaction fields too, relative to the same reader.
  */
+import type { Activity } from '../engine/activity.js'
 import { idToSk } from '../engine/ids.js'
+import type { LinkBase, ReactionFlags } from '../engine/reaction-read.js'
 import type { ServerContext } from './context.js'
 import { collectionKind, entryObject, USER_KIND, userObject } from './docs.js'
 
@@ -39,8 +41,19 @@ function replace(holder: Row, field: string, value: unknown): void {
   Object.defineProperty(holder, field, { value, enumerable: true, writable: true, configurable: true })
 }
 
+/** The read's reaction flags, for embedded (`SA:`) activities. */
+export interface EmbeddedReactions {
+  flags: ReactionFlags
+  base: LinkBase
+}
+
 /** Replaces references in `activities` in place (one store lookup per kind of reference). */
-export async function enrichActivities(ctx: ServerContext, activities: Row[], depth = 1): Promise<void> {
+export async function enrichActivities(
+  ctx: ServerContext,
+  activities: Row[],
+  depth = 1,
+  reactions?: EmbeddedReactions,
+): Promise<void> {
   const refs: Ref[] = []
   for (const holder of activities) {
     for (const [field, value] of Object.entries(holder)) {
@@ -55,10 +68,12 @@ export async function enrichActivities(ctx: ServerContext, activities: Row[], de
   const users = new Set<string>()
   const collections = new Map<string, Set<string>>()
   const activityIds = new Set<string>()
+  const reactionIds = new Set<string>()
   for (const { ref } of refs) {
     const rest = ref.slice(3)
     if (ref.startsWith('SU:')) users.add(rest)
     else if (ref.startsWith('SA:')) activityIds.add(rest)
+    else if (ref.startsWith('SR:')) reactionIds.add(rest)
     else if (ref.startsWith('SO:')) {
       const colon = rest.indexOf(':')
       if (colon <= 0) continue
@@ -94,8 +109,17 @@ export async function enrichActivities(ctx: ServerContext, activities: Row[], de
     lookups.push(
       ctx.engine.loadActivities([...bySk.keys()]).then(async (loaded) => {
         const embedded = [...loaded.values()] as Row[]
-        if (depth < MAX_DEPTH) await enrichActivities(ctx, embedded, depth + 1)
+        if (reactions)
+          await ctx.engine.reactions.addFields(embedded as Activity[], reactions.flags, reactions.base)
+        if (depth < MAX_DEPTH) await enrichActivities(ctx, embedded, depth + 1, reactions)
         for (const [sk, activity] of loaded) found.set(`SA:${bySk.get(sk)}`, activity as Row)
+      }),
+    )
+  }
+  if (reactionIds.size > 0) {
+    lookups.push(
+      ctx.engine.reactions.getMany([...reactionIds]).then((found_) => {
+        for (const [id, reaction] of found_) found.set(`SR:${id}`, reaction as unknown as Row)
       }),
     )
   }

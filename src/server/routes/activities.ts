@@ -5,8 +5,14 @@ import { partialUpdate } from '../../engine/updates.js'
 import { requireServer, userOf } from '../auth.js'
 import { type Call, objectBody, onlyKeys, qlist, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
+import { reactionOptions } from '../reaction-query.js'
+import { linkBase } from './reactions.js'
 
-async function getActivities(ctx: ServerContext, { query }: Call, enrich: boolean): Promise<object> {
+async function getActivities(
+  ctx: ServerContext,
+  { query, principal, request }: Call,
+  enrich: boolean,
+): Promise<object> {
   const ids = qlist(query, 'ids')
   const foreignIds = qlist(query, 'foreign_ids')
   const timestamps = qlist(query, 'timestamps')
@@ -29,7 +35,11 @@ async function getActivities(ctx: ServerContext, { query }: Call, enrich: boolea
   } else {
     throw inputError('give ids=<id,id> or foreign_ids=<fid,fid>&timestamps=<time,time>', query, 'ids')
   }
-  if (enrich) await enrichActivities(ctx, response.results)
+  // Reaction flags as on feed reads (enrich/ only, as on Stream; a bad rankingVars is a 400 on both).
+  const flags = ctx.engine.reactions.flags(reactionOptions(query), userOf(principal))
+  const base = linkBase(request)
+  if (enrich && flags) await ctx.engine.reactions.addFields(response.results as never, flags, base)
+  if (enrich) await enrichActivities(ctx, response.results, 1, flags && { flags, base })
   return response
 }
 

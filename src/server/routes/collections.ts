@@ -6,6 +6,7 @@ import { type Principal, requireServer, userOf } from '../auth.js'
 import { objectBody, onlyKeys, qlist, qstr, route, type ServerContext, timed } from '../context.js'
 import { collectionKind, entryObject, entryOwner, requireData, requireId, type StoredEntry } from '../docs.js'
 import { conflict, notAllowed } from '../errors.js'
+import { auditDocuments } from './audit-logs.js'
 
 /** Most entries one upsert, select or deleteMany call may carry. */
 const MAX_ITEMS = 1_000
@@ -48,6 +49,9 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const stored: StoredEntry = { data: requireData(input.data, 'data', true), user_id: user }
     const doc = await store.putDoc(collectionKind(collection), id, stored as never, 'insert')
     if (!doc) throw conflict(`collection entry ${collection}:${id} already exists`)
+    await auditDocuments(ctx, principal, 'collection', [
+      { id: `${collection}:${id}`, action: 'created', owner: user, custom: { collection } },
+    ])
     return timed(started, entryObject(collection, doc))
   })
 
@@ -81,6 +85,9 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
         const stored: StoredEntry = { data, user_id: entryOwner(existing) }
         return store.putDoc(collectionKind(collection), id, stored as never, 'update', existing.updatedAt)
       })
+      await auditDocuments(ctx, principal, 'collection', [
+        { id: `${collection}:${id}`, action: 'updated', owner: entryOwner(doc), custom: { collection } },
+      ])
       return timed(started, entryObject(collection, doc))
     },
   )
@@ -89,8 +96,12 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const started = performance.now()
     const collection = requireId(params.collection, 'collection')
     const id = requireId(params.id, 'id')
-    await owned(principal, collection, id)
-    await store.deleteDocs(collectionKind(collection), [id])
+    const doc = await owned(principal, collection, id)
+    if ((await store.deleteDocs(collectionKind(collection), [id])) > 0) {
+      await auditDocuments(ctx, principal, 'collection', [
+        { id: `${collection}:${id}`, action: 'deleted', owner: entryOwner(doc), custom: { collection } },
+      ])
+    }
     return timed(started, {})
   })
 
@@ -118,20 +129,25 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       throw inputError(`at most ${MAX_ITEMS} entries per upsert`, plan.length, 'data')
     // A Map, not an object: collection names are input, and `__proto__` or `constructor` are valid ids.
     const out = new Map<string, object[]>()
+    const changes: { id: string; action: string; custom: Record<string, unknown> }[] = []
     for (const item of plan) {
       const kind = collectionKind(item.collection)
       // The owner is kept from the version read; the write applies only to that version.
+      let action = 'created'
       await untilApplied(async () => {
         const [existing] = await store.getDocs(kind, [item.id])
         const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
+        action = existing ? 'updated' : 'created'
         return existing
           ? store.putDoc(kind, item.id, stored as never, 'update', existing.updatedAt)
           : store.putDoc(kind, item.id, stored as never, 'insert')
       })
+      changes.push({ id: `${item.collection}:${item.id}`, action, custom: { collection: item.collection } })
       const list = out.get(item.collection) ?? []
       out.set(item.collection, list)
       list.push({ id: item.id, ...item.data })
     }
+    await auditDocuments(ctx, principal, 'collection', changes)
     return timed(started, { data: Object.fromEntries(out) })
   })
 
@@ -155,7 +171,19 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const started = performance.now()
     const collection = requireId(qstr(query, 'collection_name'), 'collection_name')
     const ids = (qlist(query, 'ids', MAX_ITEMS) ?? []).map((id) => requireId(id, 'ids'))
+    const existing = await store.getDocs(collectionKind(collection), ids)
     await store.deleteDocs(collectionKind(collection), ids)
+    await auditDocuments(
+      ctx,
+      principal,
+      'collection',
+      existing.map((d) => ({
+        id: `${collection}:${d.id}`,
+        action: 'deleted',
+        owner: entryOwner(d),
+        custom: { collection },
+      })),
+    )
     return timed(started, {})
   })
 }

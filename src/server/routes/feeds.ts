@@ -1,6 +1,7 @@
 /** Feed routes: read (plain and enriched), add, remove, `to` targets update, add_to_many. */
 import type { FastifyInstance } from 'fastify'
 import { inputError } from '../../engine/errors.js'
+import { requireSk } from '../../engine/ids.js'
 import { type GetFeedOptions, readFeed } from '../../engine/read.js'
 import { updateToTargets } from '../../engine/updates.js'
 import { requireOwn, requireRead, requireServer, userOf } from '../auth.js'
@@ -17,7 +18,9 @@ import {
 } from '../context.js'
 import { enrichActivities } from '../enrich.js'
 import { flatPageJson } from '../fast-read.js'
+import { nextWithFlags, reactionOptions } from '../reaction-query.js'
 import { checkUserBatch, checkUserTargetUpdates } from '../user-limits.js'
+import { linkBase } from './reactions.js'
 
 const READ_OPTIONS = [
   'limit',
@@ -45,24 +48,34 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
   const feed = ctx.engine.feed(call.params.slug, call.params.id)
   requireRead(call.principal, feed, ctx.publicRead)
   const options = readOptions(call.query)
+  // Validated on both paths (a bad rankingVars is a 400); reaction fields only on enrich/, as on Stream.
+  const reactions = reactionOptions(call.query)
   if (!enrich && feed.group.kind === 'flat') {
     const text = await flatPageJson(ctx.engine, feed, options)
     if (text !== undefined) return new RawJson(text)
   }
-  const response = (await readFeed(ctx.engine, feed, options)) as unknown as Record<string, unknown>
+  const response = (await readFeed(ctx.engine, feed, enrich ? { ...options, ...reactions } : options, {
+    reader: userOf(call.principal),
+    base: linkBase(call.request),
+  })) as unknown as Record<string, unknown>
   if (!enrich) return response
   const started = performance.now()
   const results = response.results as Record<string, unknown>[]
-  if (feed.group.kind === 'flat') await enrichActivities(ctx, results)
+  // Embedded (SA:) activities get the same reaction fields, for the same reader.
+  const flags = ctx.engine.reactions.flags(reactions, userOf(call.principal))
+  const embedded = flags && { flags, base: linkBase(call.request) }
+  if (feed.group.kind === 'flat') await enrichActivities(ctx, results, 1, embedded)
   else
     await enrichActivities(
       ctx,
       results.flatMap((g) => g.activities as Record<string, unknown>[]),
+      1,
+      embedded,
     )
   const next = response.next as string
   return {
     ...response,
-    next: next.replace('/api/v1.0/feed/', '/api/v1.0/enrich/feed/'),
+    next: nextWithFlags(next.replace('/api/v1.0/feed/', '/api/v1.0/enrich/feed/'), call.query),
     duration: `${(Number.parseFloat(response.duration as string) + performance.now() - started).toFixed(2)}ms`,
   }
 }
@@ -105,14 +118,16 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
   route(app, ctx, 'DELETE', '/api/v1.0/feed/:slug/:id/:activityId/', 'feed', feedScope, async (call) => {
     const feed = ctx.engine.feed(call.params.slug, call.params.id)
     requireOwn(call.principal, feed)
+    const started = performance.now()
     const id = call.params.activityId
     const byForeignId = qstr(call.query, 'foreign_id')
-    const handle = ctx.client.feed(feed.slug, feed.userId)
+    // The user is passed for the audit log: who removed it.
+    const user = userOf(call.principal)
     if (byForeignId !== undefined && byForeignId !== '0' && byForeignId !== 'false') {
       if (id.length > 255) throw inputError('foreign_id must be at most 255 characters', id, 'foreign_id')
-      return handle.removeActivity({ foreign_id: id })
-    }
-    return handle.removeActivity(id)
+      await ctx.engine.removeByForeignId(feed, id, user)
+    } else await ctx.engine.removeActivities(feed, [requireSk(id, 'activity id')], user)
+    return timed(started, { removed: id })
   })
 
   route(

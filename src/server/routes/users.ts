@@ -5,6 +5,7 @@ import { requireServer, userOf } from '../auth.js'
 import { objectBody, onlyKeys, qbool, qlist, route, type ServerContext, timed } from '../context.js'
 import { requireData, requireId, USER_KIND, userObject } from '../docs.js'
 import { conflict, notAllowed } from '../errors.js'
+import { auditDocuments } from './audit-logs.js'
 
 /** Most users one batch call may carry. */
 const MAX_USERS = 100
@@ -26,7 +27,10 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
     self(principal, id)
     const data = requireData(input.data ?? {}, 'data', false)
     const doc = await store.putDoc(USER_KIND, id, data, 'insert')
-    if (doc) return timed(started, userObject(doc))
+    if (doc) {
+      await auditDocuments(ctx, principal, 'user', [{ id, action: 'created', owner: id }])
+      return timed(started, userObject(doc))
+    }
     // get_or_create returns the existing user unchanged and ignores the new data.
     if (!qbool(query, 'get_or_create')) throw conflict(`user ${id} already exists`)
     const [existing] = await store.getDocs(USER_KIND, [id])
@@ -64,6 +68,7 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
     onlyKeys(input, ['data'], 'a user update')
     const doc = await store.putDoc(USER_KIND, id, requireData(input.data ?? {}, 'data', false), 'update')
     if (!doc) throw notFound(`user ${id} does not exist`)
+    await auditDocuments(ctx, principal, 'user', [{ id, action: 'updated', owner: id }])
     return timed(started, userObject(doc))
   })
 
@@ -72,6 +77,7 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const id = requireId(params.id, 'id')
     self(principal, id)
     if ((await store.deleteDocs(USER_KIND, [id])) === 0) throw notFound(`user ${id} does not exist`)
+    await auditDocuments(ctx, principal, 'user', [{ id, action: 'deleted', owner: id }])
     return timed(started, {})
   })
 
@@ -92,12 +98,16 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
       return { id: requireId(user.id, 'id'), data: requireData(user.data ?? {}, 'data', false) }
     })
     const created = []
+    const changes = []
     for (const u of parsed) {
-      const doc =
-        (await store.putDoc(USER_KIND, u.id, u.data, override ? 'upsert' : 'insert')) ??
-        (await store.getDocs(USER_KIND, [u.id]))[0]
+      const written = await store.putDoc(USER_KIND, u.id, u.data, override ? 'upsert' : 'insert')
+      // An upsert over an existing user moved its updated_at past its created_at.
+      if (written)
+        changes.push({ id: u.id, action: written.createdAt === written.updatedAt ? 'created' : 'updated' })
+      const doc = written ?? (await store.getDocs(USER_KIND, [u.id]))[0]
       if (doc) created.push(userObject(doc))
     }
+    await auditDocuments(ctx, principal, 'user', changes)
     return timed(started, { created_users: created })
   })
 
@@ -115,6 +125,12 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const ids = (qlist(query, 'ids', MAX_USERS) ?? []).map((id) => requireId(id, 'ids'))
     const existing = await store.getDocs(USER_KIND, ids)
     await store.deleteDocs(USER_KIND, ids)
+    await auditDocuments(
+      ctx,
+      principal,
+      'user',
+      existing.map((d) => ({ id: d.id, action: 'deleted' })),
+    )
     return timed(started, { deleted_user_ids: existing.map((d) => d.id) })
   })
 }

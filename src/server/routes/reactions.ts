@@ -1,0 +1,116 @@
+/**
+ * Reaction routes (stream-api.md §3.1 rows 21–27): add and addChild, get, filter by activity, user
+ * or parent reaction, update, delete (hard or `soft=true`) and restore. The engine applies Stream's
+ * rules: a user token reacts only as itself, changes only its own reactions, and targets only its
+ * own feeds or notification feeds; reads are open.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { inputError } from '../../engine/errors.js'
+import type { ReactionFilterOptions } from '../../engine/reaction-filter.js'
+import { userOf } from '../auth.js'
+import {
+  objectBody,
+  onlyKeys,
+  type Query,
+  qbool,
+  qstr,
+  route,
+  type ServerContext,
+  timed,
+} from '../context.js'
+import { enrichActivities } from '../enrich.js'
+
+const ADD_FIELDS = [
+  'id',
+  'activity_id',
+  'parent',
+  'kind',
+  'data',
+  'target_feeds',
+  'target_feeds_extra_data',
+  'user_id',
+]
+const UPDATE_FIELDS = ['data', 'target_feeds', 'target_feeds_extra_data']
+const FILTER_QUERY = [
+  'limit',
+  'id_lt',
+  'id_lte',
+  'id_gt',
+  'id_gte',
+  'with_activity_data',
+  'with_own_children',
+  'children_user_id',
+  'filter_user_id',
+] as const
+const LOOKUPS = new Set(['activity_id', 'user_id', 'reaction_id'])
+
+/** The origin `next` links point to: this server as the client reached it. */
+export function linkBase(request: FastifyRequest): string {
+  return `${request.protocol}://${request.headers.host ?? '127.0.0.1'}`
+}
+
+function filterOptions(params: Record<string, string>, query: Query): ReactionFilterOptions {
+  if (!LOOKUPS.has(params.lookup))
+    throw inputError('reactions are filtered by activity_id, user_id or reaction_id', params.lookup, 'lookup')
+  const options: ReactionFilterOptions = { [params.lookup]: params.value }
+  for (const name of FILTER_QUERY) {
+    const v = qstr(query, name)
+    if (v !== undefined) options[name] = v
+  }
+  // The client sends the kind in the path and again in the query; the path wins.
+  const kind = params.kind ?? qstr(query, 'kind')
+  if (kind !== undefined) options.kind = kind
+  return options
+}
+
+/** Registers the reaction routes. */
+export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const all = () => '*'
+  const base = '/api/v1.0/reaction/'
+  const reactions = ctx.engine.reactions
+
+  route(app, ctx, 'POST', base, 'reactions', all, async ({ principal, body }) => {
+    const started = performance.now()
+    const input = objectBody(body, '{ kind, activity_id (or parent), data, target_feeds }')
+    onlyKeys(input, ADD_FIELDS, 'a reaction')
+    return timed(started, await reactions.add(input, userOf(principal)))
+  })
+
+  route(app, ctx, 'GET', `${base}:id/`, 'reactions', all, async ({ params }) => {
+    const started = performance.now()
+    return timed(started, await reactions.get(params.id))
+  })
+
+  const filter = async ({
+    principal,
+    params,
+    query,
+    request,
+  }: Parameters<Parameters<typeof route>[6]>[0]) => {
+    const started = performance.now()
+    const page = await reactions.filter(filterOptions(params, query), userOf(principal), linkBase(request))
+    if (page.activity) await enrichActivities(ctx, [page.activity])
+    return timed(started, page)
+  }
+  route(app, ctx, 'GET', `${base}:lookup/:value/`, 'reactions', all, filter)
+  route(app, ctx, 'GET', `${base}:lookup/:value/:kind/`, 'reactions', all, filter)
+
+  route(app, ctx, 'PUT', `${base}:id/`, 'reactions', all, async ({ principal, params, body }) => {
+    const started = performance.now()
+    const input = objectBody(body ?? {}, '{ data, target_feeds }')
+    onlyKeys(input, UPDATE_FIELDS, 'a reaction update')
+    return timed(started, await reactions.update(params.id, input, userOf(principal)))
+  })
+
+  route(app, ctx, 'DELETE', `${base}:id/`, 'reactions', all, async ({ principal, params, query }) => {
+    const started = performance.now()
+    await reactions.delete(params.id, qbool(query, 'soft'), userOf(principal))
+    return timed(started, {})
+  })
+
+  route(app, ctx, 'PUT', `${base}:id/restore/`, 'reactions', all, async ({ principal, params }) => {
+    const started = performance.now()
+    await reactions.restore(params.id, userOf(principal))
+    return timed(started, {})
+  })
+}
