@@ -1,0 +1,98 @@
+/**
+ * Reactions on the embedded client (`client.reactions`, `client.auditLogs`) on memory and
+ * SQLite: the shared scenarios the server suite runs through the official client, plus what
+ * only the embedded client shows (the reaction event hook).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { EddyClient } from '../src/client/client.js'
+import type { ReactionEvent } from '../src/engine/reactions.js'
+import { type Actor, type Driver, reactionScenarios } from './fixtures/reaction-scenarios.js'
+import { open, STORES } from './helpers.js'
+
+// The scenarios assert raw shapes.
+type Any = any
+
+/** The embedded client acting as `user`: it names the user where a user token would imply it. */
+function actor(client: EddyClient, user: string): Actor {
+  const named = (options: Any = {}) => ({ ...options, userId: user })
+  return {
+    reactions: {
+      add: (kind, activity, data, options) => client.reactions.add(kind, activity, data, named(options)),
+      addChild: (kind, reaction, data, options) =>
+        client.reactions.addChild(kind, reaction, data, named(options)),
+      get: (id) => client.reactions.get(id),
+      filter: (conditions) => client.reactions.filter(conditions),
+      update: (id, data, options) => client.reactions.update(id, data, options),
+      delete: (id, soft) => client.reactions.delete(id, soft),
+      restore: (id) => client.reactions.restore(id),
+    },
+    feed: (slug, id) => {
+      const feed = client.feed(slug, id) as Any
+      return {
+        ...feed,
+        addActivity: (a: Any) => feed.addActivity(a),
+        removeActivity: (i: string) => feed.removeActivity(i),
+        get: (o: Any = {}) => feed.get({ ...o, user_id: user }),
+      }
+    },
+    getActivities: (options) => client.getActivities({ ...options, user_id: user }),
+  }
+}
+
+for (const store of STORES) {
+  describe(`reactions on the embedded client (${store.name})`, () => {
+    let client: EddyClient
+    before(() => {
+      client = open(store)
+    })
+    after(() => client.close())
+
+    const driver = (): Driver => ({
+      as: (user) => actor(client, user),
+      admin: Object.assign(actor(client, ''), {
+        auditLogs: client.auditLogs,
+        flush: () => client.flush(),
+        feed: (slug: string, id: string) => client.feed(slug, id),
+      }),
+      userObject: (user) => ({
+        error: 'ReferenceNotFound',
+        reference: `SU:${user}`,
+        reference_type: 'user',
+        id: user,
+      }),
+    })
+    reactionScenarios(driver, '')
+
+    it('tells listeners about each committed change, once, with the feeds its activity entered and left', async () => {
+      const events: ReactionEvent[] = []
+      const stop = client.engine.reactions.subscribe((e) => events.push(e))
+      client.engine.reactions.subscribe(() => {
+        throw new Error('a failing listener fails nothing')
+      })
+      const post = await client.feed('user', 'ev').addActivity({ actor: 'ev', verb: 'post', object: 'o' })
+      const like = await client.reactions.add(
+        'like',
+        post.id,
+        {},
+        { userId: 'fan', targetFeeds: ['notification:ev'] },
+      )
+      await client.reactions.update(like.id, {}, { targetFeeds: ['user:fan'] })
+      await client.reactions.delete(like.id, true)
+      await client.reactions.restore(like.id)
+      await client.reactions.delete(like.id)
+      stop()
+      await client.reactions.add('like', post.id, {}, { userId: 'fan' })
+      assert.deepEqual(
+        events.map((e) => [e.type, e.soft, e.addedTo, e.removedFrom]),
+        [
+          ['added', undefined, ['notification:ev'], []],
+          ['updated', undefined, ['user:fan'], ['notification:ev']],
+          ['deleted', true, [], ['user:fan']],
+          ['restored', undefined, ['user:fan'], []],
+          ['deleted', false, [], ['user:fan']],
+        ],
+      )
+    })
+  })
+}
