@@ -322,6 +322,24 @@ async function reads(run: Run): Promise<BenchRow[]> {
   }
 }
 
+/**
+ * Drops the scratch schema. A statement still running on it (a failed step's background fan-out)
+ * can make the drop a deadlock victim, so it is tried again; if it still fails, says which schema
+ * to drop by hand (without hiding the error that ended the run).
+ */
+async function dropSchema(admin: pg.Pool, s: string): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    try {
+      await admin.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`)
+      return
+    } catch (error) {
+      if (attempt === 5)
+        console.error(`could not drop the schema ${s} (${(error as Error).message}); drop it by hand`)
+      else await new Promise((resolve) => setTimeout(resolve, 200 * attempt))
+    }
+  }
+}
+
 /** Runs the PostgreSQL rows in a scratch schema, dropped afterwards (also on failure). */
 export async function benchPostgres(quick = process.argv.includes('--quick')): Promise<BenchRow[]> {
   const schema = `eddy_bench_${process.pid}_${randomBytes(3).toString('hex')}`
@@ -342,7 +360,7 @@ export async function benchPostgres(quick = process.argv.includes('--quick')): P
     step('scratch schema')
     return [...(await fanout(run)), ...(await adds(run)), ...(await reads(run))]
   } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS ${run.s} CASCADE`)
+    await dropSchema(admin, run.s)
     await admin.end()
   }
 }
