@@ -336,21 +336,30 @@ export class Reactions {
       await this.#change(id, user, 'soft_deleted', (old) => ({ record: old, deleted: true }))
       return
     }
-    const row = (await this.#store.getReactions([String(id)])).get(String(id))
-    if (!row) throw gone(String(id))
-    const record = recordOf(row)
-    if (user !== undefined) requireOwnReaction(record, user)
-    const result = await this.#store.write({
-      remove: [row.id],
-      audit: [auditEntry('reaction', row.id, 'deleted', user ?? record.user_id, { kind: record.kind })],
-    })
-    for (const removed of result.removed) {
-      const r = recordOf(removed)
-      // A soft-deleted reaction left its target feeds already.
-      const from = removed.deleted ? [] : r.target_feeds
-      if (from.length > 0) await this.#host.retarget(targetSk(r), undefined, [], this.#feeds(from))
-      this.#emit({ type: 'deleted', reaction: r, soft: false, addedTo: [], removedFrom: from })
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const row = (await this.#store.getReactions([String(id)])).get(String(id))
+      if (!row) throw gone(String(id))
+      const record = recordOf(row)
+      if (user !== undefined) requireOwnReaction(record, user)
+      // Removed only as read: of two deletes at once one wins, the other reads again and gets a 404.
+      const result = await this.#store.write({
+        remove: [{ id: row.id, expect: row.body }],
+        audit: [auditEntry('reaction', row.id, 'deleted', user ?? record.user_id, { kind: record.kind })],
+      })
+      if (!result.applied) continue
+      for (const removed of result.removed) {
+        const r = recordOf(removed)
+        // A soft-deleted reaction left its target feeds already.
+        const from = removed.deleted ? [] : r.target_feeds
+        if (from.length > 0) await this.#host.retarget(targetSk(r), undefined, [], this.#feeds(from))
+        this.#emit({ type: 'deleted', reaction: r, soft: false, addedTo: [], removedFrom: from })
+      }
+      return
     }
+    throw new EddyError(
+      'ConflictException',
+      `reaction ${id} kept changing while it was being deleted; try again`,
+    )
   }
 
   /** Brings back a soft-deleted reaction (and its target-feed activity). */

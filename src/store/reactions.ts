@@ -91,14 +91,24 @@ export interface ReactionUpdate {
   deleted?: boolean
 }
 
+/** A reaction to remove with its subtree; with `expect`, only while its stored body is that text. */
+export interface ReactionRemove {
+  id: string
+  /** The body as read: the removal applies only while it is still stored (else `stale`, R1). */
+  expect?: string
+}
+
 /** Everything one atomic reaction write may do, applied in this order. */
 export interface ReactionBatch {
   /** New reactions, each only if its id is free and its parent ('' or a live reaction) exists. */
   insert?: StoredReaction[]
   /** Conditional changes of body and soft-deleted state. */
   update?: ReactionUpdate[]
-  /** Reactions to remove with their whole subtree (R3); absent ids are skipped. */
-  remove?: string[]
+  /**
+   * Reactions to remove with their whole subtree (R3). Without `expect`, absent ids are skipped
+   * (a retried removal changes nothing); with it, an absent or changed reaction is `stale`.
+   */
+  remove?: ReactionRemove[]
   /** Audit entries committed with the batch. */
   audit?: AuditEntry[]
 }
@@ -111,7 +121,7 @@ export interface ReactionWriteResult {
   taken: string[]
   /** Inserts whose parent is missing or soft-deleted. */
   orphaned: string[]
-  /** Updates whose reaction is gone or whose stored body was not `expect`. */
+  /** Updates and expecting removals whose reaction is gone or whose stored body was not `expect`. */
   stale: string[]
   /** Every reaction `remove` deleted, descendants included, as stored before. */
   removed: StoredReaction[]

@@ -8,6 +8,7 @@ import type {
   ReactionBatch,
   ReactionNode,
   ReactionQuery,
+  ReactionRemove,
   ReactionStore,
   ReactionUpdate,
   ReactionWriteResult,
@@ -74,7 +75,7 @@ export class MemoryReactions implements ReactionStore {
       this.#run.atomic(() => {
         for (const r of batch.insert ?? []) this.#insert(r, result)
         for (const u of batch.update ?? []) this.#update(u, result)
-        for (const id of batch.remove ?? []) this.#remove(id, result)
+        for (const r of batch.remove ?? []) this.#remove(r, result)
         if (result.taken.length + result.orphaned.length + result.stale.length > 0) throw new Refused()
         this.#audit.add(batch.audit ?? [])
       })
@@ -192,9 +193,13 @@ export class MemoryReactions implements ReactionStore {
     }
   }
 
-  #remove(id: string, result: ReactionWriteResult): void {
+  #remove({ id, expect }: ReactionRemove, result: ReactionWriteResult): void {
     const { rows, children, counts } = this.#state
     const root = rows.get(id)
+    if (expect !== undefined && root?.body !== expect) {
+      result.stale.push(id)
+      return
+    }
     if (!root) return
     const stack = [root]
     while (stack.length > 0) {

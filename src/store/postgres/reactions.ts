@@ -11,6 +11,7 @@ import type {
   ReactionBatch,
   ReactionNode,
   ReactionQuery,
+  ReactionRemove,
   ReactionStore,
   ReactionWriteResult,
   StoredReaction,
@@ -272,13 +273,19 @@ export class PostgresReactions implements ReactionStore {
   /** Locks and deletes subtrees; returns the nodes (activity, reaction id) whose counts go with them. */
   async #remove(
     db: Runner,
-    roots: string[],
+    roots: ReactionRemove[],
     result: ReactionWriteResult,
     move: (r: StoredReaction, n: number) => void,
   ): Promise<ReactionNode[]> {
     if (roots.length === 0) return []
     const all: ReactionRecord[] = []
-    let level = await db.rows<ReactionRecord>(this.#st.lockUpdate, [[...new Set(roots)].sort(byKey)])
+    let level = await db.rows<ReactionRecord>(this.#st.lockUpdate, [
+      [...new Set(roots.map((r) => r.id))].sort(byKey),
+    ])
+    // Checked with the roots locked: a concurrent removal or update shows here, not after.
+    const locked = new Map(level.map((r) => [r.id, r.body]))
+    for (const r of roots)
+      if (r.expect !== undefined && locked.get(r.id) !== r.expect) result.stale.push(r.id)
     while (level.length > 0) {
       all.push(...level)
       level = await db.rows<ReactionRecord>(this.#st.lockChildren, [

@@ -80,8 +80,12 @@ export class SqliteReactions implements ReactionStore {
         st.update.run(u.body ?? row.body, deleted ? 1 : 0, u.id)
         if (deleted !== (row.deleted !== 0)) count(row.activity_id, row.parent, row.kind, deleted ? -1 : 1)
       }
-      for (const id of batch.remove ?? []) {
+      for (const { id, expect } of batch.remove ?? []) {
         const root = get(id)
+        if (expect !== undefined && root?.body !== expect) {
+          result.stale.push(id)
+          continue
+        }
         if (!root) continue
         const queue = [root]
         for (let row = queue.shift(); row; row = queue.shift()) {

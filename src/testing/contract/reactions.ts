@@ -82,7 +82,7 @@ export function reactionTests(test: Test): void {
     assert.deepEqual(await counts(store), { comment: 1, like: 2 })
     assert.deepEqual(await counts(store, A, 'r3'), { like: 1 })
     assert.deepEqual(await counts(store, B), {})
-    await store.reactions.write({ remove: ['r1', 'r3', 'missing'] })
+    await store.reactions.write({ remove: [{ id: 'r1' }, { id: 'r3' }, { id: 'missing' }] })
     assert.deepEqual(await counts(store), { comment: 0, like: 1 })
     // A retried insert of an existing id is refused and moves nothing.
     const again = await store.reactions.write({ insert: [reaction('r2', 2)] })
@@ -98,7 +98,7 @@ export function reactionTests(test: Test): void {
     const refused = await store.reactions.write({
       insert: [reaction('r2', 2), reaction('c1', 3, { parent: 'ghost' }), reaction('r1', 4)],
       update: [{ id: 'r1', expect: '{"old":true}', body: '{"new":true}' }],
-      remove: ['r1'],
+      remove: [{ id: 'r1' }],
       audit: [entry(1)],
     })
     assert.deepEqual(
@@ -154,7 +154,7 @@ export function reactionTests(test: Test): void {
     )
     const c1 = (await store.reactions.getReactions(['c1'])).get('c1')!
     await store.reactions.write({ update: [{ id: 'c1', expect: c1.body, deleted: true }] })
-    const result = await store.reactions.write({ remove: ['r1'], audit: [entry(1)] })
+    const result = await store.reactions.write({ remove: [{ id: 'r1' }], audit: [entry(1)] })
     assert.equal(result.applied, true)
     assert.deepEqual(ids(result.removed).sort(), ['c1', 'c2', 'g1', 'r1'])
     assert.equal(result.removed.find((r) => r.id === 'c1')?.deleted, true)
@@ -165,12 +165,33 @@ export function reactionTests(test: Test): void {
     assert.equal((await store.audit.list({ limit: 5 })).length, 1)
   })
 
+  test('removes an expected reaction once: a second removal of it, or of a changed one, is stale', async (store) => {
+    await insert(store, reaction('r1', 1), reaction('r2', 2))
+    const [r1, r2] = ['r1', 'r2'].map((id) => reaction(id, Number(id[1])))
+    const races = await Promise.all(
+      [1, 2, 3].map(() =>
+        store.reactions.write({ remove: [{ id: 'r1', expect: r1.body }], audit: [entry(1)] }),
+      ),
+    )
+    assert.equal(races.filter((r) => r.applied).length, 1)
+    assert.deepEqual(
+      races.filter((r) => !r.applied).map((r) => r.stale),
+      [['r1'], ['r1']],
+    )
+    assert.equal((await store.audit.list({ limit: 5 })).length, 1, 'only the removal that applied is logged')
+    const changed = await store.reactions.write({ update: [{ id: 'r2', expect: r2.body, body: '{"v":2}' }] })
+    assert.equal(changed.applied, true)
+    const stale = await store.reactions.write({ remove: [{ id: 'r2', expect: r2.body }] })
+    assert.deepEqual([stale.applied, stale.stale, stale.removed], [false, ['r2'], []])
+    assert.deepEqual(await counts(store), { like: 1 })
+  })
+
   test('keeps counts exact under many concurrent inserts and removals', async (store) => {
     const likes = Array.from({ length: 40 }, (_, i) => reaction(`l${i}`, i + 1))
     await Promise.all(likes.map((r) => store.reactions.write({ insert: [r] })))
     await Promise.all([
-      ...likes.slice(0, 25).map((r) => store.reactions.write({ remove: [r.id] })),
-      ...likes.slice(0, 25).map((r) => store.reactions.write({ remove: [r.id] })),
+      ...likes.slice(0, 25).map((r) => store.reactions.write({ remove: [{ id: r.id }] })),
+      ...likes.slice(0, 25).map((r) => store.reactions.write({ remove: [{ id: r.id, expect: r.body }] })),
       ...likes.map((r) => store.reactions.write({ insert: [r] })),
     ])
     const left = (await store.reactions.listReactions([{ ...top(), limit: 100 }]))[0]

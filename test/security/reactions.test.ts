@@ -1,0 +1,138 @@
+/**
+ * Reactions as an attacker with an ordinary user token would try them through the official
+ * client: reacting as someone else, changing or deleting someone else's reaction, restoring it,
+ * targeting feeds it may not write, reading the audit log. Each is Stream's 403 and changes
+ * nothing; a server token keeps full rights.
+ */
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createServer } from 'eddy/server'
+import type { FastifyInstance } from 'fastify'
+import stream from 'getstream'
+
+const KEY = 'react-key'
+const SECRET = 'react-secret'
+
+// The client's generic response types get in the way of asserting raw wire shapes.
+type Api = any
+
+/** Asserts that `promise` fails with Stream's 403 NotAllowedException. */
+async function forbidden(promise: Promise<unknown>): Promise<void> {
+  await assert.rejects(promise, (e: { error?: { status_code: number; code: number; exception: string } }) => {
+    assert.equal(e.error?.status_code, 403, JSON.stringify(e.error))
+    assert.equal(e.error?.code, 17)
+    assert.equal(e.error?.exception, 'NotAllowedException')
+    return true
+  })
+}
+
+describe('a user token cannot react for others or change their reactions', () => {
+  let app: FastifyInstance
+  let api: Api
+  let alice: Api
+  let mallory: Api
+  let post: { id: string }
+  let comment: Api
+
+  before(async () => {
+    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const options = {
+      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
+    }
+    api = stream.connect(KEY, SECRET, 'app', options)
+    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
+    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+    await api.feed('timeline', 'alice').follow('user', 'alice')
+    post = await alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'post:1' })
+    comment = await alice.reactions.add('comment', post.id, { text: 'mine' }, { targetFeeds: ['user:alice'] })
+  })
+  after(() => app.close())
+
+  /** Everything an attack could have changed: the comment, the counts, alice's feeds. */
+  async function state() {
+    const [read, reactions, timeline, notification, user] = await Promise.all([
+      api.reactions.get(comment.id),
+      api.reactions.filter({ activity_id: post.id, limit: 25 }),
+      api.feed('timeline', 'alice').get(),
+      api.feed('notification', 'alice').get(),
+      api.feed('user', 'alice').get({ withReactionCounts: true, enrich: true }),
+    ])
+    return {
+      comment: { ...read, duration: undefined },
+      ids: reactions.results.map((r: Api) => r.id),
+      timeline: timeline.results.map((a: Api) => a.id),
+      notification: notification.results.length,
+      counts: user.results.map((a: Api) => a.reaction_counts),
+    }
+  }
+
+  it("refuses to update, delete, soft-delete or restore someone else's reaction", async () => {
+    const before = await state()
+    await forbidden(mallory.reactions.update(comment.id, { text: 'PWNED' }))
+    await forbidden(
+      mallory.reactions.update(comment.id, { text: 'PWNED' }, { targetFeeds: ['user:mallory'] }),
+    )
+    await forbidden(mallory.reactions.delete(comment.id))
+    await forbidden(mallory.reactions.delete(comment.id, true))
+    assert.deepEqual(await state(), before)
+    await alice.reactions.delete(comment.id, true)
+    await forbidden(mallory.reactions.restore(comment.id))
+    await alice.reactions.restore(comment.id)
+    assert.deepEqual((await state()).ids, before.ids)
+  })
+
+  it('refuses to react, or reply, as someone else', async () => {
+    const before = await state()
+    await forbidden(mallory.reactions.add('like', post.id, {}, { userId: 'alice' }))
+    await forbidden(mallory.reactions.addChild('like', comment.id, {}, { userId: 'alice' }))
+    assert.deepEqual(await state(), before)
+  })
+
+  it("refuses target feeds it may not write: others' user and timeline feeds, on add and update", async () => {
+    const before = await state()
+    await forbidden(mallory.reactions.add('like', post.id, {}, { targetFeeds: ['timeline:alice'] }))
+    await forbidden(
+      mallory.reactions.add('like', post.id, {}, { targetFeeds: ['user:mallory', 'user:alice'] }),
+    )
+    await forbidden(mallory.reactions.addChild('like', comment.id, {}, { targetFeeds: ['timeline:alice'] }))
+    assert.deepEqual(await state(), before)
+    // Its own user feed and others' notification feeds are allowed, as on Stream.
+    const own = await mallory.reactions.add(
+      'like',
+      post.id,
+      {},
+      { targetFeeds: ['user:mallory', 'notification:alice'] },
+    )
+    const settled = await state()
+    await forbidden(mallory.reactions.update(own.id, {}, { targetFeeds: ['timeline:alice'] }))
+    assert.deepEqual(await state(), settled)
+    assert.deepEqual((await api.reactions.get(own.id)).target_feeds, ['user:mallory', 'notification:alice'])
+    await mallory.reactions.delete(own.id)
+  })
+
+  it('cannot read the audit log, which a server token can', async () => {
+    await forbidden(mallory.auditLogs.filter({ user_id: 'alice' }))
+    const { audit_logs } = await api.auditLogs.filter({ entity_type: 'reaction', entity_id: comment.id })
+    assert.deepEqual(
+      audit_logs.map((l: Api) => [l.action, l.user_id]),
+      [
+        ['restored', 'alice'],
+        ['soft_deleted', 'alice'],
+        ['created', 'alice'],
+      ],
+    )
+  })
+
+  it('leaves a server token full rights over any reaction', async () => {
+    const like = await api.reactions.add(
+      'like',
+      post.id,
+      {},
+      { userId: 'mallory', targetFeeds: ['timeline:alice'] },
+    )
+    await api.reactions.update(like.id, { by: 'server' }, { targetFeeds: [] })
+    await api.reactions.delete(like.id)
+  })
+})
