@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import type { EddyClient } from '../src/client/client.js'
 import type { ReactionEvent } from '../src/engine/reactions.js'
 import { type Actor, type Driver, reactionScenarios } from './fixtures/reaction-scenarios.js'
-import { open, STORES } from './helpers.js'
+import { open, rejection, STORES } from './helpers.js'
 
 // The scenarios assert raw shapes.
 type Any = any
@@ -44,7 +44,7 @@ for (const store of STORES) {
   describe(`reactions on the embedded client (${store.name})`, () => {
     let client: EddyClient
     before(() => {
-      client = open(store)
+      client = open(store, { auditLog: true })
     })
     after(() => client.close())
 
@@ -96,3 +96,21 @@ for (const store of STORES) {
     })
   })
 }
+
+describe('the audit log is opt-in on the embedded client', () => {
+  it('records nothing by default, and says how to turn it on', async () => {
+    const client = open(STORES[0])
+    try {
+      const post = await client
+        .feed('user', 'quiet')
+        .addActivity({ actor: 'quiet', verb: 'post', object: 'o' })
+      await client.reactions.add('like', post.id, {}, { userId: 'fan' })
+      const error = await rejection(client.auditLogs.filter())
+      assert.equal(error.status_code, 400)
+      assert.match(error.detail, /connect\(\{ auditLog: true \}\)/)
+      assert.equal((await rejection(() => open(STORES[0], { auditLog: 'yes' as never }))).status_code, 400)
+    } finally {
+      await client.close()
+    }
+  })
+})

@@ -53,7 +53,7 @@ for (const backend of backends) {
       const apps: FastifyInstance[] = []
       try {
         for (let i = 0; i < backend.servers; i++) {
-          const client = connect({ store: spec })
+          const client = connect({ store: spec, auditLog: true })
           await client.ready()
           const app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
           await app.listen({ port: 0, host: '127.0.0.1' })

@@ -40,7 +40,7 @@ for (const store of ['sqlite::memory:', 'memory']) {
     }
 
     before(async () => {
-      client = connect({ store })
+      client = connect({ store, auditLog: true })
       app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
       await app.listen({ port: 0, host: '127.0.0.1' })
       origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

@@ -54,6 +54,7 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   fanoutChunkSize: true,
   fanoutLeaseMs: true,
   localFanout: true,
+  auditLog: true,
 }
 
 /** Rejects options connect() does not know (a typo would otherwise silently use the default). */

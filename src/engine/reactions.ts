@@ -10,7 +10,7 @@
  * after it, so a crash between the two leaves a reaction whose target feeds lack its activity
  * until the reaction is next updated, deleted or restored (docs/server.md).
  */
-import type { DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
+import type { AuditEntry, DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
 import {
   type Activity,
   type PreparedActivity,
@@ -52,6 +52,8 @@ const MAX_ATTEMPTS = 50
 /** What the engine lends the reactions: its feed groups, activity reads and feed writes. */
 export interface ReactionHost {
   readonly groups: Map<string, FeedGroup>
+  /** The audit entries to write with a change, when the audit log is on. */
+  audited(make: () => AuditEntry[]): AuditEntry[] | undefined
   loadActivities(sks: string[]): Promise<Map<string, Activity>>
   /** Writes `prepared` (when given) into `add` feeds and takes `sk` out of `remove` feeds, fanning out. */
   retarget(
@@ -223,9 +225,9 @@ export class Reactions {
     }
     const result = await this.#store.write({
       insert: [row],
-      audit: [
+      audit: this.#host.audited(() => [
         auditEntry('reaction', reactionId, 'created', userId, { kind, activity_id: activityId, parent }),
-      ],
+      ]),
     })
     if (result.taken.length > 0)
       throw new EddyError('ConflictException', `a reaction with id ${reactionId} already exists`)
@@ -344,7 +346,9 @@ export class Reactions {
       // Removed only as read: of two deletes at once one wins, the other reads again and gets a 404.
       const result = await this.#store.write({
         remove: [{ id: row.id, expect: row.body }],
-        audit: [auditEntry('reaction', row.id, 'deleted', user ?? record.user_id, { kind: record.kind })],
+        audit: this.#host.audited(() => [
+          auditEntry('reaction', row.id, 'deleted', user ?? record.user_id, { kind: record.kind }),
+        ]),
       })
       if (!result.applied) continue
       for (const removed of result.removed) {
@@ -391,7 +395,7 @@ export class Reactions {
       const body = JSON.stringify(record)
       const result = await this.#store.write({
         update: [{ id: row.id, expect: row.body, body, deleted }],
-        audit: [
+        audit: this.#host.audited(() => [
           auditEntry(
             'reaction',
             row.id,
@@ -399,7 +403,7 @@ export class Reactions {
             user ?? old.user_id,
             action === 'updated' ? { previous: old } : {},
           ),
-        ],
+        ]),
       })
       if (!result.applied) continue
       const before = new Set(row.deleted ? [] : old.target_feeds)

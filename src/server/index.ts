@@ -50,6 +50,11 @@ export interface ServerOptions {
    * (e.g. `{ perUser: 60 }`, Stream's per-user default). Off by default.
    */
   rateLimit?: RateLimitOptions | false
+  /**
+   * Record changes for `GET audit_logs/` (default true), when no client is given; a client passed
+   * in keeps its own `auditLog` setting.
+   */
+  auditLog?: boolean
 }
 
 /** Builds the server (not listening yet): call `.listen()`, or `.inject()` in tests. */
@@ -64,7 +69,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   }
   const rateLimit = rateLimitOptions(options.rateLimit)
   const owned = options.client === undefined
-  const client = options.client ?? connect({ store: options.store, feedGroups: options.feedGroups })
+  const client =
+    options.client ??
+    connect({ store: options.store, feedGroups: options.feedGroups, auditLog: options.auditLog ?? true })
   const app = buildApp({
     client,
     apiKey,
