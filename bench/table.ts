@@ -6,7 +6,7 @@ export interface BenchRow {
   met: boolean
   /** What the same operation costs elsewhere (shared/docs/feed-engines.md anchors). */
   anchor?: string
-  /** The bare driver's limit for the same operation, measured in the same run (PostgreSQL rows). */
+  /** The bare driver's limit for the same operation, measured in the same run. */
   limit?: string
   /** Eddy's time per operation divided by the bare limit's (1.0 = at the limit). */
   ratio?: number
@@ -23,7 +23,7 @@ export function table(rows: BenchRow[]): string {
   ]
   for (const r of rows) {
     const met = r.target === 'report' ? '–' : r.met ? 'yes' : '**no**'
-    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(1)}×`
+    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`
     const cells = limits ? ` ${r.limit ?? ''} | ${ratio} |` : ''
     lines.push(`| ${r.name} | ${r.value} | ${r.target} | ${met} | ${r.anchor ?? ''} |${cells}`)
   }
