@@ -29,6 +29,15 @@ describe('README examples', () => {
     assert.deepEqual(run('quickstart.ts'), { flat: 1, groups: 1, unseen: 1 })
   })
 
+  it('runs the reactions example: a like with a nested comment, counts, a notification, a delete', () => {
+    assert.deepEqual(run('reactions.ts'), {
+      counts: { like: 1 },
+      children: { comment: 1 },
+      unseen: 1,
+      after: { like: 0 },
+    })
+  })
+
   it('runs the TypeORM example: a saved Pin reaches the follower, enriched and rendered', () => {
     assert.deepEqual(run('typeorm-pins.ts'), { timeline: 1, html: 'alice pinned "hello"' })
   })
