@@ -141,7 +141,7 @@ export async function filterReactions(
   const last = rows.at(-1)
   if (more && last) {
     const cursor = ascending ? 'id_gt' : 'id_lt'
-    const path = `${base}/api/v1.0/reaction/${lookup}/${value}/${kind === undefined ? '' : `${kind}/`}`
+    const path = `${base}/api/v1.0/reaction/${lookup}/${encodeURIComponent(value)}/${kind === undefined ? '' : `${kind}/`}`
     const flags = ownChildren
       ? `&with_own_children=true${childrenUser ? `&children_user_id=${childrenUser}` : ''}`
       : ''

@@ -11,20 +11,22 @@
  * until the reaction is next updated, deleted or restored (docs/server.md).
  */
 import type { AuditEntry, DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
-import {
-  type Activity,
-  type PreparedActivity,
-  parseTargets,
-  prepareActivity,
-  skForForeignId,
-} from './activity.js'
+import { type Activity, type PreparedActivity, parseTargets } from './activity.js'
 import { auditEntry } from './audit.js'
-import { checkBounds } from './bounds.js'
 import { EddyError, inputError, notFound } from './errors.js'
 import type { FeedGroup, FeedRef } from './feed-groups.js'
 import { idToSk, randomId, skToId, sortKey, tailFor } from './ids.js'
 import { reactionUser, requireOwnReaction, requireReactionTargets } from './policy.js'
 import { filterReactions, type ReactionFilterOptions, type ReactionPage } from './reaction-filter.js'
+import {
+  dataOf,
+  nextMicros,
+  REACTION_ID,
+  type ReactionChange,
+  type ReactionInput,
+  targetActivity,
+  targetSk,
+} from './reaction-input.js'
 import {
   MAX_REACTION_DEPTH,
   type Reaction,
@@ -40,12 +42,10 @@ import {
   requireKind,
   requireUserId,
 } from './reaction-read.js'
-import { formatTime, nowMicros, parseTime } from './time.js'
+import { formatTime, parseTime } from './time.js'
 
-/** Largest reaction `data`, in bytes of JSON (as for user data and collection entries). */
-export const MAX_REACTION_DATA_BYTES = 10_240
-/** Reaction ids a caller may choose: letters, digits, - and _. */
-const REACTION_ID = /^[\w-]{1,255}$/
+export type { ReactionChange, ReactionInput } from './reaction-input.js'
+
 /** Attempts of a reaction read-modify-write before it gives up with a 409. */
 const MAX_ATTEMPTS = 50
 
@@ -64,25 +64,6 @@ export interface ReactionHost {
   ): Promise<void>
 }
 
-/** A reaction to add, as the official client sends it. */
-export interface ReactionInput {
-  kind?: unknown
-  activity_id?: unknown
-  parent?: unknown
-  data?: unknown
-  id?: unknown
-  user_id?: unknown
-  target_feeds?: unknown
-  target_feeds_extra_data?: unknown
-}
-
-/** A change to a reaction: new data, and the target feeds it should now be in. */
-export interface ReactionChange {
-  data?: unknown
-  target_feeds?: unknown
-  target_feeds_extra_data?: unknown
-}
-
 /** What happened to a reaction, for listeners such as realtime (feed ids `slug:id`). */
 export interface ReactionEvent {
   type: 'added' | 'updated' | 'deleted' | 'restored'
@@ -96,48 +77,6 @@ export interface ReactionEvent {
 
 /** Receives reaction events after they commit; its errors are ignored. */
 export type ReactionListener = (event: ReactionEvent) => void
-
-let lastMicros = 0
-/** Now in microseconds, strictly increasing within the process, so reactions order as made. */
-function nextMicros(): number {
-  const now = nowMicros()
-  lastMicros = now > lastMicros ? now : lastMicros + 1
-  return lastMicros
-}
-
-function dataOf(value: unknown, field: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw inputError(`${field} must be an object`, value, field)
-  checkBounds(value, field, field)
-  const bytes = Buffer.byteLength(JSON.stringify(value))
-  if (bytes > MAX_REACTION_DATA_BYTES)
-    throw inputError(
-      `${field} must be at most ${MAX_REACTION_DATA_BYTES} bytes of JSON`,
-      `${bytes} bytes`,
-      field,
-    )
-  return value as Record<string, unknown>
-}
-
-/** The activity a reaction is in its target feeds; validated like any add. */
-function targetActivity(groups: Map<string, FeedGroup>, r: ReactionRecord): PreparedActivity {
-  return prepareActivity(groups, {
-    ...(r.target_feeds_extra_data ?? {}),
-    actor: `SU:${r.user_id}`,
-    verb: r.kind,
-    object: `SA:${r.activity_id}`,
-    target: '',
-    foreign_id: `reaction:${r.id}`,
-    time: r.created_at.slice(0, -1),
-    reaction: `SR:${r.id}`,
-    to: undefined,
-  })
-}
-
-/** The sort key of a reaction's target-feed activity. */
-function targetSk(r: ReactionRecord): string {
-  return skForForeignId(`reaction:${r.id}`, r.created_at.slice(0, -1))
-}
 
 const gone = (id: string) => notFound(`reaction ${id} does not exist (or was deleted)`)
 
