@@ -23,6 +23,13 @@ export {
   type UnfollowRelationInput,
 } from './client/client.js'
 export { type APIResponse, EddyFeed, type FollowRelation, type GetFollowOptions } from './client/feed.js'
+export {
+  EddyAuditLogs,
+  EddyReactions,
+  type ReactionAddOptions,
+  type ReactionUpdateOptions,
+  type TargetFeed,
+} from './client/reactions.js'
 export type {
   ActivityInput,
   ActivityOf,
@@ -38,10 +45,14 @@ export type {
 } from './client/types.js'
 export type { Activity, NewActivity } from './engine/activity.js'
 export { DEFAULT_AGGREGATION_FORMAT } from './engine/aggregation.js'
+export type { AuditLog, AuditLogOptions, AuditLogPage } from './engine/audit.js'
 export { Engine, type EngineOptions } from './engine/engine.js'
 export { EddyError, type ErrorBody, type ErrorKind } from './engine/errors.js'
 export { DEFAULT_FEED_GROUPS, type FeedGroupOptions } from './engine/feed-groups.js'
 export { idToSk, skToId } from './engine/ids.js'
+export type { ReactionFilterOptions, ReactionPage } from './engine/reaction-filter.js'
+export type { Reaction } from './engine/reaction-model.js'
+export type { ReactionEvent, ReactionListener, Reactions } from './engine/reactions.js'
 export type {
   AggregatedFeedResponse,
   AggregatedGroup,
