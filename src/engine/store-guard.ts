@@ -62,9 +62,30 @@ const PARTS = ['documents', 'reactions', 'audit'] as const
 
 /** `store` with every method (its sub-seams' too) raising EddyErrors instead of StoreErrors. */
 export function guardStore(store: Store): Store {
-  const parts = new Map<PropertyKey, object>(PARTS.map((name) => [name, guard(store[name])]))
+  // A store written against an older seam may lack a part: its first use then says so.
+  const parts = new Map<PropertyKey, object>(
+    PARTS.map((name) => {
+      const part = store[name] as object | undefined
+      return [name, typeof part === 'object' && part !== null ? guard(part) : missing(store.name, name)]
+    }),
+  )
   const guarded = guard(store)
   return new Proxy(guarded, {
     get: (object, key) => parts.get(key) ?? Reflect.get(object, key),
   })
+}
+
+/** A stand-in for a part a store lacks: every call is a 501 naming the store and the part. */
+function missing(store: string, part: string): object {
+  return new Proxy(
+    {},
+    {
+      get: () => async () => {
+        throw new EddyError(
+          'NotImplementedException',
+          `the store ${JSON.stringify(store)} has no ${part} (store.${part} in store.ts); implement it or use a built-in store`,
+        )
+      },
+    },
+  )
 }
