@@ -43,6 +43,12 @@ export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> e
    * database), or a {@link Store}. Default: `sqlite:./eddy.sqlite` in the working directory.
    */
   store?: string | Store
+  /**
+   * Timelines and group state in Redis instead of the store's tables (`store` must then be a
+   * PostgreSQL URL, which keeps everything else): `'redis://host:6379'` or
+   * `'redis-cluster://host:7000,host:7001'` (docs/scale-out.md).
+   */
+  timelines?: string
   /** Feed groups merged over the defaults: `{ slug: { type, aggregationFormat, ... } }`. */
   feedGroups?: G
 }
@@ -50,6 +56,7 @@ export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> e
 // Every option connect() reads; typed so that a new option cannot be forgotten here.
 const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   store: true,
+  timelines: true,
   feedGroups: true,
   fanoutChunkSize: true,
   fanoutLeaseMs: true,
@@ -68,8 +75,9 @@ function checkOptionNames(options: object): void {
   }
 }
 
-/** Opens the store an option names. */
-export function openStore(spec: string | Store | undefined): Store {
+/** Opens the store an option names; with `timelines`, PostgreSQL with timelines in Redis. */
+export function openStore(spec: string | Store | undefined, timelines?: unknown): Store {
+  if (timelines !== undefined) return openWithTimelines(spec, timelines)
   if (spec !== undefined && typeof spec === 'object' && spec !== null) return spec
   const value = spec ?? `sqlite:${DEFAULT_SQLITE_FILE}`
   if (value === 'memory') return new MemoryStore()
@@ -83,14 +91,38 @@ export function openStore(spec: string | Store | undefined): Store {
   }
   if (typeof value === 'string' && /^postgres(ql)?:\/\//.test(value)) {
     // pg loads only now; the store connects and migrates in the background (see ready()).
-    return new DeferredStore(postgresName(value), () =>
-      import('../store/postgres/index.js').then((m) => m.openPostgresStore(value)),
+    return new DeferredStore(
+      postgresName(value),
+      () => import('../store/postgres/index.js').then((m) => m.openPostgresStore(value)),
+      { blocksEventLoop: false, fanoutChunkSize: 5_000 },
     )
   }
   throw inputError(
     "store must be 'memory', 'sqlite:<file path>', 'postgres://user@host:5432/database' or a Store",
     spec,
     'store',
+  )
+}
+
+/** PostgreSQL with timelines in Redis; ioredis and pg load only now, the store opens in the background. */
+function openWithTimelines(spec: string | Store | undefined, timelines: unknown): Store {
+  if (typeof timelines !== 'string' || !/^(redis|rediss|redis-cluster):\/\/./.test(timelines)) {
+    throw inputError(
+      "timelines must be 'redis://host:6379' or 'redis-cluster://host:7000,host:7001'",
+      typeof timelines === 'string' ? timelines.replace(/\/\/[^@/]*@/, '//<hidden>@') : timelines,
+      'timelines',
+    )
+  }
+  if (typeof spec !== 'string' || !/^postgres(ql)?:\/\//.test(spec)) {
+    throw inputError(
+      "timelines needs store: 'postgres://…': PostgreSQL keeps what Redis may lose",
+      typeof spec === 'string' ? spec : typeof spec,
+      'store',
+    )
+  }
+  const shown = timelines.replace(/\/\/[^@/]*@/, '//').replace(/\?.*$/, '')
+  return new DeferredStore(`${postgresName(spec)}+${shown}`, () =>
+    import('../store/redis/index.js').then((m) => m.openRedisStore({ store: spec, timelines })),
   )
 }
 
@@ -311,7 +343,7 @@ export function connect<F extends object = NoFields, const G extends FeedGroupsC
   if (options === null || typeof options !== 'object' || Array.isArray(options))
     throw inputError('connect options must be an object', options, 'options')
   checkOptionNames(options)
-  const store = openStore(options.store)
+  const store = openStore(options.store, options.timelines)
   try {
     return new EddyClient(new Engine(store, options))
   } catch (error) {

@@ -96,7 +96,13 @@ export class Engine {
     // Store refusals (closed, unreachable) reach callers as EddyErrors, like every other error.
     this.#store = guardStore(store)
     this.groups = buildFeedGroups(options.feedGroups)
-    this.chunkSize = intOption(options.fanoutChunkSize, 'fanoutChunkSize', 1, 100_000, DEFAULT_CHUNK_SIZE)
+    this.chunkSize = intOption(
+      options.fanoutChunkSize,
+      'fanoutChunkSize',
+      1,
+      100_000,
+      store.traits?.fanoutChunkSize ?? DEFAULT_CHUNK_SIZE,
+    )
     this.#leaseMs = intOption(options.fanoutLeaseMs, 'fanoutLeaseMs', 1, 3_600_000, 30_000)
     if (options.localFanout !== undefined && typeof options.localFanout !== 'boolean')
       throw inputError('localFanout must be true or false', options.localFanout, 'localFanout')
@@ -225,6 +231,16 @@ export class Engine {
     return page.limit === 0 ? Promise.resolve([]) : this.#store.readFlat(feed.id, page)
   }
 
+  /**
+   * The store's data version (`Store.dataVersion`): taken before reads, an equal value later
+   * means nothing they read has changed since. Undefined when the store keeps none.
+   */
+  dataVersion(): Promise<string> | undefined {
+    // The guarded store hands out methods already bound to it.
+    const version = this.#store.dataVersion
+    return typeof version === 'function' ? version() : undefined
+  }
+
   /** A page of groups with counts and marks as asked (see `Store.readGroups`). */
   readGroupRows(feed: FeedRef, page: GroupPageQuery, options?: GroupReadOptions): Promise<GroupPage> {
     return this.#store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)
@@ -240,7 +256,7 @@ export class Engine {
       await this.#store.write({ ...batch, fanout: jobs, leaseMs: 0 })
       return
     }
-    const chunkSize = Math.max(1, Math.floor(this.chunkSize / Math.max(1, jobs.length)))
+    const chunkSize = Math.max(1, Math.floor(this.#fanout.chunkSize / Math.max(1, jobs.length)))
     const pending = await this.#store.write({ ...batch, fanout: jobs, chunkSize, leaseMs: this.#leaseMs })
     this.#fanout.enqueue(pending)
   }
@@ -387,12 +403,12 @@ export class Engine {
    */
   async follow(pairs: FollowPair[], copyLimit?: unknown): Promise<void> {
     // About one fan-out chunk of rows per write, so a long followMany does not hold the store.
-    await follow(this.#store, pairs, copyLimit, this.chunkSize)
+    await follow(this.#store, pairs, copyLimit, this.#fanout.chunkSize)
   }
 
   /** Removes follows; unless `keepHistory`, also the activities that came through them. */
   async unfollow(pairs: { source: FeedRef; target: FeedRef; keepHistory: boolean }[]): Promise<void> {
-    await unfollow(this.#store, pairs, Math.max(1, Math.floor(this.chunkSize / DEFAULT_COPY_LIMIT)))
+    await unfollow(this.#store, pairs, Math.max(1, Math.floor(this.#fanout.chunkSize / DEFAULT_COPY_LIMIT)))
   }
 
   /** Feeds following `feed` (or that it follows), newest follow first; options as Stream's. */

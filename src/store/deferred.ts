@@ -21,21 +21,24 @@ import type {
   ReactionStore,
   Store,
   StoredActivity,
+  StoreTraits,
   WriteBatch,
 } from './store.js'
 
 /** A {@link Store} whose backend is still opening; each call waits for it. */
 export class DeferredStore implements Store {
   readonly name: string
+  readonly traits?: StoreTraits
   readonly documents: DocumentStore
   readonly reactions: ReactionStore
   readonly audit: AuditStore
   readonly #opening: Promise<Store>
   #closed = false
 
-  /** `open` starts at once; `name` is shown until then (never a password). */
-  constructor(name: string, open: () => Promise<Store>) {
+  /** `open` starts at once; `name` is shown until then (never a password); `traits` are the store's to come. */
+  constructor(name: string, open: () => Promise<Store>, traits?: StoreTraits) {
     this.name = name
+    if (traits) this.traits = traits
     this.#opening = open()
     // Nobody may be waiting yet: the error is kept for the first call or ready().
     this.#opening.catch(() => undefined)

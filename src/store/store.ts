@@ -321,10 +321,24 @@ export interface DocumentStore {
   deleteDocs(kind: string, ids: string[]): Promise<number>
 }
 
+/** How a store behaves under load, so the engine can schedule fan-out around it. */
+export interface StoreTraits {
+  /**
+   * Whether a call holds the JavaScript thread while it works (better-sqlite3 and the memory
+   * store do; a network store does not). The engine then keeps each fan-out chunk short.
+   */
+  blocksEventLoop: boolean
+  /** Follower feeds per fan-out transaction that suit this store (the engine's upper bound). */
+  fanoutChunkSize: number
+}
+
 /** The feed storage seam every backend implements; see the module comment for the rules. */
 export interface Store {
   /** A short name for messages: `memory`, `sqlite:/path`, `postgres://host/db`. */
   readonly name: string
+
+  /** How the store behaves under load (assumed: blocks the event loop, chunks of 500). */
+  readonly traits?: StoreTraits
 
   /** Users and collections of this backend. */
   readonly documents: DocumentStore
@@ -388,6 +402,17 @@ export interface Store {
 
   /** Follower and following counts of `feed`, by slug, in one call. */
   countFollows(feed: string, query: FollowCountQuery): Promise<{ followers?: number; following?: number }>
+
+  /**
+   * Optional: a value that differs from every earlier one once committed data may have changed,
+   * by this process or any other, so a reader may reuse what it built from reads it made *after*
+   * taking an equal value (the server's page cache). Extra changes are harmless (a reuse lost);
+   * a missed change is not. SQLite: `PRAGMA data_version` (other connections' commits) with the
+   * connection's own change count. A PostgreSQL or Redis store could keep a counter that every
+   * write transaction or script bumps (one round trip per read to check it, and a row every
+   * PostgreSQL writer updates); a store without this method simply gets no caching.
+   */
+  dataVersion?(): Promise<string>
 
   /** Releases files and connections; any later call fails with a clear error. */
   close(): Promise<void>

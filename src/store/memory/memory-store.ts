@@ -57,6 +57,8 @@ const wallClock = () => performance.timeOrigin + performance.now()
 /** A store that keeps everything in process memory. */
 export class MemoryStore implements Store {
   readonly name = 'memory'
+  /** Every call runs on the JavaScript thread: the engine keeps fan-out chunks short. */
+  readonly traits = { blocksEventLoop: true, fanoutChunkSize: 2_000 }
   readonly documents: DocumentStore
   readonly reactions: ReactionStore
   readonly audit: AuditStore

@@ -29,31 +29,40 @@ import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
 import { TimelineReader } from './timeline-reader.js'
 import { TimelineWriter } from './timeline-writer.js'
+import type { TimelineBackend } from './timelines.js'
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /** A {@link Store} on a PostgreSQL pool; open it with `openPostgresStore`. */
 export class PostgresStore implements Store {
   readonly name: string
+  /**
+   * Calls wait on the network, not the thread; a chunk is a fixed number of round trips and a
+   * commit, so larger chunks deliver faster (bench: 10,000 followers in 113–330 ms at 10,000).
+   */
+  readonly traits = { blocksEventLoop: false, fanoutChunkSize: 5_000 }
   readonly documents: PostgresDocuments
   readonly reactions: PostgresReactions
   readonly audit: PostgresAudit
   readonly #session: Session
-  readonly #writer: TimelineWriter
+  readonly #writer: TimelineBackend
   readonly #reader: TimelineReader
   readonly #jobs: FanoutJobs
   readonly #follows: Follows
   readonly #st: ReturnType<typeof statements>
 
-  /** Wraps a session whose schema is migrated (see `openPostgresStore`). */
-  constructor(session: Session, name: string) {
+  /**
+   * Wraps a session whose schema is migrated (see `openPostgresStore`); `timelines` keeps the
+   * entries somewhere else than the store's own tables (`eddy/redis`).
+   */
+  constructor(session: Session, name: string, timelines?: TimelineBackend) {
     const schema = session.target.schema
     this.#session = session
     this.name = name
     this.documents = new PostgresDocuments(session, schema)
     this.audit = new PostgresAudit(session, schema)
     this.reactions = new PostgresReactions(session, schema, this.audit)
-    this.#writer = new TimelineWriter(schema)
+    this.#writer = timelines ?? new TimelineWriter(schema)
     this.#reader = new TimelineReader(session, schema)
     this.#follows = new Follows(session, schema)
     this.#jobs = new FanoutJobs(session, schema, this.#writer, this.#follows)

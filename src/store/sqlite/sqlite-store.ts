@@ -35,6 +35,8 @@ import { TimelineWriter } from './timeline-writer.js'
 /** A {@link Store} on one SQLite connection; open it with `openSqliteStore`. */
 export class SqliteStore implements Store {
   readonly name: string
+  /** better-sqlite3 runs each call on the JavaScript thread: the engine keeps chunks short (~2 ms). */
+  readonly traits = { blocksEventLoop: true, fanoutChunkSize: 2_000 }
   readonly documents: SqliteDocuments
   readonly reactions: SqliteReactions
   readonly audit: SqliteAudit
@@ -171,6 +173,11 @@ export class SqliteStore implements Store {
     return out
   }
 
+  async dataVersion(): Promise<string> {
+    this.#check()
+    return this.#statements.dataVersion.get() as string
+  }
+
   async close(): Promise<void> {
     await stopCheckpoints(this.#db)
     if (this.#db.open) this.#db.close()
@@ -195,6 +202,9 @@ export class SqliteStore implements Store {
 function prepareStatements(db: Database) {
   const s = (sql: string): Statement => db.prepare(sql)
   return {
+    // Other connections' commits move data_version; this connection's own writes move its
+    // change count (rolled-back changes too: a cache then only misses once more).
+    dataVersion: s("SELECT data_version || '.' || total_changes() FROM pragma_data_version").pluck(),
     putActivity: s('INSERT OR REPLACE INTO activities (sk, body, foreign_id) VALUES (?, ?, ?)'),
     // Re-following keeps created_at (and so the edge's place in follower lists).
     follow: s(
