@@ -154,6 +154,14 @@ for (const store of ['sqlite::memory:', 'memory']) {
         assert.deepEqual(like.user, driver().userObject(u('dave')))
         const child = await api.reactions.addChild('like', like, {}, { userId: u('carl') })
         assert.equal(child.user_id, u('carl'))
+        // A server token names whose reactions are "own" with user_id (on the enrich/ path it asks for).
+        const read = await api
+          .feed('user', u('alice'))
+          .get({ enrich: true, withOwnReactions: true, user_id: u('dave') })
+        assert.deepEqual(
+          read.results[0].own_reactions.like.map((r: Api) => r.id),
+          [like.id],
+        )
         const missing = await failsWith(api.reactions.add('like', post.id), 400)
         assert.match(missing.detail, /user_id is required/)
         await api.reactions.delete(like.id)
