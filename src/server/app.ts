@@ -11,6 +11,7 @@ import { EddyError, inputError } from '../engine/errors.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
+import { DEFAULT_PAGE_CACHE_BYTES, PageCache } from './page-cache.js'
 import { type RateLimitOptions, rateLimits } from './rate-limit.js'
 import { activityRoutes } from './routes/activities.js'
 import { auditLogRoutes } from './routes/audit-logs.js'
@@ -35,6 +36,8 @@ export interface AppOptions {
   publicReadGroups?: string[]
   /** Per-key and per-user rate limits (off when absent). */
   rateLimit?: RateLimitOptions
+  /** Budget of the plain-read page cache in bytes (0: off; default {@link DEFAULT_PAGE_CACHE_BYTES}). */
+  pageCacheBytes?: number
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -99,6 +102,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     publicRead: new Set(options.publicReadGroups ?? PUBLIC_READ_GROUPS),
     limits: rateLimits(options.rateLimit),
   }
+  const cacheBytes = options.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES
+  if (cacheBytes > 0) ctx.pages = new PageCache(cacheBytes)
 
   // Callback style, not async: an async hook costs a promise and a microtask on every request.
   app.addHook('onRequest', (request, _reply, done) => {

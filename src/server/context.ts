@@ -4,6 +4,7 @@ import type { EddyClient } from '../client/client.js'
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import { type Authenticator, actionFor, checkScope, type Principal } from './auth.js'
+import type { PageCache } from './page-cache.js'
 import type { RateLimits } from './rate-limit.js'
 
 /** Shared state of one server. */
@@ -15,6 +16,8 @@ export interface ServerContext {
   publicRead: Set<string>
   /** Rate limits, when any is configured. */
   limits?: RateLimits
+  /** Serialized plain read pages (absent when disabled). */
+  pages?: PageCache
 }
 
 /** Path parameters, URL-decoded by the router. */

@@ -15,8 +15,10 @@ import type { FastifyInstance } from 'fastify'
 import { connect, type EddyClient } from '../client/client.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import { intOption } from '../engine/options.js'
 import type { Store } from '../store/store.js'
 import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
+import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
 import { type RateLimitOptions, rateLimitOptions } from './rate-limit.js'
 
 export { DEFAULT_BODY_LIMIT } from './app.js'
@@ -51,6 +53,12 @@ export interface ServerOptions {
    */
   rateLimit?: RateLimitOptions | false
   /**
+   * Bytes of plain feed pages kept serialized and served while the store's data is unchanged
+   * (any write, from any process, empties the cache); 0 turns it off. Default 16 MiB. Only
+   * stores with a data version (SQLite) cache.
+   */
+  pageCacheBytes?: number
+  /**
    * Record changes for `GET audit_logs/` (default true), when no client is given; a client passed
    * in keeps its own `auditLog` setting.
    */
@@ -80,6 +88,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     publicReadGroups: options.publicReadGroups,
     rateLimit,
+    pageCacheBytes: intOption(options.pageCacheBytes, 'pageCacheBytes', 0, 2 ** 31, DEFAULT_PAGE_CACHE_BYTES),
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL
   // unreachable, refused login) fails listen()/ready() with the EddyError that says why.

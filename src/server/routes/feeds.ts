@@ -17,7 +17,7 @@ import {
   timed,
 } from '../context.js'
 import { enrichActivities } from '../enrich.js'
-import { flatPageJson } from '../fast-read.js'
+import { plainReadJson } from '../fast-read.js'
 import { nextWithFlags, reactionOptions } from '../reaction-query.js'
 import { checkUserBatch, checkUserTargetUpdates } from '../user-limits.js'
 import { linkBase } from './reactions.js'
@@ -50,15 +50,17 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
   const options = readOptions(call.query)
   // Validated on both paths (a bad rankingVars is a 400); reaction fields only on enrich/, as on Stream.
   const reactions = reactionOptions(call.query)
-  if (!enrich && feed.group.kind === 'flat') {
-    const text = await flatPageJson(ctx.engine, feed, options)
-    if (text !== undefined) return new RawJson(text)
-  }
-  const response = (await readFeed(ctx.engine, feed, enrich ? { ...options, ...reactions } : options, {
-    reader: userOf(call.principal),
-    base: linkBase(call.request),
-  })) as unknown as Record<string, unknown>
-  if (!enrich) return response
+  // Plain reads carry no reaction fields, so their bytes depend only on the feed and the page.
+  if (!enrich) return new RawJson(await plainReadJson(ctx.engine, ctx.pages, feed, options))
+  const response = (await readFeed(
+    ctx.engine,
+    feed,
+    { ...options, ...reactions },
+    {
+      reader: userOf(call.principal),
+      base: linkBase(call.request),
+    },
+  )) as unknown as Record<string, unknown>
   const started = performance.now()
   const results = response.results as Record<string, unknown>[]
   // Embedded (SA:) activities get the same reaction fields, for the same reader.

@@ -1,0 +1,64 @@
+/**
+ * Serialized feed pages, reused while the store's data version is unchanged. A page is cached
+ * under the version read *before* the page was read, so a cached page is never older than its
+ * version: a write from this process or any other changes the version (SQLite: `PRAGMA
+ * data_version` plus the connection's own changes; see `Store.dataVersion`), and the next read
+ * sees a new version, drops every cached page and reads the store again. Invalidation is
+ * therefore global and costs nothing on write; a read-mostly feed serves its hot pages without
+ * touching the store or re-serializing bodies.
+ */
+
+/** Default budget: about 1,600 pages of 25 activities of ~400 bytes. */
+export const DEFAULT_PAGE_CACHE_BYTES = 16 * 1024 * 1024
+
+/** Pages as JSON text without their closing `"duration"` field and brace, by feed and query. */
+export class PageCache {
+  readonly #maxBytes: number
+  #version: string | undefined
+  #pages = new Map<string, string>()
+  #bytes = 0
+
+  /** `maxBytes` bounds the cached text (UTF-16 code units x 2); the oldest pages go first. */
+  constructor(maxBytes = DEFAULT_PAGE_CACHE_BYTES) {
+    this.#maxBytes = maxBytes
+  }
+
+  /** The page cached for `key` at `version`, or undefined; a new version empties the cache. */
+  get(key: string, version: string): string | undefined {
+    if (version !== this.#version) {
+      this.#version = version
+      this.#pages = new Map()
+      this.#bytes = 0
+      return undefined
+    }
+    return this.#pages.get(key)
+  }
+
+  /**
+   * Keeps `head` for `key`, if `version` (read before the page was) is still the current one:
+   * a page read under an older version may already be out of date and is not kept.
+   */
+  set(key: string, version: string, head: string): void {
+    if (version !== this.#version) return
+    const size = 2 * (key.length + head.length)
+    if (size > this.#maxBytes) return
+    const old = this.#pages.get(key)
+    if (old !== undefined) {
+      this.#pages.delete(key)
+      this.#bytes -= 2 * (key.length + old.length)
+    }
+    // Oldest first: Map iteration follows insertion order.
+    for (const [k, v] of this.#pages) {
+      if (this.#bytes + size <= this.#maxBytes) break
+      this.#pages.delete(k)
+      this.#bytes -= 2 * (k.length + v.length)
+    }
+    this.#pages.set(key, head)
+    this.#bytes += size
+  }
+
+  /** How many pages are cached (for tests). */
+  get size(): number {
+    return this.#pages.size
+  }
+}
