@@ -40,38 +40,71 @@ const MONTHS = [
 ]
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')
 
+/** One strftime code: the UTC date and the time in microseconds in, its text out. */
+type Code = (d: Date, micros: number) => string
+
+function dayOfYear(d: Date): number {
+  return Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1
+}
+
+/** Week of the year whose weeks start on `firstDay` (0 Sunday, 1 Monday); days before the first are week 0. */
+function weekOf(d: Date, firstDay: number): number {
+  const jan1 = new Date(Date.UTC(d.getUTCFullYear(), 0, 1)).getUTCDay()
+  const offset = (7 + firstDay - jan1) % 7 // days until the first `firstDay` of the year
+  const day = dayOfYear(d) - 1
+  return day < offset ? 0 : Math.floor((day - offset) / 7) + 1
+}
+
+// Defined once: a group key is computed on every grouped add, for every grouped feed group.
+const CODES: Record<string, Code> = {
+  Y: (d) => String(d.getUTCFullYear()),
+  y: (d) => pad(d.getUTCFullYear() % 100),
+  m: (d) => pad(d.getUTCMonth() + 1),
+  d: (d) => pad(d.getUTCDate()),
+  H: (d) => pad(d.getUTCHours()),
+  I: (d) => pad(d.getUTCHours() % 12 || 12),
+  p: (d) => (d.getUTCHours() < 12 ? 'AM' : 'PM'),
+  M: (d) => pad(d.getUTCMinutes()),
+  S: (d) => pad(d.getUTCSeconds()),
+  f: (_, micros) => pad(micros % 1_000_000, 6),
+  j: (d) => pad(dayOfYear(d), 3),
+  a: (d) => DAYS[d.getUTCDay()].slice(0, 3),
+  A: (d) => DAYS[d.getUTCDay()],
+  b: (d) => MONTHS[d.getUTCMonth()].slice(0, 3),
+  B: (d) => MONTHS[d.getUTCMonth()],
+  w: (d) => String(d.getUTCDay()),
+  U: (d) => pad(weekOf(d, 0)),
+  W: (d) => pad(weekOf(d, 1)),
+  '%': () => '%',
+}
+
+/** Compiles a strftime format into the literal texts and codes it joins (unknown codes stay as written). */
+function compileStrftime(format: string): (micros: number) => string {
+  const parts: (string | Code)[] = []
+  let text = ''
+  for (let i = 0; i < format.length; i++) {
+    const code = format[i] === '%' && i + 1 < format.length ? CODES[format[i + 1]] : undefined
+    if (code === undefined) {
+      text += format[i]
+      continue
+    }
+    if (text !== '') parts.push(text)
+    text = ''
+    parts.push(code)
+    i++
+  }
+  if (text !== '') parts.push(text)
+  return (micros) => {
+    const d = new Date(Math.floor(micros / 1000))
+    let out = ''
+    for (const part of parts) out += typeof part === 'string' ? part : part(d, micros)
+    return out
+  }
+}
+
 /** Python's strftime on a UTC time, for the codes that make sense in a group key. */
 export function strftime(micros: number, format: string): string {
-  const d = new Date(Math.floor(micros / 1000))
-  const dayOfYear = Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1
-  const weekOf = (firstDay: number) => {
-    const jan1 = new Date(Date.UTC(d.getUTCFullYear(), 0, 1)).getUTCDay()
-    const offset = (7 + firstDay - jan1) % 7 // days until the first `firstDay` of the year
-    return dayOfYear - 1 < offset ? 0 : Math.floor((dayOfYear - 1 - offset) / 7) + 1
-  }
-  const h12 = d.getUTCHours() % 12 || 12
-  const codes: Record<string, () => string> = {
-    Y: () => String(d.getUTCFullYear()),
-    y: () => pad(d.getUTCFullYear() % 100),
-    m: () => pad(d.getUTCMonth() + 1),
-    d: () => pad(d.getUTCDate()),
-    H: () => pad(d.getUTCHours()),
-    I: () => pad(h12),
-    p: () => (d.getUTCHours() < 12 ? 'AM' : 'PM'),
-    M: () => pad(d.getUTCMinutes()),
-    S: () => pad(d.getUTCSeconds()),
-    f: () => pad(micros % 1_000_000, 6),
-    j: () => pad(dayOfYear, 3),
-    a: () => DAYS[d.getUTCDay()].slice(0, 3),
-    A: () => DAYS[d.getUTCDay()],
-    b: () => MONTHS[d.getUTCMonth()].slice(0, 3),
-    B: () => MONTHS[d.getUTCMonth()],
-    w: () => String(d.getUTCDay()),
-    U: () => pad(weekOf(0)),
-    W: () => pad(weekOf(1)),
-    '%': () => '%',
-  }
-  return format.replace(/%(.)/g, (whole, code: string) => codes[code]?.() ?? whole)
+  return compileStrftime(format)(micros)
 }
 
 const STRFTIME_CODES = /%[^YymdHIpMSfjaAbBwUW%]/
@@ -146,7 +179,8 @@ export function compileAggregationFormat(format: string, group = 'feed group'): 
           `aggregationFormat of ${group} uses an unsupported strftime code in ${JSON.stringify(strf)}`,
         )
       }
-      parts.push((s) => strftime(s.micros, strf))
+      const formatTime = compileStrftime(strf)
+      parts.push((s) => formatTime(s.micros))
     } else {
       const path = m[3]
       parts.push((s) => lookup(s, path))
