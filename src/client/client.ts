@@ -121,8 +121,10 @@ function openWithTimelines(spec: string | Store | undefined, timelines: unknown)
     )
   }
   const shown = timelines.replace(/\/\/[^@/]*@/, '//').replace(/\?.*$/, '')
-  return new DeferredStore(`${postgresName(spec)}+${shown}`, () =>
-    import('../store/redis/index.js').then((m) => m.openRedisStore({ store: spec, timelines })),
+  return new DeferredStore(
+    `${postgresName(spec)}+${shown}`,
+    () => import('../store/redis/index.js').then((m) => m.openRedisStore({ store: spec, timelines })),
+    { blocksEventLoop: false, fanoutChunkSize: 2_000 },
   )
 }
 

@@ -8,6 +8,7 @@ import { connectError, type PostgresTarget, StoreUnavailable } from './errors.js
 import { PostgresStore } from './postgres-store.js'
 import { migrate, SCHEMA_NAME } from './schema.js'
 import { Session } from './session.js'
+import type { TimelineBackend } from './timelines.js'
 
 export { PostgresDocuments } from './documents.js'
 export type { PgPool, PgPoolClient, PgQuery, PgResult } from './driver.js'
@@ -15,6 +16,8 @@ export type { PostgresTarget, UnavailableReason } from './errors.js'
 export { StoreUnavailable } from './errors.js'
 export { PostgresStore } from './postgres-store.js'
 export { SCHEMA_VERSION } from './schema.js'
+export type { Runner, Session, Sql } from './session.js'
+export type { FollowerWalk, OriginRemove, TimelineBackend } from './timelines.js'
 
 /** The schema Eddy's tables go in unless told otherwise. */
 export const DEFAULT_SCHEMA = 'eddy'
@@ -32,6 +35,11 @@ export interface PostgresOptions {
   connectionTimeoutMillis?: number
   /** Called with each statement's text before it is sent (diagnostics, query counts in tests). */
   onQuery?: (text: string) => void
+  /**
+   * Keeps timelines somewhere else than the store's own tables (`eddy/redis` uses it): called
+   * once with the store's session, its backend then runs inside every write and fan-out chunk.
+   */
+  timelines?: (session: Session) => TimelineBackend
 }
 
 /**
@@ -77,7 +85,8 @@ export async function openPostgresStore(
     throw error
   }
   const name = `postgres://${target.host}:${target.port}/${target.database}`
-  return new PostgresStore(session, schema === DEFAULT_SCHEMA ? name : `${name}?schema=${schema}`)
+  const shown = schema === DEFAULT_SCHEMA ? name : `${name}?schema=${schema}`
+  return new PostgresStore(session, shown, options.timelines?.(session))
 }
 
 function timeout(options: PostgresOptions) {

@@ -1,0 +1,33 @@
+/**
+ * Where a PostgreSQL store keeps timeline entries. By default its own tables
+ * ({@link TimelineWriter}); `eddy/redis` passes a backend that keeps them in Redis instead. A
+ * backend runs inside the store's transactions, before COMMIT, so what it writes is covered by
+ * the locks the transaction holds (job rows, follow edges, expected bodies) and a failure rolls
+ * the whole write back.
+ */
+import type { EntryRemove, EntryWrite } from '../store.js'
+import type { Runner, Sql } from './session.js'
+
+/** A removal of every entry of `feed` that came through `origin`. */
+export interface OriginRemove {
+  feed: string
+  origin: string
+}
+
+/**
+ * How a fan-out chunk walks a followed feed's followers: `statement` with `values(...)` returns
+ * up to `limit` rows `{ source, cursor }` after `cursor` (null before the first chunk), in the
+ * order the backend wants; the job stores the last row's `cursor`.
+ */
+export interface FollowerWalk {
+  statement: Sql
+  values(feed: string, cursor: string | null, limit: number): unknown[]
+}
+
+/** Timeline writes of a PostgreSQL store, applied inside its transaction `db`. */
+export interface TimelineBackend {
+  /** Adds (then copies), removes, removes by origin, then trims feeds given a `maxLength`. */
+  apply(db: Runner, add?: EntryWrite[], remove?: EntryRemove[], byOrigin?: OriginRemove[]): Promise<void>
+  /** The order chunks walk followers in (default: by follower name, the cursor being the name). */
+  readonly followers?: FollowerWalk
+}

@@ -1,0 +1,237 @@
+/**
+ * PostgreSQL + Redis: PostgreSQL keeps what may not be lost (activity bodies, follows, fan-out job
+ * rows, documents, reactions, the audit log, and every feed's direct entries, from which Redis can
+ * be rebuilt); Redis keeps the timelines and group state that reads and fan-out hit. It is the
+ * PostgreSQL store with its timeline backend swapped: each write and each fan-out chunk is still
+ * one PostgreSQL transaction, and the Redis step runs inside it, just before COMMIT.
+ *
+ * How the seven rules of store.ts hold across the two systems:
+ * 1. **Atomic writes.** A write's Redis step (idempotent scripts) runs after its PostgreSQL
+ *    statements and before COMMIT: if Redis fails, PostgreSQL rolls back and the call rejects
+ *    (503), so an outage leaves nothing half-accepted; an accepted fan-out job that fails a
+ *    chunk stays at its last committed cursor and resumes when Redis is back. The one gap is a
+ *    PostgreSQL failure after the Redis step (the connection or server lost at COMMIT): Redis may
+ *    then hold entries of a write that did not commit; reads skip entries without a stored body,
+ *    and `eddy rebuild-timelines` restores Redis from PostgreSQL.
+ * 2. **Idempotent entries.** Every script finds an entry before adding it and changes nothing
+ *    (group counters included) when it exists, so a chunk re-run after a rollback, a failover
+ *    retry or a second worker delivers once.
+ * 3. **Reads see committed data**, with the gap of rule 1; each Redis read is one command or one
+ *    script (one snapshot), bodies are then read from PostgreSQL.
+ * 4. **Follows and adds never miss each other, and unfollows leave nothing**: the PostgreSQL
+ *    store's locks (its job rows, and one lock per followed feed that chunks and copies share and
+ *    unfollows take exclusively) are held while the Redis step runs, so the order in Redis is the
+ *    commit order in PostgreSQL.
+ * 5. **Jobs keyed by (feed, sk), upserted**: job rows stay in PostgreSQL; a chunk writes Redis
+ *    while it holds its job row locked, and advances the cursor only if that write succeeded.
+ * 6. **Leases distribute work**: unchanged (PostgreSQL rows). BullMQ, when used, only hands jobs
+ *    out faster; the rows stay the truth.
+ * 7. **Optimistic writes**: bodies live in PostgreSQL, compared under FOR UPDATE as before.
+ *
+ * Timelines are capped in Redis (`cap`, 1,000 entries or groups per feed by default, as
+ * Stream-Framework keeps): older entries are dropped from Redis and pages past the cap are empty.
+ */
+import type { PostgresStore } from '../postgres/postgres-store.js'
+import type { Session } from '../postgres/session.js'
+import { TimelineWriter } from '../postgres/timeline-writer.js'
+import type { TimelineBackend } from '../postgres/timelines.js'
+import type {
+  AuditStore,
+  ClaimOptions,
+  DocumentStore,
+  EntryRemove,
+  EntryWrite,
+  FanoutJob,
+  FlatEntry,
+  FollowCountQuery,
+  FollowQuery,
+  FollowRow,
+  GroupPage,
+  GroupPageQuery,
+  GroupReadOptions,
+  PageQuery,
+  ReactionStore,
+  Store,
+  StoredActivity,
+  StoreTraits,
+  WriteBatch,
+} from '../store.js'
+import type { RedisClient } from './driver.js'
+import { bucketWalk, timelineStatements } from './pg-schema.js'
+import type { RedisTimelines } from './timelines.js'
+
+/**
+ * The timeline backend the PostgreSQL store runs inside its transactions: direct entries (no
+ * origin) are also written to PostgreSQL's own entry tables, the durable record a rebuild reads;
+ * everything goes to Redis.
+ */
+export function redisBackend(session: Session, timelines: RedisTimelines): TimelineBackend {
+  const direct = new TimelineWriter(session.target.schema)
+  return {
+    followers: bucketWalk(session.target.schema),
+    async apply(db, add = [], remove = [], byOrigin = []) {
+      const directAdd = add.filter((e) => e.origin === null)
+      const directRemove = remove.filter((r: EntryRemove) => r.origin === undefined || r.origin === null)
+      if (directAdd.length > 0 || directRemove.length > 0) await direct.apply(db, directAdd, directRemove)
+      await timelines.apply(add as EntryWrite[], remove, byOrigin)
+    },
+  }
+}
+
+/**
+ * Calls wait on the network; a chunk is a few PostgreSQL round trips plus one Lua call per
+ * bucket, and 2,000 followers keep each call's hold on Redis's single thread to a few ms.
+ */
+export const REDIS_TRAITS: StoreTraits = { blocksEventLoop: false, fanoutChunkSize: 2_000 }
+
+/** A {@link Store} on PostgreSQL with timelines in Redis; open it with `openRedisStore`. */
+export class RedisStore implements Store {
+  readonly name: string
+  readonly traits = REDIS_TRAITS
+  readonly documents: DocumentStore
+  readonly reactions: ReactionStore
+  readonly audit: AuditStore
+  /** The Redis timelines (for `eddy rebuild-timelines` and the tests). */
+  readonly timelines: RedisTimelines
+  readonly #pg: PostgresStore
+  readonly #session: Session
+  readonly #redis: RedisClient
+  readonly #st: ReturnType<typeof timelineStatements>
+  #closed = false
+
+  constructor(
+    pg: PostgresStore,
+    session: Session,
+    redis: RedisClient,
+    timelines: RedisTimelines,
+    name: string,
+  ) {
+    this.#pg = pg
+    this.#session = session
+    this.#redis = redis
+    this.timelines = timelines
+    this.name = name
+    this.documents = pg.documents
+    this.reactions = pg.reactions
+    this.audit = pg.audit
+    this.#st = timelineStatements(session.target.schema)
+  }
+
+  /** The PostgreSQL session (for the rebuild, which reads PostgreSQL's tables directly). */
+  get session(): Session {
+    return this.#session
+  }
+
+  write(batch: WriteBatch): Promise<FanoutJob[]> {
+    return this.#pg.write(batch)
+  }
+
+  runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
+    return this.#pg.runFanout(job, chunkSize)
+  }
+
+  claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
+    return this.#pg.claimFanout(options)
+  }
+
+  getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
+    return this.#pg.getActivities(sks)
+  }
+
+  async findByForeignId(feed: string, foreignId: string): Promise<string[]> {
+    this.#session.check()
+    if (foreignId === '') return []
+    const rows = await this.#session.once('findByForeignId', (db) =>
+      db.rows<{ sk: string }>(this.#st.byForeignId, [foreignId]),
+    )
+    const held = await this.timelines.entries(
+      feed,
+      rows.map((r) => r.sk),
+    )
+    return rows.map((r) => r.sk).filter((sk) => held.has(sk))
+  }
+
+  async getEntries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>> {
+    this.#session.check()
+    return this.timelines.entries(feed, [...new Set(sks)])
+  }
+
+  async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
+    this.#session.check()
+    checkWindow(page.limit, page.offset)
+    const entries = await this.timelines.readFlat(feed, page)
+    const bodies = await this.#pg.getActivities(entries.map((e) => e.sk))
+    // An entry without a body belongs to a write PostgreSQL did not commit (see rule 1): skipped.
+    return entries.flatMap((e) => {
+      const body = bodies.get(e.sk)?.body
+      return body === undefined ? [] : [{ sk: e.sk, origin: e.origin, body }]
+    })
+  }
+
+  async newestEntries(feed: string, limit: number): Promise<string[]> {
+    this.#session.check()
+    checkWindow(limit, 0)
+    return this.timelines.newest(feed, limit)
+  }
+
+  async readGroups(
+    feed: string,
+    page: GroupPageQuery,
+    perGroup: number,
+    options?: GroupReadOptions,
+  ): Promise<GroupPage> {
+    this.#session.check()
+    checkWindow(page.limit, page.offset)
+    checkWindow(perGroup, 0)
+    const read = await this.timelines.groups(feed, page, perGroup, options)
+    const bodies = await this.#pg.getActivities(read.groups.flatMap((g) => g.entries.map((e) => e.sk)))
+    const out: GroupPage = {
+      groups: read.groups.map((g) => ({
+        id: g.id,
+        group: g.group,
+        firstSk: g.firstSk,
+        lastSk: g.lastSk,
+        activityCount: g.activityCount,
+        actorCount: g.actorCount,
+        seen: g.seen,
+        read: g.read,
+        activities: g.entries.flatMap((e) => {
+          const body = bodies.get(e.sk)?.body
+          return body === undefined ? [] : [{ sk: e.sk, origin: e.origin, body }]
+        }),
+      })),
+    }
+    if (read.unseen !== undefined) out.unseen = read.unseen
+    if (read.unread !== undefined) out.unread = read.unread
+    return out
+  }
+
+  followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    return this.#pg.followers(feed, query)
+  }
+
+  following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
+    return this.#pg.following(feed, query)
+  }
+
+  countFollows(feed: string, query: FollowCountQuery): Promise<{ followers?: number; following?: number }> {
+    return this.#pg.countFollows(feed, query)
+  }
+
+  /** Closes the PostgreSQL pool (if the store opened it) and the Redis connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      await this.#pg.close()
+    } finally {
+      await this.#redis.quit().catch(() => this.#redis.disconnect())
+    }
+  }
+}
+
+function checkWindow(limit: number, offset: number): void {
+  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset) || limit < 0 || offset < 0) {
+    throw new Error(`limit and offset must be non-negative integers, got ${limit} and ${offset}`)
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * Timelines in Redis: the seam's entry writes and reads as Lua scripts (lua.ts) over the key
+ * layout of keys.ts. Batch-first: a write is one script call per hash-tag bucket on a cluster
+ * (one call in all on a single Redis), never a round trip per follower; with `wait` set, each
+ * node's calls are followed by WAIT in the same pipeline, so a write resolves only once that many
+ * replicas hold it (a failover after that cannot lose it).
+ */
+import { StoreError } from '../errors.js'
+import type { EntryRemove, EntryWrite, GroupPageQuery, GroupReadOptions, PageQuery } from '../store.js'
+import type { RedisClient, RedisPipeline } from './driver.js'
+import { escapeGroup, KeySpace, slotOf, unescapeGroup } from './keys.js'
+import { APPLY, ENTRIES, GROUPS } from './lua.js'
+
+/** Settings of Redis timelines. */
+export interface TimelineSettings {
+  /** Key prefix (default `eddy`). */
+  prefix: string
+  /** Most entries (flat feeds) or groups (grouped feeds) a feed keeps (default 1,000). */
+  cap: number
+  /** Replicas that must acknowledge each write (WAIT) before it counts (default 0). */
+  wait: number
+  /** How long WAIT may take, in ms (default 2,000). */
+  waitMs: number
+}
+
+/** One timeline entry as Redis holds it. */
+export interface RawEntry {
+  sk: string
+  origin: string | null
+}
+
+/** A group as Redis holds it, without bodies. */
+export interface RawGroup {
+  id: string
+  group: string
+  firstSk: string
+  lastSk: string
+  activityCount: number
+  actorCount: number
+  seen: boolean
+  read: boolean
+  entries: RawEntry[]
+}
+
+interface FeedOps {
+  feed: string
+  grouped: boolean
+  full: boolean
+  adds: string[][]
+  removes: string[][]
+  origins: string[]
+  maxLength: number
+}
+
+const HI = Buffer.from([0xff])
+
+/** Reads a member `sk` or `sk|origin`. */
+export function parseMember(member: string): RawEntry {
+  const bar = member.indexOf('|')
+  return bar < 0 ? { sk: member, origin: null } : { sk: member.slice(0, bar), origin: member.slice(bar + 1) }
+}
+
+const array = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : [])
+
+/** Entry writes and reads on one Redis or Redis Cluster client. */
+export class RedisTimelines {
+  readonly keys: KeySpace
+  readonly settings: TimelineSettings
+  /** Where the timelines are, as messages show it (no password). */
+  readonly location: string
+  readonly #client: RedisClient
+  readonly #cluster: boolean
+
+  constructor(client: RedisClient, cluster: boolean, location: string, settings: TimelineSettings) {
+    this.#client = client
+    this.#cluster = cluster
+    this.location = location
+    this.settings = settings
+    this.keys = new KeySpace(settings.prefix)
+    client.defineCommand('eddyApply', { lua: APPLY })
+    client.defineCommand('eddyEntries', { lua: ENTRIES })
+    client.defineCommand('eddyGroups', { lua: GROUPS })
+  }
+
+  /**
+   * Adds (in order), removes, removes by origin, then trims, per feed as the seam orders them;
+   * resolves with how many entries were new. Idempotent: safe to run again after a failure.
+   */
+  async apply(
+    add: EntryWrite[] = [],
+    remove: EntryRemove[] = [],
+    byOrigin: { feed: string; origin: string }[] = [],
+  ): Promise<number> {
+    const feeds = new Map<string, FeedOps>()
+    const ops = (feed: string) => {
+      let f = feeds.get(feed)
+      if (!f) {
+        f = { feed, grouped: false, full: false, adds: [], removes: [], origins: [], maxLength: 0 }
+        feeds.set(feed, f)
+      }
+      return f
+    }
+    for (const e of add) {
+      const f = ops(e.feed)
+      if (e.kind === 'flat') f.adds.push([e.sk, e.origin ?? ''])
+      else {
+        f.grouped = f.full = true
+        f.adds.push([e.sk, e.origin ?? '', escapeGroup(e.group ?? ''), e.actor ?? '', e.groupId ?? e.sk])
+      }
+      if (e.maxLength !== undefined && (f.maxLength === 0 || e.maxLength < f.maxLength))
+        f.maxLength = Math.max(1, e.maxLength)
+    }
+    for (const r of remove) {
+      const f = ops(r.feed)
+      f.full = true
+      f.removes.push([r.sk, r.origin ?? ''])
+    }
+    for (const o of byOrigin) {
+      const f = ops(o.feed)
+      f.full = true
+      f.origins.push(o.origin)
+    }
+    if (feeds.size === 0) return 0
+    const calls = this.#cluster ? this.#byBucket([...feeds.values()]) : [[...feeds.values()]]
+    const results: unknown[] = await this.#guard('a timeline write', () =>
+      this.#cluster ? this.#sendCluster(calls) : this.#sendSingle(calls[0]),
+    )
+    return results.reduce((n: number, r) => n + Number(r), 0)
+  }
+
+  /** A page of a flat feed, newest first (sort-key cursors). */
+  async readFlat(feed: string, page: PageQuery): Promise<RawEntry[]> {
+    if (page.limit === 0) return []
+    const { max, min } = flatBounds(page)
+    const key = this.keys.entries(feed)
+    const members = (await this.#guard('a feed read', () =>
+      this.#client.call('ZREVRANGEBYLEX', key, max, min, 'LIMIT', page.offset, page.limit),
+    )) as string[]
+    return members.map(parseMember)
+  }
+
+  /** The newest `limit` sort keys of a feed. */
+  async newest(feed: string, limit: number): Promise<string[]> {
+    if (limit === 0) return []
+    const key = this.keys.entries(feed)
+    const members = (await this.#guard('a feed read', () =>
+      this.#client.call('ZREVRANGE', key, 0, limit - 1),
+    )) as string[]
+    return members.map((m) => parseMember(m).sk)
+  }
+
+  /** Which of `sks` the feed holds, with their origins. */
+  async entries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>> {
+    const out = new Map<string, { origin: string | null }>()
+    if (sks.length === 0) return out
+    const found = (await this.#script('eddyEntries', [this.keys.entries(feed)], sks)) as string[]
+    for (const member of found) {
+      if (member === '') continue
+      const { sk, origin } = parseMember(member)
+      out.set(sk, { origin })
+    }
+    return out
+  }
+
+  /** A page of groups, with counts and marks as asked, in one atomic script. */
+  async groups(
+    feed: string,
+    page: GroupPageQuery,
+    perGroup: number,
+    options: GroupReadOptions = {},
+  ): Promise<{ groups: RawGroup[]; unseen?: number; unread?: number }> {
+    const bounds: Record<string, [string, string]> = {}
+    for (const b of ['lt', 'lte', 'gt', 'gte'] as const) {
+      const cursor = page[b]
+      if (cursor) bounds[b] = [cursor.id, cursor.sk]
+    }
+    const mark = (target: GroupReadOptions['seen']) => (target === true ? true : (target ?? false))
+    const request = {
+      l: page.limit,
+      o: page.offset,
+      p: perGroup,
+      b: bounds,
+      c: options.counts ? 1 : 0,
+      s: mark(options.seen),
+      r: mark(options.read),
+    }
+    const raw = (await this.#script('eddyGroups', this.keys.all(feed), [JSON.stringify(request)])) as string
+    const parsed = JSON.parse(raw) as { groups: unknown; unseen?: number; unread?: number }
+    const groups = array<[string, string, string, string, number, number, number, number, unknown]>(
+      parsed.groups,
+    ).map(
+      ([group, id, firstSk, lastSk, activityCount, actorCount, unseen, unread, items]): RawGroup => ({
+        id,
+        group: unescapeGroup(group),
+        firstSk,
+        lastSk,
+        activityCount,
+        actorCount,
+        seen: unseen === 0,
+        read: unread === 0,
+        entries: array<string>(items).map(parseMember),
+      }),
+    )
+    const out: { groups: RawGroup[]; unseen?: number; unread?: number } = { groups }
+    if (options.counts) {
+      out.unseen = parsed.unseen ?? 0
+      out.unread = parsed.unread ?? 0
+    }
+    return out
+  }
+
+  /** Deletes every key of `feeds` (before a rebuild writes them again). */
+  async clear(feeds: string[]): Promise<void> {
+    const keys = feeds.flatMap((f) => this.keys.all(f))
+    if (this.#cluster) await Promise.all(keys.map((k) => this.#client.call('DEL', k)))
+    else if (keys.length > 0) await this.#client.call('DEL', ...keys)
+  }
+
+  #script(name: string, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const run = this.#client[name] as (...a: (string | number)[]) => Promise<unknown>
+    return this.#guard(name === 'eddyApply' ? 'a timeline write' : 'a feed read', () =>
+      run.call(this.#client, keys.length, ...keys, ...args),
+    )
+  }
+
+  /** Runs `work`; a Redis failure becomes a StoreError (503) naming the location. */
+  async #guard<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      if (error instanceof StoreError) throw error
+      throw new StoreError(
+        'unavailable',
+        `Redis at ${this.location} failed ${what}: ${(error as Error).message}${what.endsWith('write') ? '; nothing was committed, retry it' : ''}`,
+        { cause: error },
+      )
+    }
+  }
+
+  #payload(feeds: FeedOps[]): { keys: string[]; json: string } {
+    const keys: string[] = []
+    const list = feeds.map((f) => {
+      if (f.full) keys.push(...this.keys.all(f.feed))
+      else keys.push(this.keys.entries(f.feed))
+      return [f.full ? 6 : 1, f.grouped ? 1 : 0, f.adds, f.removes, f.origins, f.maxLength]
+    })
+    return { keys, json: JSON.stringify({ c: this.settings.cap, f: list }) }
+  }
+
+  #byBucket(feeds: FeedOps[]): FeedOps[][] {
+    const buckets = new Map<string, FeedOps[]>()
+    for (const f of feeds) {
+      const tag = this.keys.tag(f.feed)
+      const list = buckets.get(tag)
+      if (list) list.push(f)
+      else buckets.set(tag, [f])
+    }
+    return [...buckets.values()]
+  }
+
+  async #sendSingle(feeds: FeedOps[]): Promise<unknown[]> {
+    const { keys, json } = this.#payload(feeds)
+    if (this.settings.wait === 0) return [await this.#script('eddyApply', keys, [json])]
+    const pipe = this.#client.pipeline()
+    ;(pipe.eddyApply as (...a: (string | number)[]) => RedisPipeline)(keys.length, ...keys, json)
+    pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
+    return this.#settle(await pipe.exec(), 1)
+  }
+
+  async #sendCluster(calls: FeedOps[][]): Promise<unknown[]> {
+    if (this.settings.wait === 0) {
+      return Promise.all(
+        calls.map((feeds) => {
+          const { keys, json } = this.#payload(feeds)
+          return this.#script('eddyApply', keys, [json])
+        }),
+      )
+    }
+    // WAIT counts the writes of its own connection: one pipeline per master, WAIT last.
+    const byNode = new Map<string, FeedOps[][]>()
+    for (const feeds of calls) {
+      const node = this.#client.slots?.[slotOf(this.keys.tag(feeds[0].feed))]?.[0] ?? '?'
+      const list = byNode.get(node)
+      if (list) list.push(feeds)
+      else byNode.set(node, [feeds])
+    }
+    const results = await Promise.all(
+      [...byNode.values()].map(async (group) => {
+        const pipe = this.#client.pipeline()
+        for (const feeds of group) {
+          const { keys, json } = this.#payload(feeds)
+          ;(pipe.eddyApply as (...a: (string | number)[]) => RedisPipeline)(keys.length, ...keys, json)
+        }
+        pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
+        return this.#settle(await pipe.exec(), group.length)
+      }),
+    )
+    return results.flat()
+  }
+
+  /** The script results of a pipeline; throws its first error, or when too few replicas acknowledged. */
+  #settle(results: [Error | null, unknown][] | null, scripts: number): unknown[] {
+    if (!results) throw new StoreError('unavailable', 'Redis dropped a pipeline (connection lost)')
+    for (const [error] of results) if (error) throw error
+    const acked = Number(results[scripts][1])
+    if (acked < this.settings.wait) {
+      throw new StoreError(
+        'unavailable',
+        `only ${acked} of ${this.settings.wait} Redis replicas acknowledged a timeline write within ${this.settings.waitMs} ms; it will be retried`,
+      )
+    }
+    return results.slice(0, scripts).map(([, value]) => value)
+  }
+}
+
+/** ZREVRANGEBYLEX bounds for sort-key cursors (byte 255 ends a member's range). */
+function flatBounds(page: PageQuery): { max: Buffer | string; min: Buffer | string } {
+  let max: string | undefined
+  let maxHi = false
+  const upper = (sk: string, hi: boolean) => {
+    if (max === undefined || sk < max || (sk === max && !hi)) {
+      max = sk
+      maxHi = hi
+    }
+  }
+  let min: string | undefined
+  let minExclusive = false
+  const lower = (sk: string, exclusive: boolean) => {
+    if (min === undefined || sk > min || (sk === min && exclusive)) {
+      min = sk
+      minExclusive = exclusive
+    }
+  }
+  if (page.lt !== undefined) upper(page.lt, false)
+  if (page.lte !== undefined) upper(page.lte, true)
+  if (page.gt !== undefined) lower(page.gt, true)
+  if (page.gte !== undefined) lower(page.gte, false)
+  const bound = (prefix: string, sk: string, hi: boolean) =>
+    hi ? Buffer.concat([Buffer.from(prefix + sk), HI]) : `${prefix}${sk}`
+  return {
+    max: max === undefined ? '+' : bound('(', max, maxHi),
+    // gt: everything above the sort key's whole range; gte: from the sort key on.
+    min: min === undefined ? '-' : minExclusive ? bound('(', min, true) : bound('[', min, false),
+  }
+}
