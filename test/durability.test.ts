@@ -115,6 +115,43 @@ describe('sqlite: durability', () => {
     }
   })
 
+  it('keeps every group-committed add acknowledged before a SIGKILL, with its fan-out', async () => {
+    const db = tempDb()
+    const setup = connect({ store: `sqlite:${db}` })
+    await setup.followMany(
+      Array.from({ length: 50 }, (_, i) => ({ source: `timeline:g${i}`, target: 'user:star' })),
+      0,
+    )
+    await setup.close()
+    const { proc, lines, exited } = child('grouped', db, '8')
+    const ids: string[] = []
+    while (ids.length < 200) ids.push((await waitFor(lines, 'ACCEPTED ')).slice('ACCEPTED '.length))
+    proc.kill('SIGKILL')
+    await exited
+
+    await new Promise((resolve) => setTimeout(resolve, 350))
+    const client = connect({ store: `sqlite:${db}` })
+    try {
+      await client.engine.resume()
+      await client.flush()
+      const all = async (slug: string, id: string) => {
+        const out: string[] = []
+        for (let page = await client.feed(slug, id).get({ limit: 100 }); ; ) {
+          out.push(...page.results.map((a) => (a as { id: string }).id))
+          if (page.results.length < 100) return out
+          page = await client.feed(slug, id).get({ limit: 100, id_lt: out.at(-1) })
+        }
+      }
+      const stored = await all('user', 'star')
+      for (const id of ids) assert.ok(stored.includes(id), `acknowledged ${id} lost`)
+      // Every stored add, acknowledged or not yet, reached the followers once.
+      for (const follower of ['g0', 'g49'])
+        assert.deepEqual(await all('timeline', follower), stored, follower)
+    } finally {
+      await client.close()
+    }
+  })
+
   it('loses no update when two processes write to one notification feed at once', async () => {
     const db = tempDb()
     const init = connect({

@@ -274,9 +274,15 @@ export class Engine {
    * Adds activities to `feed`, its `to` targets and (through fan-out) their followers. With
    * `user` (a user acting as themself), each activity's actor must be that user, `to` may name
    * only its own or notification feeds, and re-adding a foreign_id + time replaces an activity
-   * only if that user wrote it; the check and the write are one optimistic step.
+   * only if that user wrote it; the check and the write are one optimistic step. `groupCommit`:
+   * this call is one of many concurrent ones, and may share its commit with them (WriteBatch).
    */
-  async addActivities(feed: FeedRef, inputs: unknown[], user?: string): Promise<Activity[]> {
+  async addActivities(
+    feed: FeedRef,
+    inputs: unknown[],
+    user?: string,
+    options: { groupCommit?: boolean } = {},
+  ): Promise<Activity[]> {
     if (!Array.isArray(inputs) || inputs.length === 0) {
       throw inputError('activities must be a non-empty list', inputs, 'activities')
     }
@@ -288,13 +294,14 @@ export class Engine {
     )
     const byKey = new Map<string, PreparedActivity>()
     for (const p of prepared) byKey.set(p.sk, p) // a repeated foreign_id + time: the last one wins
-    if (user === undefined) await this.#addPrepared(feed, byKey, undefined, user)
+    const group = options.groupCommit === true
+    if (user === undefined) await this.#addPrepared(feed, byKey, undefined, user, group)
     else {
       await untilCommitted(async () => {
         const existing = await this.loadStored([...byKey.keys()])
         for (const { activity } of existing.values()) requireOwnActivity(activity, user)
         const expect = [...byKey.keys()].map((sk) => ({ sk, body: existing.get(sk)?.body ?? null }))
-        await this.#addPrepared(feed, byKey, expect, user)
+        await this.#addPrepared(feed, byKey, expect, user, group)
       })
     }
     return prepared.map((p) => ({ ...p.activity }))
@@ -305,6 +312,7 @@ export class Engine {
     byKey: Map<string, PreparedActivity>,
     expect?: WriteBatch['expect'],
     user?: string,
+    groupCommit = false,
   ): Promise<void> {
     const add: EntryWrite[] = []
     const jobs: FanoutJob[] = []
@@ -321,6 +329,7 @@ export class Engine {
     await this.#write(
       {
         expect,
+        groupCommit,
         activities: [...byKey.values()].map((p) => ({
           sk: p.sk,
           body: p.body,

@@ -38,6 +38,8 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions
   /** Budget of the plain-read page cache in bytes (0: off; default {@link DEFAULT_PAGE_CACHE_BYTES}). */
   pageCacheBytes?: number
+  /** Let concurrent add requests share a commit (default true). */
+  groupCommit?: boolean
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -101,6 +103,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     auth: new Authenticator(options.apiKey, options.apiSecret),
     publicRead: new Set(options.publicReadGroups ?? PUBLIC_READ_GROUPS),
     limits: rateLimits(options.rateLimit),
+    adds: { groupCommit: options.groupCommit ?? true },
   }
   const cacheBytes = options.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES
   if (cacheBytes > 0) ctx.pages = new PageCache(cacheBytes)

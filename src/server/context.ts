@@ -18,6 +18,8 @@ export interface ServerContext {
   limits?: RateLimits
   /** Serialized plain read pages (absent when disabled). */
   pages?: PageCache
+  /** How adds are written: `groupCommit` lets concurrent requests share a commit. */
+  adds: { groupCommit: boolean }
 }
 
 /** Path parameters, URL-decoded by the router. */

@@ -59,10 +59,21 @@ export interface ServerOptions {
    */
   pageCacheBytes?: number
   /**
+   * Concurrent add requests share one commit (SQLite: those that arrive in the same turn of the
+   * event loop); each is answered only after that commit, so durability is unchanged. Default true.
+   */
+  groupCommit?: boolean
+  /**
    * Record changes for `GET audit_logs/` (default true), when no client is given; a client passed
    * in keeps its own `auditLog` setting.
    */
   auditLog?: boolean
+}
+
+function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw inputError(`${field} must be true or false`, value, field)
+  return value
 }
 
 /** Builds the server (not listening yet): call `.listen()`, or `.inject()` in tests. */
@@ -89,6 +100,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     publicReadGroups: options.publicReadGroups,
     rateLimit,
     pageCacheBytes: intOption(options.pageCacheBytes, 'pageCacheBytes', 0, 2 ** 31, DEFAULT_PAGE_CACHE_BYTES),
+    groupCommit: booleanOption(options.groupCommit, 'groupCommit', true),
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL
   // unreachable, refused login) fails listen()/ready() with the EddyError that says why.

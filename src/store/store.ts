@@ -180,6 +180,13 @@ export interface WriteBatch {
   leaseMs?: number
   /** Audit-log entries committed with the write (see `reactions.ts`, R5). */
   audit?: AuditEntry[]
+  /**
+   * The caller is one of many concurrent requests: a store may hold this write briefly (SQLite:
+   * to the end of the current turn of the event loop) to commit it in one transaction with the
+   * others. Each write still applies atomically on its own and fails alone (a savepoint), and
+   * resolves only once that shared commit is durable (rule 1). Stores may ignore it.
+   */
+  groupCommit?: boolean
 }
 
 /**

@@ -109,10 +109,10 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (Array.isArray(input.activities) && input.verb === undefined) {
         onlyKeys(input, ['activities'], 'a batch add')
         checkUserBatch(principal, input.activities)
-        const activities = await ctx.engine.addActivities(feed, input.activities, user)
+        const activities = await ctx.engine.addActivities(feed, input.activities, user, ctx.adds)
         return timed(started, { activities })
       }
-      const [activity] = await ctx.engine.addActivities(feed, [input], user)
+      const [activity] = await ctx.engine.addActivities(feed, [input], user, ctx.adds)
       return timed(started, activity)
     },
   )

@@ -35,6 +35,8 @@ export interface Transaction<F extends (...args: never[]) => unknown> {
 /** An open connection (the methods the store calls). */
 export interface Database {
   readonly open: boolean
+  /** Whether a transaction is open (SQLite may end one itself on some errors). */
+  readonly inTransaction: boolean
   prepare(sql: string): Statement
   exec(sql: string): this
   pragma(source: string, options?: { simple?: boolean }): unknown

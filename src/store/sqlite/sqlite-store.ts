@@ -3,7 +3,8 @@
  * one BEGIN IMMEDIATE transaction, so writers in other processes on the same file wait for each
  * other (busy_timeout) instead of interleaving read-modify-writes of the same groups. Writers are
  * serial, so a job's first fan-out chunk runs inside the write that accepts it (store.ts rule 4):
- * an add with few followers costs one commit.
+ * an add with few followers costs one commit, and concurrent writes marked `groupCommit` share
+ * one (group-commit.ts).
  */
 import { closedError } from '../errors.js'
 import {
@@ -28,6 +29,7 @@ import { stopCheckpoints } from './checkpointer.js'
 import { SqliteDocuments } from './documents.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutJobs } from './fanout.js'
+import { GroupCommit } from './group-commit.js'
 import { SqliteReactions } from './reactions.js'
 import { TimelineReader } from './timeline-reader.js'
 import { TimelineWriter } from './timeline-writer.js'
@@ -47,6 +49,7 @@ export class SqliteStore implements Store {
   readonly #write: Transaction<(batch: WriteBatch) => FanoutJob[]>
   readonly #runFanout: Transaction<(job: FanoutJob, chunkSize: number) => FanoutJob | null>
   readonly #claim: Transaction<(limit: number, leaseMs: number) => FanoutJob[]>
+  readonly #group: GroupCommit
 
   /** Wraps an open, configured and migrated connection (see `openSqliteStore`). */
   constructor(db: Database, name: string) {
@@ -86,11 +89,12 @@ export class SqliteStore implements Store {
     })
     this.#runFanout = db.transaction((job: FanoutJob, chunkSize: number) => this.#jobs.resume(job, chunkSize))
     this.#claim = db.transaction((limit: number, leaseMs: number) => this.#jobs.claim(limit, leaseMs))
+    this.#group = new GroupCommit(db, this.#write, () => (db.open ? undefined : closedError(name)))
   }
 
   async write(batch: WriteBatch): Promise<FanoutJob[]> {
     this.#check()
-    return this.#write.immediate(batch)
+    return batch.groupCommit ? this.#group.write(batch) : this.#write.immediate(batch)
   }
 
   async runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
@@ -179,6 +183,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    // Writes waiting for their group are committed, not dropped.
+    this.#group.flush()
     await stopCheckpoints(this.#db)
     if (this.#db.open) this.#db.close()
   }
