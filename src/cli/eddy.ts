@@ -12,12 +12,24 @@ import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { version } from '../version.js'
+import {
+  attachScaleOut,
+  metricsServer,
+  rebuild,
+  type ScaleOutSettings,
+  scaleOutClient,
+  scaleOutSettings,
+  scalesOut,
+  shownRedis,
+} from './scale-out.js'
 
 const HELP = `eddy: activity feeds with Stream's Feeds v1 API
 
 Usage:
   eddy serve [flags]     start the server (default 127.0.0.1:8000, /api/v1.0/...)
   eddy worker [flags]    run fan-out workers against a shared store (PostgreSQL, or a SQLite file)
+  eddy rebuild-timelines --store postgres://... --timelines redis://...
+                         rebuild Redis timelines from PostgreSQL (after Redis lost data)
   eddy --help            show this help
   eddy --version, -v     print Eddy's version
 
@@ -33,11 +45,21 @@ Flags of serve:
   --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
                          or off; overrides the config file's rateLimit (default: no limit)
   --log                  log every request (JSON lines)
+  --timelines <url>      timelines in Redis (needs --store postgres://...): redis://host:6379 or
+                         redis-cluster://host:7000,host:7001 (env EDDY_TIMELINES; config "timelines")
+  --queue <url>          fan-out through a BullMQ queue on this Redis (env EDDY_QUEUE; config "queue");
+                         with --workers and no --queue, the queue shares the --timelines Redis
+  --workers <n>          queue workers in this process; 0 only queues (eddy worker delivers); without
+                         --workers or --queue, fan-out is delivered in this process, no queue
 
 Flags of worker:
   --store <spec>         the store the servers use (sqlite:<file> or postgres://...)
   --config <file>        the same config file as serve (its feedGroups)
   --concurrency <n>      fan-out jobs run at once (default 1)
+  --timelines <url>      as serve: with it (or --queue) the worker consumes the fan-out queue
+  --queue <url>          as serve (default: the --timelines Redis)
+  --lease-ms <n>         how long a worker holds a chunk before another may take it over (30000)
+  --metrics-port <n>     serve Prometheus metrics on http://127.0.0.1:<n>/metrics
 
 Without a key or secret, eddy generates them and keeps them in eddy-keys.json (mode 600) beside the
 data (with --store memory, in a private temporary directory removed on exit). The secret is never
@@ -49,6 +71,8 @@ interface ConfigFile {
   feedGroups?: Record<string, FeedGroupOptions>
   publicReadGroups?: string[]
   rateLimit?: RateLimitOptions | false
+  timelines?: string
+  queue?: string
 }
 
 function fail(message: string): never {
@@ -68,7 +92,7 @@ function readConfig(path: string | undefined): ConfigFile {
     fail(`--config ${path} must hold a JSON object`)
   const config = parsed as ConfigFile
   for (const key of Object.keys(config)) {
-    if (!['feedGroups', 'publicReadGroups', 'rateLimit'].includes(key))
+    if (!['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue'].includes(key))
       fail(`--config ${path}: unknown key ${key}`)
   }
   return config
@@ -133,6 +157,9 @@ async function serve(args: string[]): Promise<void> {
       config: { type: 'string' },
       'rate-limit': { type: 'string' },
       log: { type: 'boolean', default: false },
+      timelines: { type: 'string' },
+      queue: { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -162,7 +189,12 @@ async function serve(args: string[]): Promise<void> {
   if (creds.apiSecret.includes('.'))
     fail('the API secret must not contain "." (getstream treats such a value as a user token)')
 
+  const scale = scaleOutSettings(values, config, store, fail)
+  const client = scalesOut(scale)
+    ? scaleOutClient(store, scale, { feedGroups: config.feedGroups, auditLog: true })
+    : undefined
   const app = createServer({
+    client,
     store,
     feedGroups: config.feedGroups,
     publicReadGroups: config.publicReadGroups,
@@ -186,12 +218,14 @@ async function serve(args: string[]): Promise<void> {
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
+  const scaled = client ? attachScaleOut(app, client, scale) : undefined
 
   try {
     await app.listen({ port, host: values.host })
   } catch (err) {
     fail((err as Error).message)
   }
+  scaled?.start()
   const address = app.server.address()
   const actualPort = typeof address === 'object' && address ? address.port : port
   const host = values.host!.includes(':') ? `[${values.host}]` : values.host
@@ -200,7 +234,7 @@ async function serve(args: string[]): Promise<void> {
   const secretAt = creds.file ? `the apiSecret in ${creds.file}` : 'the secret you gave'
   process.stdout.write(
     [
-      `eddy serving ${url}v1.0/ on ${shownStore(store)}`,
+      `eddy serving ${url}v1.0/ on ${shownStore(store)}${scale.timelines ? `, timelines on ${shownRedis(scale.timelines)}` : ''}${scale.workers === undefined ? '' : `, ${scale.workers} queue workers`}`,
       `api key: ${creds.apiKey}`,
       `api secret: ${secretAt}`,
       `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' } })`,
@@ -240,6 +274,10 @@ async function worker(args: string[]): Promise<void> {
       store: { type: 'string' },
       config: { type: 'string' },
       concurrency: { type: 'string', default: '1' },
+      timelines: { type: 'string' },
+      queue: { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'metrics-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -256,6 +294,17 @@ async function worker(args: string[]): Promise<void> {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
     fail(`--concurrency must be 1 to 64, got ${values.concurrency}`)
   const config = readConfig(values.config)
+  const scale = scaleOutSettings(values, config, store, fail)
+  if (scalesOut(scale)) {
+    return queueWorker(
+      store,
+      scale,
+      concurrency,
+      config.feedGroups,
+      values['lease-ms'],
+      values['metrics-port'],
+    )
+  }
   const { connect } = await import('../client/client.js')
   // One client per slot: each claims and drains its own jobs.
   const clients = Array.from({ length: concurrency }, () => connect({ store, feedGroups: config.feedGroups }))
@@ -278,6 +327,77 @@ async function worker(args: string[]): Promise<void> {
   process.exit(0)
 }
 
+/** `eddy worker --timelines …`: a fan-out queue consumer, with a metrics endpoint when asked. */
+async function queueWorker(
+  store: string,
+  scale: ScaleOutSettings,
+  concurrency: number,
+  feedGroups: Record<string, FeedGroupOptions> | undefined,
+  leaseMs: string | undefined,
+  metricsPort: string | undefined,
+): Promise<void> {
+  const lease = leaseMs === undefined ? undefined : Number(leaseMs)
+  if (lease !== undefined && (!Number.isInteger(lease) || lease < 100 || lease > 3_600_000))
+    fail(`--lease-ms must be 100 to 3600000, got ${leaseMs}`)
+  const port = metricsPort === undefined ? undefined : Number(metricsPort)
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    fail(`--metrics-port must be 0 to 65535, got ${metricsPort}`)
+  const client = scaleOutClient(
+    store,
+    { ...scale, workers: concurrency },
+    { feedGroups, fanoutLeaseMs: lease },
+  )
+  try {
+    await client.ready()
+  } catch (err) {
+    fail((err as Error).message)
+  }
+  const metrics =
+    port === undefined ? undefined : await metricsServer(client, port).catch((err) => fail(err.message))
+  const stop = new AbortController()
+  const shutdown = (signal: string) => {
+    if (stop.signal.aborted) return
+    process.stderr.write(`eddy worker: ${signal}, finishing the chunks in hand\n`)
+    stop.abort()
+  }
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  const address = metrics?.address()
+  const at =
+    address && typeof address === 'object' ? `, metrics on http://127.0.0.1:${address.port}/metrics` : ''
+  process.stdout.write(
+    `eddy worker on ${shownStore(store)}, queue on ${shownRedis(scale.queue ?? scale.timelines!)}, concurrency ${concurrency}${at}\n`,
+  )
+  await client.engine.work(stop.signal, undefined, concurrency)
+  metrics?.close()
+  await client.close()
+  process.exit(0)
+}
+
+/** `eddy rebuild-timelines`: Redis timelines again from PostgreSQL. */
+async function rebuildCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      store: { type: 'string' },
+      timelines: { type: 'string' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    process.stdout.write(HELP)
+    return
+  }
+  const config = readConfig(values.config)
+  const store = values.store ?? fail('--store postgres://… is required: the PostgreSQL that keeps the feeds')
+  const timelines = values.timelines ?? process.env.EDDY_TIMELINES ?? config.timelines
+  if (!/^postgres(ql)?:\/\//.test(store)) fail('--store must be postgres://…')
+  if (timelines === undefined) fail('--timelines redis://… is required: the Redis to rebuild')
+  await rebuild(store, timelines, config.feedGroups, fail)
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -289,6 +409,7 @@ async function main(argv: string[]): Promise<void> {
     return
   }
   if (command === 'worker') return worker(rest)
+  if (command === 'rebuild-timelines') return rebuildCommand(rest)
   if (command !== 'serve') fail(`unknown command ${command}; try eddy --help`)
   await serve(rest)
 }

@@ -16,6 +16,7 @@ import {
 } from '../engine/updates.js'
 import { DeferredStore } from '../store/deferred.js'
 import { MemoryStore } from '../store/memory/memory-store.js'
+import { BullFanoutQueue } from '../store/redis/queue.js'
 import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import { type APIResponse, EddyFeed } from './feed.js'
@@ -49,6 +50,12 @@ export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> e
    * `'redis-cluster://host:7000,host:7001'` (docs/scale-out.md).
    */
   timelines?: string
+  /**
+   * Fan-out through a BullMQ queue: `true` for the `timelines` Redis, or a Redis location of its
+   * own. Writes then queue their fan-out instead of delivering it here; `eddy worker` processes
+   * (or `client.engine.work()`) deliver it.
+   */
+  queue?: string | true
   /** Feed groups merged over the defaults: `{ slug: { type, aggregationFormat, ... } }`. */
   feedGroups?: G
 }
@@ -57,6 +64,8 @@ export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> e
 const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   store: true,
   timelines: true,
+  queue: true,
+  fanoutQueue: true,
   feedGroups: true,
   fanoutChunkSize: true,
   fanoutLeaseMs: true,
@@ -126,6 +135,24 @@ function openWithTimelines(spec: string | Store | undefined, timelines: unknown)
     () => import('../store/redis/index.js').then((m) => m.openRedisStore({ store: spec, timelines })),
     { blocksEventLoop: false, fanoutChunkSize: 2_000 },
   )
+}
+
+/** The BullMQ fan-out queue the `queue` option names (bullmq loads only now). */
+function openQueue(queue: unknown, timelines: unknown): BullFanoutQueue | undefined {
+  if (queue === undefined || queue === false) return undefined
+  const location = queue === true ? timelines : queue
+  if (typeof location !== 'string') {
+    throw inputError(
+      "queue must be true (the timelines' Redis) or a Redis location such as 'redis://host:6379'",
+      queue,
+      'queue',
+    )
+  }
+  try {
+    return new BullFanoutQueue(location)
+  } catch (error) {
+    throw fromStoreError(error)
+  }
 }
 
 /** A PostgreSQL URL as messages may show it: no user, no password. */
@@ -347,7 +374,8 @@ export function connect<F extends object = NoFields, const G extends FeedGroupsC
   checkOptionNames(options)
   const store = openStore(options.store, options.timelines)
   try {
-    return new EddyClient(new Engine(store, options))
+    const fanoutQueue = options.fanoutQueue ?? openQueue(options.queue, options.timelines)
+    return new EddyClient(new Engine(store, { ...options, fanoutQueue }))
   } catch (error) {
     void store.close()
     throw error

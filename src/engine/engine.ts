@@ -20,7 +20,10 @@ import type {
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { type AuditLogOptions, type AuditLogPage, actorUser, auditEntry, listAuditLogs } from './audit.js'
 import { EddyError, inputError } from './errors.js'
+import { FeedEvents } from './events.js'
 import { DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, shapesFor } from './fanout.js'
+import { observeFeeds } from './feed-observer.js'
+import { type FanoutQueue, workQueue } from './fanout-queue.js'
 import {
   buildFeedGroups,
   type FeedGroup,
@@ -67,6 +70,11 @@ export interface EngineOptions {
    */
   localFanout?: boolean
   /**
+   * A queue carrying fan-out to workers (`eddy/redis`'s BullMQ queue): writes accept jobs and
+   * queue them instead of delivering them here, and `work()` consumes the queue.
+   */
+  fanoutQueue?: FanoutQueue
+  /**
    * Record who changed which activity, reaction, user or collection entry (`auditLogs`), in the
    * same transaction as each activity or reaction change (default false: each entry is one more
    * row per add, ~25-35% of single-add throughput on SQLite, measured; `createServer` turns it on).
@@ -87,15 +95,19 @@ export class Engine {
   readonly reactions: Reactions
   /** Whether changes are recorded in the audit log (the `auditLog` option). */
   readonly auditing: boolean
+  /** Realtime: Stream's message for every change to a listened feed (see events.ts). */
+  readonly events = new FeedEvents()
   readonly #store: Store
   readonly #leaseMs: number
   readonly #localFanout: boolean
+  readonly #queue: FanoutQueue | undefined
   readonly #fanout: FanoutRunner
 
   constructor(store: Store, options: EngineOptions = {}) {
-    // Store refusals (closed, unreachable) reach callers as EddyErrors, like every other error.
-    this.#store = guardStore(store)
     this.groups = buildFeedGroups(options.feedGroups)
+    // Store refusals (closed, unreachable) reach callers as EddyErrors, like every other error;
+    // every committed feed change is reported to `events` from this one wrapper (feed-observer.ts).
+    this.#store = observeFeeds(guardStore(store), this.events, this.groups)
     this.chunkSize = intOption(
       options.fanoutChunkSize,
       'fanoutChunkSize',
@@ -107,6 +119,7 @@ export class Engine {
     if (options.localFanout !== undefined && typeof options.localFanout !== 'boolean')
       throw inputError('localFanout must be true or false', options.localFanout, 'localFanout')
     this.#localFanout = options.localFanout ?? true
+    this.#queue = options.fanoutQueue
     if (options.auditLog !== undefined && typeof options.auditLog !== 'boolean')
       throw inputError('auditLog must be true or false', options.auditLog, 'auditLog')
     this.auditing = options.auditLog ?? false
@@ -123,6 +136,7 @@ export class Engine {
   async ready(): Promise<void> {
     const store = this.#store as Store & { ready?: () => Promise<void> }
     if (typeof store.ready === 'function') await store.ready()
+    await this.#queue?.ready?.()
   }
 
   /** Users and collections, beside the feeds. */
@@ -157,12 +171,30 @@ export class Engine {
    * and from then on keeps checking for such jobs in the background.
    */
   resume(): Promise<void> {
-    return this.#localFanout ? this.#fanout.resume() : Promise.resolve()
+    return this.#localFanout && !this.#queue ? this.#fanout.resume() : Promise.resolve()
   }
 
-  /** Runs as a dedicated fan-out worker until `signal` aborts (see FanoutRunner.work). */
-  work(signal: AbortSignal, pollMs?: number): Promise<void> {
-    return this.#fanout.work(signal, pollMs)
+  /**
+   * Runs as a dedicated fan-out worker until `signal` aborts: consumes the fan-out queue with
+   * `concurrency` chunks at a time when there is one (see fanout-queue.ts), else claims jobs
+   * from the store (see FanoutRunner.work).
+   */
+  work(signal: AbortSignal, pollMs?: number, concurrency = 1): Promise<void> {
+    if (!this.#queue) return this.#fanout.work(signal, pollMs)
+    return workQueue({
+      store: this.#store,
+      queue: this.#queue,
+      chunkSize: this.chunkSize,
+      leaseMs: this.#leaseMs,
+      reshape: (job) => this.#reshape(job),
+      concurrency,
+      signal,
+    })
+  }
+
+  /** Prometheus text of the fan-out queue's metrics, or undefined without a queue. */
+  metrics(): Promise<string> | undefined {
+    return this.#queue?.metrics()
   }
 
   /** Resolves once every fan-out this process accepted or claimed has been delivered. */
@@ -248,6 +280,12 @@ export class Engine {
 
   /** Writes `batch` and accepts the given fan-out jobs, queueing what the write left pending. */
   async #write(batch: WriteBatch, jobs: FanoutJob[] = []): Promise<void> {
+    if (this.#queue) {
+      // Leased like local delivery, so the workers' sweep leaves these to the queue.
+      const accepted = await this.#store.write({ ...batch, fanout: jobs, leaseMs: this.#leaseMs })
+      await this.#queue.enqueue(accepted)
+      return
+    }
     // The jobs' first chunks share one chunk's budget: a batch of 100 activities to a feed with
     // 50,000 followers then writes ~chunkSize entries inline, not 100 chunks, and leaves the rest
     // to the background runner, which yields between chunks.
@@ -576,6 +614,7 @@ export class Engine {
       await this.flush()
     } finally {
       this.#fanout.stop()
+      await this.#queue?.close()
       await this.#store.close()
     }
   }

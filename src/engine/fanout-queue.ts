@@ -1,0 +1,81 @@
+/**
+ * Fan-out through a queue (BullMQ in `eddy/redis`): writes accept jobs in the store as always,
+ * then hand them to the queue instead of delivering them in-process; workers consume the queue
+ * one chunk per queued job, each chunk queueing the next, so a 100,000-follower fan-out is 50
+ * queued chunks that interleave with everyone else's instead of one long job.
+ *
+ * The store's job rows stay the truth (store.ts rules 5 and 6): a queued job only says "run the
+ * next chunk of (feed, sk)"; the chunk runs from the stored cursor, so a job queued twice, run
+ * twice or run by two workers delivers once. A sweep claims jobs whose lease ran out (the queue
+ * lost them, or the process that accepted them died before queueing) and queues them again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FanoutJob, Store } from '../store/store.js'
+
+/** A queue that carries fan-out chunks to workers. */
+export interface FanoutQueue {
+  /** Queues the next chunk of each job; resolves once queued, or once it gave up (the sweep recovers those). */
+  enqueue(jobs: FanoutJob[]): Promise<void>
+  /**
+   * Runs `handle` on queued chunks, `concurrency` at a time, until `signal` aborts (then waits for
+   * the chunks in hand). `handle` resolves with the job to queue next, or null when it is done;
+   * a rejection is retried with backoff. `lockMs` is how long a worker may hold a chunk before
+   * another takes it over.
+   */
+  consume(
+    handle: (job: FanoutJob) => Promise<FanoutJob | null>,
+    options: { concurrency: number; signal: AbortSignal; lockMs: number },
+  ): Promise<void>
+  /** Prometheus text of the queue's metrics (depth, delivery lag, chunk time). */
+  metrics(): Promise<string>
+  /** Resolves once the queue answers; rejects saying why not (for failing fast at start). */
+  ready?(): Promise<void>
+  /** Releases the queue's connections. */
+  close(): Promise<void>
+}
+
+/** How a queue worker runs. */
+export interface QueueWorkOptions {
+  store: Store
+  queue: FanoutQueue
+  chunkSize: number
+  leaseMs: number
+  /** Completes jobs accepted by older versions, which carry no shapes. */
+  reshape: (job: FanoutJob) => Promise<FanoutJob | null>
+  concurrency: number
+  signal: AbortSignal
+}
+
+/** Jobs one sweep claims at most. */
+const SWEEP_BATCH = 100
+
+/**
+ * Consumes the queue until `signal` aborts, and every lease period sweeps the store for jobs no
+ * live lease holds, queueing them again.
+ */
+export async function workQueue(options: QueueWorkOptions): Promise<void> {
+  const { store, queue, chunkSize, leaseMs, reshape, signal } = options
+  const sweeping = (async () => {
+    while (!signal.aborted) {
+      try {
+        for (;;) {
+          const jobs = await store.claimFanout({ limit: SWEEP_BATCH, leaseMs })
+          await queue.enqueue(jobs)
+          if (jobs.length < SWEEP_BATCH) break
+        }
+      } catch {
+        // The store is unreachable; the next sweep tries again.
+      }
+      await sleep(leaseMs, undefined, { signal }).catch(() => undefined)
+    }
+  })()
+  const handle = async (job: FanoutJob) => {
+    const next = job.op === 'add' && !job.shapes ? await reshape(job) : job
+    return next ? store.runFanout(next, chunkSize) : null
+  }
+  try {
+    await queue.consume(handle, { concurrency: options.concurrency, signal, lockMs: leaseMs })
+  } finally {
+    await sweeping
+  }
+}
