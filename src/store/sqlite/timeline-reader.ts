@@ -30,6 +30,14 @@ function splitEntry(joined: string): FlatEntry {
   return { sk: joined.slice(0, a), origin: origin === '' ? null : origin, body: joined.slice(b + 1) }
 }
 
+/** `entries` sorted newest first; they nearly always arrive so, which costs one pass to see. */
+function newestFirst(entries: FlatEntry[]): FlatEntry[] {
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i - 1].sk < entries[i].sk) return entries.sort((x, y) => (x.sk < y.sk ? 1 : -1))
+  }
+  return entries
+}
+
 /** Reads flat pages, group pages and the newest entries of a feed. */
 export class TimelineReader {
   readonly #db: Database
@@ -144,14 +152,16 @@ export class TimelineReader {
     // record separator; neither can occur in them, since JSON escapes control characters). A
     // second statement for the entries cost one row object per activity: 550 vs 370 us for 25
     // groups here. The correlated subquery walks the (feed, grp, sk) index perGroup steps, so
-    // the cost follows the rows returned, not the group size.
+    // the cost follows the rows returned, not the group size. The entries arrive in the
+    // subquery's order (newest first); `newestFirst` only checks it: an ORDER BY inside
+    // group_concat sorted every group again (98 vs 86 us for the statement, measured).
     const key = `${used.join(',')}|${page.limit}|${page.offset}|${perGroup}`
     const statement = cached(this.#groupPages, key, () =>
       this.#db
         .prepare(
           `SELECT g.grp, g.id, g.first_sk, g.last_sk, g.activity_count, g.actor_count, g.is_seen, g.is_read,
              (SELECT group_concat(e.sk || char(31) || coalesce(e.origin, '') || char(31) || coalesce(a.body, 'null'),
-                                  char(30) ORDER BY e.sk DESC)
+                                  char(30))
               FROM (SELECT sk, origin FROM entries INDEXED BY entries_by_group
                     WHERE feed = g.feed AND grp = g.grp ORDER BY sk DESC ${limitClause(perGroup, 0)}) AS e
               LEFT JOIN activities AS a ON a.sk = e.sk) AS entries
@@ -172,7 +182,7 @@ export class TimelineReader {
         actorCount,
         seen: isSeen === 1,
         read: isRead === 1,
-        activities: entries === null ? [] : entries.split('\x1e').map(splitEntry),
+        activities: entries === null ? [] : newestFirst(entries.split('\x1e').map(splitEntry)),
       }),
     )
   }
