@@ -1,12 +1,16 @@
 /** A feed handle shaped like the official `getstream` client's `StreamFeed`. */
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
+import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { requireSk } from '../engine/ids.js'
 import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
 import { updateToTargets } from '../engine/updates.js'
 import type { FollowRow } from '../store/store.js'
 import type { ActivityInput, ActivityOf, NoFields } from './types.js'
+
+/** A realtime subscription (`feed.subscribe`): `cancel()` it; awaiting it resolves once active. */
+export type FeedSubscription = Promise<void> & { cancel(): void }
 
 /** Stream's `{ duration }` envelope. */
 export interface APIResponse {
@@ -141,6 +145,18 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
     const target = this.#target(targetSlug, targetUserId)
     await this.#engine.unfollow([{ source: this.#ref, target, keepHistory: options?.keepHistory === true }])
     return { duration: duration(started) }
+  }
+
+  /**
+   * Realtime, as getstream's `feed.subscribe(callback)`: `callback` gets Stream's message for
+   * every change to this feed (adds, removes, fan-out delivery, marks; see events.ts) after it
+   * commits. Returns the subscription: `cancel()` stops it; awaiting it resolves at once.
+   */
+  subscribe(callback: (message: FeedMessage) => void): FeedSubscription {
+    if (typeof callback !== 'function')
+      throw inputError('subscribe needs a callback function', callback, 'callback')
+    const stop = this.#engine.events.listen(this.id, callback)
+    return Object.assign(Promise.resolve(), { cancel: () => void stop() })
   }
 
   /** Feeds that follow this one, newest follow first. */

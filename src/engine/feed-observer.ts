@@ -1,0 +1,174 @@
+/**
+ * Builds realtime messages from what the engine writes, in one place: the engine hands its store
+ * through {@link observeFeeds}, so every write (adds, removes, `to` targets, addToMany, a
+ * reaction's target-feed activity), every fan-out chunk (inline first chunks and the runner's or
+ * a worker's later ones) and every notification mark is seen here after it commits, whichever
+ * engine method made it. Stores stay unaware of the engine: a chunk's follower feeds are the
+ * listened feeds that follow the job's feed between the cursor before and after the chunk.
+ * Follow copies and unfollow removals publish nothing, as on Stream.
+ */
+import type { FanoutJob, GroupReadOptions, Store, WriteBatch } from '../store/store.js'
+import { type Activity, readActivity } from './activity.js'
+import type { FeedEvents, FeedMessage } from './events.js'
+import type { FeedGroup } from './feed-groups.js'
+import { skToId } from './ids.js'
+
+interface Change {
+  added: { sk: string; origin: string | null; group?: string }[]
+  removed: string[]
+  marks?: GroupReadOptions
+}
+
+/** `store` with its writes, fan-out chunks and marking reads reported to `events`. */
+export function observeFeeds(store: Store, events: FeedEvents, groups: Map<string, FeedGroup>): Store {
+  const observer = new Observer(store, events, groups)
+  const write = store.write
+  const runFanout = store.runFanout
+  const readGroups = store.readGroups
+  return Object.create(store, {
+    write: {
+      // Not async when nobody listens: writes then cost what they cost before (one call more).
+      value: (batch: WriteBatch) =>
+        events.active
+          ? write(batch).then((pending) => {
+              observer.afterWrite(batch, pending)
+              return pending
+            })
+          : write(batch),
+    },
+    runFanout: {
+      value: (job: FanoutJob, chunkSize: number) =>
+        events.active
+          ? runFanout(job, chunkSize).then((next) => {
+              void observer.afterChunk(job, job.cursor, next?.cursor ?? null, next === null)
+              return next
+            })
+          : runFanout(job, chunkSize),
+    },
+    readGroups: {
+      value: async (...args: Parameters<Store['readGroups']>) => {
+        const page = await readGroups(...args)
+        const options = args[3]
+        if ((options?.seen || options?.read) && events.wants(args[0]))
+          observer.report(new Map([[args[0], { added: [], removed: [], marks: options }]]))
+        return page
+      },
+    },
+  }) as Store
+}
+
+class Observer {
+  readonly #store: Store
+  readonly #events: FeedEvents
+  readonly #groups: Map<string, FeedGroup>
+
+  constructor(store: Store, events: FeedEvents, groups: Map<string, FeedGroup>) {
+    this.#store = store
+    this.#events = events
+    this.#groups = groups
+  }
+
+  afterWrite(batch: WriteBatch, pending: FanoutJob[]): void {
+    const changes = new Map<string, Change>()
+    for (const e of batch.add ?? []) {
+      if (this.#events.wants(e.feed))
+        change(changes, e.feed).added.push({ sk: e.sk, origin: e.origin, group: e.groupId })
+    }
+    for (const r of batch.remove ?? []) {
+      if (this.#events.wants(r.feed)) change(changes, r.feed).removed.push(r.sk)
+    }
+    const bodies = new Map((batch.activities ?? []).map((a) => [a.sk, a.body]))
+    const report = this.report(changes, bodies)
+    // Jobs the write ran first chunks of: those it did not hand back finished inside it.
+    const left = new Map(pending.map((j) => [j.id, j]))
+    const chunks = (batch.fanout ?? []).map((job) => {
+      const after = left.get(job.id)
+      return after?.cursor === null ? undefined : this.afterChunk(job, null, after?.cursor ?? null, !after)
+    })
+    void Promise.all([report, ...chunks])
+  }
+
+  /** Reports a chunk of `job` that handled the followers after `from` up to `to` (or all, `done`). */
+  async afterChunk(job: FanoutJob, from: string | null, to: string | null, done: boolean): Promise<void> {
+    try {
+      const listened = this.#events.listening()
+      if (listened.length === 0 || (!done && to === null)) return
+      const rows = await this.#store.followers(job.feed, {
+        limit: listened.length,
+        offset: 0,
+        filter: listened,
+      })
+      const changes = new Map<string, Change>()
+      for (const { source } of rows) {
+        if ((from !== null && source <= from) || (!done && to !== null && source > to)) continue
+        const c = change(changes, source)
+        if (job.op === 'remove') c.removed.push(job.sk)
+        else {
+          const slug = source.slice(0, source.indexOf(':'))
+          const shape = job.shapes?.[slug]
+          if (shape) c.added.push({ sk: job.sk, origin: job.feed, group: shape.groupId })
+        }
+      }
+      await this.report(changes)
+    } catch {
+      // Realtime is best effort: the change itself has committed.
+    }
+  }
+
+  /** Builds and publishes one message per changed feed. */
+  async report(changes: Map<string, Change>, bodies = new Map<string, string>()): Promise<void> {
+    if (changes.size === 0) return
+    try {
+      const missing = new Set<string>()
+      for (const c of changes.values())
+        for (const sk of [...c.added.map((a) => a.sk), ...c.removed]) if (!bodies.has(sk)) missing.add(sk)
+      if (missing.size > 0)
+        for (const [sk, row] of await this.#store.getActivities([...missing])) bodies.set(sk, row.body)
+      for (const [feed, c] of changes) this.#events.publish(await this.#message(feed, c, bodies))
+    } catch {
+      // Realtime is best effort: the change itself has committed.
+    }
+  }
+
+  async #message(feed: string, c: Change, bodies: Map<string, string>): Promise<FeedMessage> {
+    const added: Activity[] = []
+    for (const a of c.added) {
+      const body = bodies.get(a.sk)
+      if (body === undefined) continue
+      const activity = readActivity(body, a.origin)
+      if (a.group !== undefined) activity.group = a.group
+      added.push(activity)
+    }
+    const deletedForeign: [string, string][] = []
+    for (const sk of c.removed) {
+      const body = bodies.get(sk)
+      const old = body === undefined ? undefined : (JSON.parse(body) as Activity)
+      if (old?.foreign_id) deletedForeign.push([old.foreign_id, old.time])
+    }
+    const message: FeedMessage = {
+      deleted: c.removed.map(skToId),
+      deleted_foreign_ids: deletedForeign,
+      new: added,
+      feed,
+      app_id: this.#events.appId,
+      published_at: new Date().toISOString(),
+    }
+    if (c.marks?.seen) message.mark_seen = c.marks.seen
+    if (c.marks?.read) message.mark_read = c.marks.read
+    const group = this.#groups.get(feed.slice(0, feed.indexOf(':')))
+    if (group?.kind === 'notification') {
+      const page = await this.#store.readGroups(feed, { limit: 0, offset: 0 }, 1, { counts: true })
+      message.unseen = page.unseen ?? 0
+      message.unread = page.unread ?? 0
+    }
+    return message
+  }
+}
+
+function change(changes: Map<string, Change>, feed: string): Change {
+  const found = changes.get(feed)
+  if (found) return found
+  const c: Change = { added: [], removed: [] }
+  changes.set(feed, c)
+  return c
+}
