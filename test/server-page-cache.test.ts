@@ -187,6 +187,23 @@ describe('PageCache', () => {
     assert.equal(cache.get('b', '2'), undefined)
   })
 
+  it('takes the store version once per turn for every read that asked, after they asked', async () => {
+    let state = 0
+    let reads = 0
+    const cache = new PageCache(1_000, async () => {
+      reads++
+      return String(state)
+    })
+    const asked = [cache.version(), cache.version(), cache.version()]
+    state++ // a write after the reads asked, in the same turn: the shared version must see it
+    assert.deepEqual(await Promise.all(asked), ['1', '1', '1'])
+    assert.equal(reads, 1)
+    state++
+    assert.equal(await cache.version(), '2')
+    assert.equal(reads, 2)
+    assert.equal(await new PageCache(1_000).version(), undefined, 'a store without versions: no caching')
+  })
+
   it('stays within its byte budget, oldest pages first', () => {
     const cache = new PageCache(100)
     cache.get('', 'v')

@@ -72,7 +72,7 @@ export async function plainReadJson(
   const grouped = feed.group.kind !== 'flat'
   const page = pageQuery(options, grouped)
   const marks = options.mark_seen !== undefined || options.mark_read !== undefined
-  const version = cache && !marks ? await engine.dataVersion() : undefined
+  const version = cache && !marks ? await cache.version() : undefined
   const key =
     version === undefined
       ? ''
