@@ -13,6 +13,7 @@ import type { ServerContext } from './context.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
 import { DEFAULT_PAGE_CACHE_BYTES, PageCache } from './page-cache.js'
 import { type RateLimitOptions, rateLimits } from './rate-limit.js'
+import { Realtime } from './realtime.js'
 import { activityRoutes } from './routes/activities.js'
 import { auditLogRoutes } from './routes/audit-logs.js'
 import { collectionRoutes } from './routes/collections.js'
@@ -184,5 +185,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
   collectionRoutes(app, ctx)
   reactionRoutes(app, ctx)
   auditLogRoutes(app, ctx)
+
+  const realtime = new Realtime({ engine: ctx.engine, auth: ctx.auth, publicRead: ctx.publicRead })
+  realtime.attach(app.server)
+  // Before the HTTP server closes: open long polls and WebSockets would otherwise hold it.
+  app.addHook('preClose', (done) => {
+    realtime.close()
+    done()
+  })
   return app
 }

@@ -1,0 +1,150 @@
+/**
+ * Realtime over the server's Faye endpoint with the unmodified official `getstream` client:
+ * `feed.subscribe(cb)` with `fayeUrl` receives Stream-shaped messages for an add by another
+ * client, a fan-out delivery and a notification (`to`), with user and server tokens; a tampered
+ * signature, another user's private feed and a client publish are refused.
+ */
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createServer } from 'eddy/server'
+import type { FastifyInstance } from 'fastify'
+import stream from 'getstream'
+
+const KEY = 'realtime-key'
+const SECRET = 'realtime-secret'
+const APP = '4242'
+
+// The client's generic types get in the way of asserting raw wire shapes.
+type Api = any
+
+/** Messages of one subscription, awaited one at a time. */
+function inbox() {
+  const messages: Api[] = []
+  let wake: (() => void) | undefined
+  return {
+    push: (m: Api) => {
+      messages.push(m)
+      wake?.()
+    },
+    async next(): Promise<Api> {
+      while (messages.length === 0) await new Promise<void>((r) => (wake = r))
+      return messages.shift()
+    },
+  }
+}
+
+describe('realtime over Faye with the official client', () => {
+  let app: FastifyInstance
+  let origin: string
+  let server: Api
+  const clients: Api[] = []
+
+  function connect(token: string): Api {
+    const c = stream.connect(KEY, token, APP, {
+      urlOverride: { api: `${origin}/api/` },
+      fayeUrl: `${origin}/faye`,
+    })
+    clients.push(c)
+    return c
+  }
+
+  before(async () => {
+    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    server = connect(SECRET)
+  })
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.fayeClient?.disconnect()))
+    await app.close()
+  })
+
+  it('delivers an add by another client and a fan-out delivery, as Stream messages', async () => {
+    const bob = connect(server.createUserToken('bob'))
+    const alice = connect(server.createUserToken('alice'))
+    await bob.feed('timeline', 'bob').follow('user', 'alice')
+    const own = inbox()
+    const timeline = inbox()
+    await server.feed('user', 'alice').subscribe(own.push)
+    await bob.feed('timeline', 'bob').subscribe(timeline.push)
+
+    const added = await alice
+      .feed('user', 'alice')
+      .addActivity({ verb: 'post', object: 'o:1', foreign_id: 'p:1' })
+    const m = await own.next()
+    assert.deepEqual(Object.keys(m).sort(), [
+      'app_id',
+      'deleted',
+      'deleted_foreign_ids',
+      'feed',
+      'new',
+      'published_at',
+    ])
+    assert.equal(m.app_id, APP)
+    assert.equal(m.feed, 'user:alice')
+    assert.deepEqual(m.deleted, [])
+    assert.equal(m.new[0].id, added.id)
+    assert.equal(m.new[0].actor, 'SU:alice')
+
+    const f = await timeline.next()
+    assert.equal(f.feed, 'timeline:bob')
+    assert.equal(f.new[0].id, added.id)
+    assert.equal(f.new[0].origin, 'user:alice')
+
+    await alice.feed('user', 'alice').removeActivity({ foreignId: 'p:1' })
+    const r = await own.next()
+    assert.deepEqual(r.deleted, [added.id])
+    assert.deepEqual(r.deleted_foreign_ids, [['p:1', added.time]])
+    assert.deepEqual((await timeline.next()).deleted, [added.id])
+  })
+
+  it('a notification feed gets unseen/unread with each message', async () => {
+    const carl = connect(server.createUserToken('carl'))
+    const dave = connect(server.createUserToken('dave'))
+    const box = inbox()
+    await carl.feed('notification', 'carl').subscribe(box.push)
+    await dave.feed('user', 'dave').addActivity({ verb: 'poke', object: 'o:1', to: ['notification:carl'] })
+    const m = await box.next()
+    assert.equal(m.feed, 'notification:carl')
+    assert.equal(m.unseen, 1)
+    assert.equal(m.unread, 1)
+    assert.equal(typeof m.new[0].group, 'string')
+    await carl.feed('notification', 'carl').get({ mark_seen: true })
+    const seen = await box.next()
+    assert.equal(seen.mark_seen, true)
+    assert.equal(seen.unseen, 0)
+  })
+
+  it('refuses a tampered signature and another user private feed', async () => {
+    const eve = connect(server.createUserToken('eve'))
+    // Another user's timeline: the user token may not read it.
+    await assert.rejects(
+      () => Promise.resolve(eve.feed('timeline', 'alice').subscribe(() => {})),
+      (e: Api) => String(e?.message ?? e).includes('403'),
+    )
+    // A feed token signed with another secret.
+    const forged = connect('not-the-secret').feed('user', 'alice')
+    await assert.rejects(
+      () => Promise.resolve(forged.subscribe(() => {})),
+      (e: Api) => String(e?.message ?? e).includes('signature is not valid'),
+    )
+    // A feed token whose signature was altered.
+    const feed = server.feed('user', 'alice')
+    const [h, p, s] = feed.token.split('.')
+    feed.token = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`
+    await assert.rejects(
+      () => Promise.resolve(feed.subscribe(() => {})),
+      (e: Api) => String(e?.message ?? e).includes('403'),
+    )
+  })
+
+  it('refuses publishes from clients', async () => {
+    const faye = server.getFayeClient()
+    await assert.rejects(
+      () => Promise.resolve(faye.publish(`/site-${APP}-feed-useralice`, { new: [] })),
+      (e: Api) => String(e?.message ?? e).includes('only the server publishes'),
+    )
+  })
+})
