@@ -30,6 +30,8 @@ export interface RedisClient {
   readonly status: string
   /** Cluster only: the nodes ("host:port") serving each slot, master first. */
   readonly slots?: string[][]
+  /** Cluster only: asks the cluster which node serves which slot again. */
+  refreshSlotsCache?(): void
   /** Cluster only: the node clients. */
   nodes?(role: 'master' | 'slave' | 'all'): RedisClient[]
   readonly options?: { host?: string; port?: number }

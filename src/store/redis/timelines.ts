@@ -5,6 +5,7 @@
  * node's calls are followed by WAIT in the same pipeline, so a write resolves only once that many
  * replicas hold it (a failover after that cannot lose it).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { StoreError } from '../errors.js'
 import type { EntryRemove, EntryWrite, GroupPageQuery, GroupReadOptions, PageQuery } from '../store.js'
 import type { RedisClient, RedisPipeline } from './driver.js'
@@ -53,6 +54,13 @@ interface FeedOps {
 }
 
 const HI = Buffer.from([0xff])
+
+/** Errors of a cluster in the middle of a failover or a resharding, worth waiting out. */
+const TRANSIENT =
+  /MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|Connection is closed|ECONNREFUSED|ECONNRESET|replicas acknowledged/
+/** 40 attempts 200 ms apart: longer than a failover (3.5–4.7 s measured with cluster-node-timeout 2000). */
+const FAILOVER_ATTEMPTS = 40
+const FAILOVER_DELAY_MS = 200
 
 /** Reads a member `sk` or `sk|origin`. */
 export function parseMember(member: string): RawEntry {
@@ -276,7 +284,21 @@ export class RedisTimelines {
         }),
       )
     }
-    // WAIT counts the writes of its own connection: one pipeline per master, WAIT last.
+    // WAIT counts the writes of its own connection: one pipeline per master, WAIT last. A
+    // pipeline over several slots gets no redirection from ioredis, so a failover is waited out
+    // here: the scripts are idempotent, so running them again is always safe.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#pipelinesByNode(calls)
+      } catch (error) {
+        if (attempt >= FAILOVER_ATTEMPTS || !TRANSIENT.test((error as Error).message)) throw error
+        this.#client.refreshSlotsCache?.()
+        await sleep(FAILOVER_DELAY_MS)
+      }
+    }
+  }
+
+  async #pipelinesByNode(calls: FeedOps[][]): Promise<unknown[]> {
     const byNode = new Map<string, FeedOps[][]>()
     for (const feeds of calls) {
       const node = this.#client.slots?.[slotOf(this.keys.tag(feeds[0].feed))]?.[0] ?? '?'
