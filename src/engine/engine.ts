@@ -22,7 +22,6 @@ import { type AuditLogOptions, type AuditLogPage, actorUser, auditEntry, listAud
 import { EddyError, inputError } from './errors.js'
 import { FeedEvents } from './events.js'
 import { DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, shapesFor } from './fanout.js'
-import { observeFeeds } from './feed-observer.js'
 import { type FanoutQueue, workQueue } from './fanout-queue.js'
 import {
   buildFeedGroups,
@@ -32,6 +31,7 @@ import {
   feedRef,
   parseFeedId,
 } from './feed-groups.js'
+import { observeFeeds } from './feed-observer.js'
 import {
   DEFAULT_COPY_LIMIT,
   type FollowListOptions,
