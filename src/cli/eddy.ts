@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
-import { createServer } from '../server/index.js'
+import { type CorsOption, createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { version } from '../version.js'
 import {
@@ -41,9 +41,13 @@ Flags of serve:
   --api-secret <secret>  HS256 signing secret, no "." (env EDDY_API_SECRET)
   --config <file>        JSON: { "feedGroups": { "<slug>": { "type": "flat" | "aggregated" | "notification" } },
                                   "publicReadGroups": ["user"],
-                                  "rateLimit": { "perKey": 1000, "perUser": 60, "windowSeconds": 60 } }
+                                  "rateLimit": { "perKey": 1000, "perUser": 60, "windowSeconds": 60 },
+                                  "cors": ["https://app.example.com"] }
   --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
                          or off; overrides the config file's rateLimit (default: no limit)
+  --cors <origins>       browser origins allowed to call (CORS): * (any; the default, see docs/server.md),
+                         off, or a comma-separated list such as https://app.example.com; overrides the
+                         config file's cors
   --log                  log every request (JSON lines)
   --timelines <url>      timelines in Redis (needs --store postgres://...): redis://host:6379 or
                          redis-cluster://host:7000,host:7001 (env EDDY_TIMELINES; config "timelines")
@@ -73,11 +77,20 @@ interface ConfigFile {
   rateLimit?: RateLimitOptions | false
   timelines?: string
   queue?: string
+  cors?: CorsOption
 }
 
 function fail(message: string): never {
   process.stderr.write(`eddy: ${message}\n`)
   process.exit(2)
+}
+
+/** `--cors`: `*`, `off`, or comma-separated origins (createServer validates each). */
+function corsFlag(value: string | undefined): CorsOption | undefined {
+  if (value === undefined) return undefined
+  if (value === '*') return true
+  if (value === 'off') return false
+  return value.split(',').map((o) => o.trim())
 }
 
 function readConfig(path: string | undefined): ConfigFile {
@@ -92,7 +105,7 @@ function readConfig(path: string | undefined): ConfigFile {
     fail(`--config ${path} must hold a JSON object`)
   const config = parsed as ConfigFile
   for (const key of Object.keys(config)) {
-    if (!['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue'].includes(key))
+    if (!['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue', 'cors'].includes(key))
       fail(`--config ${path}: unknown key ${key}`)
   }
   return config
@@ -156,6 +169,7 @@ async function serve(args: string[]): Promise<void> {
       'api-secret': { type: 'string' },
       config: { type: 'string' },
       'rate-limit': { type: 'string' },
+      cors: { type: 'string' },
       log: { type: 'boolean', default: false },
       timelines: { type: 'string' },
       queue: { type: 'string' },
@@ -199,6 +213,7 @@ async function serve(args: string[]): Promise<void> {
     feedGroups: config.feedGroups,
     publicReadGroups: config.publicReadGroups,
     rateLimit,
+    cors: corsFlag(values.cors) ?? config.cors,
     apiKey: creds.apiKey,
     apiSecret: creds.apiSecret,
     logger: values.log,
@@ -237,7 +252,7 @@ async function serve(args: string[]): Promise<void> {
       `eddy serving ${url}v1.0/ on ${shownStore(store)}${scale.timelines ? `, timelines on ${shownRedis(scale.timelines)}` : ''}${scale.workers === undefined ? '' : `, ${scale.workers} queue workers`}`,
       `api key: ${creds.apiKey}`,
       `api secret: ${secretAt}`,
-      `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' } })`,
+      `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' }, fayeUrl: 'http://${host}:${actualPort}/faye' })`,
       '',
     ].join('\n'),
   )

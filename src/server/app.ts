@@ -1,7 +1,8 @@
 /**
- * The Fastify application: body parsing (JSON, tolerated empty bodies, a size limit), Stream-shaped
- * errors for everything that can go wrong, the health endpoint, the routes, and 501s for the
- * endpoints a later issue brings (files, images, og, personalization...).
+ * The Fastify application: CORS, body parsing (JSON, tolerated empty bodies, a size limit),
+ * Stream-shaped errors for everything that can go wrong, the health endpoint, the routes, the
+ * Faye endpoint for realtime, and 501s for the endpoints a later issue brings (files, images,
+ * og, personalization...).
  */
 import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
@@ -10,6 +11,7 @@ import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
+import { type CorsOption, registerCors } from './cors.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
 import { DEFAULT_PAGE_CACHE_BYTES, PageCache } from './page-cache.js'
 import { type RateLimitOptions, rateLimits } from './rate-limit.js'
@@ -41,6 +43,8 @@ export interface AppOptions {
   pageCacheBytes?: number
   /** Let concurrent add requests share a commit (default true). */
   groupCommit?: boolean
+  /** Origins allowed to call from a browser (default: any; see cors.ts). */
+  cors?: CorsOption
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -98,6 +102,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         rawError(res, 414, 'a path segment is longer than 2048 characters'),
     },
   })
+  registerCors(app, options.cors ?? true)
   const ctx: ServerContext = {
     client: options.client,
     engine: options.client.engine,

@@ -18,11 +18,13 @@ import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { intOption } from '../engine/options.js'
 import type { Store } from '../store/store.js'
 import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
+import { type CorsOption, corsOption } from './cors.js'
 import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
 import { type RateLimitOptions, rateLimitOptions } from './rate-limit.js'
 
 export { DEFAULT_BODY_LIMIT } from './app.js'
 export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
+export type { CorsOption } from './cors.js'
 export { NOT_ALLOWED_DETAIL } from './errors.js'
 export type { RateLimitOptions } from './rate-limit.js'
 
@@ -68,6 +70,12 @@ export interface ServerOptions {
    * in keeps its own `auditLog` setting.
    */
   auditLog?: boolean
+  /**
+   * Browser origins allowed to call the server (CORS): `true`/`'*'` any origin (default: tokens,
+   * not cookies, authorise every call; docs/server.md), `false` none, or a list such as
+   * `['https://app.example.com']`.
+   */
+  cors?: CorsOption
 }
 
 function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
@@ -101,6 +109,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     rateLimit,
     pageCacheBytes: intOption(options.pageCacheBytes, 'pageCacheBytes', 0, 2 ** 31, DEFAULT_PAGE_CACHE_BYTES),
     groupCommit: booleanOption(options.groupCommit, 'groupCommit', true),
+    cors: corsOption(options.cors),
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL
   // unreachable, refused login) fails listen()/ready() with the EddyError that says why.
