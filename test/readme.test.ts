@@ -29,6 +29,10 @@ describe('README examples', () => {
     assert.deepEqual(run('quickstart.ts'), { flat: 1, groups: 1, unseen: 1 })
   })
 
+  it('runs the realtime example: a fan-out delivery and a notification with its count', () => {
+    assert.deepEqual(run('realtime.ts'), { timeline: 1, unseen: 1 })
+  })
+
   it('runs the reactions example: a like with a nested comment, counts, a notification, a delete', () => {
     assert.deepEqual(run('reactions.ts'), {
       counts: { like: 1 },
