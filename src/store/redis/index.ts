@@ -68,7 +68,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
       max: options.max,
       timelines: (s) => {
         session = s
-        return redisBackend(s, timelines)
+        return redisBackend(s, timelines, location.cluster)
       },
     })
     try {

@@ -202,8 +202,8 @@ for _, f in ipairs(req.f) do
         end
       end
     else
-      local n = redis.call('ZCARD', K[1])
-      if n > keep then redis.call('ZREMRANGEBYRANK', K[1], 0, n - keep - 1) end
+      -- A no-op below the cap; one call instead of ZCARD and a trim once the feed is full.
+      redis.call('ZREMRANGEBYRANK', K[1], 0, -keep - 1)
     end
   end
 end

@@ -63,12 +63,14 @@ import type { RedisTimelines } from './timelines.js'
 /**
  * The timeline backend the PostgreSQL store runs inside its transactions: direct entries (no
  * origin) are also written to PostgreSQL's own entry tables, the durable record a rebuild reads;
- * everything goes to Redis.
+ * everything goes to Redis. On a cluster, chunks walk followers in bucket order (few slots per
+ * chunk); a single Redis takes a chunk in one call whatever the keys, so the store's own walk by
+ * name serves.
  */
-export function redisBackend(session: Session, timelines: RedisTimelines): TimelineBackend {
+export function redisBackend(session: Session, timelines: RedisTimelines, cluster: boolean): TimelineBackend {
   const direct = new TimelineWriter(session.target.schema)
   return {
-    followers: bucketWalk(session.target.schema),
+    followers: cluster ? bucketWalk(session.target.schema) : undefined,
     async apply(db, add = [], remove = [], byOrigin = []) {
       const directAdd = add.filter((e) => e.origin === null)
       const directRemove = remove.filter((r: EntryRemove) => r.origin === undefined || r.origin === null)
