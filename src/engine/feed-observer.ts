@@ -22,32 +22,31 @@ interface Change {
 /** `store` with its writes, fan-out chunks and marking reads reported to `events`. */
 export function observeFeeds(store: Store, events: FeedEvents, groups: Map<string, FeedGroup>): Store {
   const observer = new Observer(store, events, groups)
-  const write = store.write
-  const runFanout = store.runFanout
-  const readGroups = store.readGroups
+  // Each call looks the method up on the store when it is made (never a copy taken here), so a
+  // store whose methods are replaced later (fault injection in tests, instrumentation) is obeyed.
   return Object.create(store, {
     write: {
       // Not async when nobody listens: writes then cost what they cost before (one call more).
       value: (batch: WriteBatch) =>
         events.active
-          ? write(batch).then((pending) => {
+          ? store.write(batch).then((pending) => {
               observer.afterWrite(batch, pending)
               return pending
             })
-          : write(batch),
+          : store.write(batch),
     },
     runFanout: {
       value: (job: FanoutJob, chunkSize: number) =>
         events.active
-          ? runFanout(job, chunkSize).then((next) => {
+          ? store.runFanout(job, chunkSize).then((next) => {
               void observer.afterChunk(job, job.cursor, next?.cursor ?? null, next === null)
               return next
             })
-          : runFanout(job, chunkSize),
+          : store.runFanout(job, chunkSize),
     },
     readGroups: {
       value: async (...args: Parameters<Store['readGroups']>) => {
-        const page = await readGroups(...args)
+        const page = await store.readGroups(...args)
         const options = args[3]
         if ((options?.seen || options?.read) && events.wants(args[0]))
           observer.report(new Map([[args[0], { added: [], removed: [], marks: options }]]))
