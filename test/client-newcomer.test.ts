@@ -30,7 +30,7 @@ describe('connect() options', () => {
     try {
       assert.throws(
         () => connect({ stor: 'memory' } as never),
-        isInputError(/no option "stor"; the options are store, feedGroups, fanoutChunkSize/),
+        isInputError(/no option "stor"; the options are store, timelines, .*feedGroups, fanoutChunkSize/),
       )
       assert.equal(existsSync(join(dir, 'eddy.sqlite')), false)
     } finally {
