@@ -1,0 +1,114 @@
+/**
+ * `examples/react-feed`: GetStream's React components (page.js) served on their own origin against
+ * an Eddy server on another, as a browser app calls Stream's API (CORS, Faye realtime). The page
+ * is bundled with esbuild at start. Run: `node --conditions=eddy-source --import tsx
+ * examples/react-feed/server.ts`, then open http://127.0.0.1:3000/?user=alice and ?user=bob.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'eddy/server'
+import { build } from 'esbuild'
+import Fastify, { type FastifyInstance } from 'fastify'
+import stream from 'getstream'
+
+const KEY = 'react-feed-key'
+const SECRET = 'react-feed-secret'
+const APP_ID = '1'
+
+const HTML = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Eddy + react-activity-feed</title>
+<link rel="stylesheet" href="/index.css">
+<style>body{font-family:sans-serif;max-width:640px;margin:1rem auto}.bar{display:flex;justify-content:space-between;align-items:center;margin-bottom:1rem}</style>
+</head>
+<body><div id="root"></div><script src="/page.js"></script></body>
+</html>`
+
+/** The running example: the Eddy API and the page server, with their origins. */
+export interface ReactFeed {
+  api: FastifyInstance
+  page: FastifyInstance
+  apiOrigin: string
+  pageOrigin: string
+  /** A server-side client (API secret) for setting up follows. */
+  server: ReturnType<typeof stream.connect>
+  close(): Promise<void>
+}
+
+/** Bundles page.js for browsers (React 17, react-activity-feed and its getstream 7). */
+async function bundle(): Promise<string> {
+  const result = await build({
+    entryPoints: [new URL('./page.js', import.meta.url).pathname],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2019',
+    minify: true,
+    logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"', global: 'window' },
+  })
+  return result.outputFiles[0].text
+}
+
+/** Starts the Eddy API and the page server (port 0: free ports). */
+export async function startReactFeed(
+  options: { apiPort?: number; pagePort?: number } = {},
+): Promise<ReactFeed> {
+  const script = await bundle()
+  const css = readFileSync(
+    createRequire(import.meta.url).resolve('react-activity-feed/dist/index.css'),
+    'utf8',
+  )
+  const api = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
+  await api.listen({ port: options.apiPort ?? 0, host: '127.0.0.1' })
+  const apiOrigin = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`
+  const server = stream.connect(KEY, SECRET, APP_ID, { urlOverride: { api: `${apiOrigin}/api/` } })
+
+  const page = Fastify()
+  page.get('/', (_req, reply) => reply.type('text/html').send(HTML))
+  page.get('/page.js', (_req, reply) => reply.type('text/javascript').send(script))
+  page.get('/index.css', (_req, reply) => reply.type('text/css').send(css))
+  // A real app issues the token after its own sign-in; the example trusts the name in the URL.
+  page.get('/config', async (request, reply) => {
+    const user = String((request.query as { user?: string }).user ?? '')
+    if (!/^[\w-]{1,64}$/.test(user)) return reply.code(400).send({ error: 'open the page with ?user=<name>' })
+    // Each user's timeline shows their own posts and those of everyone they follow.
+    await server.feed('timeline', user).follow('user', user)
+    return {
+      apiKey: KEY,
+      appId: APP_ID,
+      token: server.createUserToken(user),
+      userId: user,
+      api: `${apiOrigin}/api/`,
+      faye: `${apiOrigin}/faye`,
+    }
+  })
+  await page.listen({ port: options.pagePort ?? 0, host: '127.0.0.1' })
+  const pageOrigin = `http://127.0.0.1:${(page.server.address() as AddressInfo).port}`
+  return {
+    api,
+    page,
+    apiOrigin,
+    pageOrigin,
+    server,
+    async close() {
+      await page.close()
+      await api.close()
+    },
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const app = await startReactFeed({ apiPort: 8000, pagePort: 3000 })
+  // Everyone follows everyone in this demo, so two windows see each other's posts.
+  for (const [a, b] of [
+    ['alice', 'bob'],
+    ['bob', 'alice'],
+  ])
+    await app.server.feed('timeline', a).follow('user', b)
+  process.stdout.write(
+    `open ${app.pageOrigin}/?user=alice and ${app.pageOrigin}/?user=bob (API ${app.apiOrigin})\n`,
+  )
+}
