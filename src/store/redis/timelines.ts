@@ -10,7 +10,7 @@ import { StoreError } from '../errors.js'
 import type { EntryRemove, EntryWrite, GroupPageQuery, GroupReadOptions, PageQuery } from '../store.js'
 import type { RedisClient, RedisPipeline } from './driver.js'
 import { escapeGroup, KeySpace, slotOf, unescapeGroup } from './keys.js'
-import { APPLY, ENTRIES, GROUPS } from './lua.js'
+import { APPLY, ENTRIES, FANOUT, GROUPS } from './lua.js'
 
 /** Settings of Redis timelines. */
 export interface TimelineSettings {
@@ -43,6 +43,13 @@ export interface RawGroup {
   entries: RawEntry[]
 }
 
+/** One script call: its keys (all in one hash-tag bucket on a cluster) and arguments. */
+interface ScriptCall {
+  script: 'eddyApply' | 'eddyFanout'
+  keys: string[]
+  args: (string | number)[]
+}
+
 interface FeedOps {
   feed: string
   grouped: boolean
@@ -61,6 +68,14 @@ const TRANSIENT =
 /** 40 attempts 200 ms apart: longer than a failover (3.5–4.7 s measured with cluster-node-timeout 2000). */
 const FAILOVER_ATTEMPTS = 40
 const FAILOVER_DELAY_MS = 200
+
+/**
+ * Whether adding `sk` trims feeds to the cap: for one activity in 8, by its sort key's last digit
+ * (a hash of the activity's identity), so every follower of a fan-out decides alike.
+ */
+export function capTrim(sk: string): boolean {
+  return Number.parseInt(sk.slice(-1), 16) % 8 === 0
+}
 
 /** Reads a member `sk` or `sk|origin`. */
 export function parseMember(member: string): RawEntry {
@@ -86,6 +101,7 @@ export class RedisTimelines {
     this.settings = settings
     this.keys = new KeySpace(settings.prefix)
     client.defineCommand('eddyApply', { lua: APPLY })
+    client.defineCommand('eddyFanout', { lua: FANOUT })
     client.defineCommand('eddyEntries', { lua: ENTRIES })
     client.defineCommand('eddyGroups', { lua: GROUPS })
   }
@@ -129,9 +145,10 @@ export class RedisTimelines {
       f.origins.push(o.origin)
     }
     if (feeds.size === 0) return 0
-    const calls = this.#cluster ? this.#byBucket([...feeds.values()]) : [[...feeds.values()]]
+    const groups = this.#cluster ? this.#byBucket([...feeds.values()]) : [[...feeds.values()]]
+    const calls = groups.flatMap((list) => this.#calls(list))
     const results: unknown[] = await this.#guard('a timeline write', () =>
-      this.#cluster ? this.#sendCluster(calls) : this.#sendSingle(calls[0]),
+      this.#cluster ? this.#sendCluster(calls) : this.#sendSingle(calls),
     )
     return results.reduce((n: number, r) => n + Number(r), 0)
   }
@@ -226,8 +243,9 @@ export class RedisTimelines {
 
   #script(name: string, keys: string[], args: (string | number)[]): Promise<unknown> {
     const run = this.#client[name] as (...a: (string | number)[]) => Promise<unknown>
-    return this.#guard(name === 'eddyApply' ? 'a timeline write' : 'a feed read', () =>
-      run.call(this.#client, keys.length, ...keys, ...args),
+    return this.#guard(
+      name.startsWith('eddyG') || name === 'eddyEntries' ? 'a feed read' : 'a timeline write',
+      () => run.call(this.#client, keys.length, ...keys, ...args),
     )
   }
 
@@ -245,14 +263,44 @@ export class RedisTimelines {
     }
   }
 
-  #payload(feeds: FeedOps[]): { keys: string[]; json: string } {
-    const keys: string[] = []
-    const list = feeds.map((f) => {
-      if (f.full) keys.push(...this.keys.all(f.feed))
-      else keys.push(this.keys.entries(f.feed))
-      return [f.full ? 6 : 1, f.grouped ? 1 : 0, f.adds, f.removes, f.origins, f.maxLength]
-    })
-    return { keys, json: JSON.stringify({ c: this.settings.cap, f: list }) }
+  /**
+   * The script calls for feeds of one bucket: flat feeds that only gain one entry, as a fan-out
+   * chunk gives them, go by (sort key, origin, length) through the lean FANOUT script (1 key per
+   * feed, no JSON); the rest through APPLY.
+   */
+  #calls(feeds: FeedOps[]): ScriptCall[] {
+    const calls: ScriptCall[] = []
+    const lean = new Map<string, { args: (string | number)[]; keys: string[] }>()
+    const rest: FeedOps[] = []
+    for (const f of feeds) {
+      if (f.full || f.adds.length !== 1) {
+        rest.push(f)
+        continue
+      }
+      const [sk, origin] = f.adds[0]
+      const keep = f.maxLength > 0 ? Math.min(f.maxLength, this.settings.cap) : this.settings.cap
+      // A feed's own maxLength is exact; the cap is kept every few activities (a trim is one
+      // call in three otherwise), so feeds run a few entries over it between trims.
+      const trim = f.maxLength > 0 || capTrim(sk) ? '1' : '0'
+      const id = `${sk}\u0000${origin}\u0000${keep}\u0000${trim}`
+      let call = lean.get(id)
+      if (!call) {
+        call = { args: [sk, origin, keep, trim], keys: [] }
+        lean.set(id, call)
+      }
+      call.keys.push(this.keys.entries(f.feed))
+    }
+    for (const { args, keys } of lean.values()) calls.push({ script: 'eddyFanout', keys, args })
+    if (rest.length > 0) {
+      const keys: string[] = []
+      const list = rest.map((f) => {
+        if (f.full) keys.push(...this.keys.all(f.feed))
+        else keys.push(this.keys.entries(f.feed))
+        return [f.full ? 6 : 1, f.grouped ? 1 : 0, f.adds, f.removes, f.origins, f.maxLength]
+      })
+      calls.push({ script: 'eddyApply', keys, args: [JSON.stringify({ c: this.settings.cap, f: list })] })
+    }
+    return calls
   }
 
   #byBucket(feeds: FeedOps[]): FeedOps[][] {
@@ -266,23 +314,27 @@ export class RedisTimelines {
     return [...buckets.values()]
   }
 
-  async #sendSingle(feeds: FeedOps[]): Promise<unknown[]> {
-    const { keys, json } = this.#payload(feeds)
-    if (this.settings.wait === 0) return [await this.#script('eddyApply', keys, [json])]
-    const pipe = this.#client.pipeline()
-    ;(pipe.eddyApply as (...a: (string | number)[]) => RedisPipeline)(keys.length, ...keys, json)
-    pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
-    return this.#settle(await pipe.exec(), 1)
+  #queue(pipe: RedisPipeline, call: ScriptCall): void {
+    ;(pipe[call.script] as (...a: (string | number)[]) => RedisPipeline)(
+      call.keys.length,
+      ...call.keys,
+      ...call.args,
+    )
   }
 
-  async #sendCluster(calls: FeedOps[][]): Promise<unknown[]> {
+  async #sendSingle(calls: ScriptCall[]): Promise<unknown[]> {
     if (this.settings.wait === 0) {
-      return Promise.all(
-        calls.map((feeds) => {
-          const { keys, json } = this.#payload(feeds)
-          return this.#script('eddyApply', keys, [json])
-        }),
-      )
+      return Promise.all(calls.map((c) => this.#script(c.script, c.keys, c.args)))
+    }
+    const pipe = this.#client.pipeline()
+    for (const call of calls) this.#queue(pipe, call)
+    pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
+    return this.#settle(await pipe.exec(), calls.length)
+  }
+
+  async #sendCluster(calls: ScriptCall[]): Promise<unknown[]> {
+    if (this.settings.wait === 0) {
+      return Promise.all(calls.map((c) => this.#script(c.script, c.keys, c.args)))
     }
     // WAIT counts the writes of its own connection: one pipeline per master, WAIT last. A
     // pipeline over several slots gets no redirection from ioredis, so a failover is waited out
@@ -298,21 +350,18 @@ export class RedisTimelines {
     }
   }
 
-  async #pipelinesByNode(calls: FeedOps[][]): Promise<unknown[]> {
-    const byNode = new Map<string, FeedOps[][]>()
-    for (const feeds of calls) {
-      const node = this.#client.slots?.[slotOf(this.keys.tag(feeds[0].feed))]?.[0] ?? '?'
+  async #pipelinesByNode(calls: ScriptCall[]): Promise<unknown[]> {
+    const byNode = new Map<string, ScriptCall[]>()
+    for (const call of calls) {
+      const node = this.#client.slots?.[slotOf(call.keys[0])]?.[0] ?? '?'
       const list = byNode.get(node)
-      if (list) list.push(feeds)
-      else byNode.set(node, [feeds])
+      if (list) list.push(call)
+      else byNode.set(node, [call])
     }
     const results = await Promise.all(
       [...byNode.values()].map(async (group) => {
         const pipe = this.#client.pipeline()
-        for (const feeds of group) {
-          const { keys, json } = this.#payload(feeds)
-          ;(pipe.eddyApply as (...a: (string | number)[]) => RedisPipeline)(keys.length, ...keys, json)
-        }
+        for (const call of group) this.#queue(pipe, call)
         pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
         return this.#settle(await pipe.exec(), group.length)
       }),
