@@ -204,6 +204,16 @@ describe('PageCache', () => {
     assert.equal(await new PageCache(1_000).version(), undefined, 'a store without versions: no caching')
   })
 
+  it('takes a version per read while sharing is off (background fan-out changes it every chunk)', async () => {
+    let reads = 0
+    const cache = new PageCache(
+      1_000,
+      async () => String(++reads),
+      () => false,
+    )
+    assert.deepEqual(await Promise.all([cache.version(), cache.version()]), ['1', '2'])
+  })
+
   it('stays within its byte budget, oldest pages first', () => {
     const cache = new PageCache(100)
     cache.get('', 'v')

@@ -197,6 +197,11 @@ export class Engine {
     return this.#queue?.metrics()
   }
 
+  /** Whether this process is delivering fan-out in the background right now. */
+  get deliveringFanout(): boolean {
+    return this.#fanout.busy
+  }
+
   /** Resolves once every fan-out this process accepted or claimed has been delivered. */
   flush(): Promise<void> {
     return this.#fanout.idle()

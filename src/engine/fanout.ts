@@ -149,6 +149,11 @@ export class FanoutRunner {
     this.#reshape = reshape
   }
 
+  /** Whether jobs are being delivered now (chunks alternate with other work, turn by turn). */
+  get busy(): boolean {
+    return this.#running !== undefined
+  }
+
   /** Followers the next chunk handles (adapted to the store's speed on blocking stores). */
   get chunkSize(): number {
     return this.#chunk

@@ -112,7 +112,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     adds: { groupCommit: options.groupCommit ?? true },
   }
   const cacheBytes = options.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES
-  if (cacheBytes > 0) ctx.pages = new PageCache(cacheBytes, () => ctx.engine.dataVersion())
+  if (cacheBytes > 0) {
+    const engine = ctx.engine
+    ctx.pages = new PageCache(
+      cacheBytes,
+      () => engine.dataVersion(),
+      () => !engine.deliveringFanout,
+    )
+  }
 
   // Callback style, not async: an async hook costs a promise and a microtask on every request.
   app.addHook('onRequest', (request, _reply, done) => {

@@ -20,25 +20,33 @@ export const DEFAULT_PAGE_CACHE_BYTES = 16 * 1024 * 1024
 export class PageCache {
   readonly #maxBytes: number
   readonly #turn: TurnVersion
+  readonly #readVersion: () => Promise<string> | undefined
+  readonly #share: () => boolean
   #version: string | undefined
   #pages = new Map<string, string>()
   #bytes = 0
 
   /**
    * `maxBytes` bounds the cached text (UTF-16 code units x 2); the oldest pages go first.
-   * `readVersion` takes the store's data version (undefined: the store keeps none).
+   * `readVersion` takes the store's data version (undefined: the store keeps none); `share`
+   * says whether reads of one turn may share one version (else each read takes its own).
    */
   constructor(
     maxBytes = DEFAULT_PAGE_CACHE_BYTES,
     readVersion: () => Promise<string> | undefined = () => undefined,
+    share: () => boolean = () => true,
   ) {
     this.#maxBytes = maxBytes
+    this.#readVersion = readVersion
+    this.#share = share
     this.#turn = new TurnVersion(readVersion)
   }
 
   /** The store's data version, taken after this call (shared with this turn's other reads). */
   version(): Promise<string | undefined> {
-    return this.#turn.next()
+    // Shared only while `share` says so: during background fan-out every chunk changes the
+    // version anyway, and a read waiting for the end of the turn would wait behind a chunk.
+    return this.#share() ? this.#turn.next() : Promise.resolve(this.#readVersion())
   }
 
   /** The page cached for `key` at `version`, or undefined; a new version empties the cache. */
