@@ -45,12 +45,14 @@ export function observeFeeds(store: Store, events: FeedEvents, groups: Map<strin
           : store.runFanout(job, chunkSize),
     },
     readGroups: {
-      value: async (...args: Parameters<Store['readGroups']>) => {
-        const page = await store.readGroups(...args)
-        const options = args[3]
-        if ((options?.seen || options?.read) && events.wants(args[0]))
-          observer.report(new Map([[args[0], { added: [], removed: [], marks: options }]]))
-        return page
+      // Plain reads (no marks, or nobody listening) go straight through, with no promise added.
+      value: (...args: Parameters<Store['readGroups']>) => {
+        const [feed, , , options] = args
+        if (!(options?.seen || options?.read) || !events.wants(feed)) return store.readGroups(...args)
+        return store.readGroups(...args).then((page) => {
+          void observer.report(new Map([[feed, { added: [], removed: [], marks: options }]]))
+          return page
+        })
       },
     },
   }) as Store
