@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { SignJWT } from 'jose'
+import { prng } from './fixtures/attack.js'
 
 const KEY = 'fuzz-key'
 const SECRET = 'fuzz-secret'
@@ -15,18 +16,6 @@ const FEEDS = ['user/alice', 'timeline/bob', 'notification/bob', 'timeline_aggre
 
 function sign(claims: Record<string, unknown>, secret = SECRET): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))
-}
-
-/** A small seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('the server under a few hundred bad requests', () => {

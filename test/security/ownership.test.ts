@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { forbidden } from '../fixtures/attack.js'
 
 const KEY = 'own-key'
 const SECRET = 'own-secret'
@@ -16,16 +17,6 @@ const T = '2026-11-20T12:00:00.000000'
 
 // The client's generic response types get in the way of asserting raw wire shapes.
 type Api = any
-
-/** Asserts that `promise` fails with Stream's 403 NotAllowedException. */
-async function forbidden(promise: Promise<unknown>): Promise<void> {
-  await assert.rejects(promise, (e: { error?: { status_code: number; code: number; exception: string } }) => {
-    assert.equal(e.error?.status_code, 403, JSON.stringify(e.error))
-    assert.equal(e.error?.code, 17)
-    assert.equal(e.error?.exception, 'NotAllowedException')
-    return true
-  })
-}
 
 describe('a user token cannot change what it does not own', () => {
   let app: FastifyInstance

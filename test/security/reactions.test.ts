@@ -10,22 +10,13 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { forbidden } from '../fixtures/attack.js'
 
 const KEY = 'react-key'
 const SECRET = 'react-secret'
 
 // The client's generic response types get in the way of asserting raw wire shapes.
 type Api = any
-
-/** Asserts that `promise` fails with Stream's 403 NotAllowedException. */
-async function forbidden(promise: Promise<unknown>): Promise<void> {
-  await assert.rejects(promise, (e: { error?: { status_code: number; code: number; exception: string } }) => {
-    assert.equal(e.error?.status_code, 403, JSON.stringify(e.error))
-    assert.equal(e.error?.code, 17)
-    assert.equal(e.error?.exception, 'NotAllowedException')
-    return true
-  })
-}
 
 describe('a user token cannot react for others or change their reactions', () => {
   let app: FastifyInstance

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import { SignJWT } from 'jose'
+import { prng } from '../fixtures/attack.js'
 
 const KEY = 'ufuzz-key'
 const SECRET = 'ufuzz-secret'
@@ -19,18 +20,6 @@ const ROUNDS = 400
 
 function sign(claims: Record<string, unknown>): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET))
-}
-
-/** A small seeded PRNG, so a failure reproduces. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('a user token fuzzing other users’ data', () => {
