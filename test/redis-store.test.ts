@@ -4,13 +4,21 @@
  * each thing lives, the cap, bad locations, and a Redis outage in the middle of writes.
  */
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
+import { connect } from '../src/client/client.js'
+import type { EddyError } from '../src/engine/errors.js'
 import { StoreError } from '../src/store/errors.js'
 import { openRedisStore } from '../src/store/redis/index.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
-import { PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
+import { eventually, PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
@@ -118,5 +126,110 @@ describe('postgres + redis store', { skip }, () => {
       return true
     })
     await assert.rejects(open({ cap: 0 }), /cap must be a whole number from 1 to 100000, got 0/)
+  })
+})
+
+describe('postgres + redis store: a Redis outage', { skip }, () => {
+  let redis: ChildProcess | undefined
+  let port = 0
+  const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-outage-'))
+  // Persistence on, so the restarted server has what it held (an outage, not a data loss).
+  const start = async () => {
+    redis = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    )
+    await eventually(
+      async () => (await redisUnavailable(`redis://127.0.0.1:${port}`)) === undefined,
+      'redis answers',
+    )
+  }
+  before(async () => {
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    port = (probe.address() as AddressInfo).port
+    await new Promise((resolve) => probe.close(resolve))
+    await start()
+  })
+  after(() => {
+    redis?.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('fails writes cleanly (nothing stored), and accepted fan-out resumes when Redis is back', async () => {
+    const schema = schemas.name()
+    const store = `${PG_URL}?schema=${schema}`
+    const timelines = `redis://127.0.0.1:${port}`
+    const writer = await connect({ store, timelines, localFanout: false }).ready()
+    // A worker process's client, opened while Redis answers (opening checks it).
+    const worker = await connect({ store, timelines, fanoutLeaseMs: 200, localFanout: false }).ready()
+    const stop = new AbortController()
+    let working: Promise<void> | undefined
+    try {
+      await writer.followMany(
+        Array.from({ length: 30 }, (_, i) => ({ source: `timeline:o${i}`, target: 'user:src' })),
+        0,
+      )
+      const accepted = await writer
+        .feed('user', 'src')
+        .addActivity({ actor: 'src', verb: 'post', object: 'p:1' })
+      const count = async () =>
+        Number((await schemas.rows<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".activities`))[0].n)
+
+      redis!.kill('SIGKILL')
+      await once(redis!, 'exit')
+      await assert.rejects(
+        writer.feed('user', 'src').addActivity({ actor: 'src', verb: 'post', object: 'p:2' }),
+        (error: EddyError) => {
+          assert.equal(error.exception, 'ServiceUnavailableException')
+          assert.equal(error.status_code, 503)
+          assert.match(
+            error.detail,
+            new RegExp(`Redis at redis://127\\.0\\.0\\.1:${port} failed a timeline write`),
+          )
+          return true
+        },
+      )
+      assert.equal(await count(), 1, 'the refused write stored nothing')
+
+      // The accepted fan-out: its chunks fail while Redis is down, and deliver once it is back.
+      working = worker.engine.work(stop.signal, 20)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal((await schemas.rows(`SELECT 1 FROM "${schema}".fanout_jobs`)).length, 1)
+      await start()
+      await eventually(
+        async () => (await schemas.rows(`SELECT 1 FROM "${schema}".fanout_jobs`)).length === 0,
+        'the fan-out resumes',
+        1500,
+      )
+      for (const i of [0, 17, 29]) {
+        const { results } = await writer.feed('timeline', `o${i}`).get()
+        assert.deepEqual(
+          results.map((r) => r.id),
+          [accepted.id],
+        )
+      }
+      await writer.feed('user', 'src').addActivity({ actor: 'src', verb: 'post', object: 'p:3' })
+      assert.equal(await count(), 2)
+    } finally {
+      stop.abort()
+      await working
+      await worker.close()
+      await writer.close()
+    }
   })
 })
