@@ -4,13 +4,14 @@
  * each thing lives, the cap, bad locations, and a Redis outage in the middle of writes.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { connect } from '../src/client/client.js'
@@ -21,6 +22,8 @@ import { runStoreContract, sk } from '../src/testing/store-contract.js'
 import { eventually, PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
+const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
+const run = promisify(execFile)
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
 const schemas = new ScratchSchemas('redisstore')
 const prefixes = new ScratchPrefixes('store')
@@ -230,6 +233,76 @@ describe('postgres + redis store: a Redis outage', { skip }, () => {
       await working
       await worker.close()
       await writer.close()
+    }
+  })
+})
+
+describe('eddy rebuild-timelines', { skip }, () => {
+  it('rebuilds flat and grouped feeds from PostgreSQL after Redis lost them, with a progress bar', async () => {
+    const prefix = prefixes.name()
+    const store = `${PG_URL}?schema=${schemas.name()}`
+    const timelines = `${REDIS_URL}?prefix=${prefix}`
+    const client = await connect({ store, timelines }).ready()
+    try {
+      await client.followMany(
+        ['timeline:r1', 'timeline:r2', 'timeline_aggregated:r1'].map((source) => ({
+          source,
+          target: 'user:w',
+        })),
+        0,
+      )
+      for (let i = 0; i < 5; i++) {
+        await client
+          .feed('user', 'w')
+          .addActivity({
+            actor: 'w',
+            verb: i % 2 ? 'like' : 'post',
+            object: `o:${i}`,
+            to: ['notification:r1'],
+          })
+      }
+      await client.flush()
+      const read = async () => ({
+        timeline: (await client.feed('timeline', 'r2').get()).results.map((a) => [a.id, a.origin]),
+        aggregated: (await client.feed('timeline_aggregated', 'r1').get()).results.map((g) => [
+          g.verb,
+          g.activity_count,
+        ]),
+        notification: (await client.feed('notification', 'r1').get()).results.map((g) => [
+          g.verb,
+          g.activity_count,
+        ]),
+      })
+      const before = await read()
+      assert.equal(before.timeline.length, 5)
+
+      // Redis loses everything under the prefix.
+      const redis = new Redis(REDIS_URL)
+      const keys = (await redis.keys(`${prefix}:{b*`)).filter((k) => !k.includes('{meta}'))
+      await redis.del(...keys)
+      redis.disconnect()
+      assert.deepEqual((await read()).timeline, [])
+
+      const { stdout, stderr } = await run(process.execPath, [
+        '--conditions=eddy-source',
+        '--import',
+        'tsx',
+        CLI,
+        'rebuild-timelines',
+        '--store',
+        store,
+        '--timelines',
+        timelines,
+      ])
+      assert.match(stdout, /^rebuilt 5 feeds, \d+ entries, in redis:\/\/127\.0\.0\.1:6379\n$/)
+      assert.match(stderr, /rebuilding timelines \[#{30}\] 100% 5\/5 feeds/)
+      const after = await read()
+      assert.deepEqual(after, before)
+      // Rebuilt notifications come back seen and read (they were delivered before).
+      const notes = await client.feed('notification', 'r1').get()
+      assert.deepEqual([notes.unseen, notes.unread], [0, 0])
+    } finally {
+      await client.close()
     }
   })
 })
