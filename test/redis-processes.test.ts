@@ -2,7 +2,8 @@
  * A scale-out deployment as docs/scale-out.md runs it: two `eddy serve` processes and two
  * `eddy worker` processes on one PostgreSQL and one Redis Cluster (3 masters, 3 replicas, started
  * by scripts/redis-cluster.sh), driven by the official `getstream` client. Writes through one
- * server are read through the other; the servers only queue fan-out and the workers deliver it.
+ * server are read through the other; the first server only queues fan-out (`--workers 0`), the
+ * second also runs a queue worker of its own (`--workers 1`) beside the two worker processes.
  */
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -52,7 +53,7 @@ describe('two servers and two workers on PostgreSQL and a Redis Cluster', { skip
     const common = ['--store', store, '--timelines', cluster.url, '--api-key', KEY, '--api-secret', SECRET]
     // The first server creates the schema; the others then open a migrated one.
     const first = await eddy(['serve', '--port', '0', '--workers', '0', ...common], /serving (\S+)v1\.0\//)
-    const second = await eddy(['serve', '--port', '0', '--workers', '0', ...common], /serving (\S+)v1\.0\//)
+    const second = await eddy(['serve', '--port', '0', '--workers', '1', ...common], /serving (\S+)v1\.0\//)
     children.push(first.child, second.child)
     urls = [first.match[1], second.match[1]]
     const worker = ['worker', '--store', store, '--timelines', cluster.url, '--concurrency', '2']

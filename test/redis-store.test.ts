@@ -130,6 +130,27 @@ describe('postgres + redis store', { skip }, () => {
     })
     await assert.rejects(open({ cap: 0 }), /cap must be a whole number from 1 to 100000, got 0/)
   })
+
+  it('refuses Redis keys written with another layout version', async () => {
+    const prefix = prefixes.name()
+    const redis = new Redis(REDIS_URL)
+    try {
+      await redis.set(`${prefix}:{meta}:version`, '99')
+    } finally {
+      redis.disconnect()
+    }
+    await assert.rejects(
+      openRedisStore({ store: `${PG_URL}?schema=${schemas.name()}`, timelines: REDIS_URL, prefix }),
+      (error: StoreError) => {
+        assert.equal(error.reason, 'unavailable')
+        assert.match(
+          error.message,
+          new RegExp(`keys under "${prefix}" at redis://127\\.0\\.0\\.1:6379 have layout version 99, not 1`),
+        )
+        return true
+      },
+    )
+  })
 })
 
 describe('postgres + redis store: a Redis outage', { skip }, () => {
@@ -252,14 +273,12 @@ describe('eddy rebuild-timelines', { skip }, () => {
         0,
       )
       for (let i = 0; i < 5; i++) {
-        await client
-          .feed('user', 'w')
-          .addActivity({
-            actor: 'w',
-            verb: i % 2 ? 'like' : 'post',
-            object: `o:${i}`,
-            to: ['notification:r1'],
-          })
+        await client.feed('user', 'w').addActivity({
+          actor: 'w',
+          verb: i % 2 ? 'like' : 'post',
+          object: `o:${i}`,
+          to: ['notification:r1'],
+        })
       }
       await client.flush()
       const read = async () => ({
