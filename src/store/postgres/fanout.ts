@@ -41,6 +41,7 @@ export class FanoutJobs {
     this.#walk = timeline.followers ?? {
       statement: byName,
       values: (feed, cursor, n) => [feed, cursor ?? '', n],
+      cursorOf: (source) => source,
     }
   }
 
@@ -81,11 +82,12 @@ export class FanoutJobs {
       const stored = fromRow(row)
       // Taken before the followers are read: the read then sees any unfollow that got there first.
       await this.#follows.holdTargets(db, [stored.feed], 'shared')
-      const rows = await db.rows<{ source: string; cursor: string }>(
-        this.#walk.statement,
-        this.#walk.values(stored.feed, stored.cursor, chunkSize),
-      )
-      const followers = rows.map((r) => r.source)
+      const followers = (
+        await db.rows<{ source: string }>(
+          this.#walk.statement,
+          this.#walk.values(stored.feed, stored.cursor, chunkSize),
+        )
+      ).map((r) => r.source)
       if (followers.length > 0) {
         if (stored.op === 'remove') {
           const remove: EntryRemove[] = followers.map((feed) => ({
@@ -101,7 +103,7 @@ export class FanoutJobs {
         await db.run(this.#st.finish, [stored.feed, stored.sk])
         return null
       }
-      const cursor = rows[rows.length - 1].cursor
+      const cursor = this.#walk.cursorOf(followers[followers.length - 1])
       await db.run(this.#st.advance, [stored.feed, stored.sk, cursor])
       return { ...stored, cursor }
     })
@@ -163,7 +165,7 @@ function statements(s: string) {
       ON CONFLICT (feed, sk) DO UPDATE SET id = excluded.id, op = excluded.op, shapes = excluded.shapes,
         cursor = NULL, seq = excluded.seq, lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`),
     lock: sql(`SELECT ${columns} FROM ${s}.fanout_jobs AS j WHERE j.feed = $1 AND j.sk = $2 FOR UPDATE`),
-    followers: sql(`SELECT source, source AS cursor FROM ${s}.follows WHERE target = $1 AND source > $2
+    followers: sql(`SELECT source FROM ${s}.follows WHERE target = $1 AND source > $2
       ORDER BY source LIMIT $3`),
     // Each chunk renews the lease, so a job that is moving is not handed to another worker.
     advance: sql(`UPDATE ${s}.fanout_jobs SET cursor = $3,

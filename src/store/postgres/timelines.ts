@@ -16,12 +16,13 @@ export interface OriginRemove {
 
 /**
  * How a fan-out chunk walks a followed feed's followers: `statement` with `values(...)` returns
- * up to `limit` rows `{ source, cursor }` after `cursor` (null before the first chunk), in the
- * order the backend wants; the job stores the last row's `cursor`.
+ * up to `limit` rows `{ source }` after `cursor` (null before the first chunk), in the order the
+ * backend wants; the job stores `cursorOf(last source)`.
  */
 export interface FollowerWalk {
   statement: Sql
   values(feed: string, cursor: string | null, limit: number): unknown[]
+  cursorOf(source: string): string
 }
 
 /** Timeline writes of a PostgreSQL store, applied inside its transaction `db`. */

@@ -9,7 +9,7 @@ import { StoreError } from '../errors.js'
 import { quoted } from '../postgres/schema.js'
 import { type Session, type Sql, sql } from '../postgres/session.js'
 import type { FollowerWalk } from '../postgres/timelines.js'
-import { bucketSql } from './keys.js'
+import { bucketOf, bucketSql } from './keys.js'
 
 const MIGRATIONS: ((s: string) => string)[] = [
   (s) =>
@@ -49,22 +49,26 @@ export async function migrateTimelines(session: Session): Promise<void> {
 }
 
 /**
- * Followers in (bucket, name) order. The cursor is the bucket as 3 hex digits and the name,
- * so cursors compare as strings in walk order; a cursor of another form (a job accepted before
- * the store moved to Redis) restarts the walk, which idempotent writes make harmless.
+ * Followers in (bucket, name) order. The cursor is the bucket as 3 hex digits and the name, so
+ * cursors compare as strings in walk order. A cursor of another form (a job accepted before the
+ * store moved to a cluster) restarts the walk, which idempotent writes make harmless.
  */
 export function bucketWalk(schema: string): FollowerWalk {
   const s = quoted(schema)
   const b = bucketSql('source')
-  const statement: Sql = sql(`SELECT source, lpad(to_hex(${b}), 3, '0') || source AS cursor
-    FROM ${s}.follows WHERE target = $1 AND (${b}, source) > ($2::int, $3::text)
-    ORDER BY ${b}, source LIMIT $4`)
+  const statement: Sql = sql(`SELECT source FROM ${s}.follows
+    WHERE target = $1 AND (${b}, source) > ($2::int, $3::text) ORDER BY ${b}, source LIMIT $4`)
   return {
     statement,
     values(feed, cursor, limit) {
-      const parsed = cursor === null ? null : /^([0-9a-f]{3})(.*)$/s.exec(cursor)
-      return parsed ? [feed, Number.parseInt(parsed[1], 16), parsed[2], limit] : [feed, -1, '', limit]
+      const parsed = cursor === null ? null : /^([0-9a-f]{3})(.+)$/s.exec(cursor)
+      const bucket = parsed ? Number.parseInt(parsed[1], 16) : -1
+      // Only a cursor this walk wrote: its digits are its name's bucket.
+      return parsed && bucketOf(parsed[2]) === bucket
+        ? [feed, bucket, parsed[2], limit]
+        : [feed, -1, '', limit]
     },
+    cursorOf: (source) => bucketOf(source).toString(16).padStart(3, '0') + source,
   }
 }
 
