@@ -15,6 +15,7 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { connect } from '../src/client/client.js'
+import type { Activity } from '../src/engine/activity.js'
 import type { EddyError } from '../src/engine/errors.js'
 import { StoreError } from '../src/store/errors.js'
 import { openRedisStore } from '../src/store/redis/index.js'
@@ -105,6 +106,39 @@ describe('postgres + redis store', { skip }, () => {
       )
     } finally {
       await store.close()
+    }
+  })
+
+  it('reads flat pages past the cap from PostgreSQL, as fan-out on read', async () => {
+    const client = connect({ store: await open({ cap: 3 }) })
+    try {
+      await client.feed('timeline', 't').follow('user', 'a')
+      const added = []
+      for (let i = 0; i < 7; i++) {
+        added.push(await client.feed('user', 'a').addActivity({ actor: 'a', verb: 'post', object: `o:${i}` }))
+      }
+      await client.flush()
+      const newest = added.map((a) => a.id).reverse()
+      const ids = async (slug: string, options: Record<string, unknown>) =>
+        ((await client.feed(slug, slug === 'user' ? 'a' : 't').get(options)).results as Activity[]).map(
+          (r) => [r.id, r.origin],
+        )
+      // Redis holds the newest 3 (and a few more between trims); the rest comes from PostgreSQL.
+      assert.deepEqual(
+        await ids('timeline', { limit: 10 }),
+        newest.map((id) => [id, 'user:a']),
+      )
+      assert.deepEqual(
+        await ids('timeline', { limit: 2, offset: 4 }),
+        newest.slice(4, 6).map((id) => [id, 'user:a']),
+      )
+      assert.deepEqual(await ids('timeline', { limit: 10, id_lt: newest[5] }), [[newest[6], 'user:a']])
+      assert.deepEqual(
+        await ids('user', { limit: 10 }),
+        newest.map((id) => [id, null]),
+      )
+    } finally {
+      await client.close()
     }
   })
 

@@ -232,6 +232,18 @@ end
 return added
 `
 
+/**
+ * A flat page: ZREVRANGEBYLEX KEYS[1] from ARGV[1] down to ARGV[2], offset ARGV[3], count
+ * ARGV[4]. A short page also returns what a read past the cap needs: the set's size, its oldest
+ * member and how many members lie within the bounds.
+ */
+export const FLAT = `
+local page = redis.call('ZREVRANGEBYLEX', KEYS[1], ARGV[1], ARGV[2], 'LIMIT', ARGV[3], ARGV[4])
+if #page >= tonumber(ARGV[4]) then return { page } end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)[1] or ''
+return { page, redis.call('ZCARD', KEYS[1]), oldest, redis.call('ZLEXCOUNT', KEYS[1], ARGV[2], ARGV[1]) }
+`
+
 /** The members (`sk` or `sk|origin`) of the given sort keys in KEYS[1], '' for absent ones. */
 export const ENTRIES = `${PRELUDE}
 local out = {}

@@ -29,7 +29,8 @@
  * 7. **Optimistic writes**: bodies live in PostgreSQL, compared under FOR UPDATE as before.
  *
  * Timelines are capped in Redis (`cap`, 1,000 entries or groups per feed by default, as
- * Stream-Framework keeps): older entries are dropped from Redis and pages past the cap are empty.
+ * Stream-Framework keeps): older entries are dropped from Redis; flat pages past the cap are read
+ * from PostgreSQL as fan-out on read (past-cap.ts), grouped pages past it are empty.
  */
 import type { PostgresStore } from '../postgres/postgres-store.js'
 import type { Session } from '../postgres/session.js'
@@ -57,6 +58,7 @@ import type {
   WriteBatch,
 } from '../store.js'
 import type { RedisClient } from './driver.js'
+import { PastCap } from './past-cap.js'
 import { bucketWalk, timelineStatements } from './pg-schema.js'
 import type { RedisTimelines } from './timelines.js'
 
@@ -99,6 +101,7 @@ export class RedisStore implements Store {
   readonly #session: Session
   readonly #redis: RedisClient
   readonly #st: ReturnType<typeof timelineStatements>
+  readonly #pastCap: PastCap
   #closed = false
 
   constructor(
@@ -117,6 +120,7 @@ export class RedisStore implements Store {
     this.reactions = pg.reactions
     this.audit = pg.audit
     this.#st = timelineStatements(session.target.schema)
+    this.#pastCap = new PastCap(session)
   }
 
   /** The PostgreSQL session (for the rebuild, which reads PostgreSQL's tables directly). */
@@ -161,7 +165,20 @@ export class RedisStore implements Store {
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
     this.#session.check()
     checkWindow(page.limit, page.offset)
-    const entries = await this.timelines.readFlat(feed, page)
+    const read = await this.timelines.readFlat(feed, page)
+    let entries = read.entries
+    if (read.capped && entries.length < page.limit) {
+      // Past Redis's cap: the rest of the page from PostgreSQL (past-cap.ts).
+      const offset = Math.max(0, page.offset - read.capped.within)
+      const rest = await this.#pastCap.read(
+        feed,
+        read.capped.oldest,
+        page,
+        offset,
+        page.limit - entries.length,
+      )
+      entries = [...entries, ...rest]
+    }
     const bodies = await this.#pg.getActivities(entries.map((e) => e.sk))
     // An entry without a body belongs to a write PostgreSQL did not commit (see rule 1): skipped.
     return entries.flatMap((e) => {

@@ -10,7 +10,7 @@ import { StoreError } from '../errors.js'
 import type { EntryRemove, EntryWrite, GroupPageQuery, GroupReadOptions, PageQuery } from '../store.js'
 import type { RedisClient, RedisPipeline } from './driver.js'
 import { escapeGroup, KeySpace, slotOf, unescapeGroup } from './keys.js'
-import { APPLY, ENTRIES, FANOUT, GROUPS } from './lua.js'
+import { APPLY, ENTRIES, FANOUT, FLAT, GROUPS } from './lua.js'
 
 /** Settings of Redis timelines. */
 export interface TimelineSettings {
@@ -102,6 +102,7 @@ export class RedisTimelines {
     this.keys = new KeySpace(settings.prefix)
     client.defineCommand('eddyApply', { lua: APPLY })
     client.defineCommand('eddyFanout', { lua: FANOUT })
+    client.defineCommand('eddyFlat', { lua: FLAT })
     client.defineCommand('eddyEntries', { lua: ENTRIES })
     client.defineCommand('eddyGroups', { lua: GROUPS })
   }
@@ -153,15 +154,32 @@ export class RedisTimelines {
     return results.reduce((n: number, r) => n + Number(r), 0)
   }
 
-  /** A page of a flat feed, newest first (sort-key cursors). */
-  async readFlat(feed: string, page: PageQuery): Promise<RawEntry[]> {
-    if (page.limit === 0) return []
+  /**
+   * A page of a flat feed, newest first (sort-key cursors). A page shorter than asked in a feed
+   * that reached the cap also says where Redis's entries end: the oldest sort key held, and how
+   * many held entries lie within the page's bounds (for the offset past them).
+   */
+  async readFlat(
+    feed: string,
+    page: PageQuery,
+  ): Promise<{ entries: RawEntry[]; capped?: { oldest: string; within: number } }> {
+    if (page.limit === 0) return { entries: [] }
     const { max, min } = flatBounds(page)
     const key = this.keys.entries(feed)
-    const members = (await this.#guard('a feed read', () =>
-      this.#client.call('ZREVRANGEBYLEX', key, max, min, 'LIMIT', page.offset, page.limit),
-    )) as string[]
-    return members.map(parseMember)
+    const [members, card, oldest, within] = (await this.#guard('a feed read', () =>
+      (this.#client.eddyFlat as (...a: unknown[]) => Promise<unknown>).call(
+        this.#client,
+        1,
+        key,
+        max,
+        min,
+        page.offset,
+        page.limit,
+      ),
+    )) as [string[], number?, string?, number?]
+    const entries = members.map(parseMember)
+    if (card === undefined || card < this.settings.cap || !oldest) return { entries }
+    return { entries, capped: { oldest: parseMember(oldest).sk, within: within ?? 0 } }
   }
 
   /** The newest `limit` sort keys of a feed. */
