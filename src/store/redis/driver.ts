@@ -183,6 +183,13 @@ export async function connectChecked(
   what: string,
 ): Promise<void> {
   quietErrors(client)
+  // ioredis rejects with "Connection is closed"; the socket's own error says why.
+  let cause: Error | undefined
+  const remember = (error: unknown) => {
+    cause = error as Error
+  }
+  client.on('error', remember)
+  client.on('node error', remember)
   let timer: NodeJS.Timeout | undefined
   const limit = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -204,13 +211,11 @@ export async function connectChecked(
     } else await Promise.race([client.call('PING'), limit])
   } catch (error) {
     client.disconnect()
-    throw new StoreError(
-      'unavailable',
-      `cannot use Redis at ${location.shown} for ${what}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    )
+    const why = (error as Error).message
+    const detail = cause && !why.includes(cause.message) ? `${why} (${cause.message})` : why
+    throw new StoreError('unavailable', `cannot use Redis at ${location.shown} for ${what}: ${detail}`, {
+      cause: error,
+    })
   } finally {
     clearTimeout(timer)
   }
