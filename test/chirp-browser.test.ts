@@ -6,8 +6,7 @@
  * page of a seeded user to docs/chirp.png.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -15,26 +14,9 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { buildApp } from '../examples/chirp/app.js'
+import { CHROMIUM_ARGS, findChromium } from './fixtures/chromium.js'
 
-/** Network-quiet flags: without them chromium's calls home stall in a closed network. */
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-function findChromium(): string | undefined {
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium'
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
+const ARGS = CHROMIUM_ARGS
 
 const executablePath = findChromium()
 const SCREENSHOT = process.env.CHIRP_SCREENSHOT

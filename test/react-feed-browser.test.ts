@@ -6,31 +6,12 @@
  * (marked seen by the bell's read, as on Stream) are right.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { type ReactFeed, startReactFeed } from '../examples/react-feed/server.js'
+import { CHROMIUM_ARGS, findChromium } from './fixtures/chromium.js'
 
-/** Network-quiet flags (as Chirp's browser test): chromium's calls home stall in a closed network. */
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-function findChromium(): string | undefined {
-  if (existsSync('/usr/bin/chromium')) return '/usr/bin/chromium'
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim() || undefined
-  } catch {
-    return undefined
-  }
-}
+const ARGS = CHROMIUM_ARGS
 
 const executablePath = findChromium()
 
