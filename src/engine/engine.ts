@@ -286,6 +286,14 @@ export class Engine {
   /** Writes `batch` and accepts the given fan-out jobs, queueing what the write left pending. */
   async #write(batch: WriteBatch, jobs: FanoutJob[] = []): Promise<void> {
     if (this.#queue) {
+      const backlog = jobs.length > 0 ? this.#queue.backlog?.() : undefined
+      if (backlog) {
+        // Back-pressure before anything is stored: the caller retries once workers catch up.
+        throw new EddyError(
+          'ServiceUnavailableException',
+          `the fan-out queue holds ${backlog.queued} waiting chunks, at or over its limit of ${backlog.limit} (maxQueued); nothing was stored, retry once workers catch up`,
+        )
+      }
       // Leased like local delivery, so the workers' sweep leaves these to the queue.
       const accepted = await this.#store.write({ ...batch, fanout: jobs, leaseMs: this.#leaseMs })
       await this.#queue.enqueue(accepted)

@@ -26,6 +26,12 @@ export interface FanoutQueue {
     handle: (job: FanoutJob) => Promise<FanoutJob | null>,
     options: { concurrency: number; signal: AbortSignal; lockMs: number },
   ): Promise<void>
+  /**
+   * Back-pressure: the waiting chunks and the limit when the queue is full (writes that fan out
+   * are then refused before storing anything, and sweeps wait), else undefined. Synchronous: it
+   * answers from a recently read depth.
+   */
+  backlog?(): { queued: number; limit: number } | undefined
   /** Prometheus text of the queue's metrics (depth, delivery lag, chunk time). */
   metrics(): Promise<string>
   /** Resolves once the queue answers; rejects saying why not (for failing fast at start). */
@@ -58,7 +64,8 @@ export async function workQueue(options: QueueWorkOptions): Promise<void> {
   const sweeping = (async () => {
     while (!signal.aborted) {
       try {
-        for (;;) {
+        // A full queue gets nothing more: what the sweep leaves stays in the store, unleased.
+        for (; !queue.backlog?.(); ) {
           const jobs = await store.claimFanout({ limit: SWEEP_BATCH, leaseMs })
           await queue.enqueue(jobs)
           if (jobs.length < SWEEP_BATCH) break

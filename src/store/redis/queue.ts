@@ -71,11 +71,30 @@ export interface QueueOptions {
   attempts?: number
   /** First retry delay in ms, doubled each attempt (default 500). */
   backoffMs?: number
+  /**
+   * Back-pressure: chunks waiting in the queue above which writes that fan out are refused
+   * (nothing stored, a 503 to retry) and sweeps queue nothing, until workers catch up. Default
+   * 10,000 (20 million follower deliveries at 2,000 a chunk); `0` never refuses. Location query
+   * `?maxQueued=`.
+   */
+  maxQueued?: number
+}
+
+/** Chunks waiting in the queue, against the back-pressure limit. */
+export interface QueueBacklog {
+  queued: number
+  limit: number
 }
 
 const QUEUE = 'fanout'
 /** How long a write waits for its jobs to be queued; after that the sweep queues them. */
 const ENQUEUE_TIMEOUT_MS = 5_000
+/** Default back-pressure limit, in waiting chunks. */
+const MAX_QUEUED = 10_000
+/** How old the known queue depth may be before a check asks Redis again (in the background). */
+const DEPTH_TTL_MS = 250
+/** States of chunks no worker holds yet: what back-pressure counts. */
+const WAITING_STATES = ['waiting', 'prioritized', 'delayed'] as const
 
 const load = <T>(name: string): T => {
   try {
@@ -114,6 +133,9 @@ export class BullFanoutQueue {
   readonly #queue: Promise<BullQueue>
   readonly #workerClients: RedisClient[] = []
   readonly #metrics: ReturnType<typeof makeMetrics> | undefined
+  readonly #maxQueued: number
+  /** The last depth Redis reported plus what this process queued since, and when it was asked. */
+  #depth = { queued: 0, at: 0, asking: false }
   #closed = false
 
   /** Opens connections in the background; `ready()` says whether they work. */
@@ -121,6 +143,7 @@ export class BullFanoutQueue {
     this.#where = parseLocation(url, 'queue')
     this.location = this.#where.shown
     this.#prefix = `{${options.prefix ?? this.#where.params.get('prefix') ?? 'eddy'}}`
+    this.#maxQueued = maxQueuedOf(options.maxQueued, this.#where.params)
     this.#bull = load<BullModule>('bullmq')
     this.#jobOptions = {
       attempts: options.attempts ?? 10,
@@ -148,6 +171,19 @@ export class BullFanoutQueue {
   /** Resolves once the queue's Redis answers; rejects with a StoreError naming it otherwise. */
   async ready(): Promise<void> {
     await this.#ready
+  }
+
+  /**
+   * The backlog when it is at or over the limit (writes that fan out should then be refused),
+   * else undefined. Answers from the depth last read, at most ~250 ms old plus this process's own
+   * additions since, and asks Redis again in the background when it is older.
+   */
+  backlog(): QueueBacklog | undefined {
+    if (this.#maxQueued === 0 || this.#closed) return undefined
+    if (performance.now() - this.#depth.at > DEPTH_TTL_MS) this.#refreshDepth()
+    if (this.#depth.queued < this.#maxQueued) return undefined
+    this.#metrics?.refusedWrites.inc()
+    return { queued: this.#depth.queued, limit: this.#maxQueued }
   }
 
   async enqueue(jobs: FanoutJob[], acceptedAt = Date.now()): Promise<void> {
@@ -237,15 +273,49 @@ export class BullFanoutQueue {
       jobs.map((job) => ({
         name: 'chunk',
         data: { job, acceptedAt },
-        opts: { ...this.#jobOptions, jobId: chunkId(job) },
+        // A job's first chunk goes before the later chunks of big fan-outs (BullMQ runs jobs
+        // without a priority first), so a new activity to 200 followers does not wait behind the
+        // 49 remaining chunks of one to 100,000; with active-first walks those first chunks are
+        // also the recently active followers'. Later chunks keep their order among themselves.
+        opts: { ...this.#jobOptions, jobId: chunkId(job), ...(job.cursor === null ? {} : { priority: 1 }) },
       })),
     )
+    this.#depth.queued += jobs.length
+  }
+
+  #refreshDepth(): void {
+    if (this.#depth.asking) return
+    this.#depth.asking = true
+    const asked = performance.now()
+    this.#queue
+      .then((queue) => queue.getJobCounts(...WAITING_STATES))
+      .then((counts) => {
+        this.#depth.queued = WAITING_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0)
+        this.#depth.at = asked
+      })
+      // Unknown depth: keep the last one; the next check asks again.
+      .catch(() => undefined)
+      .finally(() => {
+        this.#depth.asking = false
+      })
   }
 
   async #counts(): Promise<Record<string, number>> {
     const queue = await this.#queue
     return queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed')
   }
+}
+
+function maxQueuedOf(given: number | undefined, params: URLSearchParams): number {
+  const raw = given ?? (params.has('maxQueued') ? Number(params.get('maxQueued')) : MAX_QUEUED)
+  if (!Number.isSafeInteger(raw) || raw < 0 || raw > 1_000_000_000) {
+    throw new StoreError(
+      'input',
+      `queue maxQueued must be a whole number of chunks from 0 (no limit) to 1000000000, got ${params.get('maxQueued') ?? raw}`,
+      { field: 'queue' },
+    )
+  }
+  return raw
 }
 
 function makeMetrics(prom: PromModule, counts: () => Promise<Record<string, number>>) {
@@ -277,6 +347,11 @@ function makeMetrics(prom: PromModule, counts: () => Promise<Record<string, numb
     failedChunks: new prom.Counter({
       name: 'eddy_fanout_chunk_failures_total',
       help: 'Chunk attempts that failed (each is retried with backoff)',
+      registers,
+    }),
+    refusedWrites: new prom.Counter({
+      name: 'eddy_fanout_refused_writes_total',
+      help: 'Writes refused because the queue held more waiting chunks than maxQueued (back-pressure)',
       registers,
     }),
     enqueueFailures: new prom.Counter({
