@@ -283,17 +283,24 @@ export class Engine {
     return this.#store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)
   }
 
+  /**
+   * Back-pressure: throws a 503 when the fan-out queue is full (see `FanoutQueue.backlog`), so a
+   * write that would fan out is refused before anything is stored; the caller retries later.
+   */
+  admitFanout(): void {
+    const backlog = this.#queue?.backlog?.()
+    if (backlog) {
+      throw new EddyError(
+        'ServiceUnavailableException',
+        `the fan-out queue holds ${backlog.queued} waiting chunks, at or over its limit of ${backlog.limit} (maxQueued); nothing was stored, retry once workers catch up`,
+      )
+    }
+  }
+
   /** Writes `batch` and accepts the given fan-out jobs, queueing what the write left pending. */
   async #write(batch: WriteBatch, jobs: FanoutJob[] = []): Promise<void> {
     if (this.#queue) {
-      const backlog = jobs.length > 0 ? this.#queue.backlog?.() : undefined
-      if (backlog) {
-        // Back-pressure before anything is stored: the caller retries once workers catch up.
-        throw new EddyError(
-          'ServiceUnavailableException',
-          `the fan-out queue holds ${backlog.queued} waiting chunks, at or over its limit of ${backlog.limit} (maxQueued); nothing was stored, retry once workers catch up`,
-        )
-      }
+      if (jobs.length > 0) this.admitFanout()
       // Leased like local delivery, so the workers' sweep leaves these to the queue.
       const accepted = await this.#store.write({ ...batch, fanout: jobs, leaseMs: this.#leaseMs })
       await this.#queue.enqueue(accepted)

@@ -55,6 +55,8 @@ export interface ReactionHost {
   /** The audit entries to write with a change, when the audit log is on. */
   audited(make: () => AuditEntry[]): AuditEntry[] | undefined
   loadActivities(sks: string[]): Promise<Map<string, Activity>>
+  /** Throws (503) when fan-out is refused for back-pressure; called before a change that retargets. */
+  admitFanout(): void
   /** Writes `prepared` (when given) into `add` feeds and takes `sk` out of `remove` feeds, fanning out. */
   retarget(
     sk: string,
@@ -152,6 +154,8 @@ export class Reactions {
       ...(extraData === undefined ? {} : { target_feeds_extra_data: extraData }),
     }
     const prepared = targets.length > 0 ? targetActivity(this.#host.groups, record) : undefined
+    // Refused before the reaction is stored, not between it and its target-feed activity.
+    if (prepared) this.#host.admitFanout()
     const row: StoredReaction = {
       id: reactionId,
       rk,
@@ -282,6 +286,7 @@ export class Reactions {
       if (!row) throw gone(String(id))
       const record = recordOf(row)
       if (user !== undefined) requireOwnReaction(record, user)
+      if (!row.deleted && record.target_feeds.length > 0) this.#host.admitFanout()
       // Removed only as read: of two deletes at once one wins, the other reads again and gets a 404.
       const result = await this.#store.write({
         remove: [{ id: row.id, expect: row.body }],
@@ -331,6 +336,9 @@ export class Reactions {
       const { record, deleted } = next(old, row.deleted)
       const prepared =
         !deleted && record.target_feeds.length > 0 ? targetActivity(this.#host.groups, record) : undefined
+      if (record.target_feeds.length > 0 || (!row.deleted && old.target_feeds.length > 0)) {
+        this.#host.admitFanout()
+      }
       const body = JSON.stringify(record)
       const result = await this.#store.write({
         update: [{ id: row.id, expect: row.body, body, deleted }],
