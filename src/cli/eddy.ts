@@ -15,6 +15,7 @@ import { version } from '../version.js'
 import {
   attachScaleOut,
   metricsServer,
+  openRealtime,
   rebuild,
   type ScaleOutSettings,
   scaleOutClient,
@@ -233,7 +234,9 @@ async function serve(args: string[]): Promise<void> {
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'))
   process.once('SIGINT', () => shutdown('SIGINT'))
-  const scaled = client ? attachScaleOut(app, client, scale) : undefined
+  // Realtime across servers and workers: fails the start, like the store, when Redis does not answer.
+  const realtime = client ? await openRealtime(client, scale).catch((err) => fail(err.message)) : undefined
+  const scaled = client ? attachScaleOut(app, client, scale, realtime) : undefined
 
   try {
     await app.listen({ port, host: values.host })
@@ -367,6 +370,8 @@ async function queueWorker(
   } catch (err) {
     fail((err as Error).message)
   }
+  // Chunks delivered here reach subscribers on every server through Redis pub/sub.
+  const realtime = await openRealtime(client, scale).catch((err) => fail(err.message))
   const metrics =
     port === undefined ? undefined : await metricsServer(client, port).catch((err) => fail(err.message))
   const stop = new AbortController()
@@ -385,6 +390,7 @@ async function queueWorker(
   )
   await client.engine.work(stop.signal, undefined, concurrency)
   metrics?.close()
+  await realtime?.close()
   await client.close()
   process.exit(0)
 }

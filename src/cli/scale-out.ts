@@ -70,11 +70,37 @@ export function scaleOutClient(
   })
 }
 
+/** What closes a realtime transport (the CLI needs no more of it). */
+export interface Closable {
+  close(): Promise<void>
+}
+
+/**
+ * Realtime across processes: the Redis pub/sub transport on the timelines' Redis (else the
+ * queue's), attached to `client`'s event bus, so a subscriber on any server hears what any
+ * server or worker delivers (docs/scale-out.md, Realtime). Rejects when that Redis does not answer.
+ */
+export async function openRealtime(
+  client: EddyClient,
+  settings: ScaleOutSettings,
+): Promise<Closable | undefined> {
+  const redis = settings.timelines ?? settings.queue
+  if (redis === undefined) return undefined
+  const { RedisFeedTransport } = await import('../realtime/redis-transport.js')
+  return (await RedisFeedTransport.open({ redis })).attach(client.engine.events)
+}
+
 /**
  * Wires a scale-out client into the server: `/metrics` (Prometheus text) when a queue is used,
- * queue workers started once listening, and on close the workers stopped and the client closed.
+ * queue workers started once listening, and on close the workers stopped, the realtime transport
+ * and the client closed.
  */
-export function attachScaleOut(app: FastifyInstance, client: EddyClient, settings: ScaleOutSettings) {
+export function attachScaleOut(
+  app: FastifyInstance,
+  client: EddyClient,
+  settings: ScaleOutSettings,
+  realtime?: Closable,
+) {
   const stop = new AbortController()
   let working: Promise<void> | undefined
   if (settings.workers !== undefined) {
@@ -86,6 +112,7 @@ export function attachScaleOut(app: FastifyInstance, client: EddyClient, setting
   app.addHook('onClose', async () => {
     stop.abort()
     await working
+    await realtime?.close()
     await client.close()
   })
   return {

@@ -5,8 +5,9 @@
  * watches the engine's store writes) and handed to a {@link FeedEventTransport}.
  *
  * The transport is the seam for several server instances: the default delivers in process; a
- * shared one (Redis pub/sub) publishes each message to every instance and reports the feeds any
- * instance listens to, and nothing else changes. Messages are built only for listened feeds.
+ * shared one (Redis pub/sub: `RedisFeedTransport` in `eddy/redis`) publishes each message to every
+ * instance and reports the feeds any instance listens to, and nothing else changes. Messages are
+ * built only for listened feeds.
  */
 import type { Activity } from './activity.js'
 
@@ -34,11 +35,15 @@ export type FeedListener = (message: FeedMessage) => void
 /**
  * Carries messages between the engines that change feeds and the listeners. `publish` takes
  * each message built here and must eventually call `deliver` with it (on every instance, for a
- * shared transport); `listening` adds feeds listened to elsewhere to this instance's own.
+ * shared transport); `listening` adds feeds listened to elsewhere to this instance's own (called
+ * on every write: return the same Set until it changes, it is then used without a copy);
+ * `listened` is told when this instance starts listening to a feed, so a shared transport can
+ * announce it to the others at once.
  */
 export interface FeedEventTransport {
   publish(message: FeedMessage, deliver: (message: FeedMessage) => void): void
   listening?(): Iterable<string>
+  listened?(feed: string): void
 }
 
 /** The default transport: messages go straight to this process's listeners. */
@@ -56,8 +61,16 @@ export class FeedEvents {
 
   /** Calls `listener` with every message of `feed` (`slug:userId`); returns the unsubscribe function. */
   listen(feed: string, listener: FeedListener): () => void {
-    const set = this.#byFeed.get(feed) ?? new Set<FeedListener>()
-    this.#byFeed.set(feed, set)
+    const known = this.#byFeed.get(feed)
+    const set = known ?? new Set<FeedListener>()
+    if (!known) {
+      this.#byFeed.set(feed, set)
+      try {
+        this.transport.listened?.(feed)
+      } catch {
+        // Announcing is best effort: this instance's own listeners are not affected.
+      }
+    }
     set.add(listener)
     return () => {
       set.delete(listener)
@@ -81,8 +94,14 @@ export class FeedEvents {
     return [...new Set([...this.#byFeed.keys(), ...this.#remote()])]
   }
 
-  #remote(): Set<string> {
-    return new Set(this.transport.listening?.() ?? [])
+  /** The feeds listened to in this process only (a shared transport keeps announcing them). */
+  listenedHere(): string[] {
+    return [...this.#byFeed.keys()]
+  }
+
+  #remote(): ReadonlySet<string> {
+    const remote = this.transport.listening?.() ?? []
+    return remote instanceof Set ? remote : new Set(remote)
   }
 
   /** Publishes `message` through the transport. */
