@@ -4,7 +4,8 @@
  * a key prefix of this run's own). A message built by one reaches the other's listener once,
  * the builder's own listeners once; a cancelled subscription hears nothing more; each instance
  * sees the feeds the other listens to, and forgets them once nobody renews them; garbage on the
- * channel is ignored; a message too big for one text arrives in parts.
+ * channel is ignored; a message too big for one text arrives in parts. The same on a Redis
+ * Cluster (3 masters, 3 replicas): PUBLISH reaches subscribers connected to any node.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -12,6 +13,7 @@ import { RedisFeedTransport, type RedisTransportOptions } from 'eddy/redis'
 import { Redis } from 'ioredis'
 import { connect, type EddyClient } from '../src/client/client.js'
 import type { FeedMessage } from '../src/engine/events.js'
+import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
 const skip = await redisUnavailable()
@@ -183,5 +185,48 @@ describe('realtime over Redis pub/sub between instances', { skip }, () => {
     )
     await assert.rejects(RedisFeedTransport.open({ redis: REDIS_URL, prefix: 'a b' }), /prefix/)
     await assert.rejects(RedisFeedTransport.open({ redis: REDIS_URL, ttlMs: 0 }), /ttlMs/)
+  })
+})
+
+describe('realtime over Redis pub/sub on a Redis Cluster', {
+  skip: skip ?? (await clusterUnavailable()),
+}, () => {
+  let cluster: TestCluster
+  const opened: Instance[] = []
+
+  before(async () => {
+    cluster = await startCluster()
+  })
+
+  after(async () => {
+    for (const { client, transport } of opened) {
+      await transport.close()
+      await client.close()
+    }
+    await cluster?.stop()
+  })
+
+  it('carries messages and listened feeds between instances connected to different nodes', async () => {
+    const prefix = prefixes.name()
+    // Seeds in opposite orders: the two subscriptions likely sit on different nodes.
+    const reversed = `redis-cluster://${[...cluster.seeds].reverse().join(',')}`
+    for (const redis of [cluster.url, reversed]) {
+      const client = connect({ store: 'memory' })
+      const transport = await RedisFeedTransport.open({ redis, prefix, ttlMs: 1000, refreshMs: 50 })
+      opened.push({ client, transport: transport.attach(client.engine.events) })
+    }
+    const [a, b] = opened
+    const box = inbox(b.client, 'timeline', 'bob')
+    const own = inbox(a.client, 'timeline', 'bob')
+    await until(() => a.transport.listening().has('timeline:bob'), 'a knows b listens')
+    const added = await a.client
+      .feed('timeline', 'bob')
+      .addActivity({ actor: 'x', verb: 'post', object: 'o' })
+    const marker = await a.client
+      .feed('timeline', 'bob')
+      .addActivity({ actor: 'x', verb: 'post', object: 'm' })
+    await until(() => ids(box.messages).includes(marker.id), 'b hears both adds')
+    assert.deepEqual(ids(box.messages), [added.id, marker.id])
+    assert.deepEqual(ids(own.messages), [added.id, marker.id])
   })
 })
