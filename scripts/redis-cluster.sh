@@ -88,17 +88,16 @@ start)
   ;;
 stop)
   [ -f "$dir/base-port" ] && base=$(cat "$dir/base-port")
+  # Read every pid before signalling: a node deletes its pidfile as it shuts down.
+  pids=""
   for port in $(ports); do
-    pidfile="$dir/$port/redis.pid"
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    pid=$(cat "$dir/$port/redis.pid" 2>/dev/null) || continue
+    pids="$pids $pid"
   done
-  for port in $(ports); do
-    pidfile="$dir/$port/redis.pid"
-    if [ -f "$pidfile" ]; then
-      pid=$(cat "$pidfile")
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+  for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+  for pid in $pids; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "${dir:?}"
   ;;
