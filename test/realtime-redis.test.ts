@@ -5,9 +5,13 @@
  * the builder's own listeners once; a cancelled subscription hears nothing more; each instance
  * sees the feeds the other listens to, and forgets them once nobody renews them; garbage on the
  * channel is ignored; a message too big for one text arrives in parts. The same on a Redis
- * Cluster (3 masters, 3 replicas): PUBLISH reaches subscribers connected to any node.
+ * Cluster (3 masters, 3 replicas): PUBLISH reaches subscribers connected to any node. A Redis of
+ * the test's own is restarted under two instances: nothing throws, delivery resumes after.
  */
 import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { RedisFeedTransport, type RedisTransportOptions } from 'eddy/redis'
 import { Redis } from 'ioredis'
@@ -26,6 +30,16 @@ async function until(check: () => boolean, what: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
+}
+
+/** Polls `check` until it holds or `ms` passed (then false): a retry cadence, never an assertion. */
+async function within(ms: number, check: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return true
 }
 
 /** One instance: a client on its own memory store, its bus on the shared transport. */
@@ -228,5 +242,94 @@ describe('realtime over Redis pub/sub on a Redis Cluster', {
     await until(() => ids(box.messages).includes(marker.id), 'b hears both adds')
     assert.deepEqual(ids(box.messages), [added.id, marker.id])
     assert.deepEqual(ids(own.messages), [added.id, marker.id])
+  })
+})
+
+/** A free loopback port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+describe('realtime over a Redis that restarts', { skip: skip ?? (await clusterUnavailable()) }, () => {
+  let port: number
+  let redis: ChildProcess | undefined
+  const opened: Instance[] = []
+
+  /** A redis-server of this test's own, without persistence; resolves once it answers. */
+  async function startRedis(): Promise<void> {
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    await until(() => probed, 'the private Redis answers')
+  }
+  let probed = false
+  async function probe(): Promise<void> {
+    probed = (await redisUnavailable(`redis://127.0.0.1:${port}`)) === undefined
+  }
+  async function stopRedis(): Promise<void> {
+    const exited = once(redis!, 'exit')
+    redis!.kill('SIGKILL')
+    await exited
+    redis = undefined
+    probed = false
+  }
+
+  before(async () => {
+    port = await freePort()
+  })
+
+  after(async () => {
+    for (const { client, transport } of opened) {
+      await transport.close()
+      await client.close()
+    }
+    if (redis) await stopRedis()
+  })
+
+  it('keeps publishing quietly while Redis is down and delivers again once it is back', async () => {
+    const poll = setInterval(() => void probe(), 20)
+    try {
+      await startRedis()
+      const url = `redis://127.0.0.1:${port}`
+      for (let i = 0; i < 2; i++) {
+        const client = connect({ store: 'memory' })
+        const transport = await RedisFeedTransport.open({ redis: url, ttlMs: 600, refreshMs: 50 })
+        opened.push({ client, transport: transport.attach(client.engine.events) })
+      }
+      const [a, b] = opened
+      const box = inbox(b.client, 'user', 'r')
+      const own = inbox(a.client, 'user', 'r')
+      await until(() => a.transport.listening().has('user:r'), 'a knows b listens')
+
+      await stopRedis()
+      const lost = await a.client.feed('user', 'r').addActivity({ actor: 'x', verb: 'post', object: 'down' })
+      assert.deepEqual(ids(own.messages), [lost.id], 'the publisher still delivers its own')
+      await until(() => a.transport.stats().failures > 0, 'the failed publish is counted')
+
+      await startRedis()
+      // Reconnecting and subscribing again take a moment: add until b hears one.
+      const sent: string[] = []
+      for (let attempt = 0; attempt < 30 && box.messages.length === 0; attempt++) {
+        const x = await a.client.feed('user', 'r').addActivity({ actor: 'x', verb: 'post', object: 'up' })
+        sent.push(x.id)
+        await within(2000, () => box.messages.length > 0)
+      }
+      assert.ok(box.messages.length > 0, 'delivery resumed after the restart')
+      assert.ok(!ids(box.messages).includes(lost.id), 'what was published while down is lost, not replayed')
+      assert.ok(ids(box.messages).every((id) => sent.includes(id)))
+    } finally {
+      clearInterval(poll)
+    }
   })
 })
