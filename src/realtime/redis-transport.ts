@@ -12,6 +12,7 @@
  * again every heartbeat, and on a new subscription at once with a `listen` envelope on the channel
  * so the others know before their next read; every instance reads the set about every second.
  * A feed nobody renews (its server died, or its last subscriber left) drops out after the TTL.
+ * Expiries are wall-clock times: a process whose clock runs s behind shortens its feeds' TTL by s.
  */
 import { randomBytes } from 'node:crypto'
 import type { FeedEvents, FeedEventTransport, FeedMessage } from '../engine/events.js'
