@@ -45,6 +45,7 @@ import {
 import { randomId, skToId } from './ids.js'
 import { untilCommitted } from './optimistic.js'
 import { intOption } from './options.js'
+import { withPastCap } from './past-cap.js'
 import { requireOwnActivity, userActivityInput } from './policy.js'
 import { Reactions } from './reactions.js'
 import { guardStore } from './store-guard.js'
@@ -278,9 +279,13 @@ export class Engine {
     return typeof version === 'function' ? version() : undefined
   }
 
-  /** A page of groups with counts and marks as asked (see `Store.readGroups`). */
-  readGroupRows(feed: FeedRef, page: GroupPageQuery, options?: GroupReadOptions): Promise<GroupPage> {
-    return this.#store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)
+  /**
+   * A page of groups with counts and marks as asked (see `Store.readGroups`); when a capped store
+   * ran out of groups, the rest of the page is grouped here from what it no longer holds (past-cap.ts).
+   */
+  async readGroupRows(feed: FeedRef, page: GroupPageQuery, options?: GroupReadOptions): Promise<GroupPage> {
+    const read = await this.#store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)
+    return read.pastCap ? withPastCap(this.#store, feed.id, feed.group, page, read) : read
   }
 
   /**

@@ -268,6 +268,30 @@ export interface GroupPage {
   groups: GroupRow[]
   unseen?: number
   unread?: number
+  /**
+   * Set by a store that keeps only a feed's newest groups (Redis's cap) when a page came back
+   * short in a feed that reached that cap: older groups may exist that it no longer holds. The
+   * engine then groups the entries {@link Store.readPastCap} returns (see engine/past-cap.ts).
+   */
+  pastCap?: PastCapBound
+}
+
+/** Where a capped store's groups end, for a page that ran past them. */
+export interface PastCapBound {
+  /** Newest sort key of the oldest group held: every entry not held that is older belongs past the cap. */
+  oldest: string
+  /** How many held groups lie within the page's cursors (the page's offset skips them first). */
+  within: number
+  /** Each cursor of the page as the sort key it stood for (a held group's newest activity, else its own). */
+  bounds: { lt?: string; lte?: string; gt?: string; gte?: string }
+}
+
+/** A slice of the entries a capped feed no longer holds, newest first. */
+export interface PastCapSlice {
+  /** Entries with bodies (entries still held, or whose body is gone, are left out). */
+  entries: FlatEntry[]
+  /** Where the next slice starts (exclusive), or undefined when nothing older is left. */
+  next?: string
 }
 
 /** A page of followers or following. */
@@ -400,6 +424,13 @@ export interface Store {
     perGroup: number,
     options?: GroupReadOptions,
   ): Promise<GroupPage>
+
+  /**
+   * Optional, for stores that report {@link GroupPage.pastCap}: up to `limit` entries of `feed`
+   * older than `below` and not older than `floor` (when given), newest first, that its timeline
+   * no longer holds, read from the durable record. The engine groups them with the feed's rules.
+   */
+  readPastCap?(feed: string, below: string, limit: number, floor?: string): Promise<PastCapSlice>
 
   /** Feeds following `feed`, newest follow first (same `created_at`: the later edge first). */
   followers(feed: string, query: FollowQuery): Promise<FollowRow[]>

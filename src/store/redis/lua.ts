@@ -254,10 +254,11 @@ return out
 /**
  * A page of groups with counts and marks, in one atomic step (one snapshot, marks after the
  * read). KEYS: the feed's 6 keys. ARGV[1] is JSON `{ l: limit, o: offset, p: perGroup,
- * b: { lt: [id, sk], ... }, c: counts 0|1, s: seen, r: read }` (a mark is true, a list of ids,
- * or false). A cursor stands for the newest activity of the groups with that id, else for its
- * sort key. Returns JSON `{ groups: [[group, id, first, last, count, actors, unseen, unread,
- * [member...]], ...], unseen, unread }`.
+ * b: { lt: [id, sk], ... }, c: counts 0|1, s: seen, r: read, k: cap }` (a mark is true, a list of
+ * ids, or false). A cursor stands for the newest activity of the groups with that id, else for
+ * its sort key. Returns JSON `{ groups: [[group, id, first, last, count, actors, unseen, unread,
+ * [member...]], ...], unseen, unread, past }`; `past` (`{ oldest, within, bounds }`, see
+ * `PastCapBound` in store.ts) only when the page is short and the feed holds `k` groups.
  */
 export const GROUPS = `${PRELUDE}
 local req = cjson.decode(ARGV[1])
@@ -277,10 +278,14 @@ local max, lo, loEx = nil, nil, false
 local function upper(s) if not max or s < max then max = s end end
 local function lower(s, ex) if not lo or s > lo or (s == lo and ex) then lo, loEx = s, ex end end
 local b = req.b
-if b.lt then upper(lastOf(b.lt)) end
-if b.lte then upper(lastOf(b.lte) .. HI) end
-if b.gt then lower(lastOf(b.gt) .. HI, true) end
-if b.gte then lower(lastOf(b.gte), false) end
+local resolved = {}
+for _, name in ipairs({ 'lt', 'lte', 'gt', 'gte' }) do
+  if b[name] then resolved[name] = lastOf(b[name]) end
+end
+if resolved.lt then upper(resolved.lt) end
+if resolved.lte then upper(resolved.lte .. HI) end
+if resolved.gt then lower(resolved.gt .. HI, true) end
+if resolved.gte then lower(resolved.gte, false) end
 local top, bottom = '+', '-'
 if max then top = '(' .. max end
 if lo then bottom = (loEx and '(' or '[') .. lo end
@@ -302,6 +307,11 @@ if req.l > 0 then
     out.groups[#out.groups + 1] = { grp, st[1], st[2], st[3], st[4], st[5],
       redis.call('SISMEMBER', K[5], grp), redis.call('SISMEMBER', K[6], grp), items }
   end
+end
+-- A short page of a feed that reached the cap: where the held groups end, for a read past them.
+if req.l > 0 and #out.groups < req.l and req.k and redis.call('ZCARD', K[3]) >= req.k then
+  local oldest = split(redis.call('ZRANGE', K[3], 0, 0)[1])
+  out.past = { oldest = oldest, within = redis.call('ZLEXCOUNT', K[3], bottom, top), bounds = resolved }
 end
 local function mark(target, set)
   if target == true then

@@ -1,10 +1,11 @@
 /**
- * Flat pages past the cap, from PostgreSQL. Redis keeps a feed's newest `cap` entries; when a page
- * runs past the oldest of them in a feed that reached the cap, the rest of the page is read as
- * fan-out on read: the feed's own direct entries and those of the feeds it follows now, older than
- * Redis's oldest, newest first. That is not always what the timeline held (a follow made later
- * brings older activities, an unfollow with `keepHistory` loses them, copy limits do not apply),
- * which docs/scale-out.md states; pages within the cap are exact.
+ * Pages past the cap, from PostgreSQL. Redis keeps a feed's newest `cap` entries (groups, for
+ * grouped feeds); when a page runs past the oldest of them in a feed that reached the cap, the
+ * rest of the page is read as fan-out on read: the feed's own direct entries and those of the
+ * feeds it follows now, older than Redis's oldest, newest first (for grouped feeds, the engine
+ * groups them: `RedisStore.readPastCap`). That is not always what the timeline held (a follow
+ * made later brings older activities, an unfollow with `keepHistory` loses them, copy limits do
+ * not apply), which docs/scale-out.md states; pages within the cap are exact.
  */
 import { quoted } from '../postgres/schema.js'
 import { type Session, type Sql, sql } from '../postgres/session.js'
@@ -14,7 +15,7 @@ import type { RawEntry } from './timelines.js'
 const OPERATORS = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const
 const BOUNDS = ['lt', 'lte', 'gt', 'gte'] as const
 
-/** Reads flat pages past the cap. */
+/** Reads entries past the cap (flat pages, and the raw entries of grouped ones). */
 export class PastCap {
   readonly #session: Session
   readonly #s: string
@@ -57,6 +58,6 @@ export class PastCap {
       this.#statements.set(key, statement)
     }
     const values = [feed, before, limit, offset, ...used.map((b) => page[b])]
-    return this.#session.once('readFlat past the cap', (db) => db.rows<RawEntry>(statement, values))
+    return this.#session.once('read past the cap', (db) => db.rows<RawEntry>(statement, values))
   }
 }

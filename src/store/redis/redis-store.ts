@@ -29,8 +29,9 @@
  * 7. **Optimistic writes**: bodies live in PostgreSQL, compared under FOR UPDATE as before.
  *
  * Timelines are capped in Redis (`cap`, 1,000 entries or groups per feed by default, as
- * Stream-Framework keeps): older entries are dropped from Redis; flat pages past the cap are read
- * from PostgreSQL as fan-out on read (past-cap.ts), grouped pages past it are empty.
+ * Stream-Framework keeps): older entries are dropped from Redis; pages past the cap are read from
+ * PostgreSQL as fan-out on read (past-cap.ts): flat ones here, grouped ones by the engine, which
+ * groups the entries `readPastCap` returns (engine/past-cap.ts).
  */
 import type { PostgresStore } from '../postgres/postgres-store.js'
 import type { Session } from '../postgres/session.js'
@@ -51,6 +52,7 @@ import type {
   GroupPageQuery,
   GroupReadOptions,
   PageQuery,
+  PastCapSlice,
   ReactionStore,
   Store,
   StoredActivity,
@@ -222,7 +224,31 @@ export class RedisStore implements Store {
     }
     if (read.unseen !== undefined) out.unseen = read.unseen
     if (read.unread !== undefined) out.unread = read.unread
+    // Older groups are the engine's to build (it owns the grouping rules), from readPastCap.
+    if (read.past) out.pastCap = read.past
     return out
+  }
+
+  async readPastCap(feed: string, below: string, limit: number, floor?: string): Promise<PastCapSlice> {
+    this.#session.check()
+    checkWindow(limit, 0)
+    if (limit === 0) return { entries: [] }
+    const page: PageQuery = { limit, offset: 0 }
+    if (floor !== undefined) page.gte = floor
+    const rows = await this.#pastCap.read(feed, below, page, 0, limit)
+    const next = rows.length === limit ? rows[rows.length - 1].sk : undefined
+    // Entries Redis still holds belong to its groups (an old activity of a held group).
+    const held = await this.timelines.entries(
+      feed,
+      rows.map((r) => r.sk),
+    )
+    const kept = rows.filter((r) => !held.has(r.sk))
+    const bodies = await this.#pg.getActivities(kept.map((e) => e.sk))
+    const entries = kept.flatMap((e) => {
+      const body = bodies.get(e.sk)?.body
+      return body === undefined ? [] : [{ sk: e.sk, origin: e.origin, body }]
+    })
+    return next === undefined ? { entries } : { entries, next }
   }
 
   followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {

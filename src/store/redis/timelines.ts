@@ -7,7 +7,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { StoreError } from '../errors.js'
-import type { EntryRemove, EntryWrite, GroupPageQuery, GroupReadOptions, PageQuery } from '../store.js'
+import type {
+  EntryRemove,
+  EntryWrite,
+  GroupPageQuery,
+  GroupReadOptions,
+  PageQuery,
+  PastCapBound,
+} from '../store.js'
 import type { RedisClient, RedisPipeline } from './driver.js'
 import { escapeGroup, KeySpace, slotOf, unescapeGroup } from './keys.js'
 import { APPLY, ENTRIES, FANOUT, FLAT, GROUPS } from './lua.js'
@@ -205,13 +212,16 @@ export class RedisTimelines {
     return out
   }
 
-  /** A page of groups, with counts and marks as asked, in one atomic script. */
+  /**
+   * A page of groups, with counts and marks as asked, in one atomic script. A page shorter than
+   * asked in a feed that holds `cap` groups also says where the held groups end (`past`).
+   */
   async groups(
     feed: string,
     page: GroupPageQuery,
     perGroup: number,
     options: GroupReadOptions = {},
-  ): Promise<{ groups: RawGroup[]; unseen?: number; unread?: number }> {
+  ): Promise<{ groups: RawGroup[]; unseen?: number; unread?: number; past?: PastCapBound }> {
     const bounds: Record<string, [string, string]> = {}
     for (const b of ['lt', 'lte', 'gt', 'gte'] as const) {
       const cursor = page[b]
@@ -226,9 +236,15 @@ export class RedisTimelines {
       c: options.counts ? 1 : 0,
       s: mark(options.seen),
       r: mark(options.read),
+      k: this.settings.cap,
     }
     const raw = (await this.#script('eddyGroups', this.keys.all(feed), [JSON.stringify(request)])) as string
-    const parsed = JSON.parse(raw) as { groups: unknown; unseen?: number; unread?: number }
+    const parsed = JSON.parse(raw) as {
+      groups: unknown
+      unseen?: number
+      unread?: number
+      past?: PastCapBound
+    }
     const groups = array<[string, string, string, string, number, number, number, number, unknown]>(
       parsed.groups,
     ).map(
@@ -244,7 +260,12 @@ export class RedisTimelines {
         entries: array<string>(items).map(parseMember),
       }),
     )
-    const out: { groups: RawGroup[]; unseen?: number; unread?: number } = { groups }
+    const out: { groups: RawGroup[]; unseen?: number; unread?: number; past?: PastCapBound } = { groups }
+    if (parsed.past) {
+      const { oldest, within, bounds } = parsed.past
+      // An empty Lua table comes back as {} or [] alike.
+      out.past = { oldest, within, bounds: Array.isArray(bounds) ? {} : bounds }
+    }
     if (options.counts) {
       out.unseen = parsed.unseen ?? 0
       out.unread = parsed.unread ?? 0
