@@ -8,7 +8,9 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { connect } from '../src/client/client.js'
 import type { ActivityInput } from '../src/client/types.js'
-import { READ_BATCH } from '../src/engine/past-cap.js'
+import type { EddyError } from '../src/engine/errors.js'
+import { skToId, sortKey } from '../src/engine/ids.js'
+import { MAX_PAST_CAP_READ, READ_BATCH } from '../src/engine/past-cap.js'
 import type { AggregatedGroup, NotificationGroup } from '../src/engine/read.js'
 import { openRedisStore } from '../src/store/redis/index.js'
 import type { RedisStore } from '../src/store/redis/redis-store.js'
@@ -332,6 +334,46 @@ describe('grouped pages past the Redis cap', { skip }, () => {
       )
       // Finding the cursor's bucket and the page: a few batches, not the 600 groups above it.
       assert.ok(cursor.asked <= 3 * READ_BATCH, `asked ${cursor.asked}`)
+    } finally {
+      await client.close()
+    }
+  })
+
+  it('a page that would read past the bound is refused with a 400 once the bound is read', async () => {
+    const store = (await open(3)) as RedisStore
+    const client = connect({ store })
+    try {
+      await play(client)
+      // Fault injection: the past below the held groups is endless, every activity at one
+      // microsecond (no finer bucket to split it into), so only the bound stops the read.
+      const micros = (BASE + 3 * DAY) * 1000
+      let asked = 0
+      let made = 0
+      store.readPastCap = async (_feed, _below, limit) => {
+        asked += limit
+        const entries = Array.from({ length: limit }, () => {
+          made++
+          const sk = sortKey(micros, (0xffff_ffff - made).toString(16).padStart(16, '0'))
+          return {
+            sk,
+            origin: null,
+            body: JSON.stringify({
+              id: skToId(sk),
+              actor: 'u',
+              verb: 'like',
+              object: `o:${made}`,
+              time: at(3 * DAY),
+            }),
+          }
+        })
+        return { entries, next: entries.at(-1)!.sk }
+      }
+      await assert.rejects(page(client, 'notification', 'n', { limit: 10 }), (error: EddyError) => {
+        assert.equal(error.status_code, 400)
+        assert.match(error.detail, /would read more than 25000 activities past the timeline cap/)
+        return true
+      })
+      assert.ok(asked <= MAX_PAST_CAP_READ, `asked ${asked}`)
     } finally {
       await client.close()
     }

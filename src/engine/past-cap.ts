@@ -108,7 +108,6 @@ class Budget {
 
 /** What a page past the cap asks: where to start, how many groups to skip and take, which bounds. */
 interface Plan {
-  feed: string
   group: FeedGroup
   perGroup: number
   skip: number
@@ -137,7 +136,6 @@ export async function withPastCap(
   if (page.unread !== undefined) out.unread = page.unread
   if (!bound || !read || page.groups.length >= query.limit) return out
   const plan: Plan = {
-    feed,
     group,
     perGroup: group.maxActivitiesPerGroup,
     skip: Math.max(0, query.offset - bound.within),
