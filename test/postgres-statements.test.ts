@@ -37,10 +37,22 @@ describe('postgres store: statements per call', { skip }, () => {
   }
 
   for (const [slug, perChunk] of [
-    ['user', ['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'WITH', 'DELETE', 'UPDATE', 'COMMIT']],
+    ['user', ['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'SELECT', 'WITH', 'DELETE', 'UPDATE', 'COMMIT']],
     [
       'notification',
-      ['BEGIN', 'SELECT', 'SELECT', 'SELECT', 'WITH', 'INSERT', 'INSERT', 'DELETE', 'UPDATE', 'COMMIT'],
+      [
+        'BEGIN',
+        'SELECT',
+        'SELECT',
+        'SELECT',
+        'SELECT',
+        'WITH',
+        'INSERT',
+        'INSERT',
+        'DELETE',
+        'UPDATE',
+        'COMMIT',
+      ],
     ],
   ] as const) {
     it(`runs a chunk to ${slug} followers in ${perChunk.length} statements, for 10 or 400 followers`, async () => {
@@ -51,7 +63,8 @@ describe('postgres store: statements per call', { skip }, () => {
         })
         const job: FanoutJob = { id: `j${size}`, op: 'add', feed: author, sk: sk(size), shapes, cursor: null }
         const [accepted] = await store.write({ activities: [{ sk: sk(size), body: '{}' }], fanout: [job] })
-        // Job, edge hold, followers, entries (actors, groups), trim, cursor: one statement each.
+        // Job, edge hold, followers, which of them were read lately (fan-out priority), entries
+        // (actors, groups), trim, cursor: one statement each.
         assert.deepEqual(await statements(() => store.runFanout(accepted, size)), perChunk, `${size}`)
         // The last chunk (one follower) deletes the job instead.
         assert.equal(await store.runFanout({ ...accepted }, size), null)

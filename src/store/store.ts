@@ -128,7 +128,8 @@ export interface FollowRow extends FollowEdge {
 
 /**
  * Accepted fan-out work: deliver (`add`) or withdraw (`remove`) activity `sk` to or from every
- * follower of `feed`, in follower-name order, resuming after `cursor`.
+ * follower of `feed`, resuming after `cursor`, in follower-name order unless the store says
+ * otherwise (the PostgreSQL and Redis stores first deliver to recently active followers).
  */
 export interface FanoutJob {
   /** This version of the job: a new id each time the (feed, sk) job is accepted again. */
@@ -141,7 +142,11 @@ export interface FanoutJob {
    * has no shape are skipped (a feed group that no longer exists).
    */
   shapes?: Record<string, EntryShape>
-  /** The last follower feed already handled, or null before the first chunk. */
+  /**
+   * Where the job stands, as the store wrote it; null before the first chunk. A follower feed
+   * name: every follower up to it in name order is handled. A cursor starting with `!` (before
+   * every feed name) is the store's own, with no follower handled in name order yet.
+   */
   cursor: string | null
 }
 

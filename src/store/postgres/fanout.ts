@@ -7,6 +7,25 @@
  * what it wrote), read the next followers after the stored cursor, write their entries,
  * advance or delete the row. Two workers on one job therefore run its chunks one after the other, each from the
  * cursor the other left.
+ *
+ * **Priority to recently active followers.** With an active window (default a day, `0` turns it
+ * off), a job first walks its followers delivering only to those whose feed was read within the
+ * window (feed-reads.ts), then walks them all, delivering to everyone. The second walk writing
+ * again to an active follower changes nothing (store.ts rule 2), so a follower that becomes
+ * active mid-job, or a chunk run twice, still ends with the entry exactly once. The priority
+ * walk reads {@link ACTIVE_SCAN} chunks' worth of followers per chunk (the walk's own indexed
+ * statement, then one primary-key lookup of them in `feed_reads`) and writes at most `chunkSize`
+ * of them. When the first chunk's read holds every follower, it fills up with inactive ones, so
+ * a job of up to `ACTIVE_SCAN` chunks takes as many chunks as without priority.
+ *
+ * The phase lives in the cursor, which only this file and the walk read: null (not started),
+ * `!a:<walk cursor>` (the priority walk, after that position), `!all` (the full walk, from its
+ * start), or a plain walk cursor (the full walk; also every cursor written before priority
+ * existed). Any other cursor starting with `!` restarts the full walk, and a walk restarts on a
+ * walk cursor it did not write: both only repeat deliveries, which rule 2 makes harmless. Every
+ * `!` cursor sorts before every feed name (slugs are `\w+`), so code that compares cursors with
+ * follower names (the realtime observer; an older Eddy's walk by name) sees the priority walk as
+ * "no follower reached yet".
  */
 import type { EntryRemove, EntryShape, EntryWrite, FanoutJob } from '../store.js'
 import type { Follows } from './follows.js'
@@ -31,11 +50,20 @@ export class FanoutJobs {
   readonly #follows: Follows
   readonly #st: ReturnType<typeof statements>
   readonly #walk: FollowerWalk
+  readonly #windowMs: number
 
-  constructor(session: Session, schema: string, timeline: TimelineBackend, follows: Follows) {
+  /** `windowMs`: how recently a follower's feed was read for the priority walk (0: none). */
+  constructor(
+    session: Session,
+    schema: string,
+    timeline: TimelineBackend,
+    follows: Follows,
+    windowMs: number,
+  ) {
     this.#session = session
     this.#timeline = timeline
     this.#follows = follows
+    this.#windowMs = windowMs
     this.#st = statements(quoted(schema))
     const byName = this.#st.followers
     this.#walk = timeline.followers ?? {
@@ -80,33 +108,83 @@ export class FanoutJobs {
       // Gone: finished or withdrawn. Another id: replaced by a later intent, which runs itself.
       if (!row || row.id !== job.id) return null
       const stored = fromRow(row)
+      const at = position(stored.cursor, this.#windowMs)
       // Taken before the followers are read: the read then sees any unfollow that got there first.
       await this.#follows.holdTargets(db, [stored.feed], 'shared')
-      const followers = (
-        await db.rows<{ source: string }>(
-          this.#walk.statement,
-          this.#walk.values(stored.feed, stored.cursor, chunkSize),
-        )
-      ).map((r) => r.source)
-      if (followers.length > 0) {
-        if (stored.op === 'remove') {
-          const remove: EntryRemove[] = followers.map((feed) => ({
-            feed,
-            sk: stored.sk,
-            origin: stored.feed,
-          }))
-          await this.#timeline.apply(db, undefined, remove)
-        } else await this.#timeline.apply(db, entries(stored, followers))
-      }
+      if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize)
+      const followers = await this.#followers(db, stored.feed, at.walk, chunkSize)
+      await this.#deliver(db, stored, followers)
       // A full chunk may have been the last; the next run then finds no follower and ends.
       if (followers.length < chunkSize) {
         await db.run(this.#st.finish, [stored.feed, stored.sk])
         return null
       }
-      const cursor = this.#walk.cursorOf(followers[followers.length - 1])
-      await db.run(this.#st.advance, [stored.feed, stored.sk, cursor])
-      return { ...stored, cursor }
+      return this.#advance(db, stored, this.#walk.cursorOf(followers[followers.length - 1]))
     })
+  }
+
+  /**
+   * A chunk of the priority walk: the next `ACTIVE_SCAN` chunks' worth of followers, delivered
+   * to those read within the window (at most `chunkSize`). When this first chunk holds every
+   * follower, it also delivers to the first inactive ones up to `chunkSize` and hands the full
+   * walk on after the last of them: a small job then takes as many chunks as without priority.
+   */
+  async #activeChunk(db: Runner, job: FanoutJob, walk: string | null, chunkSize: number) {
+    const scan = chunkSize * ACTIVE_SCAN
+    const followers = await this.#followers(db, job.feed, walk, scan)
+    const whole = walk === null && followers.length < scan
+    if (whole && followers.length <= chunkSize) {
+      // Every follower fits in this chunk: deliver to all of them, no lookup needed.
+      await this.#deliver(db, job, followers)
+      await db.run(this.#st.finish, [job.feed, job.sk])
+      return null
+    }
+    const read = new Set(
+      followers.length === 0
+        ? []
+        : (await db.rows<{ feed: string }>(this.#st.active, [followers, this.#windowMs])).map((r) => r.feed),
+    )
+    const active = followers.filter((feed) => read.has(feed))
+    if (active.length > chunkSize) {
+      // More active followers than a chunk writes: the walk resumes after the last one written.
+      const written = active.slice(0, chunkSize)
+      await this.#deliver(db, job, written)
+      return this.#advance(db, job, ACTIVE + this.#walk.cursorOf(written[written.length - 1]))
+    }
+    if (!whole) {
+      await this.#deliver(db, job, active)
+      const last = followers[followers.length - 1]
+      return this.#advance(db, job, followers.length < scan ? ALL : ACTIVE + this.#walk.cursorOf(last))
+    }
+    // Every active follower is written now; the first inactive ones fill the chunk, in walk
+    // order, so the full walk resumes after the last of them (re-writing later active ones is a
+    // no-op).
+    const fill = followers.filter((feed) => !read.has(feed)).slice(0, chunkSize - active.length)
+    await this.#deliver(db, job, [...active, ...fill])
+    // More followers than a chunk (see above), so some inactive ones are left for the full walk.
+    return this.#advance(db, job, fill.length === 0 ? ALL : this.#walk.cursorOf(fill[fill.length - 1]))
+  }
+
+  async #followers(db: Runner, feed: string, cursor: string | null, limit: number): Promise<string[]> {
+    const rows = await db.rows<{ source: string }>(
+      this.#walk.statement,
+      this.#walk.values(feed, cursor, limit),
+    )
+    return rows.map((r) => r.source)
+  }
+
+  /** Writes (or withdraws) the job's entry in `followers`' feeds, in one backend call. */
+  async #deliver(db: Runner, job: FanoutJob, followers: string[]): Promise<void> {
+    if (followers.length === 0) return
+    if (job.op === 'remove') {
+      const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
+      await this.#timeline.apply(db, undefined, remove)
+    } else await this.#timeline.apply(db, entries(job, followers))
+  }
+
+  async #advance(db: Runner, job: FanoutJob, cursor: string): Promise<FanoutJob> {
+    await db.run(this.#st.advance, [job.feed, job.sk, cursor])
+    return { ...job, cursor }
   }
 
   /** Leases up to `limit` jobs whose lease has ended, oldest first; locked ones are skipped. */
@@ -121,6 +199,30 @@ export class FanoutJobs {
     // RETURNING has no order; seq is a bigint, so compare it as one.
     return rows.sort((a, b) => (BigInt(a.seq!) < BigInt(b.seq!) ? -1 : 1)).map(fromRow)
   }
+}
+
+/** Cursor prefix of the priority walk (see the module comment). */
+const ACTIVE = '!a:'
+/** The cursor that starts the full walk once the priority walk is done. */
+const ALL = '!all'
+/**
+ * Followers the priority walk reads per chunk, in chunks: it writes only to the active ones, so
+ * it may read further than a full chunk for about the same time.
+ */
+export const ACTIVE_SCAN = 4
+
+/** Where a stored cursor stands: which walk, and the walk's own cursor (null: its start). */
+function position(cursor: string | null, windowMs: number): { active: boolean; walk: string | null } {
+  if (cursor === null) return { active: windowMs > 0, walk: null }
+  if (cursor.startsWith(ACTIVE)) {
+    // Priority turned off mid-job: the full walk from its start still reaches everyone.
+    return windowMs > 0
+      ? { active: true, walk: cursor.slice(ACTIVE.length) || null }
+      : { active: false, walk: null }
+  }
+  // `!all`, or a form this code does not know: the full walk from its start.
+  if (cursor.startsWith('!')) return { active: false, walk: null }
+  return { active: false, walk: cursor }
 }
 
 function checkMs(ms: number, name: string): void {
@@ -167,6 +269,12 @@ function statements(s: string) {
     lock: sql(`SELECT ${columns} FROM ${s}.fanout_jobs AS j WHERE j.feed = $1 AND j.sk = $2 FOR UPDATE`),
     followers: sql(`SELECT source FROM ${s}.follows WHERE target = $1 AND source > $2
       ORDER BY source LIMIT $3`),
+    // Which of a chunk's followers were read within the window: one primary-key probe each, in
+    // a nested loop the LIMIT keeps the planner from turning into a scan of the whole table
+    // (with \`feed = ANY($1)\`, PostgreSQL 15 chose a parallel sequential scan for 8,000 names).
+    active: sql(`SELECT u.feed FROM unnest($1::text[]) AS u(feed)
+      CROSS JOIN LATERAL (SELECT FROM ${s}.feed_reads AS r WHERE r.feed = u.feed
+        AND r.read_at >= now() - $2::float8 * interval '1 millisecond' LIMIT 1) AS hit`),
     // Each chunk renews the lease, so a job that is moving is not handed to another worker.
     advance: sql(`UPDATE ${s}.fanout_jobs SET cursor = $3,
       lease_until = now() + lease_ms * interval '1 millisecond' WHERE feed = $1 AND sk = $2`),

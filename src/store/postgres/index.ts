@@ -5,6 +5,12 @@
  */
 import { describeTarget, loadPg, type PgPool } from './driver.js'
 import { connectError, type PostgresTarget, StoreUnavailable } from './errors.js'
+import {
+  checkActiveWindow,
+  DEFAULT_ACTIVE_WINDOW_MS,
+  type FeedReadTiming,
+  parseActiveWindow,
+} from './feed-reads.js'
 import { PostgresStore } from './postgres-store.js'
 import { migrate, SCHEMA_NAME } from './schema.js'
 import { Session } from './session.js'
@@ -14,6 +20,7 @@ export { PostgresDocuments } from './documents.js'
 export type { PgPool, PgPoolClient, PgQuery, PgResult } from './driver.js'
 export type { PostgresTarget, UnavailableReason } from './errors.js'
 export { StoreUnavailable } from './errors.js'
+export { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming, parseActiveWindow } from './feed-reads.js'
 export { PostgresStore } from './postgres-store.js'
 export { SCHEMA_VERSION } from './schema.js'
 export type { Runner, Session, Sql } from './session.js'
@@ -36,6 +43,14 @@ export interface PostgresOptions {
   /** Called with each statement's text before it is sent (diagnostics, query counts in tests). */
   onQuery?: (text: string) => void
   /**
+   * Fan-out priority: a job first delivers to followers whose feed was read within this many ms,
+   * then to all (default a day, or the URL's `?active=24h`; 0 turns priority and the recording
+   * of reads off). Give every process of a deployment the same value.
+   */
+  activeWindowMs?: number
+  /** How often reads are recorded and how long they wait to be batched (tests stretch these). */
+  readTiming?: FeedReadTiming
+  /**
    * Keeps timelines somewhere else than the store's own tables (`eddy/redis` uses it): called
    * once with the store's session, its backend then runs inside every write and fan-out chunk.
    */
@@ -54,9 +69,9 @@ export async function openPostgresStore(
   options: PostgresOptions = {},
 ): Promise<PostgresStore> {
   const owned = typeof connection === 'string'
-  const { config, urlSchema } = owned
+  const { config, urlSchema, urlActive } = owned
     ? parseUrl(connection)
-    : { config: { ...connection.options }, urlSchema: undefined }
+    : { config: { ...connection.options }, urlSchema: undefined, urlActive: undefined }
   const schema = options.schema ?? urlSchema ?? DEFAULT_SCHEMA
   const fallback: PostgresTarget = { host: '?', port: 0, database: '?', user: '?', schema }
   const pg = loadPg(owned ? targetOfUrl(connection, schema) : fallback)
@@ -67,6 +82,17 @@ export async function openPostgresStore(
       'config',
       `the schema name ${JSON.stringify(schema)} is not allowed: use lowercase letters, digits and _ (at most 63, not starting with a digit)`,
     )
+  }
+  let activeWindowMs: number
+  try {
+    activeWindowMs =
+      options.activeWindowMs !== undefined
+        ? checkActiveWindow(options.activeWindowMs, 'activeWindowMs')
+        : urlActive !== undefined
+          ? parseActiveWindow(urlActive, 'the URL parameter active')
+          : DEFAULT_ACTIVE_WINDOW_MS
+  } catch (error) {
+    throw new StoreUnavailable(target, 'config', (error as Error).message)
   }
   const pool = owned
     ? new pg.Pool({ connectionTimeoutMillis: 10_000, ...config, max: options.max ?? 10, ...timeout(options) })
@@ -86,7 +112,7 @@ export async function openPostgresStore(
   }
   const name = `postgres://${target.host}:${target.port}/${target.database}`
   const shown = schema === DEFAULT_SCHEMA ? name : `${name}?schema=${schema}`
-  return new PostgresStore(session, shown, options.timelines?.(session))
+  return new PostgresStore(session, shown, options.timelines?.(session), activeWindowMs, options.readTiming)
 }
 
 function timeout(options: PostgresOptions) {
@@ -95,8 +121,12 @@ function timeout(options: PostgresOptions) {
     : { connectionTimeoutMillis: options.connectionTimeoutMillis }
 }
 
-/** pg's settings for a URL, without Eddy's own `schema` parameter; a wrong URL throws. */
-function parseUrl(url: string): { config: Record<string, unknown>; urlSchema: string | undefined } {
+/** pg's settings for a URL, without Eddy's own `schema` and `active` parameters; a wrong URL throws. */
+function parseUrl(url: string): {
+  config: Record<string, unknown>
+  urlSchema: string | undefined
+  urlActive: string | undefined
+} {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -107,8 +137,10 @@ function parseUrl(url: string): { config: Record<string, unknown>; urlSchema: st
     throw badUrl(`its scheme is ${JSON.stringify(parsed.protocol)}`)
   }
   const urlSchema = parsed.searchParams.get('schema') ?? undefined
+  const urlActive = parsed.searchParams.get('active') ?? undefined
   parsed.searchParams.delete('schema')
-  return { config: { connectionString: parsed.toString() }, urlSchema }
+  parsed.searchParams.delete('active')
+  return { config: { connectionString: parsed.toString() }, urlSchema, urlActive }
 }
 
 // The URL is not echoed: it may hold a password.

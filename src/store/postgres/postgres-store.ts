@@ -23,6 +23,7 @@ import {
 import { PostgresAudit } from './audit.js'
 import { PostgresDocuments } from './documents.js'
 import { FanoutJobs } from './fanout.js'
+import { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming } from './feed-reads.js'
 import { edgeKey, Follows } from './follows.js'
 import { PostgresReactions } from './reactions.js'
 import { quoted } from './schema.js'
@@ -50,12 +51,24 @@ export class PostgresStore implements Store {
   readonly #jobs: FanoutJobs
   readonly #follows: Follows
   readonly #st: ReturnType<typeof statements>
+  /**
+   * When feeds were last read: page reads note their feed here (batched, throttled, never
+   * failing the read), and fan-out delivers to followers read within `windowMs` first.
+   */
+  readonly feedReads: FeedReads
 
   /**
    * Wraps a session whose schema is migrated (see `openPostgresStore`); `timelines` keeps the
-   * entries somewhere else than the store's own tables (`eddy/redis`).
+   * entries somewhere else than the store's own tables (`eddy/redis`); `activeWindowMs` is the
+   * fan-out priority window (default a day, 0: none), `readTiming` how reads are recorded.
    */
-  constructor(session: Session, name: string, timelines?: TimelineBackend) {
+  constructor(
+    session: Session,
+    name: string,
+    timelines?: TimelineBackend,
+    activeWindowMs?: number,
+    readTiming?: FeedReadTiming,
+  ) {
     const schema = session.target.schema
     this.#session = session
     this.name = name
@@ -65,7 +78,8 @@ export class PostgresStore implements Store {
     this.#writer = timelines ?? new TimelineWriter(schema)
     this.#reader = new TimelineReader(session, schema)
     this.#follows = new Follows(session, schema)
-    this.#jobs = new FanoutJobs(session, schema, this.#writer, this.#follows)
+    this.feedReads = new FeedReads(session, schema, activeWindowMs ?? DEFAULT_ACTIVE_WINDOW_MS, readTiming)
+    this.#jobs = new FanoutJobs(session, schema, this.#writer, this.#follows, this.feedReads.windowMs)
     this.#st = statements(quoted(schema))
   }
 
@@ -126,6 +140,7 @@ export class PostgresStore implements Store {
 
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
     this.#session.check()
+    if (page.limit > 0) this.feedReads.note(feed)
     return this.#reader.readFlat(feed, page)
   }
 
@@ -141,6 +156,7 @@ export class PostgresStore implements Store {
     options?: GroupReadOptions,
   ): Promise<GroupPage> {
     this.#session.check()
+    if (page.limit > 0) this.feedReads.note(feed)
     return this.#reader.readGroups(feed, page, perGroup, options)
   }
 
@@ -162,8 +178,12 @@ export class PostgresStore implements Store {
     return this.#follows.count(feed, query)
   }
 
-  /** Ends the pool if the store opened it (a pool passed in stays its owner's); later calls fail. */
+  /**
+   * Writes the reads noted so far, then ends the pool if the store opened it (a pool passed in
+   * stays its owner's); later calls fail.
+   */
   async close(): Promise<void> {
+    await this.feedReads.flush()
     await this.#session.close()
   }
 

@@ -200,6 +200,15 @@ const MIGRATIONS: ((s: string) => string)[] = [
   CREATE INDEX audit_log_by_entity ON ${s}.audit_log (entity_type, entity_id, seq);
   CREATE INDEX audit_log_by_user ON ${s}.audit_log (user_id, seq);
   `,
+  (s) => `
+  -- When each feed was last read (a page of at least one entry), at most once a minute per feed
+  -- and process (feed-reads.ts): fan-out delivers to followers read within the active window
+  -- first (fanout.ts). A chunk looks up its followers by the primary key, never a range of times.
+  CREATE TABLE ${s}.feed_reads (
+    feed text COLLATE "C" PRIMARY KEY,
+    read_at timestamptz NOT NULL
+  );
+  `,
 ]
 
 /** The schema version this code writes (the number of migrations). */

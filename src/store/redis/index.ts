@@ -5,6 +5,7 @@
 
 import { StoreError } from '../errors.js'
 import type { PgPool } from '../postgres/driver.js'
+import { checkActiveWindow, type FeedReadTiming, parseActiveWindow } from '../postgres/feed-reads.js'
 import { openPostgresStore } from '../postgres/index.js'
 import type { Session } from '../postgres/session.js'
 import { connectChecked, createClient, parseLocation, type RedisClient } from './driver.js'
@@ -31,7 +32,7 @@ export interface RedisStoreOptions {
   /**
    * Where timelines live: `redis://host:6379[/db]`, `rediss://…` (TLS) or
    * `redis-cluster://host:7000,host:7001` (seed nodes). Eddy's settings may ride along as query
-   * parameters: `?prefix=eddy&cap=1000&wait=1`.
+   * parameters: `?prefix=eddy&cap=1000&wait=1&active=24h`.
    */
   timelines: string
   /** PostgreSQL schema (default `eddy`, or the URL's `?schema=`). */
@@ -44,6 +45,13 @@ export interface RedisStoreOptions {
   cap?: number
   /** Replicas that must acknowledge each timeline write (Redis WAIT) before it commits (default 0). */
   wait?: number
+  /**
+   * Fan-out priority: a job first delivers to followers whose feed was read within this many ms,
+   * then to all (default a day; location `?active=24h`; 0 turns it off). The same on every process.
+   */
+  activeWindowMs?: number
+  /** How often reads are recorded and how long they wait to be batched (tests stretch these). */
+  readTiming?: FeedReadTiming
 }
 
 /** Defaults of {@link RedisStoreOptions}. */
@@ -66,6 +74,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
     const pg = await openPostgresStore(options.store, {
       schema: options.schema,
       max: options.max,
+      activeWindowMs: activeWindowOf(options, location.params),
+      readTiming: options.readTiming,
       timelines: (s) => {
         session = s
         return redisBackend(s, timelines, location.cluster)
@@ -113,6 +123,18 @@ function settingsOf(options: RedisStoreOptions, params: URLSearchParams): Timeli
     cap: int('cap', options.cap, 1, 100_000),
     wait: int('wait', options.wait, 0, 16),
     waitMs: int('waitMs', undefined, 1, 60_000),
+  }
+}
+
+/** The fan-out priority window of the option or the location's `?active=`; undefined: PostgreSQL's. */
+function activeWindowOf(options: RedisStoreOptions, params: URLSearchParams): number | undefined {
+  const raw = params.get('active')
+  try {
+    if (options.activeWindowMs !== undefined)
+      return checkActiveWindow(options.activeWindowMs, 'activeWindowMs')
+    return raw === null ? undefined : parseActiveWindow(raw, 'timelines active')
+  } catch (error) {
+    throw new StoreError('input', (error as Error).message, { field: 'timelines' })
   }
 }
 

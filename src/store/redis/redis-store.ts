@@ -33,6 +33,7 @@
  * PostgreSQL as fan-out on read (past-cap.ts): flat ones here, grouped ones by the engine, which
  * groups the entries `readPastCap` returns (engine/past-cap.ts).
  */
+import type { FeedReads } from '../postgres/feed-reads.js'
 import type { PostgresStore } from '../postgres/postgres-store.js'
 import type { Session } from '../postgres/session.js'
 import { TimelineWriter } from '../postgres/timeline-writer.js'
@@ -69,7 +70,8 @@ import type { RedisTimelines } from './timelines.js'
  * origin) are also written to PostgreSQL's own entry tables, the durable record a rebuild reads;
  * everything goes to Redis. On a cluster, chunks walk followers in bucket order (few slots per
  * chunk); a single Redis takes a chunk in one call whatever the keys, so the store's own walk by
- * name serves.
+ * name serves. Either walk runs twice per job, recently read followers first (fan-out priority,
+ * postgres/fanout.ts); this store's reads record which feeds were read, as PostgreSQL's do.
  */
 export function redisBackend(session: Session, timelines: RedisTimelines, cluster: boolean): TimelineBackend {
   const direct = new TimelineWriter(session.target.schema)
@@ -125,6 +127,11 @@ export class RedisStore implements Store {
     this.#pastCap = new PastCap(session)
   }
 
+  /** When feeds were last read (PostgreSQL's `feed_reads`), for fan-out priority. */
+  get feedReads(): FeedReads {
+    return this.#pg.feedReads
+  }
+
   /** The PostgreSQL session (for the rebuild, which reads PostgreSQL's tables directly). */
   get session(): Session {
     return this.#session
@@ -167,6 +174,7 @@ export class RedisStore implements Store {
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
     this.#session.check()
     checkWindow(page.limit, page.offset)
+    if (page.limit > 0) this.#pg.feedReads.note(feed)
     const read = await this.timelines.readFlat(feed, page)
     let entries = read.entries
     if (read.capped && entries.length < page.limit) {
@@ -204,6 +212,7 @@ export class RedisStore implements Store {
     this.#session.check()
     checkWindow(page.limit, page.offset)
     checkWindow(perGroup, 0)
+    if (page.limit > 0) this.#pg.feedReads.note(feed)
     const read = await this.timelines.groups(feed, page, perGroup, options)
     const bodies = await this.#pg.getActivities(read.groups.flatMap((g) => g.entries.map((e) => e.sk)))
     const out: GroupPage = {
