@@ -179,6 +179,8 @@ export class FanoutJobs {
     if (job.op === 'remove') {
       const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
       await this.#timeline.apply(db, undefined, remove)
+    } else if (this.#timeline.fanout) {
+      await this.#timeline.fanout(db, job.sk, job.feed, followers, job.shapes ?? {})
     } else await this.#timeline.apply(db, entries(job, followers))
   }
 

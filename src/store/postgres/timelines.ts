@@ -5,7 +5,7 @@
  * the locks the transaction holds (job rows, follow edges, expected bodies) and a failure rolls
  * the whole write back.
  */
-import type { EntryRemove, EntryWrite } from '../store.js'
+import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import type { Runner, Sql } from './session.js'
 
 /** A removal of every entry of `feed` that came through `origin`. */
@@ -29,6 +29,18 @@ export interface FollowerWalk {
 export interface TimelineBackend {
   /** Adds (then copies), removes, removes by origin, then trims feeds given a `maxLength`. */
   apply(db: Runner, add?: EntryWrite[], remove?: EntryRemove[], byOrigin?: OriginRemove[]): Promise<void>
+  /**
+   * A fan-out chunk's adds: entry `sk` through `origin` into each of `feeds` that has a shape for
+   * its slug, as `apply` would with one EntryWrite per feed, without building them (a backend
+   * for which a chunk is worth a fast path; optional).
+   */
+  fanout?(
+    db: Runner,
+    sk: string,
+    origin: string,
+    feeds: string[],
+    shapes: Record<string, EntryShape>,
+  ): Promise<void>
   /** The order chunks walk followers in (default: by follower name, the cursor being the name). */
   readonly followers?: FollowerWalk
 }

@@ -83,6 +83,10 @@ export function redisBackend(session: Session, timelines: RedisTimelines, cluste
       if (directAdd.length > 0 || directRemove.length > 0) await direct.apply(db, directAdd, directRemove)
       await timelines.apply(add as EntryWrite[], remove, byOrigin)
     },
+    // Entries that came through a follow live in Redis only: nothing for PostgreSQL here.
+    async fanout(_db, sk, origin, feeds, shapes) {
+      await timelines.fanout(sk, origin, feeds, shapes)
+    },
   }
 }
 
