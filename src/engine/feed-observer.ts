@@ -3,8 +3,10 @@
  * through {@link observeFeeds}, so every write (adds, removes, `to` targets, addToMany, a
  * reaction's target-feed activity), every fan-out chunk (inline first chunks and the runner's or
  * a worker's later ones) and every notification mark is seen here after it commits, whichever
- * engine method made it. Stores stay unaware of the engine: a chunk's follower feeds are the
- * listened feeds that follow the job's feed between the cursor before and after the chunk.
+ * engine method made it. Stores stay unaware of the engine: a chunk's follower feeds are those
+ * the store reports through `runFanout`'s `delivered` (PostgreSQL and Redis: exactly the feeds
+ * that gained the entry, whatever order the walk takes), else the listened feeds that follow the
+ * job's feed between the cursors before and after the chunk (stores that walk by name).
  * Follow copies and unfollow removals publish nothing, as on Stream.
  */
 import type { FanoutJob, GroupReadOptions, Store, WriteBatch } from '../store/store.js'
@@ -36,13 +38,21 @@ export function observeFeeds(store: Store, events: FeedEvents, groups: Map<strin
           : store.write(batch),
     },
     runFanout: {
-      value: (job: FanoutJob, chunkSize: number) =>
-        events.active
-          ? store.runFanout(job, chunkSize).then((next) => {
-              void observer.afterChunk(job, job.cursor, next?.cursor ?? null, next === null)
-              return next
-            })
-          : store.runFanout(job, chunkSize),
+      value: (job: FanoutJob, chunkSize: number) => {
+        if (!events.active) return store.runFanout(job, chunkSize)
+        // Stores that know which followers a chunk changed say so (any walk order, a priority
+        // pass included); for the others the cursors before and after the chunk tell.
+        let delivered: string[] | undefined
+        const collect = (feeds: string[]) => {
+          delivered ??= []
+          for (const feed of feeds) if (events.wants(feed)) delivered.push(feed)
+        }
+        return store.runFanout(job, chunkSize, collect).then((next) => {
+          if (delivered) void observer.afterDelivery(job, delivered)
+          else void observer.afterChunk(job, job.cursor, next?.cursor ?? null, next === null)
+          return next
+        })
+      },
     },
     readGroups: {
       // Plain reads (no marks, or nobody listening) go straight through, with no promise added.
@@ -89,6 +99,15 @@ class Observer {
     void Promise.all([report, ...chunks])
   }
 
+  /** Reports a chunk of `job` that changed the listened follower feeds `feeds`. */
+  async afterDelivery(job: FanoutJob, feeds: string[]): Promise<void> {
+    try {
+      await this.report(this.#chunkChanges(job, feeds))
+    } catch {
+      // Realtime is best effort: the change itself has committed.
+    }
+  }
+
   /** Reports a chunk of `job` that handled the followers after `from` up to `to` (or all, `done`). */
   async afterChunk(job: FanoutJob, from: string | null, to: string | null, done: boolean): Promise<void> {
     try {
@@ -99,21 +118,26 @@ class Observer {
         offset: 0,
         filter: listened,
       })
-      const changes = new Map<string, Change>()
-      for (const { source } of rows) {
-        if ((from !== null && source <= from) || (!done && to !== null && source > to)) continue
-        const c = change(changes, source)
-        if (job.op === 'remove') c.removed.push(job.sk)
-        else {
-          const slug = source.slice(0, source.indexOf(':'))
-          const shape = job.shapes?.[slug]
-          if (shape) c.added.push({ sk: job.sk, origin: job.feed, group: shape.groupId })
-        }
-      }
-      await this.report(changes)
+      const feeds = rows
+        .map((r) => r.source)
+        .filter((source) => !((from !== null && source <= from) || (!done && to !== null && source > to)))
+      await this.report(this.#chunkChanges(job, feeds))
     } catch {
       // Realtime is best effort: the change itself has committed.
     }
+  }
+
+  /** What a chunk of `job` did to each of `feeds`: the entry added (shaped per slug) or removed. */
+  #chunkChanges(job: FanoutJob, feeds: string[]): Map<string, Change> {
+    const changes = new Map<string, Change>()
+    for (const feed of feeds) {
+      if (job.op === 'remove') change(changes, feed).removed.push(job.sk)
+      else {
+        const shape = job.shapes?.[feed.slice(0, feed.indexOf(':'))]
+        if (shape) change(changes, feed).added.push({ sk: job.sk, origin: job.feed, group: shape.groupId })
+      }
+    }
+    return changes
   }
 
   /** Builds and publishes one message per changed feed. */

@@ -9,6 +9,7 @@ import type {
   ClaimOptions,
   DocRow,
   DocumentStore,
+  FanoutDelivered,
   FanoutJob,
   FlatEntry,
   FollowCountQuery,
@@ -76,8 +77,8 @@ export class DeferredStore implements Store {
     return (await this.#store()).write(batch)
   }
 
-  async runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
-    return (await this.#store()).runFanout(job, chunkSize)
+  async runFanout(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null> {
+    return (await this.#store()).runFanout(job, chunkSize, delivered)
   }
 
   async claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {

@@ -112,6 +112,9 @@ export interface EntryRemove {
   origin?: string
 }
 
+/** Receives the follower feeds a fan-out chunk wrote into or withdrew from (see `runFanout`). */
+export type FanoutDelivered = (feeds: string[]) => void
+
 /** A follow edge: `source` (the follower) receives what is added to `target`. */
 export interface FollowEdge {
   source: string
@@ -398,8 +401,15 @@ export interface Store {
    * deletes the row, renewing its lease for as long as it was last leased. Resolves with the job
    * as advanced, or null when it is finished, superseded or gone (rule 5). A full chunk may be
    * the last: the next run then finds no follower and finishes the job.
+   *
+   * `delivered`, when given, is called before the chunk commits with the follower feeds it
+   * wrote the entry into (or withdrew it from), by stores that have them at hand: only those
+   * that did not hold the entry yet where the store can tell (a priority pass delivers twice).
+   * Act on them once the returned promise resolves (a rejected chunk committed nothing). A store
+   * that never calls it walks followers by name, its cursors being the last name (realtime then
+   * reads the listened followers between the cursors).
    */
-  runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null>
+  runFanout(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null>
 
   /** Leases up to `limit` accepted jobs that no live lease holds, oldest first (rule 6). */
   claimFanout(options: ClaimOptions): Promise<FanoutJob[]>

@@ -27,7 +27,7 @@
  * follower names (the realtime observer; an older Eddy's walk by name) sees the priority walk as
  * "no follower reached yet".
  */
-import type { EntryRemove, EntryShape, EntryWrite, FanoutJob } from '../store.js'
+import type { EntryRemove, EntryShape, EntryWrite, FanoutDelivered, FanoutJob } from '../store.js'
 import type { Follows } from './follows.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
@@ -99,7 +99,7 @@ export class FanoutJobs {
   }
 
   /** Runs the next chunk of `job` from its stored row (store.ts rule 5), in one transaction. */
-  run(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
+  run(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null> {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
     }
@@ -111,9 +111,9 @@ export class FanoutJobs {
       const at = position(stored.cursor, this.#windowMs)
       // Taken before the followers are read: the read then sees any unfollow that got there first.
       await this.#follows.holdTargets(db, [stored.feed], 'shared')
-      if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize)
+      if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize, delivered)
       const followers = await this.#followers(db, stored.feed, at.walk, chunkSize)
-      await this.#deliver(db, stored, followers)
+      await this.#deliver(db, stored, followers, delivered)
       // A full chunk may have been the last; the next run then finds no follower and ends.
       if (followers.length < chunkSize) {
         await db.run(this.#st.finish, [stored.feed, stored.sk])
@@ -129,13 +129,19 @@ export class FanoutJobs {
    * follower, it also delivers to the first inactive ones up to `chunkSize` and hands the full
    * walk on after the last of them: a small job then takes as many chunks as without priority.
    */
-  async #activeChunk(db: Runner, job: FanoutJob, walk: string | null, chunkSize: number) {
+  async #activeChunk(
+    db: Runner,
+    job: FanoutJob,
+    walk: string | null,
+    chunkSize: number,
+    delivered: FanoutDelivered | undefined,
+  ) {
     const scan = chunkSize * ACTIVE_SCAN
     const followers = await this.#followers(db, job.feed, walk, scan)
     const whole = walk === null && followers.length < scan
     if (whole && followers.length <= chunkSize) {
       // Every follower fits in this chunk: deliver to all of them, no lookup needed.
-      await this.#deliver(db, job, followers)
+      await this.#deliver(db, job, followers, delivered)
       await db.run(this.#st.finish, [job.feed, job.sk])
       return null
     }
@@ -148,11 +154,11 @@ export class FanoutJobs {
     if (active.length > chunkSize) {
       // More active followers than a chunk writes: the walk resumes after the last one written.
       const written = active.slice(0, chunkSize)
-      await this.#deliver(db, job, written)
+      await this.#deliver(db, job, written, delivered)
       return this.#advance(db, job, ACTIVE + this.#walk.cursorOf(written[written.length - 1]))
     }
     if (!whole) {
-      await this.#deliver(db, job, active)
+      await this.#deliver(db, job, active, delivered)
       const last = followers[followers.length - 1]
       return this.#advance(db, job, followers.length < scan ? ALL : ACTIVE + this.#walk.cursorOf(last))
     }
@@ -160,7 +166,7 @@ export class FanoutJobs {
     // order, so the full walk resumes after the last of them (re-writing later active ones is a
     // no-op).
     const fill = followers.filter((feed) => !read.has(feed)).slice(0, chunkSize - active.length)
-    await this.#deliver(db, job, [...active, ...fill])
+    await this.#deliver(db, job, [...active, ...fill], delivered)
     // More followers than a chunk (see above), so some inactive ones are left for the full walk.
     return this.#advance(db, job, fill.length === 0 ? ALL : this.#walk.cursorOf(fill[fill.length - 1]))
   }
@@ -173,15 +179,35 @@ export class FanoutJobs {
     return rows.map((r) => r.source)
   }
 
-  /** Writes (or withdraws) the job's entry in `followers`' feeds, in one backend call. */
-  async #deliver(db: Runner, job: FanoutJob, followers: string[]): Promise<void> {
+  /**
+   * Writes (or withdraws) the job's entry in `followers`' feeds, in one backend call, and tells
+   * `delivered` which feeds changed: those the backend reports as new when it can tell, else all.
+   */
+  async #deliver(
+    db: Runner,
+    job: FanoutJob,
+    followers: string[],
+    delivered: FanoutDelivered | undefined,
+  ): Promise<void> {
     if (followers.length === 0) return
     if (job.op === 'remove') {
       const remove: EntryRemove[] = followers.map((feed) => ({ feed, sk: job.sk, origin: job.feed }))
       await this.#timeline.apply(db, undefined, remove)
+      delivered?.(followers)
     } else if (this.#timeline.fanout) {
-      await this.#timeline.fanout(db, job.sk, job.feed, followers, job.shapes ?? {})
-    } else await this.#timeline.apply(db, entries(job, followers))
+      const fresh = await this.#timeline.fanout(
+        db,
+        job.sk,
+        job.feed,
+        followers,
+        job.shapes ?? {},
+        !!delivered,
+      )
+      delivered?.(fresh ?? followers)
+    } else {
+      await this.#timeline.apply(db, entries(job, followers))
+      delivered?.(followers)
+    }
   }
 
   async #advance(db: Runner, job: FanoutJob, cursor: string): Promise<FanoutJob> {

@@ -6,6 +6,7 @@
 import {
   type ClaimOptions,
   DEFAULT_LEASE_MS,
+  type FanoutDelivered,
   type FanoutJob,
   type FlatEntry,
   type FollowCountQuery,
@@ -113,9 +114,9 @@ export class PostgresStore implements Store {
     })
   }
 
-  async runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
+  async runFanout(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null> {
     this.#session.check()
-    return this.#jobs.run(job, chunkSize)
+    return this.#jobs.run(job, chunkSize, delivered)
   }
 
   async claimFanout({ limit, leaseMs }: ClaimOptions): Promise<FanoutJob[]> {

@@ -10,7 +10,7 @@
  * it is sent, so transactions lock rows of one table in one order; the remaining cross-table
  * deadlocks are rare and the session retries them.
  */
-import type { EntryRemove, EntryWrite } from '../store.js'
+import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import { quoted } from './schema.js'
 import { type Runner, type Sql, sql } from './session.js'
 
@@ -77,7 +77,35 @@ export class TimelineWriter {
     if (trims.size > 0) await this.#trim(db, trims)
   }
 
-  async #add(db: Runner, add: EntryWrite[]): Promise<void> {
+  /**
+   * A fan-out chunk's adds (TimelineBackend.fanout): entry `sk` through `origin` into each of
+   * `feeds` with a shape for its slug; with `report`, resolves with the feeds that gained it.
+   */
+  async fanout(
+    db: Runner,
+    sk: string,
+    origin: string,
+    feeds: string[],
+    shapes: Record<string, EntryShape>,
+    report: boolean,
+  ): Promise<string[] | undefined> {
+    const add: EntryWrite[] = []
+    for (const feed of feeds) {
+      const shape = shapes[feed.slice(0, feed.indexOf(':'))]
+      if (shape) add.push({ ...shape, feed, sk, origin })
+    }
+    if (!report) {
+      await this.apply(db, add)
+      return undefined
+    }
+    const trims = trimsOf(add)
+    const fresh = add.length > 0 ? await this.#add(db, add, true) : []
+    if (trims.size > 0) await this.#trim(db, trims)
+    return fresh
+  }
+
+  /** Inserts `add`; with `report`, resolves with the feeds of the rows that were new. */
+  async #add(db: Runner, add: EntryWrite[], report = false): Promise<string[]> {
     // The first write of a (feed, sk) in the batch counts, as if the batch ran in order.
     const unique = new Map<string, EntryWrite>()
     for (const entry of add) {
@@ -88,14 +116,20 @@ export class TimelineWriter {
     const sorted = [...unique.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.sk, b.sk))
     const grouped = (e: EntryWrite) => e.kind !== 'flat'
     // As in the other stores, a grouped entry without group or actor has the empty one.
-    const inserted = await db.rows<{ feed: string; sk: string }>(this.#st.insertEntries, [
-      sorted.map((e) => e.feed),
-      sorted.map((e) => e.sk),
-      sorted.map((e) => e.origin),
-      sorted.map((e) => (grouped(e) ? (e.group ?? '') : null)),
-      sorted.map((e) => (grouped(e) ? (e.actor ?? '') : null)),
-    ])
-    if (inserted.length === 0) return
+    // Reporting, every new row comes back (flat ones too); else only grouped rows need to.
+    const rows = await db.rows<{ feed: string; sk: string; grp: string | null }>(
+      report ? this.#st.insertEntriesReport : this.#st.insertEntries,
+      [
+        sorted.map((e) => e.feed),
+        sorted.map((e) => e.sk),
+        sorted.map((e) => e.origin),
+        sorted.map((e) => (grouped(e) ? (e.group ?? '') : null)),
+        sorted.map((e) => (grouped(e) ? (e.actor ?? '') : null)),
+      ],
+    )
+    const fresh = report ? rows.map((r) => r.feed) : []
+    const inserted = report ? rows.filter((r) => r.grp !== null) : rows
+    if (inserted.length === 0) return fresh
     // Groups in batch order, so the group a batch creates is named after its first entry.
     const rank = new Map(order.map((key, i) => [key, i]))
     const entries = inserted
@@ -153,6 +187,7 @@ export class TimelineWriter {
       groups.map((g) => g.n),
       groups.map((g) => newActors.get(`${g.feed}\u0000${g.grp}`) ?? 0),
     ])
+    return fresh
   }
 
   /** Takes deleted entries out of their groups; deletes groups left empty. */
@@ -267,6 +302,9 @@ function statements(s: string): Record<string, Sql> {
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
         ON CONFLICT DO NOTHING RETURNING feed, sk, grp)
       SELECT feed, sk FROM ins WHERE grp IS NOT NULL`),
+    insertEntriesReport: sql(`INSERT INTO ${s}.entries (feed, sk, origin, grp, actor)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+        ON CONFLICT DO NOTHING RETURNING feed, sk, grp`),
     deleteEntries: sql(`DELETE FROM ${s}.entries AS e
       USING unnest($1::text[], $2::text[], $3::text[]) AS r(feed, sk, origin)
       WHERE e.feed = r.feed AND e.sk = r.sk AND (r.origin IS NULL OR e.origin = r.origin)

@@ -32,7 +32,8 @@ export interface TimelineBackend {
   /**
    * A fan-out chunk's adds: entry `sk` through `origin` into each of `feeds` that has a shape for
    * its slug, as `apply` would with one EntryWrite per feed, without building them (a backend
-   * for which a chunk is worth a fast path; optional).
+   * for which a chunk is worth a fast path; optional). With `report`, resolves with the feeds
+   * that did not hold the entry yet.
    */
   fanout?(
     db: Runner,
@@ -40,7 +41,8 @@ export interface TimelineBackend {
     origin: string,
     feeds: string[],
     shapes: Record<string, EntryShape>,
-  ): Promise<void>
+    report: boolean,
+  ): Promise<string[] | undefined>
   /** The order chunks walk followers in (default: by follower name, the cursor being the name). */
   readonly followers?: FollowerWalk
 }

@@ -162,14 +162,17 @@ end
  * `{ c: cap, f: [[keyCount, grouped, adds, removes, origins, maxLength], ...] }` and KEYS holds
  * each feed's keys in turn (1 for a flat feed that only gains entries, else all 6). An add is
  * `[sk, origin or '', group, actor, groupId]`, a remove `[sk, origin or '' for any]`. Returns
- * how many entries were new.
+ * how many entries were new, or with `r: 1` in ARGV[1] the positions in `f` (from 1) of the
+ * feeds that gained one.
  */
 export const APPLY = `${PRELUDE}${WRITE_HELPERS}
 local req = cjson.decode(ARGV[1])
 local cap = req.c
 local k = 1
 local added = 0
-for _, f in ipairs(req.f) do
+local fresh = {}
+for fi, f in ipairs(req.f) do
+  local before = added
   local K = {}
   for i = 1, f[1] do K[i] = KEYS[k + i - 1] end
   k = k + f[1]
@@ -177,6 +180,7 @@ for _, f in ipairs(req.f) do
   for _, a in ipairs(f[3]) do
     added = added + addEntry(K, a[1], a[2], grouped, a[3], a[4], a[5])
   end
+  if added > before then fresh[#fresh + 1] = fi end
   for _, r in ipairs(f[4]) do
     local member = find(K[1], r[1])
     if member then
@@ -207,6 +211,7 @@ for _, f in ipairs(req.f) do
     end
   end
 end
+if req.r == 1 then return fresh end
 return added
 `
 
@@ -214,14 +219,16 @@ return added
  * A fan-out chunk's common case, without JSON: entry ARGV[1] (origin ARGV[2], '' for none) added
  * to each flat feed of KEYS that lacks it; with ARGV[4] = '1', each feed is then trimmed to its
  * newest ARGV[3] entries. The same as APPLY for such feeds, in two or three calls per feed.
- * Returns how many entries were new.
+ * Returns how many entries were new, or with ARGV[5] = '1' the positions in KEYS (from 1) of
+ * the feeds that gained it.
  */
 export const FANOUT = `
-local sk, origin, keep, trim = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local sk, origin, keep, trim, report = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5] == '1'
 local member = sk
 if origin ~= '' then member = sk .. '|' .. origin end
 local lo, hi = '[' .. sk, '(' .. sk .. '\\255'
 local added = 0
+local fresh = {}
 -- ZLEXCOUNT answers a number where ZRANGEBYLEX builds a table: ~15 % of the script's time.
 local call = redis.call
 for i = 1, #KEYS do
@@ -229,9 +236,11 @@ for i = 1, #KEYS do
   if call('ZLEXCOUNT', key, lo, hi) == 0 then
     call('ZADD', key, 0, member)
     added = added + 1
+    if report then fresh[added] = i end
   end
   if trim then call('ZREMRANGEBYRANK', key, 0, -keep - 1) end
 end
+if report then return fresh end
 return added
 `
 

@@ -44,6 +44,7 @@ import type {
   DocumentStore,
   EntryRemove,
   EntryWrite,
+  FanoutDelivered,
   FanoutJob,
   FlatEntry,
   FollowCountQuery,
@@ -84,8 +85,8 @@ export function redisBackend(session: Session, timelines: RedisTimelines, cluste
       await timelines.apply(add as EntryWrite[], remove, byOrigin)
     },
     // Entries that came through a follow live in Redis only: nothing for PostgreSQL here.
-    async fanout(_db, sk, origin, feeds, shapes) {
-      await timelines.fanout(sk, origin, feeds, shapes)
+    fanout(_db, sk, origin, feeds, shapes, report) {
+      return timelines.fanout(sk, origin, feeds, shapes, report)
     },
   }
 }
@@ -145,8 +146,8 @@ export class RedisStore implements Store {
     return this.#pg.write(batch)
   }
 
-  runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
-    return this.#pg.runFanout(job, chunkSize)
+  runFanout(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null> {
+    return this.#pg.runFanout(job, chunkSize, delivered)
   }
 
   claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
