@@ -42,13 +42,14 @@ export function observeFeeds(store: Store, events: FeedEvents, groups: Map<strin
         if (!events.active) return store.runFanout(job, chunkSize)
         // Stores that know which followers a chunk changed say so (any walk order, a priority
         // pass included); for the others the cursors before and after the chunk tell.
-        let delivered: string[] | undefined
+        // A set: a transaction the store retries (deadlock) may report a feed twice.
+        let delivered: Set<string> | undefined
         const collect = (feeds: string[]) => {
-          delivered ??= []
-          for (const feed of feeds) if (events.wants(feed)) delivered.push(feed)
+          delivered ??= new Set()
+          for (const feed of feeds) if (events.wants(feed)) delivered.add(feed)
         }
         return store.runFanout(job, chunkSize, collect).then((next) => {
-          if (delivered) void observer.afterDelivery(job, delivered)
+          if (delivered) void observer.afterDelivery(job, [...delivered])
           else void observer.afterChunk(job, job.cursor, next?.cursor ?? null, next === null)
           return next
         })
