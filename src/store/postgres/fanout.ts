@@ -43,6 +43,13 @@ interface JobRow {
   seq?: string
 }
 
+/**
+ * Chunks commit without waiting for the WAL flush: a crash may undo the last few, and then the
+ * cursor and the entries go back together and the chunks run again, writing nothing twice (rule
+ * 5). What a caller is told is stored (the write that accepted the job) stays synchronous.
+ */
+const CHUNK_COMMIT = { asyncCommit: true }
+
 /** Accepts, runs and claims fan-out jobs. */
 export class FanoutJobs {
   readonly #session: Session
@@ -103,24 +110,28 @@ export class FanoutJobs {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
     }
-    return this.#session.transaction('runFanout', async (db) => {
-      const [row] = await db.rows<JobRow>(this.#st.lock, [job.feed, job.sk])
-      // Gone: finished or withdrawn. Another id: replaced by a later intent, which runs itself.
-      if (!row || row.id !== job.id) return null
-      const stored = fromRow(row)
-      const at = position(stored.cursor, this.#windowMs)
-      // Taken before the followers are read: the read then sees any unfollow that got there first.
-      await this.#follows.holdTargets(db, [stored.feed], 'shared')
-      if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize, delivered)
-      const followers = await this.#followers(db, stored.feed, at.walk, chunkSize)
-      await this.#deliver(db, stored, followers, delivered)
-      // A full chunk may have been the last; the next run then finds no follower and ends.
-      if (followers.length < chunkSize) {
-        await db.run(this.#st.finish, [stored.feed, stored.sk])
-        return null
-      }
-      return this.#advance(db, stored, this.#walk.cursorOf(followers[followers.length - 1]))
-    })
+    return this.#session.transaction(
+      'runFanout',
+      async (db) => {
+        const [row] = await db.rows<JobRow>(this.#st.lock, [job.feed, job.sk])
+        // Gone: finished or withdrawn. Another id: replaced by a later intent, which runs itself.
+        if (!row || row.id !== job.id) return null
+        const stored = fromRow(row)
+        const at = position(stored.cursor, this.#windowMs)
+        // Taken before the followers are read: the read then sees any unfollow that got there first.
+        await this.#follows.holdTargets(db, [stored.feed], 'shared')
+        if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize, delivered)
+        const followers = await this.#followers(db, stored.feed, at.walk, chunkSize)
+        await this.#deliver(db, stored, followers, delivered)
+        // A full chunk may have been the last; the next run then finds no follower and ends.
+        if (followers.length < chunkSize) {
+          await db.run(this.#st.finish, [stored.feed, stored.sk])
+          return null
+        }
+        return this.#advance(db, stored, this.#walk.cursorOf(followers[followers.length - 1]))
+      },
+      CHUNK_COMMIT,
+    )
   }
 
   /**

@@ -57,6 +57,8 @@ export interface SessionOptions {
 const RETRIED = new Set(['40001', '40P01'])
 const ATTEMPTS = 5
 const BEGIN = { text: 'BEGIN' }
+// One round trip: a simple query may hold several statements (no parameters).
+const BEGIN_ASYNC_COMMIT = { text: 'BEGIN; SET LOCAL synchronous_commit TO OFF' }
 const COMMIT = { text: 'COMMIT' }
 const ROLLBACK = { text: 'ROLLBACK' }
 
@@ -91,12 +93,21 @@ export class Session {
 
   /** Runs `work` on one connection without a transaction (for single statements). */
   once<T>(call: string, work: (runner: Runner) => Promise<T>): Promise<T> {
-    return this.#attempt(call, false, work)
+    return this.#attempt(call, undefined, work)
   }
 
-  /** Runs `work` in one READ COMMITTED transaction, retried on serialization failure or deadlock. */
-  transaction<T>(call: string, work: (runner: Runner) => Promise<T>): Promise<T> {
-    return this.#attempt(call, true, work)
+  /**
+   * Runs `work` in one READ COMMITTED transaction, retried on serialization failure or deadlock.
+   * With `asyncCommit`, COMMIT does not wait for the WAL flush: only for work that a crash may
+   * undo because it runs again until it sticks (fan-out chunks: the cursor and the entries go
+   * back together, and rewriting them is idempotent), never for what a caller is told is stored.
+   */
+  transaction<T>(
+    call: string,
+    work: (runner: Runner) => Promise<T>,
+    options?: { asyncCommit?: boolean },
+  ): Promise<T> {
+    return this.#attempt(call, options?.asyncCommit ? BEGIN_ASYNC_COMMIT : BEGIN, work)
   }
 
   /** Marks the store closed and ends the pool if the store opened it. */
@@ -107,10 +118,14 @@ export class Session {
     this.#pool.removeListener('error', this.#onIdleError)
   }
 
-  async #attempt<T>(call: string, transaction: boolean, work: (runner: Runner) => Promise<T>): Promise<T> {
+  async #attempt<T>(
+    call: string,
+    begin: { text: string } | undefined,
+    work: (runner: Runner) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#run(call, transaction, work)
+        return await this.#run(call, begin, work)
       } catch (error) {
         if (!RETRIED.has(codeOf(error) ?? '') || attempt >= ATTEMPTS) throw error
         // Spread the retries of the transactions that collided so they do not collide again.
@@ -119,7 +134,13 @@ export class Session {
     }
   }
 
-  async #run<T>(call: string, transaction: boolean, work: (runner: Runner) => Promise<T>): Promise<T> {
+  /** Runs `work` on a pooled connection, inside a transaction opened by `begin` when given. */
+  async #run<T>(
+    call: string,
+    begin: { text: string } | undefined,
+    work: (runner: Runner) => Promise<T>,
+  ): Promise<T> {
+    const transaction = begin !== undefined
     this.check()
     const client = await this.#connect(call)
     let broken: Error | undefined
@@ -133,7 +154,7 @@ export class Session {
     try {
       const runner = this.#runner(client)
       if (!transaction) return await work(runner)
-      await this.#send(client, BEGIN)
+      await this.#send(client, begin)
       const result = await work(runner)
       committing = true
       await this.#send(client, COMMIT)
