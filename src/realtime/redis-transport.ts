@@ -19,6 +19,9 @@ import type { FeedEvents, FeedEventTransport, FeedMessage } from '../engine/even
 import { connectChecked, createClient, parseLocation, type RedisClient } from '../store/redis/driver.js'
 import { envelopeTexts, parseEnvelope } from './envelope.js'
 
+/** PUBLISH ARGV[2] on channel ARGV[1], run on the node of KEYS[1] (see `#send`). */
+const PUBLISH_IN_ORDER = "return redis.call('PUBLISH', ARGV[1], ARGV[2])"
+
 /** What {@link RedisFeedTransport.open} needs. */
 export interface RedisTransportOptions {
   /** `redis://host:6379[/db]`, `rediss://…` or `redis-cluster://h:p,h:p` (the timelines' location works as is). */
@@ -272,7 +275,15 @@ export class RedisFeedTransport implements FeedEventTransport {
   #send(command: string, ...args: string[]): Promise<void> {
     if (this.#closed) return Promise.resolve()
     if (command === 'PUBLISH') this.#stats.published++
-    return this.#commands.call(command, ...args).then(
+    // PUBLISH has no key, so a cluster client sends each one to a random node, and two messages
+    // of one instance could then reach a subscriber in the wrong order (an add after its
+    // removal). Published from a script keyed on the listening set, they all go through the
+    // node serving its slot, in order.
+    const sent =
+      command === 'PUBLISH'
+        ? this.#commands.call('EVAL', PUBLISH_IN_ORDER, '1', this.key, ...args)
+        : this.#commands.call(command, ...args)
+    return sent.then(
       () => undefined,
       () => {
         this.#stats.failures++
