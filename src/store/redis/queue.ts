@@ -134,8 +134,11 @@ export class BullFanoutQueue {
   readonly #workerClients: RedisClient[] = []
   readonly #metrics: ReturnType<typeof makeMetrics> | undefined
   readonly #maxQueued: number
-  /** The last depth Redis reported plus what this process queued since, and when it was asked. */
-  #depth = { queued: 0, at: 0, asking: false }
+  /**
+   * The last depth Redis reported plus what this process queued since, when it was asked, and
+   * how many chunks this process had queued by then (`added` counts them all).
+   */
+  #depth = { queued: 0, at: 0, asking: false, added: 0 }
   #closed = false
 
   /** Opens connections in the background; `ready()` says whether they work. */
@@ -281,16 +284,21 @@ export class BullFanoutQueue {
       })),
     )
     this.#depth.queued += jobs.length
+    this.#depth.added += jobs.length
   }
 
   #refreshDepth(): void {
     if (this.#depth.asking) return
     this.#depth.asking = true
     const asked = performance.now()
+    const addedBefore = this.#depth.added
     this.#queue
       .then((queue) => queue.getJobCounts(...WAITING_STATES))
       .then((counts) => {
-        this.#depth.queued = WAITING_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0)
+        // Chunks queued here while the count was on its way may be missing from it: add them
+        // (counting one twice only refuses a little early).
+        const since = this.#depth.added - addedBefore
+        this.#depth.queued = WAITING_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), since)
         this.#depth.at = asked
       })
       // Unknown depth: keep the last one; the next check asks again.
