@@ -1,11 +1,9 @@
 /**
  * Timelines in Redis: the seam's entry writes and reads as Lua scripts (lua.ts) over the key
  * layout of keys.ts. Batch-first: a write is one script call per hash-tag bucket on a cluster
- * (one call in all on a single Redis), never a round trip per follower; with `wait` set, each
- * node's calls are followed by WAIT in the same pipeline, so a write resolves only once that many
- * replicas hold it (a failover after that cannot lose it).
+ * (one call in all on a single Redis), never a round trip per follower. How the calls travel
+ * (WAIT for replicas before a write resolves, riding out a failover) is script-calls.ts's.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import { StoreError } from '../errors.js'
 import type {
   EntryRemove,
@@ -16,9 +14,10 @@ import type {
   PageQuery,
   PastCapBound,
 } from '../store.js'
-import type { RedisClient, RedisPipeline } from './driver.js'
-import { escapeGroup, KeySpace, slotOf, unescapeGroup } from './keys.js'
+import type { RedisClient } from './driver.js'
+import { escapeGroup, KeySpace, unescapeGroup } from './keys.js'
 import { APPLY, ENTRIES, FANOUT, FLAT, GROUPS } from './lua.js'
+import { type ScriptCall, ScriptSender } from './script-calls.js'
 
 /** Settings of Redis timelines. */
 export interface TimelineSettings {
@@ -51,13 +50,6 @@ export interface RawGroup {
   entries: RawEntry[]
 }
 
-/** One script call: its keys (all in one hash-tag bucket on a cluster) and arguments. */
-interface ScriptCall {
-  script: 'eddyApply' | 'eddyFanout'
-  keys: string[]
-  args: (string | number)[]
-}
-
 interface FeedOps {
   feed: string
   grouped: boolean
@@ -69,13 +61,6 @@ interface FeedOps {
 }
 
 const HI = Buffer.from([0xff])
-
-/** Errors of a cluster in the middle of a failover or a resharding, worth waiting out. */
-const TRANSIENT =
-  /MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|Connection is closed|ECONNREFUSED|ECONNRESET|replicas acknowledged/
-/** 40 attempts 200 ms apart: longer than a failover (3.5–4.7 s measured with cluster-node-timeout 2000). */
-const FAILOVER_ATTEMPTS = 40
-const FAILOVER_DELAY_MS = 200
 
 /**
  * Whether adding `sk` trims feeds to the cap: for one activity in 8, by its sort key's last digit
@@ -101,6 +86,7 @@ export class RedisTimelines {
   readonly location: string
   readonly #client: RedisClient
   readonly #cluster: boolean
+  readonly #sender: ScriptSender
 
   constructor(client: RedisClient, cluster: boolean, location: string, settings: TimelineSettings) {
     this.#client = client
@@ -113,6 +99,9 @@ export class RedisTimelines {
     client.defineCommand('eddyFlat', { lua: FLAT })
     client.defineCommand('eddyEntries', { lua: ENTRIES })
     client.defineCommand('eddyGroups', { lua: GROUPS })
+    this.#sender = new ScriptSender(client, cluster, settings, (name, keys, args) =>
+      this.#script(name, keys, args),
+    )
   }
 
   /**
@@ -156,9 +145,7 @@ export class RedisTimelines {
     if (feeds.size === 0) return 0
     const groups = this.#cluster ? this.#byBucket([...feeds.values()]) : [[...feeds.values()]]
     const calls = groups.flatMap((list) => this.#calls(list))
-    const results: unknown[] = await this.#guard('a timeline write', () =>
-      this.#cluster ? this.#sendCluster(calls) : this.#sendSingle(calls),
-    )
+    const results: unknown[] = await this.#guard('a timeline write', () => this.#sender.send(calls))
     return results.reduce((n: number, r) => n + Number(r), 0)
   }
 
@@ -225,9 +212,7 @@ export class RedisTimelines {
     const parts = [...lean.values(), ...grouped.values()]
     if (parts.length === 0) return report ? [] : undefined
     const calls = parts.map((p) => p.call)
-    const results = await this.#guard('a timeline write', () =>
-      this.#cluster ? this.#sendCluster(calls) : this.#sendSingle(calls),
-    )
+    const results = await this.#guard('a timeline write', () => this.#sender.send(calls))
     if (!report) return undefined
     const fresh: string[] = []
     parts.forEach((part, i) => {
@@ -426,80 +411,6 @@ export class RedisTimelines {
       else buckets.set(tag, [f])
     }
     return [...buckets.values()]
-  }
-
-  #queue(pipe: RedisPipeline, call: ScriptCall): void {
-    ;(pipe[call.script] as (...a: (string | number)[]) => RedisPipeline)(
-      call.keys.length,
-      ...call.keys,
-      ...call.args,
-    )
-  }
-
-  async #sendSingle(calls: ScriptCall[]): Promise<unknown[]> {
-    if (this.settings.wait === 0) {
-      return Promise.all(calls.map((c) => this.#script(c.script, c.keys, c.args)))
-    }
-    const pipe = this.#client.pipeline()
-    for (const call of calls) this.#queue(pipe, call)
-    pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
-    return this.#settle(await pipe.exec(), calls.length)
-  }
-
-  async #sendCluster(calls: ScriptCall[]): Promise<unknown[]> {
-    if (this.settings.wait === 0) {
-      return Promise.all(calls.map((c) => this.#script(c.script, c.keys, c.args)))
-    }
-    // WAIT counts the writes of its own connection: one pipeline per master, WAIT last. A
-    // pipeline over several slots gets no redirection from ioredis, so a failover is waited out
-    // here: the scripts are idempotent, so running them again is always safe.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#pipelinesByNode(calls)
-      } catch (error) {
-        if (attempt >= FAILOVER_ATTEMPTS || !TRANSIENT.test((error as Error).message)) throw error
-        this.#client.refreshSlotsCache?.()
-        await sleep(FAILOVER_DELAY_MS)
-      }
-    }
-  }
-
-  /** The calls' results in call order, sent as one pipeline per master with WAIT last. */
-  async #pipelinesByNode(calls: ScriptCall[]): Promise<unknown[]> {
-    const byNode = new Map<string, number[]>()
-    calls.forEach((call, i) => {
-      const node = this.#client.slots?.[slotOf(call.keys[0])]?.[0] ?? '?'
-      const list = byNode.get(node)
-      if (list) list.push(i)
-      else byNode.set(node, [i])
-    })
-    const results: unknown[] = new Array(calls.length)
-    await Promise.all(
-      [...byNode.values()].map(async (group) => {
-        const pipe = this.#client.pipeline()
-        for (const i of group) this.#queue(pipe, calls[i])
-        pipe.call('WAIT', this.settings.wait, this.settings.waitMs)
-        const settled = this.#settle(await pipe.exec(), group.length)
-        group.forEach((i, k) => {
-          results[i] = settled[k]
-        })
-      }),
-    )
-    return results
-  }
-
-  /** The script results of a pipeline; throws its first error, or when too few replicas acknowledged. */
-  #settle(results: [Error | null, unknown][] | null, scripts: number): unknown[] {
-    if (!results) throw new StoreError('unavailable', 'Redis dropped a pipeline (connection lost)')
-    for (const [error] of results) if (error) throw error
-    const acked = Number(results[scripts][1])
-    if (acked < this.settings.wait) {
-      throw new StoreError(
-        'unavailable',
-        `only ${acked} of ${this.settings.wait} Redis replicas acknowledged a timeline write within ${this.settings.waitMs} ms; it will be retried`,
-      )
-    }
-    return results.slice(0, scripts).map(([, value]) => value)
   }
 }
 
