@@ -171,6 +171,31 @@ export async function benchRedis(): Promise<BenchRow[]> {
       limit: `bare Lua ZADD, 1,000 keys per call: ${rate(f.bare)}`,
       ratio: f.bare / f.eddy,
     })
+    // The same fan-out without the priority walk (`?active=0`), on the same follows: what
+    // delivering to recent readers first costs.
+    const offPrefix = `${singlePrefix}off`
+    const off = await connect({
+      store: `${PG_URL}?schema=${single.schema}&active=0`,
+      timelines: `${REDIS_URL}?prefix=${offPrefix}&active=0`,
+    }).ready()
+    try {
+      const o = await fanout(
+        { client: off, keys: new KeySpace(offPrefix), schema: single.schema },
+        redis,
+        false,
+      )
+      rows.push({
+        name: 'Redis: the same fan-out with the priority walk off (?active=0)',
+        value: rate(o.eddy),
+        target: 'report',
+        met: true,
+        anchor: `with the walk: ${rate(f.eddy)}`,
+        limit: `bare Lua ZADD, 1,000 keys per call: ${rate(o.bare)}`,
+        ratio: o.bare / o.eddy,
+      })
+    } finally {
+      await off.close()
+    }
     const p = await page(single, redis)
     rows.push({
       name: 'Redis: flat page of 25 (PostgreSQL bodies), p50',
