@@ -27,11 +27,11 @@
  * follower names (the realtime observer; an older Eddy's walk by name) sees the priority walk as
  * "no follower reached yet".
  */
-import type { EntryRemove, EntryShape, EntryWrite, FanoutDelivered, FanoutJob } from '../store.js'
+import type { EntryRemove, EntryShape, FanoutDelivered, FanoutJob } from '../store.js'
 import type { Follows } from './follows.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
-import type { FollowerWalk, TimelineBackend } from './timelines.js'
+import { type FollowerWalk, fanoutEntries, type TimelineBackend } from './timelines.js'
 
 interface JobRow {
   id: string
@@ -216,7 +216,7 @@ export class FanoutJobs {
       )
       delivered?.(fresh ?? followers)
     } else {
-      await this.#timeline.apply(db, entries(job, followers))
+      await this.#timeline.apply(db, fanoutEntries(job.sk, job.feed, followers, job.shapes ?? {}))
       delivered?.(followers)
     }
   }
@@ -268,17 +268,6 @@ function checkMs(ms: number, name: string): void {
   if (!Number.isSafeInteger(ms) || ms < 0 || ms > 2 ** 31 - 1) {
     throw new Error(`${name} must be a whole number of milliseconds from 0 to 2147483647, got ${ms}`)
   }
-}
-
-/** The entries an add job writes into `followers`, by each follower's slug. */
-function entries(job: FanoutJob, followers: string[]): EntryWrite[] {
-  const shapes = job.shapes ?? {}
-  const out: EntryWrite[] = []
-  for (const feed of followers) {
-    const shape = shapes[feed.slice(0, feed.indexOf(':'))]
-    if (shape) out.push({ ...shape, feed, sk: job.sk, origin: job.feed })
-  }
-  return out
 }
 
 function fromRow(row: JobRow): FanoutJob {

@@ -13,6 +13,7 @@
 import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import { quoted } from './schema.js'
 import { type Runner, type Sql, sql } from './session.js'
+import { fanoutEntries } from './timelines.js'
 
 interface Removed {
   feed: string
@@ -89,19 +90,12 @@ export class TimelineWriter {
     shapes: Record<string, EntryShape>,
     report: boolean,
   ): Promise<string[] | undefined> {
-    const add: EntryWrite[] = []
-    for (const feed of feeds) {
-      const shape = shapes[feed.slice(0, feed.indexOf(':'))]
-      if (shape) add.push({ ...shape, feed, sk, origin })
-    }
-    if (!report) {
-      await this.apply(db, add)
-      return undefined
-    }
+    // As apply() with adds only, the inserted rows reported when asked.
+    const add = fanoutEntries(sk, origin, feeds, shapes)
     const trims = trimsOf(add)
-    const fresh = add.length > 0 ? await this.#add(db, add, true) : []
+    const fresh = add.length > 0 ? await this.#add(db, add, report) : []
     if (trims.size > 0) await this.#trim(db, trims)
-    return fresh
+    return report ? fresh : undefined
   }
 
   /** Inserts `add`; with `report`, resolves with the feeds of the rows that were new. */

@@ -46,3 +46,18 @@ export interface TimelineBackend {
   /** The order chunks walk followers in (default: by follower name, the cursor being the name). */
   readonly followers?: FollowerWalk
 }
+
+/** The entries a fan-out of `sk` through `origin` writes into `feeds`, each shaped by its slug (none without a shape). */
+export function fanoutEntries(
+  sk: string,
+  origin: string,
+  feeds: string[],
+  shapes: Record<string, EntryShape>,
+): EntryWrite[] {
+  const out: EntryWrite[] = []
+  for (const feed of feeds) {
+    const shape = shapes[feed.slice(0, feed.indexOf(':'))]
+    if (shape) out.push({ ...shape, feed, sk, origin })
+  }
+  return out
+}

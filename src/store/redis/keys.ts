@@ -52,9 +52,9 @@ export class KeySpace {
     return `{b${bucketOf(feed)}}`
   }
 
-  /** The entry set of a feed (the only key of a flat feed). */
-  entries(feed: string): string {
-    return `${this.prefix}:${this.tag(feed)}:e:${feed}`
+  /** The entry set of a feed (the only key of a flat feed); `tag` when already known. */
+  entries(feed: string, tag = this.tag(feed)): string {
+    return `${this.prefix}:${tag}:e:${feed}`
   }
 
   /** Every key of a feed, in {@link FeedKeys} order. */

@@ -70,6 +70,11 @@ export function capTrim(sk: string): boolean {
   return Number.parseInt(sk.slice(-1), 16) % 8 === 0
 }
 
+/** APPLY's add of a grouped entry: `[sk, origin, escaped group, actor, group id]`. */
+function groupedAdd(shape: EntryShape, sk: string, origin: string): string[] {
+  return [sk, origin, escapeGroup(shape.group ?? ''), shape.actor ?? '', shape.groupId ?? sk]
+}
+
 /** Reads a member `sk` or `sk|origin`. */
 export function parseMember(member: string): RawEntry {
   const bar = member.indexOf('|')
@@ -127,7 +132,7 @@ export class RedisTimelines {
       if (e.kind === 'flat') f.adds.push([e.sk, e.origin ?? ''])
       else {
         f.grouped = f.full = true
-        f.adds.push([e.sk, e.origin ?? '', escapeGroup(e.group ?? ''), e.actor ?? '', e.groupId ?? e.sk])
+        f.adds.push(groupedAdd(e, e.sk, e.origin ?? ''))
       }
       if (e.maxLength !== undefined && (f.maxLength === 0 || e.maxLength < f.maxLength))
         f.maxLength = Math.max(1, e.maxLength)
@@ -188,8 +193,7 @@ export class RedisTimelines {
         }
         g.call.keys.push(...this.keys.all(feed))
         g.feeds.push(feed)
-        const add = [sk, origin, escapeGroup(shape.group ?? ''), shape.actor ?? '', shape.groupId ?? sk]
-        g.list.push([6, 1, [add], [], [], max])
+        g.list.push([6, 1, [groupedAdd(shape, sk, origin)], [], [], max])
         continue
       }
       const id = `${tag}\u0000${max}`
@@ -203,7 +207,7 @@ export class RedisTimelines {
         }
         lean.set(id, l)
       }
-      l.call.keys.push(this.#cluster ? `${this.keys.prefix}:${tag}:e:${feed}` : this.keys.entries(feed))
+      l.call.keys.push(this.#cluster ? this.keys.entries(feed, tag) : this.keys.entries(feed))
       l.feeds.push(feed)
     }
     for (const g of grouped.values()) {
