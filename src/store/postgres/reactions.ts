@@ -7,6 +7,8 @@
  * Lists of many nodes are one statement per shape: the queries' nodes unnested, each joined
  * LATERAL to an index range.
  */
+
+import { type ReactionRecord, toReaction } from '../reaction-rows.js'
 import type {
   ReactionBatch,
   ReactionNode,
@@ -20,32 +22,8 @@ import type { PostgresAudit } from './audit.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, type Sql, sql } from './session.js'
 
-interface ReactionRecord {
-  id: string
-  rk: string
-  activity_id: string
-  parent: string
-  user_id: string
-  kind: string
-  body: string
-  deleted: boolean
-}
-
 const BOUNDS = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-
-function toReaction(r: ReactionRecord): StoredReaction {
-  return {
-    id: r.id,
-    rk: r.rk,
-    activityId: r.activity_id,
-    parent: r.parent,
-    userId: r.user_id,
-    kind: r.kind,
-    body: r.body,
-    deleted: r.deleted,
-  }
-}
 
 /** Thrown inside a batch's transaction to roll it back when a condition failed. */
 class Refused extends Error {}

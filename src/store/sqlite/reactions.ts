@@ -3,6 +3,8 @@
  * BEGIN IMMEDIATE transaction: writers are serial, so its conditions (R1), its count moves (R2)
  * and its subtree removals (R3) see no concurrent change; a failed condition rolls it back.
  */
+
+import { type ReactionRecord, toReaction } from '../reaction-rows.js'
 import type {
   ReactionBatch,
   ReactionNode,
@@ -15,31 +17,7 @@ import type { SqliteAudit } from './audit.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { cached } from './statements.js'
 
-interface ReactionRecord {
-  id: string
-  rk: string
-  activity_id: string
-  parent: string
-  user_id: string
-  kind: string
-  body: string
-  deleted: number
-}
-
 const BOUNDS = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const
-
-function toReaction(r: ReactionRecord): StoredReaction {
-  return {
-    id: r.id,
-    rk: r.rk,
-    activityId: r.activity_id,
-    parent: r.parent,
-    userId: r.user_id,
-    kind: r.kind,
-    body: r.body,
-    deleted: r.deleted !== 0,
-  }
-}
 
 /** Thrown inside a batch to roll it back when a condition failed. */
 class Refused extends Error {}
@@ -76,9 +54,9 @@ export class SqliteReactions implements ReactionStore {
           result.stale.push(u.id)
           continue
         }
-        const deleted = u.deleted ?? row.deleted !== 0
+        const deleted = u.deleted ?? Boolean(row.deleted)
         st.update.run(u.body ?? row.body, deleted ? 1 : 0, u.id)
-        if (deleted !== (row.deleted !== 0)) count(row.activity_id, row.parent, row.kind, deleted ? -1 : 1)
+        if (deleted !== Boolean(row.deleted)) count(row.activity_id, row.parent, row.kind, deleted ? -1 : 1)
       }
       for (const { id, expect } of batch.remove ?? []) {
         const root = get(id)
@@ -90,7 +68,7 @@ export class SqliteReactions implements ReactionStore {
         const queue = [root]
         for (let row = queue.shift(); row; row = queue.shift()) {
           queue.push(...(st.children.all(row.activity_id, row.id) as ReactionRecord[]))
-          if (row.deleted === 0) count(row.activity_id, row.parent, row.kind, -1)
+          if (!row.deleted) count(row.activity_id, row.parent, row.kind, -1)
           st.remove.run(row.id)
           result.removed.push(toReaction(row))
         }
