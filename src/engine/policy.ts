@@ -5,7 +5,7 @@
  * inside the same optimistic write, so no client or server copy of them can drift.
  */
 import { type Activity, parseTargets } from './activity.js'
-import { notAllowed } from './errors.js'
+import { inputError, notAllowed } from './errors.js'
 import type { FeedGroup, FeedRef } from './feed-groups.js'
 
 /** Whether `actor` names `user` (`SU:<user>` as the official client writes it, or the bare id). */
@@ -33,9 +33,21 @@ export function userActivityInput(groups: Map<string, FeedGroup>, user: string, 
   const activity: Record<string, unknown> = { ...input }
   if (activity.actor === undefined) activity.actor = `SU:${user}`
   if (!isOwnActor(activity.actor, user)) throw notAllowed()
+  // The slot of a reaction's activity in its target feeds (reaction-input.ts targetActivity):
+  // taken first by a user, it would carry someone else's reaction into the user's feed.
+  if (typeof activity.foreign_id === 'string' && activity.foreign_id.startsWith(REACTION_PREFIX)) {
+    throw inputError(
+      `foreign_id values starting with "${REACTION_PREFIX}" are reserved for reactions' activities in their target feeds`,
+      activity.foreign_id,
+      'foreign_id',
+    )
+  }
   requireAllowedTargets(parseTargets(groups, activity.to), user)
   return activity
 }
+
+/** The foreign_id prefix of a reaction's activity in its target feeds. */
+export const REACTION_PREFIX = 'reaction:'
 
 /** Throws 403 when a user's partial update would change the actor of an activity. */
 export function requireActorKept(current: Activity, path: string, value: unknown): void {

@@ -7,6 +7,7 @@ import { type PreparedActivity, prepareActivity, skForForeignId } from './activi
 import { checkBounds } from './bounds.js'
 import { inputError } from './errors.js'
 import type { FeedGroup } from './feed-groups.js'
+import { REACTION_PREFIX } from './policy.js'
 import type { ReactionRecord } from './reaction-model.js'
 import { nowMicros } from './time.js'
 
@@ -65,7 +66,7 @@ export function targetActivity(groups: Map<string, FeedGroup>, r: ReactionRecord
     verb: r.kind,
     object: `SA:${r.activity_id}`,
     target: '',
-    foreign_id: `reaction:${r.id}`,
+    foreign_id: `${REACTION_PREFIX}${r.id}`,
     time: r.created_at.slice(0, -1),
     reaction: `SR:${r.id}`,
     to: undefined,
@@ -74,5 +75,5 @@ export function targetActivity(groups: Map<string, FeedGroup>, r: ReactionRecord
 
 /** The sort key of a reaction's target-feed activity. */
 export function targetSk(r: ReactionRecord): string {
-  return skForForeignId(`reaction:${r.id}`, r.created_at.slice(0, -1))
+  return skForForeignId(`${REACTION_PREFIX}${r.id}`, r.created_at.slice(0, -1))
 }

@@ -314,6 +314,8 @@ export class Reactions {
   async restore(id: string, user?: string): Promise<Reaction> {
     return this.#change(id, user, 'restored', (old, deleted) => {
       if (!deleted) throw inputError('only a soft-deleted reaction can be restored', id, 'id')
+      // Restoring delivers again: a user may do that only to feeds it may write itself.
+      if (user !== undefined) requireReactionTargets(this.#feeds(old.target_feeds), user)
       return { record: old, deleted: false }
     })
   }

@@ -103,6 +103,56 @@ describe('a user token cannot react for others or change their reactions', () =>
     await mallory.reactions.delete(own.id)
   })
 
+  it("cannot take the feed slot of someone else's reaction activity before it is delivered", async () => {
+    // The slot is foreign_id `reaction:<id>` at the reaction's created_at, both public.
+    const like = await alice.reactions.add('like', post.id, {})
+    const squat = {
+      verb: 'like',
+      object: 'x',
+      foreign_id: `reaction:${like.id}`,
+      time: like.created_at.slice(0, -1),
+    }
+    await assert.rejects(
+      mallory.feed('user', 'mallory').addActivity(squat),
+      (e: { error?: { status_code: number; exception: string; detail: string } }) => {
+        assert.equal(e.error?.status_code, 400, JSON.stringify(e.error))
+        assert.equal(e.error?.exception, 'InputException')
+        assert.match(e.error!.detail, /foreign_id values starting with "reaction:" are reserved/)
+        return true
+      },
+    )
+    await alice.reactions.update(like.id, {}, { targetFeeds: ['user:alice'] })
+    const mallorys = await api.feed('user', 'mallory').get()
+    assert.deepEqual(
+      mallorys.results.map((a: Api) => a.foreign_id),
+      [],
+      "nothing of alice's in mallory's feed",
+    )
+    const alices = await api.feed('user', 'alice').get()
+    assert.ok(
+      alices.results.some((a: Api) => a.foreign_id === `reaction:${like.id}` && a.actor === 'SU:alice'),
+    )
+    await alice.reactions.delete(like.id)
+  })
+
+  it('cannot restore its own reaction into feeds only a server token could target', async () => {
+    const placed = await api.reactions.add(
+      'like',
+      post.id,
+      {},
+      { userId: 'mallory', targetFeeds: ['timeline:alice'] },
+    )
+    await mallory.reactions.delete(placed.id, true)
+    await forbidden(mallory.reactions.restore(placed.id))
+    const timeline = await api.feed('timeline', 'alice').get()
+    assert.ok(
+      !timeline.results.some((a: Api) => a.foreign_id === `reaction:${placed.id}`),
+      'not delivered again',
+    )
+    await api.reactions.restore(placed.id)
+    await api.reactions.delete(placed.id)
+  })
+
   it('cannot read the audit log, which a server token can', async () => {
     await forbidden(mallory.auditLogs.filter({ user_id: 'alice' }))
     const { audit_logs } = await api.auditLogs.filter({ entity_type: 'reaction', entity_id: comment.id })
