@@ -134,7 +134,9 @@ class Observer {
     for (const feed of feeds) {
       if (job.op === 'remove') change(changes, feed).removed.push(job.sk)
       else {
-        const shape = job.shapes?.[feed.slice(0, feed.indexOf(':'))]
+        const slug = feed.slice(0, feed.indexOf(':'))
+        // Own keys only: a slug such as `constructor` must not find Object's.
+        const shape = job.shapes && Object.hasOwn(job.shapes, slug) ? job.shapes[slug] : undefined
         if (shape) change(changes, feed).added.push({ sk: job.sk, origin: job.feed, group: shape.groupId })
       }
     }

@@ -105,9 +105,8 @@ export class MemoryReactions implements ReactionStore {
     this.#run.check()
     return nodes.map((n) => {
       const counts = this.#state.counts.get(nodeKey(n.activityId, n.parent))
-      const out: Record<string, number> = {}
-      for (const kind of [...(counts?.keys() ?? [])].sort()) out[kind] = counts!.get(kind)!
-      return out
+      // fromEntries defines each kind as an own key (assignment would drop a kind `__proto__`).
+      return Object.fromEntries([...(counts ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
     })
   }
 

@@ -119,16 +119,17 @@ export class PostgresReactions implements ReactionStore {
 
   async countReactions(nodes: ReactionNode[]): Promise<Record<string, number>[]> {
     this.#session.check()
-    const out: Record<string, number>[] = nodes.map(() => ({}))
-    if (nodes.length === 0) return out
+    if (nodes.length === 0) return []
     const rows = await this.#session.once('countReactions', (db) =>
       db.rows<{ i: string; kind: string; n: number }>(this.#st.counts, [
         nodes.map((n) => n.activityId),
         nodes.map((n) => n.parent),
       ]),
     )
-    for (const row of rows) out[Number(row.i) - 1][row.kind] = row.n
-    return out
+    const pairs: [string, number][][] = nodes.map(() => [])
+    for (const row of rows) pairs[Number(row.i) - 1].push([row.kind, row.n])
+    // fromEntries defines each kind as an own key (assignment would drop a kind `__proto__`).
+    return pairs.map((p) => Object.fromEntries(p))
   }
 
   /** One statement answering a group of same-shaped queries; rows carry their query's ordinal `i`. */
@@ -219,7 +220,8 @@ export class PostgresReactions implements ReactionStore {
     ])
     const made = new Set(inserted.map((r) => r.id))
     for (const r of ok) {
-      if (!made.has(r.id)) result.taken.push(r.id)
+      // `delete`: the first of one id in the batch made the row; a repeat of it is taken.
+      if (!made.delete(r.id)) result.taken.push(r.id)
       else if (!r.deleted) move(r, 1)
     }
   }

@@ -56,7 +56,9 @@ export function fanoutEntries(
 ): EntryWrite[] {
   const out: EntryWrite[] = []
   for (const feed of feeds) {
-    const shape = shapes[feed.slice(0, feed.indexOf(':'))]
+    const slug = feed.slice(0, feed.indexOf(':'))
+    // Own keys only: a slug such as `constructor` must not find Object's.
+    const shape = Object.hasOwn(shapes, slug) ? shapes[slug] : undefined
     if (shape) out.push({ ...shape, feed, sk, origin })
   }
   return out

@@ -179,7 +179,7 @@ export class RedisTimelines {
       const colon = feed.indexOf(':')
       if (colon !== slug.length || !feed.startsWith(slug)) {
         slug = feed.slice(0, colon)
-        shape = shapes[slug]
+        shape = Object.hasOwn(shapes, slug) ? shapes[slug] : undefined
       }
       if (!shape) continue
       const tag = this.#cluster ? this.keys.tag(feed) : ''

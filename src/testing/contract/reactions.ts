@@ -92,6 +92,22 @@ export function reactionTests(test: Test): void {
     assert.deepEqual(both, [{}, { comment: 0, like: 1 }])
   })
 
+  test("counts kinds named like Object's own properties as plain kinds", async (store) => {
+    await insert(store, reaction('r1', 1, { kind: '__proto__' }), reaction('r2', 2, { kind: 'constructor' }))
+    const [own] = await store.reactions.countReactions([top(A)])
+    assert.deepEqual(Object.entries(own).sort(), [
+      ['__proto__', 1],
+      ['constructor', 1],
+    ])
+    assert.equal(Object.getPrototypeOf(own), Object.prototype)
+  })
+
+  test('refuses an id repeated within one batch as taken, counting it once', async (store) => {
+    const twice = await store.reactions.write({ insert: [reaction('r1', 1), reaction('r1', 2)] })
+    assert.deepEqual([twice.applied, twice.taken], [false, ['r1']])
+    assert.deepEqual(await counts(store), {})
+  })
+
   test('applies a batch whole or not at all: a taken id, a missing parent or a stale body refuses it', async (store) => {
     await insert(store, reaction('r1', 1))
     const stored = (await store.reactions.getReactions(['r1'])).get('r1')!
