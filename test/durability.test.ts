@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
-import { connect } from '../src/client/client.js'
+import { connect, type EddyClient } from '../src/client/client.js'
 import type { AggregatedFeedResponse, NotificationFeedResponse } from '../src/engine/read.js'
 import { openSqliteStore } from '../src/store/sqlite/index.js'
 
@@ -33,6 +33,16 @@ async function waitFor(lines: AsyncIterableIterator<string>, prefix: string): Pr
 }
 
 const tempDb = () => join(mkdtempSync(join(tmpdir(), 'eddy-crash-')), 'feeds.sqlite')
+
+/** Every activity id of a feed, newest first, paging by id_lt. */
+async function allIds(client: EddyClient, slug: string, id: string): Promise<string[]> {
+  const out: string[] = []
+  for (let page = await client.feed(slug, id).get({ limit: 100 }); ; ) {
+    out.push(...page.results.map((a) => (a as { id: string }).id))
+    if (page.results.length < 100) return out
+    page = await client.feed(slug, id).get({ limit: 100, id_lt: out.at(-1) })
+  }
+}
 
 describe('sqlite: durability', () => {
   it('finishes a fan-out killed with SIGKILL mid-way after a restart, with no follower missed or served twice', async () => {
@@ -99,13 +109,12 @@ describe('sqlite: durability', () => {
     try {
       await client.engine.resume()
       await client.flush()
-      const own = await client.feed('user', 'star').get({ limit: 100 })
-      const stored = new Set(own.results.map((a) => (a as { id: string }).id))
+      // Every page: more than a page of adds may have landed before the kill.
+      const stored = new Set(await allIds(client, 'user', 'star'))
       for (const id of ids) assert.ok(stored.has(id), `acknowledged ${id} lost`)
       for (const i of [0, 199, 399]) {
-        const timeline = await client.feed('timeline', `s${i}`).get({ limit: 100 })
         assert.deepEqual(
-          timeline.results.map((a) => (a as { id: string }).id).sort(),
+          (await allIds(client, 'timeline', `s${i}`)).sort(),
           [...stored].sort(),
           `timeline:s${i}`,
         )
@@ -134,19 +143,11 @@ describe('sqlite: durability', () => {
     try {
       await client.engine.resume()
       await client.flush()
-      const all = async (slug: string, id: string) => {
-        const out: string[] = []
-        for (let page = await client.feed(slug, id).get({ limit: 100 }); ; ) {
-          out.push(...page.results.map((a) => (a as { id: string }).id))
-          if (page.results.length < 100) return out
-          page = await client.feed(slug, id).get({ limit: 100, id_lt: out.at(-1) })
-        }
-      }
-      const stored = await all('user', 'star')
+      const stored = await allIds(client, 'user', 'star')
       for (const id of ids) assert.ok(stored.includes(id), `acknowledged ${id} lost`)
       // Every stored add, acknowledged or not yet, reached the followers once.
       for (const follower of ['g0', 'g49'])
-        assert.deepEqual(await all('timeline', follower), stored, follower)
+        assert.deepEqual(await allIds(client, 'timeline', follower), stored, follower)
     } finally {
       await client.close()
     }

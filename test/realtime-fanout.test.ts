@@ -14,6 +14,7 @@ import type { Store } from '../src/store/store.js'
 import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { passes } from './fixtures/wait.js'
 
 const pgSkip = await postgresUnavailable()
 const redisSkip = pgSkip ?? (await redisUnavailable())
@@ -29,19 +30,6 @@ after(async () => {
     await cluster.stop()
   }
 })
-
-/** Retries `check` until it stops throwing (30 s at most, then its last error). */
-async function eventually(check: () => unknown): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      await check()
-      return
-    } catch (error) {
-      if (tries >= 3_000) throw error
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-  }
-}
 
 const FOLLOWERS = Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, '0')}`)
 /** Listened to: two recent readers (delivered by the priority pass, then again by the full one) and three others. */
@@ -87,7 +75,7 @@ function scenario(name: string, skip: string | undefined, open: Open) {
         await client.flush()
         const total = chunks
         // A recent reader hears of it in the priority pass, not when the whole job is done.
-        await eventually(() => assert.ok(ACTIVE.every((f) => heardAt.has(f))))
+        await passes(() => assert.ok(ACTIVE.every((f) => heardAt.has(f))))
         for (const f of ACTIVE) {
           assert.ok(heardAt.get(f)! <= total / 2, `${f} heard after ${heardAt.get(f)} of ${total} chunks`)
         }
@@ -96,7 +84,7 @@ function scenario(name: string, skip: string | undefined, open: Open) {
           .feed('user', 'alice')
           .addActivity({ actor: 'alice', verb: 'post', object: 'post:2' })
         await client.flush()
-        await eventually(() => {
+        await passes(() => {
           for (const f of LISTENED) {
             const ids = heard.get(f)!.flatMap((m) => m.new.map((a) => a.id))
             assert.ok(ids.includes(second.id), `${f} heard the second activity`)

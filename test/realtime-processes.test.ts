@@ -7,15 +7,13 @@
  * worker that ran the fan-out chunk, each carried by the Redis pub/sub transport.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
+import type { ChildProcess } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import stream from 'getstream'
+import { startEddy, stopEddy } from './fixtures/eddy-process.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
-const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const KEY = 'rt-key'
 const SECRET = 'rt-secret'
 const APP = '777'
@@ -24,25 +22,6 @@ const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
 
 // The client's generic types get in the way of reading raw wire shapes.
 type Api = any
-
-/** Starts `eddy <args>` and resolves once it printed a line matching `ready`, with that match. */
-async function eddy(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CLI, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = ready.exec(line)
-    if (match) return { child, match }
-  }
-  throw new Error(`eddy ${args[0]} exited before it was ready`)
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  return (await exited)[0] as number | null
-}
 
 /** Polls `check` until it holds or `ms` passed (then false): a retry cadence, never an assertion. */
 async function within(ms: number, check: () => boolean): Promise<boolean> {
@@ -67,19 +46,19 @@ describe('realtime across two servers and a worker on PostgreSQL and Redis', { s
     const creds = ['--api-key', KEY, '--api-secret', SECRET]
     // The first server creates the schema; the others then open a migrated one.
     for (let i = 0; i < 2; i++) {
-      const server = await eddy(
+      const server = await startEddy(
         ['serve', '--port', '0', '--workers', '0', ...common, ...creds],
         /serving (\S+)\/api\//,
       )
       children.push(server.child)
       origins.push(server.match[1])
     }
-    children.push((await eddy(['worker', ...common], /^eddy worker on /)).child)
+    children.push((await startEddy(['worker', ...common], /^eddy worker on /)).child)
   })
 
   after(async () => {
     await Promise.all(clients.map((c) => c.fayeClient?.disconnect()))
-    const codes = await Promise.all(children.map(stop))
+    const codes = await Promise.all(children.map(stopEddy))
     try {
       await prefixes.drop()
     } finally {

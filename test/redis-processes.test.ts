@@ -6,38 +6,17 @@
  * second also runs a queue worker of its own (`--workers 1`) beside the two worker processes.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createInterface } from 'node:readline'
+import type { ChildProcess } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import stream from 'getstream'
 import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
+import { startEddy, stopEddy } from './fixtures/eddy-process.js'
 import { eventually, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 
-const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const KEY = 'scale-key'
 const SECRET = 'scale-secret'
 
 const skip = (await postgresUnavailable()) ?? (await clusterUnavailable())
-
-/** Starts `eddy <args>` and resolves once it printed a line matching `ready`, with that match. */
-async function eddy(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CLI, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  for await (const line of createInterface({ input: child.stdout! })) {
-    const match = ready.exec(line)
-    if (match) return { child, match }
-  }
-  throw new Error(`eddy ${args[0]} exited before it was ready`)
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  return (await exited)[0] as number | null
-}
 
 describe('two servers and two workers on PostgreSQL and a Redis Cluster', { skip }, () => {
   const schemas = new ScratchSchemas('scaleout')
@@ -52,18 +31,24 @@ describe('two servers and two workers on PostgreSQL and a Redis Cluster', { skip
     cluster = await startCluster()
     const common = ['--store', store, '--timelines', cluster.url, '--api-key', KEY, '--api-secret', SECRET]
     // The first server creates the schema; the others then open a migrated one.
-    const first = await eddy(['serve', '--port', '0', '--workers', '0', ...common], /serving (\S+)v1\.0\//)
-    const second = await eddy(['serve', '--port', '0', '--workers', '1', ...common], /serving (\S+)v1\.0\//)
+    const first = await startEddy(
+      ['serve', '--port', '0', '--workers', '0', ...common],
+      /serving (\S+)v1\.0\//,
+    )
+    const second = await startEddy(
+      ['serve', '--port', '0', '--workers', '1', ...common],
+      /serving (\S+)v1\.0\//,
+    )
     children.push(first.child, second.child)
     urls = [first.match[1], second.match[1]]
     const worker = ['worker', '--store', store, '--timelines', cluster.url, '--concurrency', '2']
-    const metered = await eddy([...worker, '--metrics-port', '0'], /^eddy worker on .*metrics on (\S+)/)
+    const metered = await startEddy([...worker, '--metrics-port', '0'], /^eddy worker on .*metrics on (\S+)/)
     workerMetrics = metered.match[1]
-    children.push(metered.child, (await eddy(worker, /^eddy worker on /)).child)
+    children.push(metered.child, (await startEddy(worker, /^eddy worker on /)).child)
   })
 
   after(async () => {
-    const codes = await Promise.all(children.map(stop))
+    const codes = await Promise.all(children.map(stopEddy))
     try {
       await cluster?.stop()
     } finally {

@@ -10,6 +10,7 @@ import type { EddyError } from '../src/engine/errors.js'
 import { BullFanoutQueue, openRedisStore } from '../src/store/redis/index.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { passes } from './fixtures/wait.js'
 
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
 const schemas = new ScratchSchemas('redisqueue')
@@ -32,19 +33,6 @@ async function open(query: string, chunkSize = 2_000): Promise<EddyClient> {
   })
   await client.ready()
   return client
-}
-
-/** Retries `check` until it stops throwing (30 s at most, then its last error). */
-async function eventually(check: () => Promise<unknown>): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      await check()
-      return
-    } catch (error) {
-      if (tries >= 3_000) throw error
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
-  }
 }
 
 /** The `object` of each activity of a flat page. */
@@ -91,12 +79,12 @@ describe('fan-out queue back-pressure', { skip }, () => {
       const stop = new AbortController()
       const working = client.engine.work(stop.signal, undefined, 1)
       try {
-        await eventually(async () => {
+        await passes(async () => {
           const timeline = await client.feed('timeline', 'bob').get({ limit: 10 })
           assert.equal(timeline.results.length, 3)
         })
-        await eventually(() => post(client, 4))
-        await eventually(async () => {
+        await passes(() => post(client, 4))
+        await passes(async () => {
           const timeline = await client.feed('timeline', 'bob').get({ limit: 10 })
           assert.deepEqual(objects(timeline), ['post:4', 'post:3', 'post:2', 'post:1'])
         })
@@ -172,7 +160,7 @@ describe('fan-out queue back-pressure', { skip }, () => {
       // Queued after alice's second chunk, yet run before it: first chunks go first.
       await postAs('carol')
       openGate()
-      await eventually(async () => {
+      await passes(async () => {
         assert.equal((await client.feed('timeline', 'dave').get()).results.length, 1)
         for (const n of [1, 2, 3, 4]) {
           assert.equal((await client.feed('timeline', `a${n}`).get()).results.length, 1)
