@@ -70,6 +70,15 @@ describe('users, collections and enrichment', () => {
     assert.equal((await api.getUsers(['u1', 'u2', 'u3'])).users.length, 2)
     await api.deleteUsers(['u1', 'u2'])
     assert.equal((await api.getUsers(['u1', 'u2'])).users.length, 0)
+    // Logged as each user's own change, as the single-user routes log it.
+    const log = await api.auditLogs.filter({ entity_type: 'user', entity_id: 'u1' })
+    assert.deepEqual(
+      log.audit_logs.map((l: { action: string; user_id: string }) => [l.action, l.user_id]),
+      [
+        ['deleted', 'u1'],
+        ['created', 'u1'],
+      ],
+    )
   })
 
   it('handles collection entries with ownership, conflicts and validation', async () => {

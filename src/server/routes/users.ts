@@ -103,7 +103,11 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const written = await store.putDoc(USER_KIND, u.id, u.data, override ? 'upsert' : 'insert')
       // An upsert over an existing user moved its updated_at past its created_at.
       if (written)
-        changes.push({ id: u.id, action: written.createdAt === written.updatedAt ? 'created' : 'updated' })
+        changes.push({
+          id: u.id,
+          action: written.createdAt === written.updatedAt ? 'created' : 'updated',
+          owner: u.id,
+        })
       const doc = written ?? (await store.getDocs(USER_KIND, [u.id]))[0]
       if (doc) created.push(userObject(doc))
     }
@@ -129,7 +133,7 @@ export function userRoutes(app: FastifyInstance, ctx: ServerContext): void {
       ctx,
       principal,
       'user',
-      existing.map((d) => ({ id: d.id, action: 'deleted' })),
+      existing.map((d) => ({ id: d.id, action: 'deleted', owner: d.id })),
     )
     return timed(started, { deleted_user_ids: existing.map((d) => d.id) })
   })
