@@ -2,8 +2,10 @@
  * Chirp in a real browser: Debian's chromium driven by playwright-core. New users' empty states;
  * three users in their own browser contexts follow each other, chirp with an @mention, rechirp
  * and like: wording ("1 follower", "followed you", "You and Ben Carter liked"), one-line follow
- * rows, one grouped card per chirp, combined follows, the unseen badge; and the styled 404. `CHIRP_SCREENSHOT=1` also saves the home
- * page of a seeded user to docs/chirp.png.
+ * rows, one grouped card per chirp, combined follows, the unseen badge; and the styled 404. A phone
+ * (390 px) sees the whole top bar, "Sign out" included, and no page scrolls sideways.
+ * `CHIRP_SCREENSHOT=1` also saves the home page of a seeded user to docs/chirp.png and the phone
+ * view to /tmp/chirp-390.png.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -210,6 +212,34 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
     const alert = await shown(page.getByRole('alert'))
     assert.equal(await text(alert), 'Chirps are at most 280 characters; yours has 300.')
     assert.equal(await page.getByPlaceholder("What's happening?").inputValue(), 'y'.repeat(300))
+    await page.close()
+  })
+
+  it('fits a 390 px phone: the top bar keeps "Sign out" on screen, no page scrolls sideways', async () => {
+    // Leo: opening notifications here marks them seen, and the last test counts on Mara's badge.
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } })
+    await page.goto(`${base}/signin`)
+    await page.locator('button[data-username="leo"]').click()
+    await shown(page.getByPlaceholder("What's happening?"))
+    const signOut = await shown(page.getByRole('button', { name: 'Sign out' }))
+    const box = await signOut.first().boundingBox()
+    assert.ok(box, 'Sign out has a box')
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, `Sign out spans x ${box.x}..${box.x + box.width}`)
+    // One line: the label does not wrap into a tall button.
+    assert.ok(box.height < 40, `Sign out is ${box.height}px high`)
+    for (const path of ['/', '/?view=aggregated', '/notifications', '/u/mara', '/u/leo']) {
+      await page.goto(`${base}${path}`)
+      const width = await page.evaluate(() => {
+        const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } })
+          .document.documentElement
+        return root.scrollWidth
+      })
+      assert.equal(width, 390, `${path} is ${width}px wide at 390`)
+    }
+    if (SCREENSHOT) {
+      await page.goto(`${base}/`)
+      await page.screenshot({ path: '/tmp/chirp-390.png' })
+    }
     await page.close()
   })
 
