@@ -17,8 +17,11 @@ export interface Scope {
   /** go2's resource names: feed, follower, activities, feed_targets, collections, users... */
   resource: string
   action: 'read' | 'write' | 'delete'
-  /** `<slug><userId>` (no colon, as the client signs it) or `*` for app-wide calls. */
-  feedId: string
+  /**
+   * The feeds the call touches, each `<slug>:<userId>` (every one must be covered), or `*` for
+   * app-wide calls. Tokens sign a feed as `<slug><userId>`, with no colon (see {@link coversFeed}).
+   */
+  feedId: string | string[]
 }
 
 /** Most verified tokens remembered, so a hot client does not pay for HMAC on every call. */
@@ -151,23 +154,53 @@ function allows(claims: string[], wanted: string): boolean {
   return claims.includes('*') || claims.includes(wanted)
 }
 
-/** Throws 403 unless a server token's resource, action and feed_id cover `scope`. */
-export function checkScope(principal: Principal, scope: Scope): void {
+/**
+ * The configured slug a `<slug><userId>` text starts with: the longest one that leaves a user id.
+ * The client joins the two with no separator, so `timeline_aggregatedbob` could also be read as
+ * timeline:_aggregatedbob; it names one feed only, the longest slug's (Faye channels read the same).
+ */
+export function leadingSlug(together: string, slugs: Iterable<string>): string | undefined {
+  let best: string | undefined
+  for (const slug of slugs) {
+    if (together.length > slug.length && together.startsWith(slug) && slug.length > (best?.length ?? -1))
+      best = slug
+  }
+  return best
+}
+
+/**
+ * Whether a `feed_id` claim covers `feed` (`<slug>:<userId>`, or `*` for app-wide calls): `*`
+ * covers everything; otherwise the claim must be exactly `<slug><userId>` and read with the
+ * longest configured slug (or the feed's own slug, when that is not configured: the route then
+ * answers with its own 400) as this very feed.
+ */
+export function coversFeed(claims: string[], feed: string, slugs: ReadonlyMap<string, unknown>): boolean {
+  if (claims.includes('*')) return true
+  if (feed === '*') return false
+  const colon = feed.indexOf(':')
+  if (colon <= 0) return false
+  const slug = feed.slice(0, colon)
+  const together = slug + feed.slice(colon + 1)
+  if (!claims.includes(together)) return false
+  const known = slugs.has(slug) ? slugs.keys() : [...slugs.keys(), slug]
+  return leadingSlug(together, known) === slug
+}
+
+/**
+ * Throws 403 unless a server token's resource, action and feed_id cover `scope`; `slugs` are the
+ * configured feed groups, which decide how a `feed_id` claim splits into slug and user id.
+ */
+export function checkScope(principal: Principal, scope: Scope, slugs: ReadonlyMap<string, unknown>): void {
   if (principal.kind !== 'server') return
   if (!allows(principal.resource, scope.resource) || !allows(principal.action, scope.action))
     throw notAllowed()
-  if (!allows(principal.feedId, scope.feedId)) throw notAllowed()
+  for (const feed of [scope.feedId].flat()) if (!coversFeed(principal.feedId, feed, slugs)) throw notAllowed()
 }
 
 /** The action a method needs, as go2 names them. */
 export function actionFor(method: string): Scope['action'] {
   if (method === 'GET' || method === 'HEAD') return 'read'
   return method === 'DELETE' ? 'delete' : 'write'
-}
-
-/** A feed's id as the client signs it into `feed_id`: slug and user id with no colon. */
-export function scopeFeedId(feed: FeedRef): string {
-  return feed.slug + feed.userId
 }
 
 /** Feed groups any user may read (others' `user` feeds, as on Stream's default policy). */

@@ -48,8 +48,8 @@ export function route(
   method: HTTPMethods,
   url: string,
   resource: string,
-  /** The `<slug><id>` a server token's feed_id must cover, or `*` for app-wide calls. */
-  feedOf: (params: Params, query: Query) => string,
+  /** The `<slug>:<id>` feeds a server token's feed_id must cover, or `*` for app-wide calls. */
+  feedOf: (params: Params, query: Query) => string | string[],
   handler: (call: Call) => Promise<object>,
 ): void {
   const action = actionFor(method)
@@ -69,7 +69,7 @@ export function route(
       const principal = authenticated instanceof Promise ? await authenticated : authenticated
       if (ctx.limits) await ctx.limits.take(reply, endpoint, principal)
       const params = request.params as Params
-      checkScope(principal, { resource, action, feedId: feedOf(params, query) })
+      checkScope(principal, { resource, action, feedId: feedOf(params, query) }, ctx.engine.groups)
       const body = await handler({ principal, params, query, body: request.body, request })
       // Prebuilt JSON text: set the type so Fastify sends the string as is (no serializer pass).
       if (body instanceof RawJson) return reply.type(JSON_TYPE).send(body.text)

@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream'
 import type { Engine } from '../engine/engine.js'
 import { EddyError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { type Authenticator, checkScope, requireRead, scopeFeedId } from './auth.js'
+import { type Authenticator, checkScope, leadingSlug, requireRead } from './auth.js'
 
 /** The path the Faye endpoint answers on. */
 export const FAYE_PATH = '/faye'
@@ -117,11 +117,9 @@ export class Realtime {
     if (!match) throw new Error(`channel ${channel.slice(0, 200)} is not /site-<appId>-feed-<slug><userId>`)
     const [, appId, together] = match
     // The client joins slug and user id without a separator: the longest configured slug wins.
-    const slugs = [...this.#options.engine.groups.keys()]
-      .filter((s) => together.startsWith(s) && together.length > s.length)
-      .sort((a, b) => b.length - a.length)
-    if (slugs.length === 0) throw new Error(`channel ${channel.slice(0, 200)} names no configured feed group`)
-    return { feed: this.#options.engine.feed(slugs[0], together.slice(slugs[0].length)), appId }
+    const slug = leadingSlug(together, this.#options.engine.groups.keys())
+    if (slug === undefined) throw new Error(`channel ${channel.slice(0, 200)} names no configured feed group`)
+    return { feed: this.#options.engine.feed(slug, together.slice(slug.length)), appId }
   }
 
   /** Lets only the server publish, and a subscription only with a token that may read the feed. */
@@ -139,7 +137,11 @@ export class Realtime {
     if (ext.user_id !== channel.slice(1)) throw new Error('ext.user_id must be the channel name')
     try {
       const principal = await this.#options.auth.authenticate(ext.api_key, 'jwt', ext.signature)
-      checkScope(principal, { resource: 'feed', action: 'read', feedId: scopeFeedId(feed) })
+      checkScope(
+        principal,
+        { resource: 'feed', action: 'read', feedId: feed.id },
+        this.#options.engine.groups,
+      )
       requireRead(principal, feed, this.#options.publicRead)
     } catch (error) {
       throw new Error(error instanceof EddyError ? error.message : 'signature is not valid')

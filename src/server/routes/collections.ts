@@ -132,11 +132,13 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const changes: { id: string; action: string; custom: Record<string, unknown> }[] = []
     for (const item of plan) {
       const kind = collectionKind(item.collection)
-      // The owner is kept from the version read; the write applies only to that version.
+      // Ownership follows the last trusted write: the upserted entry is the server's (user_id
+      // null), so a user who created the id first (squatting it) can no longer change it.
+      // The write applies only to the version read.
       let action = 'created'
       await untilApplied(async () => {
         const [existing] = await store.getDocs(kind, [item.id])
-        const stored: StoredEntry = { data: item.data, user_id: existing ? entryOwner(existing) : null }
+        const stored: StoredEntry = { data: item.data, user_id: null }
         action = existing ? 'updated' : 'created'
         return existing
           ? store.putDoc(kind, item.id, stored as never, 'update', existing.updatedAt)

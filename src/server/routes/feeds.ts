@@ -84,7 +84,7 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
 
 /** Registers the feed routes. */
 export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const feedScope = (p: Record<string, string>) => p.slug + p.id
+  const feedScope = (p: Record<string, string>) => `${p.slug}:${p.id}`
 
   route(app, ctx, 'GET', '/api/v1.0/feed/:slug/:id/', 'feed', feedScope, (call) => read(ctx, call, false))
   route(app, ctx, 'GET', '/api/v1.0/enrich/feed/:slug/:id/', 'feed', feedScope, (call) =>

@@ -9,7 +9,7 @@ const MAX_FOLLOW_MANY = 2_500
 
 /** Registers the follow routes. */
 export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const feedScope = (p: Record<string, string>) => p.slug + p.id
+  const feedScope = (p: Record<string, string>) => `${p.slug}:${p.id}`
   const base = '/api/v1.0/feed/:slug/:id/'
 
   route(app, ctx, 'POST', `${base}following/`, 'follower', feedScope, async ({ principal, params, body }) => {
@@ -67,7 +67,8 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
     'GET',
     '/api/v1.0/stats/follow/',
     'follower',
-    (_p, q) => (typeof q.followers === 'string' ? q.followers.replace(':', '') : '*'),
+    // Every feed the call names must be in scope, not only `followers`; naming none is the handler's 400.
+    (_p, q) => [q.followers, q.following].filter((f) => typeof f === 'string'),
     async ({ principal, query }) => {
       const started = performance.now()
       if (qstr(query, 'followers') === undefined && qstr(query, 'following') === undefined) {

@@ -1,0 +1,74 @@
+/**
+ * Collection squatting, as an attacker with a user token tries it: create `products/sku-1`
+ * before the app's server does, then rewrite the price after the server's catalogue upsert.
+ * Ownership follows the last trusted write: a server upsert owns the entry, so the user who
+ * created it first can no longer change or delete it.
+ */
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createServer } from 'eddy/server'
+import type { FastifyInstance } from 'fastify'
+import stream from 'getstream'
+import { forbidden } from '../fixtures/attack.js'
+
+const KEY = 'squat-key'
+const SECRET = 'squat-secret'
+
+// The client's generic response types get in the way of asserting raw wire shapes.
+type Api = any
+
+for (const store of ['memory', 'sqlite::memory:']) {
+  describe(`a server upsert owns the collection entry (${store})`, () => {
+    let app: FastifyInstance
+    let base: string
+    let api: Api
+    let mallory: Api
+
+    before(async () => {
+      app = createServer({ store, apiKey: KEY, apiSecret: SECRET })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
+      api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
+      mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', { urlOverride: { api: base } })
+    })
+    after(() => app.close())
+
+    it('takes the entry from the user who created it first', async () => {
+      await mallory.collections.add('products', 'sku-1', { price: 1 })
+      await api.collections.upsert('products', [{ id: 'sku-1', price: 100, name: 'lamp' }])
+      await forbidden(mallory.collections.update('products', 'sku-1', { price: 0 }))
+      await forbidden(mallory.collections.delete('products', 'sku-1'))
+      const token = api.createUserToken('mallory')
+      const url = `${base}v1.0/collections/products/sku-1/?api_key=${KEY}`
+      const headers = { authorization: token, 'stream-auth-type': 'jwt', 'content-type': 'application/json' }
+      const put = await fetch(url, { method: 'PUT', headers, body: JSON.stringify({ data: { price: 0 } }) })
+      assert.equal(put.status, 403)
+      assert.equal(((await put.json()) as Api).code, 17)
+      assert.equal((await fetch(url, { method: 'DELETE', headers })).status, 403)
+      const entry = await api.collections.get('products', 'sku-1')
+      assert.deepEqual(entry.data, { price: 100, name: 'lamp' })
+      // The server still changes it; the audit log names no user as the owner of its upsert.
+      await api.collections.update('products', 'sku-1', { price: 90 })
+      assert.equal((await mallory.collections.get('products', 'sku-1')).data.price, 90)
+      const log = await api.auditLogs.filter({ entity_type: 'collection', entity_id: 'products:sku-1' })
+      assert.deepEqual(
+        log.audit_logs.map((e: Api) => [e.action, e.user_id]),
+        [
+          ['updated', ''],
+          ['updated', ''],
+          ['created', 'mallory'],
+        ],
+      )
+    })
+
+    it('leaves entries no server wrote to the user who created them', async () => {
+      await mallory.collections.add('notes', 'n-1', { text: 'mine' })
+      await mallory.collections.update('notes', 'n-1', { text: 'still mine' })
+      await api.collections.update('notes', 'n-1', { text: 'edited by the app' })
+      await mallory.collections.update('notes', 'n-1', { text: 'mine again' })
+      assert.equal((await api.collections.get('notes', 'n-1')).data.text, 'mine again')
+      await mallory.collections.delete('notes', 'n-1')
+    })
+  })
+}
