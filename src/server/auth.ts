@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { errors as joseErrors, jwtVerify } from 'jose'
 import type { FeedRef } from '../engine/feed-groups.js'
+import { mayReadFeed, type Reader } from '../engine/read-policy.js'
 import { apiKeyError, notAllowed, signatureError } from './errors.js'
 
 /** Who is calling: a server (scope) token, or a user token. */
@@ -211,10 +212,19 @@ export function userOf(principal: Principal): string | undefined {
   return principal.kind === 'user' ? principal.userId : undefined
 }
 
+/** The reader a user token reads as (see engine/read-policy.ts), or undefined for server tokens. */
+export function readerOf(principal: Principal, publicRead: ReadonlySet<string>): Reader | undefined {
+  return principal.kind === 'user' ? { user: principal.userId, publicRead } : undefined
+}
+
 /** Throws 403 unless a user token may read `feed`. */
-export function requireRead(principal: Principal, feed: FeedRef, publicRead = PUBLIC_READ_GROUPS): void {
-  const user = userOf(principal)
-  if (user !== undefined && feed.userId !== user && !publicRead.has(feed.slug)) throw notAllowed()
+export function requireRead(
+  principal: Principal,
+  feed: FeedRef,
+  publicRead: ReadonlySet<string> = PUBLIC_READ_GROUPS,
+): void {
+  const reader = readerOf(principal, publicRead)
+  if (reader !== undefined && !mayReadFeed(reader, feed)) throw notAllowed()
 }
 
 /** Throws 403 unless a user token owns `feed` (writes, follows, follow listings). */

@@ -7,6 +7,7 @@
 import type { Activity } from '../engine/activity.js'
 import { idToSk } from '../engine/ids.js'
 import type { LinkBase, ReactionFlags } from '../engine/reaction-read.js'
+import { type Reader, readableActivities } from '../engine/read-policy.js'
 import type { ServerContext } from './context.js'
 import { collectionKind, entryObject, USER_KIND, userObject } from './docs.js'
 
@@ -50,6 +51,8 @@ export interface EmbeddedReactions {
 /** Replaces references in `activities` in place (one store lookup per kind of reference). */
 export async function enrichActivities(
   ctx: ServerContext,
+  /** Who reads: `SA:` references resolve only to activities it may read (engine/read-policy.ts). */
+  reader: Reader | undefined,
   activities: Row[],
   depth = 1,
   reactions?: EmbeddedReactions,
@@ -107,11 +110,13 @@ export async function enrichActivities(
       if (sk) bySk.set(sk, id)
     }
     lookups.push(
-      ctx.engine.loadActivities([...bySk.keys()]).then(async (loaded) => {
-        const embedded = [...loaded.values()] as Row[]
+      ctx.engine.loadActivities([...bySk.keys()]).then(async (all) => {
+        const shown = await readableActivities(ctx.engine, reader, [...all.values()])
+        const loaded = new Map(shown.map((a) => [idToSk(a.id) as string, a]))
+        const embedded = shown as Row[]
         if (reactions)
           await ctx.engine.reactions.addFields(embedded as Activity[], reactions.flags, reactions.base)
-        if (depth < MAX_DEPTH) await enrichActivities(ctx, embedded, depth + 1, reactions)
+        if (depth < MAX_DEPTH) await enrichActivities(ctx, reader, embedded, depth + 1, reactions)
         for (const [sk, activity] of loaded) found.set(`SA:${bySk.get(sk)}`, activity as Row)
       }),
     )

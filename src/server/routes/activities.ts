@@ -1,8 +1,9 @@
 /** Activity routes: get by ids or foreign_id + time (plain and enriched), full update, partial update. */
 import type { FastifyInstance } from 'fastify'
 import { inputError } from '../../engine/errors.js'
+import { readableActivities } from '../../engine/read-policy.js'
 import { partialUpdate } from '../../engine/updates.js'
-import { requireServer, userOf } from '../auth.js'
+import { readerOf, requireServer, userOf } from '../auth.js'
 import { type Call, objectBody, onlyKeys, qlist, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
 import { reactionOptions } from '../reaction-query.js'
@@ -35,11 +36,14 @@ async function getActivities(
   } else {
     throw inputError('give ids=<id,id> or foreign_ids=<fid,fid>&timestamps=<time,time>', query, 'ids')
   }
+  // A user token gets only the activities it may read; the others are left out as unknown ids are.
+  const reader = readerOf(principal, ctx.publicRead)
+  response.results = await readableActivities(ctx.engine, reader, response.results as never)
   // Reaction flags as on feed reads (enrich/ only, as on Stream; a bad rankingVars is a 400 on both).
   const flags = ctx.engine.reactions.flags(reactionOptions(query), userOf(principal))
   const base = linkBase(request)
   if (enrich && flags) await ctx.engine.reactions.addFields(response.results as never, flags, base)
-  if (enrich) await enrichActivities(ctx, response.results, 1, flags && { flags, base })
+  if (enrich) await enrichActivities(ctx, reader, response.results, 1, flags && { flags, base })
   return response
 }
 

@@ -4,7 +4,7 @@ import { inputError } from '../../engine/errors.js'
 import { requireSk } from '../../engine/ids.js'
 import { type GetFeedOptions, readFeed } from '../../engine/read.js'
 import { updateToTargets } from '../../engine/updates.js'
-import { requireOwn, requireRead, requireServer, userOf } from '../auth.js'
+import { readerOf, requireOwn, requireRead, requireServer, userOf } from '../auth.js'
 import {
   type Call,
   objectBody,
@@ -66,10 +66,12 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
   // Embedded (SA:) activities get the same reaction fields, for the same reader.
   const flags = ctx.engine.reactions.flags(reactions, userOf(call.principal))
   const embedded = flags && { flags, base: linkBase(call.request) }
-  if (feed.group.kind === 'flat') await enrichActivities(ctx, results, 1, embedded)
+  const reader = readerOf(call.principal, ctx.publicRead)
+  if (feed.group.kind === 'flat') await enrichActivities(ctx, reader, results, 1, embedded)
   else
     await enrichActivities(
       ctx,
+      reader,
       results.flatMap((g) => g.activities as Record<string, unknown>[]),
       1,
       embedded,

@@ -19,6 +19,9 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const input = objectBody(body, '{ target, activity_copy_limit }')
     onlyKeys(input, ['target', 'activity_copy_limit'], 'a follow')
     const target = ctx.engine.parseFeed(input.target, 'target')
+    // A user token may make its feed follow only what it may read itself: a follow delivers the
+    // target's activities (and, for a timeline, whom its owner follows) into a feed it reads.
+    requireRead(principal, target, ctx.publicRead)
     await ctx.engine.follow([{ source, target }], input.activity_copy_limit)
     return timed(started, {})
   })

@@ -7,7 +7,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { inputError } from '../../engine/errors.js'
 import type { ReactionFilterOptions } from '../../engine/reaction-filter.js'
-import { userOf } from '../auth.js'
+import { readableActivities } from '../../engine/read-policy.js'
+import { readerOf, userOf } from '../auth.js'
 import {
   objectBody,
   onlyKeys,
@@ -89,7 +90,11 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
   }: Parameters<Parameters<typeof route>[6]>[0]) => {
     const started = performance.now()
     const page = await reactions.filter(filterOptions(params, query), userOf(principal), linkBase(request))
-    if (page.activity) await enrichActivities(ctx, [page.activity])
+    // with_activity_data: the activity only for a reader that may read it (else left out, as a missing one).
+    const reader = readerOf(principal, ctx.publicRead)
+    if (page.activity && (await readableActivities(ctx.engine, reader, [page.activity])).length === 0)
+      delete page.activity
+    if (page.activity) await enrichActivities(ctx, reader, [page.activity])
     return timed(started, page)
   }
   route(app, ctx, 'GET', `${base}:lookup/:value/`, 'reactions', all, filter)
