@@ -3,7 +3,10 @@
  * 7) in Debian's chromium against an Eddy server on another origin (CORS, Faye): alice posts with
  * StatusUpdateForm; bob sees it in his FlatFeed, likes it and comments; alice's notification bell
  * counts both without a reload; after reloads the like count, the comment and the notifications
- * (marked seen by the bell's read, as on Stream) are right.
+ * (marked seen by the bell's read, as on Stream) are right. Alice sees her own post at once (not a
+ * "You have 1 new activity" bar above an empty feed); the notification panel lies inside the page
+ * at desktop and phone widths; `/` without `?user=` greets the visitor and signs in by name.
+ * `REACT_FEED_SCREENSHOT=1` saves the panel at both widths to /tmp/react-feed-*.png.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -14,6 +17,7 @@ import { CHROMIUM_ARGS, findChromium } from './fixtures/chromium.js'
 const ARGS = CHROMIUM_ARGS
 
 const executablePath = findChromium()
+const SCREENSHOT = process.env.REACT_FEED_SCREENSHOT === '1'
 
 describe('react-activity-feed in chromium', {
   skip: executablePath ? false : 'chromium is not installed',
@@ -33,8 +37,8 @@ describe('react-activity-feed in chromium', {
     await app?.close()
   })
 
-  async function open(user: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } })
+  async function open(user: string, width = 1000): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height: 900 } })
     const page = await context.newPage()
     page.on('pageerror', (e) => errors.push(`${user}: ${e.message}`))
     await page.goto(`${app.pageOrigin}/?user=${user}`)
@@ -53,12 +57,11 @@ describe('react-activity-feed in chromium', {
       .locator('form', { has: status(alice) })
       .locator('button[type="submit"]')
       .click()
-    // The post is stored (through the API, on the other origin) before bob looks.
-    for (;;) {
-      const { results } = await app.server.feed('user', 'alice').get({ limit: 1 })
-      if (results.length === 1) break
-      await alice.waitForTimeout(50)
-    }
+    // Alice sees her own post in her timeline without a click or a reload (it reached the
+    // timeline by fan-out, announced over Faye), and no "new activity" bar stays behind.
+    await alice.locator('.raf-activity', { hasText: marker }).first().waitFor()
+    assert.equal(await alice.locator('.raf-new-activities-notification').count(), 0)
+    assert.equal(await alice.getByText('No data to display').count(), 0)
 
     const bob = await open('bob')
     const post = bob.locator('.raf-activity', { hasText: marker }).first()
@@ -90,6 +93,39 @@ describe('react-activity-feed in chromium', {
     await panel.getByText('bob liked your post').waitFor()
     await panel.getByText('bob commented on your post').waitFor()
     assert.equal((await app.server.feed('notification', 'alice').get({ limit: 0 })).unseen, 0)
+    await panelInside(alice, 1000, 'desktop')
+
+    // On a phone the open panel stays on screen too.
+    const phone = await open('alice', 390)
+    await phone.locator('.raf-icon-badge').click()
+    await phone.locator('.raf-notification-dropdown__panel').getByText('bob liked your post').waitFor()
+    await panelInside(phone, 390, 'phone')
     assert.deepEqual(errors, [])
+  })
+
+  /** The open notification panel lies inside the viewport (it hung off the right edge). */
+  async function panelInside(page: Page, width: number, name: string): Promise<void> {
+    const box = await page.locator('.raf-notification-dropdown__panel--open').boundingBox()
+    assert.ok(box && box.height > 0, 'the panel is open')
+    assert.ok(
+      box.x >= 0 && box.x + box.width <= width,
+      `the panel spans x ${box.x}..${box.x + box.width} in a ${width}px window`,
+    )
+    if (SCREENSHOT) await page.screenshot({ path: `/tmp/react-feed-${name}.png` })
+  }
+
+  it('greets a visitor without ?user= and signs them in by name', async () => {
+    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } })
+    const page = await context.newPage()
+    page.on('pageerror', (e) => errors.push(`visitor: ${e.message}`))
+    await page.goto(`${app.pageOrigin}/`)
+    await page.getByRole('heading', { name: 'Welcome to the Eddy feed demo' }).waitFor()
+    await page.getByLabel('Your name').fill('carol')
+    await page.getByRole('button', { name: 'Start' }).click()
+    await status(page).waitFor()
+    assert.equal(new URL(page.url()).searchParams.get('user'), 'carol')
+    assert.equal(await page.locator('.who').textContent(), 'carol')
+    assert.deepEqual(errors, [])
+    await context.close()
   })
 })

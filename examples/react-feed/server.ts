@@ -2,7 +2,8 @@
  * `examples/react-feed`: GetStream's React components (page.js) served on their own origin against
  * an Eddy server on another, as a browser app calls Stream's API (CORS, Faye realtime). The page
  * is bundled with esbuild at start. Run: `node --conditions=eddy-source --import tsx
- * examples/react-feed/server.ts`, then open http://127.0.0.1:3000/?user=alice and ?user=bob.
+ * examples/react-feed/server.ts`, then open http://127.0.0.1:3000/ (it asks for a name), or
+ * ?user=alice and ?user=bob directly.
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -20,7 +21,16 @@ const HTML = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Eddy + react-activity-feed</title>
 <link rel="stylesheet" href="/index.css">
-<style>body{font-family:sans-serif;max-width:640px;margin:1rem auto}.bar{display:flex;justify-content:space-between;align-items:center;margin-bottom:1rem}</style>
+<style>
+body{font-family:sans-serif;max-width:640px;margin:1rem auto;padding:0 1rem}
+.bar{display:flex;justify-content:space-between;align-items:center;margin-bottom:1rem}
+/* The library's panel is 100vw wide (capped at 475px inline) and hangs off the bell's left side:
+   open it leftwards (the right prop) and keep it within the page on narrow screens. */
+.raf-notification-dropdown__panel--right{right:-8px}
+.raf-notification-dropdown__panel{width:min(475px,calc(100vw - 2rem))}
+.welcome form{display:flex;gap:.5rem;align-items:center}
+.welcome input{padding:.4rem}
+</style>
 </head>
 <body><div id="root"></div><script src="/page.js"></script></body>
 </html>`
@@ -73,7 +83,8 @@ export async function startReactFeed(
   // A real app issues the token after its own sign-in; the example trusts the name in the URL.
   page.get('/config', async (request, reply) => {
     const user = String((request.query as { user?: string }).user ?? '')
-    if (!/^[\w-]{1,64}$/.test(user)) return reply.code(400).send({ error: 'open the page with ?user=<name>' })
+    if (!/^[\w-]{1,64}$/.test(user))
+      return reply.code(400).send({ error: 'A name is 1 to 64 letters, digits, _ or -.' })
     // Each user's timeline shows their own posts and those of everyone they follow.
     await server.feed('timeline', user).follow('user', user)
     return {
