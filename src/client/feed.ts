@@ -3,7 +3,6 @@ import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { requireSk } from '../engine/ids.js'
 import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
 import { updateToTargets } from '../engine/updates.js'
 import type { FollowRow } from '../store/store.js'
@@ -97,7 +96,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   ): Promise<{ removed: string } & APIResponse> {
     const started = performance.now()
     if (typeof activity === 'string') {
-      await this.#engine.removeActivities(this.#ref, [requireSk(activity, 'activity id')])
+      await this.#engine.removeById(this.#ref, activity)
       return { removed: activity, duration: duration(started) }
     }
     const foreignId =

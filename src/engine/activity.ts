@@ -1,6 +1,6 @@
 /** Activities: validation of what users send, and the stored/returned form. */
 import type { GroupSource } from './aggregation.js'
-import { checkBounds } from './bounds.js'
+import { checkBounds, checkText, DOCUMENT_BOUNDS } from './bounds.js'
 import { inputError } from './errors.js'
 import { type FeedGroup, type FeedRef, parseFeedId } from './feed-groups.js'
 import { skToId, sortKey, tailFor } from './ids.js'
@@ -156,7 +156,7 @@ export function prepareActivity(
     Object.defineProperty(draft, key, { value, enumerable: true, writable: true, configurable: true })
   }
   // Measured before JSON.stringify, which recurses once per level and would overflow the stack.
-  checkBounds(draft, 'activity', `an activity${where}`)
+  checkBounds(draft, 'activity', `an activity${where}`, DOCUMENT_BOUNDS, '')
   let json: string
   try {
     json = JSON.stringify(draft)
@@ -189,6 +189,7 @@ export function skForForeignId(foreignId: unknown, time: unknown): string {
   if ((typeof foreignId !== 'string' && typeof foreignId !== 'number') || String(foreignId) === '') {
     throw inputError('foreign_id must be a non-empty string', foreignId, 'foreign_id')
   }
+  checkText(foreignId, 'foreign_id')
   if (time === undefined || time === null || time === '')
     throw inputError('time is required with foreign_id', time, 'time')
   return sortKey(parseTime(time, 'time'), tailFor(`f:${String(foreignId)}`))

@@ -1,10 +1,11 @@
 /**
- * Nesting and size bounds of input. JSON.stringify, structuredClone and String() recurse once
- * per level, so a few thousand levels of `[[[...]]]` overflow the stack; every body and document
- * is measured here first, with an explicit stack, so nothing deeper ever reaches them.
+ * Nesting, size and text bounds of input. JSON.stringify, structuredClone and String() recurse
+ * once per level, so a few thousand levels of `[[[...]]]` overflow the stack; every body and
+ * document is measured here first, with an explicit stack, so nothing deeper ever reaches them.
+ * The same walk refuses text that some store cannot keep (see {@link storable}), so every store
+ * holds the same data and a bad string is a 400 at the door, never a fan-out job that fails.
  */
 import { inputError } from './errors.js'
-import { measure } from './measure.js'
 
 /**
  * Deepest nesting of one document (an activity, user data, a collection entry), counting the
@@ -31,25 +32,89 @@ export const DOCUMENT_BOUNDS: Bounds = { depth: MAX_DEPTH, values: MAX_VALUES }
 /** The bounds of a whole request body (its size is bounded by the server's body limit). */
 export const BODY_BOUNDS: Bounds = { depth: MAX_BODY_DEPTH, values: Number.POSITIVE_INFINITY }
 
+/** What the text rule says, in every error that applies it (docs/server.md, "Input rules"). */
+export const TEXT_RULE =
+  'must not contain NUL (\\u0000) characters or lone UTF-16 surrogates, which not every store can keep'
+
+/**
+ * Whether every store can keep `text` as given: PostgreSQL refuses NUL in text and lone surrogates
+ * in JSON, and encodes them differently elsewhere, where memory and SQLite keep them as they are.
+ */
+export function storable(text: string): boolean {
+  return !text.includes('\u0000') && (text as WellFormed).isWellFormed()
+}
+
+// Node 20 has String.prototype.isWellFormed (ES2024); the project's lib stays ES2023.
+type WellFormed = string & { isWellFormed(): boolean }
+
+/** Throws a 400 naming `field` when `text` is a string that {@link storable} refuses. */
+export function checkText(text: unknown, field: string): void {
+  if (typeof text === 'string' && !storable(text)) throw inputError(`${field} ${TEXT_RULE}`, text, field)
+}
+
 /**
  * Throws a 400 naming `field` and the limit when `value` nests deeper than `bounds.depth` levels
- * of objects and lists, or holds more than `bounds.values` values. Iterative (see {@link measure}),
- * so any depth, or a cycle, is measured without recursing.
+ * of objects and lists, or holds more than `bounds.values` values; and one naming the path
+ * (`meta.tags[2]`, after `prefix`) of the first string or key that {@link storable} refuses.
+ * Iterative, so any depth, or a cycle, is measured without recursing. `prefix` names the root
+ * in paths: `''` when the value is an envelope whose keys are fields themselves (an activity, a
+ * body), else `field`.
  */
-export function checkBounds(value: unknown, field: string, what: string, bounds = DOCUMENT_BOUNDS): void {
-  const over = measure(value, bounds.depth, bounds.values)
-  if (over === 'values') {
-    throw inputError(
-      `${what} may hold at most ${bounds.values} values (objects, lists, strings, numbers...)`,
-      `more than ${bounds.values}`,
-      field,
-    )
+export function checkBounds(
+  value: unknown,
+  field: string,
+  what: string,
+  bounds = DOCUMENT_BOUNDS,
+  prefix = field,
+): void {
+  if (typeof value === 'string') checkText(value, prefix || field)
+  if (value === null || typeof value !== 'object') return
+  // Paths are built per object (not per value), and objects are few next to values.
+  const nodes: object[] = [value]
+  const depths: number[] = [1]
+  const paths: string[] = [prefix]
+  let count = 1
+  while (nodes.length > 0) {
+    const node = nodes.pop()!
+    const depth = depths.pop()!
+    const path = paths.pop()!
+    const list = Array.isArray(node)
+    const keys = list ? undefined : Object.keys(node)
+    const children: unknown[] = list ? node : Object.values(node)
+    count += children.length
+    if (count > bounds.values) {
+      throw inputError(
+        `${what} may hold at most ${bounds.values} values (objects, lists, strings, numbers...)`,
+        `more than ${bounds.values}`,
+        field,
+      )
+    }
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]
+      const key = keys?.[i]
+      if (key !== undefined && !storable(key)) {
+        throw inputError(`the keys of ${path || what} ${TEXT_RULE}`, key, path || field)
+      }
+      if (typeof child === 'string') {
+        if (!storable(child)) checkText(child, childPath(path, key, i))
+        continue
+      }
+      if (child === null || typeof child !== 'object') continue
+      if (depth >= bounds.depth) {
+        throw inputError(
+          `${what} may nest objects and lists at most ${bounds.depth} levels deep`,
+          `more than ${bounds.depth} levels`,
+          field,
+        )
+      }
+      nodes.push(child)
+      depths.push(depth + 1)
+      paths.push(childPath(path, key, i))
+    }
   }
-  if (over === 'depth') {
-    throw inputError(
-      `${what} may nest objects and lists at most ${bounds.depth} levels deep`,
-      `more than ${bounds.depth} levels`,
-      field,
-    )
-  }
+}
+
+function childPath(path: string, key: string | undefined, index: number): string {
+  if (key === undefined) return `${path}[${index}]`
+  return path ? `${path}.${key}` : key
 }

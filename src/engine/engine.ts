@@ -19,6 +19,7 @@ import type {
 } from '../store/store.js'
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { type AuditLogOptions, type AuditLogPage, actorUser, auditEntry, listAuditLogs } from './audit.js'
+import { checkText } from './bounds.js'
 import { EddyError, inputError } from './errors.js'
 import { FeedEvents } from './events.js'
 import { DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, shapesFor } from './fanout.js'
@@ -42,7 +43,7 @@ import {
   listFollows,
   unfollow,
 } from './follows.js'
-import { randomId, skToId } from './ids.js'
+import { idToSk, legacySks, randomId, requireSk, skToId } from './ids.js'
 import { untilCommitted } from './optimistic.js'
 import { intOption } from './options.js'
 import { withPastCap } from './past-cap.js'
@@ -469,7 +470,22 @@ export class Engine {
 
   /** Removes every activity with `foreignId` from `feed`, as {@link removeActivities} does. */
   async removeByForeignId(feed: FeedRef, foreignId: string, user?: string): Promise<number> {
+    checkText(foreignId, 'foreign_id')
     return this.removeActivities(feed, await this.#store.findByForeignId(feed.id, foreignId), user)
+  }
+
+  /**
+   * Removes the activity with id `id` from `feed`, as {@link removeActivities} does. Also finds
+   * activities stored with an id that is not a valid version-1 UUID (times past 2255 before the
+   * time range was enforced): their sort key is the id's digits plus the ones the id dropped.
+   */
+  async removeById(feed: FeedRef, id: unknown, user?: string, field = 'activity id'): Promise<number> {
+    const sk = typeof id === 'string' ? idToSk(id) : undefined
+    const removed = sk ? await this.removeActivities(feed, [sk], user) : 0
+    if (removed > 0) return removed
+    const legacy = legacySks(id)
+    if (!sk && legacy.length === 0) requireSk(id, field)
+    return legacy.length > 0 ? this.removeActivities(feed, legacy, user) : 0
   }
 
   /**

@@ -50,6 +50,27 @@ export function requireSk(id: unknown, field: string): string {
   return sk
 }
 
+const LEGACY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const HEX = '0123456789abcdef'
+
+/**
+ * The sort keys an activity with id `id` may have been stored under before times were bounded
+ * (none when `id` is not UUID-shaped): a time past 2^60 ticks (the year 5236; reachable through
+ * epoch milliseconds and Dates) took 16 or 17 hex digits, so the id kept the first 31 digits of
+ * the key and dropped the rest. At most 273 keys, looked up in one call.
+ */
+export function legacySks(id: unknown): string[] {
+  if (typeof id !== 'string' || !LEGACY_ID.test(id.toLowerCase())) return []
+  const v = id.toLowerCase()
+  const head = v.slice(15, 18) + v.slice(9, 13) + v.slice(0, 8) + v.slice(19, 23) + v.slice(24, 36)
+  const out = [head]
+  for (const a of HEX) {
+    out.push(head + a)
+    for (const b of HEX) out.push(head + a + b)
+  }
+  return out
+}
+
 /** Microseconds since the Unix epoch encoded in a sort key. */
 export function skMicros(sk: string): number {
   const ticks = BigInt(`0x${sk.slice(0, 15)}`) - GREGORIAN_OFFSET

@@ -22,13 +22,13 @@ export function parseTime(value: unknown, field = 'time'): number {
   if (value instanceof Date) {
     const ms = value.getTime()
     if (Number.isNaN(ms)) throw inputError(`${field} must be a valid date`, String(value), field)
-    return ms * 1000
+    return inRange(ms * 1000, value, field)
   }
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0 || value > 1e14) {
+    if (!Number.isFinite(value)) {
       throw inputError(`${field} must be epoch milliseconds or an ISO-8601 string`, value, field)
     }
-    return Math.round(value * 1000)
+    return inRange(Math.round(value * 1000), value, field)
   }
   if (typeof value !== 'string') {
     throw inputError(`${field} must be an ISO-8601 string like 2026-11-26T13:55:10.123456`, value, field)
@@ -57,10 +57,28 @@ export function parseTime(value: unknown, field = 'time'): number {
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)))
   }
   const micros = Number((frac + '000000').slice(0, 6))
-  return (ms - offsetMin * 60_000) * 1000 + micros
+  return inRange((ms - offsetMin * 60_000) * 1000 + micros, value, field)
 }
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n))
+
+/**
+ * The latest activity time, in microseconds since the Unix epoch: 2255-06-05T23:47:34.740991,
+ * the last microsecond a JavaScript number holds exactly. Ids encode times to the year 5236, but a
+ * later time would round, and one past 5236 overflowed the id's 60 bits (an id that is not a
+ * version-1 UUID and sorts before every other); the earliest time is the Unix epoch.
+ */
+export const MAX_TIME_MICROS = Number.MAX_SAFE_INTEGER
+
+/** Throws a 400 stating the range when `micros` is outside what an activity id holds. */
+function inRange(micros: number, value: unknown, field: string): number {
+  if (Number.isInteger(micros) && micros >= 0 && micros <= MAX_TIME_MICROS) return micros
+  throw inputError(
+    `${field} must be between ${formatTime(0)} and ${formatTime(MAX_TIME_MICROS)} UTC (the times an activity id holds to the microsecond)`,
+    value instanceof Date ? String(value) : value,
+    field,
+  )
+}
 
 /**
  * Formats microseconds as Stream does: naive UTC with six fractional digits. Integer calendar

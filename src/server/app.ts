@@ -143,7 +143,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
         return done(inputError(rule, err.message, 'body'))
       }
       try {
-        checkBounds(value, 'body', 'the body', BODY_BOUNDS)
+        // Field paths start at the body's keys (`activities[1].verb`), as Stream names fields.
+        checkBounds(value, 'body', 'the body', BODY_BOUNDS, '')
       } catch (error) {
         return done(error as Error)
       }

@@ -1,6 +1,7 @@
 /** What every route shares: the client, the authenticator, and helpers to declare authorized routes. */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import type { EddyClient } from '../client/client.js'
+import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import { type Authenticator, actionFor, checkScope, type Principal } from './auth.js'
@@ -69,6 +70,9 @@ export function route(
       const principal = authenticated instanceof Promise ? await authenticated : authenticated
       if (ctx.limits) await ctx.limits.take(reply, endpoint, principal)
       const params = request.params as Params
+      // Text no store can keep is refused in any parameter, named (the body is checked as parsed).
+      checkBounds(params, 'path', 'the path', BODY_BOUNDS, '')
+      checkBounds(query, 'query', 'the query string', BODY_BOUNDS, '')
       checkScope(principal, { resource, action, feedId: feedOf(params, query) }, ctx.engine.groups)
       const body = await handler({ principal, params, query, body: request.body, request })
       // Prebuilt JSON text: set the type so Fastify sends the string as is (no serializer pass).

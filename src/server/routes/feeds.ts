@@ -1,7 +1,6 @@
 /** Feed routes: read (plain and enriched), add, remove, `to` targets update, add_to_many. */
 import type { FastifyInstance } from 'fastify'
 import { inputError } from '../../engine/errors.js'
-import { requireSk } from '../../engine/ids.js'
 import { type GetFeedOptions, readFeed } from '../../engine/read.js'
 import { updateToTargets } from '../../engine/updates.js'
 import { readerOf, requireOwn, requireRead, requireServer, userOf } from '../auth.js'
@@ -130,7 +129,7 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (byForeignId !== undefined && byForeignId !== '0' && byForeignId !== 'false') {
       if (id.length > 255) throw inputError('foreign_id must be at most 255 characters', id, 'foreign_id')
       await ctx.engine.removeByForeignId(feed, id, user)
-    } else await ctx.engine.removeActivities(feed, [requireSk(id, 'activity id')], user)
+    } else await ctx.engine.removeById(feed, id, user)
     return timed(started, { removed: id })
   })
 
