@@ -9,10 +9,13 @@
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { connect, type EddyClient } from 'eddy'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { forbidden } from '../fixtures/attack.js'
+import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
+import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
 
 const KEY = 'privacy-key'
 const SECRET = 'privacy-secret'
@@ -21,151 +24,190 @@ const T = '2026-11-20T12:00:00.000000'
 // The client's generic response types get in the way of asserting raw wire shapes.
 type Api = any
 
-describe('a user token reads only what it may read', () => {
-  let app: FastifyInstance
-  let base: string
-  let api: Api
-  let victim: Api
-  let mallory: Api
-  let carol: Api
-  /** A private activity: only in notification:victim (its actor's public feed does not hold it). */
-  let secret: { id: string; foreign_id: string; time: string }
-  /** Carol's public post. */
-  let open: { id: string }
-
-  before(async () => {
-    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-    const options = { urlOverride: { api: base } }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    victim = stream.connect(KEY, api.createUserToken('victim'), 'app', options)
-    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
-    carol = stream.connect(KEY, api.createUserToken('carol'), 'app', options)
-    // The victim follows carol (whom the victim follows is private: listing it is a 403).
-    await victim.feed('timeline', 'victim').follow('user', 'carol')
-    open = await carol.feed('user', 'carol').addActivity({ verb: 'post', object: 'open:1', text: 'public' })
-    await victim.feed('timeline', 'victim').addActivity({ verb: 'note', object: 'diary:1', text: 'private' })
-    secret = await api.feed('notification', 'victim').addActivity({
-      actor: 'SU:carol',
-      verb: 'message',
-      object: 'message:1',
-      foreign_id: 'message:1',
-      time: T,
-      text: 'your code is 1234',
-    })
-  })
-  after(() => app.close())
-
-  /** A raw call with a user token. */
-  async function raw(token: string, method: string, path: string, body?: unknown) {
-    const sep = path.includes('?') ? '&' : '?'
-    const res = await fetch(`${base}v1.0/${path}${sep}api_key=${KEY}`, {
-      method,
-      headers: { authorization: token, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: res.status, body: (await res.json()) as Api }
-  }
-
-  it("refuses to make a user's feed follow a feed it may not read, so nothing private arrives", async () => {
-    await forbidden(mallory.feed('timeline', 'victim').get())
-    await forbidden(mallory.feed('timeline', 'mallory').follow('timeline', 'victim'))
-    await forbidden(mallory.feed('timeline', 'mallory').follow('notification', 'victim'))
-    await forbidden(mallory.feed('timeline', 'mallory').follow('timeline_aggregated', 'victim'))
-    await forbidden(mallory.feed('user', 'mallory').follow('timeline', 'victim', { limit: 100 }))
-    const token = api.createUserToken('mallory')
-    for (const target of ['timeline:victim', 'notification:victim']) {
-      const res = await raw(token, 'POST', 'feed/timeline/mallory/following/', { target })
-      assert.equal(res.status, 403, target)
-      assert.equal(res.body.code, 17)
-    }
-    // No edge was made, and nothing of the victim's (its own post, or carol's through its follow) arrived.
-    assert.deepEqual((await api.feed('timeline', 'mallory').following()).results, [])
-    await victim.feed('timeline', 'victim').addActivity({ verb: 'note', object: 'diary:2', text: 'private' })
-    await carol.feed('user', 'carol').addActivity({ verb: 'post', object: 'open:2', text: 'via victim' })
-    assert.deepEqual((await api.feed('timeline', 'mallory').get()).results, [])
-    // Following what it may read itself still works: its own feeds and public user feeds.
-    await mallory.feed('timeline', 'mallory').follow('user', 'victim')
-    await mallory.feed('timeline', 'mallory').follow('user', 'mallory')
-    assert.equal((await api.feed('timeline', 'mallory').following()).results.length, 2)
-    // A server token keeps full rights.
-    await api.feed('timeline', 'trusted').follow('timeline', 'victim')
-  })
-
-  it('leaves a private activity out of activities/ by id and by foreign_id + time', async () => {
-    // Controls: the owner and a server token get it; anyone gets carol's public post.
-    assert.equal((await victim.getActivities({ ids: [secret.id] })).results.length, 1)
-    assert.equal((await api.getActivities({ ids: [secret.id] })).results.length, 1)
-    assert.equal((await mallory.getActivities({ ids: [open.id] })).results.length, 1)
-
-    const byId = await mallory.getActivities({ ids: [secret.id, open.id] })
-    assert.deepEqual(
-      byId.results.map((a: Api) => a.id),
-      [open.id],
-    )
-    const byForeignId = await mallory.getActivities({
-      foreignIDTimes: [{ foreign_id: secret.foreign_id, time: secret.time }],
-    })
-    assert.deepEqual(byForeignId.results, [])
-    const token = api.createUserToken('mallory')
-    for (const path of [
-      `activities/?ids=${secret.id}`,
-      `enrich/activities/?ids=${secret.id}`,
-      `activities/?foreign_ids=${secret.foreign_id}&timestamps=${secret.time}`,
-      `enrich/activities/?foreign_ids=${secret.foreign_id}&timestamps=${secret.time}&withReactionCounts=true`,
-    ]) {
-      const res = await raw(token, 'GET', path)
-      assert.equal(res.status, 200, path)
-      assert.deepEqual(res.body.results, [], path)
-      assert.doesNotMatch(JSON.stringify(res.body), /1234/, path)
-    }
-  })
-
-  it('leaves a private activity out of reaction filters with with_activity_data', async () => {
-    // Reaction reads are open (Stream's policy), so the activity id is public knowledge.
-    await victim.reactions.add('like', secret.id)
-    const listed = await mallory.reactions.filter({ user_id: 'victim', kind: 'like' })
-    assert.equal(listed.results[0].activity_id, secret.id)
-    const page = await mallory.reactions.filter({ activity_id: secret.id, with_activity_data: true })
-    assert.equal(page.results.length, 1, 'the reactions themselves stay readable')
-    assert.equal(page.activity, undefined)
-    assert.doesNotMatch(JSON.stringify(page), /1234/)
-    const own = await victim.reactions.filter({ activity_id: secret.id, with_activity_data: true })
-    assert.equal(own.activity?.text, 'your code is 1234')
-  })
-
-  it('does not resolve an SA: reference to a private activity in enriched reads', async () => {
-    await mallory.feed('user', 'mallory').addActivity({ verb: 'peek', object: `SA:${secret.id}`, text: 'x' })
-    // A reaction's activity in a target feed references the reacted-to activity the same way.
-    await mallory.reactions.add('like', secret.id, {}, { targetFeeds: ['user:mallory'] })
-    for (const reader of [mallory, carol]) {
-      const page = await reader.feed('user', 'mallory').get({ enrich: true })
-      assert.equal(page.results.length, 2)
-      for (const activity of page.results) {
-        assert.equal(activity.object.error, 'ReferenceNotFound', JSON.stringify(activity.object))
-        assert.equal(activity.object.id, secret.id)
-      }
-      assert.doesNotMatch(JSON.stringify(page), /1234/)
-    }
-    // Public activities still resolve, and the owner of the private one sees it resolved.
-    await mallory.feed('user', 'mallory').addActivity({ verb: 'share', object: `SA:${open.id}` })
-    const shared = await carol.feed('user', 'mallory').get({ enrich: true, limit: 1 })
-    assert.equal(shared.results[0].object.text, 'public')
-    await victim.feed('timeline', 'victim').addActivity({ verb: 'pin', object: `SA:${secret.id}` })
-    const pinned = await victim.feed('timeline', 'victim').get({ enrich: true, limit: 1 })
-    assert.equal(pinned.results[0].object.text, 'your code is 1234')
-    // A server token resolves everything.
-    const all = await api.feed('user', 'mallory').get({ enrich: true })
-    assert.ok(all.results.some((a: Api) => a.object.text === 'your code is 1234'))
-  })
-
-  it('reads an activity that reached the reader through a follow a server made', async () => {
-    // A follow made by a server token is trusted: what it delivers is in the reader's own feed.
-    await api.feed('timeline', 'mallory').follow('timeline', 'victim')
-    const note = await victim.feed('timeline', 'victim').addActivity({ verb: 'note', object: 'diary:3' })
-    assert.equal((await mallory.getActivities({ ids: [note.id] })).results.length, 1)
-    await api.feed('timeline', 'mallory').unfollow('timeline', 'victim')
-    assert.deepEqual((await mallory.getActivities({ ids: [note.id] })).results, [])
-  })
+const pgSkip = await postgresUnavailable()
+const redisSkip = pgSkip ?? (await redisUnavailable())
+const schemas = new ScratchSchemas('privacy')
+const prefixes = new ScratchPrefixes('privacy')
+after(async () => {
+  await schemas.drop()
+  if (!redisSkip) await prefixes.drop()
 })
+
+// The rule reads only the store's contract (which feeds hold an activity), so every store agrees.
+const backends: { name: string; options: () => Parameters<typeof connect>[0]; skip?: string }[] = [
+  { name: 'memory', options: () => ({ store: 'memory' }) },
+  { name: 'sqlite', options: () => ({ store: 'sqlite::memory:' }) },
+  { name: 'postgres', options: () => ({ store: `${PG_URL}?schema=${schemas.name()}` }), skip: pgSkip },
+  {
+    name: 'postgres + redis',
+    options: () => ({
+      store: `${PG_URL}?schema=${schemas.name()}`,
+      timelines: `${REDIS_URL}?prefix=${prefixes.name()}`,
+    }),
+    skip: redisSkip,
+  },
+]
+
+for (const backend of backends)
+  describe(`a user token reads only what it may read (${backend.name})`, { skip: backend.skip }, () => {
+    let client: EddyClient
+    let app: FastifyInstance
+    let base: string
+    let api: Api
+    let victim: Api
+    let mallory: Api
+    let carol: Api
+    /** A private activity: only in notification:victim (its actor's public feed does not hold it). */
+    let secret: { id: string; foreign_id: string; time: string }
+    /** Carol's public post. */
+    let open: { id: string }
+
+    before(async () => {
+      client = connect(backend.options())
+      await client.ready()
+      app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
+      const options = { urlOverride: { api: base } }
+      api = stream.connect(KEY, SECRET, 'app', options)
+      victim = stream.connect(KEY, api.createUserToken('victim'), 'app', options)
+      mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+      carol = stream.connect(KEY, api.createUserToken('carol'), 'app', options)
+      // The victim follows carol (whom the victim follows is private: listing it is a 403).
+      await victim.feed('timeline', 'victim').follow('user', 'carol')
+      open = await carol.feed('user', 'carol').addActivity({ verb: 'post', object: 'open:1', text: 'public' })
+      await victim
+        .feed('timeline', 'victim')
+        .addActivity({ verb: 'note', object: 'diary:1', text: 'private' })
+      secret = await api.feed('notification', 'victim').addActivity({
+        actor: 'SU:carol',
+        verb: 'message',
+        object: 'message:1',
+        foreign_id: 'message:1',
+        time: T,
+        text: 'your code is 1234',
+      })
+    })
+    after(async () => {
+      await app.close()
+      await client.close()
+    })
+
+    /** A raw call with a user token. */
+    async function raw(token: string, method: string, path: string, body?: unknown) {
+      const sep = path.includes('?') ? '&' : '?'
+      const res = await fetch(`${base}v1.0/${path}${sep}api_key=${KEY}`, {
+        method,
+        headers: { authorization: token, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      return { status: res.status, body: (await res.json()) as Api }
+    }
+
+    it("refuses to make a user's feed follow a feed it may not read, so nothing private arrives", async () => {
+      await forbidden(mallory.feed('timeline', 'victim').get())
+      await forbidden(mallory.feed('timeline', 'mallory').follow('timeline', 'victim'))
+      await forbidden(mallory.feed('timeline', 'mallory').follow('notification', 'victim'))
+      await forbidden(mallory.feed('timeline', 'mallory').follow('timeline_aggregated', 'victim'))
+      await forbidden(mallory.feed('user', 'mallory').follow('timeline', 'victim', { limit: 100 }))
+      const token = api.createUserToken('mallory')
+      for (const target of ['timeline:victim', 'notification:victim']) {
+        const res = await raw(token, 'POST', 'feed/timeline/mallory/following/', { target })
+        assert.equal(res.status, 403, target)
+        assert.equal(res.body.code, 17)
+      }
+      // No edge was made, and nothing of the victim's (its own post, or carol's through its follow) arrived.
+      assert.deepEqual((await api.feed('timeline', 'mallory').following()).results, [])
+      await victim
+        .feed('timeline', 'victim')
+        .addActivity({ verb: 'note', object: 'diary:2', text: 'private' })
+      await carol.feed('user', 'carol').addActivity({ verb: 'post', object: 'open:2', text: 'via victim' })
+      await client.flush()
+      assert.deepEqual((await api.feed('timeline', 'mallory').get()).results, [])
+      // Following what it may read itself still works: its own feeds and public user feeds.
+      await mallory.feed('timeline', 'mallory').follow('user', 'victim')
+      await mallory.feed('timeline', 'mallory').follow('user', 'mallory')
+      assert.equal((await api.feed('timeline', 'mallory').following()).results.length, 2)
+      // A server token keeps full rights.
+      await api.feed('timeline', 'trusted').follow('timeline', 'victim')
+    })
+
+    it('leaves a private activity out of activities/ by id and by foreign_id + time', async () => {
+      // Controls: the owner and a server token get it; anyone gets carol's public post.
+      assert.equal((await victim.getActivities({ ids: [secret.id] })).results.length, 1)
+      assert.equal((await api.getActivities({ ids: [secret.id] })).results.length, 1)
+      assert.equal((await mallory.getActivities({ ids: [open.id] })).results.length, 1)
+
+      const byId = await mallory.getActivities({ ids: [secret.id, open.id] })
+      assert.deepEqual(
+        byId.results.map((a: Api) => a.id),
+        [open.id],
+      )
+      const byForeignId = await mallory.getActivities({
+        foreignIDTimes: [{ foreign_id: secret.foreign_id, time: secret.time }],
+      })
+      assert.deepEqual(byForeignId.results, [])
+      const token = api.createUserToken('mallory')
+      for (const path of [
+        `activities/?ids=${secret.id}`,
+        `enrich/activities/?ids=${secret.id}`,
+        `activities/?foreign_ids=${secret.foreign_id}&timestamps=${secret.time}`,
+        `enrich/activities/?foreign_ids=${secret.foreign_id}&timestamps=${secret.time}&withReactionCounts=true`,
+      ]) {
+        const res = await raw(token, 'GET', path)
+        assert.equal(res.status, 200, path)
+        assert.deepEqual(res.body.results, [], path)
+        assert.doesNotMatch(JSON.stringify(res.body), /1234/, path)
+      }
+    })
+
+    it('leaves a private activity out of reaction filters with with_activity_data', async () => {
+      // Reaction reads are open (Stream's policy), so the activity id is public knowledge.
+      await victim.reactions.add('like', secret.id)
+      const listed = await mallory.reactions.filter({ user_id: 'victim', kind: 'like' })
+      assert.equal(listed.results[0].activity_id, secret.id)
+      const page = await mallory.reactions.filter({ activity_id: secret.id, with_activity_data: true })
+      assert.equal(page.results.length, 1, 'the reactions themselves stay readable')
+      assert.equal(page.activity, undefined)
+      assert.doesNotMatch(JSON.stringify(page), /1234/)
+      const own = await victim.reactions.filter({ activity_id: secret.id, with_activity_data: true })
+      assert.equal(own.activity?.text, 'your code is 1234')
+    })
+
+    it('does not resolve an SA: reference to a private activity in enriched reads', async () => {
+      await mallory
+        .feed('user', 'mallory')
+        .addActivity({ verb: 'peek', object: `SA:${secret.id}`, text: 'x' })
+      // A reaction's activity in a target feed references the reacted-to activity the same way.
+      await mallory.reactions.add('like', secret.id, {}, { targetFeeds: ['user:mallory'] })
+      for (const reader of [mallory, carol]) {
+        const page = await reader.feed('user', 'mallory').get({ enrich: true })
+        assert.equal(page.results.length, 2)
+        for (const activity of page.results) {
+          assert.equal(activity.object.error, 'ReferenceNotFound', JSON.stringify(activity.object))
+          assert.equal(activity.object.id, secret.id)
+        }
+        assert.doesNotMatch(JSON.stringify(page), /1234/)
+      }
+      // Public activities still resolve, and the owner of the private one sees it resolved.
+      await mallory.feed('user', 'mallory').addActivity({ verb: 'share', object: `SA:${open.id}` })
+      const shared = await carol.feed('user', 'mallory').get({ enrich: true, limit: 1 })
+      assert.equal(shared.results[0].object.text, 'public')
+      await victim.feed('timeline', 'victim').addActivity({ verb: 'pin', object: `SA:${secret.id}` })
+      const pinned = await victim.feed('timeline', 'victim').get({ enrich: true, limit: 1 })
+      assert.equal(pinned.results[0].object.text, 'your code is 1234')
+      // A server token resolves everything.
+      const all = await api.feed('user', 'mallory').get({ enrich: true })
+      assert.ok(all.results.some((a: Api) => a.object.text === 'your code is 1234'))
+    })
+
+    it('reads an activity that reached the reader through a follow a server made', async () => {
+      // A follow made by a server token is trusted: what it delivers is in the reader's own feed.
+      await api.feed('timeline', 'mallory').follow('timeline', 'victim')
+      const note = await victim.feed('timeline', 'victim').addActivity({ verb: 'note', object: 'diary:3' })
+      await client.flush() // fan-out to followers may finish after the add's answer
+      assert.equal((await mallory.getActivities({ ids: [note.id] })).results.length, 1)
+      await api.feed('timeline', 'mallory').unfollow('timeline', 'victim')
+      assert.deepEqual((await mallory.getActivities({ ids: [note.id] })).results, [])
+    })
+  })
