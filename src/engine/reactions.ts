@@ -42,6 +42,7 @@ import {
   requireKind,
   requireUserId,
 } from './reaction-read.js'
+import { type Reader, readableActivities } from './read-policy.js'
 import { formatTime, parseTime } from './time.js'
 
 export type { ReactionChange, ReactionInput } from './reaction-input.js'
@@ -55,6 +56,8 @@ export interface ReactionHost {
   /** The audit entries to write with a change, when the audit log is on. */
   audited(make: () => AuditEntry[]): AuditEntry[] | undefined
   loadActivities(sks: string[]): Promise<Map<string, Activity>>
+  /** Which of `sks` `feed` holds (for the read rule, read-policy.ts). */
+  getEntries(feed: FeedRef, sks: string[]): Promise<Map<string, unknown>>
   /** Throws (503) when fan-out is refused for back-pressure; called before a change that retargets. */
   admitFanout(): void
   /** Writes `prepared` (when given) into `add` feeds and takes `sk` out of `remove` feeds, fanning out. */
@@ -104,9 +107,10 @@ export class Reactions {
   /**
    * Adds a reaction to an activity (`activity_id`) or to a reaction (`parent`). With `user` (a
    * user token), it is that user's and its target feeds must be the user's own or notification
-   * feeds; trusted callers name the user in `user_id`.
+   * feeds; trusted callers name the user in `user_id`. With `reader` (the same user token), the
+   * activity must be one it may read (read-policy.ts): else it is refused as a missing one is.
    */
-  async add(input: ReactionInput, user?: string): Promise<Reaction> {
+  async add(input: ReactionInput, user?: string, reader?: Reader): Promise<Reaction> {
     if (input === null || typeof input !== 'object' || Array.isArray(input))
       throw inputError(
         'a reaction must be an object with kind and activity_id (or parent)',
@@ -134,7 +138,7 @@ export class Reactions {
     const extra = input.target_feeds_extra_data
     const extraData =
       extra === undefined || extra === null ? undefined : dataOf(extra, 'target_feeds_extra_data')
-    const { activityId, parent } = await this.#placeOf(input)
+    const { activityId, parent } = await this.#placeOf(input, reader)
 
     const micros = nextMicros()
     const tail = id === undefined ? tailFor(`r:${randomId()}`) : tailFor(`r:${id}`)
@@ -183,7 +187,7 @@ export class Reactions {
   }
 
   /** Where a new reaction hangs: its activity and parent, both checked to exist. */
-  async #placeOf(input: ReactionInput): Promise<{ activityId: string; parent: string }> {
+  async #placeOf(input: ReactionInput, reader?: Reader): Promise<{ activityId: string; parent: string }> {
     if (input.parent !== undefined && input.parent !== null && input.parent !== '') {
       const parentId = input.parent
       if (typeof parentId !== 'string' || parentId.length > 255)
@@ -208,7 +212,9 @@ export class Reactions {
     const sk = typeof activityId === 'string' ? idToSk(activityId) : undefined
     if (sk === undefined)
       throw inputError('activity_id must be an activity id (a version-1 UUID)', activityId, 'activity_id')
-    if (!(await this.#host.loadActivities([sk])).has(sk))
+    const activity = (await this.#host.loadActivities([sk])).get(sk)
+    // One the reader may not read is refused as a missing one, so neither its existence leaks.
+    if (!activity || (await readableActivities(this.#host, reader, [activity])).length === 0)
       throw inputError('activity_id must name an existing activity', activityId, 'activity_id')
     return { activityId: activityId as string, parent: '' }
   }

@@ -178,15 +178,19 @@ for (const backend of backends)
       await mallory
         .feed('user', 'mallory')
         .addActivity({ verb: 'peek', object: `SA:${secret.id}`, text: 'x' })
-      // A reaction's activity in a target feed references the reacted-to activity the same way.
-      await mallory.reactions.add('like', secret.id, {}, { targetFeeds: ['user:mallory'] })
-      for (const reader of [mallory, carol]) {
-        const page = await reader.feed('user', 'mallory').get({ enrich: true })
-        assert.equal(page.results.length, 2)
-        for (const activity of page.results) {
-          assert.equal(activity.object.error, 'ReferenceNotFound', JSON.stringify(activity.object))
-          assert.equal(activity.object.id, secret.id)
-        }
+      // A reaction's activity in a target feed references the reacted-to activity the same way:
+      // the victim likes the message into its public user feed.
+      await victim.reactions.add('like', secret.id, {}, { targetFeeds: ['user:victim'] })
+      const pages = [
+        await mallory.feed('user', 'mallory').get({ enrich: true }),
+        await carol.feed('user', 'mallory').get({ enrich: true }),
+        await mallory.feed('user', 'victim').get({ enrich: true, limit: 1 }),
+      ]
+      for (const page of pages) {
+        assert.equal(page.results.length, 1)
+        const { object } = page.results[0]
+        assert.equal(object.error, 'ReferenceNotFound', JSON.stringify(object))
+        assert.equal(object.id, secret.id)
         assert.doesNotMatch(JSON.stringify(page), /1234/)
       }
       // Public activities still resolve, and the owner of the private one sees it resolved.
@@ -199,6 +203,28 @@ for (const backend of backends)
       // A server token resolves everything.
       const all = await api.feed('user', 'mallory').get({ enrich: true })
       assert.ok(all.results.some((a: Api) => a.object.text === 'your code is 1234'))
+    })
+
+    it('refuses a reaction to an activity the user may not read, as to a missing one', async () => {
+      const missing = '11111111-1111-11ee-8888-111111111111'
+      const refusal = async (activityId: string) => {
+        const res = await raw(api.createUserToken('mallory'), 'POST', 'reaction/', {
+          kind: 'like',
+          activity_id: activityId,
+          target_feeds: ['user:mallory'],
+        })
+        assert.equal(res.status, 400, JSON.stringify(res.body))
+        return res.body.detail.replace(activityId, '<id>')
+      }
+      assert.equal(await refusal(secret.id), await refusal(missing))
+      await assert.rejects(
+        mallory.reactions.add('like', secret.id),
+        /activity_id must name an existing activity/,
+      )
+      // Nothing of mallory's reached the activity; readable ones take reactions as before.
+      const likes = await api.reactions.filter({ activity_id: secret.id, kind: 'like' })
+      assert.ok(likes.results.every((r: Api) => r.user_id !== 'mallory'))
+      await mallory.reactions.add('like', open.id)
     })
 
     it('reads an activity that reached the reader through a follow a server made', async () => {

@@ -74,7 +74,8 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const started = performance.now()
     const input = objectBody(body, '{ kind, activity_id (or parent), data, target_feeds }')
     onlyKeys(input, ADD_FIELDS, 'a reaction')
-    return timed(started, await reactions.add(input, userOf(principal)))
+    const reader = readerOf(principal, ctx.publicRead)
+    return timed(started, await reactions.add(input, userOf(principal), reader))
   })
 
   route(app, ctx, 'GET', `${base}:id/`, 'reactions', all, async ({ params }) => {
