@@ -1,8 +1,8 @@
 /**
  * Collection squatting, as an attacker with a user token tries it: create `products/sku-1`
  * before the app's server does, then rewrite the price after the server's catalogue upsert.
- * Ownership follows the last trusted write: a server upsert owns the entry, so the user who
- * created it first can no longer change or delete it.
+ * Ownership follows the last trusted write: a server upsert (or update) owns the entry, so the
+ * user who created it first can no longer change or delete it.
  */
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
@@ -48,7 +48,7 @@ for (const store of ['memory', 'sqlite::memory:']) {
       assert.equal((await fetch(url, { method: 'DELETE', headers })).status, 403)
       const entry = await api.collections.get('products', 'sku-1')
       assert.deepEqual(entry.data, { price: 100, name: 'lamp' })
-      // The server still changes it; the audit log names no user as the owner of its upsert.
+      // The server still changes it; the audit log names no user as the owner of its writes.
       await api.collections.update('products', 'sku-1', { price: 90 })
       assert.equal((await mallory.collections.get('products', 'sku-1')).data.price, 90)
       const log = await api.auditLogs.filter({ entity_type: 'collection', entity_id: 'products:sku-1' })
@@ -62,13 +62,29 @@ for (const store of ['memory', 'sqlite::memory:']) {
       )
     })
 
-    it('leaves entries no server wrote to the user who created them', async () => {
+    it("takes the entry with a server's update too, and leaves others to their creator", async () => {
+      await mallory.collections.add('products', 'sku-2', { price: 1 })
+      await mallory.collections.update('products', 'sku-2', { price: 2 })
+      await api.collections.update('products', 'sku-2', { price: 200 })
+      await forbidden(mallory.collections.update('products', 'sku-2', { price: 0 }))
+      await forbidden(mallory.collections.delete('products', 'sku-2'))
+      assert.equal((await api.collections.get('products', 'sku-2')).data.price, 200)
+      // An entry no server wrote stays its creator's; a server's add for a user makes it that user's.
       await mallory.collections.add('notes', 'n-1', { text: 'mine' })
       await mallory.collections.update('notes', 'n-1', { text: 'still mine' })
-      await api.collections.update('notes', 'n-1', { text: 'edited by the app' })
-      await mallory.collections.update('notes', 'n-1', { text: 'mine again' })
-      assert.equal((await api.collections.get('notes', 'n-1')).data.text, 'mine again')
+      const forMallory = await fetch(`${base}v1.0/collections/notes/?api_key=${KEY}`, {
+        method: 'POST',
+        headers: {
+          authorization: api.getOrCreateToken(),
+          'stream-auth-type': 'jwt',
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ id: 'n-2', data: { text: 'for mallory' }, user_id: 'mallory' }),
+      })
+      assert.equal(forMallory.status, 200)
+      await mallory.collections.update('notes', 'n-2', { text: 'mine too' })
       await mallory.collections.delete('notes', 'n-1')
+      await mallory.collections.delete('notes', 'n-2')
     })
   })
 }

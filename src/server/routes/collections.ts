@@ -80,9 +80,11 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       const data = requireData(input.data, 'data', true)
       // The ownership check and the write are one optimistic step: the update applies only to
       // the version that was checked (a concurrent delete and re-create by someone else loses nothing).
+      // Ownership follows the last trusted write: a server's update makes the entry the server's.
+      const user = userOf(principal)
       const doc = await untilApplied(async () => {
         const existing = await owned(principal, collection, id)
-        const stored: StoredEntry = { data, user_id: entryOwner(existing) }
+        const stored: StoredEntry = { data, user_id: user === undefined ? null : entryOwner(existing) }
         return store.putDoc(collectionKind(collection), id, stored as never, 'update', existing.updatedAt)
       })
       await auditDocuments(ctx, principal, 'collection', [
