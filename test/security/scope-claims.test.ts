@@ -92,6 +92,25 @@ describe('scope claims name one feed each', () => {
     assert.deepEqual((await raw(all, 'GET', 'feed/timeline/_aggregatedbob/following/')).body.results, [])
   })
 
+  it("matches only Stream's claim formats: `*`, or `<slug><userId>` in a comma list", async () => {
+    const token = (feedId: string) => (stream as Api).JWTScopeToken(SECRET, '*', '*', { feedId })
+    const status = async (feedId: string, query: string) =>
+      (await raw(token(feedId), 'GET', `stats/follow/?${query}`)).status
+    assert.equal(await status('useralice,timelinebob', 'followers=user:alice&following=timeline:bob'), 200)
+    assert.equal(await status('useralice, timelinebob', 'followers=timeline:bob'), 200)
+    // A colon, a prefix, a glob or another split of the same text is no claim on the feed.
+    for (const claim of ['user:alice', 'user', 'useral', 'user*', 'usera*', 'userALICE', ':useralice']) {
+      assert.equal(await status(claim, 'followers=user:alice'), 403, claim)
+    }
+    assert.equal((await raw(token('timelinebob'), 'GET', 'feed/timeline/bob/')).status, 200)
+    assert.equal(
+      (await raw(token('timeline_aggregatedbob'), 'GET', 'feed/timeline_aggregated/bob/')).status,
+      200,
+    )
+    // An unknown group is the route's 400, as for an app-wide token.
+    assert.equal((await raw(token('nopebob'), 'GET', 'feed/nope/bob/')).status, 400)
+  })
+
   it('stats/follow checks the scope for the following feed too', async () => {
     const alice: string = api.feed('user', 'alice').token
     const ok = await raw(alice, 'GET', 'stats/follow/?followers=user:alice&following=user:alice')
