@@ -13,6 +13,7 @@ import { connect, type EddyClient } from 'eddy'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { MAX_PUBLIC_HOLDER_LOOKUPS, readableActivities } from '../../src/engine/read-policy.js'
 import { forbidden } from '../fixtures/attack.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
@@ -237,3 +238,35 @@ for (const backend of backends)
       assert.deepEqual((await mallory.getActivities({ ids: [note.id] })).results, [])
     })
   })
+
+describe('the read rule asks the store a bounded number of questions', () => {
+  it('at most the reader’s own feeds plus MAX_PUBLIC_HOLDER_LOOKUPS, however many feeds are named', async () => {
+    const client = connect({ store: 'memory' })
+    try {
+      const engine = client.engine
+      let asked = 0
+      const lookup = {
+        groups: engine.groups,
+        getEntries: (feed: Parameters<typeof engine.getEntries>[0], sks: string[]) => {
+          asked++
+          return engine.getEntries(feed, sks)
+        },
+      }
+      // 100 activities by 100 actors, each naming 100 public feeds in `to`: 10,100 candidate holders.
+      const activities = Array.from({ length: 100 }, (_, i) => ({
+        id: `0000000${i % 10}-1111-11ee-8888-1111111111${String(i).padStart(2, '0')}`,
+        actor: `SU:actor${i}`,
+        to: Array.from({ length: 100 }, (_, j) => `user:u${i}_${j}`),
+      }))
+      const reader = { user: 'mallory', publicRead: new Set(['user']) }
+      assert.deepEqual(await readableActivities(lookup, reader, activities), [])
+      assert.equal(asked, engine.groups.size + MAX_PUBLIC_HOLDER_LOOKUPS)
+      // Trusted callers (no reader) are not checked at all.
+      asked = 0
+      assert.equal((await readableActivities(lookup, undefined, activities)).length, 100)
+      assert.equal(asked, 0)
+    } finally {
+      await client.close()
+    }
+  })
+})
