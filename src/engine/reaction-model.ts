@@ -4,6 +4,7 @@
  * number of reactions), children counts and, when asked, the reader's own children.
  */
 import type { DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
+import { CHILD_ROWS_PER_RESPONSE, CountBudget } from './read-budget.js'
 
 /** A reaction as stored (the JSON text of `StoredReaction.body`). */
 export interface ReactionRecord {
@@ -90,15 +91,31 @@ export class ReactionShaper {
     const childrenOf = new Map<string, { latest: StoredReaction[]; own: StoredReaction[] }>()
     const counts = new Map<string, Record<string, number>>()
     const own = options.ownChildren && options.ownUser !== undefined ? options.ownUser : undefined
-    // Level by level: one count call and one or two list calls for every reaction of a level.
+    // Level by level: one count call, then one or two list calls for the reactions with children,
+    // as many as CHILD_ROWS_PER_RESPONSE allows (the counts say what each costs); the others
+    // still show their children_counts.
+    const rowsLeft = new CountBudget(CHILD_ROWS_PER_RESPONSE)
     for (let depth = 0; depth < MAX_REACTION_DEPTH; depth++) {
       const level = [...new Map(levels[depth].map((r) => [r.id, r])).values()].filter(
         (r) => !childrenOf.has(r.id),
       )
       if (level.length === 0) break
-      const nodes = level.map((r) => ({ activityId: r.activityId, parent: r.id }))
-      const [found, latest, mine] = await Promise.all([
-        this.#store.countReactions(nodes),
+      const found = await this.#store.countReactions(
+        level.map((r) => ({ activityId: r.activityId, parent: r.id })),
+      )
+      const parents = level.flatMap((r, i) => {
+        counts.set(r.id, found[i])
+        childrenOf.set(r.id, { latest: [], own: [] })
+        const perKind = Object.values(found[i])
+        const total = perKind.reduce((a, b) => a + b, 0)
+        const cost =
+          Math.min(LATEST_CHILDREN, total) +
+          (own === undefined ? 0 : perKind.reduce((a, n) => a + Math.min(OWN_CHILDREN, n), 0))
+        return total > 0 && rowsLeft.take(cost) ? [r] : []
+      })
+      if (parents.length === 0) break
+      const nodes = parents.map((r) => ({ activityId: r.activityId, parent: r.id }))
+      const [latest, mine] = await Promise.all([
         this.#store.listReactions(nodes.map((n) => ({ ...n, limit: LATEST_CHILDREN }))),
         own === undefined
           ? Promise.resolve(nodes.map(() => []))
@@ -106,8 +123,7 @@ export class ReactionShaper {
               nodes.map((n) => ({ ...n, userId: own, perKind: true, limit: OWN_CHILDREN })),
             ),
       ])
-      level.forEach((r, i) => {
-        counts.set(r.id, found[i])
+      parents.forEach((r, i) => {
         childrenOf.set(r.id, { latest: latest[i], own: mine[i] })
       })
       levels.push([...latest.flat(), ...mine.flat()])

@@ -5,10 +5,11 @@
  * add to activities, and `reactions.filter` pages. Each page of activities costs a fixed number of
  * store calls, whatever its size.
  */
-import type { ReactionQuery, ReactionStore } from '../store/store.js'
+import type { ReactionQuery, ReactionStore, StoredReaction } from '../store/store.js'
 import type { Activity } from './activity.js'
 import { inputError } from './errors.js'
 import { intOption } from './options.js'
+import { loadedKinds, ReactionBytes, shownKinds } from './reaction-budget.js'
 import { byKind, type Reaction, type ReactionShaper } from './reaction-model.js'
 
 /** Default and largest number of reactions per kind in `latest_reactions` and `own_reactions`. */
@@ -136,7 +137,11 @@ export function reactionFlags(options: Record<string, unknown>, reader?: string)
 /** Where `next` links of reaction pages point: '' for a path, or an origin like `http://host:8000`. */
 export type LinkBase = string
 
-/** Adds the reaction fields `flags` asks for to each activity (in place), in a few store calls. */
+/**
+ * Adds the reaction fields `flags` asks for to each activity (in place), in a few store calls,
+ * within the read budgets (`reaction-budget.ts`): the most reacted kinds only, and as many of
+ * their newest reactions as fit; `latest_reactions_extra` links to the rest.
+ */
 export async function addReactionFields(
   store: ReactionStore,
   shaper: ReactionShaper,
@@ -149,27 +154,51 @@ export async function addReactionFields(
   const ids = [...byId.keys()]
   if (ids.length === 0) return
   const nodes = ids.map((id) => ({ activityId: id, parent: '' }))
-  const perKind = (userId?: string): ReactionQuery[] =>
-    nodes.map((n) => ({ ...n, userId, kinds: flags.kinds, perKind: true, limit: flags.limit }))
   const wantOwn = flags.own && flags.user !== undefined
-  const [counts, latest, own] = await Promise.all([
-    flags.counts || flags.recent ? store.countReactions(nodes) : [],
-    flags.recent ? store.listReactions(perKind()) : [],
-    wantOwn ? store.listReactions(perKind(flags.user)) : [],
+  // Counts first: they choose the kinds shown and bound the rows the lists may load.
+  const counts = await store.countReactions(nodes)
+  const kinds = counts.map((c) => shownKinds(c, flags.kinds))
+  const lists = (flags.recent ? 1 : 0) + (wantOwn ? 1 : 0)
+  const loaded = loadedKinds(kinds, counts, flags.limit, lists)
+  const listed = nodes.flatMap((n, i) => (loaded[i].length > 0 ? [{ ...n, i }] : []))
+  const perKind = (userId?: string): ReactionQuery[] =>
+    listed.map(({ activityId, parent, i }) => ({
+      activityId,
+      parent,
+      userId,
+      kinds: loaded[i],
+      perKind: true,
+      limit: flags.limit,
+    }))
+  const [latestListed, ownListed] = await Promise.all([
+    flags.recent && listed.length > 0 ? store.listReactions(perKind()) : [],
+    wantOwn && listed.length > 0 ? store.listReactions(perKind(flags.user)) : [],
   ])
+  const latest: StoredReaction[][] = nodes.map(() => [])
+  const own: StoredReaction[][] = nodes.map(() => [])
+  listed.forEach(({ i }, j) => {
+    latest[i] = latestListed[j] ?? []
+    own[i] = ownListed[j] ?? []
+  })
   const rows = [...new Map([...latest.flat(), ...own.flat()].map((r) => [r.id, r])).values()]
   const shown = await shaper.show(rows, { ownUser: flags.user, ownChildren: flags.ownChildren })
   const reactions = new Map<string, Reaction>(shown.map((r) => [r.id, r]))
-  const pick = (list: { id: string }[] | undefined) => (list ?? []).map((r) => reactions.get(r.id)!)
+  const bytes = new ReactionBytes()
+  // Each kind's list keeps its newest reactions that fit; the reader's own are served first.
+  const fit = (id: string, list: StoredReaction[]) => {
+    const out: Record<string, Reaction[]> = {}
+    for (const [kind, group] of Object.entries(byKind(list.map((r) => reactions.get(r.id)!)))) {
+      const kept = bytes.keep(id, group)
+      if (kept.length > 0) out[kind] = kept
+    }
+    return out
+  }
   ids.forEach((id, i) => {
     const fields: Record<string, unknown> = {}
-    const kinds = flags.kinds === undefined ? undefined : new Set(flags.kinds)
-    const counted = Object.fromEntries(
-      Object.entries(counts[i] ?? {}).filter(([kind]) => kinds === undefined || kinds.has(kind)),
-    )
-    if (flags.own) fields.own_reactions = byKind(pick(own[i]))
+    const counted = Object.fromEntries(kinds[i].map((kind) => [kind, counts[i][kind]]))
+    if (flags.own) fields.own_reactions = fit(id, own[i])
     if (flags.recent) {
-      const recent = byKind(pick(latest[i]))
+      const recent = fit(id, latest[i])
       fields.latest_reactions = recent
       const extra: Record<string, { next: string }> = {}
       for (const [kind, list] of Object.entries(recent)) {

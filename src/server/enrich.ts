@@ -2,18 +2,33 @@
  * Enrichment for the `enrich/` read paths: top-level activity fields holding `SU:<user>`,
  * `SO:<collection>:<id>`, `SA:<activity id>` or `SR:<reaction id>` references are replaced by the
  * objects they name, or by Stream's `ReferenceNotFound` objects. An embedded activity gets the
- * read's reaction fields too, relative to the same reader.
+ * read's reaction fields too, relative to the same reader, and its own references are resolved
+ * except `SA:` ones (one level of embedding). What a response may produce is bounded by the read
+ * budgets (`read-budget.ts`): past them, references stay the plain strings they were stored as.
  */
 import type { Activity } from '../engine/activity.js'
 import { idToSk } from '../engine/ids.js'
 import type { LinkBase, ReactionFlags } from '../engine/reaction-read.js'
+import {
+  ByteBudget,
+  CountBudget,
+  ENRICH_BYTES_PER_ACTIVITY,
+  ENRICH_BYTES_PER_EMBEDDED,
+  ENRICH_BYTES_PER_RESPONSE,
+  jsonBytes,
+  REFERENCES_PER_ACTIVITY,
+  REFERENCES_PER_RESPONSE,
+} from '../engine/read-budget.js'
 import { type Reader, readableActivities } from '../engine/read-policy.js'
 import type { ServerContext } from './context.js'
 import { collectionKind, entryObject, USER_KIND, userObject } from './docs.js'
 
 /** Fields that are never references. */
 const SKIP = new Set(['id', 'time', 'foreign_id', 'origin', 'to', 'verb'])
-/** How deep `SA:` references are followed (an embedded activity's own references are enriched once). */
+/**
+ * How deep references are followed: a page's activities (1) and the activities they embed (2),
+ * whose own `SA:` references stay plain, so no activity is embedded in an embedded one.
+ */
 const MAX_DEPTH = 2
 
 type Row = Record<string, unknown>
@@ -48,7 +63,24 @@ export interface EmbeddedReactions {
   base: LinkBase
 }
 
-/** Replaces references in `activities` in place (one store lookup per kind of reference). */
+/** What one response may still resolve: distinct references, shared by every level. */
+export interface EnrichBudget {
+  references: CountBudget
+  /** Distinct references already counted. */
+  counted: Set<string>
+}
+
+/** A fresh budget for one response. */
+export function enrichBudget(): EnrichBudget {
+  return { references: new CountBudget(REFERENCES_PER_RESPONSE), counted: new Set() }
+}
+
+/**
+ * Replaces references in `activities` in place (one store lookup per kind of reference), within
+ * the read budgets: at most {@link REFERENCES_PER_ACTIVITY} references per activity and
+ * {@link REFERENCES_PER_RESPONSE} distinct ones per response, and as many bytes as the budget
+ * of the level allows, served in page order. Whatever is past a budget stays a plain string.
+ */
 export async function enrichActivities(
   ctx: ServerContext,
   /** Who reads: `SA:` references resolve only to activities it may read (engine/read-policy.ts). */
@@ -56,14 +88,22 @@ export async function enrichActivities(
   activities: Row[],
   depth = 1,
   reactions?: EmbeddedReactions,
+  budget: EnrichBudget = enrichBudget(),
 ): Promise<void> {
   const refs: Ref[] = []
   for (const holder of activities) {
+    let inHolder = 0
     for (const [field, value] of Object.entries(holder)) {
       if (SKIP.has(field) || typeof value !== 'string' || value.length < 4 || value[2] !== ':') continue
       const prefix = value.slice(0, 2)
-      if (prefix === 'SU' || prefix === 'SO' || prefix === 'SA' || prefix === 'SR')
-        refs.push({ holder, field, ref: value })
+      if (prefix !== 'SU' && prefix !== 'SO' && prefix !== 'SA' && prefix !== 'SR') continue
+      if (prefix === 'SA' && depth >= MAX_DEPTH) continue
+      if (++inHolder > REFERENCES_PER_ACTIVITY) break
+      if (!budget.counted.has(value)) {
+        if (!budget.references.take()) continue
+        budget.counted.add(value)
+      }
+      refs.push({ holder, field, ref: value })
     }
   }
   if (refs.length === 0) return
@@ -116,7 +156,7 @@ export async function enrichActivities(
         const embedded = shown as Row[]
         if (reactions)
           await ctx.engine.reactions.addFields(embedded as Activity[], reactions.flags, reactions.base)
-        if (depth < MAX_DEPTH) await enrichActivities(ctx, reader, embedded, depth + 1, reactions)
+        if (depth < MAX_DEPTH) await enrichActivities(ctx, reader, embedded, depth + 1, reactions, budget)
         for (const [sk, activity] of loaded) found.set(`SA:${bySk.get(sk)}`, activity as Row)
       }),
     )
@@ -130,20 +170,28 @@ export async function enrichActivities(
   }
   await Promise.all(lookups)
 
+  // Bytes are spent where they are produced: each copy of a shared object is serialised again.
+  const bytes = new ByteBudget<Row>(ENRICH_BYTES_PER_RESPONSE)
+  const perActivity = depth === 1 ? ENRICH_BYTES_PER_ACTIVITY : ENRICH_BYTES_PER_EMBEDDED
+  const costs = new Map<string, number>()
   for (const { holder, field, ref } of refs) {
-    const value = found.get(ref)
-    if (value !== undefined) {
-      replace(holder, field, value)
-      continue
+    const value = found.get(ref) ?? missing(ref)
+    if (value === undefined) continue
+    let cost = costs.get(ref)
+    if (cost === undefined) {
+      cost = jsonBytes(value) - jsonBytes(ref)
+      costs.set(ref, cost)
     }
-    const rest = ref.slice(3)
-    if (ref.startsWith('SU:')) replace(holder, field, notFound(ref, 'user', rest))
-    else if (ref.startsWith('SA:')) replace(holder, field, notFound(ref, 'activity', rest))
-    else if (ref.startsWith('SR:')) replace(holder, field, notFound(ref, 'reaction', rest))
-    else {
-      const colon = rest.indexOf(':')
-      if (colon > 0)
-        replace(holder, field, notFound(ref, 'object', rest.slice(colon + 1), rest.slice(0, colon)))
-    }
+    if (bytes.spend(holder, cost, perActivity)) replace(holder, field, value)
   }
+}
+
+/** Stream's `ReferenceNotFound` object for a reference that names nothing stored. */
+function missing(ref: string): Row | undefined {
+  const rest = ref.slice(3)
+  if (ref.startsWith('SU:')) return notFound(ref, 'user', rest)
+  if (ref.startsWith('SA:')) return notFound(ref, 'activity', rest)
+  if (ref.startsWith('SR:')) return notFound(ref, 'reaction', rest)
+  const colon = rest.indexOf(':')
+  return colon > 0 ? notFound(ref, 'object', rest.slice(colon + 1), rest.slice(0, colon)) : undefined
 }

@@ -1,0 +1,72 @@
+/**
+ * The read budgets of reaction fields (see `read-budget.ts` and docs/server.md, "Read budgets"):
+ * which kinds an activity shows, which of their reactions are loaded, and which fit in bytes.
+ */
+import type { Reaction } from './reaction-model.js'
+import {
+  ByteBudget,
+  CountBudget,
+  jsonBytes,
+  REACTION_BYTES_PER_ACTIVITY,
+  REACTION_BYTES_PER_RESPONSE,
+  REACTION_KINDS_PER_ACTIVITY,
+  REACTION_ROWS_PER_RESPONSE,
+} from './read-budget.js'
+
+/**
+ * The kinds an activity shows: those of `counts` (within `filter` when given), the most reacted
+ * first, ties in name order, at most {@link REACTION_KINDS_PER_ACTIVITY}.
+ */
+export function shownKinds(counts: Record<string, number>, filter?: string[]): string[] {
+  const allowed = filter === undefined ? undefined : new Set(filter)
+  return Object.entries(counts)
+    .filter(([kind]) => allowed === undefined || allowed.has(kind))
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .slice(0, REACTION_KINDS_PER_ACTIVITY)
+    .map(([kind]) => kind)
+}
+
+/**
+ * Of each activity's shown kinds, those whose reactions are loaded: in page order, kind by kind,
+ * while {@link REACTION_ROWS_PER_RESPONSE} rows last (the counts say what each kind costs:
+ * `lists` lists of at most `limit` each).
+ */
+export function loadedKinds(
+  kinds: string[][],
+  counts: Record<string, number>[],
+  limit: number,
+  lists: number,
+): string[][] {
+  const rows = new CountBudget(REACTION_ROWS_PER_RESPONSE)
+  return kinds.map((shown, i) =>
+    shown.filter((kind) => {
+      const count = Object.hasOwn(counts[i], kind) ? counts[i][kind] : 0
+      return count > 0 && rows.take(Math.min(limit, count) * lists)
+    }),
+  )
+}
+
+/**
+ * Byte budget of the reactions in `own_reactions` and `latest_reactions`: each list keeps its
+ * newest reactions while they fit in {@link REACTION_BYTES_PER_ACTIVITY} for the activity and
+ * {@link REACTION_BYTES_PER_RESPONSE} for the response, served in page order.
+ */
+export class ReactionBytes {
+  readonly #budget = new ByteBudget<string>(REACTION_BYTES_PER_RESPONSE)
+  readonly #sizes = new Map<string, number>()
+
+  /** The newest reactions of `list` that fit for activity `activityId` (the rest are cut). */
+  keep(activityId: string, list: Reaction[]): Reaction[] {
+    const kept: Reaction[] = []
+    for (const reaction of list) {
+      let size = this.#sizes.get(reaction.id)
+      if (size === undefined) {
+        size = jsonBytes(reaction)
+        this.#sizes.set(reaction.id, size)
+      }
+      if (!this.#budget.spend(activityId, size, REACTION_BYTES_PER_ACTIVITY)) break
+      kept.push(reaction)
+    }
+    return kept
+  }
+}
