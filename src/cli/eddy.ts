@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { parseStoreSpec, storeDirectory } from '../client/store-spec.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { type CorsOption, createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
@@ -23,6 +24,7 @@ import {
   scalesOut,
   shownRedis,
 } from './scale-out.js'
+import { servingLine, shownStore } from './shown.js'
 
 const HELP = `eddy: activity feeds with Stream's Feeds v1 API
 
@@ -141,9 +143,8 @@ function readKeys(file: string): { apiKey: string; apiSecret: string } {
  */
 function credentials(store: string, key?: string, secret?: string): Credentials {
   if (key && secret) return { apiKey: key, apiSecret: secret }
-  const beside = store.startsWith('sqlite:')
-    ? join(dirname(resolve(store.slice('sqlite:'.length))), 'eddy-keys.json')
-    : undefined
+  const directory = storeDirectory(parseStoreSpec(store))
+  const beside = directory === undefined ? undefined : join(directory, 'eddy-keys.json')
   if (beside && existsSync(beside)) {
     const saved = readKeys(beside)
     const file = secret ? undefined : beside
@@ -252,7 +253,7 @@ async function serve(args: string[]): Promise<void> {
   const secretAt = creds.file ? `the apiSecret in ${creds.file}` : 'the secret you gave'
   process.stdout.write(
     [
-      `eddy serving ${url}v1.0/ on ${shownStore(store)}${scale.timelines ? `, timelines on ${shownRedis(scale.timelines)}` : ''}${scale.workers === undefined ? '' : `, ${scale.workers} queue workers`}`,
+      servingLine(url, store, scale),
       `api key: ${creds.apiKey}`,
       `api secret: ${secretAt}`,
       `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' }, fayeUrl: 'http://${host}:${actualPort}/faye' })`,
@@ -263,21 +264,12 @@ async function serve(args: string[]): Promise<void> {
 
 /** Checks a --store value; exits with a clear message when it names no store Eddy knows. */
 function checkStore(store: string): string {
-  if (store === 'memory' || /^sqlite:.+/.test(store) || /^postgres(ql)?:\/\/.+/.test(store)) return store
-  fail(
-    `--store must be memory, sqlite:<file> or postgres://user@host:5432/database, got ${shownStore(store)}`,
-  )
-}
-
-/** A store spec as it may be printed: a PostgreSQL URL loses its user and password. */
-function shownStore(store: string): string {
-  if (!/^postgres(ql)?:\/\//.test(store)) return store
   try {
-    const u = new URL(store)
-    return `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`
-  } catch {
-    return 'postgres://<not a valid URL>'
+    parseStoreSpec(store)
+  } catch (err) {
+    fail(`--${(err as Error).message}`)
   }
+  return store
 }
 
 /**

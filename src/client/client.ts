@@ -2,7 +2,6 @@
  * The embedded client: `connect()` returns an object shaped like the official `getstream`
  * client, so code moves between embedded Eddy, the Eddy server and Stream's cloud unchanged.
  */
-import { resolve } from 'node:path'
 import type { Activity } from '../engine/activity.js'
 import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
@@ -21,6 +20,7 @@ import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import { type APIResponse, EddyFeed } from './feed.js'
 import { EddyAuditLogs, EddyReactions } from './reactions.js'
+import { parseStoreSpec } from './store-spec.js'
 import type {
   ActivityInput,
   ActivityOf,
@@ -88,28 +88,21 @@ function checkOptionNames(options: object): void {
 export function openStore(spec: string | Store | undefined, timelines?: unknown): Store {
   if (timelines !== undefined) return openWithTimelines(spec, timelines)
   if (spec !== undefined && typeof spec === 'object' && spec !== null) return spec
-  const value = spec ?? `sqlite:${DEFAULT_SQLITE_FILE}`
-  if (value === 'memory') return new MemoryStore()
-  if (typeof value === 'string' && value.startsWith('sqlite:') && value.length > 'sqlite:'.length) {
-    const path = value.slice('sqlite:'.length)
+  const parsed = parseStoreSpec(spec ?? `sqlite:${DEFAULT_SQLITE_FILE}`)
+  if (parsed.kind === 'memory') return new MemoryStore()
+  if (parsed.kind === 'sqlite') {
     try {
-      return openSqliteStore(path === ':memory:' ? path : resolve(path))
+      return openSqliteStore(parsed.path)
     } catch (error) {
       throw fromStoreError(error)
     }
   }
-  if (typeof value === 'string' && /^postgres(ql)?:\/\//.test(value)) {
-    // pg loads only now; the store connects and migrates in the background (see ready()).
-    return new DeferredStore(
-      postgresName(value),
-      () => import('../store/postgres/index.js').then((m) => m.openPostgresStore(value)),
-      { blocksEventLoop: false, fanoutChunkSize: 5_000 },
-    )
-  }
-  throw inputError(
-    "store must be 'memory', 'sqlite:<file path>', 'postgres://user@host:5432/database' or a Store",
-    spec,
-    'store',
+  const url = parsed.url
+  // pg loads only now; the store connects and migrates in the background (see ready()).
+  return new DeferredStore(
+    postgresName(url),
+    () => import('../store/postgres/index.js').then((m) => m.openPostgresStore(url)),
+    { blocksEventLoop: false, fanoutChunkSize: 5_000 },
   )
 }
 
