@@ -5,6 +5,7 @@
 import type { Activity } from '../engine/activity.js'
 import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
+import type { FeedRef } from '../engine/feed-groups.js'
 import { duration } from '../engine/read.js'
 import { fromStoreError } from '../engine/store-guard.js'
 import {
@@ -219,7 +220,15 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     let s: unknown = slug
     let id: unknown = typeof userId === 'object' && userId !== null ? userId.id : userId
     if (id === undefined && typeof slug === 'string' && slug.includes(':')) [s, id] = slug.split(':', 2)
-    return new EddyFeed(this.engine, this.engine.feed(s, id))
+    let ref: FeedRef | EddyError
+    try {
+      ref = this.engine.feed(s, id)
+    } catch (error) {
+      // A feed the engine refuses (unknown group, bad id, closed client): its calls reject with why.
+      if (!(error instanceof EddyError)) throw error
+      ref = error
+    }
+    return new EddyFeed(this.engine, ref, s, id)
   }
 
   /**
@@ -256,7 +265,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   }
 
   /** Replaces one whole activity, identified by `foreign_id` + `time`. */
-  updateActivity(activity: ActivityInput & F): Promise<APIResponse> {
+  async updateActivity(activity: ActivityInput & F): Promise<APIResponse> {
     return this.updateActivities([activity])
   }
 

@@ -1,6 +1,6 @@
 /** A feed handle shaped like the official `getstream` client's `StreamFeed`. */
 import type { Engine } from '../engine/engine.js'
-import { inputError } from '../engine/errors.js'
+import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
@@ -55,14 +55,25 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   /** `slug:userId`. */
   readonly id: string
   readonly #engine: Engine
-  readonly #ref: FeedRef
+  readonly #handle: FeedRef | EddyError
 
-  constructor(engine: Engine, ref: FeedRef) {
+  /**
+   * `ref` is the feed, or why the slug and id name none (an unknown group, a bad id): then every
+   * method rejects with that error, as the official client's calls do when Stream refuses the feed,
+   * instead of `client.feed()` throwing before the caller's `await` or `.catch()` is in place.
+   */
+  constructor(engine: Engine, ref: FeedRef | EddyError, slug?: unknown, userId?: unknown) {
     this.#engine = engine
-    this.#ref = ref
-    this.slug = ref.slug
-    this.userId = ref.userId
-    this.id = ref.id
+    this.#handle = ref
+    this.slug = ref instanceof EddyError ? String(slug) : ref.slug
+    this.userId = ref instanceof EddyError ? String(userId) : ref.userId
+    this.id = ref instanceof EddyError ? `${this.slug}:${this.userId}` : ref.id
+  }
+
+  /** The feed; throws (inside the async methods: rejects) when the handle names none. */
+  get #ref(): FeedRef {
+    if (this.#handle instanceof EddyError) throw this.#handle
+    return this.#handle
   }
 
   /** The feed a follow names; the user id may be given as a user object with `id`, as getstream allows. */
@@ -112,13 +123,13 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
    * Reads a page: `limit`, `offset`, `id_lt`/`id_lte`/`id_gt`/`id_gte`, `mark_seen`, `mark_read`.
    * The result's type follows the feed group's kind (see `client.feed()`).
    */
-  get(options: GetFeedOptions = {}): Promise<R> {
+  async get(options: GetFeedOptions = {}): Promise<R> {
     // readFeed answers by the group's configured kind, the same one R was computed from.
     return readFeed(this.#engine, this.#ref, options) as Promise<R>
   }
 
   /** Reads the single activity (or group) with this id. */
-  getActivityDetail(activityId: string, options: GetFeedOptions = {}): Promise<R> {
+  async getActivityDetail(activityId: string, options: GetFeedOptions = {}): Promise<R> {
     return this.get({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
   }
 
@@ -149,12 +160,13 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   /**
    * Realtime, as getstream's `feed.subscribe(callback)`: `callback` gets Stream's message for
    * every change to this feed (adds, removes, fan-out delivery, marks; see events.ts) after it
-   * commits. Returns the subscription: `cancel()` stops it; awaiting it resolves at once.
+   * commits. Returns the subscription: `cancel()` stops it; awaiting it resolves at once. It
+   * registers a listener rather than doing async work, so a bad callback or feed throws here.
    */
   subscribe(callback: (message: FeedMessage) => void): FeedSubscription {
     if (typeof callback !== 'function')
       throw inputError('subscribe needs a callback function', callback, 'callback')
-    const stop = this.#engine.events.listen(this.id, callback)
+    const stop = this.#engine.events.listen(this.#ref.id, callback)
     return Object.assign(Promise.resolve(), { cancel: () => void stop() })
   }
 

@@ -174,7 +174,7 @@ export const feedManager: FeedManager = new Proxy({} as FeedManager, {
  * Publishes a row's activity now, for write paths the ORM does not report (raw SQL, bulk
  * writes without hooks) and for async workflows. Not subject to tracking switches.
  */
-export function activityCreated(
+export async function activityCreated(
   instance: object,
   model?: ActivityModel | string | ModelClass,
 ): Promise<unknown> {
@@ -182,7 +182,7 @@ export function activityCreated(
 }
 
 /** Removes a row's activity now (e.g. after `repository.delete(criteria)`, which reports no rows). */
-export function activityDeleted(
+export async function activityDeleted(
   instance: object,
   model?: ActivityModel | string | ModelClass,
 ): Promise<unknown> {
