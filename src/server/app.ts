@@ -16,6 +16,7 @@ import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
 import { DEFAULT_PAGE_CACHE_BYTES, PageCache } from './page-cache.js'
 import { type RateLimitOptions, rateLimits } from './rate-limit.js'
 import { Realtime } from './realtime.js'
+import { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from './realtime-caps.js'
 import { activityRoutes } from './routes/activities.js'
 import { auditLogRoutes } from './routes/audit-logs.js'
 import { collectionRoutes } from './routes/collections.js'
@@ -45,6 +46,8 @@ export interface AppOptions {
   groupCommit?: boolean
   /** Origins allowed to call from a browser (default: any; see cors.ts). */
   cors?: CorsOption
+  /** Realtime subscription and connection caps (default {@link DEFAULT_REALTIME_LIMITS}). */
+  realtime?: RealtimeLimits
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -199,7 +202,15 @@ export function buildApp(options: AppOptions): FastifyInstance {
   reactionRoutes(app, ctx)
   auditLogRoutes(app, ctx)
 
-  const realtime = new Realtime({ engine: ctx.engine, auth: ctx.auth, publicRead: ctx.publicRead })
+  const realtime = new Realtime({
+    engine: ctx.engine,
+    auth: ctx.auth,
+    publicRead: ctx.publicRead,
+    // Faye's transports read bodies outside Fastify's parser: the same limit holds there.
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    cors: options.cors ?? true,
+    limits: options.realtime ?? DEFAULT_REALTIME_LIMITS,
+  })
   realtime.attach(app.server)
   // Before the HTTP server closes: open long polls and WebSockets would otherwise hold it.
   app.addHook('preClose', (done) => {

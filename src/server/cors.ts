@@ -57,3 +57,8 @@ export function registerCors(app: FastifyInstance, option: CorsOption): void {
     hook: 'onRequest',
   })
 }
+
+/** Whether `option` lets a browser page on `origin` read answers (the REST routes' rule). */
+export function corsAllows(option: CorsOption, origin: string): boolean {
+  return option === true || option === '*' || (Array.isArray(option) && option.includes(origin))
+}

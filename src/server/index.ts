@@ -21,12 +21,14 @@ import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
 import { type CorsOption, corsOption } from './cors.js'
 import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
 import { type RateLimitOptions, rateLimitOptions } from './rate-limit.js'
+import { type RealtimeLimits, realtimeLimits } from './realtime-caps.js'
 
 export { DEFAULT_BODY_LIMIT } from './app.js'
 export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
 export type { CorsOption } from './cors.js'
 export { NOT_ALLOWED_DETAIL } from './errors.js'
 export type { RateLimitOptions } from './rate-limit.js'
+export { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from './realtime-caps.js'
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -76,6 +78,11 @@ export interface ServerOptions {
    * `['https://app.example.com']`.
    */
   cors?: CorsOption
+  /**
+   * Realtime (Faye) caps, each optional: `channelsPerConnection` (100), `channelsPerUser` (1,000
+   * per server) and `connections` (100,000); docs/server.md, Realtime limits.
+   */
+  realtime?: Partial<RealtimeLimits>
 }
 
 function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
@@ -110,6 +117,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     pageCacheBytes: intOption(options.pageCacheBytes, 'pageCacheBytes', 0, 2 ** 31, DEFAULT_PAGE_CACHE_BYTES),
     groupCommit: booleanOption(options.groupCommit, 'groupCommit', true),
     cors: corsOption(options.cors),
+    realtime: realtimeLimits(options.realtime),
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL
   // unreachable, refused login) fails listen()/ready() with the EddyError that says why.

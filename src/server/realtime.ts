@@ -11,19 +11,22 @@
  * publishes Stream's message there with the channel's `app_id`.
  */
 
-import type { IncomingMessage, Server } from 'node:http'
+import type { Server } from 'node:http'
 import { createRequire } from 'node:module'
-import type { Duplex } from 'node:stream'
 import type { Engine } from '../engine/engine.js'
 import { EddyError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { type Authenticator, checkScope, leadingSlug, requireRead } from './auth.js'
+import { type Authenticator, checkScope, leadingSlug, type Principal, requireRead } from './auth.js'
+import type { CorsOption } from './cors.js'
+import { type FayeAdapterInternals, FayeTransport } from './faye-transport.js'
+import { capKey, type RealtimeLimits, SubscriptionCaps } from './realtime-caps.js'
 
 /** The path the Faye endpoint answers on. */
 export const FAYE_PATH = '/faye'
 
 interface BayeuxMessage {
   channel: string
+  clientId?: unknown
   subscription?: string | string[]
   ext?: { user_id?: unknown; api_key?: unknown; signature?: unknown }
   error?: string
@@ -36,11 +39,11 @@ interface FayeClient {
   publish(channel: string, data: unknown): unknown
   disconnect(): unknown
 }
-interface FayeAdapter {
-  attach(server: Server): void
+type FayeEvent = 'subscribe' | 'unsubscribe' | 'handshake' | 'disconnect'
+interface FayeAdapter extends FayeAdapterInternals {
   addExtension(extension: FayeExtension): void
   getClient(): FayeClient
-  on(event: 'subscribe' | 'unsubscribe', listener: (clientId: string, channel: string) => void): void
+  on(event: FayeEvent, listener: (clientId: string, channel: string) => void): void
   close(): void
 }
 interface FayeModule {
@@ -54,26 +57,54 @@ export interface RealtimeOptions {
   engine: Engine
   auth: Authenticator
   publicRead: Set<string>
+  /** Largest request body or WebSocket message, in bytes (the server's body limit). */
+  bodyLimit: number
+  /** Browser origins allowed, as for the REST routes. */
+  cors: CorsOption
+  /** Subscription and connection caps (realtime-caps.ts). */
+  limits: RealtimeLimits
+}
+
+/** A subscription that passed authorization: whose it is, for the caps. */
+interface Admitted {
+  clientId: string
+  channel: string
+  key: string | undefined
 }
 
 /** A Faye endpoint over the engine's feed events; `attach` it to the HTTP server, `close` it on shutdown. */
 export class Realtime {
   readonly #adapter: FayeAdapter
+  readonly #transport: FayeTransport
   readonly #options: RealtimeOptions
+  /** Subscriptions per connection and per user, and live connections. */
+  readonly caps: SubscriptionCaps
   /** Per channel: how many subscribers, and the bus listener to stop when the last one leaves. */
   readonly #channels = new Map<string, { count: number; stop: () => void }>()
-  readonly #sockets = new Set<Duplex>()
   #publisher: FayeClient | undefined
 
   constructor(options: RealtimeOptions) {
     this.#options = options
+    this.caps = new SubscriptionCaps(options.limits)
     // faye is CommonJS without types: the few members used are typed above.
     const faye = createRequire(import.meta.url)('faye') as FayeModule
     this.#adapter = new faye.NodeAdapter({ mount: FAYE_PATH, timeout: 45 })
+    this.#transport = new FayeTransport(this.#adapter, {
+      path: FAYE_PATH,
+      bodyLimit: options.bodyLimit,
+      cors: options.cors,
+    })
     this.#adapter.addExtension({
       incoming: (message, request, callback) => {
         this.#authorize(message, request === null).then(
-          () => callback(message),
+          (admitted) => {
+            // Checked and handed on in one step: the engine's subscribe event follows synchronously,
+            // so a batch of subscriptions cannot all pass the check before any is counted.
+            const refusal = this.#refusal(message, admitted)
+            if (refusal !== undefined) message.error = `403::${refusal}`
+            if (admitted === undefined || refusal !== undefined) return callback(message)
+            this.caps.attribute(admitted.clientId, admitted.channel, admitted.key, () => callback(message))
+          },
           (error: unknown) => {
             message.error = `403::${error instanceof Error ? error.message : String(error)}`
             callback(message)
@@ -81,22 +112,21 @@ export class Realtime {
         )
       },
     })
-    this.#adapter.on('subscribe', (_client, channel) => this.#subscribed(channel))
-    this.#adapter.on('unsubscribe', (_client, channel) => this.#unsubscribed(channel))
+    this.#adapter.on('subscribe', (client, channel) => {
+      this.caps.subscribed(client, channel)
+      this.#subscribed(channel)
+    })
+    this.#adapter.on('unsubscribe', (client, channel) => {
+      this.caps.unsubscribed(client, channel)
+      this.#unsubscribed(channel)
+    })
+    this.#adapter.on('handshake', (client) => this.caps.opened(client))
+    this.#adapter.on('disconnect', (client) => this.caps.closed(client))
   }
 
   /** Serves `/faye` on `server` (other requests go on to the server's own handler). */
   attach(server: Server): void {
-    this.#adapter.attach(server)
-    // Long polls and WebSockets would hold the server's close for up to a poll timeout: they
-    // are tracked here and ended by close().
-    const track = (request: IncomingMessage, socket: Duplex) => {
-      if (!request.url?.startsWith(FAYE_PATH)) return
-      this.#sockets.add(socket)
-      socket.once('close', () => this.#sockets.delete(socket))
-    }
-    server.on('request', (request: IncomingMessage) => track(request, request.socket))
-    server.on('upgrade', track)
+    this.#transport.attach(server)
   }
 
   /** Stops publishing, closes the Faye engine and ends its connections. */
@@ -107,8 +137,14 @@ export class Realtime {
     this.#publisher?.disconnect()
     this.#publisher = undefined
     this.#adapter.close()
-    for (const socket of this.#sockets) socket.destroy()
-    this.#sockets.clear()
+    this.#transport.close()
+  }
+
+  /** Why the caps refuse `message` now, or undefined. */
+  #refusal(message: BayeuxMessage, admitted: Admitted | undefined): string | undefined {
+    if (message.channel === '/meta/handshake') return this.caps.connectionRefusal()
+    if (admitted === undefined) return undefined
+    return this.caps.subscribeRefusal(admitted.clientId, admitted.channel, admitted.key)
   }
 
   /** Feed and app id of a Stream channel, or an error saying why it is not one. */
@@ -122,21 +158,27 @@ export class Realtime {
     return { feed: this.#options.engine.feed(slug, together.slice(slug.length)), appId }
   }
 
-  /** Lets only the server publish, and a subscription only with a token that may read the feed. */
-  async #authorize(message: BayeuxMessage, local: boolean): Promise<void> {
+  /**
+   * Lets only the server publish, and a subscription only with a token that may read the feed;
+   * resolves with the subscription to count against the caps.
+   */
+  async #authorize(message: BayeuxMessage, local: boolean): Promise<Admitted | undefined> {
+    if (typeof message.channel !== 'string') throw new Error('a message needs a channel')
     if (!message.channel.startsWith('/meta/')) {
       if (!local) throw new Error('only the server publishes')
-      return
+      return undefined
     }
-    if (message.channel !== '/meta/subscribe') return
+    if (message.channel !== '/meta/subscribe' || local) return undefined
     const channels = [message.subscription ?? []].flat()
-    if (channels.length !== 1) throw new Error('subscribe to one feed channel per message')
+    if (channels.length !== 1 || typeof channels[0] !== 'string')
+      throw new Error('subscribe to one feed channel per message')
     const channel = channels[0]
     const { feed } = this.#parse(channel)
     const ext = message.ext ?? {}
     if (ext.user_id !== channel.slice(1)) throw new Error('ext.user_id must be the channel name')
+    let principal: Principal
     try {
-      const principal = await this.#options.auth.authenticate(ext.api_key, 'jwt', ext.signature)
+      principal = await this.#options.auth.authenticate(ext.api_key, 'jwt', ext.signature)
       checkScope(
         principal,
         { resource: 'feed', action: 'read', feedId: feed.id },
@@ -146,6 +188,8 @@ export class Realtime {
     } catch (error) {
       throw new Error(error instanceof EddyError ? error.message : 'signature is not valid')
     }
+    const clientId = typeof message.clientId === 'string' ? message.clientId : ''
+    return { clientId, channel, key: capKey(principal) }
   }
 
   #subscribed(channel: string): void {

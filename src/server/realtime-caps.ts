@@ -1,0 +1,159 @@
+/**
+ * Realtime fairness: how many channels one Faye connection (client id) and one user may listen
+ * to on this server, and how many connections the server keeps. Without them one user token
+ * subscribing to 110,000 public `user` channels pushed the listening set past its cap and other
+ * subscribers missed messages. Counts follow the Bayeux engine's own subscribe, unsubscribe,
+ * handshake and disconnect events, so a connection that times out gives its channels back.
+ */
+import { inputError } from '../engine/errors.js'
+import { intOption } from '../engine/options.js'
+import type { Principal } from './auth.js'
+
+/** The caps (docs/server.md, Realtime limits). */
+export interface RealtimeLimits {
+  /** Most channels one Faye connection (client id) may subscribe to (default 100). */
+  channelsPerConnection: number
+  /** Most channels one user may subscribe to over all its connections to this server (default 1,000). */
+  channelsPerUser: number
+  /** Most Faye connections (handshaken client ids) the server keeps at once (default 100,000). */
+  connections: number
+}
+
+/** The default caps. */
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = {
+  channelsPerConnection: 100,
+  channelsPerUser: 1_000,
+  connections: 100_000,
+}
+
+/** Validates `realtime` limits (each optional, a whole number from 1 to 10,000,000). */
+export function realtimeLimits(value: unknown): RealtimeLimits {
+  if (value === undefined) return { ...DEFAULT_REALTIME_LIMITS }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw inputError(
+      'realtime must be an object such as { channelsPerConnection: 100, channelsPerUser: 1000, connections: 100000 }',
+      value,
+      'realtime',
+    )
+  const given = value as Record<string, unknown>
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(DEFAULT_REALTIME_LIMITS, key))
+      throw inputError(
+        `realtime takes channelsPerConnection, channelsPerUser and connections, not ${key}`,
+        key,
+        'realtime',
+      )
+  }
+  const limit = (key: keyof RealtimeLimits) =>
+    intOption(given[key], `realtime.${key}`, 1, 10_000_000, DEFAULT_REALTIME_LIMITS[key])
+  return {
+    channelsPerConnection: limit('channelsPerConnection'),
+    channelsPerUser: limit('channelsPerUser'),
+    connections: limit('connections'),
+  }
+}
+
+/**
+ * Whose subscription a principal's is, for the per-user cap: a user token's user, a feed-scoped
+ * server token's feeds; undefined for a server token scoped to every feed (the app's backend,
+ * which holds the secret's power anyway and is held by neither cap).
+ */
+export function capKey(principal: Principal): string | undefined {
+  if (principal.kind === 'user') return `user:${principal.userId}`
+  if (principal.feedId.includes('*')) return undefined
+  return `feeds:${principal.feedId.join(',')}`
+}
+
+/** Subscriptions per connection and per user, and live connections; see the module comment. */
+export class SubscriptionCaps {
+  readonly limits: RealtimeLimits
+  /** Client id -> its channels -> whose subscription it is (undefined: uncapped). */
+  readonly #clients = new Map<string, Map<string, string | undefined>>()
+  readonly #users = new Map<string, number>()
+  readonly #live = new Set<string>()
+  #expected: { clientId: string; channel: string; key: string | undefined } | undefined
+
+  constructor(limits: RealtimeLimits) {
+    this.limits = limits
+  }
+
+  /** Why a new connection is refused now, or undefined. */
+  connectionRefusal(): string | undefined {
+    if (this.#live.size < this.limits.connections) return undefined
+    return `the server holds its most realtime connections (${this.limits.connections}); retry later`
+  }
+
+  /** Why `clientId` may not subscribe to `channel` for `key` now, or undefined (a repeat is always fine). */
+  subscribeRefusal(clientId: string, channel: string, key: string | undefined): string | undefined {
+    if (key === undefined) return undefined
+    const channels = this.#clients.get(clientId)
+    if (channels?.has(channel)) return undefined
+    const { channelsPerConnection, channelsPerUser } = this.limits
+    if (countCapped(channels) >= channelsPerConnection)
+      return `a connection may listen to at most ${channelsPerConnection} channels; unsubscribe from one first (realtime channelsPerConnection)`
+    if ((this.#users.get(key) ?? 0) >= channelsPerUser)
+      return `a user may listen to at most ${channelsPerUser} channels on this server; unsubscribe from one first (realtime channelsPerUser)`
+    return undefined
+  }
+
+  /**
+   * Runs `subscribe` (the Bayeux server's handling of the message, synchronous with the memory
+   * engine), attributing the subscription it reports to `key`.
+   */
+  attribute(clientId: string, channel: string, key: string | undefined, subscribe: () => void): void {
+    this.#expected = { clientId, channel, key }
+    try {
+      subscribe()
+    } finally {
+      this.#expected = undefined
+    }
+  }
+
+  /** The engine subscribed `clientId` to `channel`. */
+  subscribed(clientId: string, channel: string): void {
+    const expected = this.#expected
+    const key = expected?.clientId === clientId && expected.channel === channel ? expected.key : undefined
+    const channels = this.#clients.get(clientId) ?? new Map<string, string | undefined>()
+    this.#clients.set(clientId, channels)
+    if (channels.has(channel)) return
+    channels.set(channel, key)
+    if (key !== undefined) this.#users.set(key, (this.#users.get(key) ?? 0) + 1)
+  }
+
+  /** The engine unsubscribed `clientId` from `channel` (also when the client went away). */
+  unsubscribed(clientId: string, channel: string): void {
+    const channels = this.#clients.get(clientId)
+    if (!channels?.has(channel)) return
+    const key = channels.get(channel)
+    channels.delete(channel)
+    if (channels.size === 0) this.#clients.delete(clientId)
+    if (key === undefined) return
+    const left = (this.#users.get(key) ?? 1) - 1
+    if (left > 0) this.#users.set(key, left)
+    else this.#users.delete(key)
+  }
+
+  /** A client handshook. */
+  opened(clientId: string): void {
+    this.#live.add(clientId)
+  }
+
+  /** A client disconnected or timed out (the engine unsubscribed its channels first). */
+  closed(clientId: string): void {
+    this.#live.delete(clientId)
+  }
+
+  /** Current counts, for tests and metrics. */
+  counts(): { connections: number; users: number; subscriptions: number } {
+    let subscriptions = 0
+    for (const channels of this.#clients.values()) subscriptions += channels.size
+    return { connections: this.#live.size, users: this.#users.size, subscriptions }
+  }
+}
+
+function countCapped(channels: Map<string, string | undefined> | undefined): number {
+  if (!channels) return 0
+  let n = 0
+  for (const key of channels.values()) if (key !== undefined) n++
+  return n
+}
