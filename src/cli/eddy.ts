@@ -12,6 +12,7 @@ import { parseStoreSpec, storeDirectory } from '../client/store-spec.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { type CorsOption, createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
+import { parseRealtimeLimit, type RealtimeLimits } from '../server/realtime-caps.js'
 import { version } from '../version.js'
 import {
   attachScaleOut,
@@ -45,12 +46,17 @@ Flags of serve:
   --config <file>        JSON: { "feedGroups": { "<slug>": { "type": "flat" | "aggregated" | "notification" } },
                                   "publicReadGroups": ["user"],
                                   "rateLimit": { "perKey": 1000, "perUser": 60, "windowSeconds": 60 },
-                                  "cors": ["https://app.example.com"] }
+                                  "cors": ["https://app.example.com"],
+                                  "realtime": { "channelsPerConnection": 100, "channelsPerUser": 1000 } }
   --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
                          or off; overrides the config file's rateLimit (default: no limit)
   --cors <origins>       browser origins allowed to call (CORS): * (any; the default, see docs/server.md),
                          off, or a comma-separated list such as https://app.example.com; overrides the
                          config file's cors
+  --realtime-limit <spec>
+                         realtime (Faye) caps: connection=<n> channels per connection (100), user=<n>
+                         channels per user (1000), connections=<n> connections (100000); overrides
+                         the config file's realtime
   --log                  log every request (JSON lines)
   --timelines <url>      timelines in Redis (needs --store postgres://...): redis://host:6379 or
                          redis-cluster://host:7000,host:7001 (env EDDY_TIMELINES; config "timelines")
@@ -81,6 +87,7 @@ interface ConfigFile {
   timelines?: string
   queue?: string
   cors?: CorsOption
+  realtime?: Partial<RealtimeLimits>
 }
 
 function fail(message: string): never {
@@ -108,7 +115,9 @@ function readConfig(path: string | undefined): ConfigFile {
     fail(`--config ${path} must hold a JSON object`)
   const config = parsed as ConfigFile
   for (const key of Object.keys(config)) {
-    if (!['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue', 'cors'].includes(key))
+    if (
+      !['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue', 'cors', 'realtime'].includes(key)
+    )
       fail(`--config ${path}: unknown key ${key}`)
   }
   return config
@@ -172,6 +181,7 @@ async function serve(args: string[]): Promise<void> {
       config: { type: 'string' },
       'rate-limit': { type: 'string' },
       cors: { type: 'string' },
+      'realtime-limit': { type: 'string' },
       log: { type: 'boolean', default: false },
       timelines: { type: 'string' },
       queue: { type: 'string' },
@@ -197,6 +207,14 @@ async function serve(args: string[]): Promise<void> {
       fail((err as Error).message)
     }
   }
+  let realtimeLimits = config.realtime
+  if (values['realtime-limit'] !== undefined) {
+    try {
+      realtimeLimits = parseRealtimeLimit(values['realtime-limit'])
+    } catch (err) {
+      fail((err as Error).message)
+    }
+  }
   const creds = credentials(
     store,
     values['api-key'] ?? process.env.EDDY_API_KEY,
@@ -216,6 +234,7 @@ async function serve(args: string[]): Promise<void> {
     publicReadGroups: config.publicReadGroups,
     rateLimit,
     cors: corsFlag(values.cors) ?? config.cors,
+    realtime: realtimeLimits,
     apiKey: creds.apiKey,
     apiSecret: creds.apiSecret,
     logger: values.log,

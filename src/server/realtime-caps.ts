@@ -157,3 +157,26 @@ function countCapped(channels: Map<string, string | undefined> | undefined): num
   for (const key of channels.values()) if (key !== undefined) n++
   return n
 }
+
+const FLAG_KEYS: Record<string, keyof RealtimeLimits> = {
+  connection: 'channelsPerConnection',
+  user: 'channelsPerUser',
+  connections: 'connections',
+}
+
+/** `eddy serve --realtime-limit connection=<n>,user=<n>,connections=<n>` (each optional) as limits to validate. */
+export function parseRealtimeLimit(spec: string): Partial<RealtimeLimits> {
+  const limits: Partial<RealtimeLimits> = {}
+  for (const part of spec.split(',')) {
+    const [name, value, extra] = part.trim().split('=')
+    if (!Object.hasOwn(FLAG_KEYS, name) || extra !== undefined || !/^\d+$/.test(value ?? ''))
+      throw inputError(
+        '--realtime-limit takes connection=<n>,user=<n>,connections=<n> (each optional), e.g. connection=100,user=1000',
+        part,
+        'realtime',
+      )
+    limits[FLAG_KEYS[name]] = Number(value)
+  }
+  realtimeLimits(limits) // each within its range, else the error names it
+  return limits
+}
