@@ -114,8 +114,14 @@ export class Session {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#options.ownsPool) await this.#pool.end()
-    this.#pool.removeListener('error', this.#onIdleError)
+    if (!this.#options.ownsPool) {
+      this.#pool.removeListener('error', this.#onIdleError) // a pool passed in is its owner's again
+      return
+    }
+    // The listener stays: pool.end() resolves before its connections have closed, and a backend
+    // terminated meanwhile (restart, failover, pg_terminate_backend, DROP DATABASE) still
+    // reports through the pool; with no listener that 'error' event would end the process.
+    await this.#pool.end()
   }
 
   async #attempt<T>(

@@ -1,0 +1,139 @@
+/**
+ * No error from a connection Eddy created can crash the host process, during or after close():
+ * a child process opens a client (PostgreSQL; PostgreSQL + Redis timelines, BullMQ queue and the
+ * Redis realtime transport), and while its event loop is held the test cuts every connection it
+ * made (pg_terminate_backend; CLIENT KILL on a Redis of the test's own); the child then closes
+ * at once, so the errors arrive during and after close(). It must exit 0 having printed CLOSED.
+ */
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
+
+const CHILD = new URL('../fixtures/late-error-child.ts', import.meta.url).pathname
+const skipPg = await postgresUnavailable()
+
+/** Starts the child; resolves once it printed IDLE, with its exit and everything it printed. */
+async function startChild(args: string[], env: Record<string, string>) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+  )
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const lines: string[] = []
+  const reader = createInterface({ input: child.stdout! })
+  const idle = new Promise<void>((resolve, reject) => {
+    reader.on('line', (line) => {
+      lines.push(line)
+      if (line === 'IDLE') resolve()
+    })
+    void exited.then(([code]) => reject(new Error(`the child exited (${code}) before IDLE: ${stderr}`)))
+  })
+  await idle
+  return { exited, lines, stderr: () => stderr }
+}
+
+/** A free loopback port. */
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  probe.listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as { port: number }
+  probe.close()
+  return port
+}
+
+describe('late connection errors do not crash the host', { skip: skipPg }, () => {
+  const schemas = new ScratchSchemas('late')
+  const dir = mkdtempSync(join(tmpdir(), 'eddy-late-'))
+  let redisServer: ChildProcess | undefined
+  let redisUrl = ''
+
+  before(async () => {
+    const port = await freePort()
+    redisServer = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    redisServer.on('error', () => undefined)
+    redisUrl = `redis://127.0.0.1:${port}`
+    const probe = new Redis(redisUrl, { retryStrategy: (times) => (times > 50 ? null : 50) })
+    probe.on('error', () => undefined)
+    await probe.ping()
+    probe.disconnect()
+  })
+
+  after(async () => {
+    redisServer?.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+    await schemas.drop()
+  })
+
+  async function cut(args: string[], kill: (app: string) => Promise<void>): Promise<void> {
+    const app = `eddy_late_${randomBytes(4).toString('hex')}`
+    const flag = join(dir, app)
+    const child = await startChild([args[0], flag, ...args.slice(1)], { PGAPPNAME: app })
+    try {
+      await kill(app)
+    } finally {
+      writeFileSync(flag, '') // the child goes on (and ends) whatever happened here
+    }
+    const [code, signal] = await child.exited
+    assert.equal(code, 0, `the child exited ${code ?? signal}: ${child.stderr()}`)
+    assert.ok(child.lines.includes('CLOSED'))
+  }
+
+  /** Terminates the child's PostgreSQL backends and waits until they are gone. */
+  async function terminate(app: string): Promise<void> {
+    const [{ n }] = await schemas.rows<{ n: number }>(
+      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    )
+    assert.ok(n >= 1, `the child had ${n} connections to cut`)
+    for (let i = 0; i < 500; i++) {
+      const [{ left }] = await schemas.rows<{ left: number }>(
+        'SELECT count(*)::int AS left FROM pg_stat_activity WHERE application_name = $1',
+        [app],
+      )
+      if (left === 0) return
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    assert.fail('the backends did not go')
+  }
+
+  it('PostgreSQL: backends terminated under a client that then closes', async () => {
+    const url = `${PG_URL}?schema=${schemas.name()}`
+    await cut([url], terminate)
+  })
+
+  it('PostgreSQL + Redis timelines, queue and realtime: every connection cut under a client that then closes', async () => {
+    const url = `${PG_URL}?schema=${schemas.name()}`
+    await cut([url, `${redisUrl}?prefix=late`], async (app) => {
+      await terminate(app)
+      const admin = new Redis(redisUrl)
+      try {
+        const killed = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'))
+        const pubsub = Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))
+        assert.ok(killed >= 2 && pubsub >= 1, `cut ${killed} connections and ${pubsub} subscribers`)
+      } finally {
+        admin.disconnect()
+      }
+    })
+  })
+})
