@@ -9,6 +9,9 @@
  * read the feed (a server token's scope, a user token's read permission). Only the server
  * publishes: it listens on the engine's event bus for each channel someone subscribed to, and
  * publishes Stream's message there with the channel's `app_id`.
+ *
+ * Requests and WebSocket messages reach the Bayeux server through faye-transport.ts (bounded,
+ * CORS as configured); subscriptions are capped per connection and per user (realtime-caps.ts).
  */
 
 import type { Server } from 'node:http'

@@ -16,10 +16,13 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
+import { clusterUnavailable } from '../fixtures/cluster.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
 
 const CHILD = new URL('../fixtures/late-error-child.ts', import.meta.url).pathname
 const skipPg = await postgresUnavailable()
+// The Redis case runs a redis-server of its own: CLIENT KILL on the shared one would cut others' tests.
+const skipRedis = skipPg ?? (await clusterUnavailable())
 
 /** Starts the child; resolves once it printed IDLE, with its exit and everything it printed. */
 async function startChild(args: string[], env: Record<string, string>) {
@@ -63,6 +66,7 @@ describe('late connection errors do not crash the host', { skip: skipPg }, () =>
   let redisUrl = ''
 
   before(async () => {
+    if (skipRedis) return
     const port = await freePort()
     redisServer = spawn(
       'redis-server',
@@ -122,7 +126,9 @@ describe('late connection errors do not crash the host', { skip: skipPg }, () =>
     await cut([url], terminate)
   })
 
-  it('PostgreSQL + Redis timelines, queue and realtime: every connection cut under a client that then closes', async () => {
+  it('PostgreSQL + Redis timelines, queue and realtime: every connection cut under a client that then closes', {
+    skip: skipRedis,
+  }, async () => {
     const url = `${PG_URL}?schema=${schemas.name()}`
     await cut([url, `${redisUrl}?prefix=late`], async (app) => {
       await terminate(app)
