@@ -52,6 +52,12 @@ export interface RedisTransportStats {
   dropped: number
   /** Redis commands that failed (an outage: realtime is best effort, the change has committed). */
   failures: number
+  /**
+   * Reads of the listened feeds that found more than `maxFeeds`: feeds past the bound were left
+   * out, and their subscribers miss what other instances build (raise `maxFeeds`; docs/server.md,
+   * Realtime limits).
+   */
+  overflows: number
 }
 
 const PREFIX = /^[A-Za-z0-9_.-]{1,64}$/
@@ -68,7 +74,14 @@ export class RedisFeedTransport implements FeedEventTransport {
   readonly #subscriber: RedisClient
   /** The timings and bounds in use (the options with their defaults). */
   readonly settings: Required<Omit<RedisTransportOptions, 'redis' | 'prefix'>>
-  readonly #stats: RedisTransportStats = { published: 0, delivered: 0, ignored: 0, dropped: 0, failures: 0 }
+  readonly #stats: RedisTransportStats = {
+    published: 0,
+    delivered: 0,
+    ignored: 0,
+    dropped: 0,
+    failures: 0,
+    overflows: 0,
+  }
   #events: FeedEvents | undefined
   /** Feeds listened to anywhere, as last read (plus announcements since): replaced, never copied. */
   #remote = new Set<string>()
@@ -242,8 +255,13 @@ export class RedisFeedTransport implements FeedEventTransport {
         '+inf',
         'LIMIT',
         '0',
-        String(this.settings.maxFeeds),
+        String(this.settings.maxFeeds + 1),
       )) as string[]
+      // One more than the bound tells that the set overflowed; that one is left out with the rest.
+      if (feeds.length > this.settings.maxFeeds) {
+        this.#stats.overflows++
+        feeds.length = this.settings.maxFeeds
+      }
       const read = new Set(feeds)
       for (const [feed, until] of this.#announced) {
         if (until <= now) this.#announced.delete(feed)
