@@ -70,3 +70,36 @@ export class ReactionBytes {
     return kept
   }
 }
+
+/**
+ * Cuts the children under `reactions` (in place) to what fits in `bytes`: level by level (every
+ * child before any grandchild), in order, each kind's list keeping its newest children that fit
+ * (a cut child's own children go with it). The reactions themselves are kept whatever their
+ * size; `children_counts` stay exact, and the rest is paged with `reactions.filter({ reaction_id })`.
+ */
+export function fitChildren(reactions: Reaction[], bytes: number): void {
+  let left = bytes
+  let level = reactions
+  while (level.length > 0) {
+    const next: Reaction[] = []
+    for (const reaction of level) {
+      for (const field of ['latest_children', 'own_children'] as const) {
+        const lists = reaction[field]
+        if (lists === undefined) continue
+        for (const [kind, list] of Object.entries(lists)) {
+          let kept = 0
+          for (; kept < list.length; kept++) {
+            // The child's own bytes; its children are measured on the next level.
+            const size = jsonBytes({ ...list[kept], latest_children: {}, own_children: {} })
+            if (size > left) break
+            left -= size
+            next.push(list[kept])
+          }
+          if (kept === 0) delete lists[kind]
+          else list.length = kept
+        }
+      }
+    }
+    level = next
+  }
+}

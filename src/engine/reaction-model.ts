@@ -4,7 +4,8 @@
  * number of reactions), children counts and, when asked, the reader's own children.
  */
 import type { DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
-import { CHILD_ROWS_PER_RESPONSE, CountBudget } from './read-budget.js'
+import { fitChildren } from './reaction-budget.js'
+import { CHILD_ROWS_PER_RESPONSE, CountBudget, REACTION_BYTES_PER_RESPONSE } from './read-budget.js'
 
 /** A reaction as stored (the JSON text of `StoredReaction.body`). */
 export interface ReactionRecord {
@@ -151,7 +152,10 @@ export class ReactionShaper {
         out.target_feeds_extra_data = record.target_feeds_extra_data
       return out
     }
-    return rows.map(build)
+    const shown = rows.map(build)
+    // Children are the expansion a few rows can multiply: their bytes have a budget per call.
+    fitChildren(shown, REACTION_BYTES_PER_RESPONSE)
+    return shown
   }
 
   /** User objects by id, from the documents the users API writes. */

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import {
   REACTION_BYTES_PER_ACTIVITY,
+  REACTION_BYTES_PER_RESPONSE,
   REACTION_KINDS_PER_ACTIVITY,
   REFERENCES_PER_ACTIVITY,
 } from '../../src/engine/read-budget.js'
@@ -100,6 +101,38 @@ for (const store of stores) {
     })
   })
 }
+
+describe('children budgets of shown reactions', () => {
+  it('loads and shows children within their budgets, keeping children_counts exact', async () => {
+    const client = open(STORES[0])
+    try {
+      const post = await client
+        .feed('user', 'alice')
+        .addActivity({ actor: 'alice', verb: 'post', object: 'o:3' })
+      const data = { text: 'z'.repeat(9 * 1024) }
+      for (let i = 0; i < 25; i++) {
+        const top = await client.reactions.add('comment', post.id, { i }, { userId: 'mallory' })
+        for (let j = 0; j < 10; j++) {
+          const child = await client.reactions.addChild('reply', top, { j }, { userId: 'mallory' })
+          for (let k = 0; k < 10; k++)
+            await client.reactions.addChild('reply', child, data, { userId: 'mallory' })
+        }
+      }
+      const page = await client.reactions.filter({ activity_id: post.id, kind: 'comment', limit: 25 })
+      assert.equal(page.results.length, 25)
+      const bytes = Buffer.byteLength(JSON.stringify(page.results))
+      assert.ok(bytes <= REACTION_BYTES_PER_RESPONSE + 64 * 1024, `${bytes} bytes`)
+      const children = page.results.flatMap((r: Api) => r.latest_children.reply as Api[])
+      assert.equal(children.length, 250, 'small children all fit')
+      for (const child of children) assert.deepEqual(child.children_counts, { reply: 10 })
+      const shown = children.map((c: Api) => c.latest_children.reply?.length ?? 0)
+      assert.equal(shown[0], 10, 'the first are served in full')
+      assert.equal(shown.at(-1), 0, 'the last are past the budget')
+    } finally {
+      await client.close()
+    }
+  })
+})
 
 describe('enrichment budgets on the server', () => {
   let client: EddyClient
