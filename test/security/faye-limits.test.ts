@@ -15,6 +15,7 @@ import { connect as tcp } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
+import { prng } from '../fixtures/attack.js'
 import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
 
 const KEY = 'faye-key'
@@ -185,6 +186,77 @@ describe('Faye: no request crashes the server (a child eddy serve)', () => {
     assert.equal(form.status, 400)
     assert.match(await form.text(), /nest .* at most/)
     await alive('a deep form message')
+  })
+
+  it('survives a seeded fuzz of Bayeux fields of every type on every meta channel', async () => {
+    const random = prng(17)
+    const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]
+    const values = [
+      null,
+      true,
+      0,
+      -1,
+      1e308,
+      2 ** 53,
+      'x',
+      '',
+      '/meta/connect',
+      [],
+      [1, 'a'],
+      {},
+      { timeout: -5 },
+      { timeout: 1e20 },
+      { a: { b: [] } },
+    ]
+    const channels = [
+      '/meta/handshake',
+      '/meta/connect',
+      '/meta/subscribe',
+      '/meta/unsubscribe',
+      '/meta/disconnect',
+      '/meta/x',
+      '/a',
+      '/site-1-feed-userx',
+    ]
+    const fields = [
+      'clientId',
+      'subscription',
+      'connectionType',
+      'supportedConnectionTypes',
+      'version',
+      'advice',
+      'ext',
+      'id',
+      'data',
+    ]
+    const [hello] = (await (
+      await fetch(`${base}/faye`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          channel: '/meta/handshake',
+          version: '1.0',
+          supportedConnectionTypes: ['long-polling'],
+        }),
+      })
+    ).json()) as { clientId: string }[]
+    for (let round = 0; round < 60; round++) {
+      const batch = Array.from({ length: 5 }, () => {
+        const message: Record<string, unknown> = { channel: pick(channels) }
+        for (const field of fields) if (random() < 0.5) message[field] = pick([...values, hello.clientId])
+        // A connect never waits for messages here: its advice must not hold the request open.
+        if (message.channel === '/meta/connect') message.clientId = 'nobody'
+        return message
+      })
+      const res = await fetch(`${base}/faye`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+      })
+      assert.ok(res.status === 200 || res.status === 400, `round ${round}: ${res.status}`)
+      await res.arrayBuffer()
+    }
+    await alive('the fuzz')
   })
 
   it('refuses a declared or streamed body over the limit with a 413, and stays up', async () => {
