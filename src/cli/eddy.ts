@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { parseStoreSpec, storeDirectory } from '../client/store-spec.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import { unknownOptionMessage } from '../engine/option-names.js'
 import { type CorsOption, createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { parseRealtimeLimit, type RealtimeLimits } from '../server/realtime-caps.js'
 import { version } from '../version.js'
+import { listenError, parseFlags, unknownCommand } from './flags.js'
 import {
   attachScaleOut,
   metricsServer,
@@ -90,6 +91,9 @@ interface ConfigFile {
   realtime?: Partial<RealtimeLimits>
 }
 
+/** The commands `main` knows, for the hint on a misspelt one. */
+const COMMANDS = ['serve', 'worker', 'rebuild-timelines']
+
 function fail(message: string): never {
   process.stderr.write(`eddy: ${message}\n`)
   process.exit(2)
@@ -114,11 +118,9 @@ function readConfig(path: string | undefined): ConfigFile {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     fail(`--config ${path} must hold a JSON object`)
   const config = parsed as ConfigFile
+  const keys = ['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue', 'cors', 'realtime']
   for (const key of Object.keys(config)) {
-    if (
-      !['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue', 'cors', 'realtime'].includes(key)
-    )
-      fail(`--config ${path}: unknown key ${key}`)
+    if (!keys.includes(key)) fail(unknownOptionMessage(`--config ${path}`, key, keys, 'key'))
   }
   return config
 }
@@ -170,7 +172,7 @@ function credentials(store: string, key?: string, secret?: string): Credentials 
 }
 
 async function serve(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseFlags('serve', fail, {
     args,
     options: {
       port: { type: 'string', default: '8000' },
@@ -261,7 +263,7 @@ async function serve(args: string[]): Promise<void> {
   try {
     await app.listen({ port, host: values.host })
   } catch (err) {
-    fail((err as Error).message)
+    fail(listenError(err, '--port', port))
   }
   scaled?.start()
   const address = app.server.address()
@@ -297,7 +299,7 @@ function checkStore(store: string): string {
  * dead worker's jobs are taken over when its lease ends.
  */
 async function worker(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseFlags('worker', fail, {
     args,
     options: {
       store: { type: 'string' },
@@ -324,6 +326,8 @@ async function worker(args: string[]): Promise<void> {
     fail(`--concurrency must be 1 to 64, got ${values.concurrency}`)
   const config = readConfig(values.config)
   const scale = scaleOutSettings(values, config, store, fail)
+  if (!scalesOut(scale) && values['metrics-port'] !== undefined)
+    fail('--metrics-port needs the queue (--timelines or --queue): a worker without it serves no metrics')
   if (scalesOut(scale)) {
     return queueWorker(
       store,
@@ -384,7 +388,9 @@ async function queueWorker(
   // Chunks delivered here reach subscribers on every server through Redis pub/sub.
   const realtime = await openRealtime(client, scale).catch((err) => fail(err.message))
   const metrics =
-    port === undefined ? undefined : await metricsServer(client, port).catch((err) => fail(err.message))
+    port === undefined
+      ? undefined
+      : await metricsServer(client, port).catch((err) => fail(listenError(err, '--metrics-port', port)))
   const stop = new AbortController()
   const shutdown = (signal: string) => {
     if (stop.signal.aborted) return
@@ -408,7 +414,7 @@ async function queueWorker(
 
 /** `eddy rebuild-timelines`: Redis timelines again from PostgreSQL. */
 async function rebuildCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseFlags('rebuild-timelines', fail, {
     args,
     options: {
       store: { type: 'string' },
@@ -442,7 +448,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'worker') return worker(rest)
   if (command === 'rebuild-timelines') return rebuildCommand(rest)
-  if (command !== 'serve') fail(`unknown command ${command}; try eddy --help`)
+  if (command !== 'serve') fail(unknownCommand(command, COMMANDS))
   await serve(rest)
 }
 

@@ -6,7 +6,8 @@ import type { Activity } from '../engine/activity.js'
 import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { duration } from '../engine/read.js'
+import { checkOptionNames } from '../engine/option-names.js'
+import { duration, type GetFeedOptions } from '../engine/read.js'
 import { fromStoreError } from '../engine/store-guard.js'
 import {
   getActivitiesByForeignIds,
@@ -74,16 +75,50 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   auditLog: true,
 }
 
-/** Rejects options connect() does not know (a typo would otherwise silently use the default). */
-function checkOptionNames(options: object): void {
-  for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(CONNECT_OPTIONS, key)) {
-      const known = Object.keys(CONNECT_OPTIONS).join(', ')
-      const detail = `connect() has no option ${JSON.stringify(key)}; the options are ${known}`
-      throw new EddyError('InputException', detail, { [key]: [detail] })
-    }
-  }
-}
+/** What `getActivities()` takes: ids or foreign id + time pairs, and getstream's enrichment flags. */
+export type GetActivitiesOptions = {
+  ids?: string[]
+  foreignIDTimes?: ForeignIdTimeInput[]
+} & Pick<
+  GetFeedOptions,
+  | 'enrich'
+  | 'withOwnReactions'
+  | 'ownReactions'
+  | 'withRecentReactions'
+  | 'withReactionCounts'
+  | 'withOwnChildren'
+  | 'recentReactionsLimit'
+  | 'reactionKindsFilter'
+  | 'user_id'
+  | 'withUserId'
+  | 'reactions'
+>
+
+const GET_ACTIVITIES_OPTIONS = Object.keys({
+  ids: true,
+  foreignIDTimes: true,
+  enrich: true,
+  withOwnReactions: true,
+  ownReactions: true,
+  withRecentReactions: true,
+  withReactionCounts: true,
+  withOwnChildren: true,
+  recentReactionsLimit: true,
+  reactionKindsFilter: true,
+  user_id: true,
+  withUserId: true,
+  reactions: true,
+} satisfies Record<keyof GetActivitiesOptions, true>)
+
+const PARTIAL_CHANGE_FIELDS = Object.keys({
+  id: true,
+  foreign_id: true,
+  foreignID: true,
+  foreignId: true,
+  time: true,
+  set: true,
+  unset: true,
+} satisfies Record<keyof PartialChangeInput, true>)
 
 /** Opens the store an option names; with `timelines`, PostgreSQL with timelines in Redis. */
 export function openStore(spec: string | Store | undefined, timelines?: unknown): Store {
@@ -235,14 +270,11 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
    * Activities by `ids`, or by `foreignIDTimes` (`[{ foreign_id, time }]`; `foreignID` and
    * `foreignId` work too). getstream's enrichment options are accepted and ignored.
    */
-  async getActivities(options: {
-    ids?: string[]
-    foreignIDTimes?: ForeignIdTimeInput[]
-    [option: string]: unknown
-  }): Promise<{ results: ActivityOf<F>[] } & APIResponse> {
+  async getActivities(options: GetActivitiesOptions): Promise<{ results: ActivityOf<F>[] } & APIResponse> {
     const started = performance.now()
     if (!options || typeof options !== 'object')
       throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
+    checkOptionNames(options, GET_ACTIVITIES_OPTIONS, 'getActivities()')
     let results: Activity[]
     if (options.ids !== undefined) results = await getActivitiesByIds(this.engine, options.ids)
     else if (options.foreignIDTimes !== undefined) {
@@ -275,6 +307,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
    */
   async activityPartialUpdate(change: PartialChangeInput<F>): Promise<ActivityOf<F> & APIResponse> {
     const started = performance.now()
+    checkOptionNames(change, PARTIAL_CHANGE_FIELDS, 'activityPartialUpdate()', 'field')
     const [activity] = await partialUpdate(this.engine, [foreignIdSpelling(change)])
     return { ...(activity as ActivityOf<F>), duration: duration(started) }
   }
@@ -284,6 +317,9 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     changes: PartialChangeInput<F>[],
   ): Promise<{ activities: ActivityOf<F>[] } & APIResponse> {
     const started = performance.now()
+    if (Array.isArray(changes))
+      for (const c of changes)
+        checkOptionNames(c, PARTIAL_CHANGE_FIELDS, 'activitiesPartialUpdate()', 'field')
     const list = Array.isArray(changes) ? changes.map(foreignIdSpelling) : changes
     const activities = await partialUpdate(this.engine, list)
     return { activities: activities as ActivityOf<F>[], duration: duration(started) }
@@ -307,6 +343,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     const pairs = follows.map((f) => {
       if (!f || typeof f !== 'object')
         throw inputError('each follow must be { source, target }', f, 'follows')
+      checkOptionNames(f, ['source', 'target', 'activity_copy_limit'], 'followMany()', 'field')
       return {
         source: this.engine.parseFeed(f.source, 'source'),
         target: this.engine.parseFeed(f.target, 'target'),
@@ -325,6 +362,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     const pairs = unfollows.map((f) => {
       if (!f || typeof f !== 'object')
         throw inputError('each unfollow must be { source, target }', f, 'unfollows')
+      checkOptionNames(f, ['source', 'target', 'keep_history'], 'unfollowMany()', 'field')
       if (f.keep_history !== undefined && typeof f.keep_history !== 'boolean') {
         throw inputError('keep_history must be a boolean', f.keep_history, 'keep_history')
       }
@@ -373,7 +411,8 @@ export function connect<F extends object = NoFields, const G extends FeedGroupsC
 ): EddyClient<WithDefaultGroups<G>, F> {
   if (options === null || typeof options !== 'object' || Array.isArray(options))
     throw inputError('connect options must be an object', options, 'options')
-  checkOptionNames(options)
+  // A typo would otherwise silently use the default.
+  checkOptionNames(options, Object.keys(CONNECT_OPTIONS), 'connect()')
   const store = openStore(options.store, options.timelines)
   try {
     const fanoutQueue = options.fanoutQueue ?? openQueue(options.queue, options.timelines)

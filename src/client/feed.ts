@@ -3,7 +3,14 @@ import type { Engine } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { duration, type FeedResponse, type GetFeedOptions, readFeed } from '../engine/read.js'
+import { checkOptionNames } from '../engine/option-names.js'
+import {
+  duration,
+  type FeedResponse,
+  GET_FEED_OPTIONS,
+  type GetFeedOptions,
+  readFeed,
+} from '../engine/read.js'
 import { updateToTargets } from '../engine/updates.js'
 import type { FollowRow } from '../store/store.js'
 import type { ActivityInput, ActivityOf, NoFields } from './types.js'
@@ -31,6 +38,12 @@ export interface GetFollowOptions {
   /** Only these feeds (ids like `user:42`), as a list or a comma-separated string. */
   filter?: string[] | string
 }
+
+const FOLLOW_LIST_OPTIONS = Object.keys({
+  limit: true,
+  offset: true,
+  filter: true,
+} satisfies Record<keyof GetFollowOptions, true>)
 
 /** Maps stored follow rows to Stream's relation shape. */
 export function relations(rows: FollowRow[]): FollowRelation[] {
@@ -124,12 +137,14 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
    * The result's type follows the feed group's kind (see `client.feed()`).
    */
   async get(options: GetFeedOptions = {}): Promise<R> {
+    checkOptionNames(options, GET_FEED_OPTIONS, 'feed.get()')
     // readFeed answers by the group's configured kind, the same one R was computed from.
-    return readFeed(this.#engine, this.#ref, options) as Promise<R>
+    return (await readFeed(this.#engine, this.#ref, options)) as R
   }
 
   /** Reads the single activity (or group) with this id. */
   async getActivityDetail(activityId: string, options: GetFeedOptions = {}): Promise<R> {
+    checkOptionNames(options, GET_FEED_OPTIONS, 'feed.getActivityDetail()')
     return this.get({ ...options, id_lte: activityId, id_gte: activityId, limit: 1 })
   }
 
@@ -140,6 +155,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
     options: { limit?: number } = {},
   ): Promise<APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, ['limit'], 'feed.follow()')
     const target = this.#target(targetSlug, targetUserId)
     await this.#engine.follow([{ source: this.#ref, target }], options?.limit)
     return { duration: duration(started) }
@@ -152,6 +168,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
     options: { keepHistory?: boolean } = {},
   ): Promise<APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, ['keepHistory'], 'feed.unfollow()')
     const target = this.#target(targetSlug, targetUserId)
     await this.#engine.unfollow([{ source: this.#ref, target, keepHistory: options?.keepHistory === true }])
     return { duration: duration(started) }
@@ -173,6 +190,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   /** Feeds that follow this one, newest follow first. */
   async followers(options: GetFollowOptions = {}): Promise<{ results: FollowRelation[] } & APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, FOLLOW_LIST_OPTIONS, 'feed.followers()')
     const rows = await this.#engine.follows(this.#ref, 'followers', options)
     return { results: relations(rows), duration: duration(started) }
   }
@@ -180,6 +198,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   /** Feeds this one follows, newest follow first. */
   async following(options: GetFollowOptions = {}): Promise<{ results: FollowRelation[] } & APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, FOLLOW_LIST_OPTIONS, 'feed.following()')
     const rows = await this.#engine.follows(this.#ref, 'following', options)
     return { results: relations(rows), duration: duration(started) }
   }
@@ -191,6 +210,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
     } & APIResponse
   > {
     const started = performance.now()
+    checkOptionNames(options, ['followerSlugs', 'followingSlugs'], 'feed.followStats()')
     const { followers, following } = await this.#engine.followStats(this.#ref, options ?? {})
     return {
       results: {

@@ -7,7 +7,12 @@
 import type { AuditLogOptions, AuditLogPage } from '../engine/audit.js'
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
-import type { ReactionFilterOptions, ReactionPage } from '../engine/reaction-filter.js'
+import { checkOptionNames } from '../engine/option-names.js'
+import {
+  REACTION_FILTER_OPTIONS,
+  type ReactionFilterOptions,
+  type ReactionPage,
+} from '../engine/reaction-filter.js'
 import type { Reaction } from '../engine/reaction-model.js'
 import { duration } from '../engine/read.js'
 import type { APIResponse } from './feed.js'
@@ -33,6 +38,26 @@ export interface ReactionUpdateOptions {
   targetFeeds?: TargetFeed[]
   targetFeedsExtraData?: Record<string, unknown>
 }
+
+const ADD_OPTIONS = Object.keys({
+  id: true,
+  targetFeeds: true,
+  targetFeedsExtraData: true,
+  userId: true,
+} satisfies Record<keyof ReactionAddOptions, true>)
+const CHILD_OPTIONS = ADD_OPTIONS.filter((name) => name !== 'id')
+const UPDATE_OPTIONS = Object.keys({
+  targetFeeds: true,
+  targetFeedsExtraData: true,
+} satisfies Record<keyof ReactionUpdateOptions, true>)
+const AUDIT_LOG_OPTIONS = Object.keys({
+  entity_type: true,
+  entity_id: true,
+  user_id: true,
+  limit: true,
+  next: true,
+  prev: true,
+} satisfies Record<keyof AuditLogOptions, true>)
 
 function feedIds(feeds: TargetFeed[] | undefined): unknown {
   if (feeds === undefined) return []
@@ -63,6 +88,7 @@ export class EddyReactions {
     options: ReactionAddOptions = {},
   ): Promise<Reaction & APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, ADD_OPTIONS, 'reactions.add()')
     const reaction = await this.#engine.reactions.add({
       id: options?.id,
       activity_id: idOf(activity, 'activity'),
@@ -83,6 +109,7 @@ export class EddyReactions {
     options: Omit<ReactionAddOptions, 'id'> = {},
   ): Promise<Reaction & APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, CHILD_OPTIONS, 'reactions.addChild()')
     const child = await this.#engine.reactions.add({
       parent: idOf(reaction, 'reaction'),
       kind,
@@ -106,6 +133,7 @@ export class EddyReactions {
    */
   async filter(conditions: ReactionFilterOptions): Promise<ReactionPage & APIResponse> {
     const started = performance.now()
+    checkOptionNames(conditions, REACTION_FILTER_OPTIONS, 'reactions.filter()')
     return { ...(await this.#engine.reactions.filter(conditions)), duration: duration(started) }
   }
 
@@ -116,6 +144,7 @@ export class EddyReactions {
     options: ReactionUpdateOptions = {},
   ): Promise<Reaction & APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, UPDATE_OPTIONS, 'reactions.update()')
     const reaction = await this.#engine.reactions.update(id, {
       data,
       target_feeds: feedIds(options?.targetFeeds),
@@ -150,6 +179,7 @@ export class EddyAuditLogs {
   /** Entries newest first, by `entity_type` + `entity_id` and/or `user_id`; `next`/`prev` page. */
   async filter(options: AuditLogOptions = {}): Promise<AuditLogPage & APIResponse> {
     const started = performance.now()
+    checkOptionNames(options, AUDIT_LOG_OPTIONS, 'auditLogs.filter()')
     return { ...(await this.#engine.auditLogs(options)), duration: duration(started) }
   }
 }

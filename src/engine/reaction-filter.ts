@@ -15,7 +15,7 @@ export const DEFAULT_FILTER_LIMIT = 10
 export const MAX_FILTER_LIMIT = 25
 
 /** What `reactions.filter` takes, as the official client names it. */
-export interface ReactionFilterOptions {
+export type ReactionFilterOptions = {
   activity_id?: string
   user_id?: string
   reaction_id?: string
@@ -29,8 +29,24 @@ export interface ReactionFilterOptions {
   with_own_children?: boolean | string
   children_user_id?: string
   filter_user_id?: string
-  [option: string]: unknown
 }
+
+/** Every name `ReactionFilterOptions` has, for the run-time check of `client.reactions.filter()`. */
+export const REACTION_FILTER_OPTIONS: readonly string[] = Object.keys({
+  activity_id: true,
+  user_id: true,
+  reaction_id: true,
+  kind: true,
+  limit: true,
+  id_lt: true,
+  id_lte: true,
+  id_gt: true,
+  id_gte: true,
+  with_activity_data: true,
+  with_own_children: true,
+  children_user_id: true,
+  filter_user_id: true,
+} satisfies Record<keyof ReactionFilterOptions, true>)
 
 /** A page of reactions; `activity` with `with_activity_data`. */
 export interface ReactionPage {

@@ -8,8 +8,11 @@ import { idToSk, skMicros } from './ids.js'
 import { intOption } from './options.js'
 import { formatTime } from './time.js'
 
-/** Read options, as the official client names them. */
-export interface GetFeedOptions {
+/**
+ * Read options, as the official client names them: every spelling getstream sends is accepted
+ * (camelCase and snake_case), and nothing else (`GET_FEED_OPTIONS`), so `{ limt: 5 }` is an error.
+ */
+export type GetFeedOptions = {
   limit?: number | string
   offset?: number | string
   id_lt?: string
@@ -18,8 +21,57 @@ export interface GetFeedOptions {
   id_gte?: string
   mark_seen?: boolean | string | string[]
   mark_read?: boolean | string | string[]
-  [option: string]: unknown
+  /** getstream's enrichment flags (reaction-read.ts reads each spelling). */
+  enrich?: boolean
+  withOwnReactions?: boolean | string
+  ownReactions?: boolean | string
+  withRecentReactions?: boolean | string
+  withReactionCounts?: boolean | string
+  withOwnChildren?: boolean | string
+  recentReactionsLimit?: number | string
+  reactionKindsFilter?: string[] | string
+  /** The user whose reactions are "own" (`withUserId` is getstream's older spelling). */
+  user_id?: string
+  withUserId?: string
+  /** The short form: `{ own, recent, counts, own_children, kinds, user_id, ranking_vars }`. */
+  reactions?: Record<string, unknown>
+  /** Ranked-feed options: Eddy ranks nothing, but takes them (and checks `rankingVars`) as Stream does. */
+  ranking?: string
+  rankingVars?: string | Record<string, string | number>
+  ranking_vars?: string | Record<string, string | number>
+  session?: string
+  withScoreVars?: boolean
+  refresh?: boolean
 }
+
+/** Every name `GetFeedOptions` has, for the run-time check of the embedded client's reads. */
+export const GET_FEED_OPTIONS: readonly string[] = Object.keys({
+  limit: true,
+  offset: true,
+  id_lt: true,
+  id_lte: true,
+  id_gt: true,
+  id_gte: true,
+  mark_seen: true,
+  mark_read: true,
+  enrich: true,
+  withOwnReactions: true,
+  ownReactions: true,
+  withRecentReactions: true,
+  withReactionCounts: true,
+  withOwnChildren: true,
+  recentReactionsLimit: true,
+  reactionKindsFilter: true,
+  user_id: true,
+  withUserId: true,
+  reactions: true,
+  ranking: true,
+  rankingVars: true,
+  ranking_vars: true,
+  session: true,
+  withScoreVars: true,
+  refresh: true,
+} satisfies Record<keyof GetFeedOptions, true>)
 
 /** A page of a flat feed (`A`: the activity type, with custom fields). */
 export interface FlatFeedResponse<A extends Activity = Activity> {

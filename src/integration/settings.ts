@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module'
 import { type ConnectOptions, connect, type EddyClient } from '../client/client.js'
 import { inputError } from '../engine/errors.js'
+import { checkOptionNames } from '../engine/option-names.js'
 import type { FeedManager } from './feed-manager.js'
 import { type FeedClient, isFeedClient } from './types.js'
 
@@ -136,9 +137,9 @@ function validate(s: EddySettings): void {
 export function configure(changes: Partial<EddySettings> = {}): Readonly<EddySettings> {
   if (changes === null || typeof changes !== 'object')
     throw inputError('configure takes an object', changes, 'settings')
+  checkOptionNames(changes, Object.keys(DEFAULT_SETTINGS), 'configure()', 'setting')
   const next: EddySettings = { ...current }
   for (const [key, value] of Object.entries(changes)) {
-    if (!Object.hasOwn(DEFAULT_SETTINGS, key)) throw inputError(`unknown setting ${key}`, value, key)
     ;(next as any)[key] = value === undefined ? (DEFAULT_SETTINGS as any)[key] : value
   }
   validate(next)

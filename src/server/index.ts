@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify'
 import { connect, type EddyClient } from '../client/client.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import { checkOptionNames } from '../engine/option-names.js'
 import { intOption } from '../engine/options.js'
 import type { Store } from '../store/store.js'
 import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
@@ -85,6 +86,24 @@ export interface ServerOptions {
   realtime?: Partial<RealtimeLimits>
 }
 
+// Every option createServer() reads; typed so that a new option cannot be forgotten here.
+const SERVER_OPTIONS = Object.keys({
+  client: true,
+  store: true,
+  feedGroups: true,
+  apiKey: true,
+  apiSecret: true,
+  logger: true,
+  bodyLimit: true,
+  publicReadGroups: true,
+  rateLimit: true,
+  pageCacheBytes: true,
+  groupCommit: true,
+  auditLog: true,
+  cors: true,
+  realtime: true,
+} satisfies Record<keyof ServerOptions, true>)
+
 function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw inputError(`${field} must be true or false`, value, field)
@@ -95,6 +114,7 @@ function booleanOption(value: unknown, field: string, fallback: boolean): boolea
 export function createServer(options: ServerOptions): FastifyInstance {
   if (options === null || typeof options !== 'object')
     throw inputError('server options must be an object', options, 'options')
+  checkOptionNames(options, SERVER_OPTIONS, 'createServer()')
   const { apiKey, apiSecret } = options
   if (typeof apiKey !== 'string' || apiKey === '')
     throw inputError('apiKey must be a non-empty string', apiKey, 'apiKey')
