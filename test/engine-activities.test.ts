@@ -316,10 +316,29 @@ for (const store of STORES) {
         }),
       )
       assert.match(toChange.detail, /to cannot be changed/)
-      const missing = await rejection(
-        client.updateActivity({ actor: 'a', verb: 'v', object: 'o', foreign_id: 'u:9', time: at(1) }),
+      // As on Stream: updating an activity that does not exist creates it, in no feed (no `to`).
+      await client.updateActivity({ actor: 'a', verb: 'v', object: 'o', foreign_id: 'u:9', time: at(1) })
+      const created = await client.getActivities({ foreignIDTimes: [{ foreign_id: 'u:9', time: at(1) }] })
+      assert.deepEqual(
+        created.results.map((r: Record<string, unknown>) => [r.foreign_id, r.object]),
+        [['u:9', 'o']],
       )
-      assert.equal(missing.status_code, 404)
+      const createdTo = await rejection(
+        client.updateActivity({
+          actor: 'a',
+          verb: 'v',
+          object: 'o',
+          foreign_id: 'u:8',
+          time: at(1),
+          to: ['user:zz'],
+        }),
+      )
+      assert.equal(createdTo.code, 4)
+      assert.match(createdTo.detail, /cannot have to targets/)
+      assert.equal(
+        (await client.getActivities({ foreignIDTimes: [{ foreign_id: 'u:8', time: at(1) }] })).results.length,
+        0,
+      )
     })
 
     it('applies partial updates with dotted set paths and unset, by id or foreign_id + time', async () => {

@@ -237,18 +237,21 @@ export class Engine {
 
   /**
    * Stores new bodies for existing activities (same ids, same feeds), each only if its stored
-   * text is still `previous`; otherwise throws WriteConflict and writes nothing.
+   * text is still `previous` (`null`: a new activity, in no feed, that must still be absent);
+   * otherwise throws WriteConflict and writes nothing.
    */
   async writeBodies(
-    updates: { prepared: PreparedActivity; previous: string }[],
+    updates: { prepared: PreparedActivity; previous: string | null }[],
     user?: string,
   ): Promise<void> {
     await this.#store.write({
       audit: this.audited(() =>
         updates.map(({ prepared: p, previous }) =>
-          auditEntry('activity', p.activity.id, 'updated', user ?? actorUser(p.activity.actor), {
-            previous: JSON.parse(previous),
-          }),
+          previous === null
+            ? auditEntry('activity', p.activity.id, 'created', user ?? actorUser(p.activity.actor), {})
+            : auditEntry('activity', p.activity.id, 'updated', user ?? actorUser(p.activity.actor), {
+                previous: JSON.parse(previous),
+              }),
         ),
       ),
       expect: updates.map((u) => ({ sk: u.prepared.sk, body: u.previous })),
@@ -559,12 +562,17 @@ export class Engine {
     const existing = await this.loadStored(prepared.map((p) => p.sk))
     for (const p of prepared) {
       const old = existing.get(p.sk)?.activity
-      if (!old) {
-        throw new EddyError(
-          'DoesNotExistException',
-          `no activity has foreign_id ${JSON.stringify(p.activity.foreign_id)} and time ${p.activity.time}`,
+      // As on Stream, an update of an activity that does not exist creates it (stream-python's
+      // suite does so): stored, in no feed, found by getActivities. Its `to` would name feeds it
+      // is not in, so a created activity may not have one.
+      if (!old && (p.activity.to ?? []).length > 0) {
+        throw inputError(
+          `an update creates activity foreign_id ${JSON.stringify(p.activity.foreign_id)}, time ${p.activity.time}, which does not exist yet; it cannot have to targets (add it to a feed instead)`,
+          p.activity.to,
+          'to',
         )
       }
+      if (!old) continue
       const before = [...(old.to ?? [])].sort().join(',')
       const after = [...(p.activity.to ?? [])].sort().join(',')
       if (before !== after) {
@@ -575,7 +583,7 @@ export class Engine {
         )
       }
     }
-    await this.writeBodies(prepared.map((p) => ({ prepared: p, previous: existing.get(p.sk)!.body })))
+    await this.writeBodies(prepared.map((p) => ({ prepared: p, previous: existing.get(p.sk)?.body ?? null })))
   }
 
   /**

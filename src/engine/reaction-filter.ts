@@ -5,6 +5,7 @@
  */
 import type { ReactionQuery, ReactionStore, StoredReaction } from '../store/store.js'
 import type { Activity } from './activity.js'
+import { parseBoolean } from './booleans.js'
 import { inputError } from './errors.js'
 import { idToSk } from './ids.js'
 import type { Reaction, ReactionShaper } from './reaction-model.js'
@@ -66,13 +67,6 @@ export interface FilterContext {
 const LOOKUPS = ['activity_id', 'user_id', 'reaction_id'] as const
 const CURSORS = ['id_lt', 'id_lte', 'id_gt', 'id_gte'] as const
 
-function yes(value: unknown, field: string): boolean {
-  if (value === undefined || value === null || value === '' || value === false || value === 'false')
-    return false
-  if (value === true || value === 'true' || value === '1') return true
-  throw inputError(`${field} must be true or false`, value, field)
-}
-
 function limitOf(value: unknown): number {
   if (value === undefined || value === null || value === '') return DEFAULT_FILTER_LIMIT
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
@@ -123,8 +117,8 @@ export async function filterReactions(
     throw inputError(`${lookup} must be an id`, value, lookup)
   const kind = options.kind === undefined || options.kind === '' ? undefined : requireKind(options.kind)
   const limit = limitOf(options.limit)
-  const withActivity = yes(options.with_activity_data, 'with_activity_data')
-  const ownChildren = yes(options.with_own_children, 'with_own_children')
+  const withActivity = parseBoolean(options.with_activity_data, 'with_activity_data')
+  const ownChildren = parseBoolean(options.with_own_children, 'with_own_children')
   const childrenUser =
     options.children_user_id === undefined || options.children_user_id === ''
       ? reader

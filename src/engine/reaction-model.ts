@@ -21,6 +21,8 @@ export interface ReactionRecord {
   updated_at: string
   target_feeds: string[]
   target_feeds_extra_data?: Record<string, unknown>
+  /** When it was soft-deleted (absent while live; a restore removes it). */
+  deleted_at?: string
 }
 
 /** A reaction as Eddy returns it: Stream's keys; `target_feeds` only when non-empty. */
@@ -40,6 +42,8 @@ export interface Reaction {
   own_children?: Record<string, Reaction[]>
   target_feeds?: string[]
   target_feeds_extra_data?: Record<string, unknown>
+  /** Only on `get` of a soft-deleted reaction: when it was deleted (as Stream shows it). */
+  deleted_at?: string
 }
 
 /** Deepest reaction nesting: a reaction (1), its child (2), a grandchild (3); Stream's limit. */

@@ -7,6 +7,7 @@
  */
 import type { ReactionQuery, ReactionStore, StoredReaction } from '../store/store.js'
 import type { Activity } from './activity.js'
+import { parseBoolean } from './booleans.js'
 import { inputError } from './errors.js'
 import { intOption } from './options.js'
 import { loadedKinds, ReactionBytes, shownKinds } from './reaction-budget.js'
@@ -50,20 +51,6 @@ export function requireUserId(id: unknown, field: string): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > 255 || !USER_ID.test(id))
     throw inputError(`${field} must be a user id: letters, digits, - or _ (at most 255)`, id, field)
   return id
-}
-
-function flag(value: unknown, field: string): boolean {
-  if (
-    value === undefined ||
-    value === null ||
-    value === false ||
-    value === '' ||
-    value === 'false' ||
-    value === '0'
-  )
-    return false
-  if (value === true || value === 'true' || value === '1') return true
-  throw inputError(`${field} must be true or false`, value, field)
 }
 
 function kindList(value: unknown, field: string): string[] | undefined {
@@ -116,10 +103,10 @@ export function reactionFlags(options: Record<string, unknown>, reader?: string)
   }
   checkRankingVars(o.rankingVars)
   checkRankingVars(o.ranking_vars, 'ranking_vars')
-  const own = flag(o.withOwnReactions ?? o.ownReactions, 'withOwnReactions')
-  const recent = flag(o.withRecentReactions, 'withRecentReactions')
-  const counts = flag(o.withReactionCounts, 'withReactionCounts')
-  const ownChildren = flag(o.withOwnChildren, 'withOwnChildren')
+  const own = parseBoolean(o.withOwnReactions ?? o.ownReactions, 'withOwnReactions')
+  const recent = parseBoolean(o.withRecentReactions, 'withRecentReactions')
+  const counts = parseBoolean(o.withReactionCounts, 'withReactionCounts')
+  const ownChildren = parseBoolean(o.withOwnChildren, 'withOwnChildren')
   const limit = intOption(
     o.recentReactionsLimit,
     'recentReactionsLimit',

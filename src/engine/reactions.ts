@@ -49,6 +49,8 @@ export type { ReactionChange, ReactionInput } from './reaction-input.js'
 
 /** Attempts of a reaction read-modify-write before it gives up with a 409. */
 const MAX_ATTEMPTS = 50
+/** A UUID of any version, the form of every activity id (Eddy's own are version 1). */
+const ANY_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** What the engine lends the reactions: its feed groups, activity reads and feed writes. */
 export interface ReactionHost {
@@ -208,23 +210,34 @@ export class Reactions {
       }
       return { activityId, parent: parentId }
     }
+    // A server token may react to any UUID, stored or not, as on Stream, which accepts reactions to
+    // activities it has never stored (stream-python's suite reacts to random uuid4s).
     const activityId = input.activity_id
-    const sk = typeof activityId === 'string' ? idToSk(activityId) : undefined
-    if (sk === undefined)
-      throw inputError('activity_id must be an activity id (a version-1 UUID)', activityId, 'activity_id')
-    const activity = (await this.#host.loadActivities([sk])).get(sk)
-    // One the reader may not read is refused as a missing one, so neither its existence leaks.
+    if (typeof activityId !== 'string' || !ANY_UUID.test(activityId))
+      throw inputError('activity_id must be an activity id (a UUID)', activityId, 'activity_id')
+    const id = activityId.toLowerCase()
+    if (reader === undefined) return { activityId: id, parent: '' }
+    // A user token reacts only to an activity it may read; one it may not read is refused as a
+    // missing one, and so is an unknown id, so neither tells whether a private activity exists.
+    const sk = idToSk(id)
+    const activity = sk === undefined ? undefined : (await this.#host.loadActivities([sk])).get(sk)
     if (!activity || (await readableActivities(this.#host, reader, [activity])).length === 0)
       throw inputError('activity_id must name an existing activity', activityId, 'activity_id')
-    return { activityId: activityId as string, parent: '' }
+    return { activityId: id, parent: '' }
   }
 
-  /** A reaction with its user, children counts and newest children; 404 when missing or deleted. */
+  /**
+   * A reaction with its user, children counts and newest children; 404 when missing or deleted.
+   * A soft-deleted one is shown with its `deleted_at`, as Stream does (stream-python's suite reads
+   * it there before restoring); it stays out of lists, counts and target feeds.
+   */
   async get(id: string): Promise<Reaction> {
     const row = (await this.#store.getReactions([String(id)])).get(String(id))
-    if (!row || row.deleted) throw gone(String(id))
+    if (!row) throw gone(String(id))
     const [shown] = await this.#shaper.show([row])
-    return shown
+    if (!row.deleted) return shown
+    const record = recordOf(row)
+    return { ...shown, deleted_at: record.deleted_at ?? record.updated_at }
   }
 
   /** Live reactions by id, shown as `get` shows them; missing ones are absent (for `SR:` references). */
@@ -284,7 +297,11 @@ export class Reactions {
   /** Deletes a reaction: soft (kept, hidden, restorable) or hard (with its children). */
   async delete(id: string, soft: boolean, user?: string): Promise<void> {
     if (soft) {
-      await this.#change(id, user, 'soft_deleted', (old) => ({ record: old, deleted: true }))
+      const at = `${formatTime(nextMicros())}Z`
+      await this.#change(id, user, 'soft_deleted', (old) => ({
+        record: { ...old, deleted_at: at },
+        deleted: true,
+      }))
       return
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -319,10 +336,13 @@ export class Reactions {
   /** Brings back a soft-deleted reaction (and its target-feed activity). */
   async restore(id: string, user?: string): Promise<Reaction> {
     return this.#change(id, user, 'restored', (old, deleted) => {
-      if (!deleted) throw inputError('only a soft-deleted reaction can be restored', id, 'id')
+      // Stream answers a restore of a live reaction with DoesNotExist: there is no deleted one.
+      if (!deleted)
+        throw notFound(`reaction ${id} is not soft-deleted; only a soft-deleted reaction can be restored`)
       // Restoring delivers again: a user may do that only to feeds it may write itself.
       if (user !== undefined) requireReactionTargets(this.#feeds(old.target_feeds), user)
-      return { record: old, deleted: false }
+      const { deleted_at: _, ...live } = old
+      return { record: live, deleted: false }
     })
   }
 

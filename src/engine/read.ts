@@ -1,6 +1,7 @@
 /** Feed reads: pagination options, flat pages, aggregated and notification groups, seen/read. */
 import type { GroupPageQuery, GroupRow, MarkTarget, PageQuery } from '../store/store.js'
 import { type Activity, readActivity } from './activity.js'
+import { isFalseSpelling, isTrueSpelling } from './booleans.js'
 import type { Engine } from './engine.js'
 import { inputError } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
@@ -196,9 +197,9 @@ export function groupPageQuery(page: PageQuery): GroupPageQuery {
 
 /** Parses mark_seen / mark_read: true, a group id, a comma list or a list. */
 export function markTarget(value: unknown, field: string): MarkTarget | undefined {
-  if (value === undefined || value === null || value === false || value === 'false' || value === '')
-    return undefined
-  if (value === true || value === 'true' || value === 'current') return true
+  // Any boolean spelling (stream-python sends mark_seen=True); a group id is never one of them.
+  if (isFalseSpelling(value)) return undefined
+  if (isTrueSpelling(value) || value === 'current') return true
   const ids = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined
   if (!ids || ids.some((id) => typeof id !== 'string')) {
     throw inputError(`${field} must be true, a group id or a list of group ids`, value, field)

@@ -2,7 +2,7 @@
  * Authentication (api_key + HS256 JWT, verified with jose) and authorization: scope checks for
  * server tokens and Stream's default permission policy for user tokens (stream-api.md §2).
  */
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { errors as joseErrors, jwtVerify } from 'jose'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { mayReadFeed, type Reader } from '../engine/read-policy.js'
@@ -96,6 +96,14 @@ export class Authenticator {
     }
     if (typeof token !== 'string' || token === '')
       throw signatureError('Authorization header with a JWT is missing')
+    return this.verify(token)
+  }
+
+  /**
+   * Verifies a token (the Authorization header's, or one a client signs into a body, such as a
+   * follow's `target_token`) and returns whom it names; a 401 when it does not verify.
+   */
+  verify(token: string): Principal | Promise<Principal> {
     const cached = this.#cache.get(token)
     if (cached && (cached.expMs === undefined || cached.expMs > Date.now())) return cached.principal
     // Only canonical tokens reach jose (and so the cache); the cache holds nothing else, so hits skip this.
@@ -105,6 +113,18 @@ export class Authenticator {
       )
     }
     return this.#verify(token)
+  }
+
+  /**
+   * Whether `signature` is the legacy feed signature of `together` (`<slug><userId>`) that older
+   * clients (stream-php) still sign `to` targets and follow targets with: base64url, unpadded, of
+   * HMAC-SHA1 keyed with the SHA-1 of the API secret. Compared in constant time.
+   */
+  isFeedSignature(together: string, signature: string): boolean {
+    const key = createHash('sha1').update(this.#secret).digest()
+    const expected = Buffer.from(createHmac('sha1', key).update(together).digest('base64url'))
+    const given = Buffer.from(signature)
+    return given.length === expected.length && timingSafeEqual(given, expected)
   }
 
   /** How many verified tokens are remembered (at most 10,000; the cache empties when full). */

@@ -1,6 +1,7 @@
 /** What every route shares: the client, the authenticator, and helpers to declare authorized routes. */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import type { EddyClient } from '../client/client.js'
+import { BOOLEAN_SPELLINGS, booleanValue } from '../engine/booleans.js'
 import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
@@ -91,12 +92,12 @@ export function qstr(query: Query, name: string): string | undefined {
   return v
 }
 
-/** A boolean query parameter (`true`/`1` or `false`/`0`). */
+/** A boolean query parameter, in any spelling Stream accepts (`true`, `True`, `1`...; see booleans.ts). */
 export function qbool(query: Query, name: string): boolean {
-  const v = qstr(query, name)
-  if (v === undefined || v === '' || v === 'false' || v === '0') return false
-  if (v === 'true' || v === '1') return true
-  throw inputError(`query parameter ${name} must be true or false`, v, name)
+  const v = booleanValue(qstr(query, name))
+  if (v === undefined)
+    throw inputError(`query parameter ${name} must be ${BOOLEAN_SPELLINGS}`, query[name], name)
+  return v
 }
 
 /** A comma-separated list query parameter (empty items dropped), at most `max` items. */

@@ -43,9 +43,11 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const collection = requireId(params.collection, 'collection')
     const input = objectBody(body, '{ id, data }')
     onlyKeys(input, ['id', 'data', 'user_id'], 'a collection entry')
+    // stream-python always sends both keys, `null` when not given: null means "not given", as on Stream.
     const id = input.id === undefined || input.id === null ? randomId() : requireId(input.id, 'id')
     const user =
-      userOf(principal) ?? (input.user_id === undefined ? null : requireId(input.user_id, 'user_id'))
+      userOf(principal) ??
+      (input.user_id === undefined || input.user_id === null ? null : requireId(input.user_id, 'user_id'))
     const stored: StoredEntry = { data: requireData(input.data, 'data', true), user_id: user }
     const doc = await store.putDoc(collectionKind(collection), id, stored as never, 'insert')
     if (!doc) throw conflict(`collection entry ${collection}:${id} already exists`)

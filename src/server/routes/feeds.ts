@@ -1,5 +1,6 @@
 /** Feed routes: read (plain and enriched), add, remove, `to` targets update, add_to_many. */
 import type { FastifyInstance } from 'fastify'
+import { MAX_BATCH } from '../../engine/engine.js'
 import { inputError } from '../../engine/errors.js'
 import { type GetFeedOptions, readFeed } from '../../engine/read.js'
 import { updateToTargets } from '../../engine/updates.js'
@@ -18,6 +19,7 @@ import {
 import { enrichActivities } from '../enrich.js'
 import { plainReadJson } from '../fast-read.js'
 import { nextWithFlags, reactionOptions } from '../reaction-query.js'
+import { unsignActivity } from '../signed-feeds.js'
 import { checkUserBatch, checkUserTargetUpdates } from '../user-limits.js'
 import { linkBase } from './reactions.js'
 
@@ -110,10 +112,19 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (Array.isArray(input.activities) && input.verb === undefined) {
         onlyKeys(input, ['activities'], 'a batch add')
         checkUserBatch(principal, input.activities)
-        const activities = await ctx.engine.addActivities(feed, input.activities, user, ctx.adds)
+        // Signed `to` targets ("user:1 <token>", stream-python and stream-php) are verified, then plain.
+        // An oversized batch goes to the engine as it is, for its 400.
+        const batch = input.activities.length > MAX_BATCH ? input.activities : []
+        if (batch.length === 0) for (const a of input.activities) batch.push(await unsignActivity(ctx, a))
+        const activities = await ctx.engine.addActivities(feed, batch, user, ctx.adds)
         return timed(started, { activities })
       }
-      const [activity] = await ctx.engine.addActivities(feed, [input], user, ctx.adds)
+      const [activity] = await ctx.engine.addActivities(
+        feed,
+        [await unsignActivity(ctx, input)],
+        user,
+        ctx.adds,
+      )
       return timed(started, activity)
     },
   )
@@ -169,7 +180,9 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
           },
           userOf(principal),
         )
-        last = { ...result.activity, added: result.added, removed: result.removed }
+        // Stream nests the activity (stream-python reads ret["activity"], stream-go2 decodes
+        // `activity`); stream-js's types read its fields at the top level. Both are sent.
+        last = { ...result.activity, activity: result.activity, added: result.added, removed: result.removed }
       }
       return timed(started, last)
     },

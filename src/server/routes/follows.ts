@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { inputError } from '../../engine/errors.js'
 import { requireOwn, requireRead, requireServer } from '../auth.js'
 import { objectBody, onlyKeys, qbool, qstr, route, type ServerContext, timed } from '../context.js'
+import { verifyFeedToken } from '../signed-feeds.js'
 
 /** Most relations one follow_many or unfollow_many call may carry (Stream's limit). */
 const MAX_FOLLOW_MANY = 2_500
@@ -12,56 +13,58 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const feedScope = (p: Record<string, string>) => `${p.slug}:${p.id}`
   const base = '/api/v1.0/feed/:slug/:id/'
 
-  route(app, ctx, 'POST', `${base}following/`, 'follower', feedScope, async ({ principal, params, body }) => {
-    const started = performance.now()
-    const source = ctx.engine.feed(params.slug, params.id)
-    requireOwn(principal, source)
-    const input = objectBody(body, '{ target, activity_copy_limit }')
-    onlyKeys(input, ['target', 'activity_copy_limit'], 'a follow')
-    const target = ctx.engine.parseFeed(input.target, 'target')
-    // A user token may make its feed follow only what it may read itself: a follow delivers the
-    // target's activities (and, for a timeline, whom its owner follows) into a feed it reads.
-    requireRead(principal, target, ctx.publicRead)
-    await ctx.engine.follow([{ source, target }], input.activity_copy_limit)
-    return timed(started, {})
-  })
+  // Stream answers both `following/` (stream-js) and `follows/` (stream-python, -ruby, -go2, -php).
+  for (const path of ['following', 'follows']) {
+    route(app, ctx, 'POST', `${base}${path}/`, 'follower', feedScope, async ({ principal, params, body }) => {
+      const started = performance.now()
+      const source = ctx.engine.feed(params.slug, params.id)
+      requireOwn(principal, source)
+      const input = objectBody(body, '{ target, activity_copy_limit }')
+      onlyKeys(input, ['target', 'activity_copy_limit', 'target_token'], 'a follow')
+      const target = ctx.engine.parseFeed(input.target, 'target')
+      // A user token may make its feed follow only what it may read itself: a follow delivers the
+      // target's activities (and, for a timeline, whom its owner follows) into a feed it reads.
+      requireRead(principal, target, ctx.publicRead)
+      // stream-python and stream-php sign the target; verified, never a permission (signed-feeds.ts).
+      if (input.target_token !== undefined)
+        await verifyFeedToken(ctx.auth, target, input.target_token, 'target_token')
+      await ctx.engine.follow([{ source, target }], input.activity_copy_limit)
+      return timed(started, {})
+    })
 
-  route(
-    app,
-    ctx,
-    'DELETE',
-    `${base}following/:target/`,
-    'follower',
-    feedScope,
-    async ({ principal, params, query }) => {
-      const feed = ctx.engine.feed(params.slug, params.id)
-      requireOwn(principal, feed)
-      const target = ctx.engine.parseFeed(params.target, 'target')
-      return ctx.client
-        .feed(feed.slug, feed.userId)
-        .unfollow(target.slug, target.userId, { keepHistory: qbool(query, 'keep_history') })
-    },
-  )
-
-  for (const direction of ['followers', 'following'] as const) {
     route(
       app,
       ctx,
-      'GET',
-      `${base}${direction}/`,
+      'DELETE',
+      `${base}${path}/:target/`,
       'follower',
       feedScope,
       async ({ principal, params, query }) => {
         const feed = ctx.engine.feed(params.slug, params.id)
         requireOwn(principal, feed)
-        const options = {
-          limit: qstr(query, 'limit'),
-          offset: qstr(query, 'offset'),
-          filter: qstr(query, 'filter'),
-        }
-        return ctx.client.feed(feed.slug, feed.userId)[direction](options as never)
+        const target = ctx.engine.parseFeed(params.target, 'target')
+        return ctx.client
+          .feed(feed.slug, feed.userId)
+          .unfollow(target.slug, target.userId, { keepHistory: qbool(query, 'keep_history') })
       },
     )
+  }
+
+  for (const [path, direction] of [
+    ['followers', 'followers'],
+    ['following', 'following'],
+    ['follows', 'following'],
+  ] as const) {
+    route(app, ctx, 'GET', `${base}${path}/`, 'follower', feedScope, async ({ principal, params, query }) => {
+      const feed = ctx.engine.feed(params.slug, params.id)
+      requireOwn(principal, feed)
+      const options = {
+        limit: qstr(query, 'limit'),
+        offset: qstr(query, 'offset'),
+        filter: qstr(query, 'filter'),
+      }
+      return ctx.client.feed(feed.slug, feed.userId)[direction](options as never)
+    })
   }
 
   route(
