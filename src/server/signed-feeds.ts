@@ -7,7 +7,7 @@
  * and one that does not verify (a wrong secret, a forged or tampered token) is refused with a 401.
  */
 import type { FeedRef } from '../engine/feed-groups.js'
-import type { Authenticator } from './auth.js'
+import { type Authenticator, coversFeed } from './auth.js'
 import type { ServerContext } from './context.js'
 import { signatureError } from './errors.js'
 
@@ -28,6 +28,7 @@ function refused(field: string, feed: FeedRef, why: string) {
  */
 export async function verifyFeedToken(
   auth: Authenticator,
+  groups: ReadonlyMap<string, unknown>,
   feed: FeedRef,
   token: unknown,
   field: string,
@@ -48,7 +49,8 @@ export async function verifyFeedToken(
     if (principal.userId === feed.userId) return
     throw refused(field, feed, `a user token of ${principal.userId}`)
   }
-  if (principal.feedId.includes('*') || principal.feedId.includes(together)) return
+  // Read as the scope check reads it: `<slug><userId>` names one feed, the longest slug's reading.
+  if (coversFeed(principal.feedId, feed.id, groups)) return
   throw refused(field, feed, 'its feed_id claim names other feeds')
 }
 
@@ -68,7 +70,7 @@ export async function unsignTargets(ctx: ServerContext, to: unknown): Promise<un
     }
     const space = entry.indexOf(' ')
     const feed = ctx.engine.parseFeed(entry.slice(0, space), 'to')
-    await verifyFeedToken(ctx.auth, feed, entry.slice(space + 1), 'the token of to target')
+    await verifyFeedToken(ctx.auth, ctx.engine.groups, feed, entry.slice(space + 1), 'the token of to target')
     out.push(feed.id)
   }
   return out

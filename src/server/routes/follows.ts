@@ -27,7 +27,7 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
       requireRead(principal, target, ctx.publicRead)
       // stream-python and stream-php sign the target; verified, never a permission (signed-feeds.ts).
       if (input.target_token !== undefined)
-        await verifyFeedToken(ctx.auth, target, input.target_token, 'target_token')
+        await verifyFeedToken(ctx.auth, ctx.engine.groups, target, input.target_token, 'target_token')
       await ctx.engine.follow([{ source, target }], input.activity_copy_limit)
       return timed(started, {})
     })
