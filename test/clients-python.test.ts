@@ -374,27 +374,36 @@ describe('leniency never widens a permission', () => {
   })
 })
 
-describe('reactions to unknown activity ids stay with the user who added them', () => {
-  it('another user token can neither update nor delete them', async () => {
+describe('reactions to unknown activity ids', () => {
+  it('a server token adds them for a user; other user tokens can neither update nor delete them', async () => {
     const activity = '0b5c9a1e-4ee3-494b-a1e3-50c06acb5ed4'
-    const bob = await userToken('bob')
     const added = await wire.send('POST', 'reaction/', {
-      token: bob,
-      body: { activity_id: activity, kind: 'like', data: {}, target_feeds: [] },
+      token: await scope('reactions', '*', '*'),
+      body: { activity_id: activity, kind: 'like', data: {}, target_feeds: [], user_id: 'bob' },
     })
     assert.equal(added.status, 200, JSON.stringify(added.body))
     assert.equal(added.body.user_id, 'bob')
     const mallory = await userToken('mallory')
-    assert.equal(
-      (await wire.send('PUT', `reaction/${added.body.id}/`, { token: mallory, body: { data: { x: 1 } } }))
-        .status,
-      403,
-    )
-    assert.equal((await wire.send('DELETE', `reaction/${added.body.id}/`, { token: mallory })).status, 403)
-    const spoof = await wire.send('POST', 'reaction/', {
+    const update = await wire.send('PUT', `reaction/${added.body.id}/`, {
       token: mallory,
-      body: { activity_id: activity, kind: 'like', data: {}, target_feeds: [], user_id: 'bob' },
+      body: { data: { x: 1 } },
     })
-    assert.equal(spoof.status, 403)
+    assert.equal(update.status, 403)
+    assert.equal((await wire.send('DELETE', `reaction/${added.body.id}/`, { token: mallory })).status, 403)
+  })
+
+  it('a user token may not: an unknown id is refused like an unreadable one (no existence oracle)', async () => {
+    const posted = await add('timeline:victim', { actor: 'victim', verb: 'secret', object: 'x' })
+    const mallory = await userToken('mallory')
+    const react = (activity_id: string) =>
+      wire.send('POST', 'reaction/', {
+        token: mallory,
+        body: { activity_id, kind: 'like', data: {}, target_feeds: [] },
+      })
+    const unknown = await react('0b5c9a1e-4ee3-494b-a1e3-50c06acb5ed5')
+    const hidden = await react(posted.body.id)
+    assert.equal(unknown.status, 400)
+    assert.equal(hidden.status, 400)
+    assert.equal(unknown.body.detail.replace(/got .*/, ''), hidden.body.detail.replace(/got .*/, ''))
   })
 })
