@@ -163,3 +163,67 @@ describe('stream-ruby', () => {
     assert.deepEqual([...res.body.activity.to].sort(), ['user:rb-t1', 'user:rb-t2'])
   })
 })
+
+describe('stream-ruby (and stream-go2, stream-php): single partial updates, conflicts, upserts', () => {
+  it('activity_partial_update sends one change at the top level and gets the activity back', async () => {
+    const time = '2026-03-04T05:06:08.000000'
+    const posted = await add('user:rb-p', {
+      actor: 'a',
+      verb: 'v',
+      object: 'o',
+      foreign_id: 'rb:p',
+      time,
+      popularity: 1,
+    })
+    const token = await scope('activities', '*', '*')
+    const byId = await wire.send('POST', 'activity/', {
+      token,
+      body: { id: posted.body.id, set: { popularity: 2, 'product.price': 3 }, unset: [] },
+    })
+    assert.equal(byId.status, 200, JSON.stringify(byId.body))
+    assert.equal(byId.body.id, posted.body.id)
+    assert.equal(byId.body.popularity, 2)
+    assert.deepEqual(byId.body.product, { price: 3 })
+    assert.ok(byId.body.duration)
+    const byForeignId = await wire.send('POST', 'activity/', {
+      token,
+      body: { foreign_id: 'rb:p', time, set: {}, unset: ['product'] },
+    })
+    assert.equal(byForeignId.status, 200, JSON.stringify(byForeignId.body))
+    assert.equal('product' in byForeignId.body, false)
+    const stray = await wire.send('POST', 'activity/', {
+      token,
+      body: { id: posted.body.id, set: {}, bogus: 1 },
+    })
+    assert.equal(stray.status, 400)
+  })
+
+  it('a duplicate user is a 409 with code 22, the code stream-ruby maps to ConflictException', async () => {
+    const users = await scope('users', '*', '*')
+    await wire.send('POST', 'user/', {
+      token: users,
+      query: { get_or_create: false },
+      body: { id: 'rb-twice', data: null },
+    })
+    const again = await wire.send('POST', 'user/', {
+      token: users,
+      query: { get_or_create: false },
+      body: { id: 'rb-twice', data: null },
+    })
+    assert.equal(again.status, 409)
+    assert.equal(again.body.code, 22)
+    assert.equal(again.body.exception, 'ConflictException')
+  })
+
+  it('an upserted entry keeps its whole object, id included, as its data', async () => {
+    const token = await scope('collections', '*', '*')
+    const objects = [{ id: 'aabbcc', name: 'juniper', data: { hobbies: ['playing'] } }]
+    const upserted = await wire.send('POST', 'collections/', { token, body: { data: { test: objects } } })
+    assert.equal(upserted.status, 200, JSON.stringify(upserted.body))
+    const selected = await wire.send('GET', 'collections/', { token, query: { foreign_ids: 'test:aabbcc' } })
+    assert.deepEqual(
+      selected.body.response.data.map((e: Record<string, unknown>) => [e.id, e.foreign_id, e.data]),
+      [['aabbcc', 'test:aabbcc', objects[0]]],
+    )
+  })
+})

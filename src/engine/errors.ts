@@ -12,7 +12,7 @@ export const ERRORS = {
   FeedConfigException: { code: 6, status: 400 },
   DoesNotExistException: { code: 16, status: 404 },
   NotAllowedException: { code: 17, status: 403 },
-  ConflictException: { code: 4, status: 409 },
+  ConflictException: { code: 22, status: 409 },
   NotImplementedException: { code: 4, status: 501 },
   ServiceUnavailableException: { code: 4, status: 503 },
   RateLimitReached: { code: 9, status: 429 },

@@ -5,6 +5,7 @@
  */
 import type { ModelClass } from './activity-model.js'
 import { type ActivityModel, activityOf } from './activity-model.js'
+import { publishable } from './references.js'
 import { getClient, getSettings, settingsVersion } from './settings.js'
 import * as tracking from './tracking.js'
 import type { FeedClient, FeedLike } from './types.js'
@@ -98,7 +99,7 @@ export class FeedManager {
 
   /** Writes the row's activity to `<authorFeed>:<actorId>`; resolves with the client's answer. */
   async addActivityToFeed(instance: object, model?: ActivityModel | string | ModelClass): Promise<unknown> {
-    const view = activityOf(instance, model)
+    const view = activityOf(await publishable(instance), model)
     const activity = view.createActivity()
     return this.getFeed(view.authorFeed, view.actorId).addActivity(activity)
   }
@@ -108,7 +109,7 @@ export class FeedManager {
     instance: object,
     model?: ActivityModel | string | ModelClass,
   ): Promise<unknown> {
-    const view = activityOf(instance, model)
+    const view = activityOf(await publishable(instance), model)
     return this.getFeed(view.authorFeed, view.actorId).removeActivity({ foreign_id: view.foreignId })
   }
 
@@ -117,7 +118,7 @@ export class FeedManager {
    * `activityCreated(instance)`. Override to defer publishing (queues, background jobs).
    */
   async activityCreated(instance: object, model?: ActivityModel | string | ModelClass): Promise<unknown> {
-    if (!activityOf(instance, model).shouldPublish) return undefined
+    if (!activityOf(await publishable(instance), model).shouldPublish) return undefined
     return this.addActivityToFeed(instance, model)
   }
 

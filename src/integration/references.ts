@@ -28,6 +28,13 @@ export interface ModelAdapter {
    * by the primary key as a string; ids that cannot be a key of this model are left out.
    */
   load(model: string, ids: string[], options: LoadOptions): Promise<Map<string, unknown>>
+  /**
+   * The row as it publishes, when the ORM needs a copy: relations that were not loaded filled in
+   * so references work (a belongs-to as a key-only instance of its model, referenced by its
+   * foreign key). The hooks publish such copies; the explicit `activityCreated`/`activityDeleted`
+   * go through this too, so a row read without its relations publishes the same activity.
+   */
+  snapshot?(instance: object): object | Promise<object>
 }
 
 const adapters: ModelAdapter[] = []
@@ -44,6 +51,17 @@ export function registerAdapter(adapter: ModelAdapter): () => void {
 /** The adapters registered, newest first. */
 export function registeredAdapters(): readonly ModelAdapter[] {
   return adapters
+}
+
+/**
+ * `instance` as it publishes: the snapshot of the adapter that describes it (see
+ * {@link ModelAdapter.snapshot}), or the instance itself.
+ */
+export async function publishable(instance: object): Promise<object> {
+  for (const adapter of adapters) {
+    if (adapter.snapshot && adapter.describe(instance)) return adapter.snapshot(instance)
+  }
+  return instance
 }
 
 /** The adapter that can load `model`, if any. */

@@ -57,7 +57,11 @@ function tracked(model: AnyModel | undefined): ActivityModel | undefined {
 // Rows as they were when written: a detached instance, with belongs-to associations that were
 // not loaded given as key-only instances, so `actorAttr: 'author'` references `User:<authorId>`.
 
+const snapshots = new WeakSet<Model>()
+
 function snapshot(instance: Model): Model {
+  // A snapshot is taken by the hook and again on the way out (publishable): once is enough.
+  if (snapshots.has(instance)) return instance
   const model = instance.constructor as AnyModel
   const copy = model.build({ ...(instance as any).dataValues }, { isNewRecord: false, raw: true })
   for (const [as, association] of Object.entries(model.associations)) {
@@ -71,6 +75,7 @@ function snapshot(instance: Model): Model {
         (copy as any)[as] = target.build({ [targetKey]: key }, { isNewRecord: false, raw: true })
     }
   }
+  snapshots.add(copy)
   return copy
 }
 
@@ -202,6 +207,8 @@ export const sequelizeAdapter: ModelAdapter = {
     return { model: getActivityModel(model)?.name ?? model.name, pk: value.get(model.primaryKeyAttribute) }
   },
   hasModel: (name) => modelNamed(name) !== undefined,
+  // The explicit activityCreated/activityDeleted reference an unloaded belongs-to as the hooks do.
+  snapshot: (instance) => (instance instanceof Model ? snapshot(instance) : instance),
   async load(name: string, ids: string[], options: LoadOptions): Promise<Map<string, unknown>> {
     const model = modelNamed(name)
     const result = new Map<string, unknown>()

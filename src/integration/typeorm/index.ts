@@ -128,6 +128,44 @@ function keyCodec(
   return { parse: (id) => id, norm: (v) => String(v) }
 }
 
+/** The metadata of an entity class in a tracked, initialized DataSource. */
+function metadataOf(target: unknown): EntityMetadata | undefined {
+  for (const ds of dataSources)
+    if (ds.isInitialized && ds.hasMetadata(target as never)) return ds.getMetadata(target as never)
+  return undefined
+}
+
+/**
+ * The entity with its many-to-one (and owning one-to-one) relations that were not loaded filled in
+ * as key-only instances. TypeORM keeps no foreign key on an entity read without its relation, so
+ * the keys are read with one SELECT (`loadRelationIds`) while the row exists; a row already gone,
+ * or one whose relations are all loaded, is returned as it is.
+ */
+async function withRelationKeys(entity: object): Promise<object> {
+  const metadata = metadataOf(entity.constructor)
+  if (!metadata) return entity
+  const missing = metadata.relations.filter(
+    (r) =>
+      (r.isManyToOne || r.isOneToOneOwner) &&
+      (entity as Record<string, unknown>)[r.propertyName] === undefined,
+  )
+  const where = metadata.getEntityIdMap(entity)
+  if (missing.length === 0 || !where) return entity
+  const row = (await metadata.dataSource.getRepository(metadata.target).findOne({
+    where: where as never,
+    loadRelationIds: { relations: missing.map((r) => r.propertyName), disableMixedMap: true },
+  })) as Record<string, unknown> | null
+  if (!row) return entity
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(entity)), entity)
+  for (const relation of missing) {
+    const key = row[relation.propertyName]
+    const related = relation.inverseEntityMetadata.target
+    if (key && typeof key === 'object' && typeof related === 'function')
+      copy[relation.propertyName] = Object.assign(Object.create(related.prototype), key)
+  }
+  return copy
+}
+
 /** The TypeORM model adapter (registered when `eddy/typeorm` is imported). */
 export const typeormAdapter: ModelAdapter = {
   name: 'typeorm',
@@ -150,6 +188,8 @@ export const typeormAdapter: ModelAdapter = {
   hasModel(model: string): boolean {
     return metadataByName(model) !== undefined
   },
+  // The explicit activityCreated/activityDeleted on a row read without its relations (see above).
+  snapshot: withRelationKeys,
   async load(model: string, ids: string[], options: LoadOptions): Promise<Map<string, unknown>> {
     const metadata = metadataByName(model)
     const result = new Map<string, unknown>()

@@ -47,6 +47,9 @@ async function getActivities(
   return response
 }
 
+/** The keys of one partial update change. */
+const CHANGE_KEYS = ['id', 'foreign_id', 'foreignId', 'time', 'set', 'unset']
+
 /** Registers the activity routes. */
 export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const all = () => '*'
@@ -66,11 +69,18 @@ export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   route(app, ctx, 'POST', '/api/v1.0/activity/', 'activities', all, async (call) => {
     const input = objectBody(call.body, '{ changes: [...] }')
+    // One change at the top level, as stream-ruby, stream-go2 and stream-php send a single partial
+    // update ({ id | foreign_id + time, set, unset }); the answer is then the activity itself.
+    if (input.changes === undefined && (input.id !== undefined || input.foreign_id !== undefined)) {
+      onlyKeys(input, CHANGE_KEYS, 'a partial update')
+      const started = performance.now()
+      const [activity] = await partialUpdate(ctx.engine, [input], userOf(call.principal))
+      return timed(started, activity)
+    }
     onlyKeys(input, ['changes'], 'a partial update')
     if (!Array.isArray(input.changes)) throw inputError('changes must be a list', input.changes, 'changes')
     for (const c of input.changes) {
-      if (c && typeof c === 'object')
-        onlyKeys(c, ['id', 'foreign_id', 'foreignId', 'time', 'set', 'unset'], 'a change')
+      if (c && typeof c === 'object') onlyKeys(c, CHANGE_KEYS, 'a change')
     }
     const started = performance.now()
     // The engine checks, in the same optimistic write, that a user token changes only its own activities.

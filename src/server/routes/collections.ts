@@ -121,11 +121,14 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
       if (!Array.isArray(items))
         throw inputError(`data.${collection} must be a list of entries`, items, 'data')
       for (const raw of items) {
-        const { id, ...fields } = objectBody(raw, 'a list of { id, ...fields }')
+        const entry = objectBody(raw, 'a list of { id, ...fields }')
+        const { id, ...fields } = entry
         plan.push({
           collection,
           id: id === undefined ? randomId() : requireId(id, 'id'),
-          data: requireData(fields, 'data', false),
+          // Stream keeps the whole object as the entry's data, its `id` included (stream-ruby's
+          // suite selects upserted entries back and compares).
+          data: requireData(id === undefined ? fields : entry, 'data', false),
         })
       }
     }
