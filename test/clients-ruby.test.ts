@@ -1,6 +1,6 @@
 /**
- * stream-ruby's request shapes, pinned in CI (the gem is not on the registries CI reaches; it was
- * run by hand against `eddy serve`, see docs/server.md). Sent as stream-ruby 4.x sends them: query
+ * stream-ruby's request shapes, pinned in CI (the gem is not on the registries CI reaches; 6.0.0 was
+ * run by hand against `eddy serve`, see docs/server.md). Sent as stream-ruby 6.0.0 sends them: query
  * keys sorted with `api_key` among them, booleans `true`/`false`, no body on GET and DELETE, paths
  * joined with single slashes (`/stats/follow` has no trailing slash), `follows/` for follows with
  * `activity_copy_limit: 300` by default, and `null` for every optional body field it was not given.
