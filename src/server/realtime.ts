@@ -99,20 +99,24 @@ export class Realtime {
     })
     this.#adapter.addExtension({
       incoming: (message, request, callback) => {
-        this.#authorize(message, request === null).then(
-          (admitted) => {
-            // Checked and handed on in one step: the engine's subscribe event follows synchronously,
-            // so a batch of subscriptions cannot all pass the check before any is counted.
-            const refusal = this.#refusal(message, admitted)
-            if (refusal !== undefined) message.error = `403::${refusal}`
-            if (admitted === undefined || refusal !== undefined) return callback(message)
-            this.caps.attribute(admitted.clientId, admitted.channel, admitted.key, () => callback(message))
-          },
-          (error: unknown) => {
-            message.error = `403::${error instanceof Error ? error.message : String(error)}`
-            callback(message)
-          },
-        )
+        this.#authorize(message, request === null)
+          .then(
+            (admitted) => {
+              // Checked and handed on in one step: the engine's subscribe event follows synchronously,
+              // so a batch of subscriptions cannot all pass the check before any is counted.
+              const refusal = this.#refusal(message, admitted)
+              if (refusal !== undefined) message.error = `403::${refusal}`
+              if (admitted === undefined || refusal !== undefined) return callback(message)
+              this.caps.attribute(admitted.clientId, admitted.channel, admitted.key, () => callback(message))
+            },
+            (error: unknown) => {
+              message.error = `403::${error instanceof Error ? error.message : String(error)}`
+              callback(message)
+            },
+          )
+          // Whatever the Bayeux server throws while handling a message stays here: a rejection
+          // nobody handles would end the process.
+          .catch(() => undefined)
       },
     })
     this.#adapter.on('subscribe', (client, channel) => {
