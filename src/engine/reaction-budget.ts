@@ -55,8 +55,11 @@ export class ReactionBytes {
   readonly #budget = new ByteBudget<string>(REACTION_BYTES_PER_RESPONSE)
   readonly #sizes = new Map<string, number>()
 
-  /** The newest reactions of `list` that fit for activity `activityId` (the rest are cut). */
-  keep(activityId: string, list: Reaction[]): Reaction[] {
+  /**
+   * The newest reactions of `list` that fit for activity `activityId` (the rest are cut), which a
+   * response carries `copies` times (`activities/?ids=` may name an activity more than once).
+   */
+  keep(activityId: string, list: Reaction[], copies = 1): Reaction[] {
     const kept: Reaction[] = []
     for (const reaction of list) {
       let size = this.#sizes.get(reaction.id)
@@ -64,7 +67,7 @@ export class ReactionBytes {
         size = jsonBytes(reaction)
         this.#sizes.set(reaction.id, size)
       }
-      if (!this.#budget.spend(activityId, size, REACTION_BYTES_PER_ACTIVITY)) break
+      if (!this.#budget.spend(activityId, size * copies, REACTION_BYTES_PER_ACTIVITY * copies)) break
       kept.push(reaction)
     }
     return kept

@@ -175,7 +175,7 @@ export async function addReactionFields(
   const fit = (id: string, list: StoredReaction[]) => {
     const out: Record<string, Reaction[]> = {}
     for (const [kind, group] of Object.entries(byKind(list.map((r) => reactions.get(r.id)!)))) {
-      const kept = bytes.keep(id, group)
+      const kept = bytes.keep(id, group, byId.get(id)!.length)
       if (kept.length > 0) out[kind] = kept
     }
     return out

@@ -91,7 +91,10 @@ export async function enrichActivities(
   budget: EnrichBudget = enrichBudget(),
 ): Promise<void> {
   const refs: Ref[] = []
-  for (const holder of activities) {
+  // A response may carry one activity more than once (`activities/?ids=a,a`): each copy costs.
+  const copies = new Map<Row, number>()
+  for (const holder of activities) copies.set(holder, (copies.get(holder) ?? 0) + 1)
+  for (const holder of copies.keys()) {
     let inHolder = 0
     for (const [field, value] of Object.entries(holder)) {
       if (SKIP.has(field) || typeof value !== 'string' || value.length < 4 || value[2] !== ':') continue
@@ -182,7 +185,8 @@ export async function enrichActivities(
       cost = jsonBytes(value) - jsonBytes(ref)
       costs.set(ref, cost)
     }
-    if (bytes.spend(holder, cost, perActivity)) replace(holder, field, value)
+    const times = copies.get(holder)!
+    if (bytes.spend(holder, cost * times, perActivity * times)) replace(holder, field, value)
   }
 }
 
