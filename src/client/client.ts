@@ -71,6 +71,8 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   feedGroups: true,
   fanoutChunkSize: true,
   fanoutLeaseMs: true,
+  fanoutMaxFailures: true,
+  fanoutRetryMs: true,
   localFanout: true,
   auditLog: true,
 }

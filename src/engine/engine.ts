@@ -4,6 +4,7 @@
  */
 import type {
   AuditEntry,
+  DeadFanoutJob,
   DocumentStore,
   EntryRemove,
   EntryWrite,
@@ -20,6 +21,7 @@ import type {
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { type AuditLogOptions, type AuditLogPage, actorUser, auditEntry, listAuditLogs } from './audit.js'
 import { checkText } from './bounds.js'
+import { DEFAULT_MAX_FAILURES, DEFAULT_RETRY_MS, type DeadLetters, deadJobMetrics } from './dead-jobs.js'
 import { EddyError, inputError } from './errors.js'
 import { FeedEvents } from './events.js'
 import { DEFAULT_CHUNK_SIZE, entryFor, FanoutRunner, shapesFor } from './fanout.js'
@@ -67,6 +69,14 @@ export interface EngineOptions {
    */
   fanoutLeaseMs?: number
   /**
+   * Failed runs after which a fan-out job is set aside as dead, so the jobs behind it keep
+   * flowing (default 10; 1–1,000). Dead jobs are listed and put back with `eddy jobs`; an
+   * unreachable store never counts as a failure (docs/server.md, "Dead fan-out jobs").
+   */
+  fanoutMaxFailures?: number
+  /** How long a failed fan-out job waits before it is tried again, in ms (default 1,000). */
+  fanoutRetryMs?: number
+  /**
    * Whether this process delivers the fan-out it accepts (default true). With false, writes only
    * accept jobs, unleased, and `eddy worker` processes deliver them (`eddy serve --workers 0`).
    */
@@ -104,6 +114,7 @@ export class Engine {
   readonly #localFanout: boolean
   readonly #queue: FanoutQueue | undefined
   readonly #fanout: FanoutRunner
+  readonly #dead: DeadLetters
 
   constructor(store: Store, options: EngineOptions = {}) {
     this.groups = buildFeedGroups(options.feedGroups)
@@ -125,7 +136,17 @@ export class Engine {
     if (options.auditLog !== undefined && typeof options.auditLog !== 'boolean')
       throw inputError('auditLog must be true or false', options.auditLog, 'auditLog')
     this.auditing = options.auditLog ?? false
-    this.#fanout = new FanoutRunner(this.#store, this.chunkSize, this.#leaseMs, (job) => this.#reshape(job))
+    this.#dead = {
+      maxFailures: intOption(options.fanoutMaxFailures, 'fanoutMaxFailures', 1, 1_000, DEFAULT_MAX_FAILURES),
+      retryMs: intOption(options.fanoutRetryMs, 'fanoutRetryMs', 0, 3_600_000, DEFAULT_RETRY_MS),
+    }
+    this.#fanout = new FanoutRunner(
+      this.#store,
+      this.chunkSize,
+      this.#leaseMs,
+      (job) => this.#reshape(job),
+      this.#dead,
+    )
     this.reactions = new Reactions(this, this.#store.reactions, this.#store.documents)
   }
 
@@ -189,14 +210,31 @@ export class Engine {
       chunkSize: this.chunkSize,
       leaseMs: this.#leaseMs,
       reshape: (job) => this.#reshape(job),
+      dead: this.#dead,
       concurrency,
       signal,
     })
   }
 
-  /** Prometheus text of the fan-out queue's metrics, or undefined without a queue. */
-  metrics(): Promise<string> | undefined {
-    return this.#queue?.metrics()
+  /** Prometheus text: the fan-out queue's metrics (when there is a queue) and the dead jobs. */
+  async metrics(): Promise<string> {
+    const queue = this.#queue ? await this.#queue.metrics() : ''
+    return queue + deadJobMetrics((await this.#store.deadFanout(0)).total)
+  }
+
+  /** Up to `limit` (default 100) fan-out jobs set aside as dead, oldest first, and how many in all. */
+  deadFanout(limit: unknown = 100): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
+    return this.#store.deadFanout(intOption(limit, 'limit', 0, 10_000, 100))
+  }
+
+  /**
+   * Puts dead fan-out jobs back (by id, or `'all'`), failures forgotten: the next claim (a
+   * running server's or worker's, within a lease period) delivers them. Resolves with how many.
+   */
+  retryFanout(ids: string[] | 'all'): Promise<number> {
+    if (ids !== 'all' && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')))
+      throw inputError("ids must be a list of job ids, or 'all'", ids, 'ids')
+    return this.#store.retryFanout(ids)
   }
 
   /** Whether this process is delivering fan-out in the background right now. */

@@ -11,6 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FanoutJob, Store } from '../store/store.js'
+import { type DeadLetters, recordFailure } from './dead-jobs.js'
 
 /** A queue that carries fan-out chunks to workers. */
 export interface FanoutQueue {
@@ -48,6 +49,8 @@ export interface QueueWorkOptions {
   leaseMs: number
   /** Completes jobs accepted by older versions, which carry no shapes. */
   reshape: (job: FanoutJob) => Promise<FanoutJob | null>
+  /** How failures are counted before a job is set aside as dead. */
+  dead: DeadLetters
   concurrency: number
   signal: AbortSignal
 }
@@ -77,8 +80,18 @@ export async function workQueue(options: QueueWorkOptions): Promise<void> {
     }
   })()
   const handle = async (job: FanoutJob) => {
-    const next = job.op === 'add' && !job.shapes ? await reshape(job) : job
-    return next ? store.runFanout(next, chunkSize) : null
+    try {
+      const next = job.op === 'add' && !job.shapes ? await reshape(job) : job
+      return next ? await store.runFanout(next, chunkSize) : null
+    } catch (error) {
+      // Counted against the job in the store: a dead job is done as far as the queue goes (the
+      // sweep passes it by), so one bad job is not retried forever; before that, and for an
+      // outage, the queue retries the chunk with backoff. The job row keeps its lease meanwhile.
+      const dead = { ...options.dead, retryMs: leaseMs }
+      const outcome = await recordFailure(store, job, error, dead).catch(() => 'outage' as const)
+      if (outcome === 'dead' || outcome === 'gone') return null
+      throw error
+    }
   }
   try {
     await queue.consume(handle, { concurrency: options.concurrency, signal, lockMs: leaseMs })

@@ -10,6 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EntryShape, EntryWrite, FanoutJob, Store } from '../store/store.js'
 import { type Activity, groupSource } from './activity.js'
+import { type DeadLetters, recordFailure } from './dead-jobs.js'
 import type { FeedGroup } from './feed-groups.js'
 import { skMicros, skToId } from './ids.js'
 
@@ -128,6 +129,7 @@ export class FanoutRunner {
   readonly #leaseMs: number
   /** Completes jobs accepted by older versions, which carry no shapes. */
   readonly #reshape: (job: FanoutJob) => Promise<FanoutJob | null>
+  readonly #dead: DeadLetters
   #queue: FanoutJob[] = []
   #running: Promise<void> | undefined
   #error: unknown
@@ -140,8 +142,10 @@ export class FanoutRunner {
     chunkSize: number,
     leaseMs: number,
     reshape: (job: FanoutJob) => Promise<FanoutJob | null>,
+    dead: DeadLetters,
   ) {
     this.#store = store
+    this.#dead = dead
     this.#maxChunk = chunkSize
     this.#adaptive = store.traits?.blocksEventLoop ?? true
     this.#chunk = this.#adaptive ? Math.min(chunkSize, DEFAULT_CHUNK_SIZE) : chunkSize
@@ -260,6 +264,7 @@ export class FanoutRunner {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#queue.length)
       for (const queued of batch) {
+        if (this.#closed) return
         try {
           let next: FanoutJob | null =
             queued.op === 'add' && !queued.shapes ? await this.#reshape(queued) : queued
@@ -272,10 +277,16 @@ export class FanoutRunner {
             await nextTurn()
           }
         } catch (error) {
-          // The job stays in the store at its last committed chunk. Report the error to the next
-          // flush() and retry from the store a little later (chunks are idempotent), so a
-          // transient failure such as a busy database does not strand accepted work.
-          this.#error = error
+          // The job stays in the store at its last committed chunk; the error goes to the next
+          // flush(). A failure of this job is counted against it (dead-jobs.ts) and the batch goes
+          // on: one bad job never holds up the jobs claimed behind it. An unreachable store is
+          // nobody's fault: stop, and retry everything from the store a little later.
+          this.#error ??= error
+          const outcome = await recordFailure(this.#store, queued, error, this.#dead).catch(() => 'outage')
+          if (outcome !== 'outage') {
+            this.#retry()
+            continue
+          }
           this.#queue = []
           this.#retry()
           return

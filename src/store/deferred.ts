@@ -7,9 +7,11 @@ import { closedError } from './errors.js'
 import type {
   AuditStore,
   ClaimOptions,
+  DeadFanoutJob,
   DocRow,
   DocumentStore,
   FanoutDelivered,
+  FanoutFailure,
   FanoutJob,
   FlatEntry,
   FollowCountQuery,
@@ -83,6 +85,18 @@ export class DeferredStore implements Store {
 
   async claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
     return (await this.#store()).claimFanout(options)
+  }
+
+  async failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
+    return (await this.#store()).failFanout(job, failure)
+  }
+
+  async deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
+    return (await this.#store()).deadFanout(limit)
+  }
+
+  async retryFanout(ids: string[] | 'all'): Promise<number> {
+    return (await this.#store()).retryFanout(ids)
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {

@@ -38,6 +38,10 @@
  *    is free or expired and leases them; a dead worker's jobs come back when the lease expires.
  *    Correctness never depends on a lease (rule 5 does that), so an expired lease held by a slow
  *    worker costs at most a repeated chunk, which rule 2 makes harmless.
+ *    **A job that keeps failing is set aside, not retried forever**: `failFanout` counts its
+ *    failures and, at the engine's limit, marks it dead; a dead job is never claimed, and stays
+ *    (with its reason) until `retryFanout` puts it back or a new intent for its (feed, sk)
+ *    replaces it (rule 5: the new job starts with no failures).
  * 7. **Optimistic read-modify-writes.** A `write` with `expect` checks, inside its own
  *    transaction, that each named activity's stored text is still the expected one; otherwise it
  *    throws {@link WriteConflict} and applies nothing. The engine then reads again and retries.
@@ -318,6 +322,30 @@ export interface FollowCountQuery {
   following?: string[]
 }
 
+/** A failed run of a fan-out job, as {@link Store.failFanout} records it. */
+export interface FanoutFailure {
+  /** What went wrong (the error's message), kept with the job. */
+  reason: string
+  /** Failures at which the job is set aside as dead. */
+  maxFailures: number
+  /** How long the job waits before it may be claimed again, when it is not dead. */
+  retryMs: number
+}
+
+/** A fan-out job set aside after failing `failures` times (see {@link Store.deadFanout}). */
+export interface DeadFanoutJob {
+  id: string
+  op: 'add' | 'remove'
+  feed: string
+  sk: string
+  /** How many runs failed. */
+  failures: number
+  /** The last failure's reason. */
+  reason: string
+  /** When the last failure was recorded (ISO 8601). */
+  failedAt: string
+}
+
 /** Options for {@link Store.claimFanout}. */
 export interface ClaimOptions {
   /** Most jobs to claim. */
@@ -413,6 +441,23 @@ export interface Store {
 
   /** Leases up to `limit` accepted jobs that no live lease holds, oldest first (rule 6). */
   claimFanout(options: ClaimOptions): Promise<FanoutJob[]>
+
+  /**
+   * Records that a run of `job` failed (rule 6): counts the failure with its reason and, at
+   * `maxFailures`, sets the job aside as dead (never claimed); else leases it for `retryMs`, so
+   * other jobs are claimed first. Resolves `gone` (nothing recorded) when the job is finished or
+   * superseded (rule 5).
+   */
+  failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'>
+
+  /** Up to `limit` dead jobs, oldest first, and how many there are in all. */
+  deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }>
+
+  /**
+   * Puts dead jobs back, failures forgotten and claimable at once: those with the given ids, or
+   * every one for `'all'`. Resolves with how many were dead and now are not.
+   */
+  retryFanout(ids: string[] | 'all'): Promise<number>
 
   /** Bodies for the given sort keys; missing ones are absent from the map. */
   getActivities(sks: string[]): Promise<Map<string, StoredActivity>>

@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test'
 import type { Store } from '../store/store.js'
+import { deadJobTests } from './contract/dead-jobs.js'
 import { docTests } from './contract/docs.js'
 import { expectTests } from './contract/expect.js'
 import { fanoutTests } from './contract/fanout.js'
@@ -49,6 +50,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     describe('seen and read', () => seenTests(test))
     describe('follows', () => followTests(test))
     describe('fan-out', () => fanoutTests(test))
+    describe('dead fan-out jobs', () => deadJobTests(test))
     describe('documents', () => docTests(test))
     describe('reactions and audit log', () => reactionTests(test))
   })

@@ -4,7 +4,7 @@
  * edge exists), writes their entries from the job's shapes (or removes them), and advances or
  * deletes the job, all inside the caller's transaction.
  */
-import type { EntryShape, EntryWrite, FanoutJob } from '../store.js'
+import type { DeadFanoutJob, EntryShape, EntryWrite, FanoutFailure, FanoutJob } from '../store.js'
 import type { Follows } from './follows.js'
 import { type JobRecord, slugOf } from './state.js'
 import { type Timelines, TrimPlan } from './timelines.js'
@@ -86,6 +86,50 @@ export class FanoutJobs {
     this.#undo.assign(job, 'cursor', followers[followers.length - 1])
     this.#undo.assign(record, 'leaseUntil', now + record.leaseMs)
     return copyJob(job)
+  }
+
+  /** Counts a failed run of `job` and sets it aside at `maxFailures` (see `Store.failFanout`). */
+  fail(job: FanoutJob, failure: FanoutFailure, now: number): 'retry' | 'dead' | 'gone' {
+    const record = this.current(job)
+    if (!record) return 'gone'
+    const failures = (record.failures ?? 0) + 1
+    const dead = failures >= failure.maxFailures
+    this.#undo.assign(record, 'failures', failures)
+    this.#undo.assign(record, 'reason', failure.reason)
+    this.#undo.assign(record, 'failedAt', now)
+    this.#undo.assign(record, 'dead', dead)
+    // A dead job's lease never ends, so claim() passes it by.
+    this.#undo.assign(record, 'leaseUntil', dead ? Number.POSITIVE_INFINITY : now + failure.retryMs)
+    return dead ? 'dead' : 'retry'
+  }
+
+  /** Up to `limit` dead jobs in queue order, and how many there are. */
+  dead(limit: number): { total: number; jobs: DeadFanoutJob[] } {
+    const jobs: DeadFanoutJob[] = []
+    let total = 0
+    for (const r of this.#jobs.values()) {
+      if (!r.dead) continue
+      total++
+      if (jobs.length >= limit) continue
+      const { id, op, feed, sk } = r.job
+      const failedAt = new Date(r.failedAt ?? 0).toISOString()
+      jobs.push({ id, op, feed, sk, failures: r.failures ?? 0, reason: r.reason ?? '', failedAt })
+    }
+    return { total, jobs }
+  }
+
+  /** Puts dead jobs (by id, or all) back with no failures, claimable from `now`. */
+  retry(ids: string[] | 'all', now: number): number {
+    const wanted = ids === 'all' ? undefined : new Set(ids)
+    let n = 0
+    for (const r of this.#jobs.values()) {
+      if (!r.dead || (wanted && !wanted.has(r.job.id))) continue
+      this.#undo.assign(r, 'dead', false)
+      this.#undo.assign(r, 'failures', 0)
+      this.#undo.assign(r, 'leaseUntil', now)
+      n++
+    }
+    return n
   }
 
   /** Leases up to `limit` jobs whose lease has ended, oldest first, for `leaseMs` from `now`. */

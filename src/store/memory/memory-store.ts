@@ -9,8 +9,10 @@ import { closedError } from '../errors.js'
 import type {
   AuditStore,
   ClaimOptions,
+  DeadFanoutJob,
   DocumentStore,
   EntryWrite,
+  FanoutFailure,
   FanoutJob,
   FlatEntry,
   FollowCountQuery,
@@ -170,6 +172,19 @@ export class MemoryStore implements Store {
 
   async claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
     return this.#atomic(() => this.#jobs.claim(options.limit, options.leaseMs, this.#now()))
+  }
+
+  async failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
+    return this.#atomic(() => this.#jobs.fail(job, failure, this.#now()))
+  }
+
+  async deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
+    this.#check()
+    return this.#jobs.dead(limit)
+  }
+
+  async retryFanout(ids: string[] | 'all'): Promise<number> {
+    return this.#atomic(() => this.#jobs.retry(ids, this.#now()))
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {

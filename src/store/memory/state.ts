@@ -76,6 +76,11 @@ export interface JobRecord {
   leaseUntil: number
   /** How long the job was last leased for: what each chunk renews it by. */
   leaseMs: number
+  /** Runs that failed, the last one's reason and time (clock ms), and whether it is set aside. */
+  failures?: number
+  reason?: string
+  failedAt?: number
+  dead?: boolean
 }
 
 /** Everything a memory store keeps. */

@@ -293,7 +293,8 @@ function statements(s: string) {
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(feed, sk, id, op, shapes)
       ORDER BY u.feed, u.sk
       ON CONFLICT (feed, sk) DO UPDATE SET id = excluded.id, op = excluded.op, shapes = excluded.shapes,
-        cursor = NULL, seq = excluded.seq, lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`),
+        cursor = NULL, seq = excluded.seq, lease_until = excluded.lease_until, lease_ms = excluded.lease_ms,
+        failures = 0, failure = NULL, failed_at = NULL, dead = false`),
     lock: sql(`SELECT ${columns} FROM ${s}.fanout_jobs AS j WHERE j.feed = $1 AND j.sk = $2 FOR UPDATE`),
     followers: sql(`SELECT source FROM ${s}.follows WHERE target = $1 AND source > $2
       ORDER BY source LIMIT $3`),

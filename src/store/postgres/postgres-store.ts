@@ -6,7 +6,9 @@
 import {
   type ClaimOptions,
   DEFAULT_LEASE_MS,
+  type DeadFanoutJob,
   type FanoutDelivered,
+  type FanoutFailure,
   type FanoutJob,
   type FlatEntry,
   type FollowCountQuery,
@@ -22,6 +24,7 @@ import {
   WriteConflict,
 } from '../store.js'
 import { PostgresAudit } from './audit.js'
+import { DeadJobs } from './dead-jobs.js'
 import { PostgresDocuments } from './documents.js'
 import { FanoutJobs } from './fanout.js'
 import { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming } from './feed-reads.js'
@@ -50,6 +53,7 @@ export class PostgresStore implements Store {
   readonly #writer: TimelineBackend
   readonly #reader: TimelineReader
   readonly #jobs: FanoutJobs
+  readonly #dead: DeadJobs
   readonly #follows: Follows
   readonly #st: ReturnType<typeof statements>
   /**
@@ -81,6 +85,7 @@ export class PostgresStore implements Store {
     this.#follows = new Follows(session, schema)
     this.feedReads = new FeedReads(session, schema, activeWindowMs ?? DEFAULT_ACTIVE_WINDOW_MS, readTiming)
     this.#jobs = new FanoutJobs(session, schema, this.#writer, this.#follows, this.feedReads.windowMs)
+    this.#dead = new DeadJobs(session, schema)
     this.#st = statements(quoted(schema))
   }
 
@@ -122,6 +127,21 @@ export class PostgresStore implements Store {
   async claimFanout({ limit, leaseMs }: ClaimOptions): Promise<FanoutJob[]> {
     this.#session.check()
     return this.#jobs.claim(limit, leaseMs)
+  }
+
+  async failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
+    this.#session.check()
+    return this.#dead.fail(job, failure)
+  }
+
+  async deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
+    this.#session.check()
+    return this.#dead.list(limit)
+  }
+
+  async retryFanout(ids: string[] | 'all'): Promise<number> {
+    this.#session.check()
+    return this.#dead.retry(ids)
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {

@@ -209,6 +209,14 @@ const MIGRATIONS: ((s: string) => string)[] = [
     read_at timestamptz NOT NULL
   );
   `,
+  (s) => `
+  -- Dead jobs (store.ts rule 6, dead-jobs.ts): failed runs counted with the last reason and time;
+  -- a dead job's lease is 'infinity', so claims pass it by. Few rows are ever dead: a partial index.
+  ALTER TABLE ${s}.fanout_jobs ADD COLUMN failures integer NOT NULL DEFAULT 0,
+    ADD COLUMN failure text, ADD COLUMN failed_at timestamptz,
+    ADD COLUMN dead boolean NOT NULL DEFAULT false;
+  CREATE INDEX fanout_jobs_dead ON ${s}.fanout_jobs (seq) WHERE dead;
+  `,
 ]
 
 /** The schema version this code writes (the number of migrations). */

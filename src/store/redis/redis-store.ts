@@ -41,10 +41,12 @@ import type { TimelineBackend } from '../postgres/timelines.js'
 import type {
   AuditStore,
   ClaimOptions,
+  DeadFanoutJob,
   DocumentStore,
   EntryRemove,
   EntryWrite,
   FanoutDelivered,
+  FanoutFailure,
   FanoutJob,
   FlatEntry,
   FollowCountQuery,
@@ -152,6 +154,19 @@ export class RedisStore implements Store {
 
   claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
     return this.#pg.claimFanout(options)
+  }
+
+  // Job rows, dead ones included, live in PostgreSQL (rule 6 above).
+  failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
+    return this.#pg.failFanout(job, failure)
+  }
+
+  deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
+    return this.#pg.deadFanout(limit)
+  }
+
+  retryFanout(ids: string[] | 'all'): Promise<number> {
+    return this.#pg.retryFanout(ids)
   }
 
   getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {

@@ -6,7 +6,7 @@
  * process that reads the row afterwards; one that rolls back left nothing.
  */
 
-import type { EntryRemove, EntryShape, FanoutJob } from '../store.js'
+import type { DeadFanoutJob, EntryRemove, EntryShape, FanoutFailure, FanoutJob } from '../store.js'
 import type { Database, Statement } from './driver.js'
 import { limitClause } from './statements.js'
 import type { TimelineWriter } from './timeline-writer.js'
@@ -32,6 +32,10 @@ export class FanoutJobs {
   readonly #deleteJob: Statement
   readonly #claimable: Statement
   readonly #lease: Statement
+  readonly #fail: Statement
+  readonly #dead: Statement
+  readonly #deadCount: Statement
+  readonly #retry: Statement
 
   constructor(db: Database, timeline: TimelineWriter) {
     this.#timeline = timeline
@@ -46,7 +50,8 @@ export class FanoutJobs {
        ON CONFLICT (feed, sk) DO UPDATE SET
          seq = (SELECT max(seq) + 1 FROM fanout_jobs), id = excluded.id, op = excluded.op,
          shapes = excluded.shapes, cursor = excluded.cursor,
-         lease_until = excluded.lease_until, lease_ms = excluded.lease_ms`,
+         lease_until = excluded.lease_until, lease_ms = excluded.lease_ms,
+         failures = 0, failure = NULL, failed_at = NULL, dead = 0`,
     )
     this.#advanceJob = db.prepare(
       'UPDATE fanout_jobs SET cursor = ?, lease_until = ? WHERE feed = ? AND sk = ? AND id = ?',
@@ -57,6 +62,20 @@ export class FanoutJobs {
        WHERE lease_until <= ? ORDER BY seq LIMIT ?`,
     )
     this.#lease = db.prepare('UPDATE fanout_jobs SET lease_until = ?, lease_ms = ? WHERE feed = ? AND sk = ?')
+    this.#fail = db.prepare(
+      `UPDATE fanout_jobs SET failures = failures + 1, failure = :reason, failed_at = :now,
+         dead = (failures + 1 >= :max),
+         lease_until = CASE WHEN failures + 1 >= :max THEN ${DEAD_LEASE} ELSE :now + :retryMs END
+       WHERE feed = :feed AND sk = :sk AND id = :id RETURNING dead`,
+    )
+    this.#dead = db.prepare(
+      'SELECT id, op, feed, sk, failures, failure, failed_at FROM fanout_jobs WHERE dead = 1 ORDER BY seq LIMIT ?',
+    )
+    this.#deadCount = db.prepare('SELECT count(*) FROM fanout_jobs WHERE dead = 1').pluck()
+    this.#retry = db.prepare(
+      `UPDATE fanout_jobs SET dead = 0, failures = 0, lease_until = 0
+       WHERE dead = 1 AND (:all OR id IN (SELECT value FROM json_each(:ids)))`,
+    )
   }
 
   /**
@@ -97,6 +116,41 @@ export class FanoutJobs {
     const rows = this.#claimable.all(now, limit) as JobRow[]
     for (const row of rows) this.#lease.run(now + leaseMs, leaseMs, row.feed, row.sk)
     return rows.map(fromRow)
+  }
+
+  /** Counts a failed run and sets the job aside at `maxFailures` (call inside a transaction). */
+  fail(job: FanoutJob, failure: FanoutFailure): 'retry' | 'dead' | 'gone' {
+    const row = this.#fail.get({
+      feed: job.feed,
+      sk: job.sk,
+      id: job.id,
+      reason: failure.reason,
+      now: Date.now(),
+      max: failure.maxFailures,
+      retryMs: failure.retryMs,
+    }) as { dead: number } | undefined
+    if (!row) return 'gone'
+    return row.dead ? 'dead' : 'retry'
+  }
+
+  /** Up to `limit` dead jobs in queue order, and how many there are. */
+  dead(limit: number): { total: number; jobs: DeadFanoutJob[] } {
+    const rows = this.#dead.all(limit) as (Omit<DeadFanoutJob, 'failedAt' | 'reason'> & {
+      failure: string | null
+      failed_at: number | null
+    })[]
+    const jobs = rows.map(({ failure, failed_at, ...job }) => ({
+      ...job,
+      reason: failure ?? '',
+      failedAt: new Date(failed_at ?? 0).toISOString(),
+    }))
+    return { total: this.#deadCount.get() as number, jobs }
+  }
+
+  /** Puts dead jobs (by id, or all) back, claimable at once; how many (call inside a transaction). */
+  retry(ids: string[] | 'all'): number {
+    const all = ids === 'all' ? 1 : 0
+    return this.#retry.run({ all, ids: JSON.stringify(ids === 'all' ? [] : ids) }).changes
   }
 
   #upsert(job: FanoutJob, leaseUntil: number, leaseMs: number): void {
@@ -171,6 +225,9 @@ export class FanoutJobs {
     return st
   }
 }
+
+/** The lease of a dead job: past any clock (2^62 ms), so claims never reach it. */
+const DEAD_LEASE = '4611686018427387904'
 
 /** Statements of one chunk size. */
 interface ChunkStatements {

@@ -208,6 +208,15 @@ const MIGRATIONS: string[] = [
   CREATE INDEX audit_log_by_entity ON audit_log (entity_type, entity_id, seq);
   CREATE INDEX audit_log_by_user ON audit_log (user_id, seq);
   `,
+  `
+  -- Dead jobs (store.ts rule 6): failed runs are counted with the last reason and time; a job
+  -- set aside as dead gets lease_until = 2^62, so claims pass it by with no change to them.
+  ALTER TABLE fanout_jobs ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE fanout_jobs ADD COLUMN failure TEXT;
+  ALTER TABLE fanout_jobs ADD COLUMN failed_at INTEGER;
+  ALTER TABLE fanout_jobs ADD COLUMN dead INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX fanout_jobs_dead ON fanout_jobs (seq) WHERE dead = 1;
+  `,
 ]
 
 /** The schema version this code writes (the number of migrations). */

@@ -10,6 +10,8 @@ import { closedError } from '../errors.js'
 import {
   type ClaimOptions,
   DEFAULT_LEASE_MS,
+  type DeadFanoutJob,
+  type FanoutFailure,
   type FanoutJob,
   type FlatEntry,
   type FollowCountQuery,
@@ -49,6 +51,8 @@ export class SqliteStore implements Store {
   readonly #write: Transaction<(batch: WriteBatch) => FanoutJob[]>
   readonly #runFanout: Transaction<(job: FanoutJob, chunkSize: number) => FanoutJob | null>
   readonly #claim: Transaction<(limit: number, leaseMs: number) => FanoutJob[]>
+  readonly #fail: Transaction<(job: FanoutJob, failure: FanoutFailure) => 'retry' | 'dead' | 'gone'>
+  readonly #retry: Transaction<(ids: string[] | 'all') => number>
   readonly #group: GroupCommit
 
   /** Wraps an open, configured and migrated connection (see `openSqliteStore`). */
@@ -89,6 +93,8 @@ export class SqliteStore implements Store {
     })
     this.#runFanout = db.transaction((job: FanoutJob, chunkSize: number) => this.#jobs.resume(job, chunkSize))
     this.#claim = db.transaction((limit: number, leaseMs: number) => this.#jobs.claim(limit, leaseMs))
+    this.#fail = db.transaction((job: FanoutJob, failure: FanoutFailure) => this.#jobs.fail(job, failure))
+    this.#retry = db.transaction((ids: string[] | 'all') => this.#jobs.retry(ids))
     this.#group = new GroupCommit(db, this.#write, () => (db.open ? undefined : closedError(name)))
   }
 
@@ -105,6 +111,21 @@ export class SqliteStore implements Store {
   async claimFanout({ limit, leaseMs }: ClaimOptions): Promise<FanoutJob[]> {
     this.#check()
     return this.#claim.immediate(limit, leaseMs)
+  }
+
+  async failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
+    this.#check()
+    return this.#fail.immediate(job, failure)
+  }
+
+  async deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
+    this.#check()
+    return this.#jobs.dead(limit)
+  }
+
+  async retryFanout(ids: string[] | 'all'): Promise<number> {
+    this.#check()
+    return this.#retry.immediate(ids)
   }
 
   async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
