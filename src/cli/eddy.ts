@@ -35,6 +35,7 @@ Usage:
   eddy worker [flags]    run fan-out workers against a shared store (PostgreSQL, or a SQLite file)
   eddy rebuild-timelines --store postgres://... --timelines redis://...
                          rebuild Redis timelines from PostgreSQL (after Redis lost data)
+  eddy jobs list|retry   list the fan-out jobs set aside as dead, or put them back (eddy jobs --help)
   eddy --help            show this help
   eddy --version, -v     print Eddy's version
 
@@ -92,7 +93,7 @@ interface ConfigFile {
 }
 
 /** The commands `main` knows, for the hint on a misspelt one. */
-const COMMANDS = ['serve', 'worker', 'rebuild-timelines']
+const COMMANDS = ['serve', 'worker', 'rebuild-timelines', 'jobs']
 
 function fail(message: string): never {
   process.stderr.write(`eddy: ${message}\n`)
@@ -448,6 +449,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'worker') return worker(rest)
   if (command === 'rebuild-timelines') return rebuildCommand(rest)
+  if (command === 'jobs') return (await import('./jobs.js')).jobsCommand(rest, fail)
   if (command !== 'serve') fail(unknownCommand(command, COMMANDS))
   await serve(rest)
 }
