@@ -162,7 +162,7 @@ export class FayeTransport {
       return fail(
         response,
         started,
-        new EddyError('NotAllowedException', `origin ${origin} is not allowed (cors)`),
+        new EddyError('NotAllowedException', `origin ${origin?.slice(0, 200)} is not allowed (cors)`),
       )
     this.#track(request.socket)
     if (request.method === 'POST') return this.#readBody(request, response, started)
