@@ -157,7 +157,10 @@ describe('settings and the manager at runtime', () => {
   })
 
   it('rejects unknown settings and bad values', () => {
-    assert.throws(() => configure({ nope: 1 } as any), /configure\(\) has no setting "nope"; the settings are apiKey, /)
+    assert.throws(
+      () => configure({ nope: 1 } as any),
+      /configure\(\) has no setting "nope"; the settings are apiKey, /,
+    )
     assert.throws(() => configure({ userFeed: 'a b' }), /userFeed must be a feed group name/)
     assert.throws(() => configure({ timeout: -1 }), /timeout/)
   })
