@@ -2,8 +2,9 @@
  * `examples/react-feed`: GetStream's React components (page.js) served on their own origin against
  * an Eddy server on another, as a browser app calls Stream's API (CORS, Faye realtime). The page
  * is bundled with esbuild at start. Run: `node --conditions=eddy-source --import tsx
- * examples/react-feed/server.ts`, then open http://127.0.0.1:3000/ (it asks for a name), or
- * ?user=alice and ?user=bob directly.
+ * examples/react-feed/server.ts`, then open the address it prints (http://127.0.0.1:3000/ unless PORT
+ * says otherwise or 3000 is taken; it asks for a name), or ?user=alice and ?user=bob directly. The
+ * Eddy API listens on API_PORT (default 8000, or a free port when that is taken).
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -12,6 +13,7 @@ import { createServer } from 'eddy/server'
 import { build } from 'esbuild'
 import Fastify, { type FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { type ListenSpec, listen, orExit } from '../listen.js'
 
 const KEY = 'react-feed-key'
 const SECRET = 'react-feed-secret'
@@ -62,9 +64,14 @@ async function bundle(): Promise<string> {
   return result.outputFiles[0].text
 }
 
-/** Starts the Eddy API and the page server (port 0: free ports). */
+/** Listens on a port, or as a {@link ListenSpec} says (an environment variable, else a default or a free port). */
+function listenOn(app: FastifyInstance, port: number | ListenSpec | undefined): Promise<string> {
+  return typeof port === 'object' ? listen(app, port) : app.listen({ port: port ?? 0, host: '127.0.0.1' })
+}
+
+/** Starts the Eddy API and the page server (port 0 or none: free ports). */
 export async function startReactFeed(
-  options: { apiPort?: number; pagePort?: number } = {},
+  options: { apiPort?: number | ListenSpec; pagePort?: number | ListenSpec } = {},
 ): Promise<ReactFeed> {
   const script = await bundle()
   const css = readFileSync(
@@ -72,7 +79,7 @@ export async function startReactFeed(
     'utf8',
   )
   const api = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
-  await api.listen({ port: options.apiPort ?? 0, host: '127.0.0.1' })
+  await listenOn(api, options.apiPort)
   const apiOrigin = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`
   const server = stream.connect(KEY, SECRET, APP_ID, { urlOverride: { api: `${apiOrigin}/api/` } })
 
@@ -96,7 +103,7 @@ export async function startReactFeed(
       faye: `${apiOrigin}/faye`,
     }
   })
-  await page.listen({ port: options.pagePort ?? 0, host: '127.0.0.1' })
+  await listenOn(page, options.pagePort)
   const pageOrigin = `http://127.0.0.1:${(page.server.address() as AddressInfo).port}`
   return {
     api,
@@ -112,7 +119,14 @@ export async function startReactFeed(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const app = await startReactFeed({ apiPort: 8000, pagePort: 3000 })
+  // PORT and API_PORT choose; unset, 3000 and 8000 unless taken (Chirp, eddy serve), else free ones.
+  const host = '127.0.0.1'
+  const app = await orExit(
+    startReactFeed({
+      apiPort: { name: 'react-feed API', variable: 'API_PORT', defaultPort: 8000, host },
+      pagePort: { name: 'react-feed', variable: 'PORT', defaultPort: 3000, host },
+    }),
+  )
   // Everyone follows everyone in this demo, so two windows see each other's posts.
   for (const [a, b] of [
     ['alice', 'bob'],
