@@ -148,7 +148,7 @@ describe('example ports', () => {
     assert.equal(code, 2)
     assertOneClearLine(
       stderr,
-      new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is in use: choose another with --port`),
+      new RegExp(`--port ${taken}: the port is taken .*pick another with --port <n>`),
     )
   })
 })
