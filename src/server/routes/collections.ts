@@ -43,8 +43,10 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     const collection = requireId(params.collection, 'collection')
     const input = objectBody(body, '{ id, data }')
     onlyKeys(input, ['id', 'data', 'user_id'], 'a collection entry')
-    // stream-python always sends both keys, `null` when not given: null means "not given", as on Stream.
-    const id = input.id === undefined || input.id === null ? randomId() : requireId(input.id, 'id')
+    // stream-python always sends both keys, `null` when not given, and stream-go2 `"id": ""`: both
+    // mean "not given", as on Stream, which then generates the id.
+    const id =
+      input.id === undefined || input.id === null || input.id === '' ? randomId() : requireId(input.id, 'id')
     const user =
       userOf(principal) ??
       (input.user_id === undefined || input.user_id === null ? null : requireId(input.user_id, 'user_id'))
