@@ -4,7 +4,7 @@
  * The server runs in its own process (`eddy serve`), so its memory is measured alone: the peak
  * (VmHWM) is reset before the read and read back after it. Each read must stay under the
  * documented output budget (docs/server.md, "Read budgets"), truncate by the documented rule,
- * keep the server answering others and its memory flat.
+ * keep the server answering others and its memory flat; on the memory store and on PostgreSQL.
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
@@ -19,6 +19,7 @@ import {
   REACTION_KINDS_PER_ACTIVITY,
 } from '../../src/engine/read-budget.js'
 import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
 
 const KEY = 'budget-key'
 const SECRET = 'budget-secret'
@@ -64,182 +65,203 @@ async function memoryGrowth(pid: number, read: () => Promise<void>): Promise<num
   return Math.max(0, memoryKb(pid, 'VmHWM') - before) * 1024
 }
 
-describe('read budgets against a flood of references and reactions', () => {
-  let child: ChildProcess
-  let api: string
-  let server: Api
-  const tokens: Record<string, string> = {}
-  const as: Record<string, Api> = {}
+const skipPostgres = await postgresUnavailable()
+const scratch = new ScratchSchemas('budgets')
+after(() => scratch.drop())
+const backends = [
+  { name: 'memory', store: () => 'memory' },
+  ...(skipPostgres ? [] : [{ name: 'PostgreSQL', store: () => `${PG_URL}?schema=${scratch.name()}` }]),
+]
 
-  before(async () => {
-    const started = await startEddy(
-      ['serve', '--store', 'memory', '--port', '0', '--api-key', KEY, '--api-secret', SECRET],
-      /urlOverride: \{ api: '([^']+)' \}/,
-    )
-    child = started.child
-    api = started.match[1]
-    server = stream.connect(KEY, SECRET, 'app', { urlOverride: { api } })
-    for (const user of ['mallory', 'alice', 'bob']) {
-      tokens[user] = server.createUserToken(user)
-      as[user] = stream.connect(KEY, tokens[user], 'app', { urlOverride: { api } })
-    }
-  })
-  after(async () => {
-    await stopEddy(child)
-  })
-
-  /** GET `path` as `user`, counting the body's bytes as they arrive (never more than READ_CAP). */
-  async function readRaw(user: string, path: string): Promise<{ status: number; bytes: number; body?: Api }> {
-    const res = await fetch(`${api}v1.0/${path}${path.includes('?') ? '&' : '?'}api_key=${KEY}`, {
-      headers: { authorization: tokens[user], 'stream-auth-type': 'jwt' },
-    })
-    const chunks: Buffer[] = []
-    let bytes = 0
-    for await (const chunk of res.body!) {
-      bytes += chunk.length
-      if (bytes > READ_CAP) {
-        await res.body!.cancel().catch(() => {})
-        return { status: res.status, bytes }
-      }
-      chunks.push(Buffer.from(chunk))
-    }
-    return { status: res.status, bytes, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }
-  }
-
-  /** The read runs while another client asks `/health`: that must answer too. */
-  async function whileHealthy<T>(read: Promise<T>): Promise<T> {
-    const health = await fetch(`${api.replace(/\/api\/$/, '')}/health`)
-    assert.equal(health.status, 200)
-    assert.equal(((await health.json()) as Api).status, 'ok')
-    return read
-  }
-
-  describe('enrichment (item 2): 440 SO: references embedded 185 times by each of 25 activities', () => {
-    let hub: { id: string }
-    let spam: { id: string }
+for (const backend of backends)
+  describe(`read budgets against a flood of references and reactions (${backend.name})`, () => {
+    let child: ChildProcess
+    let api: string
+    let server: Api
+    const tokens: Record<string, string> = {}
+    const as: Record<string, Api> = {}
 
     before(async () => {
-      const mallory = as.mallory
-      for (let i = 0; i < 10; i++) await mallory.collections.add('c', `e${i}`, { name: `entry ${i}` })
-      const objects: Record<string, string> = {}
-      for (let i = 0; i < 440; i++) objects[`r${i}`] = `SO:c:e${i % 10}`
-      hub = await mallory.feed('user', 'mallory').addActivity({ verb: 'hub', object: 'o:hub', ...objects })
-      const embeds: Record<string, string> = {}
-      for (let i = 0; i < 185; i++) embeds[`s${i}`] = `SA:${hub.id}`
-      const batch = Array.from({ length: 25 }, (_, n) => ({ verb: 'spam', object: `o:${n}`, ...embeds }))
-      spam = (await mallory.feed('user', 'mallory').addActivities(batch)).activities[0]
+      const started = await startEddy(
+        ['serve', '--store', backend.store(), '--port', '0', '--api-key', KEY, '--api-secret', SECRET],
+        /urlOverride: \{ api: '([^']+)' \}/,
+      )
+      child = started.child
+      api = started.match[1]
+      server = stream.connect(KEY, SECRET, 'app', { urlOverride: { api } })
+      for (const user of ['mallory', 'alice', 'bob']) {
+        tokens[user] = server.createUserToken(user)
+        as[user] = stream.connect(KEY, tokens[user], 'app', { urlOverride: { api } })
+      }
+    })
+    after(async () => {
+      await stopEddy(child)
     })
 
-    for (const limit of [25, 100]) {
-      it(`answers enrich/feed with limit=${limit} within the budget, truncating in page order`, async (t) => {
+    /** GET `path` as `user`, counting the body's bytes as they arrive (never more than READ_CAP). */
+    async function readRaw(
+      user: string,
+      path: string,
+    ): Promise<{ status: number; bytes: number; body?: Api }> {
+      const res = await fetch(`${api}v1.0/${path}${path.includes('?') ? '&' : '?'}api_key=${KEY}`, {
+        headers: { authorization: tokens[user], 'stream-auth-type': 'jwt' },
+      })
+      const chunks: Buffer[] = []
+      let bytes = 0
+      for await (const chunk of res.body!) {
+        bytes += chunk.length
+        if (bytes > READ_CAP) {
+          await res.body!.cancel().catch(() => {})
+          return { status: res.status, bytes }
+        }
+        chunks.push(Buffer.from(chunk))
+      }
+      return { status: res.status, bytes, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }
+    }
+
+    /** The read runs while another client asks `/health`: that must answer too. */
+    async function whileHealthy<T>(read: Promise<T>): Promise<T> {
+      const health = await fetch(`${api.replace(/\/api\/$/, '')}/health`)
+      assert.equal(health.status, 200)
+      assert.equal(((await health.json()) as Api).status, 'ok')
+      return read
+    }
+
+    describe('enrichment (item 2): 440 SO: references embedded 185 times by each of 25 activities', () => {
+      let hub: { id: string }
+      let spam: { id: string }
+
+      before(async () => {
+        const mallory = as.mallory
+        for (let i = 0; i < 10; i++) await mallory.collections.add('c', `e${i}`, { name: `entry ${i}` })
+        const objects: Record<string, string> = {}
+        for (let i = 0; i < 440; i++) objects[`r${i}`] = `SO:c:e${i % 10}`
+        hub = await mallory.feed('user', 'mallory').addActivity({ verb: 'hub', object: 'o:hub', ...objects })
+        const embeds: Record<string, string> = {}
+        for (let i = 0; i < 185; i++) embeds[`s${i}`] = `SA:${hub.id}`
+        const batch = Array.from({ length: 25 }, (_, n) => ({ verb: 'spam', object: `o:${n}`, ...embeds }))
+        spam = (await mallory.feed('user', 'mallory').addActivities(batch)).activities[0]
+      })
+
+      for (const limit of [25, 100]) {
+        it(`answers enrich/feed with limit=${limit} within the budget, truncating in page order`, async (t) => {
+          let read!: { status: number; bytes: number; body?: Api }
+          const growth = await memoryGrowth(child.pid!, async () => {
+            read = await whileHealthy(readRaw('alice', `enrich/feed/user/mallory/?limit=${limit}`))
+          })
+          assert.equal(read.status, 200)
+          assert.ok(read.bytes <= responseBound(26), `${read.bytes} bytes`)
+          assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
+          const results = read.body.results as Api[]
+          assert.equal(results.length, Math.min(limit, 26))
+          // The newest activity is served first: its first reference is resolved, one level deep.
+          const first = results[0]
+          assert.equal(first.s0.id, hub.id)
+          assert.equal(first.s0.r0.collection, 'c')
+          assert.equal(first.s0.actor.id, 'mallory')
+          // Past the budget, references stay the plain strings they were stored as.
+          const plain = results.flatMap((a) => Object.values(a)).filter((v) => v === `SA:${hub.id}`)
+          assert.ok(plain.length > 0, 'some references are left plain past the budget')
+          if (limit === 100) assert.equal(results.at(-1).id, hub.id)
+          t.diagnostic(`${read.bytes} bytes, server memory +${Math.round(growth / 2 ** 20)} MB`)
+        })
+      }
+
+      it('counts every copy when enrich/activities names one activity 100 times', async () => {
+        const ids = Array.from({ length: 100 }, () => spam.id).join(',')
         let read!: { status: number; bytes: number; body?: Api }
         const growth = await memoryGrowth(child.pid!, async () => {
-          read = await whileHealthy(readRaw('alice', `enrich/feed/user/mallory/?limit=${limit}`))
+          read = await whileHealthy(
+            readRaw('alice', `enrich/activities/?ids=${ids}&withRecentReactions=true`),
+          )
         })
         assert.equal(read.status, 200)
-        assert.ok(read.bytes <= responseBound(26), `${read.bytes} bytes`)
+        assert.ok(read.bytes <= responseBound(100), `${read.bytes} bytes`)
         assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
-        const results = read.body.results as Api[]
-        assert.equal(results.length, Math.min(limit, 26))
-        // The newest activity is served first: its first reference is resolved, one level deep.
-        const first = results[0]
-        assert.equal(first.s0.id, hub.id)
-        assert.equal(first.s0.r0.collection, 'c')
-        assert.equal(first.s0.actor.id, 'mallory')
-        // Past the budget, references stay the plain strings they were stored as.
-        const plain = results.flatMap((a) => Object.values(a)).filter((v) => v === `SA:${hub.id}`)
-        assert.ok(plain.length > 0, 'some references are left plain past the budget')
-        if (limit === 100) assert.equal(results.at(-1).id, hub.id)
-        t.diagnostic(`${read.bytes} bytes, server memory +${Math.round(growth / 2 ** 20)} MB`)
+        assert.equal(read.body.results[0].s0.id, hub.id)
       })
-    }
 
-    it('counts every copy when enrich/activities names one activity 100 times', async () => {
-      const ids = Array.from({ length: 100 }, () => spam.id).join(',')
-      let read!: { status: number; bytes: number; body?: Api }
-      const growth = await memoryGrowth(child.pid!, async () => {
-        read = await whileHealthy(readRaw('alice', `enrich/activities/?ids=${ids}&withRecentReactions=true`))
+      it('keeps the official client working on the same feed', async () => {
+        const read = await as.alice.feed('user', 'mallory').get({ limit: 25, withReactionCounts: true })
+        assert.equal(read.results.length, 25)
+        assert.ok(JSON.stringify(read).length <= responseBound(25))
       })
-      assert.equal(read.status, 200)
-      assert.ok(read.bytes <= responseBound(100), `${read.bytes} bytes`)
-      assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
-      assert.equal(read.body.results[0].s0.id, hub.id)
     })
 
-    it('keeps the official client working on the same feed', async () => {
-      const read = await as.alice.feed('user', 'mallory').get({ limit: 25, withReactionCounts: true })
-      assert.equal(read.results.length, 25)
-      assert.ok(JSON.stringify(read).length <= responseBound(25))
-    })
-  })
+    describe('reaction kinds (item 6): 2,000 kinds with 9 KB of data on someone else’s post', () => {
+      let post: { id: string }
 
-  describe('reaction kinds (item 6): 2,000 kinds with 9 KB of data on someone else’s post', () => {
-    let post: { id: string }
+      before(async () => {
+        post = await as.alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'o:post' })
+        await as.bob.feed('timeline', 'bob').follow('user', 'alice')
+        const data = { text: 'x'.repeat(9 * 1024) }
+        const kinds = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(4, '0')}`)
+        // A few at a time: the flood is bounded, the server is not the subject here.
+        for (let i = 0; i < kinds.length; i += 20)
+          await Promise.all(
+            kinds.slice(i, i + 20).map((kind) => as.mallory.reactions.add(kind, post.id, data)),
+          )
+        // The reader's own reactions and a popular kind, which the most-reacted rule puts first.
+        await as.bob.reactions.add('like', post.id, {})
+        await as.alice.reactions.add('like', post.id, {})
+      })
 
-    before(async () => {
-      post = await as.alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'o:post' })
-      await as.bob.feed('timeline', 'bob').follow('user', 'alice')
-      const data = { text: 'x'.repeat(9 * 1024) }
-      const kinds = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(4, '0')}`)
-      // A few at a time: the flood is bounded, the server is not the subject here.
-      for (let i = 0; i < kinds.length; i += 20)
-        await Promise.all(kinds.slice(i, i + 20).map((kind) => as.mallory.reactions.add(kind, post.id, data)))
-      // The reader's own reactions and a popular kind, which the most-reacted rule puts first.
-      await as.bob.reactions.add('like', post.id, {})
-      await as.alice.reactions.add('like', post.id, {})
-    })
+      it('shows at most the budgeted kinds and bytes per activity to each follower', async (t) => {
+        let read!: Api
+        const growth = await memoryGrowth(child.pid!, async () => {
+          read = await whileHealthy(
+            as.bob.feed('timeline', 'bob').get({
+              withRecentReactions: true,
+              withOwnReactions: true,
+              withReactionCounts: true,
+              recentReactionsLimit: 25,
+            }),
+          )
+        })
+        assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
+        t.diagnostic(
+          `${JSON.stringify(read).length} bytes, server memory +${Math.round(growth / 2 ** 20)} MB`,
+        )
+        const [activity] = read.results
+        assert.equal(activity.id, post.id)
+        const fields = JSON.stringify({
+          own: activity.own_reactions,
+          latest: activity.latest_reactions,
+          extra: activity.latest_reactions_extra,
+          counts: activity.reaction_counts,
+        })
+        assert.ok(Buffer.byteLength(fields) <= REACTION_BYTES_PER_ACTIVITY, `${fields.length} bytes`)
+        const counted = Object.keys(activity.reaction_counts)
+        assert.equal(counted.length, REACTION_KINDS_PER_ACTIVITY)
+        // The most reacted kind first, then name order among the equally counted.
+        assert.deepEqual(counted.slice(0, 3), ['like', 'k0000', 'k0001'])
+        assert.equal(activity.reaction_counts.like, 2)
+        assert.ok(Object.keys(activity.latest_reactions).length <= REACTION_KINDS_PER_ACTIVITY)
+        assert.equal(activity.latest_reactions.like.length, 2)
+        assert.deepEqual(
+          activity.own_reactions.like.map((r: Api) => r.user_id),
+          ['bob'],
+        )
+        // Kinds whose reactions did not fit are still counted, and can be paged from the filter API.
+        const shown = Object.keys(activity.latest_reactions)
+        assert.ok(shown.length < counted.length, 'the 9 KB reactions cannot all fit in the budget')
+        const hidden = counted.find((k) => !shown.includes(k))!
+        const page = await as.bob.reactions.filter({ activity_id: post.id, kind: hidden, limit: 1 })
+        assert.equal(page.results.length, 1)
+      })
 
-    it('shows at most the budgeted kinds and bytes per activity to each follower', async (t) => {
-      let read!: Api
-      const growth = await memoryGrowth(child.pid!, async () => {
-        read = await whileHealthy(
-          as.bob.feed('timeline', 'bob').get({
-            withRecentReactions: true,
-            withOwnReactions: true,
-            withReactionCounts: true,
-            recentReactionsLimit: 25,
-          }),
+      it('answers a raw enrich read of the same timeline within the response budget', async () => {
+        const read = await whileHealthy(
+          readRaw(
+            'bob',
+            'enrich/feed/timeline/bob/?withRecentReactions=true&withOwnReactions=true&withReactionCounts=true&recentReactionsLimit=25',
+          ),
+        )
+        assert.equal(read.status, 200)
+        assert.ok(
+          read.bytes <= MAX_ACTIVITY_BYTES + REACTION_BYTES_PER_ACTIVITY + SLACK,
+          `${read.bytes} bytes`,
         )
       })
-      assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
-      t.diagnostic(`${JSON.stringify(read).length} bytes, server memory +${Math.round(growth / 2 ** 20)} MB`)
-      const [activity] = read.results
-      assert.equal(activity.id, post.id)
-      const fields = JSON.stringify({
-        own: activity.own_reactions,
-        latest: activity.latest_reactions,
-        extra: activity.latest_reactions_extra,
-        counts: activity.reaction_counts,
-      })
-      assert.ok(Buffer.byteLength(fields) <= REACTION_BYTES_PER_ACTIVITY, `${fields.length} bytes`)
-      const counted = Object.keys(activity.reaction_counts)
-      assert.equal(counted.length, REACTION_KINDS_PER_ACTIVITY)
-      // The most reacted kind first, then name order among the equally counted.
-      assert.deepEqual(counted.slice(0, 3), ['like', 'k0000', 'k0001'])
-      assert.equal(activity.reaction_counts.like, 2)
-      assert.ok(Object.keys(activity.latest_reactions).length <= REACTION_KINDS_PER_ACTIVITY)
-      assert.equal(activity.latest_reactions.like.length, 2)
-      assert.deepEqual(
-        activity.own_reactions.like.map((r: Api) => r.user_id),
-        ['bob'],
-      )
-      // Kinds whose reactions did not fit are still counted, and can be paged from the filter API.
-      const shown = Object.keys(activity.latest_reactions)
-      assert.ok(shown.length < counted.length, 'the 9 KB reactions cannot all fit in the budget')
-      const hidden = counted.find((k) => !shown.includes(k))!
-      const page = await as.bob.reactions.filter({ activity_id: post.id, kind: hidden, limit: 1 })
-      assert.equal(page.results.length, 1)
-    })
-
-    it('answers a raw enrich read of the same timeline within the response budget', async () => {
-      const read = await whileHealthy(
-        readRaw(
-          'bob',
-          'enrich/feed/timeline/bob/?withRecentReactions=true&withOwnReactions=true&withReactionCounts=true&recentReactionsLimit=25',
-        ),
-      )
-      assert.equal(read.status, 200)
-      assert.ok(read.bytes <= MAX_ACTIVITY_BYTES + REACTION_BYTES_PER_ACTIVITY + SLACK, `${read.bytes} bytes`)
     })
   })
-})
