@@ -69,19 +69,17 @@ export function checkBounds(
 ): void {
   if (typeof value === 'string') checkText(value, prefix || field)
   if (value === null || typeof value !== 'object') return
-  // Paths are built per object (not per value), and objects are few next to values.
   const nodes: object[] = [value]
   const depths: number[] = [1]
-  const paths: string[] = [prefix]
   let count = 1
+  let unstorable = false
   while (nodes.length > 0) {
     const node = nodes.pop()!
     const depth = depths.pop()!
-    const path = paths.pop()!
     const list = Array.isArray(node)
     const keys = list ? undefined : Object.keys(node)
-    const children: unknown[] = list ? node : Object.values(node)
-    count += children.length
+    const size = list ? node.length : keys!.length
+    count += size
     if (count > bounds.values) {
       throw inputError(
         `${what} may hold at most ${bounds.values} values (objects, lists, strings, numbers...)`,
@@ -89,14 +87,16 @@ export function checkBounds(
         field,
       )
     }
-    for (let i = 0; i < children.length; i++) {
-      const child = children[i]
-      const key = keys?.[i]
-      if (key !== undefined && !storable(key)) {
-        throw inputError(`the keys of ${path || what} ${TEXT_RULE}`, key, path || field)
+    for (let i = 0; i < size; i++) {
+      let child: unknown
+      if (list) child = node[i]
+      else {
+        const key = keys![i]
+        if (!storable(key)) unstorable = true
+        child = (node as Record<string, unknown>)[key]
       }
       if (typeof child === 'string') {
-        if (!storable(child)) checkText(child, childPath(path, key, i))
+        if (!storable(child)) unstorable = true
         continue
       }
       if (child === null || typeof child !== 'object') continue
@@ -109,12 +109,29 @@ export function checkBounds(
       }
       nodes.push(child)
       depths.push(depth + 1)
-      paths.push(childPath(path, key, i))
     }
   }
+  // Rare: only then are paths built, to name the field (the value is bounded by now).
+  if (unstorable) refuseText(value, field, what, prefix)
 }
 
-function childPath(path: string, key: string | undefined, index: number): string {
-  if (key === undefined) return `${path}[${index}]`
-  return path ? `${path}.${key}` : key
+/** Throws the 400 for the first unstorable key or string of `value`, named by its path. */
+function refuseText(value: object, field: string, what: string, prefix: string): void {
+  const nodes: [object, string][] = [[value, prefix]]
+  while (nodes.length > 0) {
+    const [node, path] = nodes.shift()!
+    const list = Array.isArray(node)
+    const keys = list ? undefined : Object.keys(node)
+    const size = list ? node.length : keys!.length
+    for (let i = 0; i < size; i++) {
+      const key = keys?.[i]
+      if (key !== undefined && !storable(key)) {
+        throw inputError(`the keys of ${path || what} ${TEXT_RULE}`, key, path || field)
+      }
+      const child = list ? node[i] : (node as Record<string, unknown>)[key!]
+      const at = key === undefined ? `${path}[${i}]` : path ? `${path}.${key}` : key
+      if (typeof child === 'string') checkText(child, at)
+      else if (child !== null && typeof child === 'object') nodes.push([child, at])
+    }
+  }
 }
