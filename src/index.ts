@@ -66,6 +66,7 @@ export { formatTime, parseTime } from './engine/time.js'
 // The stream-django port's ORM-agnostic half: settings, feed manager, enrichment, tracking.
 export * from './integration/index.js'
 export { MemoryStore } from './store/memory/memory-store.js'
+export { setOutageLog } from './store/outage.js'
 export { openSqliteStore, type SqliteOptions, SqliteStore } from './store/sqlite/index.js'
 export type { FeedKind, Store } from './store/store.js'
 export { version } from './version.js'

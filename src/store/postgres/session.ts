@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { outageOf, plainReason } from '../outage.js'
 import type { PgPool, PgPoolClient, PgQuery } from './driver.js'
 import {
   codeOf,
@@ -71,11 +72,18 @@ export class Session {
     // An idle connection the server closed: the pool drops it and opens another when needed.
   }
   #closed = false
+  /** One log line when the server stops answering and one when it is back (outage.ts). */
+  readonly #outage: ReturnType<typeof outageOf>
+  #worked = false
 
   constructor(pool: PgPool, target: PostgresTarget, options: SessionOptions) {
     this.#pool = pool
     this.target = target
     this.#options = options
+    this.#outage = outageOf(
+      where(target),
+      `check that PostgreSQL is running and reachable at ${target.host}:${target.port}; calls fail with 503 meanwhile`,
+    )
     // Without a listener, a connection dropped while idle would crash the process.
     pool.on('error', this.#onIdleError)
   }
@@ -114,6 +122,7 @@ export class Session {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#outage.forget(this)
     if (!this.#options.ownsPool) {
       this.#pool.removeListener('error', this.#onIdleError) // a pool passed in is its owner's again
       return
@@ -168,6 +177,7 @@ export class Session {
     } catch (error) {
       if (broken !== undefined || isConnectionLoss(error)) {
         broken ??= error as Error
+        this.#outage.down(this, broken)
         throw lostError(this.target, call, error, committing)
       }
       if (transaction && !committing) {
@@ -185,13 +195,18 @@ export class Session {
 
   async #connect(call: string): Promise<PgPoolClient> {
     try {
-      return await this.#pool.connect()
+      const client = await this.#pool.connect()
+      this.#worked = true
+      this.#outage.up(this)
+      return client
     } catch (error) {
       if (this.#closed) this.check()
+      // Before the first connection the opener's error says it all (connect(), eddy serve).
+      if (this.#worked) this.#outage.down(this, error)
       throw new StoreUnavailable(
         this.target,
         'unreachable',
-        `cannot get a connection to ${where(this.target)} for ${call}: ${(error as Error).message}`,
+        `cannot get a connection to ${where(this.target)} for ${call}: ${plainReason(error)}; check that PostgreSQL is running and reachable at ${this.target.host}:${this.target.port} (Eddy reconnects by itself)`,
         error,
       )
     }

@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module'
 import { StoreError } from '../errors.js'
+import { plainReason, watchRedis } from '../outage.js'
 
 /** The parts of an ioredis pipeline Eddy uses. */
 export interface RedisPipeline {
@@ -142,7 +143,7 @@ export function createClient(location: RedisLocation, role: ClientRole): RedisCl
     ...(location.tls ? { tls: {} } : {}),
   }
   if (!location.cluster) {
-    return new IoRedis({
+    const client = new IoRedis({
       ...common,
       host: location.nodes[0].host,
       port: location.nodes[0].port,
@@ -151,8 +152,11 @@ export function createClient(location: RedisLocation, role: ClientRole): RedisCl
       // Reconnect quickly at first, then every 2 s: the outage ends whenever Redis is back.
       retryStrategy: (times: number) => Math.min(times * 100, 2000),
     })
+    // One line when this Redis goes down and one when it is back, however many retries between.
+    watchRedis(client, location.shown)
+    return client
   }
-  return new IoRedis.Cluster(location.nodes, {
+  const cluster = new IoRedis.Cluster(location.nodes, {
     lazyConnect: true,
     // ioredis's own check reconnects forever while a slot fails; connectChecked says why instead.
     enableReadyCheck: false,
@@ -165,6 +169,8 @@ export function createClient(location: RedisLocation, role: ClientRole): RedisCl
     maxRedirections: 40,
     clusterRetryStrategy: (times: number) => Math.min(times * 100, 2000),
   })
+  watchRedis(cluster, location.shown)
+  return cluster
 }
 
 /** Errors a client reports between commands; kept so an unhandled 'error' event cannot crash the process. */
@@ -211,11 +217,14 @@ export async function connectChecked(
     } else await Promise.race([client.call('PING'), limit])
   } catch (error) {
     client.disconnect()
-    const why = (error as Error).message
-    const detail = cause && !why.includes(cause.message) ? `${why} (${cause.message})` : why
-    throw new StoreError('unavailable', `cannot use Redis at ${location.shown} for ${what}: ${detail}`, {
-      cause: error,
-    })
+    // ioredis says "Connection is closed"; the socket's error says why, in plain words.
+    const reason =
+      plainReason(error) === 'the connection is down' && cause ? plainReason(cause) : plainReason(error)
+    throw new StoreError(
+      'unavailable',
+      `cannot use Redis at ${location.shown} for ${what}: ${reason}; check that Redis is running and reachable there and that the URL's host, port and password are right`,
+      { cause: error },
+    )
   } finally {
     clearTimeout(timer)
   }

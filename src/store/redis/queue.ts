@@ -27,6 +27,7 @@ interface BullJob {
 interface BullQueue {
   addBulk(jobs: { name: string; data: QueuedChunk; opts: Record<string, unknown> }[]): Promise<unknown>
   getJobCounts(...states: string[]): Promise<Record<string, number>>
+  on(event: string, listener: (...args: unknown[]) => void): unknown
   close(): Promise<void>
 }
 
@@ -158,9 +159,13 @@ export class BullFanoutQueue {
     this.#producer = createClient(this.#where, 'timelines')
     this.#ready = connectChecked(this.#producer, this.#where, 'the fan-out queue')
     this.#ready.catch(() => undefined)
-    this.#queue = this.#ready.then(
-      () => new this.#bull.Queue(QUEUE, { connection: this.#producer, prefix: this.#prefix }),
-    )
+    this.#queue = this.#ready.then(() => {
+      const queue = new this.#bull.Queue(QUEUE, { connection: this.#producer, prefix: this.#prefix })
+      // Without a listener BullMQ prints every reconnection error's stack; the connection's
+      // outage is logged once by the driver (outage.ts).
+      queue.on('error', () => undefined)
+      return queue
+    })
     this.#queue.catch(() => undefined)
     let prom: PromModule | undefined
     try {

@@ -5,6 +5,7 @@
  * (WAIT for replicas before a write resolves, riding out a failover) is script-calls.ts's.
  */
 import { StoreError } from '../errors.js'
+import { redisFailure } from '../outage.js'
 import type {
   EntryRemove,
   EntryShape,
@@ -360,7 +361,7 @@ export class RedisTimelines {
       if (error instanceof StoreError) throw error
       throw new StoreError(
         'unavailable',
-        `Redis at ${this.location} failed ${what}: ${(error as Error).message}${what.endsWith('write') ? '; nothing was committed, retry it' : ''}`,
+        `Redis at ${this.location} failed ${what}: ${redisFailure(this.#client, error, this.location)}${what.endsWith('write') ? '; nothing was committed, retry it' : ''}`,
         { cause: error },
       )
     }
