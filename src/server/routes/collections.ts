@@ -28,6 +28,8 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
   const all = () => '*'
   const store = ctx.engine.documents
   const base = '/api/v1.0/collections/'
+  // upsert, select and deleteMany; stream-php still calls them at `meta/`, their older name on Stream.
+  const batchUrls = [base, '/api/v1.0/meta/']
 
   // A user token may change only entries it created; server tokens may change any.
   async function owned(principal: Principal, collection: string, id: string) {
@@ -111,90 +113,93 @@ export function collectionRoutes(app: FastifyInstance, ctx: ServerContext): void
     return timed(started, {})
   })
 
-  route(app, ctx, 'POST', base, 'collections', all, async ({ principal, body }) => {
-    requireServer(principal)
-    const started = performance.now()
-    const input = objectBody(body, '{ data: { <collection>: [{ id, ...fields }] } }')
-    onlyKeys(input, ['data'], 'a collections upsert')
-    const byCollection = objectBody(input.data, '{ data: { <collection>: [...] } }')
-    const plan: { collection: string; id: string; data: Record<string, unknown> }[] = []
-    for (const [name, items] of Object.entries(byCollection)) {
-      const collection = requireId(name, 'collection')
-      if (!Array.isArray(items))
-        throw inputError(`data.${collection} must be a list of entries`, items, 'data')
-      for (const raw of items) {
-        const entry = objectBody(raw, 'a list of { id, ...fields }')
-        const { id, ...fields } = entry
-        plan.push({
-          collection,
-          id: id === undefined ? randomId() : requireId(id, 'id'),
-          // Stream keeps the whole object as the entry's data, its `id` included (stream-ruby's
-          // suite selects upserted entries back and compares).
-          data: requireData(id === undefined ? fields : entry, 'data', false),
-        })
+  for (const url of batchUrls)
+    route(app, ctx, 'POST', url, 'collections', all, async ({ principal, body }) => {
+      requireServer(principal)
+      const started = performance.now()
+      const input = objectBody(body, '{ data: { <collection>: [{ id, ...fields }] } }')
+      onlyKeys(input, ['data'], 'a collections upsert')
+      const byCollection = objectBody(input.data, '{ data: { <collection>: [...] } }')
+      const plan: { collection: string; id: string; data: Record<string, unknown> }[] = []
+      for (const [name, items] of Object.entries(byCollection)) {
+        const collection = requireId(name, 'collection')
+        if (!Array.isArray(items))
+          throw inputError(`data.${collection} must be a list of entries`, items, 'data')
+        for (const raw of items) {
+          const entry = objectBody(raw, 'a list of { id, ...fields }')
+          const { id, ...fields } = entry
+          plan.push({
+            collection,
+            id: id === undefined ? randomId() : requireId(id, 'id'),
+            // Stream keeps the whole object as the entry's data, its `id` included (stream-ruby's
+            // suite selects upserted entries back and compares).
+            data: requireData(id === undefined ? fields : entry, 'data', false),
+          })
+        }
       }
-    }
-    if (plan.length > MAX_ITEMS)
-      throw inputError(`at most ${MAX_ITEMS} entries per upsert`, plan.length, 'data')
-    // A Map, not an object: collection names are input, and `__proto__` or `constructor` are valid ids.
-    const out = new Map<string, object[]>()
-    const changes: { id: string; action: string; custom: Record<string, unknown> }[] = []
-    for (const item of plan) {
-      const kind = collectionKind(item.collection)
-      // Ownership follows the last trusted write: the upserted entry is the server's (user_id
-      // null), so a user who created the id first (squatting it) can no longer change it.
-      // The write applies only to the version read.
-      let action = 'created'
-      await untilApplied(async () => {
-        const [existing] = await store.getDocs(kind, [item.id])
-        const stored: StoredEntry = { data: item.data, user_id: null }
-        action = existing ? 'updated' : 'created'
-        return existing
-          ? store.putDoc(kind, item.id, stored as never, 'update', existing.updatedAt)
-          : store.putDoc(kind, item.id, stored as never, 'insert')
-      })
-      changes.push({ id: `${item.collection}:${item.id}`, action, custom: { collection: item.collection } })
-      const list = out.get(item.collection) ?? []
-      out.set(item.collection, list)
-      list.push({ id: item.id, ...item.data })
-    }
-    await auditDocuments(ctx, principal, 'collection', changes)
-    return timed(started, { data: Object.fromEntries(out) })
-  })
+      if (plan.length > MAX_ITEMS)
+        throw inputError(`at most ${MAX_ITEMS} entries per upsert`, plan.length, 'data')
+      // A Map, not an object: collection names are input, and `__proto__` or `constructor` are valid ids.
+      const out = new Map<string, object[]>()
+      const changes: { id: string; action: string; custom: Record<string, unknown> }[] = []
+      for (const item of plan) {
+        const kind = collectionKind(item.collection)
+        // Ownership follows the last trusted write: the upserted entry is the server's (user_id
+        // null), so a user who created the id first (squatting it) can no longer change it.
+        // The write applies only to the version read.
+        let action = 'created'
+        await untilApplied(async () => {
+          const [existing] = await store.getDocs(kind, [item.id])
+          const stored: StoredEntry = { data: item.data, user_id: null }
+          action = existing ? 'updated' : 'created'
+          return existing
+            ? store.putDoc(kind, item.id, stored as never, 'update', existing.updatedAt)
+            : store.putDoc(kind, item.id, stored as never, 'insert')
+        })
+        changes.push({ id: `${item.collection}:${item.id}`, action, custom: { collection: item.collection } })
+        const list = out.get(item.collection) ?? []
+        out.set(item.collection, list)
+        list.push({ id: item.id, ...item.data })
+      }
+      await auditDocuments(ctx, principal, 'collection', changes)
+      return timed(started, { data: Object.fromEntries(out) })
+    })
 
-  route(app, ctx, 'GET', base, 'collections', all, async ({ principal, query }) => {
-    requireServer(principal)
-    const started = performance.now()
-    const refs = qlist(query, 'foreign_ids', MAX_ITEMS) ?? []
-    const entries = []
-    for (const ref of refs) {
-      const colon = ref.indexOf(':')
-      if (colon <= 0) throw inputError('foreign_ids must list <collection>:<id>', ref, 'foreign_ids')
-      const collection = requireId(ref.slice(0, colon), 'collection')
-      const [doc] = await store.getDocs(collectionKind(collection), [requireId(ref.slice(colon + 1), 'id')])
-      if (doc) entries.push(entryObject(collection, doc))
-    }
-    return timed(started, { response: { data: entries } })
-  })
+  for (const url of batchUrls)
+    route(app, ctx, 'GET', url, 'collections', all, async ({ principal, query }) => {
+      requireServer(principal)
+      const started = performance.now()
+      const refs = qlist(query, 'foreign_ids', MAX_ITEMS) ?? []
+      const entries = []
+      for (const ref of refs) {
+        const colon = ref.indexOf(':')
+        if (colon <= 0) throw inputError('foreign_ids must list <collection>:<id>', ref, 'foreign_ids')
+        const collection = requireId(ref.slice(0, colon), 'collection')
+        const [doc] = await store.getDocs(collectionKind(collection), [requireId(ref.slice(colon + 1), 'id')])
+        if (doc) entries.push(entryObject(collection, doc))
+      }
+      return timed(started, { response: { data: entries } })
+    })
 
-  route(app, ctx, 'DELETE', base, 'collections', all, async ({ principal, query }) => {
-    requireServer(principal)
-    const started = performance.now()
-    const collection = requireId(qstr(query, 'collection_name'), 'collection_name')
-    const ids = (qlist(query, 'ids', MAX_ITEMS) ?? []).map((id) => requireId(id, 'ids'))
-    const existing = await store.getDocs(collectionKind(collection), ids)
-    await store.deleteDocs(collectionKind(collection), ids)
-    await auditDocuments(
-      ctx,
-      principal,
-      'collection',
-      existing.map((d) => ({
-        id: `${collection}:${d.id}`,
-        action: 'deleted',
-        owner: entryOwner(d),
-        custom: { collection },
-      })),
-    )
-    return timed(started, {})
-  })
+  for (const url of batchUrls)
+    route(app, ctx, 'DELETE', url, 'collections', all, async ({ principal, query }) => {
+      requireServer(principal)
+      const started = performance.now()
+      const collection = requireId(qstr(query, 'collection_name'), 'collection_name')
+      const ids = (qlist(query, 'ids', MAX_ITEMS) ?? []).map((id) => requireId(id, 'ids'))
+      const existing = await store.getDocs(collectionKind(collection), ids)
+      await store.deleteDocs(collectionKind(collection), ids)
+      await auditDocuments(
+        ctx,
+        principal,
+        'collection',
+        existing.map((d) => ({
+          id: `${collection}:${d.id}`,
+          action: 'deleted',
+          owner: entryOwner(d),
+          custom: { collection },
+        })),
+      )
+      return timed(started, {})
+    })
 }
