@@ -74,7 +74,7 @@ export interface EngineOptions {
    * unreachable store never counts as a failure (docs/server.md, "Dead fan-out jobs").
    */
   fanoutMaxFailures?: number
-  /** How long a failed fan-out job waits before it is tried again, in ms (default 1,000). */
+  /** How long a failed fan-out job waits before it is tried again, in ms (default 1,000, or the lease if shorter). */
   fanoutRetryMs?: number
   /**
    * Whether this process delivers the fan-out it accepts (default true). With false, writes only
@@ -138,7 +138,14 @@ export class Engine {
     this.auditing = options.auditLog ?? false
     this.#dead = {
       maxFailures: intOption(options.fanoutMaxFailures, 'fanoutMaxFailures', 1, 1_000, DEFAULT_MAX_FAILURES),
-      retryMs: intOption(options.fanoutRetryMs, 'fanoutRetryMs', 0, 3_600_000, DEFAULT_RETRY_MS),
+      // A failed job waits no longer than a lease: with a short lease, retries come as soon.
+      retryMs: intOption(
+        options.fanoutRetryMs,
+        'fanoutRetryMs',
+        0,
+        3_600_000,
+        Math.min(DEFAULT_RETRY_MS, this.#leaseMs),
+      ),
     }
     this.#fanout = new FanoutRunner(
       this.#store,
