@@ -70,3 +70,37 @@ describe('stream-go2', () => {
     assert.equal(res.body.n, 2)
   })
 })
+
+describe('stream-go2: reactions by id', () => {
+  it('GetReactions: GET reaction/get_many/?ids=... answers { reactions } in order; include_deleted=true adds soft-deleted ones', async () => {
+    const token = await scope('reactions', '*', '*')
+    const activity = '0c5c9a1e-4ee3-494b-a1e3-50c06acb5ed4'
+    const add = async (kind: string) =>
+      (
+        await wire.send('POST', 'reaction/', {
+          token,
+          body: { kind, activity_id: activity, user_id: 'go-r' },
+        })
+      ).body.id
+    const [a, b] = [await add('like'), await add('comment')]
+    await wire.send('DELETE', `reaction/${b}/`, { token, query: { soft: true } })
+    const live = await wire.send('GET', 'reaction/get_many/', { token, query: { ids: `${b},${a},nope` } })
+    assert.equal(live.status, 200, JSON.stringify(live.body))
+    assert.deepEqual(
+      live.body.reactions.map((r: Record<string, string>) => r.id),
+      [a],
+    )
+    const all = await wire.send('GET', 'reaction/get_many/', {
+      token,
+      query: { ids: `${b},${a}`, include_deleted: true },
+    })
+    assert.deepEqual(
+      all.body.reactions.map((r: Record<string, string>) => [r.id, 'deleted_at' in r]),
+      [
+        [b, true],
+        [a, false],
+      ],
+    )
+    assert.equal((await wire.send('GET', 'reaction/get_many/', { token })).status, 400)
+  })
+})

@@ -14,6 +14,7 @@ import {
   onlyKeys,
   type Query,
   qbool,
+  qlist,
   qstr,
   route,
   type ServerContext,
@@ -64,6 +65,12 @@ function filterOptions(params: Record<string, string>, query: Query): ReactionFi
   return options
 }
 
+/** `undefined` for a missing reaction (404); any other error is thrown on. */
+function unlessMissing(error: unknown): undefined {
+  if ((error as { status_code?: number })?.status_code === 404) return undefined
+  throw error
+}
+
 /** Registers the reaction routes. */
 export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const all = () => '*'
@@ -76,6 +83,20 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
     onlyKeys(input, ADD_FIELDS, 'a reaction')
     const reader = readerOf(principal, ctx.publicRead)
     return timed(started, await reactions.add(input, userOf(principal), reader))
+  })
+
+  // Reactions by id (stream-go2's GetReactions, stream-java's batch get): `{ reactions: [...] }`, ids
+  // in the order asked, unknown ones left out; soft-deleted ones only with include_deleted (shown
+  // with deleted_at, as `get` shows them).
+  route(app, ctx, 'GET', `${base}get_many/`, 'reactions', all, async ({ query }) => {
+    const started = performance.now()
+    const ids = qlist(query, 'ids') ?? []
+    if (ids.length === 0)
+      throw inputError('give ids=<reaction id,reaction id> (at most 100)', query.ids, 'ids')
+    const found = qbool(query, 'include_deleted')
+      ? await Promise.all(ids.map((id) => reactions.get(id).catch(unlessMissing)))
+      : ((m) => ids.map((id) => m.get(id)))(await reactions.getMany(ids))
+    return timed(started, { reactions: found.filter((r) => r !== undefined) })
   })
 
   route(app, ctx, 'GET', `${base}:id/`, 'reactions', all, async ({ params }) => {
