@@ -444,8 +444,8 @@ export interface Store {
 
   /**
    * Records that a run of `job` failed (rule 6): counts the failure with its reason and, at
-   * `maxFailures`, sets the job aside as dead (never claimed); else leases it for `retryMs`, so
-   * other jobs are claimed first. Resolves `gone` (nothing recorded) when the job is finished or
+   * `maxFailures` failures in a row (a chunk that commits resets the count), sets the job aside
+   * as dead (never claimed); else leases it for `retryMs`, so other jobs are claimed first. Resolves `gone` (nothing recorded) when the job is finished or
    * superseded (rule 5).
    */
   failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'>

@@ -84,6 +84,8 @@ export class FanoutJobs {
       return null
     }
     this.#undo.assign(job, 'cursor', followers[followers.length - 1])
+    // A chunk that commits ends a run of failures: failures count in a row.
+    if (record.failures) this.#undo.assign(record, 'failures', 0)
     this.#undo.assign(record, 'leaseUntil', now + record.leaseMs)
     return copyJob(job)
   }

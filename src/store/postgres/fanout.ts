@@ -305,7 +305,8 @@ function statements(s: string) {
       CROSS JOIN LATERAL (SELECT FROM ${s}.feed_reads AS r WHERE r.feed = u.feed
         AND r.read_at >= now() - $2::float8 * interval '1 millisecond' LIMIT 1) AS hit`),
     // Each chunk renews the lease, so a job that is moving is not handed to another worker.
-    advance: sql(`UPDATE ${s}.fanout_jobs SET cursor = $3,
+    // A chunk that commits ends a run of failures (dead-jobs.ts counts them in a row).
+    advance: sql(`UPDATE ${s}.fanout_jobs SET cursor = $3, failures = 0,
       lease_until = now() + lease_ms * interval '1 millisecond' WHERE feed = $1 AND sk = $2`),
     finish: sql(`DELETE FROM ${s}.fanout_jobs WHERE feed = $1 AND sk = $2`),
     claim: sql(`WITH free AS (

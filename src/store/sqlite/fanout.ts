@@ -54,7 +54,7 @@ export class FanoutJobs {
          failures = 0, failure = NULL, failed_at = NULL, dead = 0`,
     )
     this.#advanceJob = db.prepare(
-      'UPDATE fanout_jobs SET cursor = ?, lease_until = ? WHERE feed = ? AND sk = ? AND id = ?',
+      'UPDATE fanout_jobs SET cursor = ?, lease_until = ?, failures = 0 WHERE feed = ? AND sk = ? AND id = ?',
     )
     this.#deleteJob = db.prepare('DELETE FROM fanout_jobs WHERE feed = ? AND sk = ? AND id = ?')
     this.#claimable = db.prepare(

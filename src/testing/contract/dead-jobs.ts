@@ -69,6 +69,20 @@ export function deadJobTests(test: Test): void {
     assert.deepEqual(await claimIds(store), ['a2'])
   })
 
+  test('failures count in a row: a chunk that commits starts the count over', async (store) => {
+    await store.write({
+      follow: ['timeline:f1', 'timeline:f2', 'timeline:f3'].map((source) => ({ source, target: author })),
+    })
+    const a = job('a', author, 1)
+    await accept(store, a)
+    assert.equal(await store.failFanout(a, failure('once', 2)), 'retry')
+    const next = await store.runFanout(a, 1)
+    assert.ok(next, 'one of three followers: the job goes on')
+    assert.equal(await store.failFanout(next, failure('again', 2)), 'retry')
+    assert.equal(await store.failFanout(next, failure('twice in a row', 2)), 'dead')
+    assert.equal((await store.deadFanout(1)).jobs[0]?.reason, 'twice in a row')
+  })
+
   test('failFanout leaves a finished or superseded job alone', async (store) => {
     await setUp(store)
     const a = job('a', author, 1)
