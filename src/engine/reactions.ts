@@ -208,6 +208,10 @@ export class Reactions {
         row = (await this.#store.getReactions([row.parent])).get(row.parent)
         if (!row) break
       }
+      // A child reaction hangs on the parent's activity: a user token may add one only where it
+      // may read that activity, else the direct rule below is bypassed through any open reaction.
+      if (reader !== undefined && !(await this.#readable(activityId, reader)))
+        throw inputError('parent must be an existing reaction', parentId, 'parent')
       return { activityId, parent: parentId }
     }
     // A server token may react to any UUID, stored or not, as on Stream, which accepts reactions to
@@ -219,11 +223,16 @@ export class Reactions {
     if (reader === undefined) return { activityId: id, parent: '' }
     // A user token reacts only to an activity it may read; one it may not read is refused as a
     // missing one, and so is an unknown id, so neither tells whether a private activity exists.
-    const sk = idToSk(id)
-    const activity = sk === undefined ? undefined : (await this.#host.loadActivities([sk])).get(sk)
-    if (!activity || (await readableActivities(this.#host, reader, [activity])).length === 0)
+    if (!(await this.#readable(id, reader)))
       throw inputError('activity_id must name an existing activity', activityId, 'activity_id')
     return { activityId: id, parent: '' }
+  }
+
+  /** Whether the stored activity `id` exists and `reader` may read it (read-policy.ts). */
+  async #readable(id: string, reader: Reader): Promise<boolean> {
+    const sk = idToSk(id)
+    const activity = sk === undefined ? undefined : (await this.#host.loadActivities([sk])).get(sk)
+    return activity !== undefined && (await readableActivities(this.#host, reader, [activity])).length > 0
   }
 
   /**
