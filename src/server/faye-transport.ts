@@ -35,6 +35,8 @@ export interface FayeAdapterInternals {
     process(messages: BayeuxInput[], request: IncomingMessage, callback: (replies: unknown[]) => void): void
     openSocket(clientId: string, socket: unknown, request: IncomingMessage): void
     closeSocket(clientId: string, close?: boolean): void
+    /** The engine's connections: realtime.ts ends an idle one when the connection cap is full. */
+    _engine: { destroyClient(clientId: string): void }
   }
 }
 

@@ -71,16 +71,45 @@ export class SubscriptionCaps {
   readonly #clients = new Map<string, Map<string, string | undefined>>()
   readonly #users = new Map<string, number>()
   readonly #live = new Set<string>()
+  /**
+   * Live connections that listen to nothing (none yet, or none left), oldest first: what a full
+   * server drops to make room. A handshake needs no token, so without this a token-less flood of
+   * handshakes held every connection and locked every subscriber out until the flood timed out.
+   */
+  readonly #idle = new Set<string>()
+  /** The server's own connections (its in-process publisher): never dropped. */
+  readonly #trusted = new Set<string>()
   #expected: { clientId: string; channel: string; key: string | undefined } | undefined
+  #trustedHandshake = false
 
   constructor(limits: RealtimeLimits) {
     this.limits = limits
   }
 
-  /** Why a new connection is refused now, or undefined. */
-  connectionRefusal(): string | undefined {
+  /**
+   * Why a new connection is refused now, or undefined. At the cap, the oldest connection that
+   * listens to nothing is dropped (`drop` ends it in the Bayeux engine) to make room; only when
+   * every connection listens is the handshake refused.
+   */
+  connectionRefusal(drop: (clientId: string) => void): string | undefined {
     if (this.#live.size < this.limits.connections) return undefined
+    const [oldest] = this.#idle
+    if (oldest !== undefined) {
+      this.closed(oldest)
+      drop(oldest)
+      return undefined
+    }
     return `the server holds its most realtime connections (${this.limits.connections}); retry later`
+  }
+
+  /** Runs `handshake` (synchronous with the memory engine); the connection it opens is the server's own. */
+  trustedHandshake(handshake: () => void): void {
+    this.#trustedHandshake = true
+    try {
+      handshake()
+    } finally {
+      this.#trustedHandshake = false
+    }
   }
 
   /** Why `clientId` may not subscribe to `channel` for `key` now, or undefined (a repeat is always fine). */
@@ -115,6 +144,7 @@ export class SubscriptionCaps {
     const key = expected?.clientId === clientId && expected.channel === channel ? expected.key : undefined
     const channels = this.#clients.get(clientId) ?? new Map<string, string | undefined>()
     this.#clients.set(clientId, channels)
+    this.#idle.delete(clientId)
     if (channels.has(channel)) return
     channels.set(channel, key)
     if (key !== undefined) this.#users.set(key, (this.#users.get(key) ?? 0) + 1)
@@ -126,7 +156,11 @@ export class SubscriptionCaps {
     if (!channels?.has(channel)) return
     const key = channels.get(channel)
     channels.delete(channel)
-    if (channels.size === 0) this.#clients.delete(clientId)
+    if (channels.size === 0) {
+      this.#clients.delete(clientId)
+      // Listening to nothing again: droppable, so subscribing and unsubscribing cannot pin a slot.
+      if (this.#live.has(clientId) && !this.#trusted.has(clientId)) this.#idle.add(clientId)
+    }
     if (key === undefined) return
     const left = (this.#users.get(key) ?? 1) - 1
     if (left > 0) this.#users.set(key, left)
@@ -136,11 +170,15 @@ export class SubscriptionCaps {
   /** A client handshook. */
   opened(clientId: string): void {
     this.#live.add(clientId)
+    if (this.#trustedHandshake) this.#trusted.add(clientId)
+    else this.#idle.add(clientId)
   }
 
   /** A client disconnected or timed out (the engine unsubscribed its channels first). */
   closed(clientId: string): void {
     this.#live.delete(clientId)
+    this.#idle.delete(clientId)
+    this.#trusted.delete(clientId)
   }
 
   /** Current counts, for tests and metrics. */

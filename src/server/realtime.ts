@@ -106,6 +106,9 @@ export class Realtime {
               // so a batch of subscriptions cannot all pass the check before any is counted.
               const refusal = this.#refusal(message, admitted)
               if (refusal !== undefined) message.error = `403::${refusal}`
+              // The server's own handshake (its in-process publisher) opens a connection never dropped.
+              if (request === null && message.channel === '/meta/handshake' && refusal === undefined)
+                return this.caps.trustedHandshake(() => callback(message))
               if (admitted === undefined || refusal !== undefined) return callback(message)
               this.caps.attribute(admitted.clientId, admitted.channel, admitted.key, () => callback(message))
             },
@@ -149,7 +152,8 @@ export class Realtime {
 
   /** Why the caps refuse `message` now, or undefined. */
   #refusal(message: BayeuxMessage, admitted: Admitted | undefined): string | undefined {
-    if (message.channel === '/meta/handshake') return this.caps.connectionRefusal()
+    if (message.channel === '/meta/handshake')
+      return this.caps.connectionRefusal((clientId) => this.#adapter._server._engine.destroyClient(clientId))
     if (admitted === undefined) return undefined
     return this.caps.subscribeRefusal(admitted.clientId, admitted.channel, admitted.key)
   }

@@ -9,6 +9,7 @@ import { connect, type EddyClient } from 'eddy'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { passes } from '../fixtures/wait.js'
 
 const KEY = 'review-key'
 const SECRET = 'review-secret'
@@ -66,5 +67,97 @@ describe('a user token reacts only where it may read, also through a parent reac
     assert.equal(reply.activity_id, secret.id)
     // A server token is trusted.
     assert.equal((await api.reactions.addChild('like', comment.id, {}, { userId: 'bob' })).parent, comment.id)
+  })
+})
+
+/** Raw Bayeux over POST /faye, token-less. */
+async function bayeux(origin: string, messages: object[]): Promise<Api[]> {
+  const res = await fetch(`${origin}/faye`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(messages),
+  })
+  assert.equal(res.status, 200)
+  return (await res.json()) as Api[]
+}
+const HANDSHAKE = { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] }
+
+describe('a token-less handshake flood cannot lock subscribers out of realtime', () => {
+  let app: FastifyInstance
+  let origin: string
+  const clients: Api[] = []
+  const CAP = 20
+
+  before(async () => {
+    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET, realtime: { connections: CAP } })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  })
+  after(async () => {
+    await Promise.all(clients.map((c) => c.fayeClient?.disconnect()))
+    await app.close()
+  })
+
+  it('makes room by dropping the oldest connection that listens to nothing', async () => {
+    const api: Api = stream.connect(KEY, SECRET, '9', { urlOverride: { api: `${origin}/api/` } })
+    const listen = async (user: string) => {
+      const c: Api = stream.connect(KEY, api.createUserToken(user), '9', {
+        urlOverride: { api: `${origin}/api/` },
+        fayeUrl: `${origin}/faye`,
+      })
+      clients.push(c)
+      const heard: Api[] = []
+      await c.feed('user', user).subscribe((m: Api) => heard.push(m))
+      return heard
+    }
+    // Alice listens before the flood; the attacker, with no token, then handshakes five times the
+    // cap (never subscribing): every handshake is answered, and no more connections are kept than the cap.
+    const alice = await listen('alice')
+    for (let i = 0; i < 5; i++) {
+      const replies = await bayeux(origin, Array(CAP).fill(HANDSHAKE))
+      assert.ok(
+        replies.every((r) => r.successful === true),
+        JSON.stringify(replies[0]),
+      )
+    }
+    // Bob comes after the flood and still gets a connection and a subscription; both hear their posts.
+    const bob = await listen('bob')
+    await api.feed('user', 'alice').addActivity({ actor: 'alice', verb: 'post', object: 'a:1' })
+    await api.feed('user', 'bob').addActivity({ actor: 'bob', verb: 'post', object: 'b:1' })
+    await passes(() => {
+      assert.equal(alice[0]?.new[0]?.object, 'a:1')
+      assert.equal(bob[0]?.new[0]?.object, 'b:1')
+    })
+  })
+
+  it('still refuses a handshake when every connection listens', async () => {
+    const small = createServer({
+      store: 'memory',
+      apiKey: KEY,
+      apiSecret: SECRET,
+      realtime: { connections: 1 },
+    })
+    await small.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const at = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`
+      const [first] = await bayeux(at, [HANDSHAKE])
+      const server: Api = stream.connect(KEY, SECRET, '9')
+      const token = server.createUserToken('carol')
+      const channel = '/site-9-feed-usercarol'
+      const [sub] = await bayeux(at, [
+        {
+          channel: '/meta/subscribe',
+          clientId: first.clientId,
+          subscription: channel,
+          ext: { user_id: channel.slice(1), api_key: KEY, signature: token },
+        },
+      ])
+      assert.equal(sub.successful, true, JSON.stringify(sub))
+      const [second] = await bayeux(at, [HANDSHAKE])
+      assert.equal(second.successful, false)
+      assert.match(second.error, /most realtime connections \(1\)/)
+    } finally {
+      await small.close()
+    }
   })
 })
