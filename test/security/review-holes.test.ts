@@ -161,3 +161,50 @@ describe('a token-less handshake flood cannot lock subscribers out of realtime',
     }
   })
 })
+
+describe('reaction/get_many/ serialises each reaction once', () => {
+  let app: FastifyInstance
+  let base: string
+
+  before(async () => {
+    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
+  })
+  after(() => app.close())
+
+  it('answers one id named 100 times with that reaction once, so a read cannot repeat a budgeted reaction', async () => {
+    const api: Api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
+    const token = api.createUserToken('mallory')
+    const mallory: Api = stream.connect(KEY, token, 'app', { urlOverride: { api: base } })
+    const post = await mallory.feed('user', 'mallory').addActivity({ verb: 'post', object: 'x' })
+    const parent = await mallory.reactions.add('comment', post.id, {})
+    // Children of many kinds with 9 KB each: the reaction is shown at its budgeted size (~100 KB).
+    const big = 'z'.repeat(9_000)
+    for (let k = 0; k < 30; k++) await mallory.reactions.addChild(`kind${k}`, parent.id, { big })
+    const get = async (query: string) => {
+      const res = await fetch(`${base}v1.0/reaction/get_many/?${query}&api_key=${KEY}`, {
+        headers: { authorization: token, 'stream-auth-type': 'jwt' },
+      })
+      assert.equal(res.status, 200)
+      const text = await res.text()
+      return { bytes: Buffer.byteLength(text), body: JSON.parse(text) as Api }
+    }
+    const single = await get(`ids=${parent.id}`)
+    for (const extra of ['', '&include_deleted=true']) {
+      const repeated = await get(`ids=${Array(100).fill(parent.id).join(',')}${extra}`)
+      assert.equal(repeated.body.reactions.length, 1)
+      assert.ok(
+        repeated.bytes < single.bytes * 2,
+        `${repeated.bytes} bytes for one reaction of ${single.bytes}`,
+      )
+    }
+    // Distinct ids keep the order asked.
+    const other = await mallory.reactions.add('like', post.id, {})
+    const both = await get(`ids=${other.id},${parent.id},${other.id}`)
+    assert.deepEqual(
+      both.body.reactions.map((r: Api) => r.id),
+      [other.id, parent.id],
+    )
+  })
+})
