@@ -176,8 +176,9 @@ describe('prototype pollution through partial updates and other input keys', () 
       assert.deepEqual(Object.keys(body.data), [name])
       assert.deepEqual(body.data[name], [{ id: 'e1', name: 'x' }])
     }
+    // An upserted entry's data is the whole object sent, its id included, as on Stream.
     const entry = await api.collections.get('constructor', 'e1')
-    assert.deepEqual(entry.data, { name: 'x' })
+    assert.deepEqual(entry.data, { id: 'e1', name: 'x' })
     assertPrototypeClean()
   })
 })
