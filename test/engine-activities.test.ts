@@ -188,14 +188,15 @@ for (const store of STORES) {
     })
 
     it('rejects unknown feed groups with FeedConfigException and bad ids with InputException', async () => {
-      const unknown = await rejection(() => client.feed('nope', '1'))
+      // feed() hands out a handle at once; its first call rejects, as a promise-returning method should.
+      const unknown = await rejection(client.feed('nope', '1').get())
       assert.equal(unknown.exception, 'FeedConfigException')
       assert.equal(unknown.code, 6)
       assert.match(unknown.detail, /configured groups: user, timeline/)
-      assert.equal((await rejection(() => client.feed('bad slug', '1'))).code, 4)
-      assert.equal((await rejection(() => client.feed('user', 'a b'))).code, 4)
-      assert.equal((await rejection(() => client.feed('user', 'x'.repeat(256)))).code, 4)
-      assert.equal((await rejection(() => client.feed('user', ''))).code, 4)
+      assert.equal((await rejection(client.feed('bad slug', '1').get())).code, 4)
+      assert.equal((await rejection(client.feed('user', 'a b').get())).code, 4)
+      assert.equal((await rejection(client.feed('user', 'x'.repeat(256)).get())).code, 4)
+      assert.equal((await rejection(client.feed('user', '').get())).code, 4)
     })
 
     it('adds many activities in order and returns them', async () => {
