@@ -23,6 +23,7 @@ export {
   type UnfollowRelationInput,
 } from './client/client.js'
 export { type APIResponse, EddyFeed, type FollowRelation, type GetFollowOptions } from './client/feed.js'
+export type { GetActivitiesOptions } from './client/option-lists.js'
 export {
   EddyAuditLogs,
   EddyReactions,

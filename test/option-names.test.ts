@@ -208,6 +208,25 @@ describe('connect() and configure()', () => {
     assert.throws(() => connect({ stor: 'memory' } as never), isUnknown('connect()', 'stor', 'store'))
   })
 
+  it('a feed group option that does not exist is a FeedConfigException with the hint', () => {
+    assert.throws(
+      () =>
+        connect({
+          store: 'memory',
+          feedGroups: { photos: { type: 'aggregated', aggregation_format: '{{ verb }}' } },
+        } as never),
+      (error: unknown) => {
+        assert.ok(error instanceof EddyError)
+        assert.equal(error.exception, 'FeedConfigException')
+        assert.equal(
+          error.detail,
+          'feed group photos has no option "aggregation_format"; the options are type, aggregationFormat, maxActivitiesPerGroup, maxLength; did you mean "aggregationFormat"?',
+        )
+        return true
+      },
+    )
+  })
+
   it('createServer() names the option it does not know', () => {
     assert.throws(
       () => createServer({ apiKey: 'k', apiSecret: 's', store: 'memory', cros: false } as never),

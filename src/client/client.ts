@@ -7,7 +7,7 @@ import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
-import { duration, type GetFeedOptions } from '../engine/read.js'
+import { duration } from '../engine/read.js'
 import { fromStoreError } from '../engine/store-guard.js'
 import {
   getActivitiesByForeignIds,
@@ -21,6 +21,12 @@ import { BullFanoutQueue } from '../store/redis/queue.js'
 import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
 import { type APIResponse, EddyFeed } from './feed.js'
+import {
+  type ExactGroups,
+  GET_ACTIVITIES_OPTIONS,
+  type GetActivitiesOptions,
+  PARTIAL_CHANGE_FIELDS,
+} from './option-lists.js'
 import { EddyAuditLogs, EddyReactions } from './reactions.js'
 import { parseStoreSpec } from './store-spec.js'
 import type {
@@ -30,7 +36,6 @@ import type {
   FeedKindOf,
   FeedResponseOf,
   FeedSlug,
-  ForeignIdTimeInput,
   NoFields,
   PartialChangeInput,
   WithDefaultGroups,
@@ -59,7 +64,7 @@ export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> e
    */
   queue?: string | true
   /** Feed groups merged over the defaults: `{ slug: { type, aggregationFormat, ... } }`. */
-  feedGroups?: G
+  feedGroups?: G & ExactGroups<G>
 }
 
 // Every option connect() reads; typed so that a new option cannot be forgotten here.
@@ -76,51 +81,6 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   localFanout: true,
   auditLog: true,
 }
-
-/** What `getActivities()` takes: ids or foreign id + time pairs, and getstream's enrichment flags. */
-export type GetActivitiesOptions = {
-  ids?: string[]
-  foreignIDTimes?: ForeignIdTimeInput[]
-} & Pick<
-  GetFeedOptions,
-  | 'enrich'
-  | 'withOwnReactions'
-  | 'ownReactions'
-  | 'withRecentReactions'
-  | 'withReactionCounts'
-  | 'withOwnChildren'
-  | 'recentReactionsLimit'
-  | 'reactionKindsFilter'
-  | 'user_id'
-  | 'withUserId'
-  | 'reactions'
->
-
-const GET_ACTIVITIES_OPTIONS = Object.keys({
-  ids: true,
-  foreignIDTimes: true,
-  enrich: true,
-  withOwnReactions: true,
-  ownReactions: true,
-  withRecentReactions: true,
-  withReactionCounts: true,
-  withOwnChildren: true,
-  recentReactionsLimit: true,
-  reactionKindsFilter: true,
-  user_id: true,
-  withUserId: true,
-  reactions: true,
-} satisfies Record<keyof GetActivitiesOptions, true>)
-
-const PARTIAL_CHANGE_FIELDS = Object.keys({
-  id: true,
-  foreign_id: true,
-  foreignID: true,
-  foreignId: true,
-  time: true,
-  set: true,
-  unset: true,
-} satisfies Record<keyof PartialChangeInput, true>)
 
 /** Opens the store an option names; with `timelines`, PostgreSQL with timelines in Redis. */
 export function openStore(spec: string | Store | undefined, timelines?: unknown): Store {

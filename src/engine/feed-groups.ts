@@ -2,6 +2,7 @@
 import type { FeedKind } from '../store/store.js'
 import { compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT, type GroupKeyFn } from './aggregation.js'
 import { feedConfigError, inputError } from './errors.js'
+import { unknownOptionMessage } from './option-names.js'
 
 /** How one feed group behaves, as configured by the user. */
 export interface FeedGroupOptions {
@@ -14,6 +15,13 @@ export interface FeedGroupOptions {
   /** Keep only the newest N activities (flat) or groups; unbounded when absent. */
   maxLength?: number
 }
+
+const GROUP_OPTIONS = Object.keys({
+  type: true,
+  aggregationFormat: true,
+  maxActivitiesPerGroup: true,
+  maxLength: true,
+} satisfies Record<keyof FeedGroupOptions, true>)
 
 /** A validated feed group, ready for the engine. */
 export interface FeedGroup {
@@ -61,6 +69,10 @@ export function buildFeedGroups(options?: Record<string, FeedGroupOptions>): Map
         `feed group ${slug} must be an object like { type: 'flat' }, got ${JSON.stringify(opts)}`,
       )
     }
+    // `aggregation_format` would otherwise silently group by the default format.
+    const unknown = Object.keys(opts).find((key) => !GROUP_OPTIONS.includes(key))
+    if (unknown !== undefined)
+      throw feedConfigError(unknownOptionMessage(`feed group ${slug}`, unknown, GROUP_OPTIONS))
     const kind = opts.type
     if (kind !== 'flat' && kind !== 'aggregated' && kind !== 'notification') {
       throw feedConfigError(

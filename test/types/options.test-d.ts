@@ -87,3 +87,8 @@ export function serverOptions(): void {
   // @ts-expect-error cros is not an option
   createServer({ apiKey: 'k', apiSecret: 's', cros: false })
 }
+
+export function groupOptions(): void {
+  // @ts-expect-error aggregation_format is not a feed group option (aggregationFormat is)
+  connect({ feedGroups: { photos: { type: 'aggregated', aggregation_format: '{{ verb }}' } } })
+}
