@@ -4,6 +4,8 @@
  * host, port and database (never the password) and says what failed and what to do.
  */
 
+import { plainReason } from '../outage.js'
+
 /** Where a store connects: what messages may show of its connection settings. */
 export interface PostgresTarget {
   host: string
@@ -79,7 +81,7 @@ export function connectError(target: PostgresTarget, error: unknown): StoreUnava
   return new StoreUnavailable(
     target,
     'unreachable',
-    `cannot reach ${where(target)}: ${said}; check the host and port in the URL and that the server is running`,
+    `cannot reach ${where(target)}: ${plainReason(firstOf(error))}; check the host and port in the URL and that the server is running`,
     error,
   )
 }
@@ -97,7 +99,7 @@ export function lostError(
   return new StoreUnavailable(
     target,
     'lost',
-    `lost the connection to ${where(target)} during ${call}: ${messageOf(error)}; ${outcome}`,
+    `lost the connection to ${where(target)} during ${call}: ${plainReason(firstOf(error))}; ${outcome}`,
     error,
   )
 }
@@ -106,6 +108,11 @@ export function lostError(
 export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined
+}
+
+/** The first error of an AggregateError (pg reports each address it tried), else the error. */
+function firstOf(error: unknown): unknown {
+  return error instanceof AggregateError && error.errors.length > 0 ? firstOf(error.errors[0]) : error
 }
 
 function messageOf(error: unknown): string {
