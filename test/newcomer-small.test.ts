@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { servingLine, shownStore } from '../src/cli/shown.js'
 
@@ -36,10 +36,15 @@ describe("eddy serve's start-up line", () => {
 
 describe('the repository', () => {
   it('ignores the packed tarball, the local Redis Cluster and the snippet scratch directory', () => {
-    for (const path of ['eddy-0.1.0.tgz', '.redis-cluster/nodes-7100.conf', '.eddy-snippets-x/a.ts']) {
-      // check-ignore exits 1 (execFileSync throws) for a path that is not ignored.
-      execFileSync('git', ['check-ignore', '--no-index', '-q', path], { cwd: root })
-    }
+    const lines = readFileSync(new URL('../.gitignore', import.meta.url), 'utf8').split('\n')
+    for (const pattern of ['eddy-*.tgz', '.redis-cluster/', '.eddy-snippets-*/'])
+      assert.ok(lines.includes(pattern), pattern)
+    // And git reads them so, where this is a git checkout (a copy without .git has only the file).
+    if (existsSync(new URL('../.git', import.meta.url)))
+      for (const path of ['eddy-0.1.0.tgz', '.redis-cluster/nodes-7100.conf', '.eddy-snippets-x/a.ts']) {
+        // check-ignore exits 1 (execFileSync throws) for a path that is not ignored.
+        execFileSync('git', ['check-ignore', '--no-index', '-q', path], { cwd: root })
+      }
   })
 
   it("CONTRIBUTING.md states npm test's time in minutes, as it takes", () => {
