@@ -49,7 +49,8 @@ Flags of serve:
                                   "publicReadGroups": ["user"],
                                   "rateLimit": { "perKey": 1000, "perUser": 60, "windowSeconds": 60 },
                                   "cors": ["https://app.example.com"],
-                                  "realtime": { "channelsPerConnection": 100, "channelsPerUser": 1000 } }
+                                  "realtime": { "channelsPerConnection": 100, "channelsPerUser": 1000 },
+                                  "uploadBudget": 67108864 }
   --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
                          or off; overrides the config file's rateLimit (default: no limit)
   --cors <origins>       browser origins allowed to call (CORS): * (any; the default, see docs/server.md),
@@ -59,6 +60,9 @@ Flags of serve:
                          realtime (Faye) caps: connection=<n> channels per connection (100), user=<n>
                          channels per user (1000), connections=<n> connections (100000); overrides
                          the config file's realtime
+  --upload-budget <bytes>
+                         request-body bytes read at once, API and Faye together (default 67108864,
+                         64 MiB); a body past it gets a 503; overrides the config file's uploadBudget
   --log                  log every request (JSON lines)
   --timelines <url>      timelines in Redis (needs --store postgres://...): redis://host:6379 or
                          redis-cluster://host:7000,host:7001 (env EDDY_TIMELINES; config "timelines")
@@ -90,6 +94,7 @@ interface ConfigFile {
   queue?: string
   cors?: CorsOption
   realtime?: Partial<RealtimeLimits>
+  uploadBudget?: number
 }
 
 /** The commands `main` knows, for the hint on a misspelt one. */
@@ -119,7 +124,16 @@ function readConfig(path: string | undefined): ConfigFile {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     fail(`--config ${path} must hold a JSON object`)
   const config = parsed as ConfigFile
-  const keys = ['feedGroups', 'publicReadGroups', 'rateLimit', 'timelines', 'queue', 'cors', 'realtime']
+  const keys = [
+    'feedGroups',
+    'publicReadGroups',
+    'rateLimit',
+    'timelines',
+    'queue',
+    'cors',
+    'realtime',
+    'uploadBudget',
+  ]
   for (const key of Object.keys(config)) {
     if (!keys.includes(key)) fail(unknownOptionMessage(`--config ${path}`, key, keys, 'key'))
   }
@@ -185,6 +199,7 @@ async function serve(args: string[]): Promise<void> {
       'rate-limit': { type: 'string' },
       cors: { type: 'string' },
       'realtime-limit': { type: 'string' },
+      'upload-budget': { type: 'string' },
       log: { type: 'boolean', default: false },
       timelines: { type: 'string' },
       queue: { type: 'string' },
@@ -218,6 +233,14 @@ async function serve(args: string[]): Promise<void> {
       fail((err as Error).message)
     }
   }
+  let uploadBudget = config.uploadBudget
+  if (values['upload-budget'] !== undefined) {
+    uploadBudget = Number(values['upload-budget'])
+    if (!/^\d+$/.test(values['upload-budget']) || uploadBudget < 1024)
+      fail(
+        `--upload-budget takes a whole number of bytes, at least 1024, e.g. 67108864; got ${values['upload-budget']}`,
+      )
+  }
   const creds = credentials(
     store,
     values['api-key'] ?? process.env.EDDY_API_KEY,
@@ -238,6 +261,7 @@ async function serve(args: string[]): Promise<void> {
     rateLimit,
     cors: corsFlag(values.cors) ?? config.cors,
     realtime: realtimeLimits,
+    uploadBudget,
     apiKey: creds.apiKey,
     apiSecret: creds.apiSecret,
     logger: values.log,

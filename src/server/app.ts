@@ -24,6 +24,7 @@ import { feedRoutes } from './routes/feeds.js'
 import { followRoutes } from './routes/follows.js'
 import { reactionRoutes } from './routes/reactions.js'
 import { userRoutes } from './routes/users.js'
+import { DEFAULT_UPLOAD_BUDGET, registerUploadBudget, UploadBudget } from './upload-budget.js'
 
 /** Default largest request body: 100 activities of 10 KB, with room for JSON overhead. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
@@ -48,6 +49,8 @@ export interface AppOptions {
   cors?: CorsOption
   /** Realtime subscription and connection caps (default {@link DEFAULT_REALTIME_LIMITS}). */
   realtime?: RealtimeLimits
+  /** Request-body bytes read at once across the server (default {@link DEFAULT_UPLOAD_BUDGET}). */
+  uploadBudget?: number
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -106,6 +109,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
   })
   registerCors(app, options.cors ?? true)
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
+  const uploads = new UploadBudget(options.uploadBudget ?? DEFAULT_UPLOAD_BUDGET)
+  registerUploadBudget(app, uploads, bodyLimit)
   const ctx: ServerContext = {
     client: options.client,
     engine: options.client.engine,
@@ -207,8 +213,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     auth: ctx.auth,
     publicRead: ctx.publicRead,
     // Faye's transports read bodies outside Fastify's parser: the same limit holds there.
-    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    bodyLimit,
     cors: options.cors ?? true,
+    uploads,
     limits: options.realtime ?? DEFAULT_REALTIME_LIMITS,
   })
   realtime.attach(app.server)

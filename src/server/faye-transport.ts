@@ -8,6 +8,7 @@
  * - POST (long polling) and GET `?message=` (JSON-P): at most `bodyLimit` bytes (413 above, the
  *   upload is cut off), JSON of at most `FAYE_BOUNDS` nesting, `MAX_MESSAGES`
  *   messages, each an object with a string channel (400 otherwise, in Stream's error shape);
+ * - POST bodies are read under the server's upload budget (upload-budget.ts): 503 past it;
  * - WebSocket: the same checks per message, frames over `bodyLimit` closed with 1009;
  * - CORS as the REST routes (cors.ts): only allowed origins get `Access-Control-Allow-Origin`
  *   (with credentials, which Faye's browser transport sends); since WebSockets and JSON-P are
@@ -24,6 +25,7 @@ import { EddyError, inputError } from '../engine/errors.js'
 import { type CorsOption, corsAllows } from './cors.js'
 import { httpErrorBody } from './errors.js'
 import { type BayeuxInput, fail, isEventSource, parseMessages, refuse, send, single } from './faye-http.js'
+import { dropRest, type UploadBudget, uploadBudgetError } from './upload-budget.js'
 
 const JSONP_CALLBACK = /^[a-z_$][a-z0-9_$]*(\.[a-z_$][a-z0-9_$]*)*$/i
 const PREFLIGHT_HEADERS = 'Accept, Authorization, Content-Type, Pragma, X-Requested-With'
@@ -63,6 +65,8 @@ export interface FayeTransportOptions {
   /** Largest body, query message or WebSocket message in bytes. */
   bodyLimit: number
   cors: CorsOption
+  /** The request-body bytes the whole server reads at once, shared with the API routes. */
+  uploads: UploadBudget
 }
 
 /** The Faye endpoint's HTTP and WebSocket transports; see the module comment. */
@@ -185,35 +189,35 @@ export class FayeTransport {
   #readBody(request: IncomingMessage, response: ServerResponse, started: number) {
     const limit = this.#options.bodyLimit
     const tooLarge = () => {
-      // What follows is read and dropped, so the client can read the 413 (closing at once would
-      // reset the connection under its upload, and the answer with it); a client still sending
-      // a second after the answer is cut off.
-      let ended = false
-      request.once('end', () => {
-        ended = true
-      })
-      response.once('finish', () => {
-        if (!ended) setTimeout(() => ended || request.socket.destroy(), 1000).unref()
-      })
+      // What follows is read and dropped (dropRest says why).
+      dropRest(request, response)
       send(response, 413, {}, httpErrorBody(413, `Request body is too large (over ${limit} bytes)`, started))
     }
-    if (Number(request.headers['content-length']) > limit) {
-      request.resume()
-      return tooLarge()
+    const busy = () => {
+      dropRest(request, response)
+      fail(response, started, uploadBudgetError(this.#options.uploads.limit))
     }
+    if (Number(request.headers['content-length']) > limit) return tooLarge()
+    const meter = this.#options.uploads.open(request, response)
+    if (meter === null) return busy()
     const chunks: Buffer[] = []
     let size = 0
     let over = false
     request.on('data', (chunk: Buffer) => {
       if (over) return // read and dropped until the connection closes
       size += chunk.length
-      if (size <= limit) {
-        chunks.push(chunk)
-        return
+      if (size > limit) {
+        over = true
+        chunks.length = 0
+        return tooLarge()
       }
-      over = true
-      chunks.length = 0
-      tooLarge()
+      // A declared length was taken whole up front; a chunked body takes each chunk.
+      if (!meter.declared && !meter.take(chunk.length)) {
+        over = true
+        chunks.length = 0
+        return busy()
+      }
+      chunks.push(chunk)
     })
     request.on('end', () => {
       if (over) return

@@ -23,6 +23,7 @@ import { type CorsOption, corsOption } from './cors.js'
 import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
 import { type RateLimitOptions, rateLimitOptions } from './rate-limit.js'
 import { type RealtimeLimits, realtimeLimits } from './realtime-caps.js'
+import { uploadBudgetOption } from './upload-budget.js'
 
 export { DEFAULT_BODY_LIMIT } from './app.js'
 export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
@@ -84,6 +85,11 @@ export interface ServerOptions {
    * per server) and `connections` (100,000); docs/server.md, Realtime limits.
    */
   realtime?: Partial<RealtimeLimits>
+  /**
+   * Request-body bytes the server reads at once, API and Faye together (default 64 MiB): a body
+   * that would pass it gets a 503 and its connection closed (docs/server.md, Limits).
+   */
+  uploadBudget?: number
 }
 
 // Every option createServer() reads; typed so that a new option cannot be forgotten here.
@@ -102,6 +108,7 @@ const SERVER_OPTIONS = Object.keys({
   auditLog: true,
   cors: true,
   realtime: true,
+  uploadBudget: true,
 } satisfies Record<keyof ServerOptions, true>)
 
 function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
@@ -138,6 +145,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     groupCommit: booleanOption(options.groupCommit, 'groupCommit', true),
     cors: corsOption(options.cors),
     realtime: realtimeLimits(options.realtime),
+    uploadBudget: uploadBudgetOption(options.uploadBudget),
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL
   // unreachable, refused login) fails listen()/ready() with the EddyError that says why.

@@ -23,6 +23,7 @@ import { type Authenticator, checkScope, leadingSlug, type Principal, requireRea
 import type { CorsOption } from './cors.js'
 import { type FayeAdapterInternals, FayeTransport } from './faye-transport.js'
 import { capKey, type RealtimeLimits, SubscriptionCaps } from './realtime-caps.js'
+import type { UploadBudget } from './upload-budget.js'
 
 /** The path the Faye endpoint answers on. */
 export const FAYE_PATH = '/faye'
@@ -64,6 +65,8 @@ export interface RealtimeOptions {
   bodyLimit: number
   /** Browser origins allowed, as for the REST routes. */
   cors: CorsOption
+  /** The server's upload budget, shared with the API routes. */
+  uploads: UploadBudget
   /** Subscription and connection caps (realtime-caps.ts). */
   limits: RealtimeLimits
 }
@@ -96,6 +99,7 @@ export class Realtime {
       path: FAYE_PATH,
       bodyLimit: options.bodyLimit,
       cors: options.cors,
+      uploads: options.uploads,
     })
     this.#adapter.addExtension({
       incoming: (message, request, callback) => {

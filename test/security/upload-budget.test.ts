@@ -1,0 +1,167 @@
+/**
+ * Many large uploads at once, with no token: each body is under the body limit, but nothing else
+ * bounded how many were read at the same time, so 200 concurrent 1.9 MiB bodies grew the server
+ * by ~132 MiB on /faye (85 MiB on the API), linearly with the concurrency. With the upload budget
+ * (docs/server.md, "Limits") the bytes being read at once are bounded: a request past it gets
+ * a 503 in Stream's shape and its connection closed, memory stays flat, and the server answers
+ * normally afterwards. The server is a child `eddy serve`, its memory read from /proc.
+ */
+import assert from 'node:assert/strict'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { after, before, describe, it } from 'node:test'
+import stream from 'getstream'
+import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+
+const KEY = 'budget-key'
+const SECRET = 'budget-secret'
+const MiB = 1024 * 1024
+const BUDGET = 16 * MiB
+const BODY = Math.floor(1.9 * MiB)
+const CONCURRENCY = 200
+
+const hasProc = existsSync('/proc/self/clear_refs')
+function memoryKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return Number(match![1])
+}
+
+/** Runs `flood` and returns how much the server's peak memory rose over its resident size before. */
+async function memoryGrowth(pid: number, flood: () => Promise<void>): Promise<number> {
+  if (!hasProc) {
+    await flood()
+    return 0
+  }
+  let start: number
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5') // resets the peak (VmHWM) to the current size
+    start = memoryKb(pid, 'VmRSS')
+  } catch {
+    start = memoryKb(pid, 'VmHWM')
+  }
+  await flood()
+  return Math.max(0, memoryKb(pid, 'VmHWM') - start) * 1024
+}
+
+type Answer = { status: number; text: string }
+
+/** One POST of `body` with its Content-Length; resolves with the status (0: closed without one) and the answer. */
+function post(port: number, path: string, body: Buffer, type: string): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': type, 'content-length': String(body.length) },
+    })
+    let settled = false
+    const done = (status: number, text: string) => {
+      if (settled) return
+      settled = true
+      req.destroy()
+      resolve({ status, text })
+    }
+    req.on('response', (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (c: Buffer) => parts.push(c))
+      res.on('end', () => done(res.statusCode ?? 0, Buffer.concat(parts).toString()))
+      res.on('error', () => done(res.statusCode ?? 0, Buffer.concat(parts).toString()))
+    })
+    req.on('error', () => done(0, ''))
+    req.on('close', () => done(0, ''))
+    req.end(body)
+  })
+}
+
+/** `count` concurrent uploads of `body` to `path`; resolves with the answers. */
+function flood(port: number, count: number, path: string, body: Buffer, type: string): Promise<Answer[]> {
+  return Promise.all(Array.from({ length: count }, () => post(port, path, body, type)))
+}
+
+describe('an upload budget bounds the request bytes read at once (a child eddy serve)', () => {
+  let child: ChildProcess
+  let base: string
+  let port: number
+
+  before(async () => {
+    const started = await startEddy(
+      [
+        'serve',
+        '--store',
+        'memory',
+        '--port',
+        '0',
+        '--api-key',
+        KEY,
+        '--api-secret',
+        SECRET,
+        '--upload-budget',
+        String(BUDGET),
+      ],
+      /serving (\S+)v1\.0\//,
+    )
+    child = started.child
+    base = started.match[1].replace(/\/api\/$/, '')
+    port = Number(new URL(base).port)
+  })
+  after(async () => {
+    assert.equal(await stopEddy(child), 0, 'the server exits cleanly on SIGTERM, so it was still running')
+  })
+
+  async function answersNormally(what: string): Promise<void> {
+    assert.equal(child.exitCode, null, `the server exited after ${what}`)
+    const health = await fetch(`${base}/health`)
+    assert.equal(health.status, 200, `health after ${what}`)
+    const api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: `${base}/api/` } })
+    const added = await api.feed('user', 'alice').addActivity({ actor: 'alice', verb: 'post', object: 'x' })
+    assert.ok(added.id, `an add after ${what}`)
+    const hello = await fetch(`${base}/faye`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] },
+      ]),
+    })
+    assert.equal(
+      ((await hello.json()) as { successful: boolean }[])[0].successful,
+      true,
+      `faye after ${what}`,
+    )
+  }
+
+  const routes: [string, string, Buffer][] = [
+    ['/faye', 'application/x-www-form-urlencoded', Buffer.alloc(BODY, 'a')],
+    [
+      `/api/v1.0/feed/user/alice/?api_key=${KEY}`,
+      'application/json',
+      Buffer.from(JSON.stringify({ actor: 'alice', verb: 'post', object: 'x', text: 'a'.repeat(BODY - 64) })),
+    ],
+  ]
+  it('warms up (a first flood compiles code and grows the heap to its working size)', async () => {
+    for (const [path, type, body] of routes) await flood(port, 20, path, body, type)
+  })
+
+  for (const [path, type, body] of routes) {
+    it(`keeps memory flat under ${CONCURRENCY} concurrent ${(BODY / MiB).toFixed(1)} MiB bodies to ${path.split('?')[0]}`, async () => {
+      let results: Answer[] = []
+      const growth = await memoryGrowth(child.pid!, async () => {
+        results = await flood(port, CONCURRENCY, path, body, type)
+      })
+      // Before the budget, the server read every body at once (CONCURRENCY × BODY, ~380 MiB):
+      // /faye grew by 94–179 MiB here, the API by ~40–85 (the 401 comes after the body is parsed).
+      assert.ok(growth < 64 * MiB, `server memory grew by ${Math.round(growth / MiB)} MiB`)
+      const busy = results.filter((r) => r.status === 503)
+      assert.ok(busy.length + results.filter((r) => r.status === 0).length > 0, 'some uploads were refused')
+      for (const r of busy) {
+        const error = JSON.parse(r.text)
+        assert.equal(error.status_code, 503)
+        assert.equal(error.exception, 'ServiceUnavailableException')
+        assert.match(error.detail, /upload budget/)
+      }
+      await answersNormally(`the flood on ${path}`)
+    })
+  }
+})
