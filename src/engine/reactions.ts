@@ -238,11 +238,13 @@ export class Reactions {
   /**
    * A reaction with its user, children counts and newest children; 404 when missing or deleted.
    * A soft-deleted one is shown with its `deleted_at`, as Stream does (stream-python's suite reads
-   * it there before restoring); it stays out of lists, counts and target feeds.
+   * it there before restoring); it stays out of lists, counts and target feeds. With `reader`
+   * (a user token's user), only that user's own deleted reaction is shown: anyone else's is a 404,
+   * as a missing one (a deletion hides a reaction's data from everyone but its author and trusted callers).
    */
-  async get(id: string): Promise<Reaction> {
+  async get(id: string, reader?: string): Promise<Reaction> {
     const row = (await this.#store.getReactions([String(id)])).get(String(id))
-    if (!row) throw gone(String(id))
+    if (!row || (row.deleted && reader !== undefined && row.userId !== reader)) throw gone(String(id))
     const [shown] = await this.#shaper.show([row])
     if (!row.deleted) return shown
     const record = recordOf(row)

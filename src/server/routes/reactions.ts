@@ -87,22 +87,23 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   // Reactions by id (stream-go2's GetReactions, stream-java's batch get): `{ reactions: [...] }`, ids
   // in the order asked, unknown ones left out; soft-deleted ones only with include_deleted (shown
-  // with deleted_at, as `get` shows them).
-  route(app, ctx, 'GET', `${base}get_many/`, 'reactions', all, async ({ query }) => {
+  // with deleted_at, as `get` shows them), and to a user token only its own.
+  route(app, ctx, 'GET', `${base}get_many/`, 'reactions', all, async ({ principal, query }) => {
     const started = performance.now()
     // Each id once: a list naming one reaction 100 times would serialise its budgeted size 100 times.
     const ids = [...new Set(qlist(query, 'ids') ?? [])]
     if (ids.length === 0)
       throw inputError('give ids=<reaction id,reaction id> (at most 100)', query.ids, 'ids')
     const found = qbool(query, 'include_deleted')
-      ? await Promise.all(ids.map((id) => reactions.get(id).catch(unlessMissing)))
+      ? await Promise.all(ids.map((id) => reactions.get(id, userOf(principal)).catch(unlessMissing)))
       : ((m) => ids.map((id) => m.get(id)))(await reactions.getMany(ids))
     return timed(started, { reactions: found.filter((r) => r !== undefined) })
   })
 
-  route(app, ctx, 'GET', `${base}:id/`, 'reactions', all, async ({ params }) => {
+  // A soft-deleted reaction: to a user token only its own (reactions.get).
+  route(app, ctx, 'GET', `${base}:id/`, 'reactions', all, async ({ principal, params }) => {
     const started = performance.now()
-    return timed(started, await reactions.get(params.id))
+    return timed(started, await reactions.get(params.id, userOf(principal)))
   })
 
   const filter = async ({
