@@ -10,7 +10,10 @@ import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { createServer } from 'eddy/server'
+import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
 
@@ -164,4 +167,60 @@ describe('an upload budget bounds the request bytes read at once (a child eddy s
       await answersNormally(`the flood on ${path}`)
     })
   }
+})
+
+/** A chunked POST (no Content-Length) of `size` bytes in 64 KiB chunks; resolves with the status and the answer. */
+function chunked(port: number, path: string, size: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false })
+    req.on('response', (res) => {
+      let text = ''
+      res.on('data', (c) => {
+        text += c
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+    })
+    req.on('error', () => resolve({ status: 0, text: '' }))
+    const chunk = Buffer.alloc(64 * 1024, ' ')
+    let sent = 0
+    const pump = () => {
+      while (sent < size) {
+        sent += chunk.length
+        if (!req.write(chunk)) return void req.once('drain', pump)
+      }
+      req.end('{}')
+    }
+    pump()
+  })
+}
+
+describe('the upload budget counts chunked bodies as they arrive and gives the bytes back', () => {
+  let app: FastifyInstance
+  let port: number
+  before(async () => {
+    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET, uploadBudget: MiB })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    port = (app.server.address() as AddressInfo).port
+  })
+  after(() => app.close())
+
+  it('refuses a chunked body past the budget with the 503, then serves the next one', async () => {
+    for (const path of [`/api/v1.0/feed/user/alice/?api_key=${KEY}`, '/faye']) {
+      const past = await chunked(port, path, 1.5 * MiB)
+      assert.equal(past.status, 503, `${path}: ${past.text.slice(0, 200)}`)
+      assert.equal(JSON.parse(past.text).exception, 'ServiceUnavailableException')
+      for (let i = 0; i < 3; i++) {
+        const small = await chunked(port, path, 512 * 1024)
+        assert.ok(small.status === 400 || small.status === 401, `${path} after: ${small.status}`)
+      }
+    }
+  })
+
+  it('refuses an upload budget that is not a whole number of bytes', () => {
+    for (const uploadBudget of ['64', 0, 1.5, -1] as unknown as number[])
+      assert.throws(
+        () => createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET, uploadBudget }),
+        /uploadBudget must be a whole number of bytes/,
+      )
+  })
 })
