@@ -65,6 +65,10 @@ export const modules = [${imported.map((_, i) => `m${i}`).join(', ')}]
 `
 }
 
+/** Whether this Node is one `engines` names (a major at or above the `>=` bound). */
+const supported =
+  Number(process.versions.node.split('.')[0]) >= Number(/^>=(\d+)$/.exec(pkg.engines.node)?.[1])
+
 let scratch: string
 let work: string
 let tarball: string
@@ -96,6 +100,7 @@ before(async () => {
   const [packed] = JSON.parse(await run(npm, ['pack', '--json', '--pack-destination', work], root))
   tarball = join(work, packed.filename)
   write('package.json', { name: 'scratch-app', version: '1.0.0', private: true, type: 'module' })
+  // On a Node that `engines` names, any engine mismatch in Eddy's dependency tree fails the install.
   await run(
     npm,
     [
@@ -106,6 +111,7 @@ before(async () => {
       '--no-audit',
       '--no-fund',
       '--loglevel=error',
+      ...(supported ? ['--engine-strict'] : []),
     ],
     scratch,
   )
@@ -134,6 +140,16 @@ before(async () => {
 after(() => rmSync(work, { recursive: true, force: true }))
 
 describe('the packed package', () => {
+  it('supports the maintained Node LTS lines, and installs on them with no engine warning', (t) => {
+    // engines is `>=<major>` with the oldest maintained LTS line; the install above used
+    // --engine-strict when this Node is supported, so a dependency's engine mismatch failed it.
+    assert.equal(pkg.engines.node, '>=22')
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    assert.match(readme, /\*\*Node 22 or 24\*\*, the maintained LTS lines \(`engines`: `>=22`\)/)
+    if (!supported)
+      t.diagnostic(`Node ${process.version} is not in engines: installed without --engine-strict`)
+  })
+
   it('ships dist only: declarations and JavaScript, no sources, maps or tests', async () => {
     const files = (await run('tar', ['-tzf', tarball], work)).split('\n')
     assert.ok(files.includes('package/dist/index.js'))
