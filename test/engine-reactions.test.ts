@@ -64,6 +64,19 @@ for (const store of STORES) {
     })
     reactionScenarios(driver, '')
 
+    it('shows a reaction kind named __proto__ as an own key, not as the prototype', async () => {
+      const { id } = await client
+        .feed('user', 'proto')
+        .addActivity({ actor: 'proto', verb: 'post', object: '1' })
+      await client.reactions.add('__proto__', id, {}, { userId: 'proto' })
+      await client.reactions.add('like', id, {}, { userId: 'proto' })
+      const [activity] = (await client.feed('user', 'proto').get({ withRecentReactions: true }))
+        .results as Any[]
+      assert.deepEqual(Object.keys(activity.latest_reactions).sort(), ['__proto__', 'like'])
+      assert.equal(Object.getPrototypeOf(activity.latest_reactions), Object.prototype)
+      assert.equal(Object.getOwnPropertyDescriptor(activity.latest_reactions, '__proto__')?.value.length, 1)
+    })
+
     it('tells listeners about each committed change, once, with the feeds its activity entered and left', async () => {
       const events: ReactionEvent[] = []
       const stop = client.engine.reactions.subscribe((e) => events.push(e))

@@ -62,12 +62,14 @@ export function recordOf(row: StoredReaction): ReactionRecord {
 
 /** Groups reactions by kind, keeping their order. */
 export function byKind(reactions: Reaction[]): Record<string, Reaction[]> {
-  const out: Record<string, Reaction[]> = {}
+  // A Map, then fromEntries: assigning out[kind] would make a kind named __proto__ the prototype.
+  const kinds = new Map<string, Reaction[]>()
   for (const r of reactions) {
-    if (!Object.hasOwn(out, r.kind)) out[r.kind] = []
-    out[r.kind].push(r)
+    const list = kinds.get(r.kind)
+    if (list) list.push(r)
+    else kinds.set(r.kind, [r])
   }
-  return out
+  return Object.fromEntries(kinds)
 }
 
 /** Who the reactions' children are shown for, and how. */

@@ -172,13 +172,14 @@ export async function addReactionFields(
   const reactions = new Map<string, Reaction>(shown.map((r) => [r.id, r]))
   const bytes = new ReactionBytes()
   // Each kind's list keeps its newest reactions that fit; the reader's own are served first.
-  const fit = (id: string, list: StoredReaction[]) => {
-    const out: Record<string, Reaction[]> = {}
+  // Built with fromEntries (own keys), so a kind named __proto__ stays a kind.
+  const fit = (id: string, list: StoredReaction[]): Record<string, Reaction[]> => {
+    const out: [string, Reaction[]][] = []
     for (const [kind, group] of Object.entries(byKind(list.map((r) => reactions.get(r.id)!)))) {
       const kept = bytes.keep(id, group, byId.get(id)!.length)
-      if (kept.length > 0) out[kind] = kept
+      if (kept.length > 0) out.push([kind, kept])
     }
-    return out
+    return Object.fromEntries(out)
   }
   ids.forEach((id, i) => {
     const fields: Record<string, unknown> = {}
@@ -187,11 +188,12 @@ export async function addReactionFields(
     if (flags.recent) {
       const recent = fit(id, latest[i])
       fields.latest_reactions = recent
-      const extra: Record<string, { next: string }> = {}
-      for (const [kind, list] of Object.entries(recent)) {
-        const more = (counted[kind] ?? 0) > list.length
-        extra[kind] = { next: more ? reactionLink(base, id, kind, list.at(-1)!.id, flags.limit) : '' }
-      }
+      const extra = Object.fromEntries(
+        Object.entries(recent).map(([kind, list]) => {
+          const more = (Object.hasOwn(counted, kind) ? counted[kind] : 0) > list.length
+          return [kind, { next: more ? reactionLink(base, id, kind, list.at(-1)!.id, flags.limit) : '' }]
+        }),
+      )
       fields.latest_reactions_extra = extra
     }
     if (flags.counts) fields.reaction_counts = counted
