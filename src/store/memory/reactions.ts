@@ -4,6 +4,8 @@
  * the undo log, so a batch whose condition fails (R1) is undone whole; counts move with the rows
  * that move them (R2).
  */
+
+import { refuseIfConditionsFailed, writeReactionBatch } from '../shared/reaction-batch.js'
 import type {
   ReactionBatch,
   ReactionNode,
@@ -52,9 +54,6 @@ function listFor(q: ReactionQuery, kind: string | undefined): string {
   return kind === undefined ? key('u', u ?? '') : key('uk', u ?? '', kind)
 }
 
-/** Thrown inside a batch to undo it when a condition failed. */
-class Refused extends Error {}
-
 /** The memory store's {@link ReactionStore}. */
 export class MemoryReactions implements ReactionStore {
   readonly #state: ReactionState
@@ -70,20 +69,16 @@ export class MemoryReactions implements ReactionStore {
   }
 
   async write(batch: ReactionBatch): Promise<ReactionWriteResult> {
-    const result: ReactionWriteResult = { applied: true, taken: [], orphaned: [], stale: [], removed: [] }
-    try {
+    return writeReactionBatch((start) =>
       this.#run.atomic(() => {
+        const result = start()
         for (const r of batch.insert ?? []) this.#insert(r, result)
         for (const u of batch.update ?? []) this.#update(u, result)
         for (const r of batch.remove ?? []) this.#remove(r, result)
-        if (result.taken.length + result.orphaned.length + result.stale.length > 0) throw new Refused()
+        refuseIfConditionsFailed(result)
         this.#audit.add(batch.audit ?? [])
-      })
-    } catch (error) {
-      if (!(error instanceof Refused)) throw error
-      return { ...result, applied: false, removed: [] }
-    }
-    return result
+      }),
+    )
   }
 
   async getReactions(ids: string[]): Promise<Map<string, StoredReaction>> {

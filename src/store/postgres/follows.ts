@@ -4,6 +4,8 @@
  * first from the (target|source, created_at, seq) indexes, and counted by slug as index ranges
  * (`slug:` up to `slug;`, ';' being the character after ':' in the "C" collation).
  */
+
+import { checkWindow } from '../shared/window.js'
 import type { FollowCountQuery, FollowEdge, FollowQuery, FollowRow } from '../store.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, type Sql, sql } from './session.js'
@@ -77,9 +79,7 @@ export class Follows {
   /** Followers (`direction` followers) or followed feeds of `feed`, newest edge first. */
   async list(feed: string, query: FollowQuery, direction: 'followers' | 'following'): Promise<FollowRow[]> {
     const { limit, offset, filter } = query
-    if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset) || limit < 0 || offset < 0) {
-      throw new Error(`limit and offset must be non-negative integers, got ${limit} and ${offset}`)
-    }
+    checkWindow(limit, offset)
     if (limit === 0) return []
     const filtered = filter !== undefined && filter.length > 0
     const statement = this.#st[`${direction}${filtered ? 'In' : ''}`]

@@ -9,6 +9,7 @@
  */
 
 import { type ReactionRecord, toReaction } from '../reaction-rows.js'
+import { refuseIfConditionsFailed, writeReactionBatch } from '../shared/reaction-batch.js'
 import type {
   ReactionBatch,
   ReactionNode,
@@ -24,9 +25,6 @@ import { type Runner, type Session, type Sql, sql } from './session.js'
 
 const BOUNDS = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-
-/** Thrown inside a batch's transaction to roll it back when a condition failed. */
-class Refused extends Error {}
 
 /** The {@link ReactionStore} of a PostgreSQL store. */
 export class PostgresReactions implements ReactionStore {
@@ -45,17 +43,9 @@ export class PostgresReactions implements ReactionStore {
 
   async write(batch: ReactionBatch): Promise<ReactionWriteResult> {
     this.#session.check()
-    const fresh = (): ReactionWriteResult => ({
-      applied: true,
-      taken: [],
-      orphaned: [],
-      stale: [],
-      removed: [],
-    })
-    let result = fresh()
-    try {
-      await this.#session.transaction('writeReactions', async (db) => {
-        result = fresh() // a retried transaction starts over
+    return writeReactionBatch((start) =>
+      this.#session.transaction('writeReactions', async (db) => {
+        const result = start() // a retried transaction starts over
         const deltas = new Map<string, number>()
         const move = (r: { activityId: string; parent: string; kind: string }, n: number) => {
           const k = JSON.stringify([r.activityId, r.parent, r.kind])
@@ -64,15 +54,11 @@ export class PostgresReactions implements ReactionStore {
         await this.#insert(db, batch.insert ?? [], result, move)
         await this.#update(db, batch, result, move)
         const dropped = await this.#remove(db, batch.remove ?? [], result, move)
-        if (result.taken.length + result.orphaned.length + result.stale.length > 0) throw new Refused()
+        refuseIfConditionsFailed(result)
         await this.#applyCounts(db, deltas, dropped)
         await this.#audit.add(db, batch.audit ?? [])
-      })
-    } catch (error) {
-      if (!(error instanceof Refused)) throw error
-      return { ...result, applied: false, removed: [] }
-    }
-    return result
+      }),
+    )
   }
 
   async getReactions(ids: string[]): Promise<Map<string, StoredReaction>> {

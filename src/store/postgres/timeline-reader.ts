@@ -4,6 +4,8 @@
  * with counts and marks is one transaction: the page and counts in one statement (one
  * snapshot), then the marks.
  */
+
+import { checkWindow } from '../shared/window.js'
 import type {
   FlatEntry,
   GroupPage,
@@ -190,12 +192,6 @@ export class TimelineReader {
 
 function hasMarks(target: MarkTarget | undefined): boolean {
   return target === true || (Array.isArray(target) && target.length > 0)
-}
-
-function checkWindow(limit: number, offset: number): void {
-  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset) || limit < 0 || offset < 0) {
-    throw new Error(`limit and offset must be non-negative integers, got ${limit} and ${offset}`)
-  }
 }
 
 function countsQuery(s: string): string {

@@ -38,6 +38,7 @@ import type { PostgresStore } from '../postgres/postgres-store.js'
 import type { Session } from '../postgres/session.js'
 import { TimelineWriter } from '../postgres/timeline-writer.js'
 import type { TimelineBackend } from '../postgres/timelines.js'
+import { checkWindow } from '../shared/window.js'
 import type {
   AuditStore,
   ClaimOptions,
@@ -301,11 +302,5 @@ export class RedisStore implements Store {
     } finally {
       await this.#redis.quit().catch(() => this.#redis.disconnect())
     }
-  }
-}
-
-function checkWindow(limit: number, offset: number): void {
-  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset) || limit < 0 || offset < 0) {
-    throw new Error(`limit and offset must be non-negative integers, got ${limit} and ${offset}`)
   }
 }

@@ -5,6 +5,7 @@
  */
 
 import { type ReactionRecord, toReaction } from '../reaction-rows.js'
+import { refuseIfConditionsFailed, writeReactionBatch } from '../shared/reaction-batch.js'
 import type {
   ReactionBatch,
   ReactionNode,
@@ -18,9 +19,6 @@ import type { Database, Statement, Transaction } from './driver.js'
 import { cached } from './statements.js'
 
 const BOUNDS = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const
-
-/** Thrown inside a batch to roll it back when a condition failed. */
-class Refused extends Error {}
 
 /** The {@link ReactionStore} of a SQLite store; `check` throws once the store is closed. */
 export class SqliteReactions implements ReactionStore {
@@ -75,21 +73,14 @@ export class SqliteReactions implements ReactionStore {
       }
       // After every row is uncounted: a child's uncounting would bring its parent's counts back.
       for (const row of result.removed) st.dropCounts.run(row.activityId, row.id)
-      if (result.taken.length + result.orphaned.length + result.stale.length > 0) throw new Refused()
+      refuseIfConditionsFailed(result)
       audit.add(batch.audit ?? [])
     })
   }
 
   async write(batch: ReactionBatch): Promise<ReactionWriteResult> {
     this.#check()
-    const result: ReactionWriteResult = { applied: true, taken: [], orphaned: [], stale: [], removed: [] }
-    try {
-      this.#write.immediate(batch, result)
-    } catch (error) {
-      if (!(error instanceof Refused)) throw error
-      return { ...result, applied: false, removed: [] }
-    }
-    return result
+    return writeReactionBatch((start) => this.#write.immediate(batch, start()))
   }
 
   async getReactions(ids: string[]): Promise<Map<string, StoredReaction>> {

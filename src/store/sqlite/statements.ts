@@ -1,4 +1,5 @@
 /** Statement helpers shared by the SQLite store's readers and writers. */
+import { checkWindow } from '../shared/window.js'
 import type { Statement } from './driver.js'
 
 /** Most page statements kept per kind of read; past it the oldest is dropped. */
@@ -21,8 +22,6 @@ export function cached(cache: Map<string, Statement>, key: string, prepare: () =
  * integers, so inlining them is safe; statements are cached per value (limits are few).
  */
 export function limitClause(limit: number, offset: number): string {
-  if (!Number.isSafeInteger(limit) || !Number.isSafeInteger(offset) || limit < 0 || offset < 0) {
-    throw new Error(`limit and offset must be non-negative integers, got ${limit} and ${offset}`)
-  }
+  checkWindow(limit, offset)
   return offset === 0 ? `LIMIT ${limit}` : `LIMIT ${limit} OFFSET ${offset}`
 }
