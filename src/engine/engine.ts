@@ -5,7 +5,6 @@
 import type {
   AuditEntry,
   DeadFanoutJob,
-  DocumentStore,
   EntryRemove,
   EntryWrite,
   FanoutJob,
@@ -21,6 +20,7 @@ import type {
 import { type Activity, type PreparedActivity, prepareActivity, readActivity } from './activity.js'
 import { type AuditLogOptions, type AuditLogPage, actorUser, auditEntry, listAuditLogs } from './audit.js'
 import { checkText } from './bounds.js'
+import { Collections } from './collections.js'
 import { DEFAULT_MAX_FAILURES, DEFAULT_RETRY_MS, type DeadLetters, deadJobMetrics } from './dead-jobs.js'
 import { EddyError, inputError } from './errors.js'
 import { FeedEvents } from './events.js'
@@ -52,6 +52,7 @@ import { withPastCap } from './past-cap.js'
 import { requireOwnActivity, userActivityInput } from './policy.js'
 import { Reactions } from './reactions.js'
 import { guardStore } from './store-guard.js'
+import { Users } from './users.js'
 
 export { DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT } from './follows.js'
 export { intOption } from './options.js'
@@ -105,6 +106,10 @@ export class Engine {
   readonly chunkSize: number
   /** Reactions: add, filter, update, delete, and the reaction fields of reads. */
   readonly reactions: Reactions
+  /** Users: create, get (with follow counts), update, delete, and the batch calls. */
+  readonly users: Users
+  /** Collection entries: add, get, update, delete, and the batch upsert, select, deleteMany. */
+  readonly collections: Collections
   /** Whether changes are recorded in the audit log (the `auditLog` option). */
   readonly auditing: boolean
   /** Realtime: Stream's message for every change to a listened feed (see events.ts). */
@@ -155,6 +160,26 @@ export class Engine {
       this.#dead,
     )
     this.reactions = new Reactions(this, this.#store.reactions, this.#store.documents)
+    const recordAudit = (entries: AuditEntry[]) => this.#recordAudit(entries)
+    this.users = new Users({
+      documents: this.#store.documents,
+      recordAudit,
+      followCounts: (id) => this.#userFollowCounts(id),
+    })
+    this.collections = new Collections({ documents: this.#store.documents, recordAudit })
+  }
+
+  /** Stream counts followers of user:<id> and follows of timeline:<id> (stream-api.md §3.5). */
+  async #userFollowCounts(id: string): Promise<{ followers: number; following: number }> {
+    const stats = (slug: string) =>
+      this.groups.has(slug)
+        ? this.followStats(this.feed(slug, id))
+        : Promise.resolve({ followers: 0, following: 0 })
+    const [followers, following] = await Promise.all([
+      stats('user').then((s) => s.followers),
+      stats('timeline').then((s) => s.following),
+    ])
+    return { followers, following }
   }
 
   /** The store's short name (`memory`, `sqlite:/path`...), for messages and health checks. */
@@ -169,13 +194,8 @@ export class Engine {
     await this.#queue?.ready?.()
   }
 
-  /** Users and collections, beside the feeds. */
-  get documents(): DocumentStore {
-    return this.#store.documents
-  }
-
   /** Appends audit-log entries (for changes whose own write could not carry them: users, collections). */
-  async recordAudit(entries: AuditEntry[]): Promise<void> {
+  async #recordAudit(entries: AuditEntry[]): Promise<void> {
     if (this.auditing) await this.#store.audit.append(entries)
   }
 

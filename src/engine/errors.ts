@@ -105,3 +105,8 @@ export function notFound(detail: string): EddyError {
 export function feedConfigError(detail: string): EddyError {
   return new EddyError('FeedConfigException', detail)
 }
+
+/** 409: an id that exists already, or a write that kept losing races. */
+export function conflict(detail: string): EddyError {
+  return new EddyError('ConflictException', detail)
+}

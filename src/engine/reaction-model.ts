@@ -4,6 +4,7 @@
  * number of reactions), children counts and, when asked, the reader's own children.
  */
 import type { DocumentStore, ReactionStore, StoredReaction } from '../store/store.js'
+import { USER_KIND, userObject } from './documents.js'
 import { fitChildren } from './reaction-budget.js'
 import { CHILD_ROWS_PER_RESPONSE, CountBudget, REACTION_BYTES_PER_RESPONSE } from './read-budget.js'
 
@@ -52,8 +53,6 @@ export const MAX_REACTION_DEPTH = 3
 export const LATEST_CHILDREN = 10
 /** The reader's own children shown per kind (`withOwnChildren`). */
 export const OWN_CHILDREN = 5
-/** Document kind of users (the server's users API writes them). */
-const USER_KIND = 'user'
 
 /** Parses a stored reaction's body. */
 export function recordOf(row: StoredReaction): ReactionRecord {
@@ -169,9 +168,7 @@ export class ReactionShaper {
     const unique = [...new Set(ids)]
     if (unique.length === 0) return new Map()
     const docs = await this.#documents.getDocs(USER_KIND, unique)
-    return new Map(
-      docs.map((d) => [d.id, { id: d.id, data: d.data, created_at: d.createdAt, updated_at: d.updatedAt }]),
-    )
+    return new Map(docs.map((d) => [d.id, { ...userObject(d) }]))
   }
 }
 

@@ -21,7 +21,6 @@ import {
 } from '../engine/read-budget.js'
 import { type Reader, readableActivities } from '../engine/read-policy.js'
 import type { ServerContext } from './context.js'
-import { collectionKind, entryObject, USER_KIND, userObject } from './docs.js'
 
 /** Fields that are never references. */
 const SKIP = new Set(['id', 'time', 'foreign_id', 'origin', 'to', 'verb'])
@@ -130,19 +129,18 @@ export async function enrichActivities(
   }
 
   const found = new Map<string, Row>()
-  const store = ctx.engine.documents
   const lookups: Promise<void>[] = []
   if (users.size > 0) {
     lookups.push(
-      store.getDocs(USER_KIND, [...users]).then((docs) => {
-        for (const d of docs) found.set(`SU:${d.id}`, userObject(d) as unknown as Row)
+      ctx.engine.users.lookup([...users]).then((found_) => {
+        for (const u of found_) found.set(`SU:${u.id}`, u as unknown as Row)
       }),
     )
   }
   for (const [name, ids] of collections) {
     lookups.push(
-      store.getDocs(collectionKind(name), [...ids]).then((docs) => {
-        for (const d of docs) found.set(`SO:${name}:${d.id}`, entryObject(name, d) as unknown as Row)
+      ctx.engine.collections.lookup(name, [...ids]).then((entries) => {
+        for (const e of entries) found.set(`SO:${name}:${e.id}`, e as unknown as Row)
       }),
     )
   }

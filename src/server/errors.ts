@@ -1,9 +1,9 @@
 /** Stream-shaped error bodies for everything the server rejects, and the errors it raises itself. */
-import { EddyError, type ErrorBody, NOT_ALLOWED_DETAIL, notAllowed } from '../engine/errors.js'
+import { conflict, EddyError, type ErrorBody, NOT_ALLOWED_DETAIL, notAllowed } from '../engine/errors.js'
 import { duration } from '../engine/read.js'
 
-/** The 403 detail and error, defined with the engine's ownership rules. */
-export { NOT_ALLOWED_DETAIL, notAllowed }
+/** The 403 and 409 errors, defined with the engine's ownership rules. */
+export { conflict, NOT_ALLOWED_DETAIL, notAllowed }
 
 const MORE_INFO = 'https://getstream.io/docs/api_error_responses'
 
@@ -23,11 +23,6 @@ export function apiKeyError(detail: string): EddyError {
 /** 501: a Stream endpoint Eddy does not serve yet. */
 export function notImplemented(what: string): EddyError {
   return new EddyError('NotImplementedException', `${what} is not implemented by this Eddy server yet`)
-}
-
-/** 409: an id that exists already. */
-export function conflict(detail: string): EddyError {
-  return new EddyError('ConflictException', detail)
 }
 
 /** A body for an HTTP-level rejection (unknown route, too large, bad media type) with its status. */

@@ -4,29 +4,10 @@
  * cursors of the previous page. Server tokens only: the log shows every user's changes.
  */
 import type { FastifyInstance } from 'fastify'
-import type { AuditEntityType } from '../../engine/audit.js'
-import { auditEntry } from '../../engine/audit.js'
-import { type Principal, requireServer, userOf } from '../auth.js'
+import { requireServer } from '../auth.js'
 import { qstr, route, type ServerContext, timed } from '../context.js'
 
 const OPTIONS = ['entity_type', 'entity_id', 'user_id', 'limit', 'next', 'prev'] as const
-
-/**
- * Logs changes to documents (users, collection entries) after they commit: the document seam's
- * writes take no extra rows, so these entries are a second write (see docs/server.md). `owner`
- * names who the change is about when a server token made it.
- */
-export function auditDocuments(
-  ctx: ServerContext,
-  principal: Principal,
-  entityType: Extract<AuditEntityType, 'user' | 'collection'>,
-  changes: { id: string; action: string; owner?: string | null; custom?: Record<string, unknown> }[],
-): Promise<void> {
-  const user = userOf(principal)
-  return ctx.engine.recordAudit(
-    changes.map((c) => auditEntry(entityType, c.id, c.action, user ?? c.owner ?? '', c.custom ?? {})),
-  )
-}
 
 /** Registers the audit-log route. */
 export function auditLogRoutes(app: FastifyInstance, ctx: ServerContext): void {

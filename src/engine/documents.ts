@@ -1,11 +1,12 @@
 /**
- * Users and collection entries, kept in the store's document API. Users are kind `user` with the
- * user's data as the document; collection entries are kind `collection:<name>` with
- * `{ data, user_id }` so the creator (who alone may change them) is remembered.
+ * How users and collection entries are kept in the store's document part, the rules both share
+ * (ids, data bounds) and their Stream shapes. Users are kind `user` with the user's data as the
+ * document; collection entries are kind `collection:<name>` with `{ data, user_id }` so the
+ * creator (who alone may change them) is remembered. `users.ts` and `collections.ts` use them.
  */
-import { checkBounds } from '../engine/bounds.js'
-import { inputError } from '../engine/errors.js'
 import type { DocRow } from '../store/store.js'
+import { checkBounds } from './bounds.js'
+import { inputError } from './errors.js'
 
 /** Document kind of users. */
 export const USER_KIND = 'user'
