@@ -64,8 +64,6 @@ export type {
   NotificationGroup,
 } from './engine/read.js'
 export { formatTime, parseTime } from './engine/time.js'
-// The stream-django port's ORM-agnostic half: settings, feed manager, enrichment, tracking.
-export * from './integration/index.js'
 export { MemoryStore } from './store/memory/memory-store.js'
 export { setOutageLog } from './store/outage.js'
 export { openSqliteStore, type SqliteOptions, SqliteStore } from './store/sqlite/index.js'

@@ -36,14 +36,14 @@ describe('architecture', () => {
   it('stores import nothing from the engine, the client or the server', () => {
     const offenders = under('store').flatMap(({ path, name }) =>
       allImports(path)
-        .filter((spec) => /(^|\/)(engine|client|server|integration)\//.test(spec))
+        .filter((spec) => /(^|\/)(engine|client|server|django)\//.test(spec))
         .map((spec) => `${name} imports ${spec}`),
     )
     assert.deepEqual(offenders, [])
   })
 
-  it('the server and the integrations reach stores only through the engine', () => {
-    const offenders = [...under('server'), ...under('integration')].flatMap(({ path, name }) =>
+  it('the server and the stream-django port reach stores only through the engine', () => {
+    const offenders = [...under('server'), ...under('django')].flatMap(({ path, name }) =>
       valueImports(path)
         .filter((spec) => /(^|\/)store\//.test(spec))
         .map((spec) => `${name} imports ${spec}`),
@@ -52,7 +52,7 @@ describe('architecture', () => {
   })
 
   it('nothing outside the engine calls a store method on the engine', () => {
-    const offenders = [...under('server'), ...under('client'), ...under('integration')].flatMap(
+    const offenders = [...under('server'), ...under('client'), ...under('django')].flatMap(
       ({ path, name }) => (/engine\.store\b/.test(readFileSync(path, 'utf8')) ? [name] : []),
     )
     assert.deepEqual(offenders, [])

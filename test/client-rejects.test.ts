@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { activityCreated, activityDeleted, connect, EddyError } from 'eddy'
+import { connect, EddyError } from 'eddy'
+import { activityCreated, activityDeleted } from 'eddy/django'
 
 /** The callable members of an object's class (its own prototype), but the constructor. */
 function methods(target: object): string[] {

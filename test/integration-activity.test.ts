@@ -14,8 +14,8 @@ import {
   registerActivityModel,
   resetSettings,
   slugify,
-} from '../src/integration/index.js'
-import { Activity } from '../src/integration/typeorm/index.js'
+} from '../src/django/index.js'
+import { Activity } from '../src/django/typeorm/index.js'
 import { Like, Pin, Post, Tweet, User } from './fixtures/integration/entities.js'
 import { forbiddenClient } from './fixtures/integration/recording.js'
 

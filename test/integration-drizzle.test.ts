@@ -3,14 +3,14 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import { eq } from 'drizzle-orm'
 import { connect, type EddyClient } from '../src/client/client.js'
-import { transaction as eddyTransaction, insert, remove } from '../src/integration/drizzle/index.js'
+import { transaction as eddyTransaction, insert, remove } from '../src/django/drizzle/index.js'
 import {
   activityCreated,
   activityDeleted,
   configure,
   resetSettings,
   resetTracking,
-} from '../src/integration/index.js'
+} from '../src/django/index.js'
 import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import { drizzleHarness, openDrizzle } from './fixtures/integration/drizzle.js'
 import { postgresUnavailable } from './fixtures/integration/postgres.js'

@@ -10,8 +10,8 @@ import {
   configure,
   resetSettings,
   resetTracking,
-} from '../src/integration/index.js'
-import { insert } from '../src/integration/kysely/index.js'
+} from '../src/django/index.js'
+import { insert } from '../src/django/kysely/index.js'
 import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import { kyselyHarness, openKysely } from './fixtures/integration/kysely.js'
 import { postgresUnavailable } from './fixtures/integration/postgres.js'

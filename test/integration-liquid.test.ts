@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { activityTemplateName, EnrichedActivity } from '../src/integration/index.js'
+import { activityTemplateName, EnrichedActivity } from '../src/django/index.js'
 import {
   createLiquid,
   MissingDataError,
   TemplateNotFoundError,
   unwrapRenderError,
-} from '../src/integration/liquid/index.js'
+} from '../src/django/liquid/index.js'
 
 const root = fileURLToPath(new URL('./fixtures/integration/templates/', import.meta.url))
 const warnings: string[] = []

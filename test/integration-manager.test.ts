@@ -12,7 +12,7 @@ import {
   getFeedManager,
   getSettings,
   resetSettings,
-} from '../src/integration/index.js'
+} from '../src/django/index.js'
 import { Tweet } from './fixtures/integration/entities.js'
 import { startStub } from './fixtures/integration/http-stub.js'
 import { RecordingClient } from './fixtures/integration/recording.js'

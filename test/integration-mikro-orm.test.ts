@@ -9,8 +9,8 @@ import {
   configure,
   resetSettings,
   resetTracking,
-} from '../src/integration/index.js'
-import { EddySubscriber, loadFixtures, trackOrm } from '../src/integration/mikro-orm/index.js'
+} from '../src/django/index.js'
+import { EddySubscriber, loadFixtures, trackOrm } from '../src/django/mikro-orm/index.js'
 import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import { mikroOrmHarness, openMikroOrm, Pin, User } from './fixtures/integration/mikro-orm.js'
 import { postgresUnavailable } from './fixtures/integration/postgres.js'

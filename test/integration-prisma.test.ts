@@ -19,8 +19,8 @@ import {
   resetSettings,
   resetTracking,
   withoutTracking,
-} from '../src/integration/index.js'
-import { eddyExtension, transaction } from '../src/integration/prisma/index.js'
+} from '../src/django/index.js'
+import { eddyExtension, transaction } from '../src/django/prisma/index.js'
 import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import { postgresUnavailable } from './fixtures/integration/postgres.js'
 import { prismaHarness } from './fixtures/integration/prisma-harness.js'

@@ -4,8 +4,8 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import * as sqliteModule from '@appthreat/sqlite3'
 import { DataTypes, Model, Sequelize } from 'sequelize'
 import { connect, type EddyClient } from '../src/client/client.js'
-import { activityCreated, configure, resetSettings, resetTracking } from '../src/integration/index.js'
-import { loadFixtures, trackSequelize } from '../src/integration/sequelize/index.js'
+import { activityCreated, configure, resetSettings, resetTracking } from '../src/django/index.js'
+import { loadFixtures, trackSequelize } from '../src/django/sequelize/index.js'
 import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import {
   postgresUnavailable,

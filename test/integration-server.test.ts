@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { DataSource } from 'typeorm'
 import { connect } from '../src/client/client.js'
-import { configure, Enrich, feedManager, resetSettings, resetTracking } from '../src/integration/index.js'
-import { trackDataSource } from '../src/integration/typeorm/index.js'
+import { configure, Enrich, feedManager, resetSettings, resetTracking } from '../src/django/index.js'
+import { trackDataSource } from '../src/django/typeorm/index.js'
 import { ENTITIES, Pin, User } from './fixtures/integration/entities.js'
 
 const server = await import('../src/server/index.js').catch(() => undefined)

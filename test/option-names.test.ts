@@ -9,8 +9,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient, EddyError } from 'eddy'
 import { createServer } from 'eddy/server'
+import { configure, resetSettings } from '../src/django/settings.js'
 import { closest, unknownOptionMessage } from '../src/engine/option-names.js'
-import { configure, resetSettings } from '../src/integration/settings.js'
 
 /** Asserts an InputException whose detail matches, with the name as its field. */
 function isUnknown(where: string, key: string, guess: string | undefined) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { describe, it } from 'node:test'
 
 const root = new URL('..', import.meta.url).pathname
@@ -44,5 +45,51 @@ describe('package', () => {
   }, () => {
     const keys = importByName('eddy', []).split(',')
     assert.ok(keys.includes('connect'))
+  })
+
+  it('keeps the stream-django port (settings, `client` and `feedManager` singletons) in `eddy/django`', () => {
+    const rootKeys = importByName('eddy', ['--conditions=eddy-source']).split(',')
+    const django = importByName('eddy/django', ['--conditions=eddy-source']).split(',')
+    for (const name of ['client', 'feedManager', 'configure', 'Enrich', 'activityCreated']) {
+      assert.ok(django.includes(name), `eddy/django exports ${name}`)
+      assert.ok(!rootKeys.includes(name), `eddy does not export ${name}`)
+    }
+  })
+
+  it('loads no stream-django module from the root entry (its import graph stays out of src/django)', () => {
+    const seen = new Set<string>()
+    const walk = (file: string): void => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const text = readFileSync(file, 'utf8')
+      for (const [, spec] of text.matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm))
+        walk(join(dirname(file), spec.replace(/\.js$/, '.ts')))
+    }
+    walk(join(root, 'src/index.ts'))
+    assert.deepEqual(
+      [...seen].map((f) => relative(root, f)).filter((f) => f.startsWith('src/django/')),
+      [],
+    )
+  })
+
+  it('lists in `sideEffects` exactly the modules that register something when imported', () => {
+    // A statement at column 0 that calls or branches runs at import: registerAdapter(...) in the ORM
+    // entries, the tracked-row describer in activity-model.ts, TypeORM's migration patch.
+    const topLevel = /^(?:[A-Za-z_$][\w.$]*\(|if \()/m
+    const files = (dir: string): string[] =>
+      readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? [`${dir}/${e.name}`] : [],
+      )
+    const registering = files('src/django').filter((f) => topLevel.test(readFileSync(join(root, f), 'utf8')))
+    assert.ok(registering.includes('src/django/typeorm/index.ts'))
+    const listed = pkg.sideEffects as string[]
+    assert.deepEqual(
+      listed.filter((f) => f.startsWith('./src/')).sort(),
+      registering.map((f) => `./${f}`).sort(),
+    )
+    assert.deepEqual(
+      listed.filter((f) => f.startsWith('./dist/')).sort(),
+      registering.map((f) => `./${f.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js')}`).sort(),
+    )
   })
 })

@@ -4,7 +4,7 @@
  * tracking when a row commits; `client.flush()` then waits for fan-out, so the next page shows it.
  */
 import { In } from 'typeorm'
-import { feedManager } from '../../src/integration/index.js'
+import { feedManager } from '../../src/django/index.js'
 import { type ChirpContext, UserError } from './context.js'
 import { Chirp, Like, MAX_CHIRP_LENGTH, type User } from './entities.js'
 

@@ -1,8 +1,8 @@
 /** What every route needs: the database, the embedded Eddy client and the template engine. */
 import type { Liquid } from 'liquidjs'
 import type { DataSource, Repository } from 'typeorm'
+import type { Enrich } from '../../src/django/index.js'
 import type { EddyClient } from '../../src/index.js'
-import type { Enrich } from '../../src/integration/index.js'
 import type { Chirp, Follow, Like, User } from './entities.js'
 
 export interface ChirpContext {

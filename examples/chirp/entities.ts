@@ -15,8 +15,8 @@ import {
   type Relation,
   Unique,
 } from 'typeorm'
-import { feedManager } from '../../src/integration/index.js'
-import { Activity } from '../../src/integration/typeorm/index.js'
+import { feedManager } from '../../src/django/index.js'
+import { Activity } from '../../src/django/typeorm/index.js'
 
 /** Longest chirp, in characters. */
 export const MAX_CHIRP_LENGTH = 280

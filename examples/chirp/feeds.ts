@@ -3,8 +3,8 @@
  * model (`Enrich`), and renders each activity with `render_activity`.
  */
 import { In } from 'typeorm'
+import { type EnrichedActivity, feedManager } from '../../src/django/index.js'
 import type { FeedGroupOptions } from '../../src/index.js'
-import { type EnrichedActivity, feedManager } from '../../src/integration/index.js'
 import type { ChirpContext } from './context.js'
 import { Chirp } from './entities.js'
 import { type DescribedGroup, describe } from './groups.js'

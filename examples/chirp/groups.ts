@@ -3,7 +3,7 @@
  * liked, Ada rechirped" over one chirp, "Ada followed Leo, Mara and 2 others", "Ada and 3 others
  * liked your chirp". The templates only lay the result out.
  */
-import type { EnrichedActivity } from '../../src/integration/index.js'
+import type { EnrichedActivity } from '../../src/django/index.js'
 import { Chirp, User } from './entities.js'
 
 /** Some users by name, the viewer first, and how many more there are. */

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Liquid } from 'liquidjs'
-import { createLiquid } from '../../src/integration/liquid/index.js'
+import { createLiquid } from '../../src/django/liquid/index.js'
 import { MENTION } from './actions.js'
 import type { ChirpContext } from './context.js'
 import type { User } from './entities.js'

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { eq } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
-import { client, configure, Enrich, feedManager } from 'eddy'
+import { client, configure, Enrich, feedManager } from 'eddy/django'
 import { insert, remove, trackTable } from 'eddy/drizzle'
 
 const users = sqliteTable('users', {

@@ -1,6 +1,6 @@
 /** docs/integration.md's Kysely section as one script: pins inserted in a transaction reach a follower after COMMIT. */
 import Database from 'better-sqlite3'
-import { client, configure, Enrich, feedManager } from 'eddy'
+import { client, configure, Enrich, feedManager } from 'eddy/django'
 import { insert, remove, trackedDialect, trackKysely } from 'eddy/kysely'
 import { Kysely, SqliteDialect, sql } from 'kysely'
 

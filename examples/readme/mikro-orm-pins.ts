@@ -1,7 +1,7 @@
 /** docs/integration.md's MikroORM section as one script: pins flushed in a transaction reach a follower after COMMIT. */
 import { BetterSqliteDriver } from '@mikro-orm/better-sqlite'
 import { Entity, ManyToOne, MikroORM, type Opt, PrimaryKey, Property } from '@mikro-orm/core'
-import { client, configure, Enrich, feedManager } from 'eddy'
+import { client, configure, Enrich, feedManager } from 'eddy/django'
 import { Activity, trackOrm } from 'eddy/mikro-orm'
 
 @Entity()

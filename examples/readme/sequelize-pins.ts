@@ -1,6 +1,6 @@
 /** docs/integration.md's Sequelize section as one script: a Pin created in a transaction reaches a follower. */
 import * as sqliteModule from '@appthreat/sqlite3'
-import { client, configure, Enrich, feedManager } from 'eddy'
+import { client, configure, Enrich, feedManager } from 'eddy/django'
 import { type ActivityOptions, trackSequelize } from 'eddy/sequelize'
 import { DataTypes, Model, Sequelize } from 'sequelize'
 

@@ -1,7 +1,7 @@
 /** The README's TypeORM, feed manager, enrichment and template snippets, as one script. */
 import 'reflect-metadata'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { client, configure, Enrich, feedManager } from 'eddy'
+import { client, configure, Enrich, feedManager } from 'eddy/django'
 import { createLiquid } from 'eddy/liquid'
 import { Activity, trackDataSource } from 'eddy/typeorm'
 import { Column, CreateDateColumn, DataSource, Entity, ManyToOne, PrimaryGeneratedColumn } from 'typeorm'

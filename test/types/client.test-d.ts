@@ -13,7 +13,9 @@ import type {
   FlatFeedResponse,
   NotificationFeedResponse,
 } from 'eddy'
+import * as root from 'eddy'
 import { connect } from 'eddy'
+import * as django from 'eddy/django'
 import { expectTypeOf } from 'expect-type'
 import type { StreamClient } from 'getstream'
 
@@ -116,4 +118,13 @@ export async function getstreamSpellings(stream: StreamClient): Promise<void> {
   await feed.addActivity(fromStream)
   await client.addToMany(fromStream, ['user:2'])
   void stream
+}
+
+export function djangoSubpath(): void {
+  // The stream-django port's singletons and settings live in `eddy/django`, never in the root entry.
+  expectTypeOf(django.feedManager.getFeed).toBeFunction()
+  expectTypeOf(django.configure).toBeFunction()
+  expectTypeOf(root).not.toHaveProperty('feedManager')
+  expectTypeOf(root).not.toHaveProperty('client')
+  expectTypeOf(root).not.toHaveProperty('configure')
 }

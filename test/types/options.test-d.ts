@@ -6,9 +6,9 @@
  */
 
 import { connect } from 'eddy'
+import { configure } from 'eddy/django'
 import { createServer } from 'eddy/server'
 import type { GetFeedOptions as StreamGetFeedOptions } from 'getstream'
-import { configure } from '../../src/integration/settings.js'
 
 export function misspelt(): void {
   const client = connect({ store: 'memory' })

@@ -257,11 +257,4 @@ export const kyselyAdapter: ModelAdapter = tableAdapter('kysely', registry)
 
 registerAdapter(kyselyAdapter)
 
-export {
-  activityCreated,
-  activityDeleted,
-  disableModelTracking,
-  enableModelTracking,
-  feedManager,
-  withoutTracking,
-} from '../index.js'
+export * from '../orm-exports.js'

@@ -402,11 +402,4 @@ if (!proto[PATCHED]) {
   }
 }
 
-export {
-  activityCreated,
-  activityDeleted,
-  disableModelTracking,
-  enableModelTracking,
-  feedManager,
-  withoutTracking,
-} from '../index.js'
+export * from '../orm-exports.js'

@@ -215,11 +215,4 @@ export const drizzleAdapter: ModelAdapter = tableAdapter('drizzle', registry)
 
 registerAdapter(drizzleAdapter)
 
-export {
-  activityCreated,
-  activityDeleted,
-  disableModelTracking,
-  enableModelTracking,
-  feedManager,
-  withoutTracking,
-} from '../index.js'
+export * from '../orm-exports.js'

@@ -1,6 +1,8 @@
 /**
- * The ORM-agnostic part of Eddy's stream-django port: settings, the feed manager, model
- * references, explicit publishing, tracking switches, enrichment and template-name resolution.
+ * `eddy/django`: the ORM-agnostic part of Eddy's stream-django port: settings, the feed manager,
+ * model references, explicit publishing, tracking switches, enrichment and template-name
+ * resolution. It holds process-wide state (the configured client, the `client` and `feedManager`
+ * singletons, registered models), which is why it is a subpath of its own and not part of `eddy`.
  * ORM integrations live in `eddy/typeorm`, `eddy/prisma`, `eddy/sequelize`, `eddy/mikro-orm`,
  * `eddy/drizzle` and `eddy/kysely`; the Liquid tag in `eddy/liquid`.
  * @module

@@ -217,10 +217,4 @@ export function eddyExtension(options: EddyExtensionOptions) {
   }
 }
 
-export {
-  activityCreated,
-  activityDeleted,
-  disableModelTracking,
-  enableModelTracking,
-  withoutTracking,
-} from '../index.js'
+export * from '../orm-exports.js'

@@ -252,11 +252,4 @@ export function loadFixtures<T>(fn: () => T): T {
   return withoutTracking(fn, 'seed')
 }
 
-export {
-  activityCreated,
-  activityDeleted,
-  disableModelTracking,
-  enableModelTracking,
-  feedManager,
-  withoutTracking,
-} from '../index.js'
+export * from '../orm-exports.js'
