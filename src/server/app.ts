@@ -13,6 +13,7 @@ import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
 import { type CorsOption, registerCors } from './cors.js'
 import { errorResponse, httpErrorBody, notImplemented } from './errors.js'
+import { OPENAPI_PATH, registerOpenApi } from './openapi.js'
 import { DEFAULT_PAGE_CACHE_BYTES, PageCache } from './page-cache.js'
 import { type RateLimitOptions, rateLimits } from './rate-limit.js'
 import { Realtime } from './realtime.js'
@@ -22,8 +23,10 @@ import { auditLogRoutes } from './routes/audit-logs.js'
 import { collectionRoutes } from './routes/collections.js'
 import { feedRoutes } from './routes/feeds.js'
 import { followRoutes } from './routes/follows.js'
+import { healthRoutes } from './routes/health.js'
 import { reactionRoutes } from './routes/reactions.js'
 import { userRoutes } from './routes/users.js'
+import { AJV_OPTIONS, schemaErrorFormatter } from './schema.js'
 import { DEFAULT_UPLOAD_BUDGET, registerUploadBudget, UploadBudget } from './upload-budget.js'
 
 /** Default largest request body: 100 activities of 10 KB, with room for JSON overhead. */
@@ -97,6 +100,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     return503OnClosing: true,
+    // Route schemas validate without coercing or dropping fields; failures are Stream's 400 (schema.ts).
+    ajv: { customOptions: AJV_OPTIONS },
+    schemaErrorFormatter,
     routerOptions: {
       ignoreTrailingSlash: true,
       ignoreDuplicateSlashes: true,
@@ -183,30 +189,38 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return reply.status(404).send(body)
   })
 
-  app.get('/health', async () => ({ status: 'ok', store: ctx.engine.storeName }))
-  app.get('/api/v1.0/health/', async () => ({ status: 'ok', duration: '0.00ms' }))
+  // Response schemas document answers; bodies are sent as built (a schema-driven serializer
+  // would drop or coerce custom activity fields).
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data))
+  registerOpenApi(app)
 
-  for (const [prefix, what] of NOT_IMPLEMENTED) {
-    const reject = async () => {
-      throw notImplemented(what)
+  // In a plugin, after the OpenAPI generator: it sees every route added from here on.
+  app.register(async (api) => {
+    api.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger())
+    healthRoutes(api, ctx)
+    feedRoutes(api, ctx)
+    followRoutes(api, ctx)
+    activityRoutes(api, ctx)
+    userRoutes(api, ctx)
+    collectionRoutes(api, ctx)
+    reactionRoutes(api, ctx)
+    auditLogRoutes(api, ctx)
+    for (const [prefix, what] of NOT_IMPLEMENTED) {
+      const reject = async () => {
+        throw notImplemented(what)
+      }
+      for (const url of [`/api/v1.0/${prefix}`, `/api/v1.0/${prefix}/*`]) {
+        api.route({
+          method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+          url,
+          // Not part of the documented API (yet).
+          schema: { hide: true },
+          onRequest: reject,
+          handler: reject,
+        })
+      }
     }
-    for (const url of [`/api/v1.0/${prefix}`, `/api/v1.0/${prefix}/*`]) {
-      app.route({
-        method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
-        url,
-        onRequest: reject,
-        handler: reject,
-      })
-    }
-  }
-
-  feedRoutes(app, ctx)
-  followRoutes(app, ctx)
-  activityRoutes(app, ctx)
-  userRoutes(app, ctx)
-  collectionRoutes(app, ctx)
-  reactionRoutes(app, ctx)
-  auditLogRoutes(app, ctx)
+  })
 
   const realtime = new Realtime({
     engine: ctx.engine,

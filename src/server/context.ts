@@ -1,5 +1,7 @@
 /** What every route shares: the client, the authenticator, and helpers to declare authorized routes. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import type { Static, TSchema } from 'typebox'
 import type { EddyClient } from '../client/client.js'
 import { BOOLEAN_SPELLINGS, booleanValue } from '../engine/booleans.js'
 import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
@@ -29,12 +31,31 @@ export type Params = Record<string, string>
 /** The parsed query string (a repeated key gives a list). */
 export type Query = Record<string, string | string[] | undefined>
 
-/** One authorized call: who calls, with what. */
-export interface Call {
+/** The schema of one route: TypeBox schemas of its parts, and what the OpenAPI document says about it. */
+export interface RouteSchema {
+  /** One line for the OpenAPI document. */
+  summary: string
+  description?: string
+  /** The OpenAPI tag grouping it (feeds, activities, follows...). */
+  tags: string[]
+  params?: TSchema
+  querystring?: TSchema
+  body?: TSchema
+  /** Documented answers by status (responses are sent as built; see docs/server.md, "Route schemas"). */
+  response?: Record<number, TSchema>
+}
+
+/** The validated type of one part of a request, or `fallback` when the route has no schema for it. */
+type Part<S extends RouteSchema, K extends 'params' | 'querystring' | 'body', Fallback> = S[K] extends TSchema
+  ? Static<S[K]>
+  : Fallback
+
+/** One authorized call: who calls, with what (typed by the route's schema). */
+export interface Call<S extends RouteSchema = RouteSchema> {
   principal: Principal
-  params: Params
-  query: Query
-  body: unknown
+  params: Part<S, 'params', Params>
+  query: Part<S, 'querystring', Query>
+  body: Part<S, 'body', unknown>
   request: FastifyRequest
 }
 
@@ -43,22 +64,60 @@ export class RawJson {
   constructor(readonly text: string) {}
 }
 
-/** Declares a route: authenticates, checks the server token's scope, runs `handler`, sends its JSON. */
+/** What {@link route} registers: the endpoint, the scope a server token needs, and the schema. */
+export interface RouteSpec<S extends RouteSchema> {
+  method: HTTPMethods
+  url: string
+  /** The token `resource` this call needs (`feed`, `follower`, `reactions`...). */
+  resource: string
+  /** The `<slug>:<id>` feeds a server token's feed_id must cover, or `*` for app-wide calls. */
+  feedOf: (params: Params, query: Query) => string | string[]
+  schema: S
+}
+
+/**
+ * Declares a route: authenticates, checks the server token's scope, then reports the schema's
+ * verdict, runs `handler` with the validated request, and sends its JSON. The schema check runs
+ * before the handler but is reported after authentication, so an unauthenticated caller learns
+ * nothing about what a body should be (a 401 comes first, as before schemas).
+ */
+export function route<S extends RouteSchema>(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  spec: RouteSpec<S>,
+  handler: (call: Call<S>) => Promise<object>,
+): void
+/** The same without a schema (an undocumented route; prefer the spec form). */
 export function route(
   app: FastifyInstance,
   ctx: ServerContext,
   method: HTTPMethods,
   url: string,
   resource: string,
-  /** The `<slug>:<id>` feeds a server token's feed_id must cover, or `*` for app-wide calls. */
   feedOf: (params: Params, query: Query) => string | string[],
   handler: (call: Call) => Promise<object>,
+): void
+export function route(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  specOrMethod: RouteSpec<RouteSchema> | HTTPMethods,
+  ...rest: unknown[]
 ): void {
+  const spec =
+    typeof specOrMethod === 'object' && !Array.isArray(specOrMethod)
+      ? (specOrMethod as RouteSpec<RouteSchema>)
+      : undefined
+  const method = spec ? spec.method : (specOrMethod as HTTPMethods)
+  const url = spec ? spec.url : (rest[0] as string)
+  const resource = spec ? spec.resource : (rest[1] as string)
+  const feedOf = spec ? spec.feedOf : (rest[2] as RouteSpec<RouteSchema>['feedOf'])
+  const handler = (spec ? rest[0] : rest[3]) as (call: Call) => Promise<object>
   const action = actionFor(method)
   const endpoint = `${method} ${url}`
-  app.route({
+  app.withTypeProvider<TypeBoxTypeProvider>().route({
     method,
     url,
+    ...(spec ? { schema: spec.schema, attachValidation: true } : {}),
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const query = request.query as Query
       const headers = request.headers
@@ -75,6 +134,8 @@ export function route(
       checkBounds(params, 'path', 'the path', BODY_BOUNDS, '')
       checkBounds(query, 'query', 'the query string', BODY_BOUNDS, '')
       checkScope(principal, { resource, action, feedId: feedOf(params, query) }, ctx.engine.groups)
+      // The schema's verdict (schemaErrorFormatter made it Stream's InputException).
+      if (request.validationError) throw request.validationError
       const body = await handler({ principal, params, query, body: request.body, request })
       // Prebuilt JSON text: set the type so Fastify sends the string as is (no serializer pass).
       if (body instanceof RawJson) return reply.type(JSON_TYPE).send(body.text)
