@@ -11,6 +11,7 @@ import { expectTests } from './contract/expect.js'
 import { fanoutTests } from './contract/fanout.js'
 import { flatTests } from './contract/flat.js'
 import { followTests } from './contract/follows.js'
+import { groupStateTests } from './contract/group-state.js'
 import { groupTests, seenTests } from './contract/groups.js'
 import { reactionTests } from './contract/reactions.js'
 
@@ -48,6 +49,9 @@ export function runStoreContract(options: StoreContractOptions): void {
       describe(`${kind} groups`, () => groupTests(test, kind))
     }
     describe('seen and read', () => seenTests(test))
+    for (const kind of ['aggregated', 'notification'] as const) {
+      describe(`${kind} group state (G1–G6)`, () => groupStateTests(test, kind))
+    }
     describe('follows', () => followTests(test))
     describe('fan-out', () => fanoutTests(test))
     describe('dead fan-out jobs', () => deadJobTests(test))

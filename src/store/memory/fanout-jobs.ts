@@ -4,10 +4,12 @@
  * edge exists), writes their entries from the job's shapes (or removes them), and advances or
  * deletes the job, all inside the caller's transaction.
  */
+
+import { TrimPlan } from '../shared/group-state.js'
 import type { DeadFanoutJob, EntryShape, EntryWrite, FanoutFailure, FanoutJob } from '../store.js'
 import type { Follows } from './follows.js'
 import { type JobRecord, slugOf } from './state.js'
-import { type Timelines, TrimPlan } from './timelines.js'
+import type { Timelines } from './timelines.js'
 import type { UndoLog } from './undo-log.js'
 
 function copyShapes(shapes: Record<string, EntryShape>): Record<string, EntryShape> {
@@ -71,10 +73,10 @@ export class FanoutJobs {
         // hasOwn: a slug such as `constructor` must not find Object.prototype's.
         if (!job.shapes || slug === undefined || !Object.hasOwn(job.shapes, slug)) continue
         const entry: EntryWrite = { ...job.shapes[slug], feed, sk: job.sk, origin: job.feed }
-        trims.note(entry)
+        trims.note(entry.feed, entry)
         this.#timelines.add(entry)
       }
-      trims.apply(this.#timelines)
+      this.#timelines.applyTrims(trims)
     } else {
       for (const feed of followers) this.#timelines.remove(feed, job.sk, job.feed)
     }

@@ -1,8 +1,11 @@
 /**
- * Group state of aggregated and notification feeds: joining and leaving groups, dropping them,
- * marking them seen or read. Each operation changes O(1) records plus the binary-searched
- * position of a group in the feed's group order, and logs its inverses.
+ * Group state of aggregated and notification feeds (rules G1–G6 in `../shared/group-state.ts`):
+ * joining and leaving groups, dropping them, marking them seen or read. A group holds its entries
+ * and per-actor tallies, from which `groupCounters` derives its state at read time. Each
+ * operation changes O(1) records plus the binary-searched position of a group in the feed's
+ * group order, and logs its inverses.
  */
+import { FLAGS_AFTER_JOIN } from '../shared/group-state.js'
 import type { MarkTarget } from '../store.js'
 import { insertKey, removeKey, search } from './sorted.js'
 import type { GroupRecord, Timeline } from './state.js'
@@ -57,8 +60,8 @@ function setDelete(set: Set<string>, key: string, undo: UndoLog): void {
 }
 
 /**
- * Adds entry `sk` (new to the feed) to group `key`, creating the group with id `groupId` when
- * it does not exist, and makes the group unseen and unread again.
+ * G2: adds entry `sk` (new to the feed) to group `key`, creating the group with id `groupId` when
+ * it does not exist, and gives the group {@link FLAGS_AFTER_JOIN} (unseen and unread again).
  */
 export function joinGroup(
   t: Timeline,
@@ -84,11 +87,11 @@ export function joinGroup(
   insertKey(group.sks, sk, undo)
   undo.set(group.actors, actor, (group.actors.get(actor) ?? 0) + 1)
   if (moves) attach(t, group, undo)
-  setAdd(t.unseen, key, undo)
-  setAdd(t.unread, key, undo)
+  if (!FLAGS_AFTER_JOIN.seen) setAdd(t.unseen, key, undo)
+  if (!FLAGS_AFTER_JOIN.read) setAdd(t.unread, key, undo)
 }
 
-/** Takes entry `sk` of `actor` out of group `key`; a group left empty is dropped. */
+/** G3: takes entry `sk` of `actor` out of group `key`; a group left empty is dropped. */
 export function leaveGroup(t: Timeline, key: string, sk: string, actor: string, undo: UndoLog): void {
   const group = t.groups.get(key)
   if (!group) return
@@ -128,7 +131,7 @@ export function groupLastSk(t: Timeline, id: string): string | undefined {
   return last
 }
 
-/** Marks groups seen (`field` 'unseen') or read ('unread'): all of them, or those with the given ids. */
+/** G5: marks groups seen (`field` 'unseen') or read ('unread'): all of them, or those with the given ids. */
 export function markGroups(t: Timeline, field: 'unseen' | 'unread', target: MarkTarget, undo: UndoLog): void {
   if (target === true) {
     // One record however many groups: the whole set is replaced, and put back on undo.

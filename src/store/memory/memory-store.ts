@@ -6,6 +6,7 @@
  * fan-out jobs, activity bodies and documents.
  */
 import { closedError } from '../errors.js'
+import { TrimPlan } from '../shared/group-state.js'
 import type {
   AuditStore,
   ClaimOptions,
@@ -37,7 +38,7 @@ import { markGroups } from './groups.js'
 import { MemoryReactions } from './reactions.js'
 import { createMemoryState, type MemoryState } from './state.js'
 import { newestEntries, readFlat, readGroupPage } from './timeline-reads.js'
-import { Timelines, TrimPlan } from './timelines.js'
+import { Timelines } from './timelines.js'
 import { UndoLog } from './undo-log.js'
 
 /** Options of a {@link MemoryStore}. */
@@ -122,7 +123,7 @@ export class MemoryStore implements Store {
       for (const edge of batch.unfollow ?? []) this.#follows.unfollow(edge)
       const trims = new TrimPlan()
       const add = (entry: EntryWrite) => {
-        trims.note(entry)
+        trims.note(entry.feed, entry)
         this.#timelines.add(entry)
       }
       for (const entry of batch.add ?? []) add(entry)
@@ -132,7 +133,7 @@ export class MemoryStore implements Store {
       }
       for (const r of batch.remove ?? []) this.#timelines.remove(r.feed, r.sk, r.origin)
       for (const { feed, origin } of batch.removeByOrigin ?? []) this.#timelines.removeByOrigin(feed, origin)
-      trims.apply(this.#timelines)
+      this.#timelines.applyTrims(trims)
       this.#auditLog.add(batch.audit ?? [])
       return this.#accept(batch, time)
     })

@@ -2,6 +2,7 @@
  * Timeline reads: flat pages, group pages and the newest entries of a feed. Each finds its
  * window by binary search and then touches only the rows it returns (plus the offset).
  */
+import { groupCounters } from '../shared/group-state.js'
 import type { FlatEntry, GroupPageQuery, GroupRow, PageQuery } from '../store.js'
 import { groupLastSk, lastOf } from './groups.js'
 import { type Bounds, pageDescending } from './sorted.js'
@@ -36,19 +37,15 @@ export function readGroupPage(
   bodyOf: BodyOf,
 ): GroupRow[] {
   if (!t || page.limit <= 0) return []
-  // A cursor names a group: its current newest sort key, else the sort key the engine gave.
+  // G6: a cursor names a group: its current newest sort key, else the sort key the engine gave.
   const bounds: Bounds = {}
   for (const bound of ['lt', 'lte', 'gt', 'gte'] as const) {
     const cursor = page[bound]
     if (cursor) bounds[bound] = groupLastSk(t, cursor.id) ?? cursor.sk
   }
   return pageDescending(t.groupOrder, lastOf, bounds, page.offset, page.limit).map((g) => ({
-    id: g.id,
+    ...groupCounters(g.id, g.sks, g.actors),
     group: g.key,
-    firstSk: g.sks[0],
-    lastSk: lastOf(g),
-    activityCount: g.sks.length,
-    actorCount: g.actors.size,
     seen: !t.unseen.has(g.key),
     read: !t.unread.has(g.key),
     activities: perGroup <= 0 ? [] : newestOf(g.sks, perGroup).map((sk) => flatEntry(t, sk, bodyOf)),

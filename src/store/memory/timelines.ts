@@ -4,6 +4,7 @@
  * add or a remove costs a few map operations and one binary-searched array insertion or
  * removal, whatever the feed's size; every change is logged for undo.
  */
+import { actorOf, groupIdOf, groupKeyOf, type TrimPlan } from '../shared/group-state.js'
 import type { EntryWrite } from '../store.js'
 import { dropGroup, joinGroup, leaveGroup } from './groups.js'
 import { insertKey, removeKey } from './sorted.js'
@@ -49,14 +50,16 @@ export class Timelines {
   add(w: EntryWrite): void {
     const t = this.#open(w.feed)
     if (t.entries.has(w.sk)) return
-    const grouped = w.kind !== 'flat'
-    // A missing group or actor is the empty one, as in every store.
-    const group = grouped ? (w.group ?? '') : undefined
-    const actor = grouped ? (w.actor ?? '') : undefined
-    this.#undo.set(t.entries, w.sk, grouped ? { origin: w.origin, group, actor } : { origin: w.origin })
+    if (w.kind === 'flat') {
+      this.#undo.set(t.entries, w.sk, { origin: w.origin })
+      insertKey(t.order, w.sk, this.#undo)
+      return
+    }
+    const group = groupKeyOf(w)
+    const actor = actorOf(w)
+    this.#undo.set(t.entries, w.sk, { origin: w.origin, group, actor })
     insertKey(t.order, w.sk, this.#undo)
-    // The engine always names the group an entry creates; the sort key stands in otherwise.
-    if (grouped) joinGroup(t, group!, w.sk, actor!, w.groupId ?? w.sk, this.#undo)
+    joinGroup(t, group, w.sk, actor, groupIdOf(w), this.#undo)
   }
 
   /** Removes entry `sk` of `feed` when present (and, with `origin`, only if it came through it). */
@@ -83,6 +86,11 @@ export class Timelines {
       if (entry.group !== undefined) leaveGroup(t, entry.group, sk, entry.actor ?? '', this.#undo)
     }
     this.#removeFromOrder(t, gone)
+  }
+
+  /** Applies a batch's trims (G4), once its adds and removals are done. */
+  applyTrims(plan: TrimPlan): void {
+    for (const [feed, { keep, grouped }] of plan.entries()) this.trim(feed, keep, grouped)
   }
 
   /**
@@ -134,27 +142,5 @@ export class Timelines {
       'order',
       t.order.filter((sk) => !gone.has(sk)),
     )
-  }
-}
-
-/** The trims a batch asks for: per feed, the smallest `maxLength` given, so no cap is exceeded. */
-export class TrimPlan {
-  readonly #trims = new Map<string, { keep: number; grouped: boolean }>()
-
-  /** Notes an added entry's `maxLength`; throws on one that is not a non-negative integer. */
-  note(w: EntryWrite): void {
-    if (w.maxLength === undefined) return
-    if (!Number.isInteger(w.maxLength) || w.maxLength < 0) {
-      throw new Error(`maxLength must be a non-negative integer, got ${w.maxLength}`)
-    }
-    const seen = this.#trims.get(w.feed)
-    if (!seen || w.maxLength < seen.keep) {
-      this.#trims.set(w.feed, { keep: w.maxLength, grouped: w.kind !== 'flat' })
-    }
-  }
-
-  /** Trims every noted feed. */
-  apply(timelines: Timelines): void {
-    for (const [feed, { keep, grouped }] of this.#trims) timelines.trim(feed, keep, grouped)
   }
 }

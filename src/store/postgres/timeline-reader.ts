@@ -222,7 +222,7 @@ function statements(s: string) {
       sql(`SELECT a.sk FROM ${s}.activities AS a JOIN ${s}.entries AS e ON e.feed = $1 AND e.sk = a.sk
       WHERE a.foreign_id = $2 ORDER BY a.sk DESC`),
     counts: sql(countsQuery(s)),
-    // Marks after the read: the groups to flip are locked in key order first (as writers lock
+    // G5 marks after the read: the groups to flip are locked in key order first (as writers lock
     // them), so a mark and a fan-out into the same feed cannot deadlock.
     mark: sql(`UPDATE ${s}.feed_groups AS g
       SET is_seen = g.is_seen OR $2 OR g.id = ANY($3::text[]),

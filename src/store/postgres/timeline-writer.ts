@@ -1,5 +1,6 @@
 /**
- * Timeline writes on PostgreSQL, batch-first: each step is one statement over `unnest` arrays,
+ * Timeline writes on PostgreSQL, batch-first, keeping group state by rules G1–G4 of
+ * `../shared/group-state.ts` (each step below names its rule): each step is one statement over `unnest` arrays,
  * whatever the number of entries or feeds (a fan-out chunk to 1,000 followers is a handful of
  * statements, never one per follower).
  *
@@ -10,6 +11,15 @@
  * it is sent, so transactions lock rows of one table in one order; the remaining cross-table
  * deadlocks are rare and the session retries them.
  */
+import {
+  actorOf,
+  groupIdOf,
+  groupKeyOf,
+  isGoneActor,
+  isNewActor,
+  type TrimPlan,
+  trimsOf,
+} from '../shared/group-state.js'
 import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import { quoted } from './schema.js'
 import { type Runner, type Sql, sql } from './session.js'
@@ -32,11 +42,6 @@ interface GroupDelta {
   id: string
   actors: Map<string, number>
   sks: Set<string>
-}
-
-interface Trim {
-  grouped: boolean
-  keep: number
 }
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -109,7 +114,7 @@ export class TimelineWriter {
     const order = [...unique.keys()]
     const sorted = [...unique.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.sk, b.sk))
     const grouped = (e: EntryWrite) => e.kind !== 'flat'
-    // As in the other stores, a grouped entry without group or actor has the empty one.
+    // G1 keys; G2: only rows really inserted join their groups.
     // Reporting, every new row comes back (flat ones too); else only grouped rows need to.
     const rows = await db.rows<{ feed: string; sk: string; grp: string | null }>(
       report ? this.#st.insertEntriesReport : this.#st.insertEntries,
@@ -117,8 +122,8 @@ export class TimelineWriter {
         sorted.map((e) => e.feed),
         sorted.map((e) => e.sk),
         sorted.map((e) => e.origin),
-        sorted.map((e) => (grouped(e) ? (e.group ?? '') : null)),
-        sorted.map((e) => (grouped(e) ? (e.actor ?? '') : null)),
+        sorted.map((e) => (grouped(e) ? groupKeyOf(e) : null)),
+        sorted.map((e) => (grouped(e) ? actorOf(e) : null)),
       ],
     )
     const fresh = report ? rows.map((r) => r.feed) : []
@@ -131,7 +136,7 @@ export class TimelineWriter {
       .sort((a, b) => rank.get(`${a.feed}\u0000${a.sk}`)! - rank.get(`${b.feed}\u0000${b.sk}`)!)
     const deltas = new Map<string, GroupDelta>()
     for (const e of entries) {
-      const grp = e.group ?? ''
+      const grp = groupKeyOf(e)
       const key = `${e.feed}\u0000${grp}`
       let d = deltas.get(key)
       if (!d) {
@@ -141,7 +146,7 @@ export class TimelineWriter {
           n: 0,
           first: e.sk,
           last: e.sk,
-          id: e.groupId ?? e.sk,
+          id: groupIdOf(e),
           actors: new Map(),
           sks: new Set(),
         }
@@ -150,7 +155,7 @@ export class TimelineWriter {
       d.n++
       if (e.sk < d.first) d.first = e.sk
       if (e.sk > d.last) d.last = e.sk
-      const actor = e.actor ?? ''
+      const actor = actorOf(e)
       d.actors.set(actor, (d.actors.get(actor) ?? 0) + 1)
     }
     const groups = [...deltas.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.grp, b.grp))
@@ -166,11 +171,12 @@ export class TimelineWriter {
         actors.map((a) => a.n),
       ],
     )
-    // An actor is new to its group when its row holds only what this batch added.
+    // G2: an actor is new to its group when its row holds only what this batch added.
     const newActors = new Map<string, number>()
     for (const row of counted) {
       const key = `${row.feed}\u0000${row.grp}`
-      if (row.n === deltas.get(key)!.actors.get(row.actor)) newActors.set(key, (newActors.get(key) ?? 0) + 1)
+      if (isNewActor(row.n, deltas.get(key)!.actors.get(row.actor)!))
+        newActors.set(key, (newActors.get(key) ?? 0) + 1)
     }
     await db.run(this.#st.upsertGroups, [
       groups.map((g) => g.feed),
@@ -184,7 +190,7 @@ export class TimelineWriter {
     return fresh
   }
 
-  /** Takes deleted entries out of their groups; deletes groups left empty. */
+  /** G3: takes deleted entries out of their groups; deletes groups left empty. */
   async #ungroup(db: Runner, removed: Removed[]): Promise<void> {
     const deltas = new Map<string, GroupDelta>()
     for (const row of removed) {
@@ -222,7 +228,7 @@ export class TimelineWriter {
     ])
     const goneActors = new Map<string, number>()
     for (const row of left) {
-      if (row.n > 0) continue
+      if (!isGoneActor(row.n)) continue
       const key = `${row.feed}\u0000${row.grp}`
       goneActors.set(key, (goneActors.get(key) ?? 0) + 1)
     }
@@ -253,9 +259,11 @@ export class TimelineWriter {
     if (moved.length > 0) await db.run(this.#st.rebound, [moved.map((g) => g.feed), moved.map((g) => g.grp)])
   }
 
-  async #trim(db: Runner, trims: Map<string, Trim>): Promise<void> {
-    const flat = [...trims].filter(([, t]) => !t.grouped).sort(([a], [b]) => byKey(a, b))
-    const grouped = [...trims].filter(([, t]) => t.grouped).sort(([a], [b]) => byKey(a, b))
+  /** G4: keeps each feed's newest `keep` entries, or groups (dropped whole) of a grouped feed. */
+  async #trim(db: Runner, trims: TrimPlan): Promise<void> {
+    const all = [...trims.entries()]
+    const flat = all.filter(([, t]) => !t.grouped).sort(([a], [b]) => byKey(a, b))
+    const grouped = all.filter(([, t]) => t.grouped).sort(([a], [b]) => byKey(a, b))
     if (flat.length > 0) await db.run(this.#st.trimFlat, [flat.map(([f]) => f), flat.map(([, t]) => t.keep)])
     if (grouped.length === 0) return
     // Whole groups go, so no counter needs an update: their entries and actors go with them.
@@ -269,22 +277,6 @@ export class TimelineWriter {
     await db.run(this.#st.deleteGroupEntries, args)
     await db.run(this.#st.deleteGroupActors, args)
   }
-}
-
-/** The smallest `maxLength` per feed of a batch (so no cap is exceeded), validated. */
-function trimsOf(add: EntryWrite[]): Map<string, Trim> {
-  const trims = new Map<string, Trim>()
-  for (const entry of add) {
-    if (entry.maxLength === undefined) continue
-    if (!Number.isSafeInteger(entry.maxLength) || entry.maxLength < 0) {
-      throw new Error(`maxLength must be a non-negative integer, got ${entry.maxLength}`)
-    }
-    const seen = trims.get(entry.feed)
-    if (!seen || entry.maxLength < seen.keep) {
-      trims.set(entry.feed, { grouped: entry.kind !== 'flat', keep: entry.maxLength })
-    }
-  }
-  return trims
 }
 
 function statements(s: string): Record<string, Sql> {
@@ -309,6 +301,7 @@ function statements(s: string): Record<string, Sql> {
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
       ON CONFLICT (feed, grp, actor) DO UPDATE SET n = a.n + excluded.n
       RETURNING a.feed, a.grp, a.actor, a.n`),
+    // G2: counts, actors and bounds move by the batch's share; joining makes a group unseen and unread.
     upsertGroups: sql(`INSERT INTO ${s}.feed_groups AS g
         (feed, grp, id, first_sk, last_sk, activity_count, actor_count, is_seen, is_read)
       SELECT u.*, false, false
@@ -343,6 +336,7 @@ function statements(s: string): Record<string, Sql> {
                         ORDER BY x.sk DESC OFFSET t.keep LIMIT 1) AS cut
         FROM unnest($1::text[], $2::int[]) AS t(feed, keep)) AS c
       WHERE e.feed = c.feed AND e.sk <= c.cut`),
+    // G4: a grouped feed keeps its newest groups by last_sk.
     trimGroups: sql(`DELETE FROM ${s}.feed_groups AS g USING (
         SELECT t.feed, (SELECT x.last_sk FROM ${s}.feed_groups AS x WHERE x.feed = t.feed
                         ORDER BY x.last_sk DESC OFFSET t.keep LIMIT 1) AS cut

@@ -12,8 +12,11 @@
  * (group counters included) when it exists; a remove of an absent entry changes nothing. So a
  * chunk that runs twice, on two workers or after a failover retried it, delivers once.
  */
+import { luaGroupFieldLocals } from '../shared/group-state.js'
 
+// The group tuple's slots, named as GroupState names them (G1–G4 in ../shared/group-state.ts).
 const PRELUDE = `
+${luaGroupFieldLocals()}
 local SEP = '|'
 local HI = '\\255'
 local NUL = '\\0'
@@ -58,7 +61,8 @@ local function idRemove(g, id, grp)
   else redis.call('HSET', g, 'i' .. id, cjson.encode(keep)) end
 end
 
--- K: e, ge, go, g, us, ur. Returns 1 when the entry is new.
+-- K: e, ge, go, g, us, ur. Returns 1 when the entry is new. G2: only a new entry joins its
+-- group: one more activity, one more actor when its tally was 0, bounds widened, unseen and unread.
 local function addEntry(K, sk, origin, grouped, grp, actor, gid)
   if redis.call('ZLEXCOUNT', K[1], '[' .. sk, '(' .. sk .. HI) > 0 then return 0 end
   local member = sk
@@ -72,26 +76,27 @@ local function addEntry(K, sk, origin, grouped, grp, actor, gid)
   local st
   if raw then
     st = cjson.decode(raw)
-    st[4] = st[4] + 1
-    if sk < st[2] then st[2] = sk end
-    if sk > st[3] then
-      redis.call('ZREM', K[3], st[3] .. SEP .. grp)
-      st[3] = sk
+    st[ACTIVITY_COUNT] = st[ACTIVITY_COUNT] + 1
+    if sk < st[FIRST_SK] then st[FIRST_SK] = sk end
+    if sk > st[LAST_SK] then
+      redis.call('ZREM', K[3], st[LAST_SK] .. SEP .. grp)
+      st[LAST_SK] = sk
       redis.call('ZADD', K[3], 0, sk .. SEP .. grp)
     end
   else
-    -- id, first sk, last sk, activity count, actor count
+    -- G2: a new group, named by its first entry (slots: LUA_GROUP_FIELDS)
     st = {gid, sk, sk, 1, 0}
     idAdd(g, gid, grp)
     redis.call('ZADD', K[3], 0, sk .. SEP .. grp)
   end
-  if redis.call('HINCRBY', g, 'a' .. grp .. NUL .. actor, 1) == 1 then st[5] = st[5] + 1 end
+  if redis.call('HINCRBY', g, 'a' .. grp .. NUL .. actor, 1) == 1 then st[ACTOR_COUNT] = st[ACTOR_COUNT] + 1 end
   redis.call('HSET', g, 'g' .. grp, cjson.encode(st))
   redis.call('SADD', K[5], grp)
   redis.call('SADD', K[6], grp)
   return 1
 end
 
+-- G3/G4: a group dropped whole, with its entries, tallies, id and flags.
 local function dropGroup(K, grp)
   local g = K[4]
   local lo, hi = groupRange(grp)
@@ -110,8 +115,8 @@ local function dropGroup(K, grp)
   local raw = redis.call('HGET', g, 'g' .. grp)
   if raw then
     local st = cjson.decode(raw)
-    idRemove(g, st[1], grp)
-    redis.call('ZREM', K[3], st[3] .. SEP .. grp)
+    idRemove(g, st[ID], grp)
+    redis.call('ZREM', K[3], st[LAST_SK] .. SEP .. grp)
     redis.call('HDEL', g, 'g' .. grp)
   end
   redis.call('SREM', K[5], grp)
@@ -119,6 +124,7 @@ local function dropGroup(K, grp)
 end
 
 -- Removes entry member (of sort key sk) and takes it out of its group, if the feed has groups.
+-- G3: one activity less, one actor less at its last entry, bounds moved, an empty group dropped.
 local function removeMember(K, member, sk)
   redis.call('ZREM', K[1], member)
   if #K == 1 then return end
@@ -129,28 +135,28 @@ local function removeMember(K, member, sk)
   local grp, actor = cut0(info)
   redis.call('ZREM', K[2], grp .. NUL .. member)
   local st = cjson.decode(redis.call('HGET', g, 'g' .. grp))
-  st[4] = st[4] - 1
+  st[ACTIVITY_COUNT] = st[ACTIVITY_COUNT] - 1
   local af = 'a' .. grp .. NUL .. actor
   if redis.call('HINCRBY', g, af, -1) <= 0 then
     redis.call('HDEL', g, af)
-    st[5] = st[5] - 1
+    st[ACTOR_COUNT] = st[ACTOR_COUNT] - 1
   end
-  if st[4] <= 0 then
+  if st[ACTIVITY_COUNT] <= 0 then
     redis.call('HDEL', g, 'g' .. grp)
-    idRemove(g, st[1], grp)
-    redis.call('ZREM', K[3], st[3] .. SEP .. grp)
+    idRemove(g, st[ID], grp)
+    redis.call('ZREM', K[3], st[LAST_SK] .. SEP .. grp)
     redis.call('SREM', K[5], grp)
     redis.call('SREM', K[6], grp)
     return
   end
   local lo, hi = groupRange(grp)
-  if sk == st[2] then
-    st[2] = split(string.sub(redis.call('ZRANGEBYLEX', K[2], lo, hi, 'LIMIT', 0, 1)[1], #grp + 2))
+  if sk == st[FIRST_SK] then
+    st[FIRST_SK] = split(string.sub(redis.call('ZRANGEBYLEX', K[2], lo, hi, 'LIMIT', 0, 1)[1], #grp + 2))
   end
-  if sk == st[3] then
-    redis.call('ZREM', K[3], st[3] .. SEP .. grp)
-    st[3] = split(string.sub(redis.call('ZREVRANGEBYLEX', K[2], hi, lo, 'LIMIT', 0, 1)[1], #grp + 2))
-    redis.call('ZADD', K[3], 0, st[3] .. SEP .. grp)
+  if sk == st[LAST_SK] then
+    redis.call('ZREM', K[3], st[LAST_SK] .. SEP .. grp)
+    st[LAST_SK] = split(string.sub(redis.call('ZREVRANGEBYLEX', K[2], hi, lo, 'LIMIT', 0, 1)[1], #grp + 2))
+    redis.call('ZADD', K[3], 0, st[LAST_SK] .. SEP .. grp)
   end
   redis.call('HSET', g, 'g' .. grp, cjson.encode(st))
 end
@@ -198,6 +204,7 @@ for fi, f in ipairs(req.f) do
     local keep = cap
     if f[6] > 0 and f[6] < keep then keep = f[6] end
     if grouped then
+      -- G4: the newest groups by last sort key stay.
       local n = redis.call('ZCARD', K[3])
       if n > keep then
         for _, m in ipairs(redis.call('ZRANGE', K[3], 0, n - keep - 1)) do
@@ -280,7 +287,7 @@ local function lastOf(bound)
   for _, grp in ipairs(ids(K[4], bound[1])) do
     local raw = redis.call('HGET', K[4], 'g' .. grp)
     if raw then
-      local last = cjson.decode(raw)[3]
+      local last = cjson.decode(raw)[LAST_SK]
       if not best or last > best then best = last end
     end
   end
@@ -316,7 +323,7 @@ if req.l > 0 then
       items = redis.call('ZREVRANGEBYLEX', K[2], ghi, glo, 'LIMIT', 0, req.p)
       for i, x in ipairs(items) do items[i] = string.sub(x, #grp + 2) end
     end
-    out.groups[#out.groups + 1] = { grp, st[1], st[2], st[3], st[4], st[5],
+    out.groups[#out.groups + 1] = { grp, st[ID], st[FIRST_SK], st[LAST_SK], st[ACTIVITY_COUNT], st[ACTOR_COUNT],
       redis.call('SISMEMBER', K[5], grp), redis.call('SISMEMBER', K[6], grp), items }
   end
 end
@@ -325,6 +332,7 @@ if req.l > 0 and #out.groups < req.l and req.k and redis.call('ZCARD', K[3]) >= 
   local oldest = split(redis.call('ZRANGE', K[3], 0, 0)[1])
   out.past = { oldest = oldest, within = redis.call('ZLEXCOUNT', K[3], bottom, top), bounds = resolved }
 end
+-- G5: true marks every group, a list every group of those ids.
 local function mark(target, set)
   if target == true then
     redis.call('DEL', set)

@@ -6,6 +6,7 @@
  */
 import { StoreError } from '../errors.js'
 import { redisFailure } from '../outage.js'
+import { actorOf, groupIdOf, groupKeyOf, TrimPlan } from '../shared/group-state.js'
 import type {
   EntryRemove,
   EntryShape,
@@ -73,7 +74,13 @@ export function capTrim(sk: string): boolean {
 
 /** APPLY's add of a grouped entry: `[sk, origin, escaped group, actor, group id]`. */
 function groupedAdd(shape: EntryShape, sk: string, origin: string): string[] {
-  return [sk, origin, escapeGroup(shape.group ?? ''), shape.actor ?? '', shape.groupId ?? sk]
+  return [
+    sk,
+    origin,
+    escapeGroup(groupKeyOf(shape)),
+    actorOf(shape),
+    groupIdOf({ groupId: shape.groupId, sk }),
+  ]
 }
 
 /** Reads a member `sk` or `sk|origin`. */
@@ -128,6 +135,7 @@ export class RedisTimelines {
       }
       return f
     }
+    const trims = new TrimPlan()
     for (const e of add) {
       const f = ops(e.feed)
       if (e.kind === 'flat') f.adds.push([e.sk, e.origin ?? ''])
@@ -135,9 +143,10 @@ export class RedisTimelines {
         f.grouped = f.full = true
         f.adds.push(groupedAdd(e, e.sk, e.origin ?? ''))
       }
-      if (e.maxLength !== undefined && (f.maxLength === 0 || e.maxLength < f.maxLength))
-        f.maxLength = Math.max(1, e.maxLength)
+      trims.note(e.feed, e)
     }
+    // G4's plan; on the wire 0 means none, so a maxLength below 1 keeps 1 entry (or group).
+    for (const [feed, { keep }] of trims.entries()) ops(feed).maxLength = Math.max(1, keep)
     for (const r of remove) {
       const f = ops(r.feed)
       f.full = true

@@ -57,6 +57,7 @@ export class TimelineReader {
       `SELECT coalesce((SELECT unseen FROM feed_counts WHERE feed = :feed), 0) AS unseen,
               coalesce((SELECT unread FROM feed_counts WHERE feed = :feed), 0) AS unread`,
     )
+    // G5 (../shared/group-state.ts): all groups, or every group of the listed ids.
     this.#marks = {
       seenAll: db.prepare('UPDATE feed_groups SET is_seen = 1 WHERE feed = ? AND is_seen = 0'),
       seenIds: db.prepare(

@@ -1,6 +1,7 @@
 /**
  * Timeline writes: entries added when absent and removed when present, with the group rows of
- * aggregated and notification feeds kept exact. Group counters move only when an entry row was
+ * aggregated and notification feeds kept exact (rules G1–G4 of `../shared/group-state.ts`, which
+ * each step below names). Group counters move only when an entry row was
  * really inserted or deleted, which is what makes every write idempotent. Callers run these
  * methods inside a write transaction.
  *
@@ -8,6 +9,7 @@
  * group index and would walk a whole feed; INDEXED BY pins the plans that rely on it.
  */
 
+import { actorOf, groupIdOf, groupKeyOf, isNewActor, type Trim, TrimPlan } from '../shared/group-state.js'
 import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import type { Database, Statement } from './driver.js'
 import { cached, limitClause } from './statements.js'
@@ -16,11 +18,6 @@ interface Removed {
   sk: string
   grp: string | null
   actor: string | null
-}
-
-interface Trim {
-  grouped: boolean
-  keep: number
 }
 
 /** Applies entry adds, removes and trims for the SQLite store. */
@@ -62,6 +59,7 @@ export class TimelineWriter {
       `INSERT INTO group_actors (feed, grp, actor, n) VALUES (?, ?, ?, 1)
        ON CONFLICT DO UPDATE SET n = n + 1 RETURNING n`,
     )
+    // G2: a new group starts at one activity, one actor, unseen and unread; a known one widens.
     this.#upsertGroup = db.prepare(
       `INSERT INTO feed_groups
          (feed, grp, id, first_sk, last_sk, activity_count, actor_count, is_seen, is_read)
@@ -84,7 +82,7 @@ export class TimelineWriter {
     this.#decrementActor = db.prepare(
       'UPDATE group_actors SET n = n - 1 WHERE feed = ? AND grp = ? AND actor = ?',
     )
-    // Only a removed first/last entry moves a bound; the (feed, grp, sk) index then gives the
+    // G3: only a removed first/last entry moves a bound; the (feed, grp, sk) index then gives the
     // new one in one step. coalesce keeps NOT NULL happy when the group has just emptied.
     this.#decrementGroup = db.prepare(
       `UPDATE feed_groups SET
@@ -116,10 +114,10 @@ export class TimelineWriter {
     remove: EntryRemove[] = [],
     byOrigin: { feed: string; origin: string }[] = [],
   ): void {
-    const trims = new Map<string, Trim>()
+    const trims = new TrimPlan()
     for (const entry of add) {
       this.#add(entry.feed, entry.sk, entry.origin, entry)
-      noteTrim(trims, entry.feed, entry)
+      trims.note(entry.feed, entry)
     }
     for (const entry of remove) {
       const row = (
@@ -133,7 +131,7 @@ export class TimelineWriter {
       for (const row of this.#deleteGroupedByOrigin.all(feed, origin) as Removed[]) this.#ungroup(feed, row)
       this.#deleteByOrigin.run(feed, origin)
     }
-    for (const [feed, trim] of trims) this.#trim(feed, trim)
+    for (const [feed, trim] of trims.entries()) this.#trim(feed, trim)
   }
 
   /**
@@ -141,36 +139,35 @@ export class TimelineWriter {
    * fan-out chunk, with no entry object built per follower.
    */
   deliver(feeds: string[], sk: string, origin: string, shapes: Record<string, EntryShape>): void {
-    const trims = new Map<string, Trim>()
+    const trims = new TrimPlan()
     for (const feed of feeds) {
       const slug = feed.slice(0, feed.indexOf(':'))
       if (!Object.hasOwn(shapes, slug)) continue
       this.#add(feed, sk, origin, shapes[slug])
-      noteTrim(trims, feed, shapes[slug])
+      trims.note(feed, shapes[slug])
     }
-    for (const [feed, trim] of trims) this.#trim(feed, trim)
+    for (const [feed, trim] of trims.entries()) this.#trim(feed, trim)
   }
 
   #add(feed: string, sk: string, origin: string | null, shape: EntryShape): void {
     const grouped = shape.kind !== 'flat'
-    // As in the memory store, a missing group or actor is the empty one (the engine sends both).
-    const grp = grouped ? (shape.group ?? '') : null
-    const actor = grouped ? (shape.actor ?? '') : null
+    const grp = grouped ? groupKeyOf(shape) : null
+    const actor = grouped ? actorOf(shape) : null
+    // G2: only an entry new to the feed joins its group.
     const inserted = this.#insertEntry.run(feed, sk, origin, grp, actor).changes > 0
     if (!inserted || grp === null) return
     const { n } = this.#addActor.get(feed, grp, actor) as { n: number }
     this.#upsertGroup.run({
       feed,
       grp,
-      // The engine names a group after the activity that creates it (store.ts EntryShape).
-      id: shape.groupId ?? '',
+      id: groupIdOf({ groupId: shape.groupId, sk }),
       sk,
-      newActor: n === 1 ? 1 : 0,
+      newActor: isNewActor(n, 1) ? 1 : 0,
     })
     this.#markNew.run(feed, grp)
   }
 
-  /** Takes a deleted entry out of its group; deletes the group when it was the last one. */
+  /** G3: takes a deleted entry out of its group; deletes the group when it was the last one. */
   #ungroup(feed: string, row: Removed): void {
     if (row.grp === null) return
     const actor = row.actor ?? ''
@@ -186,6 +183,7 @@ export class TimelineWriter {
     }
   }
 
+  /** G4: keeps the newest `keep` entries, or groups (dropped whole) of a grouped feed. */
   #trim(feed: string, { grouped, keep }: Trim): void {
     // A read first: most trims find nothing to delete, and a read is far cheaper than a DELETE.
     if (!grouped) {
@@ -207,15 +205,4 @@ export class TimelineWriter {
       this.#deleteGroupActors.run(feed, grp)
     }
   }
-}
-
-/** Records that `feed` keeps at most `shape.maxLength` entries; several lengths: the smallest wins. */
-function noteTrim(trims: Map<string, Trim>, feed: string, shape: EntryShape): void {
-  if (shape.maxLength === undefined) return
-  if (!Number.isInteger(shape.maxLength) || shape.maxLength < 0) {
-    throw new Error(`maxLength must be a non-negative integer, got ${shape.maxLength}`)
-  }
-  const seen = trims.get(feed)
-  if (!seen || shape.maxLength < seen.keep)
-    trims.set(feed, { grouped: shape.kind !== 'flat', keep: shape.maxLength })
 }
