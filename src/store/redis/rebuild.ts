@@ -103,6 +103,8 @@ export async function rebuildTimelines(store: RedisStore, options: RebuildOption
     for (const feed of grouped) {
       await store.timelines.groups(feed, { limit: 0, offset: 0 }, 0, { seen: true, read: true })
     }
+    // Servers' page caches hold pages of the feeds just rewritten.
+    await store.changed()
     done += feeds.length
     options.onProgress?.(done, total)
   }

@@ -64,6 +64,7 @@ import type {
   StoreTraits,
   WriteBatch,
 } from '../store.js'
+import { DataVersion } from './data-version.js'
 import type { RedisClient } from './driver.js'
 import { PastCap } from './past-cap.js'
 import { bucketWalk, timelineStatements } from './pg-schema.js'
@@ -114,6 +115,7 @@ export class RedisStore implements Store {
   readonly #redis: RedisClient
   readonly #st: ReturnType<typeof timelineStatements>
   readonly #pastCap: PastCap
+  readonly #changes: DataVersion
   #closed = false
 
   constructor(
@@ -133,6 +135,36 @@ export class RedisStore implements Store {
     this.audit = pg.audit
     this.#st = timelineStatements(session.target.schema)
     this.#pastCap = new PastCap(session)
+    this.#changes = new DataVersion(redis, timelines.settings.prefix, timelines.location)
+  }
+
+  /**
+   * The data version every server and worker on this Redis and prefix shares (data-version.ts):
+   * writes, fan-out chunks and marking reads move it after they commit, before they resolve.
+   */
+  dataVersion(): Promise<string> {
+    this.#session.check()
+    return this.#changes.read()
+  }
+
+  /** Moves the data version: Redis was written directly (a rebuild), so cached pages are stale. */
+  changed(): Promise<void> {
+    return this.#changes.bump()
+  }
+
+  /** Runs `work` (which commits), then moves the data version before resolving with its result. */
+  async #changing<T>(work: Promise<T>): Promise<T> {
+    let result: T
+    try {
+      result = await work
+    } catch (error) {
+      // A failed call may still have committed (a connection lost at COMMIT): move the version
+      // anyway, without making the caller wait for it.
+      this.#changes.bump().catch(() => {})
+      throw error
+    }
+    await this.#changes.bump()
+    return result
   }
 
   /** When feeds were last read (PostgreSQL's `feed_reads`), for fan-out priority. */
@@ -146,11 +178,11 @@ export class RedisStore implements Store {
   }
 
   write(batch: WriteBatch): Promise<FanoutJob[]> {
-    return this.#pg.write(batch)
+    return this.#changing(this.#pg.write(batch))
   }
 
   runFanout(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null> {
-    return this.#pg.runFanout(job, chunkSize, delivered)
+    return this.#changing(this.#pg.runFanout(job, chunkSize, delivered))
   }
 
   claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
@@ -234,7 +266,10 @@ export class RedisStore implements Store {
     checkWindow(page.limit, page.offset)
     checkWindow(perGroup, 0)
     if (page.limit > 0) this.#pg.feedReads.note(feed)
-    const read = await this.timelines.groups(feed, page, perGroup, options)
+    // Marks change what later pages show (is_seen, is_read, the counts).
+    const marks = options?.seen !== undefined || options?.read !== undefined
+    const groups = this.timelines.groups(feed, page, perGroup, options)
+    const read = marks ? await this.#changing(groups) : await groups
     const bodies = await this.#pg.getActivities(read.groups.flatMap((g) => g.entries.map((e) => e.sk)))
     const out: GroupPage = {
       groups: read.groups.map((g) => ({
@@ -297,6 +332,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#changes.close()
     try {
       await this.#pg.close()
     } finally {
