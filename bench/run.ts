@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, printed as one Markdown table. `-- --quick` stores 100k
  * activities instead of 1M for the read rows; `-- --only=adds,reads,server` runs some (names:
- * engine, fanout, adds, follows, bytes, reads, server, fairness, enrich, postgres, redis). Nothing here is a test: numbers vary by run.
+ * engine, fanout, adds, follows, bytes, reads, server, fairness, enrich, postgres, redis,
+ * server-redis, stream-framework: the last needs EDDY_BENCH_STREAM_FRAMEWORK). Nothing here is a test: numbers vary by run.
  */
 import { existsSync } from 'node:fs'
 import { benchEngine, ENGINE_BENCHES } from './engine-bench.js'
@@ -23,6 +24,8 @@ for (const [name, file, fn] of [
   ['enrich', './enrich-bench.ts', 'benchEnrich'],
   ['postgres', './postgres-bench.ts', 'benchPostgres'],
   ['redis', './redis-bench.ts', 'benchRedis'],
+  ['server-redis', './server-redis-bench.ts', 'benchServerRedis'],
+  ['stream-framework', './stream-framework-bench.ts', 'benchStreamFramework'],
 ] as const) {
   if (!want(name) || !existsSync(new URL(file, import.meta.url))) continue
   const mod = (await import(file)) as Record<string, () => Promise<BenchRow[]>>

@@ -23,19 +23,24 @@ const SEED = 1_000
 const SECONDS = Number(process.env.EDDY_BENCH_SECONDS ?? 5)
 
 /** The part of autocannon's result this bench reads. */
-interface LoadResult {
+export interface LoadResult {
   requests: { average: number; total: number }
   duration: number
   latency: { p50: number; p99: number }
   non2xx: number
   errors: number
 }
-type LoadOptions = { url: string; method?: string; headers?: Record<string, string>; body?: string }
+export type LoadOptions = { url: string; method?: string; headers?: Record<string, string>; body?: string }
 const autocannon = autocannonUntyped as (
   options: LoadOptions & Record<string, unknown>,
 ) => Promise<LoadResult>
 
-async function load(url: string, options: Omit<LoadOptions, 'url'>, seconds = SECONDS): Promise<LoadResult> {
+/** One autocannon run against `url` (16 connections unless `options` say otherwise); throws on failed requests. */
+export async function load(
+  url: string,
+  options: Omit<LoadOptions, 'url'> & Record<string, unknown>,
+  seconds = SECONDS,
+): Promise<LoadResult> {
   const result = await autocannon({ url, connections: 16, duration: seconds, workers: 1, ...options })
   if (result.non2xx + result.errors > 0) {
     throw new Error(`server bench saw ${result.non2xx + result.errors} failed requests to ${url}`)
@@ -44,7 +49,7 @@ async function load(url: string, options: Omit<LoadOptions, 'url'>, seconds = SE
 }
 
 /** Requests per second and the worst block's p50 and p99 over several autocannon blocks. */
-interface Load {
+export interface Load {
   perSecond: number
   p50: number
   p99: number
@@ -54,7 +59,7 @@ interface Load {
  * Drives each target with the same autocannon settings (16 connections, one worker thread) in
  * alternating blocks, after a one-second warm-up each, so Eddy and its limit see the same load.
  */
-async function alternate<K extends string>(
+export async function alternate<K extends string>(
   targets: Record<K, { url: string } & Omit<LoadOptions, 'url'>>,
 ): Promise<Record<K, Load>> {
   const block = Math.max(1, Math.round(SECONDS / 2))

@@ -116,6 +116,19 @@ async function eddyAdds(client: EddyClient, slug: string, id: string, count: num
   return count / ((performance.now() - started) / 1000)
 }
 
+/**
+ * The bare durable limit of a PostgreSQL + Redis add on the same database: a one-row INSERT of an
+ * activity-sized body into a scratch table, autocommit (one COMMIT, one WAL flush each).
+ */
+async function bareCommits(db: pg.Client, count: number) {
+  const body = JSON.stringify({ actor: 'u1', verb: 'add', object: 'o:1', time: new Date().toISOString() })
+  const started = performance.now()
+  for (let i = 0; i < count; i++) {
+    await db.query({ name: 'bare', text: 'INSERT INTO bare_adds (body) VALUES ($1)', values: [body] })
+  }
+  return count / ((performance.now() - started) / 1000)
+}
+
 /** One activity to `count` followers, from the add until every follower has it; entries/s. */
 async function eddyFanout(client: EddyClient, tag: string, count: number) {
   const follows = Array.from({ length: count }, (_, i) => ({
@@ -204,6 +217,10 @@ export async function benchStreamFramework(quick = process.argv.includes('--quic
     store: `${PG_URL}?schema=${schema}`,
     timelines: `redis://127.0.0.1:${server.port}?prefix=${prefix}`,
   }).ready()
+  const db = new pg.Client({ connectionString: PG_URL })
+  await db.connect()
+  await db.query(`CREATE TABLE "${schema}".bare_adds (id bigserial PRIMARY KEY, body text NOT NULL)`)
+  await db.query(`SET search_path TO "${schema}"`)
   const results = new Map<string, number[]>()
   const keep = (system: System, what: string, value: number) => {
     const k = `${system}:${what}`
@@ -222,11 +239,13 @@ export async function benchStreamFramework(quick = process.argv.includes('--quic
               : await eddyWorkload(system === 'sqlite' ? sqlite : scaled, workload, size[workload], tag)
           for (const [k, v] of Object.entries(out)) keep(system, `${workload}.${k}`, v)
         }
+        if (workload === 'adds') keep('redis', 'bare', await bareCommits(db, size.adds))
       }
     }
     keep('sf', 'memory', (await streamFramework(checkout, server.port, 'memory', 1000, 'mem')).bytes)
     keep('redis', 'memory', await eddyMemory(scaled, redis, prefix))
   } finally {
+    await db.end()
     await sqlite.close()
     await scaled.close()
     redis.disconnect()
@@ -240,10 +259,19 @@ export async function benchStreamFramework(quick = process.argv.includes('--quic
 
   const get = (system: System, what: string) => results.get(`${system}:${what}`) ?? []
   const rows: BenchRow[] = []
+  const bare = get('redis', 'bare')
   const rateRow = (name: string, what: string, unit: string) => {
     const [sf, lite, pr] = SYSTEMS.map((s) => get(s, what))
     const ratio = median(pr) / median(sf)
+    const limit =
+      what.endsWith('adds.rate') || what.endsWith('aggregated.rate') || what.endsWith('notification.rate')
     rows.push({
+      ...(limit
+        ? {
+            limit: `PostgreSQL one-row INSERT + COMMIT, same database: ${fmt(median(bare))}/s${range(bare)}`,
+            ratio: median(bare) / median(pr),
+          }
+        : {}),
       name: `vs Stream-Framework: ${name}`,
       value: `PostgreSQL + Redis ${fmt(median(pr))}${unit}${range(pr)} (${ratio.toFixed(2)}× SF); SQLite ${fmt(median(lite))}${unit}${range(lite)} (${(median(lite) / median(sf)).toFixed(1)}× SF)`,
       target: 'ahead of Stream-Framework',
