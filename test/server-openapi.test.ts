@@ -123,6 +123,32 @@ describe('the OpenAPI document', () => {
         `${method} ${path} ${status}: ${JSON.stringify([...validator.Errors(body)])}`,
       )
     }
+    const added = await call({
+      method: 'POST',
+      url: '/api/v1.0/feed/user/alice/',
+      payload: { actor: 'SU:alice', verb: 'post', object: 'post:1', foreign_id: 'p:1', mood: 'custom field' },
+    })
+    assert.equal(added.statusCode, 200, added.body)
+    assert.equal(added.json().mood, 'custom field', 'custom fields are kept')
+    check('post', '/api/v1.0/feed/{slug}/{id}/', 200, added.json())
+    const batch = await call({
+      method: 'POST',
+      url: '/api/v1.0/feed/user/alice/',
+      payload: { activities: [{ actor: 'SU:alice', verb: 'like', object: 'post:2', activities: 'custom' }] },
+    })
+    assert.equal(batch.statusCode, 200, batch.body)
+    assert.equal(batch.json().activities[0].activities, 'custom', 'a custom field may be named activities')
+    check('post', '/api/v1.0/feed/{slug}/{id}/', 200, batch.json())
+    for (const url of ['/api/v1.0/feed/user/alice/?limit=5', '/api/v1.0/enrich/feed/user/alice/?limit=5']) {
+      const read = await call({ url })
+      assert.equal(read.json().results.length, 2)
+      check(
+        'get',
+        url.includes('enrich') ? '/api/v1.0/enrich/feed/{slug}/{id}/' : '/api/v1.0/feed/{slug}/{id}/',
+        200,
+        read.json(),
+      )
+    }
     const followed = await call({
       method: 'POST',
       url: '/api/v1.0/feed/timeline/bob/follows/',

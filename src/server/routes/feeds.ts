@@ -5,20 +5,11 @@ import { inputError } from '../../engine/errors.js'
 import { type GetFeedOptions, readFeed } from '../../engine/read.js'
 import { updateToTargets } from '../../engine/updates.js'
 import { readerOf, requireOwn, requireRead, requireServer, userOf } from '../auth.js'
-import {
-  type Call,
-  objectBody,
-  onlyKeys,
-  type Query,
-  qstr,
-  RawJson,
-  route,
-  type ServerContext,
-  timed,
-} from '../context.js'
+import { type Call, type Query, qstr, RawJson, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
 import { plainReadJson } from '../fast-read.js'
 import { nextWithFlags, reactionOptions } from '../reaction-query.js'
+import * as schema from '../schemas/feeds.js'
 import { unsignActivity } from '../signed-feeds.js'
 import { checkUserBatch, checkUserTargetUpdates } from '../user-limits.js'
 import { linkBase } from './reactions.js'
@@ -33,7 +24,6 @@ const READ_OPTIONS = [
   'mark_seen',
   'mark_read',
 ] as const
-const TARGET_FIELDS = ['foreign_id', 'time', 'new_targets', 'added_targets', 'removed_targets']
 
 /** The read options the engine understands, each a single string; others (ranking, flags) are ignored. */
 export function readOptions(query: Query): GetFeedOptions {
@@ -87,41 +77,51 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
 
 /** Registers the feed routes. */
 export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const feedScope = (p: Record<string, string>) => `${p.slug}:${p.id}`
+  const feedOf = (p: Record<string, string>) => `${p.slug}:${p.id}`
+  const resource = 'feed'
 
-  route(app, ctx, 'GET', '/api/v1.0/feed/:slug/:id/', 'feed', feedScope, (call) => read(ctx, call, false))
-  route(app, ctx, 'GET', '/api/v1.0/enrich/feed/:slug/:id/', 'feed', feedScope, (call) =>
-    read(ctx, call, true),
+  route(
+    app,
+    ctx,
+    { method: 'GET', url: '/api/v1.0/feed/:slug/:id/', resource, feedOf, schema: schema.readFeed(false) },
+    (call) => read(ctx, call, false),
+  )
+  route(
+    app,
+    ctx,
+    {
+      method: 'GET',
+      url: '/api/v1.0/enrich/feed/:slug/:id/',
+      resource,
+      feedOf,
+      schema: schema.readFeed(true),
+    },
+    (call) => read(ctx, call, true),
   )
 
   route(
     app,
     ctx,
-    'POST',
-    '/api/v1.0/feed/:slug/:id/',
-    'feed',
-    feedScope,
+    { method: 'POST', url: '/api/v1.0/feed/:slug/:id/', resource, feedOf, schema: schema.addActivities },
     async ({ principal, params, body }) => {
       const started = performance.now()
       const feed = ctx.engine.feed(params.slug, params.id)
       requireOwn(principal, feed)
-      const input = objectBody(body, 'an activity, or { activities: [...] }')
       // The engine checks what a user token may add (its actor, its targets, whose foreign_id).
       const user = userOf(principal)
-      // A batch is `{ activities: [...] }`; a single activity always has a verb.
-      if (Array.isArray(input.activities) && input.verb === undefined) {
-        onlyKeys(input, ['activities'], 'a batch add')
-        checkUserBatch(principal, input.activities)
+      // A batch is `{ activities: [...] }` (the schema tells the two apart: a single activity has a verb).
+      if ('activities' in body && Array.isArray(body.activities) && !('verb' in body)) {
+        checkUserBatch(principal, body.activities)
         // Signed `to` targets ("user:1 <token>", stream-python and stream-php) are verified, then plain.
         // An oversized batch goes to the engine as it is, for its 400.
-        const batch = input.activities.length > MAX_BATCH ? input.activities : []
-        if (batch.length === 0) for (const a of input.activities) batch.push(await unsignActivity(ctx, a))
+        const batch: unknown[] = body.activities.length > MAX_BATCH ? body.activities : []
+        if (batch.length === 0) for (const a of body.activities) batch.push(await unsignActivity(ctx, a))
         const activities = await ctx.engine.addActivities(feed, batch, user, ctx.adds)
         return timed(started, { activities })
       }
       const [activity] = await ctx.engine.addActivities(
         feed,
-        [await unsignActivity(ctx, input)],
+        [await unsignActivity(ctx, body)],
         user,
         ctx.adds,
       )
@@ -129,44 +129,51 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   )
 
-  route(app, ctx, 'DELETE', '/api/v1.0/feed/:slug/:id/:activityId/', 'feed', feedScope, async (call) => {
-    const feed = ctx.engine.feed(call.params.slug, call.params.id)
-    requireOwn(call.principal, feed)
-    const started = performance.now()
-    const id = call.params.activityId
-    const byForeignId = qstr(call.query, 'foreign_id')
-    // The user is passed for the audit log: who removed it.
-    const user = userOf(call.principal)
-    if (byForeignId !== undefined && byForeignId !== '0' && byForeignId !== 'false') {
-      if (id.length > 255) throw inputError('foreign_id must be at most 255 characters', id, 'foreign_id')
-      await ctx.engine.removeByForeignId(feed, id, user)
-    } else await ctx.engine.removeById(feed, id, user)
-    return timed(started, { removed: id })
-  })
+  route(
+    app,
+    ctx,
+    {
+      method: 'DELETE',
+      url: '/api/v1.0/feed/:slug/:id/:activityId/',
+      resource,
+      feedOf,
+      schema: schema.removeActivity,
+    },
+    async (call) => {
+      const feed = ctx.engine.feed(call.params.slug, call.params.id)
+      requireOwn(call.principal, feed)
+      const started = performance.now()
+      const id = call.params.activityId
+      const byForeignId = call.query.foreign_id
+      // The user is passed for the audit log: who removed it.
+      const user = userOf(call.principal)
+      if (byForeignId !== undefined && byForeignId !== '0' && byForeignId !== 'false') {
+        if (id.length > 255) throw inputError('foreign_id must be at most 255 characters', id, 'foreign_id')
+        await ctx.engine.removeByForeignId(feed, id, user)
+      } else await ctx.engine.removeById(feed, id, user)
+      return timed(started, { removed: id })
+    },
+  )
 
   route(
     app,
     ctx,
-    'POST',
-    '/api/v1.0/feed_targets/:slug/:id/activity_to_targets/',
-    'feed_targets',
-    feedScope,
+    {
+      method: 'POST',
+      url: '/api/v1.0/feed_targets/:slug/:id/activity_to_targets/',
+      resource: 'feed_targets',
+      feedOf,
+      schema: schema.updateTargets,
+    },
     async ({ principal, params, body }) => {
       const started = performance.now()
       const feed = ctx.engine.feed(params.slug, params.id)
       requireOwn(principal, feed)
       // The client sends a list when it updates several activities at once.
       const items = Array.isArray(body) ? body : [body]
-      if (items.length === 0 || items.length > 100)
-        throw inputError('give 1 to 100 target updates', items.length, 'body')
       checkUserTargetUpdates(principal, items)
       let last: object = {}
-      for (const raw of items) {
-        const item = objectBody(
-          raw,
-          'an object with foreign_id, time and new_targets or added_targets/removed_targets',
-        )
-        onlyKeys(item, TARGET_FIELDS, 'a to-targets update')
+      for (const item of items) {
         // The engine checks that a user token re-targets only its own direct activity, to allowed feeds.
         const result = await updateToTargets(
           ctx.engine,
@@ -191,16 +198,17 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
   route(
     app,
     ctx,
-    'POST',
-    '/api/v1.0/feed/add_to_many/',
-    'feed',
-    () => '*',
+    {
+      method: 'POST',
+      url: '/api/v1.0/feed/add_to_many/',
+      resource,
+      feedOf: () => '*',
+      schema: schema.addToMany,
+    },
     async ({ principal, body }) => {
       requireServer(principal)
       const started = performance.now()
-      const input = objectBody(body, '{ activity, feeds }')
-      onlyKeys(input, ['activity', 'feeds'], 'add_to_many')
-      await ctx.engine.addToMany(input.activity, input.feeds)
+      await ctx.engine.addToMany(body.activity, body.feeds)
       return timed(started, {})
     },
   )
