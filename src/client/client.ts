@@ -9,12 +9,6 @@ import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
 import { duration } from '../engine/read.js'
 import { fromStoreError } from '../engine/store-guard.js'
-import {
-  getActivitiesByForeignIds,
-  getActivitiesByIds,
-  partialUpdate,
-  updateActivities,
-} from '../engine/updates.js'
 import { DeferredStore } from '../store/deferred.js'
 import { MemoryStore } from '../store/memory/memory-store.js'
 import { BullFanoutQueue } from '../store/redis/queue.js'
@@ -238,12 +232,12 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
       throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
     checkOptionNames(options, GET_ACTIVITIES_OPTIONS, 'getActivities()')
     let results: Activity[]
-    if (options.ids !== undefined) results = await getActivitiesByIds(this.engine, options.ids)
+    if (options.ids !== undefined) results = await this.engine.getActivities(options.ids)
     else if (options.foreignIDTimes !== undefined) {
       const pairs = Array.isArray(options.foreignIDTimes)
         ? options.foreignIDTimes.map(foreignIdSpelling)
         : options.foreignIDTimes
-      results = await getActivitiesByForeignIds(this.engine, pairs)
+      results = await this.engine.getActivitiesByForeignIds(pairs)
     } else throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
     // Reaction flags (withOwnReactions with user_id, withRecentReactions...) as on feed reads.
     const flags = this.engine.reactions.flags(options)
@@ -254,7 +248,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   /** Replaces whole activities, identified by `foreign_id` + `time`. */
   async updateActivities(activities: (ActivityInput & F)[]): Promise<APIResponse> {
     const started = performance.now()
-    await updateActivities(this.engine, activities)
+    await this.engine.updateActivities(activities)
     return { duration: duration(started) }
   }
 
@@ -270,7 +264,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   async activityPartialUpdate(change: PartialChangeInput<F>): Promise<ActivityOf<F> & APIResponse> {
     const started = performance.now()
     checkOptionNames(change, PARTIAL_CHANGE_FIELDS, 'activityPartialUpdate()', 'field')
-    const [activity] = await partialUpdate(this.engine, [foreignIdSpelling(change)])
+    const [activity] = await this.engine.partialUpdate([foreignIdSpelling(change)])
     return { ...(activity as ActivityOf<F>), duration: duration(started) }
   }
 
@@ -283,7 +277,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
       for (const c of changes)
         checkOptionNames(c, PARTIAL_CHANGE_FIELDS, 'activitiesPartialUpdate()', 'field')
     const list = Array.isArray(changes) ? changes.map(foreignIdSpelling) : changes
-    const activities = await partialUpdate(this.engine, list)
+    const activities = await this.engine.partialUpdate(list)
     return { activities: activities as ActivityOf<F>[], duration: duration(started) }
   }
 

@@ -4,14 +4,7 @@ import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
-import {
-  duration,
-  type FeedResponse,
-  GET_FEED_OPTIONS,
-  type GetFeedOptions,
-  readFeed,
-} from '../engine/read.js'
-import { updateToTargets } from '../engine/updates.js'
+import { duration, type FeedResponse, GET_FEED_OPTIONS, type GetFeedOptions } from '../engine/read.js'
 import type { FollowRow } from '../store/store.js'
 import type { ActivityInput, ActivityOf, NoFields } from './types.js'
 
@@ -139,7 +132,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
   async get(options: GetFeedOptions = {}): Promise<R> {
     checkOptionNames(options, GET_FEED_OPTIONS, 'feed.get()')
     // readFeed answers by the group's configured kind, the same one R was computed from.
-    return (await readFeed(this.#engine, this.#ref, options)) as R
+    return (await this.#engine.readFeed(this.#ref, options)) as R
   }
 
   /** Reads the single activity (or group) with this id. */
@@ -230,8 +223,7 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
     removedTargets?: string[],
   ): Promise<ActivityOf<F> & { added?: string[]; removed?: string[] } & APIResponse> {
     const started = performance.now()
-    const result = await updateToTargets(
-      this.#engine,
+    const result = await this.#engine.updateToTargets(
       this.#ref,
       foreignId,
       time instanceof Date ? time.toISOString() : time,

@@ -74,7 +74,11 @@ function requiredString(value: unknown, field: string): string {
 }
 
 /** Checks that `value` is a list of feed ids and returns them parsed, without repeats. */
-export function parseTargets(groups: Map<string, FeedGroup>, value: unknown, field = 'to'): FeedRef[] {
+export function parseTargets(
+  groups: ReadonlyMap<string, FeedGroup>,
+  value: unknown,
+  field = 'to',
+): FeedRef[] {
   if (value === undefined || value === null) return []
   if (!Array.isArray(value))
     throw inputError(`${field} must be a list of feed ids like ["notification:42"]`, value, field)
@@ -105,7 +109,7 @@ export function groupSource(activity: Activity, micros: number): GroupSource {
  * update passes the existing activity's sort key instead, so its id never moves.
  */
 export function prepareActivity(
-  groups: Map<string, FeedGroup>,
+  groups: ReadonlyMap<string, FeedGroup>,
   input: unknown,
   index?: number,
   existingSk?: string,

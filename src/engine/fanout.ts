@@ -110,7 +110,7 @@ export function entryFor(
  * activity (not per follower); followers of a slug that is not configured are skipped.
  */
 export function shapesFor(
-  groups: Map<string, FeedGroup>,
+  groups: ReadonlyMap<string, FeedGroup>,
   sk: string,
   activity: Activity,
 ): Record<string, EntryShape> {

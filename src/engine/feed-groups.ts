@@ -109,7 +109,7 @@ export interface FeedRef {
 }
 
 /** Checks a slug against the configured groups; throws FeedConfigException when unknown. */
-export function requireGroup(groups: Map<string, FeedGroup>, slug: unknown): FeedGroup {
+export function requireGroup(groups: ReadonlyMap<string, FeedGroup>, slug: unknown): FeedGroup {
   if (typeof slug !== 'string' || !SLUG.test(slug) || slug.length > MAX_ID_LENGTH) {
     throw inputError('feed slug must use letters, numbers or _ (at most 255)', slug, 'feed_slug')
   }
@@ -123,7 +123,7 @@ export function requireGroup(groups: Map<string, FeedGroup>, slug: unknown): Fee
 }
 
 /** Validates a slug and user id and returns the feed they name. */
-export function feedRef(groups: Map<string, FeedGroup>, slug: unknown, userId: unknown): FeedRef {
+export function feedRef(groups: ReadonlyMap<string, FeedGroup>, slug: unknown, userId: unknown): FeedRef {
   const group = requireGroup(groups, slug)
   const id = typeof userId === 'number' && Number.isInteger(userId) ? String(userId) : userId
   if (typeof id !== 'string' || !USER_ID.test(id) || id.length > MAX_ID_LENGTH) {
@@ -133,7 +133,7 @@ export function feedRef(groups: Map<string, FeedGroup>, slug: unknown, userId: u
 }
 
 /** Parses `slug:userId` (as in `to`, follow targets and feed lists). */
-export function parseFeedId(groups: Map<string, FeedGroup>, value: unknown, field = 'feed'): FeedRef {
+export function parseFeedId(groups: ReadonlyMap<string, FeedGroup>, value: unknown, field = 'feed'): FeedRef {
   if (typeof value !== 'string') throw inputError(`${field} must be a feed id like user:42`, value, field)
   const colon = value.indexOf(':')
   if (colon <= 0 || colon === value.length - 1) {

@@ -45,7 +45,10 @@ export interface FollowListOptions {
 }
 
 /** Parses follow listing options into a store query. */
-export function followQuery(groups: Map<string, FeedGroup>, options: FollowListOptions = {}): FollowQuery {
+export function followQuery(
+  groups: ReadonlyMap<string, FeedGroup>,
+  options: FollowListOptions = {},
+): FollowQuery {
   if (options === null || typeof options !== 'object')
     throw inputError('options must be an object', options, 'options')
   const raw = options.filter

@@ -28,7 +28,11 @@ export function requireAllowedTargets(targets: FeedRef[], user: string): void {
  * the same way) and must be the user; `to` may name only allowed targets. Returns a copy, so the
  * caller's object is never changed.
  */
-export function userActivityInput(groups: Map<string, FeedGroup>, user: string, input: unknown): unknown {
+export function userActivityInput(
+  groups: ReadonlyMap<string, FeedGroup>,
+  user: string,
+  input: unknown,
+): unknown {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return input // prepareActivity names it
   const activity: Record<string, unknown> = { ...input }
   if (activity.actor === undefined) activity.actor = `SU:${user}`

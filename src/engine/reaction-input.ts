@@ -59,7 +59,7 @@ export function dataOf(value: unknown, field: string): Record<string, unknown> {
 }
 
 /** The activity a reaction is in its target feeds; validated like any add. */
-export function targetActivity(groups: Map<string, FeedGroup>, r: ReactionRecord): PreparedActivity {
+export function targetActivity(groups: ReadonlyMap<string, FeedGroup>, r: ReactionRecord): PreparedActivity {
   return prepareActivity(groups, {
     ...(r.target_feeds_extra_data ?? {}),
     actor: `SU:${r.user_id}`,

@@ -54,7 +54,7 @@ const ANY_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
 
 /** What the engine lends the reactions: its feed groups, activity reads and feed writes. */
 export interface ReactionHost {
-  readonly groups: Map<string, FeedGroup>
+  readonly groups: ReadonlyMap<string, FeedGroup>
   /** The audit entries to write with a change, when the audit log is on. */
   audited(make: () => AuditEntry[]): AuditEntry[] | undefined
   loadActivities(sks: string[]): Promise<Map<string, Activity>>

@@ -24,7 +24,7 @@ export function mayReadFeed(reader: Reader, feed: Pick<FeedRef, 'slug' | 'userId
 
 /** What the rule reads: the configured groups, and which activities a feed holds. */
 export interface HolderLookup {
-  readonly groups: Map<string, FeedGroup>
+  readonly groups: ReadonlyMap<string, FeedGroup>
   getEntries(feed: FeedRef, sks: string[]): Promise<Map<string, unknown>>
 }
 
@@ -88,7 +88,7 @@ export async function readableActivities<T extends Pick<Activity, 'id' | 'actor'
 
 /** The public-read feeds that may hold `activity` as a direct add: its actor's, and its `to` targets. */
 function publicHolders(
-  groups: Map<string, FeedGroup>,
+  groups: ReadonlyMap<string, FeedGroup>,
   reader: Reader,
   activity: Pick<Activity, 'actor' | 'to'>,
 ): FeedRef[] {

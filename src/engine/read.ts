@@ -2,11 +2,12 @@
 import type { GroupPageQuery, GroupRow, MarkTarget, PageQuery } from '../store/store.js'
 import { type Activity, readActivity } from './activity.js'
 import { isFalseSpelling, isTrueSpelling } from './booleans.js'
-import type { Engine } from './engine.js'
+import type { EngineContext } from './context.js'
 import { inputError } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { idToSk, skMicros } from './ids.js'
 import { intOption } from './options.js'
+import type { Reactions } from './reactions.js'
 import { formatTime } from './time.js'
 
 /**
@@ -244,7 +245,8 @@ export interface ReadContext {
  * (`withOwnReactions`...) add the reaction fields to every activity (see `reaction-read.ts`).
  */
 export async function readFeed(
-  engine: Engine,
+  ctx: EngineContext,
+  reactions: Reactions,
   feed: FeedRef,
   options: GetFeedOptions = {},
   context: ReadContext = {},
@@ -254,11 +256,11 @@ export async function readFeed(
     throw inputError('read options must be an object', options, 'options')
   const kind = feed.group.kind
   const page = pageQuery(options, kind !== 'flat')
-  const flags = engine.reactions.flags(options, context.reader)
+  const flags = reactions.flags(options, context.reader)
   if (kind === 'flat') {
-    const rows = await engine.readFlatRows(feed, page)
+    const rows = await ctx.readFlatRows(feed, page)
     const results = rows.map((r) => readActivity(r.body, r.origin))
-    if (flags) await engine.reactions.addFields(results, flags, context.base)
+    if (flags) await reactions.addFields(results, flags, context.base)
     return {
       results,
       next: nextLink(feed, results.at(-1)?.id, results.length, page),
@@ -272,14 +274,14 @@ export async function readFeed(
     groups: rows,
     unseen,
     unread,
-  } = await engine.readGroupRows(
+  } = await ctx.readGroupRows(
     feed,
     groupPageQuery(page),
     kind === 'notification' ? { counts: true, seen, read } : undefined,
   )
   const groups = rows.map(toGroup)
   if (flags)
-    await engine.reactions.addFields(
+    await reactions.addFields(
       groups.flatMap((g) => g.activities),
       flags,
       context.base,

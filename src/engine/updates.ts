@@ -6,13 +6,15 @@ import {
   prepareActivity,
   skForForeignId,
 } from './activity.js'
-import { type Engine, MAX_BATCH } from './engine.js'
+import { MAX_BATCH, replaceActivities } from './activity-writes.js'
+import type { EngineContext } from './context.js'
 import { EddyError, inputError, notAllowed } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { requireSk } from './ids.js'
 import { untilCommitted } from './optimistic.js'
 import { checkPath, setPath, unsetPath } from './paths.js'
 import { requireActorKept, requireAllowedTargets, requireOwnActivity } from './policy.js'
+import { setTargets } from './targets.js'
 
 /** A foreign id and time pair naming an activity. */
 export interface ForeignIdTime {
@@ -40,25 +42,25 @@ function list<T>(value: unknown, field: string): T[] {
 }
 
 /** Activities by id, in the order asked; unknown ids are left out. */
-export async function getActivitiesByIds(engine: Engine, ids: unknown): Promise<Activity[]> {
+export async function getActivitiesByIds(ctx: EngineContext, ids: unknown): Promise<Activity[]> {
   const sks = list<unknown>(ids, 'ids').map((id) => requireSk(id, 'ids'))
-  const found = await engine.loadActivities(sks)
+  const found = await ctx.loadActivities(sks)
   return sks.flatMap((sk) => found.get(sk) ?? [])
 }
 
 /** Activities by foreign_id + time pairs, in the order asked; unknown pairs are left out. */
-export async function getActivitiesByForeignIds(engine: Engine, pairs: unknown): Promise<Activity[]> {
+export async function getActivitiesByForeignIds(ctx: EngineContext, pairs: unknown): Promise<Activity[]> {
   const sks = list<ForeignIdTime>(pairs, 'foreignIDTimes').map((p) => {
     if (!p || typeof p !== 'object')
       throw inputError('foreignIDTimes items must be { foreignId, time }', p, 'foreignIDTimes')
     return skForForeignId(p.foreign_id ?? p.foreignId, p.time)
   })
-  const found = await engine.loadActivities(sks)
+  const found = await ctx.loadActivities(sks)
   return sks.flatMap((sk) => found.get(sk) ?? [])
 }
 
 /** Replaces whole activities, identified by foreign_id + time. */
-export async function updateActivities(engine: Engine, activities: unknown): Promise<void> {
+export async function updateActivities(ctx: EngineContext, activities: unknown): Promise<void> {
   const items = list<Record<string, unknown>>(activities, 'activities')
   const prepared = items.map((item, i) => {
     if (!item || typeof item !== 'object')
@@ -73,9 +75,9 @@ export async function updateActivities(engine: Engine, activities: unknown): Pro
     if (item.time === undefined || item.time === null || item.time === '') {
       throw inputError(`an updated activity needs its time (activity ${i})`, item.time, 'time')
     }
-    return prepareActivity(engine.groups, item, i)
+    return prepareActivity(ctx.groups, item, i)
   })
-  await engine.replaceActivities(prepared)
+  await replaceActivities(ctx, prepared)
 }
 
 /**
@@ -84,7 +86,11 @@ export async function updateActivities(engine: Engine, activities: unknown): Pro
  * With `user` (a user acting as themself), every activity must be that user's and its actor
  * cannot change.
  */
-export async function partialUpdate(engine: Engine, changes: unknown, user?: string): Promise<Activity[]> {
+export async function partialUpdate(
+  ctx: EngineContext,
+  changes: unknown,
+  user?: string,
+): Promise<Activity[]> {
   const items = list<PartialUpdate>(changes, 'changes')
   const sks = items.map((c) => {
     if (!c || typeof c !== 'object')
@@ -93,7 +99,7 @@ export async function partialUpdate(engine: Engine, changes: unknown, user?: str
     return skForForeignId(c.foreign_id ?? c.foreignId, c.time)
   })
   return untilCommitted(async () => {
-    const found = await engine.loadStored(sks)
+    const found = await ctx.loadStored(sks)
     // Several changes to one activity apply in order, each to the result of the one before.
     const latest = new Map<string, { previous: string; prepared?: PreparedActivity; activity: Activity }>()
     items.forEach((change, i) => {
@@ -106,11 +112,11 @@ export async function partialUpdate(engine: Engine, changes: unknown, user?: str
       }
       const entry = latest.get(sks[i]) ?? { previous: stored.body, activity: stored.activity }
       if (user !== undefined) requireOwnActivity(entry.activity, user)
-      entry.prepared = applyChange(engine, entry.activity, change, sks[i], user)
+      entry.prepared = applyChange(ctx, entry.activity, change, sks[i], user)
       entry.activity = entry.prepared.activity
       latest.set(sks[i], entry)
     })
-    await engine.writeBodies(
+    await ctx.writeBodies(
       [...latest.values()].map((e) => ({ prepared: e.prepared!, previous: e.previous })),
       user,
     )
@@ -120,7 +126,7 @@ export async function partialUpdate(engine: Engine, changes: unknown, user?: str
 
 /** One change applied to a copy of `current`, re-validated as an add would be. */
 function applyChange(
-  engine: Engine,
+  ctx: EngineContext,
   current: Activity,
   change: PartialUpdate,
   sk: string,
@@ -149,7 +155,7 @@ function applyChange(
   }
   // Re-validate through the same path as adds; the id must not move, so time and foreign_id stay.
   return prepareActivity(
-    engine.groups,
+    ctx.groups,
     { ...next, time: current.time, foreign_id: current.foreign_id },
     undefined,
     sk,
@@ -169,7 +175,7 @@ export interface TargetsUpdate {
  * directly, and new targets must be the user's own feeds or notification feeds.
  */
 export async function updateToTargets(
-  engine: Engine,
+  ctx: EngineContext,
   feed: FeedRef,
   foreignId: unknown,
   time: unknown,
@@ -189,8 +195,8 @@ export async function updateToTargets(
     )
   }
   return untilCommitted(async () => {
-    const stored = (await engine.loadStored([sk])).get(sk)
-    const entry = stored && (await engine.getEntries(feed, [sk])).get(sk)
+    const stored = (await ctx.loadStored([sk])).get(sk)
+    const entry = stored && (await ctx.getEntries(feed, [sk])).get(sk)
     // A user may re-target only its own activity, where it was added directly (not a copy).
     if (stored && entry && user !== undefined) {
       requireOwnActivity(stored.activity, user)
@@ -206,14 +212,14 @@ export async function updateToTargets(
     const current = new Set(activity.to ?? [])
     let wanted: Set<string>
     if (new_targets !== undefined) {
-      const targets = parseTargets(engine.groups, new_targets, 'new_targets')
+      const targets = parseTargets(ctx.groups, new_targets, 'new_targets')
       if (user !== undefined) requireAllowedTargets(targets, user)
       wanted = new Set(targets.map((t) => t.id))
     } else {
-      const adding = parseTargets(engine.groups, added_targets, 'added_targets')
+      const adding = parseTargets(ctx.groups, added_targets, 'added_targets')
       if (user !== undefined) requireAllowedTargets(adding, user)
       const add = adding.map((t) => t.id)
-      const remove = parseTargets(engine.groups, removed_targets, 'removed_targets').map((t) => t.id)
+      const remove = parseTargets(ctx.groups, removed_targets, 'removed_targets').map((t) => t.id)
       const both = add.filter((id) => remove.includes(id))
       if (both.length > 0) throw inputError('a feed cannot be both added and removed', both, 'added_targets')
       wanted = new Set([...current, ...add].filter((id) => !remove.includes(id)))
@@ -223,11 +229,12 @@ export async function updateToTargets(
     const next: Activity = { ...activity }
     if (wanted.size > 0) next.to = [...wanted]
     else delete next.to
-    await engine.setTargets(
+    await setTargets(
+      ctx,
       next,
       sk,
-      added.map((id) => engine.parseFeed(id)),
-      removed.map((id) => engine.parseFeed(id)),
+      added.map((id) => ctx.parseFeed(id)),
+      removed.map((id) => ctx.parseFeed(id)),
       stored.body,
     )
     return { activity: next, added, removed }

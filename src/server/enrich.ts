@@ -7,7 +7,6 @@
  * budgets (`read-budget.ts`): past them, references stay the plain strings they were stored as.
  */
 import type { Activity } from '../engine/activity.js'
-import { idToSk } from '../engine/ids.js'
 import type { LinkBase, ReactionFlags } from '../engine/reaction-read.js'
 import {
   ByteBudget,
@@ -19,7 +18,7 @@ import {
   REFERENCES_PER_ACTIVITY,
   REFERENCES_PER_RESPONSE,
 } from '../engine/read-budget.js'
-import { type Reader, readableActivities } from '../engine/read-policy.js'
+import type { Reader } from '../engine/read-policy.js'
 import type { ServerContext } from './context.js'
 
 /** Fields that are never references. */
@@ -145,20 +144,15 @@ export async function enrichActivities(
     )
   }
   if (activityIds.size > 0) {
-    const bySk = new Map<string, string>()
-    for (const id of activityIds) {
-      const sk = idToSk(id)
-      if (sk) bySk.set(sk, id)
-    }
     lookups.push(
-      ctx.engine.loadActivities([...bySk.keys()]).then(async (all) => {
-        const shown = await readableActivities(ctx.engine, reader, [...all.values()])
-        const loaded = new Map(shown.map((a) => [idToSk(a.id) as string, a]))
+      ctx.engine.lookupActivities([...activityIds]).then(async (all) => {
+        const shown = await ctx.engine.readable(reader, [...all.values()])
+        const readable = new Set(shown)
         const embedded = shown as Row[]
         if (reactions)
           await ctx.engine.reactions.addFields(embedded as Activity[], reactions.flags, reactions.base)
         if (depth < MAX_DEPTH) await enrichActivities(ctx, reader, embedded, depth + 1, reactions, budget)
-        for (const [sk, activity] of loaded) found.set(`SA:${bySk.get(sk)}`, activity as Row)
+        for (const [id, activity] of all) if (readable.has(activity)) found.set(`SA:${id}`, activity as Row)
       }),
     )
   }

@@ -7,13 +7,9 @@
 
 import type { Engine } from '../engine/engine.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { duration, type GetFeedOptions, nextLink, pageQuery, readFeed } from '../engine/read.js'
+import { duration, type GetFeedOptions, nextLink } from '../engine/read.js'
 import type { PageQuery } from '../store/store.js'
 import type { PageCache } from './page-cache.js'
-
-// Stored bodies put `origin` (null) right after `time`, and every earlier field is a string, so the
-// first `,"origin":null` is the top-level key: a quote inside a JSON string is always escaped.
-const ORIGIN = ',"origin":null'
 
 /**
  * The JSON text of a flat feed page up to its `next` field (no duration, no closing brace), or
@@ -24,22 +20,11 @@ export async function flatPageHead(
   feed: FeedRef,
   page: PageQuery,
 ): Promise<string | undefined> {
-  const rows = await engine.readFlatRows(feed, page)
-  const parts: string[] = new Array(rows.length)
-  for (let i = 0; i < rows.length; i++) {
-    const { body, origin } = rows[i]
-    const at = body.indexOf(ORIGIN)
-    if (at < 0 || body[0] !== '{') return undefined
-    parts[i] =
-      origin === null
-        ? body
-        : `${body.slice(0, at)},"origin":${JSON.stringify(origin)}${body.slice(at + ORIGIN.length)}`
-  }
-  // The id of the last row: every body starts with {"id":"<uuid>".
-  const last = rows.at(-1)?.body
-  if (last !== undefined && !last.startsWith('{"id":"')) return undefined
-  const next = nextLink(feed, last?.slice(7, 43), rows.length, page)
-  return `{"results":[${parts.join(',')}],"next":${JSON.stringify(next)}`
+  // The engine splices stored bodies by its declared contract (engine/activity-json.ts).
+  const json = await engine.flatPageJson(feed, page)
+  if (json === undefined) return undefined
+  const next = nextLink(feed, json.lastId, json.activities.length, page)
+  return `{"results":[${json.activities.join(',')}],"next":${JSON.stringify(next)}`
 }
 
 /**
@@ -70,7 +55,7 @@ export async function plainReadJson(
 ): Promise<string> {
   const started = performance.now()
   const grouped = feed.group.kind !== 'flat'
-  const page = pageQuery(options, grouped)
+  const page = engine.pageOf(feed, options)
   const marks = options.mark_seen !== undefined || options.mark_read !== undefined
   const version = cache && !marks ? await cache.version() : undefined
   const key =
@@ -82,7 +67,7 @@ export async function plainReadJson(
     if (head !== undefined) return withDuration(head, started)
   }
   let head = grouped ? undefined : await flatPageHead(engine, feed, page)
-  head ??= responseHead(await readFeed(engine, feed, options))
+  head ??= responseHead(await engine.readFeed(feed, options))
   if (version !== undefined) cache!.set(key, version, head)
   return withDuration(head, started)
 }

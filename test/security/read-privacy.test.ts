@@ -13,7 +13,9 @@ import { connect, type EddyClient } from 'eddy'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { buildFeedGroups, type FeedRef } from '../../src/engine/feed-groups.js'
 import { MAX_PUBLIC_HOLDER_LOOKUPS, readableActivities } from '../../src/engine/read-policy.js'
+import { MemoryStore } from '../../src/store/memory/memory-store.js'
 import { forbidden } from '../fixtures/attack.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
@@ -241,15 +243,15 @@ for (const backend of backends)
 
 describe('the read rule asks the store a bounded number of questions', () => {
   it('at most the reader’s own feeds plus MAX_PUBLIC_HOLDER_LOOKUPS, however many feeds are named', async () => {
-    const client = connect({ store: 'memory' })
+    const store = new MemoryStore()
     try {
-      const engine = client.engine
+      const groups = buildFeedGroups()
       let asked = 0
       const lookup = {
-        groups: engine.groups,
-        getEntries: (feed: Parameters<typeof engine.getEntries>[0], sks: string[]) => {
+        groups,
+        getEntries: (feed: FeedRef, sks: string[]) => {
           asked++
-          return engine.getEntries(feed, sks)
+          return store.getEntries(feed.id, sks)
         },
       }
       // 100 activities by 100 actors, each naming 100 public feeds in `to`: 10,100 candidate holders.
@@ -260,13 +262,13 @@ describe('the read rule asks the store a bounded number of questions', () => {
       }))
       const reader = { user: 'mallory', publicRead: new Set(['user']) }
       assert.deepEqual(await readableActivities(lookup, reader, activities), [])
-      assert.equal(asked, engine.groups.size + MAX_PUBLIC_HOLDER_LOOKUPS)
+      assert.equal(asked, groups.size + MAX_PUBLIC_HOLDER_LOOKUPS)
       // Trusted callers (no reader) are not checked at all.
       asked = 0
       assert.equal((await readableActivities(lookup, undefined, activities)).length, 100)
       assert.equal(asked, 0)
     } finally {
-      await client.close()
+      await store.close()
     }
   })
 })

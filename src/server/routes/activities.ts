@@ -1,8 +1,7 @@
 /** Activity routes: get by ids or foreign_id + time (plain and enriched), full update, partial update. */
 import type { FastifyInstance } from 'fastify'
+import type { Activity } from '../../engine/activity.js'
 import { inputError } from '../../engine/errors.js'
-import { readableActivities } from '../../engine/read-policy.js'
-import { partialUpdate } from '../../engine/updates.js'
 import { readerOf, requireServer, userOf } from '../auth.js'
 import { type Call, objectBody, onlyKeys, qlist, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
@@ -17,11 +16,12 @@ async function getActivities(
   const ids = qlist(query, 'ids')
   const foreignIds = qlist(query, 'foreign_ids')
   const timestamps = qlist(query, 'timestamps')
-  let response: { results: Record<string, unknown>[]; duration: string }
+  const started = performance.now()
+  let found: Activity[]
   if (ids !== undefined) {
     if (foreignIds !== undefined)
       throw inputError('give ids or foreign_ids + timestamps, not both', query, 'ids')
-    response = await ctx.client.getActivities({ ids })
+    found = await ctx.engine.getActivities(ids)
   } else if (foreignIds !== undefined && timestamps !== undefined) {
     if (foreignIds.length !== timestamps.length) {
       throw inputError(
@@ -30,21 +30,21 @@ async function getActivities(
         'timestamps',
       )
     }
-    response = await ctx.client.getActivities({
-      foreignIDTimes: foreignIds.map((f, i) => ({ foreign_id: f, time: timestamps[i] })),
-    })
+    found = await ctx.engine.getActivitiesByForeignIds(
+      foreignIds.map((f, i) => ({ foreign_id: f, time: timestamps[i] })),
+    )
   } else {
     throw inputError('give ids=<id,id> or foreign_ids=<fid,fid>&timestamps=<time,time>', query, 'ids')
   }
   // A user token gets only the activities it may read; the others are left out as unknown ids are.
   const reader = readerOf(principal, ctx.publicRead)
-  response.results = await readableActivities(ctx.engine, reader, response.results as never)
+  const results = await ctx.engine.readable(reader, found)
   // Reaction flags as on feed reads (enrich/ only, as on Stream; a bad rankingVars is a 400 on both).
   const flags = ctx.engine.reactions.flags(reactionOptions(query), userOf(principal))
   const base = linkBase(request)
-  if (enrich && flags) await ctx.engine.reactions.addFields(response.results as never, flags, base)
-  if (enrich) await enrichActivities(ctx, reader, response.results, 1, flags && { flags, base })
-  return response
+  if (enrich && flags) await ctx.engine.reactions.addFields(results, flags, base)
+  if (enrich) await enrichActivities(ctx, reader, results, 1, flags && { flags, base })
+  return timed(started, { results })
 }
 
 /** The keys of one partial update change. */
@@ -64,7 +64,9 @@ export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
     requireServer(principal)
     const input = objectBody(body, '{ activities: [...] }')
     onlyKeys(input, ['activities'], 'an activities update')
-    return ctx.client.updateActivities(input.activities as never)
+    const started = performance.now()
+    await ctx.engine.updateActivities(input.activities)
+    return timed(started, {})
   })
 
   route(app, ctx, 'POST', '/api/v1.0/activity/', 'activities', all, async (call) => {
@@ -74,7 +76,7 @@ export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (input.changes === undefined && (input.id !== undefined || input.foreign_id !== undefined)) {
       onlyKeys(input, CHANGE_KEYS, 'a partial update')
       const started = performance.now()
-      const [activity] = await partialUpdate(ctx.engine, [input], userOf(call.principal))
+      const [activity] = await ctx.engine.partialUpdate([input], userOf(call.principal))
       return timed(started, activity)
     }
     onlyKeys(input, ['changes'], 'a partial update')
@@ -84,7 +86,7 @@ export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     const started = performance.now()
     // The engine checks, in the same optimistic write, that a user token changes only its own activities.
-    const activities = await partialUpdate(ctx.engine, input.changes, userOf(call.principal))
+    const activities = await ctx.engine.partialUpdate(input.changes, userOf(call.principal))
     return timed(started, { activities })
   })
 }

@@ -2,8 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { MAX_BATCH } from '../../engine/engine.js'
 import { inputError } from '../../engine/errors.js'
-import { type GetFeedOptions, readFeed } from '../../engine/read.js'
-import { updateToTargets } from '../../engine/updates.js'
+import type { GetFeedOptions } from '../../engine/read.js'
 import { readerOf, requireOwn, requireRead, requireServer, userOf } from '../auth.js'
 import { type Call, type Query, qstr, RawJson, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
@@ -43,8 +42,7 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
   const reactions = reactionOptions(call.query)
   // Plain reads carry no reaction fields, so their bytes depend only on the feed and the page.
   if (!enrich) return new RawJson(await plainReadJson(ctx.engine, ctx.pages, feed, options))
-  const response = (await readFeed(
-    ctx.engine,
+  const response = (await ctx.engine.readFeed(
     feed,
     { ...options, ...reactions },
     {
@@ -175,8 +173,7 @@ export function feedRoutes(app: FastifyInstance, ctx: ServerContext): void {
       let last: object = {}
       for (const item of items) {
         // The engine checks that a user token re-targets only its own direct activity, to allowed feeds.
-        const result = await updateToTargets(
-          ctx.engine,
+        const result = await ctx.engine.updateToTargets(
           feed,
           item.foreign_id,
           item.time,

@@ -7,7 +7,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { inputError } from '../../engine/errors.js'
 import type { ReactionFilterOptions } from '../../engine/reaction-filter.js'
-import { readableActivities } from '../../engine/read-policy.js'
 import { readerOf, userOf } from '../auth.js'
 import {
   objectBody,
@@ -116,7 +115,7 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const page = await reactions.filter(filterOptions(params, query), userOf(principal), linkBase(request))
     // with_activity_data: the activity only for a reader that may read it (else left out, as a missing one).
     const reader = readerOf(principal, ctx.publicRead)
-    if (page.activity && (await readableActivities(ctx.engine, reader, [page.activity])).length === 0)
+    if (page.activity && (await ctx.engine.readable(reader, [page.activity])).length === 0)
       delete page.activity
     if (page.activity) await enrichActivities(ctx, reader, [page.activity])
     return timed(started, page)
