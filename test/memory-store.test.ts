@@ -353,9 +353,9 @@ describe('memory store: leases on the injected clock', () => {
     const doc = await store.documents.putDoc('user', 'u', { v: 1 }, 'insert')
     assert.equal(doc?.createdAt, '2024-01-01T00:00:01.000Z')
     // The clock did not move, yet updated_at does: it is the version ifUpdatedAt compares.
-    const next = await store.documents.putDoc('user', 'u', { v: 2 }, 'update', doc!.updatedAt)
+    const next = await store.documents.putDoc('user', 'u', { v: 2 }, 'update', doc.updatedAt)
     assert.equal(next?.updatedAt, '2024-01-01T00:00:01.001Z')
-    assert.equal(await store.documents.putDoc('user', 'u', { v: 3 }, 'update', doc!.updatedAt), undefined)
+    assert.equal(await store.documents.putDoc('user', 'u', { v: 3 }, 'update', doc.updatedAt), undefined)
   })
 })
 

@@ -69,11 +69,11 @@ async function serve(args: string[]): Promise<{ child: ChildProcess; stderr: str
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const stderr: string[] = []
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line))
-  for await (const line of createInterface({ input: child.stdout! })) {
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line))
+  for await (const line of createInterface({ input: child.stdout })) {
     const api = /urlOverride: \{ api: '([^']+)' \}/.exec(line)?.[1]
     if (api) {
-      child.stdout!.resume()
+      child.stdout.resume()
       return { child, stderr, api }
     }
   }
@@ -94,7 +94,7 @@ async function detailOf(call: Promise<unknown>): Promise<string> {
   } catch (error) {
     const body = (error as { error?: { detail?: string; status_code?: number } }).error
     assert.equal(body?.status_code, 503, JSON.stringify(body))
-    return body!.detail!
+    return body.detail!
   }
   throw new Error('the call succeeded during the outage')
 }
@@ -242,11 +242,11 @@ describe('outages in the server log', { skip }, () => {
     const outage = eddy.stderr.filter((l) => / is (down|back)/.test(l))
     assert.equal(outage.length, 2, outage.join('\n'))
     assert.match(
-      outage[0]!,
+      outage[0],
       new RegExp(
         `^eddy: ${name.replace(/[.()]/g, '\\$&')} is down: (nothing accepts connections there \\(connection refused\\)|the server closed the connection); retrying until it is back \\(check that PostgreSQL is running and reachable at 127\\.0\\.0\\.1:${port}; calls fail with 503 meanwhile\\)$`,
       ),
     )
-    assert.match(outage[1]!, new RegExp(`^eddy: ${name.replace(/[.()]/g, '\\$&')} is back after \\d+ s$`))
+    assert.match(outage[1], new RegExp(`^eddy: ${name.replace(/[.()]/g, '\\$&')} is back after \\d+ s$`))
   })
 })

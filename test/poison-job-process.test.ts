@@ -32,9 +32,9 @@ async function startChild(args: string[], ready: RegExp): Promise<ChildProcess> 
   const child = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     if (ready.test(line)) {
-      child.stdout!.resume()
+      child.stdout.resume()
       return child
     }
   }

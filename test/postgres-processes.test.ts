@@ -22,7 +22,7 @@ function child(...args: string[]): Child {
   const proc = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]()
+  const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]()
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   return { proc, lines, exited }
 }

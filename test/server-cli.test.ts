@@ -25,7 +25,7 @@ async function serve(
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const lines: string[] = []
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     lines.push(line)
     if (line.startsWith('connect:')) break
   }

@@ -12,7 +12,7 @@ interface Pin {
 }
 
 configure({ client: { store: 'sqlite:feeds.sqlite' } })
-const db = new Kysely<any>({
+const db = new Kysely<unknown>({
   dialect: trackedDialect(new SqliteDialect({ database: new Database('app.sqlite') })),
 })
 await sql`CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL)`.execute(db)

@@ -215,7 +215,7 @@ async function serve(args: string[]): Promise<void> {
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port must be 0 to 65535, got ${values.port}`)
-  const store = checkStore(values.store!)
+  const store = checkStore(values.store)
   const config = readConfig(values.config)
   let rateLimit = config.rateLimit
   if (values['rate-limit'] !== undefined) {
@@ -293,7 +293,7 @@ async function serve(args: string[]): Promise<void> {
   scaled?.start()
   const address = app.server.address()
   const actualPort = typeof address === 'object' && address ? address.port : port
-  const host = values.host!.includes(':') ? `[${values.host}]` : values.host
+  const host = values.host.includes(':') ? `[${values.host}]` : values.host
   const url = `http://${host}:${actualPort}/api/`
   // The secret is never printed (terminals and process logs outlive it); only where it is.
   const secretAt = creds.file ? `the apiSecret in ${creds.file}` : 'the secret you gave'

@@ -29,7 +29,7 @@ async function serve(store: string): Promise<{ child: ChildProcess; url: string 
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   )
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     const match = /^eddy serving (\S+)v1\.0\//.exec(line)
     if (match) return { child, url: match[1] }
   }
