@@ -1,10 +1,18 @@
+/**
+ * Differential test: the memory store (the reference) and SQLite, PostgreSQL and PostgreSQL +
+ * Redis replay the same seeded random writes, fan-outs and marks, and must show the same groups,
+ * counters, flags and entries after every 20 steps. A failure names the store and the step, and
+ * replays from its seed.
+ */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { MemoryStore } from '../src/store/memory/memory-store.js'
+import { openRedisStore } from '../src/store/redis/index.js'
 import { openSqliteStore } from '../src/store/sqlite/index.js'
 import type { EntryShape, EntryWrite, FanoutJob, MarkTarget, Store, WriteBatch } from '../src/store/store.js'
 import { sk } from '../src/testing/store-contract.js'
-import { postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
+import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
+import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
 /** A small deterministic PRNG so a failure replays. */
 function prng(seed: number) {
@@ -42,14 +50,43 @@ async function snapshot(store: Store) {
   return out
 }
 
-const pgSkip = await postgresUnavailable()
-const schemas = new ScratchSchemas('diff')
-after(() => schemas.drop())
+/** Every store's snapshot equals the reference's (the first store's). */
+async function agree(all: Store[], when: string): Promise<void> {
+  const [expected, ...others] = await Promise.all(all.map((store) => snapshot(store)))
+  others.forEach((got, i) => {
+    assert.deepEqual(got, expected, `${all[i + 1].name} ${when}`)
+  })
+}
 
-/** The stores compared: the memory reference first, then SQLite and (when reachable) PostgreSQL. */
+const pgSkip = await postgresUnavailable()
+const redisSkip = pgSkip ?? (await redisUnavailable())
+const schemas = new ScratchSchemas('diff')
+const prefixes = new ScratchPrefixes('diff')
+after(async () => {
+  await schemas.drop()
+  if (!redisSkip) await prefixes.drop()
+})
+
+/**
+ * The stores compared: the memory reference first, then SQLite and, when reachable, PostgreSQL
+ * and PostgreSQL + Redis (each with a schema, and Redis a key prefix, of its own).
+ */
 async function stores(): Promise<Store[]> {
   const out: Store[] = [new MemoryStore(), openSqliteStore(':memory:')]
   if (!pgSkip) out.push(await schemas.open(schemas.name()))
+  if (!redisSkip) {
+    out.push(
+      await openRedisStore({
+        store: PG_URL,
+        schema: schemas.name(),
+        timelines: REDIS_URL,
+        prefix: prefixes.name(),
+        max: 2,
+        // Priority only orders a job's deliveries; what they deliver is what is compared.
+        activeWindowMs: 0,
+      }),
+    )
+  }
   return out
 }
 
@@ -60,7 +97,7 @@ const shapes = (n: number): Record<string, EntryShape> => ({
   timeline_aggregated: { kind: 'aggregated', group: `g${n % 2}`, actor: `u${n % 3}`, groupId: `id-${n}` },
 })
 
-describe('memory, SQLite and PostgreSQL stores agree under random writes, fan-out and marks', () => {
+describe('memory, SQLite, PostgreSQL and PostgreSQL + Redis stores agree under random writes, fan-out and marks', () => {
   for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: 400 random operations`, async () => {
       const rand = prng(seed)
@@ -109,24 +146,22 @@ describe('memory, SQLite and PostgreSQL stores agree under random writes, fan-ou
               rand(3) === 0 ? true : one && rand(2) ? [one.id] : undefined
             mark = [target(), target()]
           }
-          for (const store of all) {
-            if (mark) {
-              await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen: mark[0], read: mark[1] })
-              continue
-            }
-            for (const pending of await store.write(batch)) {
-              let next: FanoutJob | null = pending
-              while (next) next = await store.runFanout(next, 1)
-            }
-          }
-          if (step % 20 === 19) {
-            const expected = await snapshot(all[0])
-            for (const store of all.slice(1))
-              assert.deepEqual(await snapshot(store), expected, `${store.name} step ${step}`)
-          }
+          // The stores are independent: each applies the step in order, all of them at once.
+          await Promise.all(
+            all.map(async (store) => {
+              if (mark) {
+                await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen: mark[0], read: mark[1] })
+                return
+              }
+              for (const pending of await store.write(batch)) {
+                let next: FanoutJob | null = pending
+                while (next) next = await store.runFanout(next, 1)
+              }
+            }),
+          )
+          if (step % 20 === 19) await agree(all, `step ${step}`)
         }
-        const expected = await snapshot(all[0])
-        for (const store of all.slice(1)) assert.deepEqual(await snapshot(store), expected, store.name)
+        await agree(all, 'at the end')
       } finally {
         for (const store of all) await store.close()
       }
