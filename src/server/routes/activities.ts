@@ -3,16 +3,15 @@ import type { FastifyInstance } from 'fastify'
 import type { Activity } from '../../engine/activity.js'
 import { inputError } from '../../engine/errors.js'
 import { readerOf, requireServer, userOf } from '../auth.js'
-import { type Call, objectBody, onlyKeys, qlist, route, type ServerContext, timed } from '../context.js'
+import { type Call, qlist, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
 import { reactionOptions } from '../reaction-query.js'
+import * as schema from '../schemas/activities.js'
 import { linkBase } from './reactions.js'
 
-async function getActivities(
-  ctx: ServerContext,
-  { query, principal, request }: Call,
-  enrich: boolean,
-): Promise<object> {
+type GetCall = Call<ReturnType<typeof schema.getActivities>>
+
+async function getActivities(ctx: ServerContext, { query, principal, request }: GetCall, enrich: boolean) {
   const ids = qlist(query, 'ids')
   const foreignIds = qlist(query, 'foreign_ids')
   const timestamps = qlist(query, 'timestamps')
@@ -47,46 +46,55 @@ async function getActivities(
   return timed(started, { results })
 }
 
-/** The keys of one partial update change. */
-const CHANGE_KEYS = ['id', 'foreign_id', 'foreignId', 'time', 'set', 'unset']
-
 /** Registers the activity routes. */
 export function activityRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const all = () => '*'
-  route(app, ctx, 'GET', '/api/v1.0/activities/', 'activities', all, (call) =>
-    getActivities(ctx, call, false),
+  const feedOf = () => '*'
+  const resource = 'activities'
+  route(
+    app,
+    ctx,
+    { method: 'GET', url: '/api/v1.0/activities/', resource, feedOf, schema: schema.getActivities(false) },
+    (call) => getActivities(ctx, call, false),
   )
-  route(app, ctx, 'GET', '/api/v1.0/enrich/activities/', 'activities', all, (call) =>
-    getActivities(ctx, call, true),
+  route(
+    app,
+    ctx,
+    {
+      method: 'GET',
+      url: '/api/v1.0/enrich/activities/',
+      resource,
+      feedOf,
+      schema: schema.getActivities(true),
+    },
+    (call) => getActivities(ctx, call, true),
   )
 
-  route(app, ctx, 'POST', '/api/v1.0/activities/', 'activities', all, async ({ principal, body }) => {
-    requireServer(principal)
-    const input = objectBody(body, '{ activities: [...] }')
-    onlyKeys(input, ['activities'], 'an activities update')
-    const started = performance.now()
-    await ctx.engine.updateActivities(input.activities)
-    return timed(started, {})
-  })
-
-  route(app, ctx, 'POST', '/api/v1.0/activity/', 'activities', all, async (call) => {
-    const input = objectBody(call.body, '{ changes: [...] }')
-    // One change at the top level, as stream-ruby, stream-go2 and stream-php send a single partial
-    // update ({ id | foreign_id + time, set, unset }); the answer is then the activity itself.
-    if (input.changes === undefined && (input.id !== undefined || input.foreign_id !== undefined)) {
-      onlyKeys(input, CHANGE_KEYS, 'a partial update')
+  route(
+    app,
+    ctx,
+    { method: 'POST', url: '/api/v1.0/activities/', resource, feedOf, schema: schema.updateActivities },
+    async ({ principal, body }) => {
+      requireServer(principal)
       const started = performance.now()
-      const [activity] = await ctx.engine.partialUpdate([input], userOf(call.principal))
+      await ctx.engine.updateActivities(body.activities)
+      return timed(started, {})
+    },
+  )
+
+  route(
+    app,
+    ctx,
+    { method: 'POST', url: '/api/v1.0/activity/', resource, feedOf, schema: schema.partialUpdate },
+    async ({ principal, body }) => {
+      const started = performance.now()
+      // The engine checks, in the same optimistic write, that a user token changes only its own activities.
+      if ('changes' in body) {
+        const activities = await ctx.engine.partialUpdate(body.changes, userOf(principal))
+        return timed(started, { activities })
+      }
+      // One change at the top level (stream-ruby, stream-go2, stream-php): the answer is the activity itself.
+      const [activity] = await ctx.engine.partialUpdate([body], userOf(principal))
       return timed(started, activity)
-    }
-    onlyKeys(input, ['changes'], 'a partial update')
-    if (!Array.isArray(input.changes)) throw inputError('changes must be a list', input.changes, 'changes')
-    for (const c of input.changes) {
-      if (c && typeof c === 'object') onlyKeys(c, CHANGE_KEYS, 'a change')
-    }
-    const started = performance.now()
-    // The engine checks, in the same optimistic write, that a user token changes only its own activities.
-    const activities = await ctx.engine.partialUpdate(input.changes, userOf(call.principal))
-    return timed(started, { activities })
-  })
+    },
+  )
 }

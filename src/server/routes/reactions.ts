@@ -8,30 +8,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { inputError } from '../../engine/errors.js'
 import type { ReactionFilterOptions } from '../../engine/reaction-filter.js'
 import { readerOf, userOf } from '../auth.js'
-import {
-  objectBody,
-  onlyKeys,
-  type Query,
-  qbool,
-  qlist,
-  qstr,
-  route,
-  type ServerContext,
-  timed,
-} from '../context.js'
+import { type Call, type Query, qbool, qlist, qstr, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich.js'
+import * as schema from '../schemas/reactions.js'
 
-const ADD_FIELDS = [
-  'id',
-  'activity_id',
-  'parent',
-  'kind',
-  'data',
-  'target_feeds',
-  'target_feeds_extra_data',
-  'user_id',
-]
-const UPDATE_FIELDS = ['data', 'target_feeds', 'target_feeds_extra_data']
 const FILTER_QUERY = [
   'limit',
   'id_lt',
@@ -50,7 +30,10 @@ export function linkBase(request: FastifyRequest): string {
   return `${request.protocol}://${request.headers.host ?? '127.0.0.1'}`
 }
 
-function filterOptions(params: Record<string, string>, query: Query): ReactionFilterOptions {
+function filterOptions(
+  params: { lookup: string; value: string; kind?: string },
+  query: Query,
+): ReactionFilterOptions {
   if (!LOOKUPS.has(params.lookup))
     throw inputError('reactions are filtered by activity_id, user_id or reaction_id', params.lookup, 'lookup')
   const options: ReactionFilterOptions = { [params.lookup]: params.value }
@@ -72,45 +55,54 @@ function unlessMissing(error: unknown): undefined {
 
 /** Registers the reaction routes. */
 export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const all = () => '*'
+  const feedOf = () => '*'
+  const resource = 'reactions'
   const base = '/api/v1.0/reaction/'
   const reactions = ctx.engine.reactions
 
-  route(app, ctx, 'POST', base, 'reactions', all, async ({ principal, body }) => {
-    const started = performance.now()
-    const input = objectBody(body, '{ kind, activity_id (or parent), data, target_feeds }')
-    onlyKeys(input, ADD_FIELDS, 'a reaction')
-    const reader = readerOf(principal, ctx.publicRead)
-    return timed(started, await reactions.add(input, userOf(principal), reader))
-  })
+  route(
+    app,
+    ctx,
+    { method: 'POST', url: base, resource, feedOf, schema: schema.addReaction },
+    async ({ principal, body }) => {
+      const started = performance.now()
+      const reader = readerOf(principal, ctx.publicRead)
+      return timed(started, await reactions.add(body, userOf(principal), reader))
+    },
+  )
 
   // Reactions by id (stream-go2's GetReactions, stream-java's batch get): `{ reactions: [...] }`, ids
   // in the order asked, unknown ones left out; soft-deleted ones only with include_deleted (shown
   // with deleted_at, as `get` shows them), and to a user token only its own.
-  route(app, ctx, 'GET', `${base}get_many/`, 'reactions', all, async ({ principal, query }) => {
-    const started = performance.now()
-    // Each id once: a list naming one reaction 100 times would serialise its budgeted size 100 times.
-    const ids = [...new Set(qlist(query, 'ids') ?? [])]
-    if (ids.length === 0)
-      throw inputError('give ids=<reaction id,reaction id> (at most 100)', query.ids, 'ids')
-    const found = qbool(query, 'include_deleted')
-      ? await Promise.all(ids.map((id) => reactions.get(id, userOf(principal)).catch(unlessMissing)))
-      : ((m) => ids.map((id) => m.get(id)))(await reactions.getMany(ids))
-    return timed(started, { reactions: found.filter((r) => r !== undefined) })
-  })
+  route(
+    app,
+    ctx,
+    { method: 'GET', url: `${base}get_many/`, resource, feedOf, schema: schema.getMany },
+    async ({ principal, query }) => {
+      const started = performance.now()
+      // Each id once: a list naming one reaction 100 times would serialise its budgeted size 100 times.
+      const ids = [...new Set(qlist(query, 'ids') ?? [])]
+      if (ids.length === 0)
+        throw inputError('give ids=<reaction id,reaction id> (at most 100)', query.ids, 'ids')
+      const found = qbool(query, 'include_deleted')
+        ? await Promise.all(ids.map((id) => reactions.get(id, userOf(principal)).catch(unlessMissing)))
+        : ((m) => ids.map((id) => m.get(id)))(await reactions.getMany(ids))
+      return timed(started, { reactions: found.filter((r) => r !== undefined) })
+    },
+  )
 
   // A soft-deleted reaction: to a user token only its own (reactions.get).
-  route(app, ctx, 'GET', `${base}:id/`, 'reactions', all, async ({ principal, params }) => {
-    const started = performance.now()
-    return timed(started, await reactions.get(params.id, userOf(principal)))
-  })
+  route(
+    app,
+    ctx,
+    { method: 'GET', url: `${base}:id/`, resource, feedOf, schema: schema.getReaction },
+    async ({ principal, params }) => {
+      const started = performance.now()
+      return timed(started, await reactions.get(params.id, userOf(principal)))
+    },
+  )
 
-  const filter = async ({
-    principal,
-    params,
-    query,
-    request,
-  }: Parameters<Parameters<typeof route>[6]>[0]) => {
+  const filter = async ({ principal, params, query, request }: Call<typeof schema.filterReactions>) => {
     const started = performance.now()
     const page = await reactions.filter(filterOptions(params, query), userOf(principal), linkBase(request))
     // with_activity_data: the activity only for a reader that may read it (else left out, as a missing one).
@@ -120,25 +112,54 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
     if (page.activity) await enrichActivities(ctx, reader, [page.activity])
     return timed(started, page)
   }
-  route(app, ctx, 'GET', `${base}:lookup/:value/`, 'reactions', all, filter)
-  route(app, ctx, 'GET', `${base}:lookup/:value/:kind/`, 'reactions', all, filter)
+  route(
+    app,
+    ctx,
+    { method: 'GET', url: `${base}:lookup/:value/`, resource, feedOf, schema: schema.filterReactions },
+    filter,
+  )
+  route(
+    app,
+    ctx,
+    {
+      method: 'GET',
+      url: `${base}:lookup/:value/:kind/`,
+      resource,
+      feedOf,
+      schema: schema.filterReactionsOfKind,
+    },
+    filter,
+  )
 
-  route(app, ctx, 'PUT', `${base}:id/`, 'reactions', all, async ({ principal, params, body }) => {
-    const started = performance.now()
-    const input = objectBody(body ?? {}, '{ data, target_feeds }')
-    onlyKeys(input, UPDATE_FIELDS, 'a reaction update')
-    return timed(started, await reactions.update(params.id, input, userOf(principal)))
-  })
+  route(
+    app,
+    ctx,
+    { method: 'PUT', url: `${base}:id/`, resource, feedOf, schema: schema.updateReaction },
+    async ({ principal, params, body }) => {
+      const started = performance.now()
+      return timed(started, await reactions.update(params.id, body ?? {}, userOf(principal)))
+    },
+  )
 
-  route(app, ctx, 'DELETE', `${base}:id/`, 'reactions', all, async ({ principal, params, query }) => {
-    const started = performance.now()
-    await reactions.delete(params.id, qbool(query, 'soft'), userOf(principal))
-    return timed(started, {})
-  })
+  route(
+    app,
+    ctx,
+    { method: 'DELETE', url: `${base}:id/`, resource, feedOf, schema: schema.deleteReaction },
+    async ({ principal, params, query }) => {
+      const started = performance.now()
+      await reactions.delete(params.id, qbool(query, 'soft'), userOf(principal))
+      return timed(started, {})
+    },
+  )
 
-  route(app, ctx, 'PUT', `${base}:id/restore/`, 'reactions', all, async ({ principal, params }) => {
-    const started = performance.now()
-    await reactions.restore(params.id, userOf(principal))
-    return timed(started, {})
-  })
+  route(
+    app,
+    ctx,
+    { method: 'PUT', url: `${base}:id/restore/`, resource, feedOf, schema: schema.restoreReaction },
+    async ({ principal, params }) => {
+      const started = performance.now()
+      await reactions.restore(params.id, userOf(principal))
+      return timed(started, {})
+    },
+  )
 }
