@@ -1,6 +1,6 @@
 /** Contract cases: documents (users, collection entries). */
 import assert from 'node:assert/strict'
-import type { Test } from './fixtures.js'
+import { clockPasses, type Test } from './fixtures.js'
 
 export function docTests(test: Test): void {
   test('inserts, updates and upserts documents, keeping their creation time', async (store) => {
@@ -16,7 +16,7 @@ export function docTests(test: Test): void {
     assert.equal(new Date(inserted.createdAt).toISOString(), inserted.createdAt)
     assert.equal(await store.documents.putDoc('user', 'u1', { name: 'b' }, 'insert'), undefined)
     assert.equal(await store.documents.putDoc('user', 'u2', { name: 'b' }, 'update'), undefined)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await clockPasses(inserted.updatedAt)
     const updated = await store.documents.putDoc('user', 'u1', { name: 'b' }, 'update')
     assert.deepEqual([updated?.data, updated?.createdAt], [{ name: 'b' }, inserted.createdAt])
     assert.ok(updated!.updatedAt > inserted.createdAt)
@@ -47,7 +47,7 @@ export function docTests(test: Test): void {
   test('updates a document only if it is unchanged since it was read (ifUpdatedAt)', async (store) => {
     const docs = store.documents
     const first = await docs.putDoc('collection:food', 'f1', { owner: 'ann' }, 'insert')
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await clockPasses(first!.updatedAt)
     const second = await docs.putDoc(
       'collection:food',
       'f1',

@@ -133,3 +133,22 @@ export async function followCount(
 ): Promise<number | undefined> {
   return (await store.countFollows(feed, { [direction]: slugs }))[direction]
 }
+
+/**
+ * Resolves once the wall clock has passed `iso` (a store's timestamp), so that the next write is
+ * stamped later: a condition to wait for rather than a guessed sleep (usually a millisecond).
+ */
+export async function clockPasses(iso: string): Promise<void> {
+  const at = Date.parse(iso)
+  while (Date.now() <= at) await new Promise((resolve) => setTimeout(resolve, 1))
+}
+
+/** Retries `attempt` until it returns something `done` accepts (every 5 ms, 30 s at most). */
+export async function until<T>(attempt: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const value = await attempt()
+    if (done(value) || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}

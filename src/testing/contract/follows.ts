@@ -1,6 +1,6 @@
 /** Contract cases: follows and follow copies. */
 import assert from 'node:assert/strict'
-import { activities, entryOf, flat, flatNs, followCount, sk, type Test } from './fixtures.js'
+import { activities, clockPasses, entryOf, flat, flatNs, followCount, sk, type Test } from './fixtures.js'
 
 export function followTests(test: Test): void {
   test('adds follow copies only while their edge exists', async (store) => {
@@ -40,7 +40,7 @@ export function followTests(test: Test): void {
     assert.equal(first.target, 'user:t')
     assert.equal(new Date(first.createdAt).toISOString(), first.createdAt)
     assert.ok(first.updatedAt >= first.createdAt)
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await clockPasses(first.updatedAt)
     await store.write({ follow: edges(['user:a'], 'user:t') })
     const again = await store.followers('user:t', all)
     assert.equal(again.length, 1)
