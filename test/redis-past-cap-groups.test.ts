@@ -1,6 +1,6 @@
 /**
  * Aggregated and notification pages past Redis's cap: the groups Redis no longer holds are built
- * by the engine from PostgreSQL (src/engine/past-cap.ts). The same operations on the memory store
+ * by the engine from PostgreSQL (src/engine/past-cap-groups.ts). The same operations on the memory store
  * (no cap) give the groups to expect; paging by offset or by id_lt cursors shows every activity
  * once, newest group first, and a page reads what it needs, not the whole past.
  */
@@ -10,7 +10,7 @@ import { connect } from '../src/client/client.js'
 import type { ActivityInput } from '../src/client/types.js'
 import type { EddyError } from '../src/engine/errors.js'
 import { skToId, sortKey } from '../src/engine/ids.js'
-import { MAX_PAST_CAP_READ, READ_BATCH } from '../src/engine/past-cap.js'
+import { MAX_PAST_CAP_READ, READ_BATCH } from '../src/engine/past-cap-groups.js'
 import type { AggregatedGroup, NotificationGroup } from '../src/engine/read.js'
 import { openRedisStore } from '../src/store/redis/index.js'
 import type { RedisStore } from '../src/store/redis/redis-store.js'

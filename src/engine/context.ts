@@ -27,7 +27,7 @@ import { buildFeedGroups, type FeedGroup, type FeedRef, feedRef, parseFeedId } f
 import { observeFeeds } from './feed-observer.js'
 import type { EngineOptions } from './options.js'
 import { intOption } from './options.js'
-import { withPastCap } from './past-cap.js'
+import { withPastCap } from './past-cap-groups.js'
 import { guardStore } from './store-guard.js'
 
 /** An activity as stored: its text (what a conditional write expects) and its parsed form. */
@@ -169,7 +169,7 @@ export class EngineContext {
 
   /**
    * A page of groups with counts and marks as asked (see `Store.readGroups`); when a capped store
-   * ran out of groups, the rest of the page is grouped here from what it no longer holds (past-cap.ts).
+   * ran out of groups, the rest of the page is grouped here from what it no longer holds (past-cap-groups.ts).
    */
   async readGroupRows(feed: FeedRef, page: GroupPageQuery, options?: GroupReadOptions): Promise<GroupPage> {
     const read = await this.store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)

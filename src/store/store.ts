@@ -283,7 +283,7 @@ export interface GroupPage {
   /**
    * Set by a store that keeps only a feed's newest groups (Redis's cap) when a page came back
    * short in a feed that reached that cap: older groups may exist that it no longer holds. The
-   * engine then groups the entries {@link Store.readPastCap} returns (see engine/past-cap.ts).
+   * engine then groups the entries {@link Store.readPastCap} returns (see engine/past-cap-groups.ts).
    */
   pastCap?: PastCapBound
 }

@@ -31,7 +31,7 @@
  * Timelines are capped in Redis (`cap`, 1,000 entries or groups per feed by default, as
  * Stream-Framework keeps): older entries are dropped from Redis; pages past the cap are read from
  * PostgreSQL as fan-out on read (past-cap.ts): flat ones here, grouped ones by the engine, which
- * groups the entries `readPastCap` returns (engine/past-cap.ts).
+ * groups the entries `readPastCap` returns (engine/past-cap-groups.ts).
  */
 import type { FeedReads } from '../postgres/feed-reads.js'
 import type { PostgresStore } from '../postgres/postgres-store.js'
