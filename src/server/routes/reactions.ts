@@ -9,7 +9,7 @@ import { inputError } from '../../engine/errors.js'
 import type { ReactionFilterOptions } from '../../engine/reaction-filter.js'
 import { readerOf, userOf } from '../auth.js'
 import { type Call, type Query, qbool, qlist, qstr, route, type ServerContext, timed } from '../context.js'
-import { enrichActivities } from '../enrich.js'
+import { enrichActivities } from '../enrich-references.js'
 import * as schema from '../schemas/reactions.js'
 
 const FILTER_QUERY = [
