@@ -64,8 +64,13 @@ export async function inSlices(
   }
 }
 
-/** The entry of a flat feed (no body needed). */
-export function flatEntry(group: FeedGroup, feed: string, sk: string, origin: string | null): EntryWrite {
+/** The write of one entry into a flat feed (no body needed). */
+export function flatEntryWrite(
+  group: FeedGroup,
+  feed: string,
+  sk: string,
+  origin: string | null,
+): EntryWrite {
   const entry: EntryWrite = { feed, kind: 'flat', sk, origin }
   if (group.maxLength !== undefined) entry.maxLength = group.maxLength
   return entry

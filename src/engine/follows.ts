@@ -9,7 +9,7 @@
 import type { EntryWrite, FollowEdge, FollowQuery, FollowRow, Store } from '../store/store.js'
 import { readActivity } from './activity.js'
 import { inputError } from './errors.js'
-import { entryFor, flatEntry, inSlices, nextTurn } from './fanout.js'
+import { entryFor, flatEntryWrite, inSlices, nextTurn } from './fanout.js'
 import { type FeedGroup, type FeedRef, parseFeedId } from './feed-groups.js'
 import { intOption } from './options.js'
 
@@ -135,7 +135,8 @@ async function copyEntries(
 ): Promise<EntryWrite[]> {
   const sks = await store.newestEntries(target.id, limit)
   if (sks.length === 0) return []
-  if (source.group.kind === 'flat') return sks.map((sk) => flatEntry(source.group, source.id, sk, target.id))
+  if (source.group.kind === 'flat')
+    return sks.map((sk) => flatEntryWrite(source.group, source.id, sk, target.id))
   // Grouped feeds need each activity's group key and actor.
   const bodies = await store.getActivities(sks)
   return sks.flatMap((sk) => {
