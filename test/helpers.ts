@@ -1,5 +1,5 @@
 /** Shared test helpers: the backends every engine test runs on, and small builders. */
-import { existsSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ConnectOptions, connect, type EddyClient } from '../src/client/client.js'
@@ -7,14 +7,7 @@ import { type ConnectOptions, connect, type EddyClient } from '../src/client/cli
 /** The stores the engine suites run against: the memory reference and SQLite. */
 export const STORES: { name: string; spec: () => string }[] = [
   { name: 'memory', spec: () => 'memory' },
-  ...(existsSync(new URL('../src/store/sqlite/index.ts', import.meta.url))
-    ? [
-        {
-          name: 'sqlite',
-          spec: () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'eddy-test-')), 'feeds.sqlite')}`,
-        },
-      ]
-    : []),
+  { name: 'sqlite', spec: () => `sqlite:${join(mkdtempSync(join(tmpdir(), 'eddy-test-')), 'feeds.sqlite')}` },
 ]
 
 /** Opens a client on `store` with the given options; remember to close it. */

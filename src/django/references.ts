@@ -48,11 +48,6 @@ export function registerAdapter(adapter: ModelAdapter): () => void {
   }
 }
 
-/** The adapters registered, newest first. */
-export function registeredAdapters(): readonly ModelAdapter[] {
-  return adapters
-}
-
 /**
  * `instance` as it publishes: the snapshot of the adapter that describes it (see
  * {@link ModelAdapter.snapshot}), or the instance itself.
