@@ -13,6 +13,7 @@ import { unknownOptionMessage } from '../engine/option-names.js'
 import { type CorsOption, createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { parseRealtimeLimit, type RealtimeLimits } from '../server/realtime-caps.js'
+import type { UploadsOptions } from '../uploads/index.js'
 import { version } from '../version.js'
 import { listenError, parseFlags, unknownCommand } from './flags.js'
 import {
@@ -50,7 +51,10 @@ Flags of serve:
                                   "rateLimit": { "perKey": 1000, "perUser": 60, "windowSeconds": 60 },
                                   "cors": ["https://app.example.com"],
                                   "realtime": { "channelsPerConnection": 100, "channelsPerUser": 1000 },
-                                  "uploadBudget": 67108864 }
+                                  "uploadBudget": 67108864,
+                                  "uploads": { "store": "s3://bucket/prefix?endpoint=...", "maxFileBytes": 20971520,
+                                               "maxImageBytes": 10485760, "publicUrl": "https://cdn.example.com/",
+                                               "og": { "allowPrivate": false, "timeoutMs": 5000 } } }
   --rate-limit <spec>    calls per endpoint and window: key=<n>,user=<n>[,window=<seconds>] (window 60),
                          or off; overrides the config file's rateLimit (default: no limit)
   --cors <origins>       browser origins allowed to call (CORS): * (any; the default, see docs/server.md),
@@ -63,6 +67,12 @@ Flags of serve:
   --upload-budget <bytes>
                          request-body bytes read at once, API and Faye together (default 67108864,
                          64 MiB); a body past it gets a 503; overrides the config file's uploadBudget
+  --uploads <spec>       where uploaded files and images live: dir:<path> (default: eddy-uploads/ beside
+                         the SQLite file), memory, s3://bucket/prefix?endpoint=<url>&path_style=true
+                         (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), or postgres://...
+                         (default with a PostgreSQL --store: that database); overrides config uploads.store
+  --public-url <url>     start of upload URLs (default http://<the request's Host>/); set it behind a proxy
+  --og-allow-private     let link previews (og/) fetch private and loopback addresses (off: SSRF guard)
   --log                  log every request (JSON lines)
   --timelines <url>      timelines in Redis (needs --store postgres://...): redis://host:6379 or
                          redis-cluster://host:7000,host:7001 (env EDDY_TIMELINES; config "timelines")
@@ -95,6 +105,7 @@ interface ConfigFile {
   cors?: CorsOption
   realtime?: Partial<RealtimeLimits>
   uploadBudget?: number
+  uploads?: UploadsOptions & { publicUrl?: string }
 }
 
 /** The commands `main` knows, for the hint on a misspelt one. */
@@ -133,6 +144,7 @@ function readConfig(path: string | undefined): ConfigFile {
     'cors',
     'realtime',
     'uploadBudget',
+    'uploads',
   ]
   for (const key of Object.keys(config)) {
     if (!keys.includes(key)) fail(unknownOptionMessage(`--config ${path}`, key, keys, 'key'))
@@ -200,6 +212,9 @@ async function serve(args: string[]): Promise<void> {
       cors: { type: 'string' },
       'realtime-limit': { type: 'string' },
       'upload-budget': { type: 'string' },
+      uploads: { type: 'string' },
+      'public-url': { type: 'string' },
+      'og-allow-private': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       timelines: { type: 'string' },
       queue: { type: 'string' },
@@ -249,9 +264,13 @@ async function serve(args: string[]): Promise<void> {
   if (creds.apiSecret.includes('.'))
     fail('the API secret must not contain "." (getstream treats such a value as a user token)')
 
+  const { publicUrl, ...uploadsConfig } = config.uploads ?? {}
+  const uploads: UploadsOptions = { ...uploadsConfig }
+  if (values.uploads !== undefined) uploads.store = values.uploads
+  if (values['og-allow-private']) uploads.og = { ...uploads.og, allowPrivate: true }
   const scale = scaleOutSettings(values, config, store, fail)
   const client = scalesOut(scale)
-    ? scaleOutClient(store, scale, { feedGroups: config.feedGroups, auditLog: true })
+    ? scaleOutClient(store, scale, { feedGroups: config.feedGroups, auditLog: true, uploads })
     : undefined
   const app = createServer({
     client,
@@ -262,6 +281,9 @@ async function serve(args: string[]): Promise<void> {
     cors: corsFlag(values.cors) ?? config.cors,
     realtime: realtimeLimits,
     uploadBudget,
+    uploads: client
+      ? { publicUrl: values['public-url'] ?? publicUrl }
+      : { ...uploads, publicUrl: values['public-url'] ?? publicUrl },
     apiKey: creds.apiKey,
     apiSecret: creds.apiSecret,
     logger: values.log,

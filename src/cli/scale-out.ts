@@ -4,7 +4,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { connect, type EddyClient } from '../client/client.js'
+import { type ConnectOptions, connect, type EddyClient } from '../client/client.js'
 import { readActivity } from '../engine/activity.js'
 import { shapeFor } from '../engine/fanout.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
@@ -57,7 +57,12 @@ export function shownRedis(url: string): string {
 export function scaleOutClient(
   store: string,
   settings: ScaleOutSettings,
-  options: { feedGroups?: Record<string, FeedGroupOptions>; auditLog?: boolean; fanoutLeaseMs?: number },
+  options: {
+    feedGroups?: Record<string, FeedGroupOptions>
+    auditLog?: boolean
+    fanoutLeaseMs?: number
+    uploads?: ConnectOptions['uploads']
+  },
 ): EddyClient {
   const useQueue = settings.workers !== undefined || settings.queue !== undefined
   return connect({
@@ -67,6 +72,7 @@ export function scaleOutClient(
     feedGroups: options.feedGroups,
     auditLog: options.auditLog,
     fanoutLeaseMs: options.fanoutLeaseMs,
+    uploads: options.uploads,
   })
 }
 

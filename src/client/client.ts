@@ -14,6 +14,9 @@ import { MemoryStore } from '../store/memory/memory-store.js'
 import { BullFanoutQueue } from '../store/redis/queue.js'
 import { openSqliteStore } from '../store/sqlite/index.js'
 import type { Store } from '../store/store.js'
+import { openMedia, type UploadsOptions } from '../uploads/index.js'
+import type { OgResult, OpenGraph } from '../uploads/og.js'
+import type { Served, Uploads } from '../uploads/uploads.js'
 import { type APIResponse, EddyFeed } from './feed.js'
 import {
   type ExactGroups,
@@ -34,6 +37,7 @@ import type {
   PartialChangeInput,
   WithDefaultGroups,
 } from './types.js'
+import { EddyFiles, EddyImages, openGraph, serveUpload } from './uploads.js'
 
 /** The SQLite file `connect()` opens when no store is given, relative to the working directory. */
 export const DEFAULT_SQLITE_FILE = 'eddy.sqlite'
@@ -59,6 +63,11 @@ export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> e
   queue?: string | true
   /** Feed groups merged over the defaults: `{ slug: { type, aggregationFormat, ... } }`. */
   feedGroups?: G & ExactGroups<G>
+  /**
+   * Files, images and link previews: where bytes live (default beside the feeds), size and pixel
+   * limits, `og` settings, and `publicUrl`, the start of upload URLs (default `/`); docs/server.md, Uploads.
+   */
+  uploads?: UploadsOptions & { publicUrl?: string }
 }
 
 // Every option connect() reads; typed so that a new option cannot be forgotten here.
@@ -74,6 +83,7 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   fanoutRetryMs: true,
   localFanout: true,
   auditLog: true,
+  uploads: true,
 }
 
 /** Opens the store an option names; with `timelines`, PostgreSQL with timelines in Redis. */
@@ -188,12 +198,24 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   readonly reactions: EddyReactions
   /** The audit log, shaped like getstream's `client.auditLogs`. */
   readonly auditLogs: EddyAuditLogs
+  /** Uploads (the server's files/ and images/ routes share it). */
+  readonly uploads: Uploads
+  /** Link previews (the server's og/ route shares it). */
+  readonly openGraph: OpenGraph
+  /** File uploads, shaped like getstream's `client.files` (`{ userId }` acts as that user). */
+  readonly files: EddyFiles
+  /** Image uploads and processing, shaped like getstream's `client.images`. */
+  readonly images: EddyImages
   readonly #resumed: Promise<void>
 
-  constructor(engine: Engine) {
+  constructor(engine: Engine, media: { uploads: Uploads; og: OpenGraph; publicUrl?: string }) {
     this.engine = engine
     this.reactions = new EddyReactions(engine)
     this.auditLogs = new EddyAuditLogs(engine)
+    this.uploads = media.uploads
+    this.openGraph = media.og
+    this.files = new EddyFiles(media.uploads, media.publicUrl ?? '/')
+    this.images = new EddyImages(media.uploads, media.publicUrl ?? '/')
     // Fan-out accepted by an earlier process is finished in the background; flush() awaits it.
     this.#resumed = engine.resume().catch(() => undefined)
   }
@@ -332,6 +354,16 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     return { duration: duration(started) }
   }
 
+  /** The link preview of `url` (getstream's `client.og`): title, description, images, favicon... */
+  og(url: string): Promise<OgResult & APIResponse> {
+    return openGraph(this.openGraph, url)
+  }
+
+  /** The HTTP answer (status, headers, bytes) for an upload URL, for an app that serves `/uploads/` itself. */
+  serveUpload(url: string, etag?: string): Promise<Served> {
+    return serveUpload(this.uploads, url, etag)
+  }
+
   /** Resolves once every accepted fan-out has been delivered. */
   async flush(): Promise<void> {
     await this.#resumed
@@ -351,7 +383,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   /** Finishes pending fan-out and releases the store. */
   async close(): Promise<void> {
     await this.#resumed
-    await this.engine.close()
+    await Promise.all([this.engine.close(), this.uploads.close()])
   }
 }
 
@@ -369,12 +401,23 @@ export function connect<F extends object = NoFields, const G extends FeedGroupsC
     throw inputError('connect options must be an object', options, 'options')
   // A typo would otherwise silently use the default.
   checkOptionNames(options, Object.keys(CONNECT_OPTIONS), 'connect()')
+  const { uploads, ...engineOptions } = options
+  const { publicUrl, ...uploadOptions } = uploads ?? {}
+  if (publicUrl !== undefined && typeof publicUrl !== 'string')
+    throw inputError(
+      'uploads.publicUrl must be a string such as https://cdn.example.com/',
+      publicUrl,
+      'uploads.publicUrl',
+    )
+  const media = openMedia(uploadOptions, options.store)
   const store = openStore(options.store, options.timelines)
   try {
     const fanoutQueue = options.fanoutQueue ?? openQueue(options.queue, options.timelines)
-    return new EddyClient(new Engine(store, { ...options, fanoutQueue }))
+    const base = publicUrl === undefined || publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`
+    return new EddyClient(new Engine(store, { ...engineOptions, fanoutQueue }), { ...media, publicUrl: base })
   } catch (error) {
     void store.close()
+    void media.uploads.close()
     throw error
   }
 }

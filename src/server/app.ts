@@ -1,8 +1,8 @@
 /**
  * The Fastify application: CORS, body parsing (JSON, tolerated empty bodies, a size limit),
  * Stream-shaped errors for everything that can go wrong, the health endpoint, the routes, the
- * Faye endpoint for realtime, and 501s for the endpoints a later issue brings (files, images,
- * og, personalization...).
+ * Faye endpoint for realtime, uploads and link previews, and 501s for the endpoints a later issue
+ * brings (personalization, moderation...).
  */
 import type { ServerResponse } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
@@ -24,7 +24,9 @@ import { collectionRoutes } from './routes/collections.js'
 import { feedRoutes } from './routes/feeds.js'
 import { followRoutes } from './routes/follows.js'
 import { healthRoutes } from './routes/health.js'
+import { ogRoutes } from './routes/og.js'
 import { reactionRoutes } from './routes/reactions.js'
+import { uploadRoutes } from './routes/uploads.js'
 import { userRoutes } from './routes/users.js'
 import { AJV_OPTIONS, schemaErrorFormatter } from './schema.js'
 import { DEFAULT_UPLOAD_BUDGET, registerUploadBudget, UploadBudget } from './upload-budget.js'
@@ -54,13 +56,12 @@ export interface AppOptions {
   realtime?: RealtimeLimits
   /** Request-body bytes read at once across the server (default {@link DEFAULT_UPLOAD_BUDGET}). */
   uploadBudget?: number
+  /** The start of upload URLs (default: `http://<the request's Host>/`). */
+  publicUrl?: string
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
 const NOT_IMPLEMENTED: [string, string][] = [
-  ['files', 'file uploads'],
-  ['images', 'image uploads'],
-  ['og', 'open graph scraping'],
   ['enrich/personalization', 'personalization'],
   ['personalization', 'personalization'],
   ['moderation', 'moderation'],
@@ -205,6 +206,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     collectionRoutes(api, ctx)
     reactionRoutes(api, ctx)
     auditLogRoutes(api, ctx)
+    uploadRoutes(api, ctx, {
+      uploads: ctx.client.uploads,
+      publicUrl: options.publicUrl,
+      budget: uploads,
+      bodyLimit,
+    })
+    ogRoutes(api, ctx, ctx.client.openGraph)
     for (const [prefix, what] of NOT_IMPLEMENTED) {
       const reject = async () => {
         throw notImplemented(what)

@@ -18,6 +18,7 @@ import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
 import { intOption } from '../engine/options.js'
 import type { Store } from '../store/store.js'
+import type { UploadsOptions } from '../uploads/index.js'
 import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
 import { type CorsOption, corsOption } from './cors.js'
 import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
@@ -90,6 +91,13 @@ export interface ServerOptions {
    * that would pass it gets a 503 and its connection closed (docs/server.md, Limits).
    */
   uploadBudget?: number
+  /**
+   * Uploads and link previews (docs/server.md, Uploads): `publicUrl`, the start of upload URLs
+   * (default `http://<the request's Host>/`; set it behind a proxy or CDN), and, when no client
+   * is given, where bytes live, size and pixel limits and `og` settings (a client passed in keeps
+   * its own, from `connect({ uploads })`).
+   */
+  uploads?: UploadsOptions & { publicUrl?: string }
 }
 
 // Every option createServer() reads; typed so that a new option cannot be forgotten here.
@@ -109,6 +117,7 @@ const SERVER_OPTIONS = Object.keys({
   cors: true,
   realtime: true,
   uploadBudget: true,
+  uploads: true,
 } satisfies Record<keyof ServerOptions, true>)
 
 function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
@@ -130,9 +139,27 @@ export function createServer(options: ServerOptions): FastifyInstance {
   }
   const rateLimit = rateLimitOptions(options.rateLimit)
   const owned = options.client === undefined
+  const { publicUrl, ...uploads } = options.uploads ?? {}
+  if (publicUrl !== undefined && (typeof publicUrl !== 'string' || !/^https?:\/\/[^/]+\/?/.test(publicUrl)))
+    throw inputError(
+      'uploads.publicUrl must be an http(s) URL such as https://cdn.example.com/',
+      publicUrl,
+      'uploads.publicUrl',
+    )
+  if (!owned && Object.keys(uploads).length > 0)
+    throw inputError(
+      'uploads settings other than publicUrl belong to connect({ uploads }) of the client passed in',
+      Object.keys(uploads),
+      'uploads',
+    )
   const client =
     options.client ??
-    connect({ store: options.store, feedGroups: options.feedGroups, auditLog: options.auditLog ?? true })
+    connect({
+      store: options.store,
+      feedGroups: options.feedGroups,
+      auditLog: options.auditLog ?? true,
+      uploads,
+    })
   const app = buildApp({
     client,
     apiKey,
@@ -146,6 +173,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     cors: corsOption(options.cors),
     realtime: realtimeLimits(options.realtime),
     uploadBudget: uploadBudgetOption(options.uploadBudget),
+    publicUrl: publicUrl === undefined || publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`,
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL
   // unreachable, refused login) fails listen()/ready() with the EddyError that says why.

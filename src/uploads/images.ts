@@ -1,0 +1,187 @@
+/**
+ * Image checks and processing with sharp: what images/ accepts (a raster image sharp can read,
+ * within a pixel budget, so a small file that decodes to gigapixels is refused before it is
+ * decoded), and Stream's resize parameters (`w`, `h`, `resize`, `crop`) rendered within bounds of
+ * pixels, time and concurrent work.
+ */
+import type { FitEnum, FormatEnum, Metadata } from 'sharp'
+import sharp from 'sharp'
+import { EddyError, inputError } from '../engine/errors.js'
+import { IMAGE_TYPES } from './sniff.js'
+
+/** Bounds of image work, each configurable (docs/server.md, Uploads). */
+export interface ImageLimits {
+  /** Largest image accepted or read, in pixels (width × height × frames). Default 40 million. */
+  maxInputPixels: number
+  /** Largest side of a processed image. Default 4096. */
+  maxSide: number
+  /** Seconds one render may take. Default 10. */
+  renderSeconds: number
+  /** Renders run at once; more wait in line. Default 2. */
+  concurrency: number
+  /** Renders waiting; past it a 503. Default 64. */
+  queue: number
+}
+
+/** Default {@link ImageLimits}. */
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
+  maxInputPixels: 40_000_000,
+  maxSide: 4096,
+  renderSeconds: 10,
+  concurrency: 2,
+  queue: 64,
+}
+
+/** Stream's `resize` modes: fit inside, cover and cut, stretch, fit inside and pad. */
+export const RESIZE_MODES = ['clip', 'crop', 'scale', 'fill'] as const
+const CROPS = ['top', 'bottom', 'left', 'right', 'center'] as const
+
+/** Parsed, valid processing parameters. */
+export interface Resize {
+  w?: number
+  h?: number
+  resize: (typeof RESIZE_MODES)[number]
+  crop: string
+}
+
+/** The image's format as a media type, from sharp's reading of its header (undefined: not an accepted raster image). */
+export async function imageType(
+  bytes: Buffer,
+  limits: ImageLimits,
+): Promise<{ type?: string; pixels: number }> {
+  let meta: Metadata
+  try {
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata()
+  } catch {
+    return { pixels: 0 }
+  }
+  const type = meta.format ? IMAGE_TYPES[meta.format] : undefined
+  const pixels = (meta.width ?? 0) * (meta.height ?? 0) * (meta.pages ?? 1)
+  if (type && pixels > limits.maxInputPixels)
+    throw inputError(
+      `the image is ${meta.width}x${meta.height}${(meta.pages ?? 1) > 1 ? ` with ${meta.pages} frames` : ''}; images may have at most ${limits.maxInputPixels} pixels`,
+      pixels,
+      'file',
+    )
+  return { type, pixels }
+}
+
+/**
+ * Decodes the whole image once (within the limits): a file whose header reads as an image but
+ * whose data does not decode (truncated, corrupt, a polyglot with a fake header) is refused.
+ */
+export async function checkDecodes(bytes: Buffer, limits: ImageLimits): Promise<void> {
+  try {
+    await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+      .timeout({ seconds: limits.renderSeconds })
+      .resize(8, 8, { fit: 'inside' })
+      .toBuffer()
+  } catch (error) {
+    throw inputError(
+      'the image could not be decoded (corrupt or truncated)',
+      String((error as Error).message),
+      'file',
+    )
+  }
+}
+
+function dimension(value: unknown, name: string, max: number): number | undefined {
+  if (value === undefined || value === '') return undefined
+  const n = typeof value === 'number' ? value : Number(value)
+  if (typeof value === 'string' && !/^\d+$/.test(value.trim()))
+    throw inputError(`${name} must be a whole number of pixels from 1 to ${max}`, value, name)
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw inputError(`${name} must be a whole number of pixels from 1 to ${max}`, value, name)
+  return n
+}
+
+/** Stream's processing parameters from a query (strings) or an object, validated; a 400 names what is wrong. */
+export function parseResize(input: Record<string, unknown>, limits: ImageLimits): Resize | undefined {
+  const w = dimension(input.w, 'w', limits.maxSide)
+  const h = dimension(input.h, 'h', limits.maxSide)
+  const resize = input.resize === undefined || input.resize === '' ? 'clip' : input.resize
+  if (!RESIZE_MODES.includes(resize as never))
+    throw inputError(`resize must be one of ${RESIZE_MODES.join(', ')}`, resize, 'resize')
+  const crop = input.crop === undefined || input.crop === '' ? 'center' : input.crop
+  const parts = typeof crop === 'string' ? crop.split(',').map((s) => s.trim()) : []
+  if (parts.length === 0 || parts.length > 2 || parts.some((p) => !CROPS.includes(p as never)))
+    throw inputError(`crop must be one or two of ${CROPS.join(', ')}, comma-separated`, crop, 'crop')
+  if (w === undefined && h === undefined) {
+    if (input.resize !== undefined || input.crop !== undefined)
+      throw inputError('processing an image needs w, h or both', input.w, 'w')
+    return undefined
+  }
+  return { w, h, resize: resize as Resize['resize'], crop: parts.join(',') }
+}
+
+/** The query string that names a resize (the same parameters Stream's image URLs take). */
+export function resizeQuery(r: Resize): string {
+  const q = new URLSearchParams()
+  if (r.w !== undefined) q.set('w', String(r.w))
+  if (r.h !== undefined) q.set('h', String(r.h))
+  q.set('resize', r.resize)
+  q.set('crop', r.crop)
+  return q.toString()
+}
+
+/** sharp's gravity for Stream's `crop` (`bottom,right` is the south-east corner). */
+function gravity(crop: string): string {
+  const parts = crop.split(',')
+  const v = parts.includes('top') ? 'north' : parts.includes('bottom') ? 'south' : ''
+  const h = parts.includes('left') ? 'west' : parts.includes('right') ? 'east' : ''
+  return v + h || 'centre'
+}
+
+const FIT: Record<Resize['resize'], keyof FitEnum> = {
+  clip: 'inside',
+  crop: 'cover',
+  scale: 'fill',
+  fill: 'contain',
+}
+
+/** Runs renders a few at a time; a full line gets Stream's 503. */
+export class RenderQueue {
+  #running = 0
+  readonly #waiting: (() => void)[] = []
+
+  constructor(readonly limits: ImageLimits) {}
+
+  /** Runs `work` when a slot is free. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.limits.concurrency) {
+      if (this.#waiting.length >= this.limits.queue)
+        throw new EddyError(
+          'ServiceUnavailableException',
+          'too many images are being processed; retry in a moment',
+        )
+      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    } else this.#running++
+    try {
+      return await work()
+    } finally {
+      const next = this.#waiting.shift()
+      if (next) next()
+      else this.#running--
+    }
+  }
+}
+
+/** Renders `bytes` (an accepted image of media type `type`) resized as `r`, in the same format. */
+export async function render(bytes: Buffer, type: string, r: Resize, limits: ImageLimits): Promise<Buffer> {
+  const format = Object.keys(IMAGE_TYPES).find((f) => IMAGE_TYPES[f] === type)
+  if (!format) throw inputError('only uploaded raster images can be processed', type, 'url')
+  try {
+    return await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+      .timeout({ seconds: limits.renderSeconds })
+      .rotate()
+      .resize(r.w ?? null, r.h ?? null, {
+        fit: FIT[r.resize],
+        position: gravity(r.crop),
+        background: { r: 255, g: 255, b: 255, alpha: type === 'image/jpeg' ? 1 : 0 },
+      })
+      .toFormat(format as keyof FormatEnum)
+      .toBuffer()
+  } catch (error) {
+    throw inputError('the image could not be processed', String((error as Error).message), 'url')
+  }
+}
