@@ -292,10 +292,12 @@ for (const store of ['sqlite::memory:', 'memory']) {
       await expectError(api.feed('flat', 'x').get({ limit: 'many' as never }), 400, 4)
     })
 
-    it('answers uploads and open graph with a clear 501, not a crash', async () => {
-      const err = await expectError(api.og('https://example.com/'), 501)
+    it('answers what it does not serve with a clear 501, and foreign upload URLs with a 400', async () => {
+      const err = await expectError(api.personalizedFeed({ feed_slug: 'timeline' } as never), 501)
       assert.equal(err.exception, 'NotImplementedException')
-      await expectError(api.files.delete('https://example.com/f.txt'), 501)
+      await expectError(api.files.delete('https://example.com/f.txt'), 400, 4)
+      // Link previews never reach the server's own network unless the operator allows it.
+      await expectError(api.og('http://127.0.0.1:1/'), 400, 4)
     })
 
     it('works with a user token on its own feeds', async () => {

@@ -67,8 +67,9 @@ export function sniff(bytes: Buffer): string {
 function isText(bytes: Buffer): boolean {
   if (bytes.includes(0)) return false
   const sample = bytes.subarray(0, 64 * 1024)
-  // A sample cut inside a multi-byte character is still text: allow up to 3 trailing bytes.
-  for (let cut = 0; cut < 4 && cut <= sample.length; cut++) {
+  // A sample cut inside a multi-byte character is still text: allow up to 3 trailing bytes then.
+  const cuts = sample.length < bytes.length ? 4 : 1
+  for (let cut = 0; cut < cuts && cut <= sample.length; cut++) {
     try {
       new TextDecoder('utf-8', { fatal: true }).decode(sample.subarray(0, sample.length - cut))
       return true

@@ -220,7 +220,8 @@ export function parseUploadUrl(url: unknown, kind: UploadKind, limits: ImageLimi
     throw inputError('url must be the URL of an upload', url, 'url')
   }
   const match = UPLOAD_PATH.exec(parsed.pathname)
-  if (!match) throw inputError(`url is not the URL of a file uploaded to this server's ${kind}/`, url, 'url')
+  if (!match || !isBlobId(match[2]))
+    throw inputError(`url is not the URL of a file uploaded to this server's ${kind}/`, url, 'url')
   if (match[1] !== kind) throw inputError(`url is an upload of ${match[1]}/, not of ${kind}/`, url, 'url')
   let name: string
   try {
