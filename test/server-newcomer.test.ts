@@ -56,7 +56,10 @@ describe('server logs', () => {
     const { lines, logger } = capture()
     const client = connect({ store: new FailingStore() })
     const app = createServer({ client, apiKey: 'key', apiSecret: 'secret', logger })
-    assert.equal((await app.inject({ method: 'GET', url: '/api/v1.0/personalization/x/?api_key=key' })).statusCode, 501)
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/api/v1.0/personalization/x/?api_key=key' })).statusCode,
+      501,
+    )
     assert.equal(
       (await app.inject({ method: 'GET', url: '/api/v1.0/feed/user/1/?api_key=key' })).statusCode,
       401,

@@ -4,8 +4,7 @@
  * decoded), and Stream's resize parameters (`w`, `h`, `resize`, `crop`) rendered within bounds of
  * pixels, time and concurrent work.
  */
-import type { FitEnum, FormatEnum, Metadata } from 'sharp'
-import sharp from 'sharp'
+import type { FitEnum, FormatEnum, Metadata, Sharp, SharpOptions } from 'sharp'
 import { EddyError, inputError } from '../engine/errors.js'
 import { IMAGE_TYPES } from './sniff.js'
 
@@ -21,6 +20,14 @@ export interface ImageLimits {
   concurrency: number
   /** Renders waiting; past it a 503. Default 64. */
   queue: number
+}
+
+// sharp loads its native library on first use, not when Eddy is imported.
+type SharpFactory = (input: Buffer, options: SharpOptions) => Sharp
+let loaded: Promise<SharpFactory> | undefined
+async function sharp(input: Buffer, options: SharpOptions): Promise<Sharp> {
+  loaded ??= import('sharp').then((m) => (m as unknown as { default: SharpFactory }).default)
+  return (await loaded)(input, options)
 }
 
 /** Default {@link ImageLimits}. */
@@ -51,7 +58,7 @@ export async function imageType(
 ): Promise<{ type?: string; pixels: number }> {
   let meta: Metadata
   try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata()
+    meta = await (await sharp(bytes, { limitInputPixels: false })).metadata()
   } catch {
     return { pixels: 0 }
   }
@@ -72,7 +79,7 @@ export async function imageType(
  */
 export async function checkDecodes(bytes: Buffer, limits: ImageLimits): Promise<void> {
   try {
-    await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+    await (await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }))
       .timeout({ seconds: limits.renderSeconds })
       .resize(8, 8, { fit: 'inside' })
       .toBuffer()
@@ -171,7 +178,7 @@ export async function render(bytes: Buffer, type: string, r: Resize, limits: Ima
   const format = Object.keys(IMAGE_TYPES).find((f) => IMAGE_TYPES[f] === type)
   if (!format) throw inputError('only uploaded raster images can be processed', type, 'url')
   try {
-    return await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' })
+    return await (await sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }))
       .timeout({ seconds: limits.renderSeconds })
       .rotate()
       .resize(r.w ?? null, r.h ?? null, {

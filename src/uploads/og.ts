@@ -5,7 +5,6 @@
  * url, site_name, images[{ image, url, secure_url, width, height, type, alt }], favicon...),
  * cached by URL.
  */
-import ogs from 'open-graph-scraper'
 import { EddyError, inputError } from '../engine/errors.js'
 import { type FetchPolicy, FetchRefused, type Resolver, safeFetch } from './safe-fetch.js'
 
@@ -130,6 +129,8 @@ export class OpenGraph {
     }
     if (page.status >= 400) return `the page answered HTTP ${page.status}`
     if (page.body.length === 0) return 'the page is not HTML'
+    // Loaded on first use: importing Eddy does not load the scraper and its HTML parser.
+    const ogs = (await import('open-graph-scraper')).default
     const { result } = await ogs({ html: page.body.toString('utf8') }).catch(() => ({ result: undefined }))
     if (!result || (!result.ogTitle && !result.ogDescription && !result.ogImage?.length))
       return 'no preview tags'

@@ -3,15 +3,24 @@
  * that points at the same bucket and prefix. One object per upload: the bytes, with the metadata
  * as base64url JSON in the object's user metadata, so a read or an ownership check is one request.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3'
 import type { Blob, BlobMeta, BlobStore, UploadKind } from './blobs.js'
+
+type S3Module = typeof import('@aws-sdk/client-s3')
+type S3Client = InstanceType<S3Module['S3Client']>
+
+/** Loads the AWS SDK on first use (it is not a dependency of Eddy: install it to use S3). */
+async function loadS3(): Promise<S3Module> {
+  try {
+    return await import('@aws-sdk/client-s3')
+  } catch (error) {
+    throw new Error(
+      's3:// uploads need the @aws-sdk/client-s3 package: run `npm install @aws-sdk/client-s3`',
+      {
+        cause: error,
+      },
+    )
+  }
+}
 
 /** Where and how to reach the bucket. */
 export interface S3BlobsOptions {
@@ -25,7 +34,7 @@ export interface S3BlobsOptions {
   /** Bucket in the path (`host/bucket/key`), as MinIO and most self-hosted services need. */
   forcePathStyle?: boolean
   /** Default: the AWS SDK's chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles). */
-  credentials?: S3ClientConfig['credentials']
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 }
 
 /**
@@ -50,7 +59,7 @@ export function parseS3Spec(spec: string): S3BlobsOptions {
 /** A {@link BlobStore} in an S3 bucket. */
 export class S3Blobs implements BlobStore {
   readonly name: string
-  readonly #s3: S3Client
+  readonly #s3: Promise<{ sdk: S3Module; client: S3Client }>
   readonly #bucket: string
   readonly #prefix: string
 
@@ -58,12 +67,17 @@ export class S3Blobs implements BlobStore {
     this.#bucket = options.bucket
     this.#prefix = options.prefix ?? ''
     this.name = `s3://${options.bucket}/${this.#prefix}${options.endpoint ? ` at ${options.endpoint}` : ''}`
-    this.#s3 = new S3Client({
-      region: options.region ?? 'us-east-1',
-      endpoint: options.endpoint,
-      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-      credentials: options.credentials,
-    })
+    this.#s3 = loadS3().then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        region: options.region ?? 'us-east-1',
+        endpoint: options.endpoint,
+        forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+        credentials: options.credentials,
+      }),
+    }))
+    // A missing SDK is reported by the first call, not as an unhandled rejection now.
+    this.#s3.catch(() => undefined)
   }
 
   #key(kind: UploadKind, id: string): string {
@@ -71,8 +85,9 @@ export class S3Blobs implements BlobStore {
   }
 
   async put(blob: Blob): Promise<void> {
-    await this.#s3.send(
-      new PutObjectCommand({
+    const { sdk, client } = await this.#s3
+    await client.send(
+      new sdk.PutObjectCommand({
         Bucket: this.#bucket,
         Key: this.#key(blob.meta.kind, blob.meta.id),
         Body: blob.bytes,
@@ -83,9 +98,10 @@ export class S3Blobs implements BlobStore {
   }
 
   async get(kind: UploadKind, id: string): Promise<Blob | undefined> {
+    const { sdk, client } = await this.#s3
     try {
-      const out = await this.#s3.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(kind, id) }),
+      const out = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(kind, id) }),
       )
       const meta = decodeMeta(out.Metadata)
       if (!meta || !out.Body) return undefined
@@ -96,9 +112,10 @@ export class S3Blobs implements BlobStore {
   }
 
   async head(kind: UploadKind, id: string): Promise<BlobMeta | undefined> {
+    const { sdk, client } = await this.#s3
     try {
-      const out = await this.#s3.send(
-        new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(kind, id) }),
+      const out = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(kind, id) }),
       )
       return decodeMeta(out.Metadata)
     } catch (error) {
@@ -110,12 +127,14 @@ export class S3Blobs implements BlobStore {
     // S3's DELETE succeeds for a missing key, so whether it was there is asked first. Two
     // concurrent deletes may then both answer 200; the object is gone either way.
     if (!(await this.head(kind, id))) return false
-    await this.#s3.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(kind, id) }))
+    const { sdk, client } = await this.#s3
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(kind, id) }))
     return true
   }
 
   async close(): Promise<void> {
-    this.#s3.destroy()
+    const s3 = await this.#s3.catch(() => undefined)
+    s3?.client.destroy()
   }
 }
 

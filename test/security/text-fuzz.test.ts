@@ -27,8 +27,7 @@ const POISON = ['a\u0000b', '\ud800', 'x\udc00', '\udc00\ud800', 'ok\u0000']
 /** The same in a URL: a NUL percent-encoded, and lone surrogates as their (invalid) UTF-8 bytes. */
 const URL_POISON = ['a%00b', '%00', '%ED%A0%80', 'x%ED%B0%80']
 const HUGE = 'h'.repeat(300_000)
-const UNSERVED =
-  /^\/api\/v1\.0\/(personalization|enrich\/personalization|moderation|data_privacy)\b/
+const UNSERVED = /^\/api\/v1\.0\/(personalization|enrich\/personalization|moderation|data_privacy)\b/
 const QUERY_KEYS = [
   'limit',
   'offset',
