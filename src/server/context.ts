@@ -173,21 +173,6 @@ export function qlist(query: Query, name: string, max = 100): string[] | undefin
   return items
 }
 
-/** The body as a JSON object (not a list, not null), or a 400 naming what was expected. */
-export function objectBody(body: unknown, what: string): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw inputError(`the body must be ${what}`, body, 'body')
-  return body as Record<string, unknown>
-}
-
-/** Throws 400 when `body` has keys outside `allowed`. */
-export function onlyKeys(body: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const key of Object.keys(body)) {
-    if (!allowed.includes(key))
-      throw inputError(`${where} does not accept the field ${key}; allowed: ${allowed.join(', ')}`, key, key)
-  }
-}
-
 /** Times a handler's own response: `{ ...body, duration }`. */
 export function timed<T extends object>(started: number, body: T): T & { duration: string } {
   // Object.assign, not a spread: a spread followed by a key costs ~1 us per response on V8 here.

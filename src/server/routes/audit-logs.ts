@@ -5,27 +5,31 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { requireServer } from '../auth.js'
-import { qstr, route, type ServerContext, timed } from '../context.js'
-
-const OPTIONS = ['entity_type', 'entity_id', 'user_id', 'limit', 'next', 'prev'] as const
+import { route, type ServerContext, timed } from '../context.js'
+import { auditLogs } from '../schemas/documents.js'
 
 /** Registers the audit-log route. */
 export function auditLogRoutes(app: FastifyInstance, ctx: ServerContext): void {
   route(
     app,
     ctx,
-    'GET',
-    '/api/v1.0/audit_logs/',
-    'audit_logs',
-    () => '*',
+    {
+      method: 'GET',
+      url: '/api/v1.0/audit_logs/',
+      resource: 'audit_logs',
+      feedOf: () => '*',
+      schema: auditLogs,
+    },
     async ({ principal, query }) => {
       requireServer(principal)
       const started = performance.now()
-      const options: Record<string, string> = {}
-      for (const name of OPTIONS) {
-        const v = qstr(query, name)
-        if (v !== undefined) options[name] = v
-      }
+      const { entity_type, entity_id, user_id, limit, next, prev } = query
+      // Only the options given: the engine tells a missing option from an empty one.
+      const options = Object.fromEntries(
+        Object.entries({ entity_type, entity_id, user_id, limit, next, prev }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      )
       return timed(started, await ctx.engine.auditLogs(options))
     },
   )

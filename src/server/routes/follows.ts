@@ -1,5 +1,6 @@
 /** Follow routes: follow, unfollow, followers, following, follow stats, follow_many, unfollow_many. */
 import type { FastifyInstance } from 'fastify'
+import { relations } from '../../client/feed.js'
 import { inputError } from '../../engine/errors.js'
 import { requireOwn, requireRead, requireServer } from '../auth.js'
 import { qbool, qstr, route, type ServerContext, timed } from '../context.js'
@@ -42,10 +43,10 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
       async ({ principal, params, query }) => {
         const feed = ctx.engine.feed(params.slug, params.id)
         requireOwn(principal, feed)
+        const started = performance.now()
         const target = ctx.engine.parseFeed(params.target, 'target')
-        return ctx.client
-          .feed(feed.slug, feed.userId)
-          .unfollow(target.slug, target.userId, { keepHistory: qbool(query, 'keep_history') })
+        await ctx.engine.unfollow([{ source: feed, target, keepHistory: qbool(query, 'keep_history') }])
+        return timed(started, {})
       },
     )
   }
@@ -62,9 +63,10 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
       async ({ principal, params, query }) => {
         const feed = ctx.engine.feed(params.slug, params.id)
         requireOwn(principal, feed)
-        // The client parses the numbers (and says what is wrong with them).
+        const started = performance.now()
+        // The engine parses the numbers and the filter (and says what is wrong with them).
         const options = { limit: query.limit, offset: query.offset, filter: query.filter }
-        return ctx.client.feed(feed.slug, feed.userId)[direction](options as never)
+        return timed(started, { results: relations(await ctx.engine.follows(feed, direction, options)) })
       },
     )
   }
@@ -109,8 +111,13 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
     { method: 'POST', url: '/api/v1.0/follow_many/', resource, feedOf: () => '*', schema: schema.followMany },
     async ({ principal, query, body }) => {
       requireServer(principal)
-      const limit = query.activity_copy_limit
-      return ctx.client.followMany(body as never, limit === undefined ? undefined : (limit as never))
+      const started = performance.now()
+      const pairs = body.map((f) => ({
+        source: ctx.engine.parseFeed(f.source, 'source'),
+        target: ctx.engine.parseFeed(f.target, 'target'),
+      }))
+      await ctx.engine.follow(pairs, query.activity_copy_limit)
+      return timed(started, {})
     },
   )
 
@@ -126,7 +133,14 @@ export function followRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
     async ({ principal, body }) => {
       requireServer(principal)
-      return ctx.client.unfollowMany(body as never)
+      const started = performance.now()
+      const pairs = body.map((f) => ({
+        source: ctx.engine.parseFeed(f.source, 'source'),
+        target: ctx.engine.parseFeed(f.target, 'target'),
+        keepHistory: f.keep_history === true,
+      }))
+      await ctx.engine.unfollow(pairs)
+      return timed(started, {})
     },
   )
 }

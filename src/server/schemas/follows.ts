@@ -108,7 +108,7 @@ export const unfollowMany = {
       {
         source: FeedId('the following feed'),
         target: FeedId('the followed feed'),
-        keep_history: Type.Optional(Type.Unknown({ description: 'true keeps delivered activities' })),
+        keep_history: Type.Optional(Type.Boolean({ description: 'true keeps delivered activities' })),
       },
       { additionalProperties: false, title: 'an unfollow' },
     ),
