@@ -74,12 +74,15 @@ function apiRoutes(app: FastifyInstance): { method: string; path: string }[] {
     const path = (stack[depth - 1] ?? '') + segment
     stack[depth] = path
     for (const method of m[3].split(', ')) {
-      // Health checks read nothing from the request.
+      // Health checks and the API's own documentation (the OpenAPI document, the docs page and
+      // its static files) read nothing from the request.
       if (
         method === 'HEAD' ||
         method === 'OPTIONS' ||
         !path.startsWith('/api/v1.0/') ||
-        path.includes('/health')
+        path.includes('/health') ||
+        path.startsWith('/api/v1.0/docs') ||
+        path === '/api/v1.0/openapi.json'
       )
         continue
       out.push({ method, path })
