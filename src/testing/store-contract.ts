@@ -14,6 +14,7 @@ import { followTests } from './contract/follows.js'
 import { groupStateTests } from './contract/group-state.js'
 import { groupTests, seenTests } from './contract/groups.js'
 import { reactionTests } from './contract/reactions.js'
+import { windowTests } from './contract/window.js'
 
 /** How to run the contract against one backend. */
 export interface StoreContractOptions {
@@ -57,5 +58,6 @@ export function runStoreContract(options: StoreContractOptions): void {
     describe('dead fan-out jobs', () => deadJobTests(test))
     describe('documents', () => docTests(test))
     describe('reactions and audit log', () => reactionTests(test))
+    describe('page windows', () => windowTests(test))
   })
 }

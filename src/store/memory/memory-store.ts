@@ -5,8 +5,10 @@
  * not the size of the feeds it touches. The parts, by role: timelines and groups, follows,
  * fan-out jobs, activity bodies and documents.
  */
+
 import { closedError } from '../errors.js'
 import { TrimPlan } from '../shared/group-state.js'
+import { checkWindow } from '../shared/window.js'
 import type {
   AuditStore,
   ClaimOptions,
@@ -212,11 +214,13 @@ export class MemoryStore implements Store {
 
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
     this.#check()
+    checkWindow(page.limit, page.offset)
     return readFlat(this.#timelines.get(feed), page, this.#bodyOf)
   }
 
   async newestEntries(feed: string, limit: number): Promise<string[]> {
     this.#check()
+    checkWindow(limit, 0)
     return newestEntries(this.#timelines.get(feed), limit)
   }
 
@@ -226,6 +230,8 @@ export class MemoryStore implements Store {
     perGroup: number,
     options: GroupReadOptions = {},
   ): Promise<GroupPage> {
+    checkWindow(page.limit, page.offset)
+    checkWindow(perGroup, 0)
     const read = () => {
       const t = this.#timelines.get(feed)
       const out: GroupPage = { groups: readGroupPage(t, page, perGroup, this.#bodyOf) }
@@ -245,11 +251,13 @@ export class MemoryStore implements Store {
 
   async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
     this.#check()
+    checkWindow(query.limit, query.offset)
     return this.#follows.list(feed, 'followers', query)
   }
 
   async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
     this.#check()
+    checkWindow(query.limit, query.offset)
     return this.#follows.list(feed, 'following', query)
   }
 

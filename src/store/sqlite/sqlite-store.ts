@@ -6,7 +6,9 @@
  * an add with few followers costs one commit, and concurrent writes marked `groupCommit` share
  * one (group-commit.ts).
  */
+
 import { closedError } from '../errors.js'
+import { checkWindow } from '../shared/window.js'
 import {
   type ClaimOptions,
   DEFAULT_LEASE_MS,
@@ -151,11 +153,13 @@ export class SqliteStore implements Store {
 
   async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
     this.#check()
+    checkWindow(page.limit, page.offset)
     return this.#reader.readFlat(feed, page)
   }
 
   async newestEntries(feed: string, limit: number): Promise<string[]> {
     this.#check()
+    checkWindow(limit, 0)
     return this.#reader.newestEntries(feed, limit)
   }
 
@@ -166,16 +170,20 @@ export class SqliteStore implements Store {
     options?: GroupReadOptions,
   ): Promise<GroupPage> {
     this.#check()
+    checkWindow(page.limit, page.offset)
+    checkWindow(perGroup, 0)
     return this.#reader.readGroups(feed, page, perGroup, options)
   }
 
   async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
     this.#check()
+    checkWindow(query.limit, query.offset)
     return this.#follows(feed, query, 'followers')
   }
 
   async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
     this.#check()
+    checkWindow(query.limit, query.offset)
     return this.#follows(feed, query, 'following')
   }
 
