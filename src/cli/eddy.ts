@@ -416,6 +416,8 @@ async function queueWorker(
   leaseMs: string | undefined,
   metricsPort: string | undefined,
 ): Promise<void> {
+  const queueUrl = scale.queue ?? scale.timelines
+  if (queueUrl === undefined) fail('eddy worker: the queue needs --timelines or --queue')
   const lease = leaseMs === undefined ? undefined : Number(leaseMs)
   if (lease !== undefined && (!Number.isInteger(lease) || lease < 100 || lease > 3_600_000))
     fail(`--lease-ms must be 100 to 3600000, got ${leaseMs}`)
@@ -450,7 +452,7 @@ async function queueWorker(
   const at =
     address && typeof address === 'object' ? `, metrics on http://127.0.0.1:${address.port}/metrics` : ''
   process.stdout.write(
-    `eddy worker on ${shownStore(store)}, queue on ${shownRedis(scale.queue ?? scale.timelines!)}, concurrency ${concurrency}${at}\n`,
+    `eddy worker on ${shownStore(store)}, queue on ${shownRedis(queueUrl)}, concurrency ${concurrency}${at}\n`,
   )
   await client.engine.work(stop.signal, undefined, concurrency)
   metrics?.close()

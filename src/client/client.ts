@@ -190,7 +190,7 @@ function foreignIdSpelling<T>(item: T): T {
  * is typed as a notification page) and `F` the custom activity fields; the bare `EddyClient`
  * type accepts any client.
  */
-// `any` as G's default makes every typed client assignable to the bare `EddyClient` type.
+// biome-ignore lint/suspicious/noExplicitAny: `any` as G's default makes every typed client assignable to the bare `EddyClient` type.
 export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoFields> {
   /** The engine behind this client (for the server and integrations). */
   readonly engine: Engine

@@ -19,7 +19,7 @@ export function docTests(test: Test): void {
     await clockPasses(inserted.updatedAt)
     const updated = await store.documents.putDoc('user', 'u1', { name: 'b' }, 'update')
     assert.deepEqual([updated?.data, updated?.createdAt], [{ name: 'b' }, inserted.createdAt])
-    assert.ok(updated!.updatedAt > inserted.createdAt)
+    assert.ok(updated && updated.updatedAt > inserted.createdAt)
     const upserted = await store.documents.putDoc('user', 'u1', { name: 'c' }, 'upsert')
     assert.deepEqual([upserted?.data, upserted?.createdAt], [{ name: 'c' }, inserted.createdAt])
     assert.deepEqual((await store.documents.putDoc('user', 'u3', { name: 'd' }, 'upsert'))?.data, {
@@ -47,18 +47,19 @@ export function docTests(test: Test): void {
   test('updates a document only if it is unchanged since it was read (ifUpdatedAt)', async (store) => {
     const docs = store.documents
     const first = await docs.putDoc('collection:food', 'f1', { owner: 'ann' }, 'insert')
-    await clockPasses(first!.updatedAt)
+    assert.ok(first)
+    await clockPasses(first.updatedAt)
     const second = await docs.putDoc(
       'collection:food',
       'f1',
       { owner: 'ann', n: 2 },
       'update',
-      first!.updatedAt,
+      first.updatedAt,
     )
     assert.deepEqual(second?.data, { owner: 'ann', n: 2 })
     // A writer still holding the first version loses, and changes nothing.
     assert.equal(
-      await docs.putDoc('collection:food', 'f1', { owner: 'bob' }, 'update', first!.updatedAt),
+      await docs.putDoc('collection:food', 'f1', { owner: 'bob' }, 'update', first.updatedAt),
       undefined,
     )
     assert.deepEqual((await docs.getDocs('collection:food', ['f1']))[0].data, { owner: 'ann', n: 2 })

@@ -197,7 +197,8 @@ export function fanoutTests(test: Test): void {
     assert.ok(advanced)
     // A stale copy runs the next chunk from the stored cursor, not one already done.
     const fromStale = await store.runFanout(pending, 10)
-    assert.ok(fromStale && fromStale.cursor !== advanced.cursor && fromStale.cursor! > advanced.cursor!)
+    assert.ok(typeof fromStale?.cursor === 'string' && typeof advanced.cursor === 'string')
+    assert.ok(fromStale.cursor !== advanced.cursor && fromStale.cursor > advanced.cursor)
     await drain(store, fromStale, 10)
     assert.deepEqual(await holders(store, feeds), feeds)
     await store.write({ remove: [{ feed: 'user:15', sk: sk(1) }] })

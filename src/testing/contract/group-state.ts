@@ -218,7 +218,8 @@ export function groupStateTests(test: Test, kind: Grouped): void {
         `step ${step}: groups`,
       )
       for (const row of rows) {
-        const want = expected.get(row.group)!
+        const want = expected.get(row.group)
+        assert.ok(want, `step ${step}: group ${row.group} is expected`)
         assert.deepEqual(state(row), state(want), `step ${step}: group ${row.group}`)
         assert.deepEqual(
           row.activities.map((a) => a.sk).reverse(),

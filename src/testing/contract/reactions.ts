@@ -110,7 +110,8 @@ export function reactionTests(test: Test): void {
 
   test('applies a batch whole or not at all: a taken id, a missing parent or a stale body refuses it', async (store) => {
     await insert(store, reaction('r1', 1))
-    const stored = (await store.reactions.getReactions(['r1'])).get('r1')!
+    const stored = (await store.reactions.getReactions(['r1'])).get('r1')
+    assert.ok(stored)
     const refused = await store.reactions.write({
       insert: [reaction('r2', 2), reaction('c1', 3, { parent: 'ghost' }), reaction('r1', 4)],
       update: [{ id: 'r1', expect: '{"old":true}', body: '{"new":true}' }],
@@ -140,7 +141,8 @@ export function reactionTests(test: Test): void {
 
   test('soft-deletes and restores: kept and flagged, hidden from lists and counts, no children', async (store) => {
     await insert(store, reaction('r1', 1), reaction('r2', 2))
-    const body = (await store.reactions.getReactions(['r1'])).get('r1')!.body
+    const body = (await store.reactions.getReactions(['r1'])).get('r1')?.body
+    assert.ok(body)
     assert.equal(
       (await store.reactions.write({ update: [{ id: 'r1', expect: body, deleted: true }] })).applied,
       true,
@@ -168,7 +170,8 @@ export function reactionTests(test: Test): void {
       reaction('g1', 4, { parent: 'c2' }),
       reaction('r2', 5, { kind: 'comment' }),
     )
-    const c1 = (await store.reactions.getReactions(['c1'])).get('c1')!
+    const c1 = (await store.reactions.getReactions(['c1'])).get('c1')
+    assert.ok(c1)
     await store.reactions.write({ update: [{ id: 'c1', expect: c1.body, deleted: true }] })
     const result = await store.reactions.write({ remove: [{ id: 'r1' }], audit: [entry(1)] })
     assert.equal(result.applied, true)
