@@ -27,6 +27,8 @@ export interface FeedMessage {
   /** Notification feeds: exact unseen and unread group counts after the change. */
   unseen?: number
   unread?: number
+  /** Feeds V3 events riding the same bus and transport (published under `v3~<fid>`; see src/v3/hub.ts). */
+  v3?: Record<string, unknown>[]
 }
 
 /** Receives the messages of a feed; its errors are ignored (the change has committed). */

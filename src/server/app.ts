@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { EddyClient } from '../client/client.js'
 import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import { EddyError, inputError } from '../engine/errors.js'
+import { registerV3 } from '../v3/index.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
 import { type CorsOption, registerCors } from './cors.js'
@@ -229,6 +230,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       }
     }
   })
+  // Feeds V3 (/api/v2 and its WebSocket): before Faye attaches, which hands it the other upgrades.
+  registerV3(app, ctx)
 
   const realtime = new Realtime({
     engine: ctx.engine,

@@ -89,8 +89,7 @@ export class Authenticator {
    * promise branch).
    */
   authenticate(apiKey: unknown, authType: unknown, token: unknown): Principal | Promise<Principal> {
-    if (typeof apiKey !== 'string' || apiKey === '') throw apiKeyError('api_key query parameter is missing')
-    if (!sameKey(apiKey, this.#key, this.#keyScratch)) throw apiKeyError('api_key not found')
+    this.checkKey(apiKey)
     if (authType !== undefined && authType !== 'jwt') {
       throw signatureError(`stream-auth-type must be jwt, got ${JSON.stringify(authType).slice(0, 40)}`)
     }
@@ -103,6 +102,12 @@ export class Authenticator {
         'HTTP Signature authentication is not accepted: it signs the method, path and date but not the body; send a JWT signed with the API secret',
       )
     return this.verify(token)
+  }
+
+  /** Throws 401 unless `apiKey` is this app's key (compared in constant time). */
+  checkKey(apiKey: unknown): void {
+    if (typeof apiKey !== 'string' || apiKey === '') throw apiKeyError('api_key query parameter is missing')
+    if (!sameKey(apiKey, this.#key, this.#keyScratch)) throw apiKeyError('api_key not found')
   }
 
   /**
@@ -160,6 +165,9 @@ export class Authenticator {
 function toPrincipal(payload: Record<string, unknown>): Principal {
   const resource = claim(payload, 'resource')
   const userId = claim(payload, 'user_id')
+  // Stream's current server SDKs (node-sdk, stream-py...) sign `{ server: true }`: the whole app.
+  if (resource === undefined && claim(payload, 'server') === true)
+    return { kind: 'server', resource: ['*'], action: ['*'], feedId: ['*'] }
   if (resource === undefined) {
     if (typeof userId !== 'string' || !USER_ID.test(userId) || userId.length > 255) {
       throw signatureError('a user token needs a user_id of letters, numbers, - or _')

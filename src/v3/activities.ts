@@ -1,0 +1,252 @@
+/**
+ * V3 activity routes on the engine: add (to one or more feeds, fanned out to their followers),
+ * get, update (full and partial, through the engine's partial update), delete (one or many).
+ * Permissions: a user adds only as itself to feeds it owns, reads what the activity's first feed
+ * lets it read, and changes or deletes only its own activities.
+ */
+import type { Activity } from '../engine/activity.js'
+import { inputError, notFound } from '../engine/errors.js'
+import { idToSk, skToId } from '../engine/ids.js'
+import { partialUpdate } from '../engine/updates.js'
+import type { ServerContext } from '../server/context.js'
+import { requireId } from '../server/docs.js'
+import { notAllowed } from '../server/errors.js'
+import { activityResponse, actorId, engineInput } from './activity-model.js'
+import { feedOf, loadFeeds, mayRead, requireOwner } from './feeds.js'
+import { isFollowing } from './follows.js'
+import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
+import { actingUser, type Caller, type Edge, v3route } from './http.js'
+import { usersById } from './users.js'
+
+/** Document kind mapping an activity's own V3 id to the engine's sort key. */
+export const ACTIVITY_ID_KIND = 'v3_activity'
+/** Most feeds one activity may be added to. */
+const MAX_FEEDS = 25
+/** Most activities per batch call. */
+const MAX_BATCH = 100
+
+/** The user a write acts as: the token's user, or the body's `user_id` for the app. */
+export function writer(caller: Caller, body: { user_id?: unknown; user?: { id?: unknown } }): string {
+  const user = actingUser(caller)
+  if (user !== undefined) {
+    if (body.user_id !== undefined && body.user_id !== user) throw notAllowed()
+    return user
+  }
+  const id = body.user_id ?? body.user?.id
+  return requireId(id, 'user_id')
+}
+
+/** The engine sort key of a V3 activity id (its own id's index, else the engine id). */
+export async function skOf(ctx: ServerContext, id: string): Promise<string | undefined> {
+  const [doc] = await ctx.engine.documents.getDocs(ACTIVITY_ID_KIND, [id])
+  if (doc && typeof doc.data.sk === 'string') return doc.data.sk
+  return idToSk(id)
+}
+
+/** Loads a V3 activity by id, or 404. */
+export async function loadActivity(ctx: ServerContext, id: unknown, field = 'id'): Promise<Activity> {
+  if (typeof id !== 'string' || id === '' || id.length > 255)
+    throw inputError(`${field} must be an activity id`, id, field)
+  const sk = await skOf(ctx, id)
+  const found = sk ? (await ctx.engine.loadActivities([sk])).get(sk) : undefined
+  if (!found) throw notFound(`activity ${id} does not exist`)
+  return found
+}
+
+/** The feeds an activity is in (its `feeds`, else its V1 `to`). */
+export function feedsOf(activity: Activity): string[] {
+  if (Array.isArray(activity.feeds)) return activity.feeds.filter((f): f is string => typeof f === 'string')
+  return activity.to ?? []
+}
+
+/** Throws 403 unless `caller` may read `activity` (its first feed's visibility; private: its author). */
+export async function requireReadable(ctx: ServerContext, caller: Caller, activity: Activity): Promise<void> {
+  if (caller.kind === 'server') return
+  const user = caller.kind === 'user' ? caller.userId : undefined
+  if (user !== undefined && actorId(activity) === user) return
+  if (activity.visibility === 'private') throw notAllowed()
+  const [first] = feedsOf(activity)
+  if (first === undefined) return
+  const ref = feedOf(ctx, first, 'feeds')
+  const feed = (await loadFeeds(ctx, [ref])).get(ref.id)!
+  const follower = user !== undefined && (await isFollowing(ctx, user, ref))
+  if (!mayRead(caller, feed, follower)) throw notAllowed()
+}
+
+/** Engine activities as V3 ActivityResponses, with their users. */
+export async function activityResponses(
+  ctx: ServerContext,
+  activities: Activity[],
+  currentFeed?: string,
+): Promise<ActivityResponse[]> {
+  const users = await usersById(ctx, activities.map(actorId))
+  return activities.map((a) => activityResponse(a, users.get(actorId(a))!, currentFeed))
+}
+
+/** Adds one V3 activity as `userId`; returns the engine's activity. */
+export async function addActivity(
+  ctx: ServerContext,
+  caller: Caller,
+  input: ActivityRequest,
+  userId: string,
+): Promise<Activity> {
+  const feeds = input.feeds
+  if (!Array.isArray(feeds) || feeds.length === 0 || feeds.length > MAX_FEEDS)
+    throw inputError(`feeds must list 1 to ${MAX_FEEDS} feed ids`, feeds, 'feeds')
+  const refs = feeds.map((f, i) => feedOf(ctx, f, `feeds[${i}]`))
+  const loaded = await loadFeeds(ctx, refs)
+  for (const feed of loaded.values()) requireOwner(caller, feed)
+  const fids = [...loaded.keys()]
+  if (input.id !== undefined) {
+    const [existing] = await ctx.engine.documents.getDocs(ACTIVITY_ID_KIND, [String(input.id)])
+    if (existing) throw inputError(`an activity with id ${input.id} exists already`, input.id, 'id')
+  }
+  const [activity] = await ctx.engine.addActivities(refs[0], [engineInput(input, userId, fids)], undefined, {
+    groupCommit: ctx.adds.groupCommit,
+  })
+  if (typeof activity.v3_id === 'string') {
+    const sk = idToSk(activity.id)!
+    await ctx.engine.documents.putDoc(ACTIVITY_ID_KIND, activity.v3_id, { sk }, 'upsert')
+  }
+  return activity
+}
+
+/** Deletes an activity from every feed it is in (the caller must be its author or the app). */
+async function deleteActivity(ctx: ServerContext, caller: Caller, id: string): Promise<void> {
+  const activity = await loadActivity(ctx, id)
+  const user = actingUser(caller)
+  if (user !== undefined && actorId(activity) !== user) throw notAllowed()
+  const [first] = feedsOf(activity)
+  const origin = first ?? activity.origin
+  if (typeof origin !== 'string') throw notFound(`activity ${id} is in no feed`)
+  const sk = idToSk(activity.id)!
+  await ctx.engine.removeActivities(feedOf(ctx, origin, 'feeds'), [sk])
+  if (typeof activity.v3_id === 'string')
+    await ctx.engine.documents.deleteDocs(ACTIVITY_ID_KIND, [activity.v3_id])
+}
+
+/** V3 fields a partial update may set, beside custom fields. */
+const SETTABLE = new Set([
+  'text',
+  'attachments',
+  'visibility',
+  'filter_tags',
+  'interest_tags',
+  'mentioned_user_ids',
+  'location',
+  'expires_at',
+  'search_data',
+  'restrict_replies',
+])
+
+/** Applies a V3 set/unset to an activity (custom fields are top-level in the engine's form). */
+async function updateActivity(
+  ctx: ServerContext,
+  caller: Caller,
+  id: string,
+  set: Record<string, unknown>,
+  unset: string[],
+): Promise<Activity> {
+  const activity = await loadActivity(ctx, id)
+  const user = actingUser(caller)
+  if (user !== undefined && actorId(activity) !== user) throw notAllowed()
+  const engineSet: Record<string, unknown> = { updated_at: new Date().toISOString() }
+  for (const [k, v] of Object.entries(set)) {
+    if (k === 'custom') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v))
+        throw inputError('custom must be an object', v, 'set.custom')
+      Object.assign(
+        engineSet,
+        engineInput({ type: 'x', feeds: [], custom: v as Record<string, unknown> }, 'x', []),
+      )
+      for (const key of ['actor', 'verb', 'object', 'feeds']) delete engineSet[key]
+    } else if (SETTABLE.has(k)) engineSet[k] = v
+    else throw inputError(`set may change ${[...SETTABLE].join(', ')} or custom; not ${k}`, k, `set.${k}`)
+  }
+  if (set.text !== undefined) engineSet.edited_at = engineSet.updated_at
+  const engineUnset = unset.map((k) => {
+    if (typeof k !== 'string' || (!SETTABLE.has(k) && k.startsWith('custom.') === false))
+      throw inputError('unset lists V3 fields or custom.<name>', k, 'unset')
+    return k.startsWith('custom.') ? k.slice(7) : k
+  })
+  const [updated] = await partialUpdate(ctx.engine, [{ id: activity.id, set: engineSet, unset: engineUnset }])
+  return updated
+}
+
+/** Registers the V3 activity routes. */
+export function activityRoutes(edge: Edge): void {
+  const { ctx } = edge
+
+  v3route(
+    edge,
+    'POST',
+    '/feeds/activities',
+    async ({ caller, body }) => {
+      const userId = writer(caller, body)
+      const activity = await addActivity(ctx, caller, body as unknown as ActivityRequest, userId)
+      const [response] = await activityResponses(ctx, [activity])
+      return { activity: response }
+    },
+    201,
+  )
+
+  v3route(
+    edge,
+    'POST',
+    '/feeds/activities/batch',
+    async ({ caller, body }) => {
+      const list = body.activities
+      if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH)
+        throw inputError(`activities must list 1 to ${MAX_BATCH} activities`, list, 'activities')
+      const added: Activity[] = []
+      for (const item of list as ActivityRequest[])
+        added.push(await addActivity(ctx, caller, item, writer(caller, item)))
+      return { activities: await activityResponses(ctx, added) }
+    },
+    201,
+  )
+
+  v3route(edge, 'GET', '/feeds/activities/:id', async ({ caller, params }) => {
+    const activity = await loadActivity(ctx, params.id)
+    await requireReadable(ctx, caller, activity)
+    const [response] = await activityResponses(ctx, [activity])
+    return { activity: response }
+  })
+
+  v3route(edge, 'DELETE', '/feeds/activities/:id', async ({ caller, params }) => {
+    await deleteActivity(ctx, caller, params.id)
+    return {}
+  })
+
+  v3route(edge, 'POST', '/feeds/activities/delete', async ({ caller, body }) => {
+    const ids = body.ids
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_BATCH)
+      throw inputError(`ids must list 1 to ${MAX_BATCH} activity ids`, ids, 'ids')
+    for (const id of ids) await deleteActivity(ctx, caller, String(id))
+    return { deleted_ids: ids.map(String) }
+  })
+
+  v3route(edge, 'PATCH', '/feeds/activities/:id', async ({ caller, params, body }) => {
+    const set = (body.set ?? {}) as Record<string, unknown>
+    if (set === null || typeof set !== 'object' || Array.isArray(set))
+      throw inputError('set must be an object', set, 'set')
+    const unset = body.unset ?? []
+    if (!Array.isArray(unset)) throw inputError('unset must be a list of field names', unset, 'unset')
+    const updated = await updateActivity(ctx, caller, params.id, set, unset)
+    const [response] = await activityResponses(ctx, [updated])
+    return { activity: response }
+  })
+
+  v3route(edge, 'PUT', '/feeds/activities/:id', async ({ caller, params, body }) => {
+    const set: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(body)) {
+      if (SETTABLE.has(k) || k === 'custom') set[k] = v
+    }
+    const updated = await updateActivity(ctx, caller, params.id, set, [])
+    const [response] = await activityResponses(ctx, [updated])
+    return { activity: response }
+  })
+}
+
+/** An engine activity id from its sort key (re-exported for the feed reads). */
+export { skToId }

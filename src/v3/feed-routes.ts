@@ -1,0 +1,185 @@
+/**
+ * V3 feed routes: getOrCreate (the feed's data, a page of its activities with `next`/`prev`
+ * cursors, its followers and followings, own capabilities; `watch` subscribes the caller's
+ * WebSocket), update, delete, and stop watching.
+ */
+import { inputError } from '../engine/errors.js'
+import { readFeed, type FeedResponse as V1FeedResponse } from '../engine/read.js'
+import { requireId } from '../server/docs.js'
+import { notAllowed } from '../server/errors.js'
+import { activityResponses, writer } from './activities.js'
+import {
+  applyFeedChanges,
+  FEED_KIND,
+  type FeedData,
+  feedData,
+  feedRefOf,
+  feedResponses,
+  loadFeed,
+  mayRead,
+  requireExisting,
+  requireOwner,
+} from './feeds.js'
+import { followResponses, isFollowing } from './follows.js'
+import type { GetOrCreateFeedRequest } from './gen/spec.js'
+import { type Edge, v3route } from './http.js'
+import type { Hub } from './hub.js'
+import { v3Event } from './hub.js'
+
+/** Default and largest page of activities. */
+const DEFAULT_LIMIT = 25
+const MAX_LIMIT = 100
+
+/** A V3 cursor: the engine id to read below (`next`) or above (`prev`), opaque to clients. */
+function cursor(direction: 'lt' | 'gt', id: string): string {
+  return Buffer.from(JSON.stringify({ [direction]: id })).toString('base64url')
+}
+function readCursor(value: unknown, field: string): { lt?: string; gt?: string } {
+  if (typeof value !== 'string' || value.length > 200)
+    throw inputError(`${field} must be a cursor from a previous page`, value, field)
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString())
+    if (parsed && (typeof parsed.lt === 'string' || typeof parsed.gt === 'string')) return parsed
+  } catch {}
+  throw inputError(`${field} must be a cursor from a previous page`, value, field)
+}
+
+/** Registers the V3 feed routes. */
+export function feedRoutes(edge: Edge, hub: Hub): void {
+  const { ctx } = edge
+  const path = '/feeds/feed_groups/:feed_group_id/feeds/:feed_id'
+
+  v3route(
+    edge,
+    'POST',
+    path,
+    async ({ caller, params, query, body, reply }) => {
+      const input = body as GetOrCreateFeedRequest
+      const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
+      let feed = await loadFeed(ctx, ref)
+      let created = false
+      if (!feed.doc || feed.data.deleted_at) {
+        const owner = caller.kind === 'anonymous' ? undefined : writer(caller, body)
+        if (owner === undefined) throw notAllowed()
+        const data = feedData(input.data, owner)
+        const doc = await ctx.engine.documents.putDoc(
+          FEED_KIND,
+          ref.id,
+          data as unknown as Record<string, unknown>,
+          'upsert',
+        )
+        created = true
+        feed = { ...feed, data, doc }
+        hub.publish(ref.id, [
+          v3Event('feeds.feed.created', { fid: ref.id, feed: (await feedResponses(ctx, [feed]))[0] }),
+        ])
+      }
+      const user = caller.kind === 'user' ? caller.userId : undefined
+      const follower =
+        user !== undefined && user !== feed.data.created_by && (await isFollowing(ctx, user, ref))
+      if (!mayRead(caller, feed, follower)) throw notAllowed()
+
+      const limit = input.limit ?? DEFAULT_LIMIT
+      if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
+        throw inputError(`limit must be an integer from 0 to ${MAX_LIMIT}`, limit, 'limit')
+      const options: Record<string, unknown> = { limit: limit + 1 }
+      if (input.next !== undefined) options.id_lt = readCursor(input.next, 'next').lt
+      if (input.prev !== undefined) options.id_gt = readCursor(input.prev, 'prev').gt
+      const page: V1FeedResponse =
+        limit === 0 ? { results: [], next: '', duration: '' } : await readFeed(ctx.engine, ref, options)
+      const flat = ref.group.kind === 'flat'
+      const rows = flat ? page.results : []
+      const more = rows.length > limit
+      const shown = rows.slice(0, limit) as never[]
+      // Activities a reader may not see (private ones of others) are left out of the page.
+      const visible = shown.filter(
+        (a: { visibility?: unknown; actor: string }) =>
+          a.visibility !== 'private' ||
+          caller.kind === 'server' ||
+          (user !== undefined && a.actor === `SU:${user}`),
+      )
+      const activities = await activityResponses(ctx, visible, ref.id)
+      const response: Record<string, unknown> = {
+        created,
+        feed: (await feedResponses(ctx, [feed], caller, follower ? new Set([ref.id]) : undefined))[0],
+        activities,
+        aggregated_activities: [],
+        followers: await followResponses(
+          ctx,
+          await ctx.engine.follows(ref, 'followers', { limit: 10 }),
+          caller,
+        ),
+        following: await followResponses(
+          ctx,
+          await ctx.engine.follows(ref, 'following', { limit: 10 }),
+          caller,
+        ),
+        members: [],
+        pinned_activities: [],
+      }
+      const last = (shown.at(-1) as { id?: string } | undefined)?.id
+      const first = (shown[0] as { id?: string } | undefined)?.id
+      if (more && last) response.next = cursor('lt', last)
+      if ((input.next !== undefined || input.prev !== undefined) && first) response.prev = cursor('gt', first)
+      if (input.watch === true) {
+        const connectionId = query.connection_id
+        if (typeof connectionId !== 'string' || connectionId === '')
+          throw inputError(
+            'watch needs the connection_id of an open WebSocket',
+            connectionId,
+            'connection_id',
+          )
+        hub.watch(connectionId, user, ref.id)
+      }
+      reply.status(created ? 201 : 200)
+      return response
+    },
+    201,
+  )
+
+  v3route(edge, 'PUT', path, async ({ caller, params, body }) => {
+    const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
+    const feed = await loadFeed(ctx, ref)
+    const doc = requireExisting(feed)
+    requireOwner(caller, feed)
+    const data: FeedData = { ...feed.data }
+    applyFeedChanges(data, body, 'body')
+    const written = await ctx.engine.documents.putDoc(
+      FEED_KIND,
+      ref.id,
+      data as unknown as Record<string, unknown>,
+      'update',
+      doc.updatedAt,
+    )
+    if (!written) throw inputError('the feed changed meanwhile; retry', ref.id, 'feed')
+    const [shown] = await feedResponses(ctx, [{ ...feed, data, doc: written }], caller)
+    hub.publish(ref.id, [v3Event('feeds.feed.updated', { fid: ref.id, feed: shown })])
+    return { feed: shown }
+  })
+
+  v3route(edge, 'DELETE', path, async ({ caller, params }) => {
+    const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
+    const feed = await loadFeed(ctx, ref)
+    const doc = requireExisting(feed)
+    requireOwner(caller, feed)
+    // The feed's data is kept with deleted_at (V3's soft delete); its activities stay in the engine.
+    const data: FeedData = { ...feed.data, deleted_at: new Date().toISOString() }
+    await ctx.engine.documents.putDoc(
+      FEED_KIND,
+      ref.id,
+      data as unknown as Record<string, unknown>,
+      'update',
+      doc.updatedAt,
+    )
+    hub.publish(ref.id, [v3Event('feeds.feed.deleted', { fid: ref.id })])
+    return { task_id: crypto.randomUUID() }
+  })
+
+  v3route(edge, 'DELETE', `${path}/watch`, async ({ caller, params, query }) => {
+    const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
+    const connectionId = query.connection_id
+    if (typeof connectionId === 'string' && connectionId !== '')
+      hub.watch(connectionId, caller.kind === 'user' ? caller.userId : undefined, ref.id, false)
+    return {}
+  })
+}

@@ -1,0 +1,259 @@
+/**
+ * V3 feeds on the engine: a V3 feed `group:id` is the engine's feed of slug `group` and user id
+ * `id` (the same feed a V1 client reads as `client.feed(group, id)`); its V3 data (name,
+ * description, visibility, custom, creator) is a document of kind `v3_feed` keyed by the fid.
+ * A feed with no document (one V1 wrote to) reads as a public feed owned by its id.
+ */
+import { checkBounds, DOCUMENT_BOUNDS } from '../engine/bounds.js'
+import { inputError, notFound } from '../engine/errors.js'
+import type { FeedRef } from '../engine/feed-groups.js'
+import type { ServerContext } from '../server/context.js'
+import { notAllowed } from '../server/errors.js'
+import type { DocRow } from '../store/store.js'
+import type { FeedInput, FeedOwnCapability, FeedResponse } from './gen/spec.js'
+import type { Caller } from './http.js'
+import { rfc3339 } from './time.js'
+import { usersById } from './users.js'
+
+/** Document kind of V3 feed data. */
+export const FEED_KIND = 'v3_feed'
+/** V3's feed visibility levels. */
+export const VISIBILITIES = ['public', 'visible', 'followers', 'members', 'private'] as const
+/** One of V3's feed visibility levels. */
+export type Visibility = (typeof VISIBILITIES)[number]
+
+/** A V3 feed's stored data. */
+export interface FeedData {
+  name: string
+  description: string
+  visibility: Visibility
+  custom: Record<string, unknown>
+  created_by: string
+  filter_tags?: string[]
+  location?: unknown
+  deleted_at?: string
+}
+
+/** A V3 feed: the engine's feed and its V3 data (`doc` absent when the feed has none yet). */
+export interface V3Feed {
+  fid: string
+  ref: FeedRef
+  data: FeedData
+  doc?: DocRow
+}
+
+/** Parses a `group:id` fid into the engine's feed (a 400 naming the field when it is not one). */
+export function feedOf(ctx: ServerContext, fid: unknown, field: string): FeedRef {
+  if (typeof fid !== 'string' || !fid.includes(':'))
+    throw inputError(`${field} must be a feed id like user:alice`, fid, field)
+  const colon = fid.indexOf(':')
+  return feedRefOf(ctx, fid.slice(0, colon), fid.slice(colon + 1), field)
+}
+
+/** The engine's feed for a group and id, with V3's wording when the group is not configured. */
+export function feedRefOf(ctx: ServerContext, group: string, id: string, field = 'feed'): FeedRef {
+  if (!ctx.engine.groups.has(group)) {
+    const known = [...ctx.engine.groups.keys()].join(', ')
+    throw inputError(`feed group ${group} does not exist on this server (configured: ${known})`, group, field)
+  }
+  return ctx.engine.feed(group, id)
+}
+
+/** The data of a feed that has no V3 document: public, owned by the user its id names. */
+function implicitData(ref: FeedRef): FeedData {
+  return { name: '', description: '', visibility: 'public', custom: {}, created_by: ref.userId }
+}
+
+/** Loads feeds' V3 data (each fid once). */
+export async function loadFeeds(ctx: ServerContext, refs: FeedRef[]): Promise<Map<string, V3Feed>> {
+  const unique = [...new Map(refs.map((r) => [r.id, r])).values()]
+  const docs =
+    unique.length === 0
+      ? []
+      : await ctx.engine.documents.getDocs(
+          FEED_KIND,
+          unique.map((r) => r.id),
+        )
+  const byId = new Map(docs.map((d) => [d.id, d]))
+  return new Map(
+    unique.map((ref) => {
+      const doc = byId.get(ref.id)
+      const data = doc ? (doc.data as unknown as FeedData) : implicitData(ref)
+      return [ref.id, { fid: ref.id, ref, data, doc }]
+    }),
+  )
+}
+
+/** Loads one feed's V3 data. */
+export async function loadFeed(ctx: ServerContext, ref: FeedRef): Promise<V3Feed> {
+  return (await loadFeeds(ctx, [ref])).get(ref.id)!
+}
+
+/** Validates a FeedInput (GetOrCreateFeed's `data`) into stored feed data. */
+export function feedData(input: FeedInput | undefined, createdBy: string): FeedData {
+  const data: FeedData = {
+    name: '',
+    description: '',
+    visibility: 'visible',
+    custom: {},
+    created_by: createdBy,
+  }
+  if (input === undefined || input === null) return data
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw inputError('data must be an object', input, 'data')
+  applyFeedChanges(data, input as Record<string, unknown>, 'data')
+  if (input.visibility !== undefined) {
+    if (!VISIBILITIES.includes(input.visibility as Visibility))
+      throw inputError(
+        `data.visibility must be one of ${VISIBILITIES.join(', ')}`,
+        input.visibility,
+        'data.visibility',
+      )
+    data.visibility = input.visibility
+  }
+  return data
+}
+
+/** Applies name, description, custom, filter_tags and location from `input` to `data`, validated. */
+export function applyFeedChanges(data: FeedData, input: Record<string, unknown>, field: string): void {
+  for (const key of ['name', 'description'] as const) {
+    const v = input[key]
+    if (v === undefined) continue
+    if (typeof v !== 'string' || v.length > 1_000)
+      throw inputError(`${field}.${key} must be a string of at most 1,000 characters`, v, `${field}.${key}`)
+    data[key] = v
+  }
+  if (input.custom !== undefined) {
+    if (input.custom === null || typeof input.custom !== 'object' || Array.isArray(input.custom))
+      throw inputError(`${field}.custom must be an object`, input.custom, `${field}.custom`)
+    checkBounds(input.custom, `${field}.custom`, `${field}.custom`, DOCUMENT_BOUNDS)
+    data.custom = input.custom as Record<string, unknown>
+  }
+  if (input.filter_tags !== undefined) {
+    const tags = input.filter_tags
+    if (!Array.isArray(tags) || tags.length > 100 || !tags.every((t) => typeof t === 'string'))
+      throw inputError(
+        `${field}.filter_tags must be a list of at most 100 strings`,
+        tags,
+        `${field}.filter_tags`,
+      )
+    data.filter_tags = tags
+  }
+  if (input.location !== undefined) data.location = input.location
+}
+
+/** Whether `caller` may read the feed's activities (V3 visibility levels; followers per `follows`). */
+export function mayRead(caller: Caller, feed: V3Feed, isFollower: boolean): boolean {
+  if (caller.kind === 'server') return true
+  const vis = feed.data.visibility
+  if (vis === 'public' || vis === 'visible') return true
+  if (caller.kind !== 'user') return false
+  if (caller.userId === feed.data.created_by) return true
+  return vis === 'followers' && isFollower
+}
+
+/** Throws 403 unless `caller` owns the feed (its creator) or is the app. */
+export function requireOwner(caller: Caller, feed: V3Feed): void {
+  if (caller.kind === 'server') return
+  if (caller.kind !== 'user' || caller.userId !== feed.data.created_by) throw notAllowed()
+}
+
+/** Throws 404 for a feed with no V3 data, or one deleted. */
+export function requireExisting(feed: V3Feed): DocRow {
+  if (!feed.doc || feed.data.deleted_at) throw notFound(`feed ${feed.fid} does not exist`)
+  return feed.doc
+}
+
+const OWNER_CAPABILITIES: FeedOwnCapability[] = [
+  'add-activity',
+  'add-activity-bookmark',
+  'add-activity-reaction',
+  'add-comment',
+  'add-comment-reaction',
+  'create-feed',
+  'delete-feed',
+  'delete-own-activity',
+  'delete-own-activity-bookmark',
+  'delete-own-activity-reaction',
+  'delete-own-comment',
+  'delete-own-comment-reaction',
+  'follow',
+  'pin-activity',
+  'query-feed-members',
+  'query-follows',
+  'read-activities',
+  'read-feed',
+  'unfollow',
+  'update-feed',
+  'update-feed-followers',
+  'update-feed-members',
+  'update-own-activity',
+  'update-own-activity-bookmark',
+  'update-own-comment',
+]
+const READER_CAPABILITIES: FeedOwnCapability[] = [
+  'add-activity-bookmark',
+  'add-activity-reaction',
+  'add-comment',
+  'add-comment-reaction',
+  'delete-own-activity-bookmark',
+  'delete-own-activity-reaction',
+  'delete-own-comment',
+  'delete-own-comment-reaction',
+  'follow',
+  'query-follows',
+  'read-activities',
+  'read-feed',
+  'unfollow',
+  'update-own-activity-bookmark',
+  'update-own-comment',
+]
+
+/** What `caller` may do on the feed, as V3's own_capabilities. */
+export function capabilities(caller: Caller, feed: V3Feed, isFollower: boolean): FeedOwnCapability[] {
+  if (caller.kind === 'server' || (caller.kind === 'user' && caller.userId === feed.data.created_by))
+    return OWNER_CAPABILITIES
+  if (!mayRead(caller, feed, isFollower)) {
+    return feed.data.visibility === 'private' || caller.kind !== 'user' ? [] : ['follow', 'read-feed']
+  }
+  return caller.kind === 'user' ? READER_CAPABILITIES : ['read-activities', 'read-feed']
+}
+
+/** Feeds as V3's FeedResponse, with follow counts and (for a caller) own capabilities. */
+export async function feedResponses(
+  ctx: ServerContext,
+  feeds: V3Feed[],
+  caller?: Caller,
+  followerOf?: ReadonlySet<string>,
+): Promise<FeedResponse[]> {
+  const users = await usersById(
+    ctx,
+    feeds.map((f) => f.data.created_by),
+  )
+  const stats = await Promise.all(feeds.map((f) => ctx.engine.followStats(f.ref)))
+  return feeds.map((f, i) => {
+    const now = new Date().toISOString()
+    const out: FeedResponse = {
+      id: f.ref.userId,
+      group_id: f.ref.slug,
+      feed: f.fid,
+      name: f.data.name,
+      description: f.data.description,
+      visibility: f.data.visibility,
+      custom: f.data.custom,
+      created_by: users.get(f.data.created_by)!,
+      created_at: f.doc ? rfc3339(f.doc.createdAt) : now,
+      updated_at: f.doc ? rfc3339(f.doc.updatedAt) : now,
+      follower_count: stats[i].followers,
+      following_count: stats[i].following,
+      member_count: 0,
+      pin_count: 0,
+      // The engine keeps no per-feed activity count; V3 clients read it only for display.
+      activity_count: 0,
+    }
+    if (f.data.filter_tags) out.filter_tags = f.data.filter_tags
+    if (f.data.deleted_at) out.deleted_at = f.data.deleted_at
+    if (caller) out.own_capabilities = capabilities(caller, f, followerOf?.has(f.fid) ?? false)
+    return out
+  })
+}

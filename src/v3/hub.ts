@@ -1,0 +1,156 @@
+/**
+ * Realtime for Feeds V3: which WebSocket connection watches which feeds, and the `feeds.*`
+ * events they get. Everything travels on the engine's feed event bus (`engine.events`) and so
+ * through the same transport as Faye (in process, or Redis pub/sub across servers):
+ * - a watched feed's V1 messages (adds, fan-out deliveries, removals) become
+ *   `feeds.activity.added` / `feeds.activity.deleted` events;
+ * - events only V3 has (feed updated, follows, reactions, comments...) are published under the
+ *   bus feed `v3~<fid>`;
+ * - a watch request that reaches a server other than the one holding the connection is
+ *   published under `v3~conn:<connection id>`, which only the holder listens to.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Activity } from '../engine/activity.js'
+import type { FeedMessage } from '../engine/events.js'
+import type { ServerContext } from '../server/context.js'
+import { activityResponses } from './activities.js'
+
+/** Most feeds one connection may watch (a watch past it is refused). */
+export const MAX_WATCHED_FEEDS = 200
+
+/** What the hub needs from a socket. */
+export interface Sink {
+  send(text: string): void
+}
+
+interface Connection {
+  id: string
+  userId: string
+  sink: Sink
+  watched: Map<string, () => void>
+  stopControl: () => void
+}
+
+const bus = (fid: string) => `v3~${fid}`
+const control = (connectionId: string) => `v3~conn:${connectionId}`
+
+/** A V3 event with the fields every event has. */
+export function v3Event(type: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return { type, created_at: new Date().toISOString(), custom: {}, ...fields }
+}
+
+/** The V3 realtime hub of one server. */
+export class Hub {
+  readonly #ctx: ServerContext
+  readonly #connections = new Map<string, Connection>()
+
+  constructor(ctx: ServerContext) {
+    this.#ctx = ctx
+  }
+
+  /** Registers a connected socket for `userId`; returns its connection id. */
+  open(userId: string, sink: Sink): string {
+    const id = randomBytes(18).toString('base64url')
+    const stopControl = this.#ctx.engine.events.listen(control(id), (m) => this.#onControl(id, m))
+    this.#connections.set(id, { id, userId, sink, watched: new Map(), stopControl })
+    return id
+  }
+
+  /** Forgets a connection and its watches. */
+  close(connectionId: string): void {
+    const conn = this.#connections.get(connectionId)
+    if (!conn) return
+    this.#connections.delete(connectionId)
+    conn.stopControl()
+    for (const stop of conn.watched.values()) stop()
+  }
+
+  /** How many connections this server holds. */
+  get size(): number {
+    return this.#connections.size
+  }
+
+  /** Asks the connection's server to start (or stop) sending `fid`'s events to it, for `userId`. */
+  watch(connectionId: string, userId: string | undefined, fid: string, on = true): void {
+    const conn = this.#connections.get(connectionId)
+    if (conn) {
+      this.#setWatch(conn, userId, fid, on)
+      return
+    }
+    this.#ctx.engine.events.publish(
+      this.#message(control(connectionId), [
+        { type: on ? 'watch' : 'unwatch', fid, user_id: userId ?? null },
+      ]),
+    )
+  }
+
+  /** Publishes V3 events of feed `fid` to every connection watching it, on every server. */
+  publish(fid: string, events: Record<string, unknown>[]): void {
+    if (events.length === 0) return
+    this.#ctx.engine.events.publish(this.#message(bus(fid), events))
+  }
+
+  #message(feed: string, events: Record<string, unknown>[]): FeedMessage {
+    return {
+      feed,
+      new: [],
+      deleted: [],
+      deleted_foreign_ids: [],
+      app_id: '',
+      published_at: new Date().toISOString(),
+      v3: events,
+    }
+  }
+
+  #onControl(connectionId: string, message: FeedMessage): void {
+    const conn = this.#connections.get(connectionId)
+    if (!conn) return
+    for (const command of message.v3 ?? []) {
+      if (typeof command.fid !== 'string') continue
+      const user = typeof command.user_id === 'string' ? command.user_id : undefined
+      this.#setWatch(conn, user, command.fid, command.type === 'watch')
+    }
+  }
+
+  #setWatch(conn: Connection, userId: string | undefined, fid: string, on: boolean): void {
+    // A request may steer only its own user's connection (a server token: any).
+    if (userId !== undefined && userId !== conn.userId) return
+    const existing = conn.watched.get(fid)
+    if (!on) {
+      existing?.()
+      conn.watched.delete(fid)
+      return
+    }
+    if (existing || conn.watched.size >= MAX_WATCHED_FEEDS) return
+    const events = this.#ctx.engine.events
+    const stopV1 = events.listen(fid, (m) => void this.#fromV1(conn, fid, m))
+    const stopV3 = events.listen(bus(fid), (m) => {
+      for (const event of m.v3 ?? []) this.#send(conn, event)
+    })
+    conn.watched.set(fid, () => {
+      stopV1()
+      stopV3()
+    })
+  }
+
+  /** Turns a feed's V1 message (adds, removals) into V3 activity events. */
+  async #fromV1(conn: Connection, fid: string, message: FeedMessage): Promise<void> {
+    if (message.new.length > 0) {
+      const shown = await activityResponses(this.#ctx, message.new as Activity[], fid).catch(() => [])
+      for (const activity of shown) this.#send(conn, v3Event('feeds.activity.added', { fid, activity }))
+    }
+    const removed = [...message.deleted, ...message.deleted_foreign_ids.map(([foreignId]) => foreignId)]
+    for (const id of new Set(removed)) {
+      this.#send(conn, v3Event('feeds.activity.deleted', { fid, activity: { id, feeds: [fid] } }))
+    }
+  }
+
+  #send(conn: Connection, event: Record<string, unknown>): void {
+    if (!this.#connections.has(conn.id)) return
+    try {
+      conn.sink.send(JSON.stringify(event))
+    } catch {
+      // A socket that fails is closed by its own handlers.
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Stream Feeds V3 on Eddy's engine: the HTTP API under `/api/v2` and the WebSocket at
+ * `/api/v2/connect` (docs/v3.md says what maps and what does not).
+ */
+import type { FastifyInstance } from 'fastify'
+import type { ServerContext } from '../server/context.js'
+import { activityRoutes } from './activities.js'
+import { feedRoutes } from './feed-routes.js'
+import { followRoutes } from './follows.js'
+import { type Edge, v3Errors, v3route } from './http.js'
+import { Hub } from './hub.js'
+import { attachSocket } from './socket.js'
+import { userRoutes } from './users.js'
+
+/** Registers the V3 API on `app` and its WebSocket on `app.server` (before Faye attaches). */
+export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
+  const hub = new Hub(ctx)
+  app.register(
+    async (scope) => {
+      const edge: Edge = { app: scope, ctx, served: new Set() }
+      v3route(edge, 'GET', '/app', async () => ({
+        app: {
+          name: 'eddy',
+          async_url_enrich_enabled: false,
+          auto_translation_enabled: false,
+          file_upload_config: {},
+          image_upload_config: {},
+        },
+      }))
+      userRoutes(edge)
+      feedRoutes(edge, hub)
+      activityRoutes(edge)
+      followRoutes(edge)
+      v3Errors(scope, edge.served)
+    },
+    { prefix: '/api/v2' },
+  )
+  const detach = attachSocket(app.server, ctx, hub)
+  app.addHook('preClose', (done) => {
+    detach()
+    done()
+  })
+}

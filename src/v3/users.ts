@@ -1,0 +1,200 @@
+/**
+ * V3 users on the engine's users (the same documents V1's `/user/` routes keep): V3's `name` and
+ * `image` are the V1 data's `name` and `image`, every other data key is V3's `custom`. Role,
+ * language and teams are not stored (every user is a `user`).
+ */
+import { inputError } from '../engine/errors.js'
+import type { ServerContext } from '../server/context.js'
+import { requireData, requireId, USER_KIND } from '../server/docs.js'
+import type { DocRow } from '../store/store.js'
+import type { FullUserResponse, UserRequest, UserResponse } from './gen/spec.js'
+import { type Edge, requireApp, requireSelf, v3route } from './http.js'
+import { rfc3339 } from './time.js'
+
+/** Most users one UpdateUsers call may carry (Stream's limit). */
+const MAX_USERS = 100
+const NOW = () => new Date().toISOString()
+
+/** A stored user as V3's UserResponse (a user with no document yet: its id, as Stream shows unknown users). */
+export function userResponse(id: string, doc?: DocRow): UserResponse {
+  const data = { ...(doc?.data ?? {}) }
+  const name = typeof data.name === 'string' ? data.name : undefined
+  const image = typeof data.image === 'string' ? data.image : undefined
+  delete data.name
+  delete data.image
+  const user: UserResponse = {
+    id,
+    banned: false,
+    blocked_user_ids: [],
+    created_at: doc ? rfc3339(doc.createdAt) : NOW(),
+    updated_at: doc ? rfc3339(doc.updatedAt) : NOW(),
+    custom: data,
+    language: '',
+    online: false,
+    role: 'user',
+    teams: [],
+    invisible: false,
+    shadow_banned: false,
+  }
+  if (name !== undefined) user.name = name
+  if (image !== undefined) user.image = image
+  return user
+}
+
+/** A stored user as V3's FullUserResponse (UpdateUsers, QueryUsers, the WebSocket's `me`). */
+export function fullUser(id: string, doc?: DocRow): FullUserResponse {
+  return {
+    ...userResponse(id, doc),
+    blocked_user_ids: [],
+    devices: [],
+    invisible: false,
+    mutes: [],
+    channel_mutes: [],
+    unread_count: 0,
+    total_unread_count: 0,
+    unread_channels: 0,
+    unread_threads: 0,
+    shadow_banned: false,
+  }
+}
+
+/** The V1 user data a V3 UserRequest stands for. */
+export function userData(input: UserRequest, field: string): Record<string, unknown> {
+  const custom = input.custom === undefined ? {} : requireData(input.custom, `${field}.custom`, false)
+  const data: Record<string, unknown> = { ...custom }
+  for (const key of ['name', 'image'] as const) {
+    const v = input[key]
+    if (v === undefined || v === null) continue
+    if (typeof v !== 'string') throw inputError(`${field}.${key} must be a string`, v, `${field}.${key}`)
+    data[key] = v
+  }
+  return requireData(data, field, false)
+}
+
+/** The users of `ids` (each once), as UserResponse, by id. */
+export async function usersById(
+  ctx: ServerContext,
+  ids: Iterable<string>,
+): Promise<Map<string, UserResponse>> {
+  const unique = [...new Set(ids)].filter((id) => id !== '')
+  const docs = unique.length === 0 ? [] : await ctx.engine.documents.getDocs(USER_KIND, unique)
+  const byId = new Map(docs.map((d) => [d.id, d]))
+  return new Map(unique.map((id) => [id, userResponse(id, byId.get(id))]))
+}
+
+/** Creates or updates a user (the WebSocket's `user_details`, UpdateUsers); returns the stored row. */
+export async function upsertUser(
+  ctx: ServerContext,
+  input: UserRequest,
+  field: string,
+  keepExisting = false,
+): Promise<DocRow> {
+  const id = requireId(input.id, `${field}.id`)
+  const data = userData(input, field)
+  const store = ctx.engine.documents
+  if (keepExisting) {
+    const [existing] = await store.getDocs(USER_KIND, [id])
+    if (existing) {
+      // Connecting names the user's public fields; custom data is kept unless given.
+      if (Object.keys(data).length === 0) return existing
+      const merged = { ...existing.data, ...data }
+      return (await store.putDoc(USER_KIND, id, merged, 'upsert')) ?? existing
+    }
+  }
+  const written = await store.putDoc(USER_KIND, id, data, 'upsert')
+  if (!written) throw inputError(`user ${id} could not be written`, id, `${field}.id`)
+  return written
+}
+
+/** Registers the V3 user routes. */
+export function userRoutes(edge: Edge): void {
+  const { ctx } = edge
+  const store = ctx.engine.documents
+
+  v3route(edge, 'POST', '/users', async ({ caller, body }) => {
+    const users = body.users
+    if (users === null || typeof users !== 'object' || Array.isArray(users))
+      throw inputError('users must be an object of user id to user', users, 'users')
+    const entries = Object.entries(users as Record<string, UserRequest>)
+    if (entries.length === 0 || entries.length > MAX_USERS)
+      throw inputError(`users must name 1 to ${MAX_USERS} users`, entries.length, 'users')
+    for (const [key, u] of entries) {
+      if (u === null || typeof u !== 'object')
+        throw inputError('each user must be an object', u, `users.${key}`)
+      requireSelf(caller, String(u.id))
+    }
+    const out: Record<string, FullUserResponse> = {}
+    for (const [key, u] of entries) {
+      const row = await upsertUser(ctx, u, `users.${key}`)
+      out[row.id] = fullUser(row.id, row)
+    }
+    return { users: out, membership_deletion_task_id: '' }
+  })
+
+  v3route(edge, 'PATCH', '/users', async ({ caller, body }) => {
+    const users = body.users
+    if (!Array.isArray(users) || users.length === 0 || users.length > MAX_USERS)
+      throw inputError(`users must be a list of 1 to ${MAX_USERS} { id, set, unset }`, users, 'users')
+    const out: Record<string, FullUserResponse> = {}
+    for (const [i, u] of users.entries()) {
+      const change = u as { id?: unknown; set?: Record<string, unknown>; unset?: unknown }
+      const id = requireId(change?.id, `users[${i}].id`)
+      requireSelf(caller, id)
+      const [existing] = await store.getDocs(USER_KIND, [id])
+      if (!existing) throw inputError(`user ${id} does not exist`, id, `users[${i}].id`)
+      const set = change.set ?? {}
+      const data = { ...existing.data }
+      for (const [k, v] of Object.entries(set)) {
+        if (k === 'custom' && v && typeof v === 'object') Object.assign(data, v)
+        else if (k === 'name' || k === 'image') data[k] = v
+      }
+      for (const k of Array.isArray(change.unset) ? change.unset : []) delete data[String(k)]
+      const row = await store.putDoc(USER_KIND, id, requireData(data, `users[${i}]`, false), 'update')
+      if (row) out[id] = fullUser(id, row)
+    }
+    return { users: out, membership_deletion_task_id: '' }
+  })
+
+  v3route(edge, 'GET', '/users', async ({ caller, query }) => {
+    const raw = typeof query.payload === 'string' ? query.payload : '{}'
+    let payload: { filter_conditions?: { id?: unknown }; limit?: unknown }
+    try {
+      payload = JSON.parse(raw)
+    } catch {
+      throw inputError('payload must be JSON', raw.slice(0, 100), 'payload')
+    }
+    const idFilter = payload.filter_conditions?.id
+    let ids: string[] = []
+    if (typeof idFilter === 'string') ids = [idFilter]
+    else if (idFilter && typeof idFilter === 'object') {
+      const f = idFilter as { $eq?: unknown; $in?: unknown }
+      if (typeof f.$eq === 'string') ids = [f.$eq]
+      else if (Array.isArray(f.$in)) ids = f.$in.filter((v): v is string => typeof v === 'string')
+    } else
+      throw inputError(
+        'Eddy queries users by id only: filter_conditions { id: { $in: [...] } }',
+        payload,
+        'payload',
+      )
+    if (ids.length > MAX_USERS)
+      throw inputError(`at most ${MAX_USERS} ids`, ids.length, 'filter_conditions.id')
+    if (caller.kind === 'anonymous') throw inputError('anonymous callers cannot query users', '', 'payload')
+    const docs = await store.getDocs(
+      USER_KIND,
+      ids.map((id) => requireId(id, 'filter_conditions.id')),
+    )
+    return { users: docs.map((d) => fullUser(d.id, d)) }
+  })
+
+  v3route(edge, 'POST', '/users/delete', async ({ caller, body }) => {
+    requireApp(caller)
+    const ids = body.user_ids
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_USERS)
+      throw inputError(`user_ids must be a list of 1 to ${MAX_USERS} ids`, ids, 'user_ids')
+    await store.deleteDocs(
+      USER_KIND,
+      ids.map((id) => requireId(id, 'user_ids')),
+    )
+    return { task_id: crypto.randomUUID() }
+  })
+}
