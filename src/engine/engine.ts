@@ -48,6 +48,7 @@ import {
   updateToTargets,
 } from './updates.js'
 import { Users } from './users.js'
+import { V3Records } from './v3-records.js'
 
 export { MAX_ADD_TO_MANY, MAX_BATCH } from './activity-writes.js'
 export { DEFAULT_COPY_LIMIT, MAX_COPY_LIMIT } from './follows.js'
@@ -61,6 +62,8 @@ export class Engine {
   readonly users: Users
   /** Collection entries: add, get, update, delete, and the batch upsert, select, deleteMany. */
   readonly collections: Collections
+  /** What Feeds V3 keeps beside feeds and activities (feed data, own activity ids; src/v3). */
+  readonly v3: V3Records
   readonly #ctx: EngineContext
 
   constructor(store: Store, options: EngineOptions = {}) {
@@ -85,6 +88,7 @@ export class Engine {
       followCounts: (id) => this.#userFollowCounts(id),
     })
     this.collections = new Collections({ documents: ctx.store.documents, recordAudit })
+    this.v3 = new V3Records(ctx.store.documents)
   }
 
   // ---- Configuration and lifecycle

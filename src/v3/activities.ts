@@ -5,11 +5,10 @@
  * lets it read, and changes or deletes only its own activities.
  */
 import type { Activity } from '../engine/activity.js'
+import { requireId } from '../engine/documents.js'
 import { inputError, notFound } from '../engine/errors.js'
 import { idToSk, skToId } from '../engine/ids.js'
-import { partialUpdate } from '../engine/updates.js'
 import type { ServerContext } from '../server/context.js'
-import { requireId } from '../server/docs.js'
 import { notAllowed } from '../server/errors.js'
 import { activityResponse, actorId, engineInput } from './activity-model.js'
 import { feedOf, loadFeeds, mayRead, requireOwner } from './feeds.js'
@@ -18,8 +17,6 @@ import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
 import { usersById } from './users.js'
 
-/** Document kind mapping an activity's own V3 id to the engine's sort key. */
-export const ACTIVITY_ID_KIND = 'v3_activity'
 /** Most feeds one activity may be added to. */
 const MAX_FEEDS = 25
 /** Most activities per batch call. */
@@ -38,9 +35,7 @@ export function writer(caller: Caller, body: { user_id?: unknown; user?: { id?: 
 
 /** The engine sort key of a V3 activity id (its own id's index, else the engine id). */
 export async function skOf(ctx: ServerContext, id: string): Promise<string | undefined> {
-  const [doc] = await ctx.engine.documents.getDocs(ACTIVITY_ID_KIND, [id])
-  if (doc && typeof doc.data.sk === 'string') return doc.data.sk
-  return idToSk(id)
+  return (await ctx.engine.v3.activitySk(id)) ?? idToSk(id)
 }
 
 /** Loads a V3 activity by id, or 404. */
@@ -48,7 +43,8 @@ export async function loadActivity(ctx: ServerContext, id: unknown, field = 'id'
   if (typeof id !== 'string' || id === '' || id.length > 255)
     throw inputError(`${field} must be an activity id`, id, field)
   const sk = await skOf(ctx, id)
-  const found = sk ? (await ctx.engine.loadActivities([sk])).get(sk) : undefined
+  const engineId = sk ? skToId(sk) : undefined
+  const found = engineId ? (await ctx.engine.lookupActivities([engineId])).get(engineId) : undefined
   if (!found) throw notFound(`activity ${id} does not exist`)
   return found
 }
@@ -97,17 +93,20 @@ export async function addActivity(
   const loaded = await loadFeeds(ctx, refs)
   for (const feed of loaded.values()) requireOwner(caller, feed)
   const fids = [...loaded.keys()]
-  if (input.id !== undefined) {
-    const [existing] = await ctx.engine.documents.getDocs(ACTIVITY_ID_KIND, [String(input.id)])
-    if (existing) throw inputError(`an activity with id ${input.id} exists already`, input.id, 'id')
+  const ownId = input.id === undefined ? undefined : requireId(input.id, 'id')
+  // The id is claimed first, so two adds with one id cannot both succeed.
+  if (ownId !== undefined && !(await ctx.engine.v3.claimActivityId(ownId)))
+    throw inputError(`an activity with id ${ownId} exists already`, ownId, 'id')
+  let activity: Activity
+  try {
+    ;[activity] = await ctx.engine.addActivities(refs[0], [engineInput(input, userId, fids)], undefined, {
+      groupCommit: ctx.adds.groupCommit,
+    })
+  } catch (err) {
+    if (ownId !== undefined) await ctx.engine.v3.releaseActivityId(ownId)
+    throw err
   }
-  const [activity] = await ctx.engine.addActivities(refs[0], [engineInput(input, userId, fids)], undefined, {
-    groupCommit: ctx.adds.groupCommit,
-  })
-  if (typeof activity.v3_id === 'string') {
-    const sk = idToSk(activity.id)!
-    await ctx.engine.documents.putDoc(ACTIVITY_ID_KIND, activity.v3_id, { sk }, 'upsert')
-  }
+  if (ownId !== undefined) await ctx.engine.v3.recordActivitySk(ownId, idToSk(activity.id)!)
   return activity
 }
 
@@ -121,8 +120,7 @@ async function deleteActivity(ctx: ServerContext, caller: Caller, id: string): P
   if (typeof origin !== 'string') throw notFound(`activity ${id} is in no feed`)
   const sk = idToSk(activity.id)!
   await ctx.engine.removeActivities(feedOf(ctx, origin, 'feeds'), [sk])
-  if (typeof activity.v3_id === 'string')
-    await ctx.engine.documents.deleteDocs(ACTIVITY_ID_KIND, [activity.v3_id])
+  if (typeof activity.v3_id === 'string') await ctx.engine.v3.releaseActivityId(activity.v3_id)
 }
 
 /** V3 fields a partial update may set, beside custom fields. */
@@ -169,7 +167,7 @@ async function updateActivity(
       throw inputError('unset lists V3 fields or custom.<name>', k, 'unset')
     return k.startsWith('custom.') ? k.slice(7) : k
   })
-  const [updated] = await partialUpdate(ctx.engine, [{ id: activity.id, set: engineSet, unset: engineUnset }])
+  const [updated] = await ctx.engine.partialUpdate([{ id: activity.id, set: engineSet, unset: engineUnset }])
   return updated
 }
 

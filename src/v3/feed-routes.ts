@@ -3,14 +3,14 @@
  * cursors, its followers and followings, own capabilities; `watch` subscribes the caller's
  * WebSocket), update, delete, and stop watching.
  */
+import { requireId } from '../engine/documents.js'
 import { inputError } from '../engine/errors.js'
-import { readFeed, type FeedResponse as V1FeedResponse } from '../engine/read.js'
-import { requireId } from '../server/docs.js'
-import { notAllowed } from '../server/errors.js'
+import type { FeedRef } from '../engine/feed-groups.js'
+import type { FeedResponse as V1FeedResponse } from '../engine/read.js'
+import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
 import {
   applyFeedChanges,
-  FEED_KIND,
   type FeedData,
   feedData,
   feedRefOf,
@@ -48,6 +48,13 @@ function readCursor(value: unknown, field: string): { lt?: string; gt?: string }
 export function feedRoutes(edge: Edge, hub: Hub): void {
   const { ctx } = edge
   const path = '/feeds/feed_groups/:feed_group_id/feeds/:feed_id'
+  const isEmpty = async (ref: FeedRef) => {
+    const [rows, stats] = await Promise.all([
+      ref.group.kind === 'flat' ? ctx.engine.readFeed(ref, { limit: 1 }).then((p) => p.results) : [],
+      ctx.engine.followStats(ref),
+    ])
+    return rows.length === 0 && stats.followers === 0 && stats.following === 0
+  }
 
   v3route(
     edge,
@@ -61,13 +68,19 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       if (!feed.doc || feed.data.deleted_at) {
         const owner = caller.kind === 'anonymous' ? undefined : writer(caller, body)
         if (owner === undefined) throw notAllowed()
+        // A feed with no V3 data yet belongs to the user its id names: another user may create it
+        // only while the engine holds nothing for it (no activities, no followers).
+        if (!feed.doc && owner !== ref.userId && caller.kind !== 'server' && !(await isEmpty(ref)))
+          throw notAllowed()
         const data = feedData(input.data, owner)
-        const doc = await ctx.engine.documents.putDoc(
-          FEED_KIND,
+        // Insert (or revive a deleted feed's data only if unchanged): a concurrent create wins once.
+        const doc = await ctx.engine.v3.putFeed(
           ref.id,
           data as unknown as Record<string, unknown>,
-          'upsert',
+          feed.doc ? 'update' : 'insert',
+          feed.doc?.updatedAt,
         )
+        if (!doc) throw conflict(`feed ${ref.id} was created meanwhile; retry`)
         created = true
         feed = { ...feed, data, doc }
         hub.publish(ref.id, [
@@ -86,7 +99,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       if (input.next !== undefined) options.id_lt = readCursor(input.next, 'next').lt
       if (input.prev !== undefined) options.id_gt = readCursor(input.prev, 'prev').gt
       const page: V1FeedResponse =
-        limit === 0 ? { results: [], next: '', duration: '' } : await readFeed(ctx.engine, ref, options)
+        limit === 0 ? { results: [], next: '', duration: '' } : await ctx.engine.readFeed(ref, options)
       const flat = ref.group.kind === 'flat'
       const rows = flat ? page.results : []
       const more = rows.length > limit
@@ -144,14 +157,13 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
     requireOwner(caller, feed)
     const data: FeedData = { ...feed.data }
     applyFeedChanges(data, body, 'body')
-    const written = await ctx.engine.documents.putDoc(
-      FEED_KIND,
+    const written = await ctx.engine.v3.putFeed(
       ref.id,
       data as unknown as Record<string, unknown>,
       'update',
       doc.updatedAt,
     )
-    if (!written) throw inputError('the feed changed meanwhile; retry', ref.id, 'feed')
+    if (!written) throw conflict(`feed ${ref.id} changed meanwhile; retry`)
     const [shown] = await feedResponses(ctx, [{ ...feed, data, doc: written }], caller)
     hub.publish(ref.id, [v3Event('feeds.feed.updated', { fid: ref.id, feed: shown })])
     return { feed: shown }
@@ -164,13 +176,13 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
     requireOwner(caller, feed)
     // The feed's data is kept with deleted_at (V3's soft delete); its activities stay in the engine.
     const data: FeedData = { ...feed.data, deleted_at: new Date().toISOString() }
-    await ctx.engine.documents.putDoc(
-      FEED_KIND,
+    const written = await ctx.engine.v3.putFeed(
       ref.id,
       data as unknown as Record<string, unknown>,
       'update',
       doc.updatedAt,
     )
+    if (!written) throw conflict(`feed ${ref.id} changed meanwhile; retry`)
     hub.publish(ref.id, [v3Event('feeds.feed.deleted', { fid: ref.id })])
     return { task_id: crypto.randomUUID() }
   })

@@ -15,8 +15,6 @@ import type { Caller } from './http.js'
 import { rfc3339 } from './time.js'
 import { usersById } from './users.js'
 
-/** Document kind of V3 feed data. */
-export const FEED_KIND = 'v3_feed'
 /** V3's feed visibility levels. */
 export const VISIBILITIES = ['public', 'visible', 'followers', 'members', 'private'] as const
 /** One of V3's feed visibility levels. */
@@ -67,13 +65,7 @@ function implicitData(ref: FeedRef): FeedData {
 /** Loads feeds' V3 data (each fid once). */
 export async function loadFeeds(ctx: ServerContext, refs: FeedRef[]): Promise<Map<string, V3Feed>> {
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()]
-  const docs =
-    unique.length === 0
-      ? []
-      : await ctx.engine.documents.getDocs(
-          FEED_KIND,
-          unique.map((r) => r.id),
-        )
+  const docs = unique.length === 0 ? [] : await ctx.engine.v3.feeds(unique.map((r) => r.id))
   const byId = new Map(docs.map((d) => [d.id, d]))
   return new Map(
     unique.map((ref) => {

@@ -3,10 +3,10 @@
  * `image` are the V1 data's `name` and `image`, every other data key is V3's `custom`. Role,
  * language and teams are not stored (every user is a `user`).
  */
+
+import { requireData, requireId, type UserObject } from '../engine/documents.js'
 import { inputError } from '../engine/errors.js'
 import type { ServerContext } from '../server/context.js'
-import { requireData, requireId, USER_KIND } from '../server/docs.js'
-import type { DocRow } from '../store/store.js'
 import type { FullUserResponse, UserRequest, UserResponse } from './gen/spec.js'
 import { type Edge, requireApp, requireSelf, v3route } from './http.js'
 import { rfc3339 } from './time.js'
@@ -16,7 +16,7 @@ const MAX_USERS = 100
 const NOW = () => new Date().toISOString()
 
 /** A stored user as V3's UserResponse (a user with no document yet: its id, as Stream shows unknown users). */
-export function userResponse(id: string, doc?: DocRow): UserResponse {
+export function userResponse(id: string, doc?: UserObject): UserResponse {
   const data = { ...(doc?.data ?? {}) }
   const name = typeof data.name === 'string' ? data.name : undefined
   const image = typeof data.image === 'string' ? data.image : undefined
@@ -26,8 +26,8 @@ export function userResponse(id: string, doc?: DocRow): UserResponse {
     id,
     banned: false,
     blocked_user_ids: [],
-    created_at: doc ? rfc3339(doc.createdAt) : NOW(),
-    updated_at: doc ? rfc3339(doc.updatedAt) : NOW(),
+    created_at: doc ? rfc3339(doc.created_at) : NOW(),
+    updated_at: doc ? rfc3339(doc.updated_at) : NOW(),
     custom: data,
     language: '',
     online: false,
@@ -42,7 +42,7 @@ export function userResponse(id: string, doc?: DocRow): UserResponse {
 }
 
 /** A stored user as V3's FullUserResponse (UpdateUsers, QueryUsers, the WebSocket's `me`). */
-export function fullUser(id: string, doc?: DocRow): FullUserResponse {
+export function fullUser(id: string, doc?: UserObject): FullUserResponse {
   return {
     ...userResponse(id, doc),
     blocked_user_ids: [],
@@ -77,31 +77,30 @@ export async function usersById(
   ids: Iterable<string>,
 ): Promise<Map<string, UserResponse>> {
   const unique = [...new Set(ids)].filter((id) => id !== '')
-  const docs = unique.length === 0 ? [] : await ctx.engine.documents.getDocs(USER_KIND, unique)
+  const docs = unique.length === 0 ? [] : await ctx.engine.users.lookup(unique)
   const byId = new Map(docs.map((d) => [d.id, d]))
   return new Map(unique.map((id) => [id, userResponse(id, byId.get(id))]))
 }
 
-/** Creates or updates a user (the WebSocket's `user_details`, UpdateUsers); returns the stored row. */
+/** Creates or updates a user (the WebSocket's `user_details`, UpdateUsers); returns it as stored. */
 export async function upsertUser(
   ctx: ServerContext,
   input: UserRequest,
   field: string,
   keepExisting = false,
-): Promise<DocRow> {
+): Promise<UserObject> {
   const id = requireId(input.id, `${field}.id`)
   const data = userData(input, field)
-  const store = ctx.engine.documents
+  const people = ctx.engine.users
   if (keepExisting) {
-    const [existing] = await store.getDocs(USER_KIND, [id])
+    const [existing] = await people.lookup([id])
     if (existing) {
       // Connecting names the user's public fields; custom data is kept unless given.
       if (Object.keys(data).length === 0) return existing
-      const merged = { ...existing.data, ...data }
-      return (await store.putDoc(USER_KIND, id, merged, 'upsert')) ?? existing
+      return people.update(id, { ...existing.data, ...data })
     }
   }
-  const written = await store.putDoc(USER_KIND, id, data, 'upsert')
+  const [written] = await people.createMany([{ id, data }], true)
   if (!written) throw inputError(`user ${id} could not be written`, id, `${field}.id`)
   return written
 }
@@ -109,7 +108,7 @@ export async function upsertUser(
 /** Registers the V3 user routes. */
 export function userRoutes(edge: Edge): void {
   const { ctx } = edge
-  const store = ctx.engine.documents
+  const people = ctx.engine.users
 
   v3route(edge, 'POST', '/users', async ({ caller, body }) => {
     const users = body.users
@@ -140,7 +139,7 @@ export function userRoutes(edge: Edge): void {
       const change = u as { id?: unknown; set?: Record<string, unknown>; unset?: unknown }
       const id = requireId(change?.id, `users[${i}].id`)
       requireSelf(caller, id)
-      const [existing] = await store.getDocs(USER_KIND, [id])
+      const [existing] = await people.lookup([id])
       if (!existing) throw inputError(`user ${id} does not exist`, id, `users[${i}].id`)
       const set = change.set ?? {}
       const data = { ...existing.data }
@@ -149,8 +148,8 @@ export function userRoutes(edge: Edge): void {
         else if (k === 'name' || k === 'image') data[k] = v
       }
       for (const k of Array.isArray(change.unset) ? change.unset : []) delete data[String(k)]
-      const row = await store.putDoc(USER_KIND, id, requireData(data, `users[${i}]`, false), 'update')
-      if (row) out[id] = fullUser(id, row)
+      const row = await people.update(id, requireData(data, `users[${i}]`, false))
+      out[id] = fullUser(id, row)
     }
     return { users: out, membership_deletion_task_id: '' }
   })
@@ -179,10 +178,7 @@ export function userRoutes(edge: Edge): void {
     if (ids.length > MAX_USERS)
       throw inputError(`at most ${MAX_USERS} ids`, ids.length, 'filter_conditions.id')
     if (caller.kind === 'anonymous') throw inputError('anonymous callers cannot query users', '', 'payload')
-    const docs = await store.getDocs(
-      USER_KIND,
-      ids.map((id) => requireId(id, 'filter_conditions.id')),
-    )
+    const docs = await people.getMany(ids.map((id) => requireId(id, 'filter_conditions.id')))
     return { users: docs.map((d) => fullUser(d.id, d)) }
   })
 
@@ -191,10 +187,7 @@ export function userRoutes(edge: Edge): void {
     const ids = body.user_ids
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_USERS)
       throw inputError(`user_ids must be a list of 1 to ${MAX_USERS} ids`, ids, 'user_ids')
-    await store.deleteDocs(
-      USER_KIND,
-      ids.map((id) => requireId(id, 'user_ids')),
-    )
+    await people.deleteMany(ids)
     return { task_id: crypto.randomUUID() }
   })
 }

@@ -1,0 +1,61 @@
+/**
+ * What Feeds V3 keeps beside the engine's feeds and activities (src/v3 maps the rest onto them):
+ * each V3 feed's data (name, description, visibility, custom, creator), as a document of kind
+ * `v3_feed` keyed by the fid, and the index from an activity's own V3 id to the engine's sort
+ * key, kind `v3_activity`. Writes of feed data are versioned (`ifUpdatedAt`), so a concurrent
+ * change is noticed instead of lost.
+ */
+import type { DocRow, DocumentStore } from '../store/store.js'
+
+/** Document kind of V3 feed data. */
+const FEED_KIND = 'v3_feed'
+/** Document kind mapping an activity's own V3 id to the engine's sort key. */
+const ACTIVITY_ID_KIND = 'v3_activity'
+
+/** The V3 records use cases. */
+export class V3Records {
+  readonly #documents: DocumentStore
+
+  constructor(documents: DocumentStore) {
+    this.#documents = documents
+  }
+
+  /** The stored data of these feeds (fids `group:id`) that have any. */
+  feeds(fids: string[]): Promise<DocRow[]> {
+    return fids.length === 0 ? Promise.resolve([]) : this.#documents.getDocs(FEED_KIND, fids)
+  }
+
+  /**
+   * Writes a feed's data: `insert` only when it has none, `update` only when it has (and, with
+   * `ifUpdatedAt`, only if unchanged since), `upsert` always. Undefined when the condition failed.
+   */
+  putFeed(
+    fid: string,
+    data: Record<string, unknown>,
+    mode: 'insert' | 'update' | 'upsert',
+    ifUpdatedAt?: string,
+  ): Promise<DocRow | undefined> {
+    return this.#documents.putDoc(FEED_KIND, fid, data, mode, ifUpdatedAt)
+  }
+
+  /** The engine sort key of an activity added with its own V3 id, if any. */
+  async activitySk(id: string): Promise<string | undefined> {
+    const [doc] = await this.#documents.getDocs(ACTIVITY_ID_KIND, [id])
+    return typeof doc?.data.sk === 'string' ? doc.data.sk : undefined
+  }
+
+  /** Reserves an activity's own V3 id before the add; false when the id is taken already. */
+  async claimActivityId(id: string): Promise<boolean> {
+    return (await this.#documents.putDoc(ACTIVITY_ID_KIND, id, { sk: null }, 'insert')) !== undefined
+  }
+
+  /** Points a claimed V3 id at the engine's entry once the add committed. */
+  async recordActivitySk(id: string, sk: string): Promise<void> {
+    await this.#documents.putDoc(ACTIVITY_ID_KIND, id, { sk }, 'upsert')
+  }
+
+  /** Forgets an activity's own V3 id. */
+  async releaseActivityId(id: string): Promise<void> {
+    await this.#documents.deleteDocs(ACTIVITY_ID_KIND, [id])
+  }
+}
