@@ -7,7 +7,7 @@
 import type { Activity } from '../engine/activity.js'
 import { requireId } from '../engine/documents.js'
 import { inputError, notFound } from '../engine/errors.js'
-import { idToSk, skToId } from '../engine/ids.js'
+import { idToSk, requireSk, skToId } from '../engine/ids.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import { activityResponse, actorId, engineInput } from './activity-model.js'
@@ -15,6 +15,7 @@ import { feedOf, loadFeeds, mayRead, requireOwner } from './feeds.js'
 import { isFollowing } from './follows.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
+import { known } from './known.js'
 import { usersById } from './users.js'
 
 /** Most feeds one activity may be added to. */
@@ -64,7 +65,7 @@ export async function requireReadable(ctx: ServerContext, caller: Caller, activi
   const [first] = feedsOf(activity)
   if (first === undefined) return
   const ref = feedOf(ctx, first, 'feeds')
-  const feed = (await loadFeeds(ctx, [ref])).get(ref.id)!
+  const feed = known(await loadFeeds(ctx, [ref]), ref.id)
   const follower = user !== undefined && (await isFollowing(ctx, user, ref))
   if (!mayRead(caller, feed, follower)) throw notAllowed()
 }
@@ -76,7 +77,7 @@ export async function activityResponses(
   currentFeed?: string,
 ): Promise<ActivityResponse[]> {
   const users = await usersById(ctx, activities.map(actorId))
-  return activities.map((a) => activityResponse(a, users.get(actorId(a))!, currentFeed))
+  return activities.map((a) => activityResponse(a, known(users, actorId(a)), currentFeed))
 }
 
 /** Adds one V3 activity as `userId`; returns the engine's activity. */
@@ -106,7 +107,7 @@ export async function addActivity(
     if (ownId !== undefined) await ctx.engine.v3.releaseActivityId(ownId)
     throw err
   }
-  if (ownId !== undefined) await ctx.engine.v3.recordActivitySk(ownId, idToSk(activity.id)!)
+  if (ownId !== undefined) await ctx.engine.v3.recordActivitySk(ownId, requireSk(activity.id, 'id'))
   return activity
 }
 
@@ -118,7 +119,7 @@ async function deleteActivity(ctx: ServerContext, caller: Caller, id: string): P
   const [first] = feedsOf(activity)
   const origin = first ?? activity.origin
   if (typeof origin !== 'string') throw notFound(`activity ${id} is in no feed`)
-  const sk = idToSk(activity.id)!
+  const sk = requireSk(activity.id, 'id')
   await ctx.engine.removeActivities(feedOf(ctx, origin, 'feeds'), [sk])
   if (typeof activity.v3_id === 'string') await ctx.engine.v3.releaseActivityId(activity.v3_id)
 }

@@ -12,6 +12,7 @@ import { notAllowed } from '../server/errors.js'
 import type { DocRow } from '../store/store.js'
 import type { FeedInput, FeedOwnCapability, FeedResponse } from './gen/spec.js'
 import type { Caller } from './http.js'
+import { known } from './known.js'
 import { rfc3339 } from './time.js'
 import { usersById } from './users.js'
 
@@ -78,7 +79,7 @@ export async function loadFeeds(ctx: ServerContext, refs: FeedRef[]): Promise<Ma
 
 /** Loads one feed's V3 data. */
 export async function loadFeed(ctx: ServerContext, ref: FeedRef): Promise<V3Feed> {
-  return (await loadFeeds(ctx, [ref])).get(ref.id)!
+  return known(await loadFeeds(ctx, [ref]), ref.id)
 }
 
 /** Validates a FeedInput (GetOrCreateFeed's `data`) into stored feed data. */
@@ -233,7 +234,7 @@ export async function feedResponses(
       description: f.data.description,
       visibility: f.data.visibility,
       custom: f.data.custom,
-      created_by: users.get(f.data.created_by)!,
+      created_by: known(users, f.data.created_by),
       created_at: f.doc ? rfc3339(f.doc.createdAt) : now,
       updated_at: f.doc ? rfc3339(f.doc.updatedAt) : now,
       follower_count: stats[i].followers,

@@ -14,6 +14,7 @@ import type { FollowRow } from '../store/store.js'
 import { feedOf, feedResponses, loadFeeds, mayRead, requireOwner } from './feeds.js'
 import type { FollowRequest, FollowResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
+import { known } from './known.js'
 import { rfc3339 } from './time.js'
 
 /** Most follows one batch may carry. */
@@ -44,8 +45,8 @@ export async function followResponses(
   const shown = await feedResponses(ctx, feeds, caller)
   const byFid = new Map(feeds.map((f, i) => [f.fid, shown[i]]))
   return rows.map((r) => ({
-    source_feed: byFid.get(r.source)!,
-    target_feed: byFid.get(r.target)!,
+    source_feed: known(byFid, r.source),
+    target_feed: known(byFid, r.target),
     created_at: rfc3339(r.createdAt),
     updated_at: rfc3339(r.updatedAt),
     status: 'accepted',
@@ -72,8 +73,8 @@ async function follow(ctx: ServerContext, caller: Caller, requests: FollowReques
     pairs.flatMap((p) => [p.source, p.target]),
   )
   for (const p of pairs) {
-    requireOwner(caller, feeds.get(p.source.id)!)
-    const target = feeds.get(p.target.id)!
+    requireOwner(caller, known(feeds, p.source.id))
+    const target = known(feeds, p.target.id)
     const user = caller.kind === 'user' ? caller.userId : undefined
     // A private feed is followed only by its owner; others need to be able to read it.
     if (!mayRead(caller, target, false) && target.data.created_by !== user) throw notAllowed()
@@ -117,7 +118,7 @@ export function followRoutes(edge: Edge): void {
   const unfollow = async (caller: Caller, source: unknown, target: unknown, keepHistory: boolean) => {
     const pair = { source: feedOf(ctx, source, 'source'), target: feedOf(ctx, target, 'target') }
     const feeds = await loadFeeds(ctx, [pair.source, pair.target])
-    requireOwner(caller, feeds.get(pair.source.id)!)
+    requireOwner(caller, known(feeds, pair.source.id))
     const [row] = await listPairs(ctx, [pair])
     if (!row) throw notFound(`${pair.source.id} does not follow ${pair.target.id}`)
     const [shown] = await followResponses(ctx, [row], caller)

@@ -10,6 +10,13 @@ import { WebSocket } from 'ws'
 import { STORES } from '../helpers.js'
 import { KEY, SECRET, startV3, type V3Server } from './harness.js'
 
+/** V3's error body, as far as these tests read it. */
+interface V3Error {
+  code: number
+  StatusCode: number
+  message: string
+}
+
 const sign = (payload: Record<string, unknown>, secret = SECRET) =>
   new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))
 
@@ -20,7 +27,7 @@ describe('Feeds V3 under attack', () => {
     path: string,
     token: string,
     body?: unknown,
-  ) => Promise<{ status: number; body: any }>
+  ) => Promise<{ status: number; body: V3Error }>
   before(async () => {
     s = await startV3(STORES[0])
     call = async (method, path, token, body) => {
@@ -29,7 +36,7 @@ describe('Feeds V3 under attack', () => {
         headers: { authorization: token, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       })
-      return { status: response.status, body: await response.json() }
+      return { status: response.status, body: (await response.json()) as V3Error }
     }
     const alice = await sign({ user_id: 'alice' })
     await call('POST', '/feeds/feed_groups/user/feeds/alice', alice, { data: { visibility: 'private' } })
@@ -83,9 +90,9 @@ describe('Feeds V3 under attack', () => {
     )
     await new Promise((resolve) => ws.once('open', resolve))
     ws.send(JSON.stringify({ token: await sign({ user_id: 'mallory' }), user_details: { id: 'alice' } }))
-    const [first] = await Promise.all([
-      new Promise<any>((resolve) => ws.once('message', (m) => resolve(JSON.parse(String(m))))),
-    ])
+    const first = await new Promise<{ type: string; error: V3Error }>((resolve) =>
+      ws.once('message', (m) => resolve(JSON.parse(String(m)))),
+    )
     assert.equal(first.type, 'connection.error')
     assert.equal(first.error.code, 17)
     await new Promise((resolve) => ws.once('close', resolve))
@@ -93,7 +100,8 @@ describe('Feeds V3 under attack', () => {
 
   it('does not let one user subscribe another user’s connection', async () => {
     const alice = await s.connect('alice')
-    const connectionId = (alice as any).wsConnection.connectionID as string
+    const connectionId = (alice as unknown as { wsConnection: { connectionID: string } }).wsConnection
+      .connectionID
     const mallory = await sign({ user_id: 'mallory' })
     await call('POST', '/feeds/feed_groups/user/feeds/mallory', mallory, {})
     const r = await call(

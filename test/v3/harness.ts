@@ -58,11 +58,11 @@ export async function startV3(store: { spec: () => string }): Promise<V3Server> 
 }
 
 /** Resolves with the first `type` event `target` emits (rejects after `ms`). */
-export function nextEvent(
-  target: { on(type: string, cb: (e: any) => void): () => void },
+export function nextEvent<E = Record<string, unknown>>(
+  target: { on(type: string, cb: (e: E) => void): () => void },
   type: string,
   ms = 5000,
-): Promise<any> {
+): Promise<E> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off()

@@ -124,7 +124,7 @@ for (const store of STORES) {
       const eve = await s.connect('eve')
       const feed = eve.feed('user', 'eve')
       await feed.getOrCreate({ watch: true })
-      const event = nextEvent(feed as never, 'feeds.activity.added')
+      const event = nextEvent<{ activity: { text?: string } }>(feed as never, 'feeds.activity.added')
       await s.server.feeds.addActivity({ user_id: 'eve', feeds: ['user:eve'], type: 'post', text: 'live' })
       assert.equal((await event).activity.text, 'live')
       assert.deepEqual(
