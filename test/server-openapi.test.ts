@@ -151,6 +151,18 @@ describe('the OpenAPI document', () => {
         read.json(),
       )
     }
+    // Aggregated and notification feeds answer groups.
+    for (const feed of ['timeline_aggregated/bob', 'notification/bob']) {
+      const add = await call({
+        method: 'POST',
+        url: `/api/v1.0/feed/${feed}/`,
+        payload: { actor: 'SU:carl', verb: 'like', object: 'post:1' },
+      })
+      assert.equal(add.statusCode, 200, add.body)
+      const groups = await call({ url: `/api/v1.0/feed/${feed}/` })
+      assert.equal(groups.json().results[0].activity_count, 1)
+      check('get', '/api/v1.0/feed/{slug}/{id}/', 200, groups.json())
+    }
     const followed = await call({
       method: 'POST',
       url: '/api/v1.0/feed/timeline/bob/follows/',
