@@ -8,7 +8,7 @@ import { actorOf, groupIdOf, groupKeyOf, type TrimPlan } from '../shared/group-s
 import type { EntryWrite } from '../store.js'
 import { dropGroup, joinGroup, leaveGroup } from './groups.js'
 import { insertKey, removeKey } from './sorted.js'
-import type { Timeline } from './state.js'
+import type { EntryRecord, Timeline } from './state.js'
 import type { UndoLog } from './undo-log.js'
 
 /** Removals up to this many entries splice the order array; more rebuild it in one pass. */
@@ -78,10 +78,11 @@ export class Timelines {
     const t = this.#feeds.get(feed)
     if (!t) return
     // A scan of the feed, as in SQLite (no origin index: fan-out would pay for it on every entry).
+    const leaving: [string, EntryRecord][] = []
+    for (const [sk, entry] of t.entries) if (entry.origin === origin) leaving.push([sk, entry])
     const gone: string[] = []
-    for (const [sk, entry] of t.entries) if (entry.origin === origin) gone.push(sk)
-    for (const sk of gone) {
-      const entry = t.entries.get(sk)!
+    for (const [sk, entry] of leaving) {
+      gone.push(sk)
       this.#undo.delete(t.entries, sk)
       if (entry.group !== undefined) leaveGroup(t, entry.group, sk, entry.actor ?? '', this.#undo)
     }
@@ -123,7 +124,8 @@ export class Timelines {
       for (let i = 0; i < gone.length; i += 10_000) order.splice(i, 0, ...gone.slice(i, i + 10_000))
     })
     for (const sk of gone) {
-      const entry = t.entries.get(sk)!
+      const entry = t.entries.get(sk)
+      if (!entry) continue
       this.#undo.delete(t.entries, sk)
       // A flat trim of a feed that also holds grouped entries keeps their groups exact.
       if (entry.group !== undefined) leaveGroup(t, entry.group, sk, entry.actor ?? '', this.#undo)

@@ -132,8 +132,8 @@ export class TimelineWriter {
     // Groups in batch order, so the group a batch creates is named after its first entry.
     const rank = new Map(order.map((key, i) => [key, i]))
     const entries = inserted
-      .map((r) => unique.get(`${r.feed}\u0000${r.sk}`)!)
-      .sort((a, b) => rank.get(`${a.feed}\u0000${a.sk}`)! - rank.get(`${b.feed}\u0000${b.sk}`)!)
+      .flatMap((r) => unique.get(`${r.feed}\u0000${r.sk}`) ?? [])
+      .sort((a, b) => (rank.get(`${a.feed}\u0000${a.sk}`) ?? 0) - (rank.get(`${b.feed}\u0000${b.sk}`) ?? 0))
     const deltas = new Map<string, GroupDelta>()
     for (const e of entries) {
       const grp = groupKeyOf(e)
@@ -175,7 +175,7 @@ export class TimelineWriter {
     const newActors = new Map<string, number>()
     for (const row of counted) {
       const key = `${row.feed}\u0000${row.grp}`
-      if (isNewActor(row.n, deltas.get(key)!.actors.get(row.actor)!))
+      if (isNewActor(row.n, deltas.get(key)?.actors.get(row.actor) ?? 0))
         newActors.set(key, (newActors.get(key) ?? 0) + 1)
     }
     await db.run(this.#st.upsertGroups, [
@@ -251,8 +251,8 @@ export class TimelineWriter {
     // Only a group that lost its first or last entry needs its bounds looked up again; the
     // lookup is a statement of its own so that it sees every entry committed before it.
     const moved = after.filter((g) => {
-      const sks = deltas.get(`${g.feed}\u0000${g.grp}`)!.sks
-      return g.activity_count > 0 && (sks.has(g.first_sk) || sks.has(g.last_sk))
+      const sks = deltas.get(`${g.feed}\u0000${g.grp}`)?.sks
+      return g.activity_count > 0 && sks !== undefined && (sks.has(g.first_sk) || sks.has(g.last_sk))
     })
     if (empty.length > 0)
       await db.run(this.#st.deleteGroups, [empty.map((g) => g.feed), empty.map((g) => g.grp)])
