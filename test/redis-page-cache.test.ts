@@ -22,10 +22,14 @@ const SECRET = 'rcache-secret'
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
 const schemas = new ScratchSchemas('rpagecache')
 const prefixes = new ScratchPrefixes('pagecache')
+after(async () => {
+  await schemas.drop()
+  if (!skip) await prefixes.drop()
+})
 
 /** A server on its own store, counting the store's page reads. */
 interface Node {
-  store: RedisStore
+  store?: RedisStore
   client: EddyClient
   app: FastifyInstance
   url: string
@@ -39,25 +43,39 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   let b: Node
   let token: string
 
-  async function node(): Promise<Node> {
-    const store = await openRedisStore({
-      store: `${PG_URL}?schema=${schema}`,
-      timelines: REDIS_URL,
-      prefix,
-      max: 3,
-    })
+  /** A server on a store opened here (`a`), or opened from its URLs as `eddy serve` does (`b`). */
+  async function node(fromUrls: boolean): Promise<Node> {
     const reads = { flat: 0, groups: 0 }
-    const readFlat = store.readFlat.bind(store)
-    const readGroups = store.readGroups.bind(store)
-    store.readFlat = (...args) => {
-      reads.flat++
-      return readFlat(...args)
+    const count = (target: any, flat: string, groups: string) => {
+      const readFlat = target[flat].bind(target)
+      const readGroups = target[groups].bind(target)
+      target[flat] = (...args: unknown[]) => {
+        reads.flat++
+        return readFlat(...args)
+      }
+      target[groups] = (...args: unknown[]) => {
+        reads.groups++
+        return readGroups(...args)
+      }
     }
-    store.readGroups = (...args) => {
-      reads.groups++
-      return readGroups(...args)
+    let store: RedisStore | undefined
+    let client: EddyClient
+    if (fromUrls) {
+      client = await connect({
+        store: `${PG_URL}?schema=${schema}`,
+        timelines: `${REDIS_URL}?prefix=${prefix}`,
+      }).ready()
+      count(client.engine, 'readFlatRows', 'readGroupRows')
+    } else {
+      store = await openRedisStore({
+        store: `${PG_URL}?schema=${schema}`,
+        timelines: REDIS_URL,
+        prefix,
+        max: 3,
+      })
+      count(store, 'readFlat', 'readGroups')
+      client = connect({ store })
     }
-    const client = connect({ store })
     const app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
     await app.listen({ port: 0, host: '127.0.0.1' })
     return {
@@ -70,8 +88,8 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   }
 
   before(async () => {
-    a = await node()
-    b = await node()
+    a = await node(false)
+    b = await node(true)
     token = await new SignJWT({ resource: '*', action: '*', feed_id: '*' })
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new TextEncoder().encode(SECRET))
@@ -88,8 +106,6 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
       await n?.app.close()
       await n?.client.close()
     }
-    await schemas.drop()
-    await prefixes.drop()
   })
 
   /** The parsed body of a plain read of `feed` from a server. */
@@ -112,6 +128,11 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
 
   it('serves a repeated read from the cache, and an add acknowledged by the other server at once', async () => {
     await cached(a, ['user:hot', 'timeline:reader'])
+    await cached(b, ['user:hot', 'timeline:reader'])
+    const first = await a.client
+      .feed('user', 'hot')
+      .addActivity({ actor: 'hot', verb: 'post', object: 'from a' })
+    assert.equal((await read(b, 'user:hot')).results[0].id, first.id)
     const added = await b.client
       .feed('user', 'hot')
       .addActivity({ actor: 'hot', verb: 'post', object: 'second' })
@@ -141,28 +162,49 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   })
 
   it('moves the version on writes and rebuilds, not on reads, and never repeats it after Redis lost it', async () => {
-    const v0 = await a.store.dataVersion()
-    await a.store.readFlat('user:hot', { limit: 25, offset: 0 })
-    assert.equal(await b.store.dataVersion(), v0, 'both servers see one version; reads leave it')
+    const v0 = await a.store!.dataVersion()
+    await a.store!.readFlat('user:hot', { limit: 25, offset: 0 })
+    assert.equal(await b.client.engine.dataVersion(), v0, 'both servers see one version; reads leave it')
     await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:1' })
-    const v1 = await a.store.dataVersion()
+    const v1 = await a.store!.dataVersion()
     assert.notEqual(v1, v0)
     // (Shapes unknown here: the rebuild clears the feeds it finds and writes nothing back.)
-    await rebuildTimelines(b.store, { shape: () => undefined })
-    assert.notEqual(await a.store.dataVersion(), v1, 'a rebuild rewrites Redis directly')
+    await rebuildTimelines(a.store!, { shape: () => undefined })
+    assert.notEqual(await a.store!.dataVersion(), v1, 'a rebuild rewrites Redis directly')
     // Redis without the counter (flushed, restarted without persistence): no version repeats,
     // so nothing cached before is served; the next write seeds it at a random value.
     const redis = new Redis(REDIS_URL)
     try {
       await redis.del(`${prefix}:{meta}:changes`)
-      const [x, y] = [await a.store.dataVersion(), await a.store.dataVersion()]
+      const [x, y] = [await a.store!.dataVersion(), await a.store!.dataVersion()]
       assert.notEqual(x, y)
       await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:2' })
-      const seeded = await a.store.dataVersion()
-      assert.equal(await a.store.dataVersion(), seeded)
+      const seeded = await a.store!.dataVersion()
+      assert.equal(await a.store!.dataVersion(), seeded)
       assert.ok(Number(seeded) > 1_000, `seeded at random, got ${seeded}`)
     } finally {
       redis.disconnect()
+    }
+  })
+})
+
+describe('a store opened from its URLs (as eddy serve opens it)', { skip }, () => {
+  it('reads grouped pages past the cap', async () => {
+    const client = await connect({
+      store: `${PG_URL}?schema=${schemas.name()}`,
+      timelines: `${REDIS_URL}?prefix=${prefixes.name()}&cap=2`,
+    }).ready()
+    try {
+      const feed = client.feed('timeline_aggregated', 'deep')
+      for (let i = 0; i < 5; i++) await feed.addActivity({ actor: 'a', verb: `verb${i}`, object: `o:${i}` })
+      const page = await feed.get({ limit: 5 })
+      assert.deepEqual(
+        page.results.map((g: any) => g.verb),
+        ['verb4', 'verb3', 'verb2', 'verb1', 'verb0'],
+        'three of the five groups are past the cap of 2',
+      )
+    } finally {
+      await client.close()
     }
   })
 })

@@ -36,6 +36,7 @@ export class DeferredStore implements Store {
   readonly reactions: ReactionStore
   readonly audit: AuditStore
   readonly #opening: Promise<Store>
+  #opened: Store | undefined
   #closed = false
 
   /** `open` starts at once; `name` is shown until then (never a password); `traits` are the store's to come. */
@@ -44,7 +45,12 @@ export class DeferredStore implements Store {
     if (traits) this.traits = traits
     this.#opening = open()
     // Nobody may be waiting yet: the error is kept for the first call or ready().
-    this.#opening.catch(() => undefined)
+    this.#opening.then(
+      (store) => {
+        this.#opened = store
+      },
+      () => undefined,
+    )
     const store = () => this.#store()
     this.documents = {
       getDocs: async (kind: string, ids: string[]): Promise<DocRow[]> =>
@@ -68,6 +74,23 @@ export class DeferredStore implements Store {
   /** Resolves once the backend is open; rejects with why it could not be. */
   async ready(): Promise<void> {
     await this.#store()
+  }
+
+  /**
+   * The backend's data version, once it is open and keeps one (`Store.dataVersion`); before that
+   * undefined, so nothing is cached until the store is known.
+   */
+  get dataVersion(): (() => Promise<string>) | undefined {
+    const opened = this.#opened
+    return opened?.dataVersion && !this.#closed ? () => opened.dataVersion!() : undefined
+  }
+
+  /** The backend's past-cap reads (`Store.readPastCap`), once it is open and has them. */
+  get readPastCap(): Store['readPastCap'] {
+    const opened = this.#opened
+    return opened?.readPastCap
+      ? (feed, below, limit, floor) => opened.readPastCap!(feed, below, limit, floor)
+      : undefined
   }
 
   async #store(): Promise<Store> {
