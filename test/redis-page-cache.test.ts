@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { SignJWT } from 'jose'
 import { connect, type EddyClient } from '../src/client/client.js'
+import { DeferredStore } from '../src/store/deferred.js'
 import { openRedisStore, type RedisStore, rebuildTimelines } from '../src/store/redis/index.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
@@ -43,7 +44,7 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   let b: Node
   let token: string
 
-  /** A server on a store opened here (`a`), or opened from its URLs as `eddy serve` does (`b`). */
+  /** A server on a store opened here (`a`), or behind a DeferredStore as `connect({ store: url })` opens it (`b`). */
   async function node(fromUrls: boolean): Promise<Node> {
     const reads = { flat: 0, groups: 0 }
     const count = (target: any, flat: string, groups: string) => {
@@ -61,11 +62,13 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
     let store: RedisStore | undefined
     let client: EddyClient
     if (fromUrls) {
-      client = await connect({
-        store: `${PG_URL}?schema=${schema}`,
-        timelines: `${REDIS_URL}?prefix=${prefix}`,
-      }).ready()
-      count(client.engine, 'readFlatRows', 'readGroupRows')
+      // What connect({ store: url, timelines }) builds: the store behind a DeferredStore.
+      const deferred = new DeferredStore('deferred', () =>
+        openRedisStore({ store: `${PG_URL}?schema=${schema}`, timelines: REDIS_URL, prefix, max: 3 }),
+      )
+      await deferred.ready()
+      count(deferred, 'readFlat', 'readGroups')
+      client = connect({ store: deferred })
     } else {
       store = await openRedisStore({
         store: `${PG_URL}?schema=${schema}`,

@@ -81,16 +81,13 @@ export class DeferredStore implements Store {
    * undefined, so nothing is cached until the store is known.
    */
   get dataVersion(): (() => Promise<string>) | undefined {
-    const opened = this.#opened
-    return opened?.dataVersion && !this.#closed ? () => opened.dataVersion!() : undefined
+    const read = this.#opened?.dataVersion?.bind(this.#opened)
+    return read && !this.#closed ? read : undefined
   }
 
   /** The backend's past-cap reads (`Store.readPastCap`), once it is open and has them. */
   get readPastCap(): Store['readPastCap'] {
-    const opened = this.#opened
-    return opened?.readPastCap
-      ? (feed, below, limit, floor) => opened.readPastCap!(feed, below, limit, floor)
-      : undefined
+    return this.#opened?.readPastCap?.bind(this.#opened)
   }
 
   async #store(): Promise<Store> {
