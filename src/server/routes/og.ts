@@ -5,16 +5,14 @@
 import type { FastifyInstance } from 'fastify'
 import type { OpenGraph } from '../../uploads/og.js'
 import { qstr, route, type ServerContext, timed } from '../context.js'
+import { openGraph } from '../schemas/uploads.js'
 
 /** Registers og/. */
 export function ogRoutes(app: FastifyInstance, ctx: ServerContext, og: OpenGraph): void {
   route(
     app,
     ctx,
-    'GET',
-    '/api/v1.0/og/',
-    'url',
-    () => '*',
+    { method: 'GET', url: '/api/v1.0/og/', resource: 'url', feedOf: () => '*', schema: openGraph },
     async ({ query }) => {
       const started = performance.now()
       return timed(started, await og.scrape(qstr(query, 'url')))

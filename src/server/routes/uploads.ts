@@ -5,12 +5,13 @@
  * like Stream's CDN links, the random id in the URL is what grants the read.
  */
 import multipart from '@fastify/multipart'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { inputError, notFound } from '../../engine/errors.js'
 import type { UploadKind } from '../../uploads/blobs.js'
 import { maxBytes, tooLarge, type Uploads } from '../../uploads/uploads.js'
 import { userOf } from '../auth.js'
-import { type Call, qstr, route, type ServerContext, timed } from '../context.js'
+import { qstr, route, type ServerContext, timed } from '../context.js'
+import * as schema from '../schemas/uploads.js'
 import { dropRest, type UploadBudget, uploadBudgetError } from '../upload-budget.js'
 
 /** What the upload routes need beyond the context. */
@@ -85,26 +86,40 @@ export function uploadRoutes(app: FastifyInstance, ctx: ServerContext, options: 
         }
         done(null, payload)
       })
-      route(scope, ctx, 'POST', url, kind, star, async ({ principal, request }: Call) => {
-        const started = performance.now()
-        const { bytes, name } = await readFile(request, kind, max)
-        const path = await uploads.upload(kind, bytes, name, { userId: userOf(principal) })
-        return timed(started, { file: baseUrl(request, options.publicUrl) + path })
-      })
-      route(scope, ctx, 'DELETE', url, kind, star, async ({ principal, query }: Call) => {
-        const started = performance.now()
-        await uploads.delete(kind, qstr(query, 'url'), { userId: userOf(principal) })
-        return timed(started, {})
-      })
+      const resource = kind
+      route(
+        scope,
+        ctx,
+        { method: 'POST', url, resource, feedOf: star, schema: schema.upload(kind) },
+        async ({ principal, request }) => {
+          const started = performance.now()
+          const { bytes, name } = await readFile(request, kind, max)
+          const path = await uploads.upload(kind, bytes, name, { userId: userOf(principal) })
+          return timed(started, { file: baseUrl(request, options.publicUrl) + path })
+        },
+      )
+      route(
+        scope,
+        ctx,
+        { method: 'DELETE', url, resource, feedOf: star, schema: schema.deleteUpload(kind) },
+        async ({ principal, query }) => {
+          const started = performance.now()
+          await uploads.delete(kind, qstr(query, 'url'), { userId: userOf(principal) })
+          return timed(started, {})
+        },
+      )
     }
     route(
       scope,
       ctx,
-      'GET',
-      '/api/v1.0/images/',
-      'images',
-      star,
-      async ({ principal, query, request }: Call) => {
+      {
+        method: 'GET',
+        url: '/api/v1.0/images/',
+        resource: 'images',
+        feedOf: star,
+        schema: schema.processImage,
+      },
+      async ({ principal, query, request }) => {
         const started = performance.now()
         const params: Record<string, unknown> = {}
         for (const name of ['w', 'h', 'crop', 'resize']) params[name] = qstr(query, name)
@@ -112,7 +127,7 @@ export function uploadRoutes(app: FastifyInstance, ctx: ServerContext, options: 
         return timed(started, { file: baseUrl(request, options.publicUrl) + path })
       },
     )
-    scope.get('/uploads/:kind/:id/:name', async (request: FastifyRequest, reply: FastifyReply) => {
+    scope.get('/uploads/:kind/:id/:name', { schema: schema.serveUpload }, async (request, reply) => {
       const { kind, id, name } = request.params as Record<string, string>
       const query: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(request.query as Record<string, unknown>)) {
