@@ -16,12 +16,18 @@ import { isFollowing } from './follows.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
 import { known } from './known.js'
+import { addReactionFields } from './reaction-model.js'
 import { usersById } from './users.js'
 
 /** Most feeds one activity may be added to. */
 const MAX_FEEDS = 25
 /** Most activities per batch call. */
 const MAX_BATCH = 100
+
+/** The user whose own reactions a read shows (none for the app or anonymous callers). */
+export function readerOf(caller: Caller): string | undefined {
+  return caller.kind === 'user' ? caller.userId : undefined
+}
 
 /** The user a write acts as: the token's user, or the body's `user_id` for the app. */
 export function writer(caller: Caller, body: { user_id?: unknown; user?: { id?: unknown } }): string {
@@ -70,14 +76,28 @@ export async function requireReadable(ctx: ServerContext, caller: Caller, activi
   if (!mayRead(caller, feed, follower)) throw notAllowed()
 }
 
-/** Engine activities as V3 ActivityResponses, with their users. */
+/**
+ * Engine activities as V3 ActivityResponses, with their users and reaction, comment and bookmark
+ * fields (`reader`'s own reactions and bookmarks when a user reads).
+ */
 export async function activityResponses(
   ctx: ServerContext,
   activities: Activity[],
   currentFeed?: string,
+  reader?: string,
 ): Promise<ActivityResponse[]> {
   const users = await usersById(ctx, activities.map(actorId))
-  return activities.map((a) => activityResponse(a, known(users, actorId(a)), currentFeed))
+  const copies = activities.map((a) => ({ ...a }))
+  const flags = ctx.engine.reactions.flags(
+    { withReactionCounts: true, withRecentReactions: true, withOwnReactions: reader !== undefined },
+    reader,
+  )
+  if (flags && copies.length > 0) await ctx.engine.reactions.addFields(copies, flags)
+  return copies.map((a) => {
+    const out = activityResponse(a, known(users, actorId(a)), currentFeed)
+    addReactionFields(out, a)
+    return out
+  })
 }
 
 /** Adds one V3 activity as `userId`; returns the engine's activity. */
@@ -208,7 +228,7 @@ export function activityRoutes(edge: Edge): void {
   v3route(edge, 'GET', '/feeds/activities/:id', async ({ caller, params }) => {
     const activity = await loadActivity(ctx, params.id)
     await requireReadable(ctx, caller, activity)
-    const [response] = await activityResponses(ctx, [activity])
+    const [response] = await activityResponses(ctx, [activity], undefined, readerOf(caller))
     return { activity: response }
   })
 

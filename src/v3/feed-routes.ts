@@ -111,7 +111,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           caller.kind === 'server' ||
           (user !== undefined && a.actor === `SU:${user}`),
       )
-      const activities = await activityResponses(ctx, visible, ref.id)
+      const activities = await activityResponses(ctx, visible, ref.id, user)
       const response: Record<string, unknown> = {
         created,
         feed: (await feedResponses(ctx, [feed], caller, follower ? new Set([ref.id]) : undefined))[0],

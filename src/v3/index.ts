@@ -9,6 +9,7 @@ import { feedRoutes } from './feed-routes.js'
 import { followRoutes } from './follows.js'
 import { type Edge, v3Errors, v3route } from './http.js'
 import { Hub } from './hub.js'
+import { reactionRoutes } from './reactions.js'
 import { attachSocket } from './socket.js'
 import { userRoutes } from './users.js'
 
@@ -31,6 +32,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       feedRoutes(edge, hub)
       activityRoutes(edge)
       followRoutes(edge)
+      reactionRoutes(edge)
       v3Errors(scope, edge.served)
     },
     { prefix: '/api/v2' },

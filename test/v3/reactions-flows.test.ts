@@ -1,0 +1,98 @@
+/**
+ * Feeds V3 reactions, comments (threads) and bookmarks through @stream-io/feeds-client and
+ * node-sdk against `eddy serve`'s app, on every store; V1 sees the same reactions.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { STORES } from '../helpers.js'
+import { startV3, type V3Server } from './harness.js'
+
+for (const store of STORES) {
+  describe(`Feeds V3 reactions, comments, bookmarks (${store.name})`, () => {
+    let s: V3Server
+    let activityId: string
+    before(async () => {
+      s = await startV3(store)
+      await s.server.feeds.feed('user', 'gus').getOrCreate({ user_id: 'gus' })
+      const { activity } = await s.server.feeds.addActivity({
+        user_id: 'gus',
+        feeds: ['user:gus'],
+        type: 'post',
+        text: 'hi',
+      })
+      activityId = activity.id
+    })
+    after(() => s.close())
+
+    it('adds and removes reactions on an activity; counts, latest and own reactions show on reads', async () => {
+      const hal = await s.connect('hal')
+      const added = await hal.addActivityReaction({ activity_id: activityId, type: 'like', custom: { x: 1 } })
+      assert.equal(added.reaction.type, 'like')
+      assert.equal(added.reaction.user.id, 'hal')
+      assert.equal(added.activity.reaction_count, 1)
+      assert.equal(added.activity.reaction_groups.like?.count, 1)
+      const { activity } = await hal.getActivity({ id: activityId })
+      assert.deepEqual(
+        activity.own_reactions.map((r) => r.type),
+        ['like'],
+      )
+      await hal.deleteActivityReaction({ activity_id: activityId, type: 'like' })
+      assert.equal((await hal.getActivity({ id: activityId })).activity.reaction_count, 0)
+    })
+
+    it('threads comments: replies, counts, reactions on comments, edits and deletes', async () => {
+      const ida = await s.connect('ida')
+      const { comment } = await ida.addComment({
+        object_id: activityId,
+        object_type: 'activity',
+        comment: 'first!',
+      })
+      assert.equal(comment.text, 'first!')
+      const { comment: reply } = await ida.addComment({
+        object_id: activityId,
+        object_type: 'activity',
+        parent_id: comment.id,
+        comment: 'a reply',
+      })
+      assert.equal(reply.parent_id, comment.id)
+      await ida.addCommentReaction({ id: comment.id, type: 'heart' })
+      const { comments } = await ida.getComments({ object_id: activityId, object_type: 'activity' })
+      assert.equal(comments.length, 1)
+      assert.equal(comments[0].reply_count, 1)
+      assert.equal(comments[0].replies?.[0]?.text, 'a reply')
+      assert.equal(comments[0].reaction_groups?.heart?.count, 1)
+      const { activity } = await ida.getActivity({ id: activityId })
+      assert.equal(activity.comment_count, 1)
+      await ida.updateComment({ id: comment.id, comment: 'edited' })
+      assert.equal((await ida.getComment({ id: comment.id })).comment.text, 'edited')
+      // Another user may not edit or delete it.
+      const joe = await s.connect('joe')
+      await assert.rejects(joe.updateComment({ id: comment.id, comment: 'pwned' }), /403|17/)
+      await assert.rejects(joe.deleteComment({ id: comment.id }), /403|17/)
+      await ida.deleteComment({ id: comment.id })
+      assert.equal(
+        (await ida.getComments({ object_id: activityId, object_type: 'activity' })).comments.length,
+        0,
+      )
+    })
+
+    it('bookmarks an activity once, shows it as own_bookmarks, and removes it', async () => {
+      const kit = await s.connect('kit')
+      const { bookmark } = await kit.addBookmark({ activity_id: activityId, custom: { note: 'later' } })
+      assert.equal(bookmark.activity.id, activityId)
+      await assert.rejects(kit.addBookmark({ activity_id: activityId }), /400|4/)
+      const { activity } = await kit.getActivity({ id: activityId })
+      assert.equal(activity.own_bookmarks.length, 1)
+      assert.equal(activity.bookmark_count, 1)
+      await kit.deleteBookmark({ activity_id: activityId })
+      assert.equal((await kit.getActivity({ id: activityId })).activity.own_bookmarks.length, 0)
+    })
+
+    it('V1 sees V3 comments as reactions of kind comment', async () => {
+      const lee = await s.connect('lee')
+      await lee.addComment({ object_id: activityId, object_type: 'activity', comment: 'seen by v1' })
+      const page = await s.eddy.reactions.filter({ activity_id: activityId, kind: 'comment' })
+      assert.ok(page.results.some((r) => r.data.text === 'seen by v1' && r.user_id === 'lee'))
+    })
+  })
+}
