@@ -44,6 +44,44 @@ async function allIds(client: EddyClient, slug: string, id: string): Promise<str
   }
 }
 
+/**
+ * A fresh SQLite file where `followers` timelines (`timeline:<prefix><i>`) follow user:star, a
+ * child writing to it in `mode` killed with SIGKILL once `acks` adds are acknowledged, then the
+ * file reopened with the interrupted fan-out resumed and flushed: the acknowledged ids and that
+ * client (close it).
+ */
+async function killAfterAcks(
+  mode: string,
+  prefix: string,
+  followers: number,
+  arg: string,
+  acks: number,
+): Promise<{ ids: string[]; client: EddyClient }> {
+  const db = tempDb()
+  const setup = connect({ store: `sqlite:${db}` })
+  await setup.followMany(
+    Array.from({ length: followers }, (_, i) => ({ source: `timeline:${prefix}${i}`, target: 'user:star' })),
+    0,
+  )
+  await setup.close()
+  const { proc, lines, exited } = child(mode, db, arg)
+  const ids: string[] = []
+  while (ids.length < acks) ids.push((await waitFor(lines, 'ACCEPTED ')).slice('ACCEPTED '.length))
+  proc.kill('SIGKILL')
+  await exited
+
+  await new Promise((resolve) => setTimeout(resolve, 350))
+  const client = connect({ store: `sqlite:${db}` })
+  try {
+    await client.engine.resume()
+    await client.flush()
+  } catch (error) {
+    await client.close()
+    throw error
+  }
+  return { ids, client }
+}
+
 describe('sqlite: durability', () => {
   it('finishes a fan-out killed with SIGKILL mid-way after a restart, with no follower missed or served twice', async () => {
     const db = tempDb()
@@ -91,24 +129,8 @@ describe('sqlite: durability', () => {
   })
 
   it('keeps every acknowledged add and delivers it after a SIGKILL at an arbitrary point', async () => {
-    const db = tempDb()
-    const setup = connect({ store: `sqlite:${db}` })
-    await setup.followMany(
-      Array.from({ length: 400 }, (_, i) => ({ source: `timeline:s${i}`, target: 'user:star' })),
-      0,
-    )
-    await setup.close()
-    const { proc, lines, exited } = child('stream', db, '1000')
-    const ids: string[] = []
-    while (ids.length < 5) ids.push((await waitFor(lines, 'ACCEPTED ')).slice('ACCEPTED '.length))
-    proc.kill('SIGKILL')
-    await exited
-
-    await new Promise((resolve) => setTimeout(resolve, 350))
-    const client = connect({ store: `sqlite:${db}` })
+    const { ids, client } = await killAfterAcks('stream', 's', 400, '1000', 5)
     try {
-      await client.engine.resume()
-      await client.flush()
       // Every page: more than a page of adds may have landed before the kill.
       const stored = new Set(await allIds(client, 'user', 'star'))
       for (const id of ids) assert.ok(stored.has(id), `acknowledged ${id} lost`)
@@ -125,24 +147,8 @@ describe('sqlite: durability', () => {
   })
 
   it('keeps every group-committed add acknowledged before a SIGKILL, with its fan-out', async () => {
-    const db = tempDb()
-    const setup = connect({ store: `sqlite:${db}` })
-    await setup.followMany(
-      Array.from({ length: 50 }, (_, i) => ({ source: `timeline:g${i}`, target: 'user:star' })),
-      0,
-    )
-    await setup.close()
-    const { proc, lines, exited } = child('grouped', db, '8')
-    const ids: string[] = []
-    while (ids.length < 200) ids.push((await waitFor(lines, 'ACCEPTED ')).slice('ACCEPTED '.length))
-    proc.kill('SIGKILL')
-    await exited
-
-    await new Promise((resolve) => setTimeout(resolve, 350))
-    const client = connect({ store: `sqlite:${db}` })
+    const { ids, client } = await killAfterAcks('grouped', 'g', 50, '8', 200)
     try {
-      await client.engine.resume()
-      await client.flush()
       const stored = await allIds(client, 'user', 'star')
       for (const id of ids) assert.ok(stored.includes(id), `acknowledged ${id} lost`)
       // Every stored add, acknowledged or not yet, reached the followers once.

@@ -17,8 +17,7 @@ import { buildFeedGroups, type FeedRef } from '../../src/engine/feed-groups.js'
 import { MAX_PUBLIC_HOLDER_LOOKUPS, readableActivities } from '../../src/engine/read-policy.js'
 import { MemoryStore } from '../../src/store/memory/memory-store.js'
 import { forbidden } from '../fixtures/attack.js'
-import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
-import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
+import { everyStore } from '../fixtures/every-store.js'
 
 const KEY = 'privacy-key'
 const SECRET = 'privacy-secret'
@@ -27,29 +26,8 @@ const T = '2026-11-20T12:00:00.000000'
 // The client's generic response types get in the way of asserting raw wire shapes.
 type Api = any
 
-const pgSkip = await postgresUnavailable()
-const redisSkip = pgSkip ?? (await redisUnavailable())
-const schemas = new ScratchSchemas('privacy')
-const prefixes = new ScratchPrefixes('privacy')
-after(async () => {
-  await schemas.drop()
-  if (!redisSkip) await prefixes.drop()
-})
-
 // The rule reads only the store's contract (which feeds hold an activity), so every store agrees.
-const backends: { name: string; options: () => Parameters<typeof connect>[0]; skip?: string }[] = [
-  { name: 'memory', options: () => ({ store: 'memory' }) },
-  { name: 'sqlite', options: () => ({ store: 'sqlite::memory:' }) },
-  { name: 'postgres', options: () => ({ store: `${PG_URL}?schema=${schemas.name()}` }), skip: pgSkip },
-  {
-    name: 'postgres + redis',
-    options: () => ({
-      store: `${PG_URL}?schema=${schemas.name()}`,
-      timelines: `${REDIS_URL}?prefix=${prefixes.name()}`,
-    }),
-    skip: redisSkip,
-  },
-]
+const { stores: backends } = await everyStore('privacy')
 
 for (const backend of backends)
   describe(`a user token reads only what it may read (${backend.name})`, { skip: backend.skip }, () => {

@@ -11,13 +11,8 @@ import { connect, type EddyClient } from 'eddy'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { SignJWT } from 'jose'
-import { MemoryStore } from '../../src/store/memory/memory-store.js'
-import { openRedisStore } from '../../src/store/redis/index.js'
-import { openSqliteStore } from '../../src/store/sqlite/index.js'
-import type { Store } from '../../src/store/store.js'
 import { prng } from '../fixtures/attack.js'
-import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
-import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
+import { everyStore } from '../fixtures/every-store.js'
 
 const KEY = 'tfuzz-key'
 const SECRET = 'tfuzz-secret'
@@ -91,30 +86,7 @@ function apiRoutes(app: FastifyInstance): { method: string; path: string }[] {
   return out
 }
 
-const pgSkip = await postgresUnavailable()
-const redisSkip = pgSkip ?? (await redisUnavailable())
-const schemas = new ScratchSchemas('tfuzz')
-const prefixes = new ScratchPrefixes('tfuzz')
-after(async () => {
-  await schemas.drop()
-  await prefixes.drop()
-})
-
-const STORES: { name: string; skip?: string; open: () => Store | Promise<Store> }[] = [
-  { name: 'memory', open: () => new MemoryStore() },
-  { name: 'SQLite', open: () => openSqliteStore(':memory:') },
-  { name: 'PostgreSQL', skip: pgSkip, open: () => schemas.open(schemas.name()) },
-  {
-    name: 'PostgreSQL + Redis',
-    skip: redisSkip,
-    open: () =>
-      openRedisStore({
-        store: `${PG_URL}?schema=${schemas.name()}`,
-        timelines: REDIS_URL,
-        prefix: prefixes.name(),
-      }),
-  },
-]
+const { stores: STORES } = await everyStore('tfuzz')
 
 for (const kind of STORES) {
   describe(`NUL, surrogates and huge values on every route (${kind.name})`, { skip: kind.skip }, () => {

@@ -15,12 +15,8 @@ import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { idToSk, skToId, sortKey, tailFor } from '../../src/engine/ids.js'
-import { MemoryStore } from '../../src/store/memory/memory-store.js'
-import { openRedisStore } from '../../src/store/redis/index.js'
-import { openSqliteStore } from '../../src/store/sqlite/index.js'
 import type { Store } from '../../src/store/store.js'
-import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
-import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
+import { everyStore } from '../fixtures/every-store.js'
 
 const KEY = 'text-key'
 const SECRET = 'text-secret'
@@ -29,30 +25,7 @@ const LATEST = '2255-06-05T23:47:34.740991'
 
 type Api = any
 
-const pgSkip = await postgresUnavailable()
-const redisSkip = pgSkip ?? (await redisUnavailable())
-const schemas = new ScratchSchemas('text')
-const prefixes = new ScratchPrefixes('text')
-after(async () => {
-  await schemas.drop()
-  await prefixes.drop()
-})
-
-const STORES: { name: string; skip?: string; open: () => Store | Promise<Store> }[] = [
-  { name: 'memory', open: () => new MemoryStore() },
-  { name: 'SQLite', open: () => openSqliteStore(':memory:') },
-  { name: 'PostgreSQL', skip: pgSkip, open: () => schemas.open(schemas.name()) },
-  {
-    name: 'PostgreSQL + Redis',
-    skip: redisSkip,
-    open: () =>
-      openRedisStore({
-        store: `${PG_URL}?schema=${schemas.name()}`,
-        timelines: REDIS_URL,
-        prefix: prefixes.name(),
-      }),
-  },
-]
+const { stores: STORES } = await everyStore('text')
 
 /** Asserts Stream's 400 InputException naming `field` (and matching `detail` when given). */
 async function refused(promise: Promise<unknown>, field: string | RegExp, detail?: RegExp): Promise<void> {
