@@ -33,6 +33,9 @@ export const DOCUMENT_BOUNDS: Bounds = { depth: MAX_DEPTH, values: MAX_VALUES }
 export const BODY_BOUNDS: Bounds = { depth: MAX_BODY_DEPTH, values: Number.POSITIVE_INFINITY }
 
 /** What the text rule says, in every error that applies it (docs/server.md, "Input rules"). */
+/** The keys of a list: none (one shared array, so walking a list allocates nothing for them). */
+const NO_KEYS: readonly string[] = []
+
 export const TEXT_RULE =
   'must not contain NUL (\\u0000) characters or lone UTF-16 surrogates, which not every store can keep'
 
@@ -73,12 +76,13 @@ export function checkBounds(
   const depths: number[] = [1]
   let count = 1
   let unstorable = false
-  while (nodes.length > 0) {
-    const node = nodes.pop()!
-    const depth = depths.pop()!
+  for (;;) {
+    const node = nodes.pop()
+    const depth = depths.pop()
+    if (node === undefined || depth === undefined) break
     const list = Array.isArray(node)
-    const keys = list ? undefined : Object.keys(node)
-    const size = list ? node.length : keys!.length
+    const keys = list ? NO_KEYS : Object.keys(node)
+    const size = list ? node.length : keys.length
     count += size
     if (count > bounds.values) {
       throw inputError(
@@ -91,7 +95,7 @@ export function checkBounds(
       let child: unknown
       if (list) child = node[i]
       else {
-        const key = keys![i]
+        const key = keys[i]
         if (!storable(key)) unstorable = true
         child = (node as Record<string, unknown>)[key]
       }
@@ -118,17 +122,17 @@ export function checkBounds(
 /** Throws the 400 for the first unstorable key or string of `value`, named by its path. */
 function refuseText(value: object, field: string, what: string, prefix: string): void {
   const nodes: [object, string][] = [[value, prefix]]
-  while (nodes.length > 0) {
-    const [node, path] = nodes.shift()!
+  for (let next = nodes.shift(); next !== undefined; next = nodes.shift()) {
+    const [node, path] = next
     const list = Array.isArray(node)
-    const keys = list ? undefined : Object.keys(node)
-    const size = list ? node.length : keys!.length
+    const keys = list ? NO_KEYS : Object.keys(node)
+    const size = list ? node.length : keys.length
     for (let i = 0; i < size; i++) {
-      const key = keys?.[i]
+      const key: string | undefined = list ? undefined : keys[i]
       if (key !== undefined && !storable(key)) {
         throw inputError(`the keys of ${path || what} ${TEXT_RULE}`, key, path || field)
       }
-      const child = list ? node[i] : (node as Record<string, unknown>)[key!]
+      const child = list ? node[i] : (node as Record<string, unknown>)[keys[i]]
       const at = key === undefined ? `${path}[${i}]` : path ? `${path}.${key}` : key
       if (typeof child === 'string') checkText(child, at)
       else if (child !== null && typeof child === 'object') nodes.push([child, at])

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { EntryShape, EntryWrite, FanoutJob, Store } from '../store/store.js'
 import { type Activity, groupSource } from './activity.js'
 import { type DeadLetters, recordFailure } from './dead-jobs.js'
-import type { FeedGroup } from './feed-groups.js'
+import { type FeedGroup, groupKeyIn } from './feed-groups.js'
 import { skMicros, skToId } from './ids.js'
 
 /** How long a failed fan-out waits before it is retried from the store. */
@@ -83,7 +83,7 @@ export function shapeFor(group: FeedGroup, sk: string, activity: Activity): Entr
       ? { kind: 'flat' }
       : {
           kind: group.kind,
-          group: group.groupKey!(groupSource(activity, skMicros(sk))),
+          group: groupKeyIn(group, groupSource(activity, skMicros(sk))),
           actor: activity.actor,
           // A group is named after the activity that creates it.
           groupId: skToId(sk),

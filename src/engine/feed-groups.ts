@@ -1,6 +1,11 @@
 /** Feed groups (slugs) and feed ids: configuration, defaults and validation. */
 import type { FeedKind } from '../store/store.js'
-import { compileAggregationFormat, DEFAULT_AGGREGATION_FORMAT, type GroupKeyFn } from './aggregation.js'
+import {
+  compileAggregationFormat,
+  DEFAULT_AGGREGATION_FORMAT,
+  type GroupKeyFn,
+  type GroupSource,
+} from './aggregation.js'
 import { feedConfigError, inputError } from './errors.js'
 import { unknownOptionMessage } from './option-names.js'
 
@@ -31,6 +36,12 @@ export interface FeedGroup {
   groupKey?: GroupKeyFn
   maxActivitiesPerGroup: number
   maxLength?: number
+}
+
+/** The group key of `source` in a grouped feed group (aggregated or notification). */
+export function groupKeyIn(group: FeedGroup, source: GroupSource): string {
+  if (!group.groupKey) throw new Error(`feed group ${group.slug} is flat: its entries have no group key`)
+  return group.groupKey(source)
 }
 
 /** The feed groups every Eddy has unless the user overrides them. */

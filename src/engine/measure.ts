@@ -14,9 +14,10 @@ export function measure(value: unknown, maxDepth: number, maxValues: number): 'd
   const nodes: object[] = [value]
   const depths: number[] = [1]
   let count = 1
-  while (nodes.length > 0) {
-    const node = nodes.pop()!
-    const depth = depths.pop()!
+  for (;;) {
+    const node = nodes.pop()
+    const depth = depths.pop()
+    if (node === undefined || depth === undefined) break
     const children: unknown[] = Array.isArray(node) ? node : Object.values(node)
     count += children.length
     if (count > maxValues) return 'values'

@@ -26,7 +26,7 @@ import type {
 } from '../store/store.js'
 import { groupSource, readActivity } from './activity.js'
 import { inputError } from './errors.js'
-import type { FeedGroup } from './feed-groups.js'
+import { type FeedGroup, groupKeyIn } from './feed-groups.js'
 import { SORT_KEY_LENGTH, skMicros, skToId, sortKey } from './ids.js'
 
 /** Bucket widths in microseconds: a UTC day, an hour, a minute, a second, a microsecond. */
@@ -194,16 +194,17 @@ async function collect(plan: Plan, read: ReadSlice, budget: Budget): Promise<Gro
   /** Adds one bucket's groups; true once the page has all it needs or nothing more can qualify. */
   const emit = (entries: FlatEntry[]): boolean => {
     const groups = buildGroups(plan, entries)
-    if (plan.upper && upperSk === undefined) {
+    const { upper, lower } = plan
+    if (upper && upperSk === undefined) {
       // The cursor names the group holding that activity, else the activity's own place.
-      upperSk = groups.find((g) => g.sks.has(plan.upper!.sk))?.row.lastSk ?? plan.upper.sk
+      upperSk = groups.find((g) => g.sks.has(upper.sk))?.row.lastSk ?? upper.sk
     }
-    if (plan.lower && lowerSk === undefined) {
-      const holder = groups.find((g) => g.sks.has(plan.lower!.sk))
+    if (lower && lowerSk === undefined) {
+      const holder = groups.find((g) => g.sks.has(lower.sk))
       if (holder) lowerSk = holder.row.lastSk
     }
     for (const { row } of groups) {
-      if (upperSk !== undefined && (plan.upper!.inclusive ? row.lastSk > upperSk : row.lastSk >= upperSk))
+      if (upper && upperSk !== undefined && (upper.inclusive ? row.lastSk > upperSk : row.lastSk >= upperSk))
         continue
       if (plan.lower) {
         const low = lowerSk ?? plan.lower.sk
@@ -249,7 +250,7 @@ function buildGroups(plan: Plan, entries: FlatEntry[]): Built[] {
   const byKey = new Map<string, { entries: FlatEntry[]; actors: Set<string> }>()
   for (const entry of entries) {
     const activity = readActivity(entry.body, null)
-    const key = plan.group.groupKey!(groupSource(activity, skMicros(entry.sk)))
+    const key = groupKeyIn(plan.group, groupSource(activity, skMicros(entry.sk)))
     let g = byKey.get(key)
     if (!g) {
       g = { entries: [], actors: new Set() }

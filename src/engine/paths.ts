@@ -68,7 +68,7 @@ export function setPath(target: Node, path: string, value: unknown): void {
       node = created
     } else node = next as Node
   }
-  define(node, parts.at(-1)!, value)
+  define(node, parts[parts.length - 1], value)
 }
 
 /** Removes the field at `path` from `target`, if it is there; never looks past own properties. */
@@ -79,6 +79,6 @@ export function unsetPath(target: Node, path: string): void {
     if (node === null || typeof node !== 'object') return
     node = own(node as Node, part)
   }
-  const last = parts.at(-1)!
+  const last = parts[parts.length - 1]
   if (node !== null && typeof node === 'object' && Object.hasOwn(node, last)) delete (node as Node)[last]
 }
