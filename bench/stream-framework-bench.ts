@@ -59,8 +59,10 @@ async function privateRedis(dir: string): Promise<{ port: number; stop: () => Pr
       stdio: 'ignore',
     },
   )
-  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+  // redis-server takes a moment to listen: a fresh probe each try, until one answers.
   for (let i = 0; ; i++) {
+    const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    probe.on('error', () => undefined)
     try {
       await probe.connect()
       await probe.ping()
@@ -68,9 +70,10 @@ async function privateRedis(dir: string): Promise<{ port: number; stop: () => Pr
     } catch (error) {
       if (i > 100) throw error
       await new Promise((r) => setTimeout(r, 50))
+    } finally {
+      probe.disconnect()
     }
   }
-  probe.disconnect()
   return {
     port,
     stop: () =>
