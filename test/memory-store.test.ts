@@ -202,7 +202,7 @@ describe('memory store: a failed write leaves every structure exactly as it was'
             ],
           }),
         ),
-      /maxLength must be a non-negative integer/,
+      /maxLength must be a positive integer/,
     ))
 
   it('an invalid shape in a second fan-out job, after every other part of the write, is undone', () =>
@@ -232,7 +232,7 @@ describe('memory store: a failed write leaves every structure exactly as it was'
             ],
           }),
         ),
-      /maxLength must be a non-negative integer, got 1.5/,
+      /maxLength must be a positive integer, got 1.5/,
     ))
 
   it('an invalid chunk size is undone', () =>

@@ -6,7 +6,7 @@
  */
 import { StoreError } from '../errors.js'
 import { redisFailure } from '../outage.js'
-import { actorOf, groupIdOf, groupKeyOf, TrimPlan } from '../shared/group-state.js'
+import { actorOf, checkMaxLength, groupIdOf, groupKeyOf, TrimPlan } from '../shared/group-state.js'
 import type {
   EntryRemove,
   EntryShape,
@@ -145,8 +145,8 @@ export class RedisTimelines {
       }
       trims.note(e.feed, e)
     }
-    // G4's plan; on the wire 0 means none, so a maxLength below 1 keeps 1 entry (or group).
-    for (const [feed, { keep }] of trims.entries()) ops(feed).maxLength = Math.max(1, keep)
+    // G4's plan (on the wire, 0 means no maxLength).
+    for (const [feed, { keep }] of trims.entries()) ops(feed).maxLength = keep
     for (const r of remove) {
       const f = ops(r.feed)
       f.full = true
@@ -193,8 +193,8 @@ export class RedisTimelines {
       }
       if (!shape) continue
       const tag = this.#cluster ? this.keys.tag(feed) : ''
-      // As apply() reads it: a maxLength below 1 keeps 1 entry (or group).
-      const max = shape.maxLength === undefined ? 0 : Math.max(1, shape.maxLength)
+      // As apply() reads it (G4); 0 means none.
+      const max = shape.maxLength === undefined ? 0 : checkMaxLength(shape.maxLength)
       if (shape.kind !== 'flat') {
         let g = grouped.get(tag)
         if (!g) {

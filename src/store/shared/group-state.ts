@@ -15,7 +15,7 @@
  *   entry in the group; a bound that was the entry moves to the nearest remaining entry; the
  *   flags stay. A group left with no entry is dropped with its flags and id: a group that comes
  *   back later is new (G1, G2).
- * - **G4 Trims.** A batch's adds may give a feed a `maxLength` (a non-negative safe integer;
+ * - **G4 Trims.** A batch's adds may give a feed a `maxLength` (a positive safe integer;
  *   several in one batch: the smallest). After the batch's adds, removes and removals by origin,
  *   a grouped feed keeps its newest `maxLength` groups by `lastSk` and drops the others whole,
  *   entries included (no counter of a kept group moves); a flat feed keeps its newest entries.
@@ -90,6 +90,17 @@ export function marks(target: true | readonly string[], id: string): boolean {
   return target === true || target.includes(id)
 }
 
+/**
+ * G4: `maxLength` itself, or throws unless it is a positive safe integer (the engine's feed
+ * groups allow 1 and up; a feed kept empty is no feed, and stores used to disagree on 0).
+ */
+export function checkMaxLength(maxLength: number): number {
+  if (!Number.isSafeInteger(maxLength) || maxLength < 1) {
+    throw new Error(`maxLength must be a positive integer, got ${maxLength}`)
+  }
+  return maxLength
+}
+
 /** G4: a feed's trim: keep its newest `keep` entries, or groups when `grouped`. */
 export interface Trim {
   keep: number
@@ -100,13 +111,10 @@ export interface Trim {
 export class TrimPlan {
   readonly #trims = new Map<string, Trim>()
 
-  /** Notes an added entry's `maxLength`; throws on one that is not a non-negative safe integer. */
+  /** Notes an added entry's `maxLength` (checked by {@link checkMaxLength}). */
   note(feed: string, shape: Pick<EntryShape, 'kind' | 'maxLength'>): void {
-    const keep = shape.maxLength
-    if (keep === undefined) return
-    if (!Number.isSafeInteger(keep) || keep < 0) {
-      throw new Error(`maxLength must be a non-negative integer, got ${keep}`)
-    }
+    if (shape.maxLength === undefined) return
+    const keep = checkMaxLength(shape.maxLength)
     const seen = this.#trims.get(feed)
     if (!seen || keep < seen.keep) this.#trims.set(feed, { keep, grouped: shape.kind !== 'flat' })
   }

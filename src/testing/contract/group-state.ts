@@ -136,10 +136,12 @@ export function groupStateTests(test: Test, kind: Grouped): void {
     )
     assert.deepEqual(state(await one(store, 'g1')), before)
     assert.equal(await entryOf(store, feed, 2), undefined)
-    await assert.rejects(
-      store.write({ add: [entry(7, 'g5', 'u', { maxLength: -1 })] }),
-      /maxLength must be a non-negative integer/,
-    )
+    for (const maxLength of [0, -1, 1.5]) {
+      await assert.rejects(
+        store.write({ add: [entry(7, 'g5', 'u', { maxLength })] }),
+        /maxLength must be a positive integer/,
+      )
+    }
     assert.equal(await entryOf(store, feed, 7), undefined)
   })
 
