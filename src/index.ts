@@ -44,6 +44,7 @@ export type {
   PartialChangeInput,
   WithDefaultGroups,
 } from './client/types.js'
+export type { ActAs, ImageProcessOptions, UploadData } from './client/uploads.js'
 export type { Activity, NewActivity } from './engine/activity.js'
 export { DEFAULT_AGGREGATION_FORMAT } from './engine/aggregation.js'
 export type { AuditLog, AuditLogOptions, AuditLogPage } from './engine/audit.js'
@@ -68,4 +69,19 @@ export { MemoryStore } from './store/memory/memory-store.js'
 export { setOutageLog } from './store/outage.js'
 export { openSqliteStore, type SqliteOptions, SqliteStore } from './store/sqlite/index.js'
 export type { FeedKind, Store } from './store/store.js'
+export {
+  type BlobMeta,
+  type BlobStore,
+  DirBlobs,
+  type ImageLimits,
+  MemoryBlobs,
+  type OgOptions,
+  type OgResult,
+  PgBlobs,
+  S3Blobs,
+  type S3BlobsOptions,
+  type Served,
+  type UploadKind,
+  type UploadsOptions,
+} from './uploads/index.js'
 export { version } from './version.js'

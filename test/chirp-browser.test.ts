@@ -9,6 +9,8 @@
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -30,10 +32,20 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
   let app: FastifyInstance
   let browser: Browser
   let base: string
+  let article: Server
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'chirp-browser-'))
-    app = await buildApp({ dataDir: dir, seed: true })
+    // A page to preview, on loopback: the test turns on the operator switch for private addresses.
+    article = createHttpServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          '<html><head><meta property="og:title" content="Lake photos"><meta property="og:description" content="A day at the lake"><meta property="og:site_name" content="Lakes"></head></html>',
+        ),
+    )
+    await new Promise<void>((resolve) => article.listen(0, '127.0.0.1', resolve))
+    app = await buildApp({ dataDir: dir, seed: true, og: { allowPrivate: true } })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
     browser = await chromium.launch({ executablePath, args: ARGS })
   })
@@ -41,6 +53,7 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
   after(async () => {
     await browser?.close()
     await app?.close()
+    article?.close()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
@@ -199,6 +212,50 @@ describe('chirp in chromium', { skip: executablePath ? false : 'chromium is not 
     assert.equal(await text(page.locator('main p')), 'There is no page at /no/such/page.')
     assert.ok(await page.getByRole('link', { name: 'Back home' }).isVisible())
     await page.close()
+  })
+
+  it('posts a picture and a link: a thumbnail and a preview in the timeline, after a reload too', async () => {
+    const ivy = await signUp('ivy', 'Ivy Chen')
+    const link = `http://127.0.0.1:${(article.address() as AddressInfo).port}/lake`
+    await ivy.getByPlaceholder("What's happening?").fill(`At the lake ${link}`)
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAEklEQVQImWMwTjtjnHaGAUIBACS2BZUFBQd/AAAAAElFTkSuQmCC',
+      'base64',
+    )
+    await ivy
+      .locator('input[name="image"]')
+      .setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: png })
+    await ivy.getByRole('button', { name: 'Chirp', exact: true }).click()
+    for (const page of [ivy, await ivy.reload().then(() => ivy)]) {
+      const chirp = page.locator('article.chirp', { hasText: 'At the lake' }).first()
+      const picture = await shown(chirp.locator('.chirp-picture img'))
+      assert.match(
+        String(await picture.getAttribute('src')),
+        /^\/uploads\/images\/[0-9a-f-]{36}\/picture\?w=520&h=360&resize=clip$/,
+      )
+      await page.waitForFunction(
+        (el) => (el as unknown as { naturalWidth: number }).naturalWidth === 2,
+        await picture.first().elementHandle(),
+      )
+      assert.equal(await text(chirp.locator('.link-card-title')), 'Lake photos')
+      assert.equal(await text(chirp.locator('.link-card-description')), 'A day at the lake')
+      assert.equal(await chirp.locator('.link-card').getAttribute('href'), link)
+    }
+    // The upload is served with Eddy's headers; a text file is refused as a picture, draft kept.
+    const src = await ivy.locator('.chirp-picture img').first().getAttribute('src')
+    const res = await fetch(`${base}${src}`)
+    assert.equal(res.headers.get('content-type'), 'image/png')
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff')
+    await ivy.getByPlaceholder("What's happening?").fill('not a picture')
+    await ivy
+      .locator('input[name="image"]')
+      .setInputFiles({ name: 'x.png', mimeType: 'image/png', buffer: Buffer.from('hello') })
+    await ivy.getByRole('button', { name: 'Chirp', exact: true }).click()
+    assert.match(
+      await text(await shown(ivy.getByRole('alert'))),
+      /^That picture could not be attached: File type text\/plain is not supported/,
+    )
+    await ivy.close()
   })
 
   it('shows a clear message for an over-long chirp and keeps the draft', async () => {

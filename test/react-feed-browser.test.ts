@@ -9,6 +9,8 @@
  * `REACT_FEED_SCREENSHOT=1` saves the panel at both widths to /tmp/react-feed-*.png.
  */
 import assert from 'node:assert/strict'
+import { createServer as createHttpServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { type ReactFeed, startReactFeed } from '../examples/react-feed/server.js'
@@ -24,10 +26,20 @@ describe('react-activity-feed in chromium', {
 }, () => {
   let app: ReactFeed
   let browser: Browser
+  let article: Server
   const errors: string[] = []
 
   before(async () => {
-    app = await startReactFeed()
+    // A page with Open Graph tags for the link preview, on loopback (the operator switch is on).
+    article = createHttpServer((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          '<html><head><meta property="og:title" content="Lake photos"><meta property="og:description" content="A day at the lake"></head></html>',
+        ),
+    )
+    await new Promise<void>((resolve) => article.listen(0, '127.0.0.1', resolve))
+    app = await startReactFeed({ og: { allowPrivate: true } })
     await app.server.feed('timeline', 'bob').follow('user', 'alice')
     browser = await chromium.launch({ executablePath, args: ARGS })
   })
@@ -35,6 +47,7 @@ describe('react-activity-feed in chromium', {
   after(async () => {
     await browser?.close()
     await app?.close()
+    article?.close()
   })
 
   async function open(user: string, width = 1000): Promise<Page> {
@@ -100,6 +113,42 @@ describe('react-activity-feed in chromium', {
     await phone.locator('.raf-icon-badge').click()
     await phone.locator('.raf-notification-dropdown__panel').getByText('bob liked your post').waitFor()
     await panelInside(phone, 390, 'phone')
+    assert.deepEqual(errors, [])
+  })
+
+  it('attaches an image and previews a link; the other user sees both after a reload', async () => {
+    const alice = await open('alice')
+    const link = `http://127.0.0.1:${(article.address() as AddressInfo).port}/lake`
+    const marker = `photo ${Date.now().toString(36)}`
+    await status(alice).fill(`${marker} ${link} `)
+    const form = alice.locator('form', { has: status(alice) })
+    await form.locator('.raf-card__title', { hasText: 'Lake photos' }).waitFor()
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAEklEQVQImWMwTjtjnHaGAUIBACS2BZUFBQd/AAAAAElFTkSuQmCC',
+      'base64',
+    )
+    await form
+      .locator('input.rfu-image-input')
+      .setInputFiles({ name: 'lake.png', mimeType: 'image/png', buffer: png })
+    await form.locator('.rfu-image-previewer__image--loaded, .rfu-image-previewer__image').first().waitFor()
+    // The submit button waits for the upload to finish.
+    await form.locator('button[type="submit"]:not([disabled])').click()
+    await alice.locator('.raf-activity', { hasText: marker }).first().waitFor()
+
+    const bob = await open('bob')
+    await bob.reload()
+    const post = bob.locator('.raf-activity', { hasText: marker }).first()
+    await post.waitFor()
+    await post.locator('.raf-card__title', { hasText: 'Lake photos' }).waitFor()
+    const image = post.locator('img.raf-gallery__image').first()
+    await image.waitFor()
+    const src = await image.getAttribute('src')
+    assert.ok(src?.startsWith(`${app.apiOrigin}/uploads/images/`), String(src))
+    // The browser loaded the uploaded bytes from the API's origin (a broken image has no width).
+    await bob.waitForFunction(
+      (el) => (el as unknown as { naturalWidth: number }).naturalWidth === 2,
+      await image.elementHandle(),
+    )
     assert.deepEqual(errors, [])
   })
 

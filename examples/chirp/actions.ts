@@ -6,7 +6,7 @@
 import { In } from 'typeorm'
 import { feedManager } from '../../src/django/index.js'
 import { type ChirpContext, UserError } from './context.js'
-import { Chirp, Like, MAX_CHIRP_LENGTH, type User } from './entities.js'
+import { Chirp, Like, type LinkPreview, MAX_CHIRP_LENGTH, type User } from './entities.js'
 
 const USERNAME = /^[a-z0-9_]{3,15}$/
 /** `@name` where a username may start: the same rule `chirp_text` uses to link mentions. */
@@ -82,20 +82,58 @@ async function mentions(ctx: ChirpContext, text: string, me: User): Promise<numb
   return users.map((u) => u.id)
 }
 
-/** Posts a chirp, or a reply when `replyTo` names a chirp. Mentioned users are notified. */
+const LINK = /https?:\/\/[^\s<>"]+/i
+
+/** The preview of the first link in `text`, or null (no link, or a page without preview data). */
+async function linkPreview(ctx: ChirpContext, text: string): Promise<LinkPreview | null> {
+  const url = LINK.exec(text)?.[0].replace(/[.,;:!?)]+$/, '')
+  if (!url) return null
+  try {
+    const og = await ctx.client.og(url)
+    if (!og.title && !og.description) return null
+    return {
+      url: og.url ?? url,
+      title: og.title,
+      description: og.description,
+      image: og.images?.[0]?.image,
+      siteName: og.site_name,
+    }
+  } catch {
+    // No preview is not an error: the chirp is posted with its link as text.
+    return null
+  }
+}
+
+/** Stores an attached picture as the author (Eddy checks it is an image and within limits). */
+async function uploadPicture(ctx: ChirpContext, me: User, image: unknown): Promise<string | null> {
+  if (!(image instanceof Uint8Array) || image.length === 0) return null
+  try {
+    return (await ctx.client.images.upload(image, 'picture', undefined, { userId: String(me.id) })).file
+  } catch (error) {
+    const status = (error as { status_code?: number }).status_code
+    if (status === 400 || status === 413)
+      throw new UserError(400, `That picture could not be attached: ${(error as Error).message}`)
+    throw error
+  }
+}
+
+/** Posts a chirp, or a reply when `replyTo` names a chirp, with an optional picture. Mentioned users are notified. */
 export async function postChirp(
   ctx: ChirpContext,
   me: User,
-  input: { text?: unknown; replyTo?: unknown },
+  input: { text?: unknown; replyTo?: unknown; image?: unknown },
   options: ActOptions = {},
 ): Promise<Chirp> {
   const text = typeof input.text === 'string' ? input.text.replace(/\r\n/g, '\n').trim() : ''
-  if (!text) throw new UserError(400, 'Your chirp is empty. Write something first.')
+  const hasImage = input.image instanceof Uint8Array && input.image.length > 0
+  if (!text && !hasImage) throw new UserError(400, 'Your chirp is empty. Write something first.')
   if (text.length > MAX_CHIRP_LENGTH) {
     throw new UserError(400, `Chirps are at most ${MAX_CHIRP_LENGTH} characters; yours has ${text.length}.`)
   }
   const parent = input.replyTo ? await findChirp(ctx, input.replyTo) : undefined
   const mentioned = await mentions(ctx, text, me)
+  const imageUrl = await uploadPicture(ctx, me, input.image)
+  const preview = await linkPreview(ctx, text)
   const chirp = await ctx.ds.transaction(async (m) => {
     const saved = await m.save(
       m.create(Chirp, {
@@ -105,6 +143,8 @@ export async function postChirp(
         replyTo: parent ?? null,
         mentionIds: mentioned.length > 0 ? mentioned : null,
         rechirpOfId: null,
+        imageUrl,
+        preview,
         createdAt: options.at ?? new Date(),
       }),
     )

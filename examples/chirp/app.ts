@@ -9,12 +9,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
+import multipart from '@fastify/multipart'
 import fastifyStatic from '@fastify/static'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { DataSource } from 'typeorm'
 import { configure, Enrich, resetSettings } from '../../src/django/index.js'
 import { trackDataSource } from '../../src/django/typeorm/index.js'
-import { connect } from '../../src/index.js'
+import { connect, type OgOptions } from '../../src/index.js'
 import type { ChirpContext } from './context.js'
 import { Chirp, ENTITIES, Follow, Like, User } from './entities.js'
 import { FEED_GROUPS } from './feeds.js'
@@ -35,6 +36,8 @@ export interface ChirpOptions {
   seed?: boolean
   /** Fastify's logger option. */
   logger?: boolean
+  /** Link preview settings (the browser test previews pages on loopback: `allowPrivate`). */
+  og?: OgOptions
 }
 
 declare module 'fastify' {
@@ -66,6 +69,8 @@ export async function buildApp(options: ChirpOptions = {}): Promise<FastifyInsta
   const client = connect({
     store: inMemory ? 'memory' : `sqlite:${join(dataDir!, 'feeds.sqlite')}`,
     feedGroups: FEED_GROUPS,
+    // Pictures go beside feeds.sqlite (eddy-uploads/), or to memory; Chirp serves them at /uploads/.
+    uploads: { og: options.og },
   })
   configure({ client })
 
@@ -100,8 +105,27 @@ export async function buildApp(options: ChirpOptions = {}): Promise<FastifyInsta
   })
   await app.register(cookie, { secret: secret(dataDir) })
   await app.register(formbody)
+  // The compose form is multipart when it carries a picture: fields as values, the file as a Buffer.
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fileSize: client.uploads.limits.maxImageBytes, files: 1, fields: 10 },
+  })
   app.addHook('onRequest', sessionHook(ctx))
   await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/static/' })
+  // Uploaded pictures, with the headers Eddy gives them (type, caching, no script) and thumbnails.
+  app.get('/uploads/*', async (request, reply) => {
+    const served = await client.serveUpload(request.url, request.headers['if-none-match'])
+    if (served.status === 404)
+      return render(
+        ctx,
+        request,
+        reply,
+        'missing',
+        { title: 'Not found', message: 'That picture is gone.' },
+        404,
+      )
+    return reply.status(served.status).headers(served.headers).send(served.body)
+  })
   await app.register(authRoutes)
   await app.register(chirpRoutes)
   await app.register(profileRoutes)

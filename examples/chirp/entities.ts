@@ -104,6 +104,14 @@ export class Chirp {
   @Column({ type: 'simple-json', nullable: true })
   mentionIds!: number[] | null
 
+  /** The attached picture's URL (an Eddy upload, served by Chirp at /uploads/), or null. */
+  @Column({ type: 'varchar', length: 600, nullable: true })
+  imageUrl!: string | null
+
+  /** The link preview of the first URL in `text` (Eddy's og), taken when the chirp is posted. */
+  @Column({ type: 'simple-json', nullable: true })
+  preview!: LinkPreview | null
+
   @Column({ type: 'integer', default: 0 })
   likeCount!: number
 
@@ -115,6 +123,15 @@ export class Chirp {
 
   @Column({ type: 'datetime' })
   createdAt!: Date
+}
+
+/** What a chirp keeps of a link preview. */
+export interface LinkPreview {
+  url: string
+  title?: string
+  description?: string
+  image?: string
+  siteName?: string
 }
 
 /** A like. Its activity notifies the chirp's author. */

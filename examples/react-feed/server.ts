@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
+import type { OgOptions } from 'eddy'
 import { createServer } from 'eddy/server'
 import { build } from 'esbuild'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -71,14 +72,20 @@ function listenOn(app: FastifyInstance, port: number | ListenSpec | undefined): 
 
 /** Starts the Eddy API and the page server (port 0 or none: free ports). */
 export async function startReactFeed(
-  options: { apiPort?: number | ListenSpec; pagePort?: number | ListenSpec } = {},
+  options: {
+    apiPort?: number | ListenSpec
+    pagePort?: number | ListenSpec
+    /** Link preview settings (the browser test previews a page on loopback: `allowPrivate`). */
+    og?: OgOptions
+  } = {},
 ): Promise<ReactFeed> {
   const script = await bundle()
   const css = readFileSync(
     createRequire(import.meta.url).resolve('react-activity-feed/dist/index.css'),
     'utf8',
   )
-  const api = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
+  // Uploads (StatusUpdateForm's images and files) are kept in memory, as the feeds are.
+  const api = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET, uploads: { og: options.og } })
   await listenOn(api, options.apiPort)
   const apiOrigin = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`
   const server = stream.connect(KEY, SECRET, APP_ID, { urlOverride: { api: `${apiOrigin}/api/` } })

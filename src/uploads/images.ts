@@ -184,6 +184,8 @@ export async function render(bytes: Buffer, type: string, r: Resize, limits: Ima
       .resize(r.w ?? null, r.h ?? null, {
         fit: FIT[r.resize],
         position: gravity(r.crop),
+        // A thumbnail (clip) never blows a small picture up; crop, scale and fill give the size asked for.
+        withoutEnlargement: r.resize === 'clip',
         background: { r: 255, g: 255, b: 255, alpha: type === 'image/jpeg' ? 1 : 0 },
       })
       .toFormat(format as keyof FormatEnum)

@@ -37,7 +37,11 @@ export async function chirpRoutes(app: FastifyInstance): Promise<void> {
     if (!me) return reply
     const body = (request.body ?? {}) as Body
     try {
-      const chirp = await postChirp(ctx, me, { text: body.text, replyTo: body.replyTo || undefined })
+      const chirp = await postChirp(ctx, me, {
+        text: body.text,
+        replyTo: body.replyTo || undefined,
+        image: body.image,
+      })
       return reply.redirect(chirp.replyToId ? `/chirps/${chirp.replyToId}` : safeBack(body.back), 303)
     } catch (error) {
       return fail(ctx, request, reply, error, { draft: typeof body.text === 'string' ? body.text : '' })
