@@ -39,6 +39,7 @@ export const SERVED = [
   'GetOrCreateFollows',
   'Unfollow',
   'GetOrCreateUnfollow',
+  'GetOrCreateUnfollows',
   'QueryFollows',
   'AddActivityReaction',
   'DeleteActivityReaction',

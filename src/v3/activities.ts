@@ -15,6 +15,7 @@ import { feedOf, loadFeeds, mayRead, requireOwner } from './feeds.js'
 import { isFollowing } from './follows.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
+import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
 import { addReactionFields } from './reaction-model.js'
 import { usersById } from './users.js'
@@ -193,8 +194,13 @@ async function updateActivity(
 }
 
 /** Registers the V3 activity routes. */
-export function activityRoutes(edge: Edge): void {
+export function activityRoutes(edge: Edge, hub: Hub): void {
   const { ctx } = edge
+  // An update reaches the watchers of every feed the activity is in.
+  const announce = (activity: Activity, shown: ActivityResponse) => {
+    for (const fid of feedsOf(activity))
+      hub.publish(fid, [v3Event('feeds.activity.updated', { fid, activity: shown })])
+  }
 
   v3route(
     edge,
@@ -253,6 +259,7 @@ export function activityRoutes(edge: Edge): void {
     if (!Array.isArray(unset)) throw inputError('unset must be a list of field names', unset, 'unset')
     const updated = await updateActivity(ctx, caller, params.id, set, unset)
     const [response] = await activityResponses(ctx, [updated])
+    announce(updated, response)
     return { activity: response }
   })
 
@@ -263,6 +270,7 @@ export function activityRoutes(edge: Edge): void {
     }
     const updated = await updateActivity(ctx, caller, params.id, set, [])
     const [response] = await activityResponses(ctx, [updated])
+    announce(updated, response)
     return { activity: response }
   })
 }

@@ -14,6 +14,7 @@ import type { FollowRow } from '../store/store.js'
 import { feedOf, feedResponses, loadFeeds, mayRead, requireOwner } from './feeds.js'
 import type { FollowRequest, FollowResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
+import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
 import { rfc3339 } from './time.js'
 
@@ -97,20 +98,42 @@ async function listPairs(
 }
 
 /** Registers the V3 follow routes. */
-export function followRoutes(edge: Edge): void {
+export function followRoutes(edge: Edge, hub: Hub): void {
   const { ctx } = edge
+  // Both feeds' watchers hear of a follow: the follower's and the followed one's.
+  const announce = (type: string, follows: FollowResponse[]) => {
+    for (const follow of follows) {
+      const fids = new Set([follow.source_feed.feed, follow.target_feed.feed])
+      for (const fid of fids) hub.publish(fid, [v3Event(type, { fid, follow })])
+    }
+  }
   const single = async (caller: Caller, body: Record<string, unknown>) => {
     const [row] = await follow(ctx, caller, [body as unknown as FollowRequest])
     const [shown] = await followResponses(ctx, [row], caller)
+    announce('feeds.follow.created', [shown])
     return { follow: shown }
   }
   v3route(edge, 'POST', '/feeds/follows', async ({ caller, body }) => single(caller, body), 201)
   v3route(edge, 'POST', '/feeds/follows/upsert', async ({ caller, body }) => single(caller, body), 201)
 
   const batch = async (caller: Caller, body: Record<string, unknown>) => {
-    const rows = await follow(ctx, caller, body.follows as FollowRequest[])
+    const requests = body.follows as FollowRequest[]
+    // Follows that exist already are returned but not `created` (getOrCreate semantics).
+    const before = Array.isArray(requests)
+      ? await listPairs(
+          ctx,
+          requests.map((r, i) => ({
+            source: feedOf(ctx, r?.source, `follows[${i}].source`),
+            target: feedOf(ctx, r?.target, `follows[${i}].target`),
+          })),
+        )
+      : []
+    const existed = new Set(before.map((r) => `${r.source} ${r.target}`))
+    const rows = await follow(ctx, caller, requests)
     const shown = await followResponses(ctx, rows, caller)
-    return { follows: shown, created: shown }
+    const created = shown.filter((f) => !existed.has(`${f.source_feed.feed} ${f.target_feed.feed}`))
+    announce('feeds.follow.created', created)
+    return { follows: shown, created }
   }
   v3route(edge, 'POST', '/feeds/follows/batch', async ({ caller, body }) => batch(caller, body), 201)
   v3route(edge, 'POST', '/feeds/follows/batch/upsert', async ({ caller, body }) => batch(caller, body), 201)
@@ -123,6 +146,7 @@ export function followRoutes(edge: Edge): void {
     if (!row) throw notFound(`${pair.source.id} does not follow ${pair.target.id}`)
     const [shown] = await followResponses(ctx, [row], caller)
     await ctx.engine.unfollow([{ ...pair, keepHistory }])
+    announce('feeds.follow.deleted', [shown])
     return { follow: shown }
   }
   v3route(edge, 'DELETE', '/feeds/follows/:source/:target', async ({ caller, params, query }) =>
@@ -131,6 +155,24 @@ export function followRoutes(edge: Edge): void {
   v3route(edge, 'POST', '/feeds/unfollow/upsert', async ({ caller, body }) =>
     unfollow(caller, body.source, body.target, body.keep_history === true),
   )
+
+  v3route(edge, 'POST', '/feeds/unfollow/batch/upsert', async ({ caller, body }) => {
+    const list = body.follows
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_FOLLOWS)
+      throw inputError(`follows must list 1 to ${MAX_FOLLOWS} { source, target }`, list, 'follows')
+    const follows: FollowResponse[] = []
+    for (const item of list as { source?: unknown; target?: unknown; keep_history?: unknown }[]) {
+      // getOrCreate: a pair that is not followed (any more) is skipped, not an error.
+      const done = await unfollow(caller, item?.source, item?.target, item?.keep_history === true).catch(
+        (err) => {
+          if ((err as { status_code?: number }).status_code === 404) return undefined
+          throw err
+        },
+      )
+      if (done) follows.push(done.follow)
+    }
+    return { follows }
+  })
 
   v3route(edge, 'POST', '/feeds/follows/query', async ({ caller, body }) => {
     const filter = (body.filter ?? {}) as Record<string, unknown>

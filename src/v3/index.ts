@@ -30,8 +30,8 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       }))
       userRoutes(edge)
       feedRoutes(edge, hub)
-      activityRoutes(edge)
-      followRoutes(edge)
+      activityRoutes(edge, hub)
+      followRoutes(edge, hub)
       reactionRoutes(edge)
       v3Errors(scope, edge.served)
     },

@@ -133,6 +133,27 @@ for (const store of STORES) {
       )
     })
 
+    it('sends feeds.activity.updated and feeds.follow.created/deleted to watchers', async () => {
+      const max = await s.connect('max')
+      const feed = max.feed('user', 'max')
+      await feed.getOrCreate({ watch: true })
+      const { activity } = await max.addActivity({ feeds: [feed.feed], type: 'post', text: 'v1' })
+      const updated = nextEvent<{ activity: { text?: string } }>(feed as never, 'feeds.activity.updated')
+      await max.updateActivityPartial({ id: activity.id, set: { text: 'v2' } })
+      assert.equal((await updated).activity.text, 'v2')
+      const timeline = max.feed('timeline', 'max')
+      await timeline.getOrCreate({ watch: true })
+      const followed = nextEvent<{ follow: { source_feed: { feed: string } } }>(
+        feed as never,
+        'feeds.follow.created',
+      )
+      await max.follow({ source: timeline.feed, target: feed.feed })
+      assert.equal((await followed).follow.source_feed.feed, 'timeline:max')
+      const unfollowed = nextEvent(feed as never, 'feeds.follow.deleted')
+      await max.unfollow({ source: timeline.feed, target: feed.feed })
+      await unfollowed
+    })
+
     it('V1 and V3 see the same activities and users', async () => {
       const v1 = s.eddy.feed('user', 'fay')
       await v1.addActivity({ actor: 'SU:fay', verb: 'post', object: 'thing:1', text: 'from v1', mood: 'ok' })

@@ -311,6 +311,7 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'GetOrCreateFollows',
   'Unfollow',
   'GetOrCreateUnfollow',
+  'GetOrCreateUnfollows',
   'QueryFollows',
   'AddActivityReaction',
   'DeleteActivityReaction',
@@ -2470,6 +2471,26 @@ export interface TranslationSettings {
 
 export interface TypingIndicatorsResponse {
   enabled: boolean
+}
+
+/** Unfollow Batch Request */
+export interface UnfollowBatchRequest {
+  delete_notification_activity?: boolean
+  enrich_own_fields?: boolean
+  follows: UnfollowPair[]
+}
+
+/** Unfollow Batch Response */
+export interface UnfollowBatchResponse {
+  duration: string
+  follows: FollowResponse[]
+}
+
+/** UnfollowPair */
+export interface UnfollowPair {
+  keep_history?: boolean
+  source: string
+  target: string
 }
 
 /** Unfollow Response */
