@@ -94,7 +94,7 @@ describe('sqlite: durability', () => {
     // The dead process's lease on its job runs out; then it is anyone's to claim (briefly here).
     await new Promise((resolve) => setTimeout(resolve, 350))
     const raw = openSqliteStore(db)
-    const pending = await raw.claimFanout({ limit: 10, leaseMs: 1 })
+    const pending = await raw.jobs.claimFanout({ limit: 10, leaseMs: 1 })
     await raw.close()
     assert.equal(pending.length, 1, 'the kill should leave one fan-out job half done')
     assert.notEqual(pending[0].cursor, null)
@@ -122,7 +122,7 @@ describe('sqlite: durability', () => {
           )
         }
       }
-      assert.deepEqual(await store.claimFanout({ limit: 10, leaseMs: 1 }), [])
+      assert.deepEqual(await store.jobs.claimFanout({ limit: 10, leaseMs: 1 }), [])
     } finally {
       await client.close()
     }

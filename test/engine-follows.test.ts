@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient, openStore } from '../src/client/client.js'
+import { RuntimeStorage } from '../src/engine/runtime-storage.js'
 import { openSqliteStore } from '../src/store/sqlite/index.js'
 import { at, open, rejection, STORES } from './helpers.js'
 
@@ -171,7 +172,7 @@ for (const store of STORES) {
     })
 
     it('delivers to thousands of followers across fan-out chunks, each exactly once', async () => {
-      const chunkedStore = openStore(store.spec())
+      const chunkedStore = new RuntimeStorage(openStore(store.spec()))
       const chunked = connect({ store: chunkedStore, fanoutChunkSize: 100 })
       try {
         const follows = Array.from({ length: 1050 }, (_, i) => ({
@@ -205,7 +206,7 @@ for (const store of STORES) {
         assert.equal((await chunked.feed('timeline', 'big-1049').get()).results.length, 0)
         assert.equal((await chunked.feed('timeline_aggregated', 'big-0').get()).results.length, 0)
         // Nothing left for any process to claim.
-        assert.deepEqual(await chunkedStore.claimFanout({ limit: 10, leaseMs: 1 }), [])
+        assert.deepEqual(await chunkedStore.jobs.claimFanout({ limit: 10, leaseMs: 1 }), [])
       } finally {
         await chunked.close()
       }
@@ -223,9 +224,9 @@ describe('fan-out failures', () => {
         Array.from({ length: 35 }, (_, i) => ({ source: `timeline:r${i}`, target: 'user:retry' })),
         0,
       )
-      const run = store.runFanout.bind(store)
+      const run = store.jobs.runFanout.bind(store.jobs)
       let calls = 0
-      store.runFanout = async (job, size) => {
+      store.jobs.runFanout = async (job, size) => {
         if (++calls === 2) throw new Error('disk hiccup')
         return run(job, size)
       }
@@ -242,7 +243,7 @@ describe('fan-out failures', () => {
           `timeline:r${i}`,
         )
       }
-      assert.deepEqual(await store.claimFanout({ limit: 10, leaseMs: 1 }), [])
+      assert.deepEqual(await store.jobs.claimFanout({ limit: 10, leaseMs: 1 }), [])
     } finally {
       await client.close()
     }

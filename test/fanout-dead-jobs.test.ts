@@ -31,8 +31,8 @@ const poisonSk = sortKey(Date.UTC(2026, 0, 1) * 1000, tailFor('c:poison'))
  */
 function poisoned(store: Store, real: boolean): Store {
   if (real) return store
-  const run = store.runFanout.bind(store)
-  store.runFanout = async (job, size, delivered) => {
+  const run = store.jobs.runFanout.bind(store.jobs)
+  store.jobs.runFanout = async (job, size, delivered) => {
     if (job.feed === POISON_FEED) throw new Error('poisoned chunk (test)')
     return run(job, size, delivered)
   }

@@ -8,9 +8,12 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { StoreError } from '../src/store/errors.js'
-import { openPostgresStore, type PostgresOptions, StoreUnavailable } from '../src/store/postgres/index.js'
+import {
+  openPostgresStore,
+  type PostgresOptions,
+  PostgresTableTimelines,
+} from '../src/store/postgres/index.js'
 import type { PostgresStore } from '../src/store/postgres/postgres-store.js'
-import { TimelineWriter } from '../src/store/postgres/timeline-writer.js'
 import { openRedisStore, type RedisStore } from '../src/store/redis/index.js'
 import { bucketWalk } from '../src/store/redis/pg-schema.js'
 import type { FanoutJob } from '../src/store/store.js'
@@ -53,10 +56,9 @@ async function openPg(options: PostgresOptions & { walk?: 'bucket'; url?: string
     schema,
     ...(walk === 'bucket'
       ? {
-          timelines: () => {
-            const writer = new TimelineWriter(schema)
-            return { followers: bucketWalk(schema), apply: writer.apply.bind(writer) }
-          },
+          // The store's own tables, walked in bucket order.
+          timelines: (context) =>
+            Object.assign(new PostgresTableTimelines(context), { followers: bucketWalk(schema) }),
         }
       : {}),
   })
@@ -68,7 +70,7 @@ async function setUp(store: AnyStore, schema: string): Promise<FanoutJob> {
   for (let i = 0; i < FOLLOWERS.length; i += 100) {
     await store.write({ follow: FOLLOWERS.slice(i, i + 100).map((source) => ({ source, target: CELEB })) })
   }
-  for (const feed of ACTIVE) await store.readFlat(feed, { limit: 10, offset: 0 })
+  for (const feed of ACTIVE) await store.timelines.readFlat(feed, { limit: 10, offset: 0 })
   await store.feedReads.flush()
   await schemas.rows(
     `INSERT INTO "${schema}".feed_reads (feed, read_at) VALUES ($1, now() - interval '2 days')`,
@@ -91,7 +93,8 @@ async function setUp(store: AnyStore, schema: string): Promise<FanoutJob> {
 async function holders(store: AnyStore, schema: string): Promise<string[]> {
   if ('timelines' in store) {
     const held: string[] = []
-    for (const feed of FOLLOWERS) if ((await store.getEntries(feed, [sk(1)])).size > 0) held.push(feed)
+    for (const feed of FOLLOWERS)
+      if ((await store.timelines.getEntries(feed, [sk(1)])).size > 0) held.push(feed)
     return held
   }
   const rows = await schemas.rows<{ feed: string }>(
@@ -109,7 +112,7 @@ async function deliversActiveFirst(store: AnyStore, schema: string, job: FanoutJ
   let next: FanoutJob | null = job
   let chunks = 0
   for (;;) {
-    next = await store.runFanout(next, CHUNK)
+    next = await store.jobs.runFanout(next, CHUNK)
     chunks++
     const held = new Set(await holders(store, schema))
     if (ACTIVE.every((f) => held.has(f))) {
@@ -124,12 +127,12 @@ async function deliversActiveFirst(store: AnyStore, schema: string, job: FanoutJ
   }
   const activeChunks = chunks
   while (next) {
-    next = await store.runFanout(next, CHUNK)
+    next = await store.jobs.runFanout(next, CHUNK)
     chunks++
   }
   assert.deepEqual(await holders(store, schema), FOLLOWERS)
   for (const feed of FOLLOWERS) {
-    const page = await store.readFlat(feed, { limit: 5, offset: 0 })
+    const page = await store.timelines.readFlat(feed, { limit: 5, offset: 0 })
     assert.deepEqual(
       page.map((e) => [e.sk, e.origin]),
       [[sk(1), CELEB]],
@@ -174,7 +177,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
     try {
       const job = await setUp(store, schema)
       assert.equal(statements.filter(upsertsReads).length, 0)
-      const next = await store.runFanout(job, CHUNK)
+      const next = await store.jobs.runFanout(job, CHUNK)
       assert.deepEqual(await holders(store, schema), FOLLOWERS.slice(0, CHUNK))
       assert.equal(next?.cursor, FOLLOWERS[CHUNK - 1])
     } finally {
@@ -187,7 +190,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
     try {
       const few = FOLLOWERS.slice(0, 25)
       await store.write({ follow: few.map((source) => ({ source, target: 'user:small' })) })
-      await store.readFlat(few[24], { limit: 1, offset: 0 })
+      await store.timelines.readFlat(few[24], { limit: 1, offset: 0 })
       await store.feedReads.flush()
       const [job] = await store.write({
         activities: [{ sk: sk(2), body: '{}' }],
@@ -202,7 +205,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
           },
         ],
       })
-      const first = await store.runFanout(job, CHUNK)
+      const first = await store.jobs.runFanout(job, CHUNK)
       const rows = await schemas.rows<{ feed: string }>(
         `SELECT feed FROM "${schema}".entries WHERE sk = $1 ORDER BY feed`,
         [sk(2)],
@@ -213,7 +216,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
         [...few.slice(0, 9), few[24]],
       )
       let chunks = 1
-      for (let next = first; next; chunks++) next = await store.runFanout(next, CHUNK)
+      for (let next = first; next; chunks++) next = await store.jobs.runFanout(next, CHUNK)
       assert.equal(chunks, 3)
     } finally {
       await store.close()
@@ -225,13 +228,13 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
     try {
       const job = await setUp(store, schema)
       await schemas.rows(`UPDATE "${schema}".fanout_jobs SET cursor = 'timeline:f149'`)
-      for (let next: FanoutJob | null = job; next; ) next = await store.runFanout(next, CHUNK)
+      for (let next: FanoutJob | null = job; next; ) next = await store.jobs.runFanout(next, CHUNK)
       // The older walk had handled up to f149; this one goes on after it.
       assert.deepEqual(await holders(store, schema), FOLLOWERS.slice(150))
 
       const [again] = await store.write({ fanout: [{ ...job, id: 'j3', cursor: null }] })
       await schemas.rows(`UPDATE "${schema}".fanout_jobs SET cursor = '!zz:not a cursor'`)
-      for (let next: FanoutJob | null = again; next; ) next = await store.runFanout(next, CHUNK)
+      for (let next: FanoutJob | null = again; next; ) next = await store.jobs.runFanout(next, CHUNK)
       assert.deepEqual(await holders(store, schema), FOLLOWERS)
     } finally {
       await store.close()
@@ -242,7 +245,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
     const { store, schema } = await openPg()
     try {
       const job = await setUp(store, schema)
-      const first = await store.runFanout(job, CHUNK)
+      const first = await store.jobs.runFanout(job, CHUNK)
       const [before] = await schemas.rows<{ cursor: string }>(`SELECT cursor FROM "${schema}".fanout_jobs`)
       assert.equal(before.cursor, first?.cursor)
       const blocker = await schemas.admin.connect()
@@ -250,7 +253,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
       try {
         await blocker.query('BEGIN')
         await blocker.query(`LOCK TABLE "${schema}".entries IN EXCLUSIVE MODE`)
-        const pending = store.runFanout(job, CHUNK).then(
+        const pending = store.jobs.runFanout(job, CHUNK).then(
           () => assert.fail('the chunk should have failed'),
           (e: unknown) => e,
         )
@@ -269,7 +272,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
         await blocker.query('ROLLBACK')
         blocker.release()
       }
-      assert.ok(error instanceof StoreUnavailable && error.reason === 'lost', String(error))
+      assert.ok(error instanceof StoreError && error.reason === 'lost', String(error))
       const [after] = await schemas.rows<{ cursor: string }>(`SELECT cursor FROM "${schema}".fanout_jobs`)
       assert.equal(after.cursor, before.cursor)
       await deliversActiveFirst(store, schema, job)
@@ -283,11 +286,11 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
     const { store, schema } = await openPg({ onQuery: (text) => void statements.push(text) })
     const recorded = () => statements.filter(upsertsReads)
     try {
-      for (let i = 0; i < 20; i++) await store.readFlat('timeline:a', { limit: 5, offset: 0 })
-      for (let i = 0; i < 5; i++) await store.readFlat('timeline:b', { limit: 5, offset: i })
-      await store.readGroups('notification:c', { limit: 5, offset: 0 }, 3)
+      for (let i = 0; i < 20; i++) await store.timelines.readFlat('timeline:a', { limit: 5, offset: 0 })
+      for (let i = 0; i < 5; i++) await store.timelines.readFlat('timeline:b', { limit: 5, offset: i })
+      await store.timelines.readGroups('notification:c', { limit: 5, offset: 0 }, 3)
       // Not a page of entries (the counts a notification badge reads): not a sign of a reader.
-      await store.readGroups('notification:d', { limit: 0, offset: 0 }, 1, { counts: true })
+      await store.timelines.readGroups('notification:d', { limit: 0, offset: 0 }, 1, { counts: true })
       assert.deepEqual(recorded(), [], 'a read waits for no write')
       await store.feedReads.flush()
       assert.equal(recorded().length, 1)
@@ -299,7 +302,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
         ['notification:c', 'timeline:a', 'timeline:b'],
       )
       // Read again within the interval (a minute): nothing more to write.
-      for (let i = 0; i < 3; i++) await store.readFlat('timeline:a', { limit: 5, offset: 0 })
+      for (let i = 0; i < 3; i++) await store.timelines.readFlat('timeline:a', { limit: 5, offset: 0 })
       await store.feedReads.flush()
       assert.equal(recorded().length, 1)
     } finally {
@@ -318,8 +321,8 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
         `INSERT INTO "${schema}".feed_reads VALUES ('timeline:b', now() + interval '1 hour')`,
       )
       for (const round of [1, 2]) {
-        await store.readFlat('timeline:a', { limit: 1, offset: 0 })
-        await store.readFlat('timeline:b', { limit: 1, offset: 0 })
+        await store.timelines.readFlat('timeline:a', { limit: 1, offset: 0 })
+        await store.timelines.readFlat('timeline:b', { limit: 1, offset: 0 })
         await store.feedReads.flush()
         assert.equal(statements.filter(upsertsReads).length, round)
       }
@@ -342,10 +345,10 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
     const { store, schema } = await openPg()
     try {
       await schemas.rows(`ALTER TABLE "${schema}".feed_reads RENAME TO feed_reads_away`)
-      assert.deepEqual(await store.readFlat('timeline:a', { limit: 5, offset: 0 }), [])
+      assert.deepEqual(await store.timelines.readFlat('timeline:a', { limit: 5, offset: 0 }), [])
       await store.feedReads.flush()
       await schemas.rows(`ALTER TABLE "${schema}".feed_reads_away RENAME TO feed_reads`)
-      await store.readFlat('timeline:a', { limit: 5, offset: 0 })
+      await store.timelines.readFlat('timeline:a', { limit: 5, offset: 0 })
       await store.feedReads.flush()
       const rows = await schemas.rows<{ feed: string }>(`SELECT feed FROM "${schema}".feed_reads`)
       assert.deepEqual(
@@ -359,7 +362,7 @@ describe('fan-out priority on PostgreSQL', { skip }, () => {
 
   it('refuses an active window it cannot read, saying what it takes', async () => {
     for (const bad of ['24', '1w', '-1h', '366d']) {
-      await assert.rejects(openPostgresStore(`${PG_URL}?active=${bad}`), (error: StoreUnavailable) => {
+      await assert.rejects(openPostgresStore(`${PG_URL}?active=${bad}`), (error: StoreError) => {
         assert.equal(error.reason, 'config')
         assert.match(
           error.message,
@@ -401,7 +404,7 @@ describe('fan-out priority on PostgreSQL + Redis', { skip: redisSkip }, () => {
     try {
       const schema = store.session.target.schema
       const job = await setUp(store, schema)
-      await store.runFanout(job, CHUNK)
+      await store.jobs.runFanout(job, CHUNK)
       assert.deepEqual(await holders(store, schema), FOLLOWERS.slice(0, CHUNK))
       const [{ n }] = await schemas.rows<{ n: number }>(
         `SELECT count(*)::int AS n FROM "${schema}".feed_reads`,
@@ -415,7 +418,7 @@ describe('fan-out priority on PostgreSQL + Redis', { skip: redisSkip }, () => {
   it('refuses a bad ?active= on the timelines location', async () => {
     await assert.rejects(open('?active=soon'), (error: StoreError) => {
       assert.ok(error instanceof StoreError)
-      assert.equal(error.reason, 'input')
+      assert.equal(error.reason, 'config')
       assert.match(error.message, /timelines active must be 0 \(no priority\) or a duration/)
       return true
     })

@@ -111,7 +111,10 @@ async function populate(store: Store) {
       ...range(1, 25).map((n) => note('notification:d', n, `g${n % 4}`, { origin: n % 3 ? 'user:t' : null })),
     ],
   })
-  await store.readGroups('notification:d', { limit: 0, offset: 0 }, 1, { seen: true, read: ['id-1', 'id-2'] })
+  await store.timelines.readGroups('notification:d', { limit: 0, offset: 0 }, 1, {
+    seen: true,
+    read: ['id-1', 'id-2'],
+  })
   await store.write({
     activities: [body(31)],
     fanout: [
@@ -180,7 +183,7 @@ describe('memory store: a failed write leaves every structure exactly as it was'
     assert.deepStrictEqual(structuredClone(state), before)
     // The store still works after the rollback.
     await store.write({ activities: [body(50)], add: [flat('user:t', 50)] })
-    assert.equal((await store.readFlat('user:t', { limit: 1, offset: 0 }))[0].sk, sk(50))
+    assert.equal((await store.timelines.readFlat('user:t', { limit: 1, offset: 0 }))[0].sk, sk(50))
   }
 
   it('a WriteConflict changes nothing', () =>
@@ -241,9 +244,9 @@ describe('memory store: a failed write leaves every structure exactly as it was'
   it('a fan-out chunk that fails is undone', async () => {
     const { store, state } = observed()
     await populate(store)
-    const [job] = await store.claimFanout({ limit: 1, leaseMs: 0 })
+    const [job] = await store.jobs.claimFanout({ limit: 1, leaseMs: 0 })
     const before = structuredClone(state)
-    await assert.rejects(store.runFanout(job, 1.5), /chunkSize/)
+    await assert.rejects(store.jobs.runFanout(job, 1.5), /chunkSize/)
     assert.deepStrictEqual(structuredClone(state), before)
   })
 
@@ -284,7 +287,7 @@ describe('memory store: a failed write leaves every structure exactly as it was'
       assert.deepStrictEqual(structuredClone(state), before, `round ${round}`)
       await store.write(batch())
       if (random(4) === 0) {
-        await store.readGroups('notification:4', { limit: 0, offset: 0 }, 1, {
+        await store.timelines.readGroups('notification:4', { limit: 0, offset: 0 }, 1, {
           seen: true,
           read: [`id-${random(60)}`],
         })
@@ -317,22 +320,22 @@ describe('memory store: leases on the injected clock', () => {
       leaseMs: 100,
     })
     assert.equal(job.cursor, 'user:1')
-    assert.deepEqual(await store.claimFanout({ limit: 5, leaseMs: 50 }), [])
+    assert.deepEqual(await store.jobs.claimFanout({ limit: 5, leaseMs: 50 }), [])
     clock += 99
-    assert.deepEqual(await store.claimFanout({ limit: 5, leaseMs: 50 }), [])
+    assert.deepEqual(await store.jobs.claimFanout({ limit: 5, leaseMs: 50 }), [])
     // A chunk renews the writer's lease by what it was leased for (100 ms).
-    await store.runFanout(job, 2)
+    await store.jobs.runFanout(job, 2)
     clock += 99
-    assert.deepEqual(await store.claimFanout({ limit: 5, leaseMs: 50 }), [])
+    assert.deepEqual(await store.jobs.claimFanout({ limit: 5, leaseMs: 50 }), [])
     clock += 1
-    const [claimed] = await store.claimFanout({ limit: 5, leaseMs: 50 })
+    const [claimed] = await store.jobs.claimFanout({ limit: 5, leaseMs: 50 })
     assert.deepEqual([claimed.id, claimed.cursor], ['j', 'user:3'])
-    assert.deepEqual(await store.claimFanout({ limit: 5, leaseMs: 50 }), [])
+    assert.deepEqual(await store.jobs.claimFanout({ limit: 5, leaseMs: 50 }), [])
     clock += 50
-    assert.equal((await store.claimFanout({ limit: 5, leaseMs: 50 })).length, 1)
-    assert.equal(await store.runFanout(claimed, 2), null)
+    assert.equal((await store.jobs.claimFanout({ limit: 5, leaseMs: 50 })).length, 1)
+    assert.equal(await store.jobs.runFanout(claimed, 2), null)
     clock += 1_000
-    assert.deepEqual(await store.claimFanout({ limit: 5, leaseMs: 50 }), [])
+    assert.deepEqual(await store.jobs.claimFanout({ limit: 5, leaseMs: 50 }), [])
   })
 
   it('times follows and documents by the injected clock; same time: the later edge first', async () => {
@@ -342,7 +345,7 @@ describe('memory store: leases on the injected clock', () => {
     await store.write({ follow: [{ source: 'user:b', target: 'user:t' }] })
     clock += 1_000
     await store.write({ follow: [{ source: 'user:a', target: 'user:t' }] })
-    const rows = await store.followers('user:t', { limit: 10, offset: 0 })
+    const rows = await store.follows.followers('user:t', { limit: 10, offset: 0 })
     assert.deepEqual(
       rows.map((r) => [r.source, r.createdAt, r.updatedAt]),
       [
@@ -367,19 +370,22 @@ describe('memory store: closed', () => {
       ['write', () => store.write({})],
       [
         'runFanout',
-        () => store.runFanout({ id: 'j', op: 'remove', feed: 'a:b', sk: sk(1), cursor: null }, 1),
+        () => store.jobs.runFanout({ id: 'j', op: 'remove', feed: 'a:b', sk: sk(1), cursor: null }, 1),
       ],
-      ['claimFanout', () => store.claimFanout({ limit: 1, leaseMs: 1 })],
-      ['getActivities', () => store.getActivities([])],
-      ['findByForeignId', () => store.findByForeignId('a:b', 'f')],
-      ['getEntries', () => store.getEntries('a:b', [])],
-      ['readFlat', () => store.readFlat('a:b', { limit: 1, offset: 0 })],
-      ['newestEntries', () => store.newestEntries('a:b', 1)],
-      ['readGroups', () => store.readGroups('a:b', { limit: 1, offset: 0 }, 1)],
-      ['readGroups (marks)', () => store.readGroups('a:b', { limit: 1, offset: 0 }, 1, { seen: true })],
-      ['followers', () => store.followers('a:b', { limit: 1, offset: 0 })],
-      ['following', () => store.following('a:b', { limit: 1, offset: 0 })],
-      ['countFollows', () => store.countFollows('a:b', { followers: [] })],
+      ['claimFanout', () => store.jobs.claimFanout({ limit: 1, leaseMs: 1 })],
+      ['getActivities', () => store.activities.getActivities([])],
+      ['findByForeignId', () => store.activities.findByForeignId('a:b', 'f')],
+      ['getEntries', () => store.timelines.getEntries('a:b', [])],
+      ['readFlat', () => store.timelines.readFlat('a:b', { limit: 1, offset: 0 })],
+      ['newestEntries', () => store.timelines.newestEntries('a:b', 1)],
+      ['readGroups', () => store.timelines.readGroups('a:b', { limit: 1, offset: 0 }, 1)],
+      [
+        'readGroups (marks)',
+        () => store.timelines.readGroups('a:b', { limit: 1, offset: 0 }, 1, { seen: true }),
+      ],
+      ['followers', () => store.follows.followers('a:b', { limit: 1, offset: 0 })],
+      ['following', () => store.follows.following('a:b', { limit: 1, offset: 0 })],
+      ['countFollows', () => store.follows.countFollows('a:b', { followers: [] })],
       ['getDocs', () => store.documents.getDocs('user', ['u'])],
       ['putDoc', () => store.documents.putDoc('user', 'u', {}, 'upsert')],
       ['deleteDocs', () => store.documents.deleteDocs('user', ['u'])],

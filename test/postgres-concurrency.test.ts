@@ -69,21 +69,21 @@ describe('postgres store: two processes', { skip }, () => {
     await a.write({ fanout: jobs.slice(0, 20), leaseMs: 0 })
     await b.write({ fanout: jobs.slice(20), leaseMs: 0 })
     const claims = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).claimFanout({ limit: 7, leaseMs: 60_000 })),
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).jobs.claimFanout({ limit: 7, leaseMs: 60_000 })),
     )
     const ids = claims.flat().map((j) => j.id)
     assert.equal(ids.length, 40)
     assert.equal(new Set(ids).size, 40)
-    assert.deepEqual(await a.claimFanout({ limit: 100, leaseMs: 60_000 }), [])
+    assert.deepEqual(await a.jobs.claimFanout({ limit: 100, leaseMs: 60_000 }), [])
     // A worker that dies holding a 1 ms lease: the job comes back to the other process.
     const [short] = await a.write({ fanout: [job('short', author, 200)], leaseMs: 0 })
     assert.deepEqual(
-      (await a.claimFanout({ limit: 10, leaseMs: 1 })).map((j) => j.id),
+      (await a.jobs.claimFanout({ limit: 10, leaseMs: 1 })).map((j) => j.id),
       [short.id],
     )
     let again: FanoutJob[] = []
     await eventually(async () => {
-      again = await b.claimFanout({ limit: 10, leaseMs: 60_000 })
+      again = await b.jobs.claimFanout({ limit: 10, leaseMs: 60_000 })
       return again.length > 0
     }, 'the 1 ms lease ends')
     assert.deepEqual(
@@ -96,13 +96,13 @@ describe('postgres store: two processes', { skip }, () => {
     const author = 'user:queue'
     for (const n of [1, 2, 3]) await a.write({ fanout: [job(`q${n}`, author, 400 + n)], leaseMs: 0 })
     assert.deepEqual(
-      (await b.claimFanout({ limit: 2, leaseMs: 60_000 })).map((j) => j.id),
+      (await b.jobs.claimFanout({ limit: 2, leaseMs: 60_000 })).map((j) => j.id),
       ['q1', 'q2'],
     )
     // q1 accepted again (a later intent): new id, reset cursor, back of the queue, lease ended.
     await a.write({ fanout: [job('q1-again', author, 401)], leaseMs: 0 })
     assert.deepEqual(
-      (await a.claimFanout({ limit: 10, leaseMs: 60_000 })).map((j) => [j.id, j.cursor]),
+      (await a.jobs.claimFanout({ limit: 10, leaseMs: 60_000 })).map((j) => [j.id, j.cursor]),
       [
         ['q3', null],
         ['q1-again', null],
@@ -119,7 +119,7 @@ describe('postgres store: two processes', { skip }, () => {
       let next: FanoutJob | null = accepted
       let chunks = 0
       while (next) {
-        next = await store.runFanout(next, 7)
+        next = await store.jobs.runFanout(next, 7)
         chunks++
       }
       return chunks
@@ -152,7 +152,7 @@ describe('postgres store: two processes', { skip }, () => {
       store.write({ expect: [{ sk: sk(51), body: null }], activities: [body(51, `{"v":${v}}`)] })
     const results = await Promise.allSettled([create(a, 1), create(b, 2), create(a, 3)])
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
-    const stored = (await b.getActivities([sk(51)])).get(sk(51))!.body
+    const stored = (await b.activities.getActivities([sk(51)])).get(sk(51))!.body
     const winner = results.findIndex((r) => r.status === 'fulfilled')
     assert.equal(stored, `{"v":${[1, 2, 3][winner]}}`)
   })
@@ -178,13 +178,17 @@ describe('postgres store: two processes', { skip }, () => {
         work.push(store.write({ remove: order.map((feed) => ({ feed, sk: sk(300 + n - 2) })) }))
       if (n % 7 === 6) {
         work.push(
-          store.readGroups(order[0], { limit: 2, offset: 0 }, 1, { counts: true, seen: true, read: true }),
+          store.timelines.readGroups(order[0], { limit: 2, offset: 0 }, 1, {
+            counts: true,
+            seen: true,
+            read: true,
+          }),
         )
       }
     }
     await Promise.all(work)
     assert.deepEqual(await drift(), [])
-    const [group] = (await a.readGroups('notification:c1', { limit: 1, offset: 0 }, 3)).groups
+    const [group] = (await a.timelines.readGroups('notification:c1', { limit: 1, offset: 0 }, 3)).groups
     assert.ok(group.activityCount > 0)
   })
 
@@ -197,7 +201,7 @@ describe('postgres store: two processes', { skip }, () => {
     const blocker = await scratch.admin.connect()
     await blocker.query('BEGIN')
     await blocker.query(`LOCK TABLE "${schema}".entries IN EXCLUSIVE MODE`)
-    const chunk = a.runFanout(accepted, 10)
+    const chunk = a.jobs.runFanout(accepted, 10)
     await eventually(
       async () =>
         (await count(
@@ -220,8 +224,11 @@ describe('postgres store: two processes', { skip }, () => {
     blocker.release()
     assert.equal(await chunk, null)
     await unfollow
-    assert.equal((await a.getEntries(feed, [sk(60)])).size, 0)
-    assert.deepEqual((await a.readGroups(feed, { limit: 5, offset: 0 }, 1, { counts: true })).groups, [])
+    assert.equal((await a.timelines.getEntries(feed, [sk(60)])).size, 0)
+    assert.deepEqual(
+      (await a.timelines.readGroups(feed, { limit: 5, offset: 0 }, 1, { counts: true })).groups,
+      [],
+    )
     assert.deepEqual(await drift(), [])
   })
 })

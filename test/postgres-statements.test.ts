@@ -66,25 +66,30 @@ describe('postgres store: statements per call', { skip }, () => {
         const [accepted] = await store.write({ activities: [{ sk: sk(size), body: '{}' }], fanout: [job] })
         // Job, edge hold, followers, which of them were read lately (fan-out priority), entries
         // (actors, groups), trim, cursor: one statement each.
-        assert.deepEqual(await statements(() => store.runFanout(accepted, size)), perChunk, `${size}`)
+        assert.deepEqual(await statements(() => store.jobs.runFanout(accepted, size)), perChunk, `${size}`)
         // The last chunk (one follower) deletes the job instead.
-        assert.equal(await store.runFanout({ ...accepted }, size), null)
+        assert.equal(await store.jobs.runFanout({ ...accepted }, size), null)
       }
     })
   }
 
   it('reads a page with counts in one statement, and marks in one more inside a transaction', async () => {
     const page = { limit: 10, offset: 0 }
-    assert.deepEqual(await statements(() => store.readGroups('notification:f1', page, 5, { counts: true })), [
-      'SELECT',
-    ])
     assert.deepEqual(
-      await statements(() => store.readGroups('notification:f1', page, 5, { counts: true, seen: true })),
+      await statements(() => store.timelines.readGroups('notification:f1', page, 5, { counts: true })),
+      ['SELECT'],
+    )
+    assert.deepEqual(
+      await statements(() =>
+        store.timelines.readGroups('notification:f1', page, 5, { counts: true, seen: true }),
+      ),
       ['BEGIN', 'SELECT', 'UPDATE', 'COMMIT'],
     )
-    assert.deepEqual(await statements(() => store.readFlat('user:f1', page)), ['SELECT'])
+    assert.deepEqual(await statements(() => store.timelines.readFlat('user:f1', page)), ['SELECT'])
     assert.deepEqual(
-      await statements(() => store.countFollows('user:user10', { followers: ['user', 'x'], following: [] })),
+      await statements(() =>
+        store.follows.countFollows('user:user10', { followers: ['user', 'x'], following: [] }),
+      ),
       ['SELECT'],
     )
   })
@@ -106,7 +111,7 @@ describe('postgres store: statements per call', { skip }, () => {
       'COMMIT',
     ])
     // notification:b0 holds i = 0, 30, ... 270: groups g0 and g2, five each, all from actor a0.
-    const { groups } = await store.readGroups('notification:b0', { limit: 5, offset: 0 }, 0)
+    const { groups } = await store.timelines.readGroups('notification:b0', { limit: 5, offset: 0 }, 0)
     assert.deepEqual(
       groups.map((g) => [g.group, g.activityCount, g.actorCount]),
       [

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
-import { openPostgresStore, SCHEMA_VERSION, StoreUnavailable } from '../src/store/postgres/index.js'
+import { StoreError } from '../src/store/errors.js'
+import { openPostgresStore, SCHEMA_VERSION } from '../src/store/postgres/index.js'
 import type { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
 import { eventually, PG, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
@@ -53,7 +54,7 @@ describe('postgres store: opening', { skip }, () => {
       Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
     )
     await stores[0].write({ activities: [body(1)], add: [flat('user:a', 1)] })
-    assert.equal((await stores[1].readFlat('user:a', { limit: 5, offset: 0 }))[0].sk, sk(1))
+    assert.equal((await stores[1].timelines.readFlat('user:a', { limit: 5, offset: 0 }))[0].sk, sk(1))
     for (const store of stores) await store.close()
   })
 
@@ -63,8 +64,8 @@ describe('postgres store: opening', { skip }, () => {
     await scratch.admin.query(`INSERT INTO "${schema}".schema_version (version) VALUES ($1)`, [
       SCHEMA_VERSION + 1,
     ])
-    await assert.rejects(scratch.open(schema), (error: StoreUnavailable) => {
-      assert.ok(error instanceof StoreUnavailable)
+    await assert.rejects(scratch.open(schema), (error: StoreError) => {
+      assert.ok(error instanceof StoreError)
       assert.equal(error.reason, 'schema')
       assert.match(error.message, new RegExp(`version ${SCHEMA_VERSION + 1}, newer than this Eddy`))
       assert.match(error.message, /127\.0\.0\.1:5432 \(database "test"\)/)
@@ -90,7 +91,7 @@ describe('postgres store: opening', { skip }, () => {
     ]
     for (const [url, reason, message] of cases) {
       await assert.rejects(openPostgresStore(url, { connectionTimeoutMillis: 5000 }), (error: Error) => {
-        assert.ok(error instanceof StoreUnavailable, `${url}: ${error}`)
+        assert.ok(error instanceof StoreError, `${url}: ${error}`)
         assert.equal(error.reason, reason, error.message)
         assert.match(error.message, message)
         assert.doesNotMatch(`${error.message} ${error.stack}`, /s3cret/)
@@ -108,8 +109,8 @@ describe('postgres store: opening', { skip }, () => {
     const store = await openPostgresStore(pool, { schema: contractSchema })
     await store.close()
     for (const call of [
-      () => store.readFlat('user:a', { limit: 1, offset: 0 }),
-      () => store.getEntries('user:a', []),
+      () => store.timelines.readFlat('user:a', { limit: 1, offset: 0 }),
+      () => store.timelines.getEntries('user:a', []),
       () => store.write({}),
       () => store.documents.getDocs('user', []),
     ]) {
@@ -164,19 +165,19 @@ describe('postgres store: a lost connection', { skip }, () => {
         add: [flat('user:a', 1)],
       }),
     )
-    assert.ok(error instanceof StoreUnavailable, String(error))
+    assert.ok(error instanceof StoreError, String(error))
     assert.equal(error.reason, 'lost')
     assert.match(error.message, /lost the connection to PostgreSQL at .* \(database "test"\) during write/)
     assert.match(error.message, /nothing of it was applied/)
-    assert.equal((await store.getActivities([sk(1)])).size, 0)
-    assert.deepEqual(await store.followers('user:a', { limit: 5, offset: 0 }), [])
+    assert.equal((await store.activities.getActivities([sk(1)])).size, 0)
+    assert.deepEqual(await store.follows.followers('user:a', { limit: 5, offset: 0 }), [])
     // The pool replaced the dead connection: the same write now goes through.
     await store.write({
       activities: [body(1)],
       follow: [{ source: 'user:f', target: 'user:a' }],
       add: [flat('user:a', 1)],
     })
-    assert.equal((await store.getEntries('user:a', [sk(1)])).size, 1)
+    assert.equal((await store.timelines.getEntries('user:a', [sk(1)])).size, 1)
   })
 
   it('fails a fan-out chunk without moving its cursor; running it again delivers once', async () => {
@@ -188,16 +189,16 @@ describe('postgres store: a lost connection', { skip }, () => {
         { id: 'j1', op: 'add', feed: 'user:b', sk: sk(2), shapes: { user: { kind: 'flat' } }, cursor: null },
       ],
     })
-    const first = await store.runFanout(job, 3)
+    const first = await store.jobs.runFanout(job, 3)
     assert.equal(first?.cursor, 'user:f2')
-    const error = await killWhileWaiting('entries', () => store.runFanout(job, 3))
-    assert.ok(error instanceof StoreUnavailable && error.reason === 'lost', String(error))
+    const error = await killWhileWaiting('entries', () => store.jobs.runFanout(job, 3))
+    assert.ok(error instanceof StoreError && error.reason === 'lost', String(error))
     const [row] = await scratch.rows<{ cursor: string }>(`SELECT cursor FROM "${schema}".fanout_jobs`)
     assert.equal(row.cursor, 'user:f2')
-    assert.equal((await store.getEntries('user:f3', [sk(2)])).size, 0)
-    let next = await store.runFanout(job, 3)
-    while (next) next = await store.runFanout(next, 3)
-    for (const feed of feeds) assert.equal((await store.getEntries(feed, [sk(2)])).size, 1, feed)
+    assert.equal((await store.timelines.getEntries('user:f3', [sk(2)])).size, 0)
+    let next = await store.jobs.runFanout(job, 3)
+    while (next) next = await store.jobs.runFanout(next, 3)
+    for (const feed of feeds) assert.equal((await store.timelines.getEntries(feed, [sk(2)])).size, 1, feed)
     const [{ n }] = await scratch.rows<{ n: number }>(
       `SELECT count(*)::int AS n FROM "${schema}".entries WHERE sk = $1`,
       [sk(2)],

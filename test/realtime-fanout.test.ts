@@ -44,8 +44,8 @@ function scenario(name: string, skip: string | undefined, open: Open) {
       const store = await open()
       // Counts finished chunks, so a message can say how far the job was when it came.
       let chunks = 0
-      const runFanout = store.runFanout.bind(store)
-      store.runFanout = async (...args) => {
+      const runFanout = store.jobs.runFanout.bind(store.jobs)
+      store.jobs.runFanout = async (...args) => {
         const next = await runFanout(...args)
         chunks++
         return next

@@ -13,8 +13,9 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { SignJWT } from 'jose'
 import { connect, type EddyClient } from '../src/client/client.js'
-import { DeferredStore } from '../src/store/deferred.js'
+import { RuntimeStorage } from '../src/engine/runtime-storage.js'
 import { openRedisStore, type RedisStore, rebuildTimelines } from '../src/store/redis/index.js'
+import { PendingStorage, type TimelineStore } from '../src/store/store.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
@@ -44,17 +45,17 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   let b: Node
   let token: string
 
-  /** A server on a store opened here (`a`), or behind a DeferredStore as `connect({ store: url })` opens it (`b`). */
+  /** A server on a store opened here (`a`), or loaded in the background as `connect({ store: url })` opens it (`b`). */
   async function node(fromUrls: boolean): Promise<Node> {
     const reads = { flat: 0, groups: 0 }
-    const count = (target: any, flat: string, groups: string) => {
-      const readFlat = target[flat].bind(target)
-      const readGroups = target[groups].bind(target)
-      target[flat] = (...args: unknown[]) => {
+    const count = (timelines: TimelineStore) => {
+      const readFlat = timelines.readFlat.bind(timelines)
+      const readGroups = timelines.readGroups.bind(timelines)
+      timelines.readFlat = (...args) => {
         reads.flat++
         return readFlat(...args)
       }
-      target[groups] = (...args: unknown[]) => {
+      timelines.readGroups = (...args) => {
         reads.groups++
         return readGroups(...args)
       }
@@ -62,12 +63,14 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
     let store: RedisStore | undefined
     let client: EddyClient
     if (fromUrls) {
-      // What connect({ store: url, timelines }) builds: the store behind a DeferredStore.
-      const deferred = new DeferredStore('deferred', () =>
-        openRedisStore({ store: `${PG_URL}?schema=${schema}`, timelines: REDIS_URL, prefix, max: 3 }),
+      // What connect({ store: url, timelines }) builds: a pending store the runtime storage loads.
+      const deferred = new RuntimeStorage(
+        new PendingStorage('deferred', {}, () =>
+          openRedisStore({ store: `${PG_URL}?schema=${schema}`, timelines: REDIS_URL, prefix, max: 3 }),
+        ),
       )
-      await deferred.ready()
-      count(deferred, 'readFlat', 'readGroups')
+      await deferred.open()
+      count(deferred.timelines)
       client = connect({ store: deferred })
     } else {
       store = await openRedisStore({
@@ -76,7 +79,7 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
         prefix,
         max: 3,
       })
-      count(store, 'readFlat', 'readGroups')
+      count(store.timelines)
       client = connect({ store })
     }
     const app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
@@ -170,25 +173,25 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   })
 
   it('moves the version on writes and rebuilds, not on reads, and never repeats it after Redis lost it', async () => {
-    const v0 = await a.store!.dataVersion()
-    await a.store!.readFlat('user:hot', { limit: 25, offset: 0 })
+    const v0 = await a.store!.timelines.dataVersion()
+    await a.store!.timelines.readFlat('user:hot', { limit: 25, offset: 0 })
     assert.equal(await b.client.engine.dataVersion(), v0, 'both servers see one version; reads leave it')
     await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:1' })
-    const v1 = await a.store!.dataVersion()
+    const v1 = await a.store!.timelines.dataVersion()
     assert.notEqual(v1, v0)
     // (Shapes unknown here: the rebuild clears the feeds it finds and writes nothing back.)
     await rebuildTimelines(a.store!, { shape: () => undefined })
-    assert.notEqual(await a.store!.dataVersion(), v1, 'a rebuild rewrites Redis directly')
+    assert.notEqual(await a.store!.timelines.dataVersion(), v1, 'a rebuild rewrites Redis directly')
     // Redis without the counter (flushed, restarted without persistence): no version repeats,
     // so nothing cached before is served; the next write seeds it at a random value.
     const redis = new Redis(REDIS_URL)
     try {
       await redis.del(`${prefix}:{meta}:changes`)
-      const [x, y] = [await a.store!.dataVersion(), await a.store!.dataVersion()]
+      const [x, y] = [await a.store!.timelines.dataVersion(), await a.store!.timelines.dataVersion()]
       assert.notEqual(x, y)
       await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:2' })
-      const seeded = await a.store!.dataVersion()
-      assert.equal(await a.store!.dataVersion(), seeded)
+      const seeded = await a.store!.timelines.dataVersion()
+      assert.equal(await a.store!.timelines.dataVersion(), seeded)
       assert.ok(Number(seeded) > 1_000, `seeded at random, got ${seeded}`)
     } finally {
       redis.disconnect()

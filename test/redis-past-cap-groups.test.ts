@@ -12,8 +12,7 @@ import type { EddyError } from '../src/engine/errors.js'
 import { skToId, sortKey } from '../src/engine/ids.js'
 import { MAX_PAST_CAP_READ, READ_BATCH } from '../src/engine/past-cap-groups.js'
 import type { AggregatedGroup, NotificationGroup } from '../src/engine/read.js'
-import { openRedisStore } from '../src/store/redis/index.js'
-import type { RedisStore } from '../src/store/redis/redis-store.js'
+import { openRedisStore, type RedisStore } from '../src/store/redis/index.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
@@ -301,8 +300,8 @@ describe('grouped pages past the Redis cap', { skip }, () => {
         await client.feed('notification', 'deep').addActivities(all.slice(i, i + 100))
       }
       let asked = 0
-      const read = store.readPastCap.bind(store)
-      store.readPastCap = (feed, below, limit, floor) => {
+      const read = store.timelines.readPastCap.bind(store.timelines)
+      store.timelines.readPastCap = (feed, below, limit, floor) => {
         asked += limit
         return read(feed, below, limit, floor)
       }
@@ -349,7 +348,7 @@ describe('grouped pages past the Redis cap', { skip }, () => {
       const micros = (BASE + 3 * DAY) * 1000
       let asked = 0
       let made = 0
-      store.readPastCap = async (_feed, _below, limit) => {
+      store.timelines.readPastCap = async (_feed, _below, limit) => {
         asked += limit
         const entries = Array.from({ length: limit }, () => {
           made++

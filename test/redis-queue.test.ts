@@ -130,8 +130,8 @@ describe('fan-out queue back-pressure', { skip }, () => {
     const gate = new Promise<void>((resolve) => {
       openGate = resolve
     })
-    const runFanout = store.runFanout.bind(store)
-    store.runFanout = async (job, chunkSize) => {
+    const runFanout = store.jobs.runFanout.bind(store.jobs)
+    store.jobs.runFanout = async (job, chunkSize) => {
       ran.push(`${job.feed}@${job.cursor === null ? 'first' : 'later'}`)
       if (ran.length === 2) {
         atGate()

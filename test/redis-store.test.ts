@@ -84,7 +84,7 @@ describe('postgres + redis store', { skip }, () => {
       )
       const redis = new Redis(REDIS_URL)
       try {
-        const key = store.timelines.keys.entries('timeline:b')
+        const key = store.timelines.redis.keys.entries('timeline:b')
         assert.deepEqual(await redis.zrange(key, 0, -1), [`${sk(1)}|user:a`])
       } finally {
         redis.disconnect()
@@ -99,7 +99,7 @@ describe('postgres + redis store', { skip }, () => {
     try {
       const ns = [1, 2, 3, 4, 5]
       await store.write({ activities: ns.map(body), add: ns.map((n) => flat('timeline:c', n, 'user:x')) })
-      const rows = await store.readFlat('timeline:c', { limit: 10, offset: 0 })
+      const rows = await store.timelines.readFlat('timeline:c', { limit: 10, offset: 0 })
       assert.deepEqual(
         rows.map((r) => r.sk),
         [5, 4, 3].map(sk),
@@ -151,7 +151,7 @@ describe('postgres + redis store', { skip }, () => {
     for (const [url, message] of cases) {
       await assert.rejects(open({ timelines: url }), (error: StoreError) => {
         assert.ok(error instanceof StoreError)
-        assert.equal(error.reason, 'input')
+        assert.equal(error.reason, 'config')
         assert.match(error.message, message)
         return true
       })

@@ -16,8 +16,11 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 
 /** A real memory store whose flat reads fail the way a broken disk would. */
 class FailingStore extends MemoryStore {
-  override async readFlat(): Promise<never> {
-    throw new TypeError('the disk is on fire')
+  constructor() {
+    super()
+    this.timelines.readFlat = async () => {
+      throw new TypeError('the disk is on fire')
+    }
   }
 }
 

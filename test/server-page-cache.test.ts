@@ -52,13 +52,13 @@ describe('server page cache on SQLite', () => {
 
   before(async () => {
     store = openSqliteStore(path)
-    const readFlat = store.readFlat.bind(store)
-    const readGroups = store.readGroups.bind(store)
-    store.readFlat = (...args) => {
+    const readFlat = store.timelines.readFlat.bind(store.timelines)
+    const readGroups = store.timelines.readGroups.bind(store.timelines)
+    store.timelines.readFlat = (...args) => {
       reads.flat++
       return readFlat(...args)
     }
-    store.readGroups = (...args) => {
+    store.timelines.readGroups = (...args) => {
       reads.groups++
       return readGroups(...args)
     }
@@ -160,7 +160,7 @@ describe('server page cache on SQLite', () => {
     const other = openSqliteStore(path)
     try {
       const v0 = await store.dataVersion()
-      await store.readFlat('user:hot', { limit: 25, offset: 0 })
+      await store.timelines.readFlat('user:hot', { limit: 25, offset: 0 })
       assert.equal(await store.dataVersion(), v0)
       await client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:1' })
       const v1 = await store.dataVersion()

@@ -78,7 +78,7 @@ describe('sqlite group commit', () => {
       assert.equal(visible(1), false, 'nothing is committed while the turn lasts')
       await Promise.all(writes)
       assert.equal(commits.n - before, 1, 'sixteen writes, one transaction')
-      const page = await store.readFlat('user:a', { limit: 100, offset: 0 })
+      const page = await store.timelines.readFlat('user:a', { limit: 100, offset: 0 })
       assert.equal(page.length, 16)
 
       // A write without the flag still commits at once, alone.
@@ -105,9 +105,9 @@ describe('sqlite group commit', () => {
         ['fulfilled', 'rejected', 'fulfilled'],
       )
       assert.ok((results[1] as PromiseRejectedResult).reason instanceof WriteConflict)
-      const stored = await store.getActivities([sk(2), sk(3), sk(4)])
+      const stored = await store.activities.getActivities([sk(2), sk(3), sk(4)])
       assert.deepEqual([...stored.keys()].sort(), [sk(2), sk(4)])
-      const page = await store.readFlat('user:a', { limit: 10, offset: 0 })
+      const page = await store.timelines.readFlat('user:a', { limit: 10, offset: 0 })
       assert.deepEqual(page.map((e) => e.sk).sort(), [sk(2), sk(4)])
     } finally {
       await store.close()
@@ -127,9 +127,13 @@ describe('sqlite group commit', () => {
         ['rejected', 'rejected'],
       )
       assert.match(String((results[0] as PromiseRejectedResult).reason), /locked|busy/i)
-      assert.equal((await store.getActivities([sk(1), sk(2)])).size, 0)
+      assert.equal((await store.activities.getActivities([sk(1), sk(2)])).size, 0)
       await store.write(add(3))
-      assert.equal((await store.getActivities([sk(3)])).size, 1, 'the store writes again afterwards')
+      assert.equal(
+        (await store.activities.getActivities([sk(3)])).size,
+        1,
+        'the store writes again afterwards',
+      )
     } finally {
       holder.close()
       await store.close()
@@ -144,7 +148,7 @@ describe('sqlite group commit', () => {
     await Promise.all(writes)
     const reopened = openSqliteStore(path)
     try {
-      assert.equal((await reopened.getActivities([sk(1), sk(2)])).size, 2)
+      assert.equal((await reopened.activities.getActivities([sk(1), sk(2)])).size, 2)
     } finally {
       await reopened.close()
     }

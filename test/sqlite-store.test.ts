@@ -52,21 +52,21 @@ describe('sqlite store', () => {
       leaseMs: 0,
     })
     assert.equal(pending.length, 1)
-    await first.readGroups('notification:1', { limit: 0, offset: 0 }, 1, { seen: true })
+    await first.timelines.readGroups('notification:1', { limit: 0, offset: 0 }, 1, { seen: true })
     await first.documents.putDoc('user', 'u1', { name: 'Ann' }, 'insert')
     await first.close()
 
     const again = openSqliteStore(path)
     assert.deepEqual(
-      (await again.readFlat('user:t', { limit: 10, offset: 0 })).map((e) => e.sk),
+      (await again.timelines.readFlat('user:t', { limit: 10, offset: 0 })).map((e) => e.sk),
       [sk(1)],
     )
     const {
       groups: [group],
-    } = await again.readGroups('notification:1', { limit: 10, offset: 0 }, 10)
+    } = await again.timelines.readGroups('notification:1', { limit: 10, offset: 0 }, 10)
     assert.deepEqual([group.activityCount, group.actorCount, group.seen, group.read], [2, 2, true, false])
-    assert.deepEqual(await again.countFollows('user:t', { followers: [] }), { followers: 2 })
-    assert.deepEqual(await again.claimFanout({ limit: 10, leaseMs: 1000 }), pending)
+    assert.deepEqual(await again.follows.countFollows('user:t', { followers: [] }), { followers: 2 })
+    assert.deepEqual(await again.jobs.claimFanout({ limit: 10, leaseMs: 1000 }), pending)
     assert.deepEqual((await again.documents.getDocs('user', ['u1']))[0].data, { name: 'Ann' })
     await again.close()
     const db = new Database(path, { readonly: true })
@@ -97,7 +97,7 @@ describe('sqlite store', () => {
     for (const store of stores) {
       const {
         groups: [group],
-      } = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1)
+      } = await store.timelines.readGroups('notification:1', { limit: 10, offset: 0 }, 1)
       assert.deepEqual(
         [group.activityCount, group.actorCount, group.firstSk, group.lastSk],
         [40, 7, sk(1), sk(59)],
@@ -149,7 +149,7 @@ describe('sqlite store', () => {
       groups: [group],
       unseen,
       unread,
-    } = await store.readGroups('notification:1', { limit: 10, offset: 0 }, 1, { counts: true })
+    } = await store.timelines.readGroups('notification:1', { limit: 10, offset: 0 }, 1, { counts: true })
     assert.deepEqual(
       [group.activityCount, group.actorCount, group.firstSk, group.lastSk],
       [500, 13, sk(0), sk(499)],

@@ -28,7 +28,7 @@ const FEEDS = ['notification:a', 'notification:b', 'timeline_aggregated:c']
 async function snapshot(store: Store) {
   const out: unknown[] = []
   for (const feed of FEEDS) {
-    const { groups, unseen, unread } = await store.readGroups(feed, { limit: 100, offset: 0 }, 3, {
+    const { groups, unseen, unread } = await store.timelines.readGroups(feed, { limit: 100, offset: 0 }, 3, {
       counts: true,
     })
     out.push(
@@ -141,7 +141,7 @@ describe('memory, SQLite, PostgreSQL and PostgreSQL + Redis stores agree under r
           } else {
             const {
               groups: [one],
-            } = await all[0].readGroups(feed, { limit: 1, offset: rand(4) }, 1)
+            } = await all[0].timelines.readGroups(feed, { limit: 1, offset: rand(4) }, 1)
             const target = (): MarkTarget | undefined =>
               rand(3) === 0 ? true : one && rand(2) ? [one.id] : undefined
             mark = [target(), target()]
@@ -150,12 +150,15 @@ describe('memory, SQLite, PostgreSQL and PostgreSQL + Redis stores agree under r
           await Promise.all(
             all.map(async (store) => {
               if (mark) {
-                await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen: mark[0], read: mark[1] })
+                await store.timelines.readGroups(feed, { limit: 0, offset: 0 }, 1, {
+                  seen: mark[0],
+                  read: mark[1],
+                })
                 return
               }
               for (const pending of await store.write(batch)) {
                 let next: FanoutJob | null = pending
-                while (next) next = await store.runFanout(next, 1)
+                while (next) next = await store.jobs.runFanout(next, 1)
               }
             }),
           )

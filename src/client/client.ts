@@ -8,12 +8,8 @@ import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
 import { duration } from '../engine/read.js'
-import { fromStoreError } from '../engine/store-guard.js'
-import { DeferredStore } from '../store/deferred.js'
-import { MemoryStore } from '../store/memory/memory-store.js'
-import { BullFanoutQueue } from '../store/redis/queue.js'
-import { openSqliteStore } from '../store/sqlite/index.js'
-import type { Store } from '../store/store.js'
+import { openQueue, openStore } from '../presets.js'
+import { PendingStorage, type StorageAdapter } from '../store/store.js'
 import { openMedia, type UploadsOptions } from '../uploads/index.js'
 import type { OgResult, OpenGraph } from '../uploads/og.js'
 import type { Served, Uploads } from '../uploads/uploads.js'
@@ -25,7 +21,6 @@ import {
   PARTIAL_CHANGE_FIELDS,
 } from './option-lists.js'
 import { EddyAuditLogs, EddyReactions } from './reactions.js'
-import { parseStoreSpec } from './store-spec.js'
 import type {
   ActivityInput,
   ActivityOf,
@@ -39,16 +34,15 @@ import type {
 } from './types.js'
 import { EddyFiles, EddyImages, openGraph, serveUpload } from './uploads.js'
 
-/** The SQLite file `connect()` opens when no store is given, relative to the working directory. */
-export const DEFAULT_SQLITE_FILE = 'eddy.sqlite'
+export { DEFAULT_SQLITE_FILE, openStore } from '../presets.js'
 
 /** Options of {@link connect}; `G` is the type of `feedGroups`, which types the reads. */
 export interface ConnectOptions<G extends FeedGroupsConfig = FeedGroupsConfig> extends EngineOptions {
   /**
    * Where feeds live: `'memory'`, `'sqlite:<file path>'` (`sqlite::memory:` for a throwaway
-   * database), or a {@link Store}. Default: `sqlite:./eddy.sqlite` in the working directory.
+   * database), or a {@link StorageAdapter}. Default: `sqlite:./eddy.sqlite` in the working directory.
    */
-  store?: string | Store
+  store?: string | StorageAdapter
   /**
    * Timelines and group state in Redis instead of the store's tables (`store` must then be a
    * PostgreSQL URL, which keeps everything else): `'redis://host:6379'` or
@@ -84,84 +78,6 @@ const CONNECT_OPTIONS: Record<keyof ConnectOptions, true> = {
   localFanout: true,
   auditLog: true,
   uploads: true,
-}
-
-/** Opens the store an option names; with `timelines`, PostgreSQL with timelines in Redis. */
-export function openStore(spec: string | Store | undefined, timelines?: unknown): Store {
-  if (timelines !== undefined) return openWithTimelines(spec, timelines)
-  if (spec !== undefined && typeof spec === 'object' && spec !== null) return spec
-  const parsed = parseStoreSpec(spec ?? `sqlite:${DEFAULT_SQLITE_FILE}`)
-  if (parsed.kind === 'memory') return new MemoryStore()
-  if (parsed.kind === 'sqlite') {
-    try {
-      return openSqliteStore(parsed.path)
-    } catch (error) {
-      throw fromStoreError(error)
-    }
-  }
-  const url = parsed.url
-  // pg loads only now; the store connects and migrates in the background (see ready()).
-  return new DeferredStore(
-    postgresName(url),
-    () => import('../store/postgres/index.js').then((m) => m.openPostgresStore(url)),
-    { blocksEventLoop: false, fanoutChunkSize: 5_000 },
-  )
-}
-
-/** PostgreSQL with timelines in Redis; ioredis and pg load only now, the store opens in the background. */
-function openWithTimelines(spec: string | Store | undefined, timelines: unknown): Store {
-  if (typeof timelines !== 'string' || !/^(redis|rediss|redis-cluster):\/\/./.test(timelines)) {
-    throw inputError(
-      "timelines must be 'redis://host:6379' or 'redis-cluster://host:7000,host:7001'",
-      typeof timelines === 'string' ? timelines.replace(/\/\/[^@/]*@/, '//<hidden>@') : timelines,
-      'timelines',
-    )
-  }
-  if (typeof spec !== 'string' || !/^postgres(ql)?:\/\//.test(spec)) {
-    throw inputError(
-      "timelines needs store: 'postgres://…': PostgreSQL keeps what Redis may lose",
-      typeof spec === 'string' ? spec : typeof spec,
-      'store',
-    )
-  }
-  const shown = timelines.replace(/\/\/[^@/]*@/, '//').replace(/\?.*$/, '')
-  return new DeferredStore(
-    `${postgresName(spec)}+${shown}`,
-    () => import('../store/redis/index.js').then((m) => m.openRedisStore({ store: spec, timelines })),
-    { blocksEventLoop: false, fanoutChunkSize: 2_000 },
-  )
-}
-
-/** The BullMQ fan-out queue the `queue` option names (bullmq loads only now). */
-function openQueue(queue: unknown, timelines: unknown): BullFanoutQueue | undefined {
-  if (queue === undefined || queue === false) return undefined
-  const location = queue === true ? timelines : queue
-  if (typeof location !== 'string') {
-    throw inputError(
-      "queue must be true (the timelines' Redis) or a Redis location such as 'redis://host:6379'",
-      queue,
-      'queue',
-    )
-  }
-  try {
-    return new BullFanoutQueue(location)
-  } catch (error) {
-    throw fromStoreError(error)
-  }
-}
-
-/** A PostgreSQL URL as messages may show it: no user, no password. */
-function postgresName(url: string): string {
-  try {
-    const u = new URL(url)
-    return `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`
-  } catch {
-    throw inputError(
-      'the PostgreSQL URL is not a valid URL (postgres://user@host:5432/database)',
-      '<hidden>',
-      'store',
-    )
-  }
 }
 
 /** A follow to create with `followMany`; `activity_copy_limit` overrides the call's for this one. */
@@ -416,7 +332,8 @@ export function connect<F extends object = NoFields, const G extends FeedGroupsC
     const base = publicUrl === undefined || publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`
     return new EddyClient(new Engine(store, { ...engineOptions, fanoutQueue }), { ...media, publicUrl: base })
   } catch (error) {
-    void store.close()
+    // A pending backend has not started loading: only one already open needs closing.
+    if (!(store instanceof PendingStorage)) void store.close()
     void media.uploads.close()
     throw error
   }

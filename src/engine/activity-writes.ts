@@ -116,7 +116,7 @@ export async function removeActivities(
   sks: string[],
   user?: string,
 ): Promise<number> {
-  const entries = await ctx.store.getEntries(feed.id, [...new Set(sks)])
+  const entries = await ctx.store.timelines.getEntries(feed.id, [...new Set(sks)])
   const held = [...entries].map(([sk, { origin }]) => ({ sk, direct: origin === null }))
   if (held.length === 0) return 0
   // Only activities added here directly can carry `to` targets to withdraw: load just those,
@@ -171,7 +171,7 @@ export async function removeByForeignId(
   user?: string,
 ): Promise<number> {
   checkText(foreignId, 'foreign_id')
-  return removeActivities(ctx, feed, await ctx.store.findByForeignId(feed.id, foreignId), user)
+  return removeActivities(ctx, feed, await ctx.store.activities.findByForeignId(feed.id, foreignId), user)
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The engine's internal context: what its use cases share and nothing outside the engine sees.
- * It holds the configured feed groups, the store (guarded and observed once, here), the fan-out
+ * It holds the configured feed groups, the storage (one `RuntimeStorage`, made here), the fan-out
  * runner or queue, and the one write path every feed change takes (`write`: the batch, its
  * fan-out jobs and back-pressure). Use-case modules (activity-writes.ts, updates.ts, read.ts,
  * reactions.ts, users.ts, collections.ts) take this context; `Engine` (engine.ts) is the facade.
@@ -13,7 +13,8 @@ import type {
   GroupPageQuery,
   GroupReadOptions,
   PageQuery,
-  Store,
+  PendingStorage,
+  StorageAdapter,
   WriteBatch,
 } from '../store/store.js'
 import { type Activity, type PreparedActivity, readActivity } from './activity.js'
@@ -21,14 +22,13 @@ import { actorUser, auditEntry } from './audit.js'
 import { DEFAULT_MAX_FAILURES, DEFAULT_RETRY_MS, type DeadLetters } from './dead-jobs.js'
 import { EddyError, inputError } from './errors.js'
 import { FeedEvents } from './events.js'
-import { DEFAULT_CHUNK_SIZE, FanoutRunner, shapesFor } from './fanout.js'
+import { FanoutRunner, shapesFor } from './fanout.js'
 import type { FanoutQueue } from './fanout-queue.js'
 import { buildFeedGroups, type FeedGroup, type FeedRef, feedRef, parseFeedId } from './feed-groups.js'
-import { observeFeeds } from './feed-observer.js'
 import type { EngineOptions } from './options.js'
 import { intOption } from './options.js'
 import { withPastCap } from './past-cap-groups.js'
-import { guardStore } from './store-guard.js'
+import { RuntimeStorage } from './runtime-storage.js'
 
 /** An activity as stored: its text (what a conditional write expects) and its parsed form. */
 export interface StoredActivity {
@@ -45,25 +45,25 @@ export class EngineContext {
   readonly auditing: boolean
   /** Realtime: Stream's message for every change to a listened feed (see events.ts). */
   readonly events = new FeedEvents()
-  /** The store, guarded (errors as EddyErrors) and observed (changes reported to `events`). */
-  readonly store: Store
+  /** The storage: opened on demand, errors as EddyErrors, changes reported to `events`. */
+  readonly store: RuntimeStorage
   readonly leaseMs: number
   readonly localFanout: boolean
   readonly queue: FanoutQueue | undefined
   readonly fanout: FanoutRunner
   readonly dead: DeadLetters
 
-  constructor(store: Store, options: EngineOptions = {}) {
+  constructor(store: StorageAdapter | PendingStorage, options: EngineOptions = {}) {
     this.groups = buildFeedGroups(options.feedGroups)
     // Store refusals (closed, unreachable) reach callers as EddyErrors, like every other error;
-    // every committed feed change is reported to `events` from this one wrapper (feed-observer.ts).
-    this.store = observeFeeds(guardStore(store), this.events, this.groups)
+    // every committed feed change is reported to `events` from this one wrapper (runtime-storage.ts).
+    this.store = new RuntimeStorage(store, { events: this.events, groups: this.groups })
     this.chunkSize = intOption(
       options.fanoutChunkSize,
       'fanoutChunkSize',
       1,
       100_000,
-      store.traits?.fanoutChunkSize ?? DEFAULT_CHUNK_SIZE,
+      this.store.capabilities.fanoutChunkSize,
     )
     this.leaseMs = intOption(options.fanoutLeaseMs, 'fanoutLeaseMs', 1, 3_600_000, 30_000)
     if (options.localFanout !== undefined && typeof options.localFanout !== 'boolean')
@@ -115,7 +115,7 @@ export class EngineContext {
 
   /** Activities by sort key, parsed (origin null). */
   async loadActivities(sks: string[]): Promise<Map<string, Activity>> {
-    const rows = await this.store.getActivities(sks)
+    const rows = await this.store.activities.getActivities(sks)
     const out = new Map<string, Activity>()
     for (const [sk, row] of rows) out.set(sk, readActivity(row.body, null))
     return out
@@ -123,7 +123,7 @@ export class EngineContext {
 
   /** Activities by sort key with their stored text, for writes that `expect` it unchanged. */
   async loadStored(sks: string[]): Promise<Map<string, StoredActivity>> {
-    const rows = await this.store.getActivities(sks)
+    const rows = await this.store.activities.getActivities(sks)
     const out = new Map<string, StoredActivity>()
     for (const [sk, row] of rows) out.set(sk, { body: row.body, activity: readActivity(row.body, null) })
     return out
@@ -159,12 +159,12 @@ export class EngineContext {
 
   /** Which of `sks` `feed` holds, with the origin each came through. */
   getEntries(feed: FeedRef, sks: string[]): Promise<Map<string, { origin: string | null }>> {
-    return this.store.getEntries(feed.id, sks)
+    return this.store.timelines.getEntries(feed.id, sks)
   }
 
   /** A page of a flat feed as stored (bodies as JSON text). */
   readFlatRows(feed: FeedRef, page: PageQuery): Promise<FlatEntry[]> {
-    return page.limit === 0 ? Promise.resolve([]) : this.store.readFlat(feed.id, page)
+    return page.limit === 0 ? Promise.resolve([]) : this.store.timelines.readFlat(feed.id, page)
   }
 
   /**
@@ -172,7 +172,12 @@ export class EngineContext {
    * ran out of groups, the rest of the page is grouped here from what it no longer holds (past-cap-groups.ts).
    */
   async readGroupRows(feed: FeedRef, page: GroupPageQuery, options?: GroupReadOptions): Promise<GroupPage> {
-    const read = await this.store.readGroups(feed.id, page, feed.group.maxActivitiesPerGroup, options)
+    const read = await this.store.timelines.readGroups(
+      feed.id,
+      page,
+      feed.group.maxActivitiesPerGroup,
+      options,
+    )
     return read.pastCap ? withPastCap(this.store, feed.id, feed.group, page, read) : read
   }
 

@@ -47,7 +47,7 @@ export async function recordFailure(
   dead: DeadLetters,
 ): Promise<'retry' | 'dead' | 'gone' | 'outage'> {
   if (isOutage(error)) return 'outage'
-  return store.failFanout(job, { reason: reasonOf(error), ...dead })
+  return store.jobs.failFanout(job, { reason: reasonOf(error), ...dead })
 }
 
 /** Prometheus text of the dead jobs, appended to the queue's metrics (docs/scale-out.md). */

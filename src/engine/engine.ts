@@ -4,7 +4,7 @@
  * methods; the plumbing they share (the guarded store, the write path, fan-out) stays behind
  * the internal {@link EngineContext} (context.ts), which this class never hands out.
  */
-import type { DeadFanoutJob, FollowRow, PageQuery, Store } from '../store/store.js'
+import type { DeadFanoutJob, FollowRow, PageQuery, PendingStorage, StorageAdapter } from '../store/store.js'
 import type { Activity } from './activity.js'
 import { type FlatPageJson, flatPageJson } from './activity-json.js'
 import {
@@ -66,7 +66,8 @@ export class Engine {
   readonly v3: V3Records
   readonly #ctx: EngineContext
 
-  constructor(store: Store, options: EngineOptions = {}) {
+  /** `store`: an adapter, or one still loading (`PendingStorage`, from `presets.ts`). */
+  constructor(store: StorageAdapter | PendingStorage, options: EngineOptions = {}) {
     const ctx = new EngineContext(store, options)
     this.#ctx = ctx
     this.reactions = new Reactions(
@@ -118,10 +119,9 @@ export class Engine {
     return this.#ctx.store.name
   }
 
-  /** Resolves once the store is open (stores that open asynchronously expose `ready()`). */
+  /** Resolves once the store is open (PostgreSQL and Redis connect and migrate in the background). */
   async ready(): Promise<void> {
-    const store = this.#ctx.store as Store & { ready?: () => Promise<void> }
-    if (typeof store.ready === 'function') await store.ready()
+    await this.#ctx.store.open()
     await this.#ctx.queue?.ready?.()
   }
 
@@ -130,7 +130,7 @@ export class Engine {
    * means nothing they read has changed since. Undefined when the store keeps none.
    */
   dataVersion(): Promise<string> | undefined {
-    // The guarded store hands out methods already bound to it.
+    // The runtime storage hands out a function bound to its adapter, or none.
     const version = this.#ctx.store.dataVersion
     return typeof version === 'function' ? version() : undefined
   }
@@ -167,12 +167,12 @@ export class Engine {
   /** Prometheus text: the fan-out queue's metrics (when there is a queue) and the dead jobs. */
   async metrics(): Promise<string> {
     const queue = this.#ctx.queue ? await this.#ctx.queue.metrics() : ''
-    return queue + deadJobMetrics((await this.#ctx.store.deadFanout(0)).total)
+    return queue + deadJobMetrics((await this.#ctx.store.jobs.deadFanout(0)).total)
   }
 
   /** Up to `limit` (default 100) fan-out jobs set aside as dead, oldest first, and how many in all. */
   deadFanout(limit: unknown = 100): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
-    return this.#ctx.store.deadFanout(intOption(limit, 'limit', 0, 10_000, 100))
+    return this.#ctx.store.jobs.deadFanout(intOption(limit, 'limit', 0, 10_000, 100))
   }
 
   /**
@@ -182,7 +182,7 @@ export class Engine {
   retryFanout(ids: string[] | 'all'): Promise<number> {
     if (ids !== 'all' && (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')))
       throw inputError("ids must be a list of job ids, or 'all'", ids, 'ids')
-    return this.#ctx.store.retryFanout(ids)
+    return this.#ctx.store.jobs.retryFanout(ids)
   }
 
   /** Whether this process is delivering fan-out in the background right now. */

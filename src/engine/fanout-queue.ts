@@ -69,7 +69,7 @@ export async function workQueue(options: QueueWorkOptions): Promise<void> {
       try {
         // A full queue gets nothing more: what the sweep leaves stays in the store, unleased.
         for (; !queue.backlog?.(); ) {
-          const jobs = await store.claimFanout({ limit: SWEEP_BATCH, leaseMs })
+          const jobs = await store.jobs.claimFanout({ limit: SWEEP_BATCH, leaseMs })
           await queue.enqueue(jobs)
           if (jobs.length < SWEEP_BATCH) break
         }
@@ -82,7 +82,7 @@ export async function workQueue(options: QueueWorkOptions): Promise<void> {
   const handle = async (job: FanoutJob) => {
     try {
       const next = job.op === 'add' && !job.shapes ? await reshape(job) : job
-      return next ? await store.runFanout(next, chunkSize) : null
+      return next ? await store.jobs.runFanout(next, chunkSize) : null
     } catch (error) {
       // Counted against the job in the store: a dead job is done as far as the queue goes (the
       // sweep passes it by), so one bad job is not retried forever; before that, and for an

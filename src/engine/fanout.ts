@@ -152,7 +152,7 @@ export class FanoutRunner {
     this.#store = store
     this.#dead = dead
     this.#maxChunk = chunkSize
-    this.#adaptive = store.traits?.blocksEventLoop ?? true
+    this.#adaptive = store.capabilities.blocksEventLoop
     this.#chunk = this.#adaptive ? Math.min(chunkSize, DEFAULT_CHUNK_SIZE) : chunkSize
     this.#leaseMs = leaseMs
     this.#reshape = reshape
@@ -193,7 +193,7 @@ export class FanoutRunner {
   async resume(): Promise<void> {
     this.#poll()
     for (;;) {
-      const jobs = await this.#store.claimFanout({ limit: CLAIM_BATCH, leaseMs: this.#leaseMs })
+      const jobs = await this.#store.jobs.claimFanout({ limit: CLAIM_BATCH, leaseMs: this.#leaseMs })
       this.enqueue(jobs)
       if (jobs.length < CLAIM_BATCH) return
       await this.idle()
@@ -216,7 +216,7 @@ export class FanoutRunner {
    */
   async work(signal: AbortSignal, pollMs = 200): Promise<void> {
     while (!signal.aborted) {
-      const jobs = await this.#store.claimFanout({ limit: CLAIM_BATCH, leaseMs: this.#leaseMs })
+      const jobs = await this.#store.jobs.claimFanout({ limit: CLAIM_BATCH, leaseMs: this.#leaseMs })
       this.enqueue(jobs)
       try {
         await this.idle()
@@ -275,7 +275,7 @@ export class FanoutRunner {
             queued.op === 'add' && !queued.shapes ? await this.#reshape(queued) : queued
           while (next && !this.#closed) {
             const started = performance.now()
-            next = await this.#store.runFanout(next, this.#chunk)
+            next = await this.#store.jobs.runFanout(next, this.#chunk)
             this.#adapt(performance.now() - started, next !== null)
             // Awaiting a synchronous store only yields to microtasks: without a turn of the event
             // loop here, a 50,000-follower delivery would hold every other request until it ends.

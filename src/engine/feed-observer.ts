@@ -1,6 +1,6 @@
 /**
- * Builds realtime messages from what the engine writes, in one place: the engine hands its store
- * through {@link observeFeeds}, so every write (adds, removes, `to` targets, addToMany, a
+ * Builds realtime messages from what the engine writes, in one place: the engine's
+ * `RuntimeStorage` reports to a {@link FeedObserver} after each commit, so every write (adds, removes, `to` targets, addToMany, a
  * reaction's target-feed activity), every fan-out chunk (inline first chunks and the runner's or
  * a worker's later ones) and every notification mark is seen here after it commits, whichever
  * engine method made it. Stores stay unaware of the engine: a chunk's follower feeds are those
@@ -9,7 +9,7 @@
  * job's feed between the cursors before and after the chunk (stores that walk by name).
  * Follow copies and unfollow removals publish nothing, as on Stream.
  */
-import type { FanoutJob, GroupReadOptions, Store, WriteBatch } from '../store/store.js'
+import type { FanoutJob, GroupReadOptions, StorageAdapter, WriteBatch } from '../store/store.js'
 import { type Activity, readActivity } from './activity.js'
 import type { FeedEvents, FeedMessage } from './events.js'
 import type { FeedGroup } from './feed-groups.js'
@@ -21,73 +21,29 @@ interface Change {
   marks?: GroupReadOptions
 }
 
-/** `store` with its writes, fan-out chunks and marking reads reported to `events`. */
-export function observeFeeds(store: Store, events: FeedEvents, groups: Map<string, FeedGroup>): Store {
-  const observer = new Observer(store, events, groups)
-  // Each call looks the method up on the store when it is made (never a copy taken here), so a
-  // store whose methods are replaced later (fault injection in tests, instrumentation) is obeyed.
-  return Object.create(store, {
-    write: {
-      // Not async when nobody listens: writes then cost what they cost before (one call more).
-      value: (batch: WriteBatch) =>
-        events.active
-          ? store.write(batch).then((pending) => {
-              observer.afterWrite(batch, pending)
-              return pending
-            })
-          : store.write(batch),
-    },
-    runFanout: {
-      value: (job: FanoutJob, chunkSize: number) => {
-        if (!events.active) return store.runFanout(job, chunkSize)
-        // Stores that know which followers a chunk changed say so (any walk order, a priority
-        // pass included); for the others the cursors before and after the chunk tell.
-        // A set: a transaction the store retries (deadlock) may report a feed twice.
-        let delivered: Set<string> | undefined
-        const collect = (feeds: string[]) => {
-          delivered ??= new Set()
-          for (const feed of feeds) if (events.wants(feed)) delivered.add(feed)
-        }
-        return store.runFanout(job, chunkSize, collect).then((next) => {
-          if (delivered) void observer.afterDelivery(job, [...delivered])
-          else void observer.afterChunk(job, job.cursor, next?.cursor ?? null, next === null)
-          return next
-        })
-      },
-    },
-    readGroups: {
-      // Plain reads (no marks, or nobody listening) go straight through, with no promise added.
-      value: (...args: Parameters<Store['readGroups']>) => {
-        const [feed, , , options] = args
-        if (!(options?.seen || options?.read) || !events.wants(feed)) return store.readGroups(...args)
-        return store.readGroups(...args).then((page) => {
-          void observer.report(new Map([[feed, { added: [], removed: [], marks: options }]]))
-          return page
-        })
-      },
-    },
-  }) as Store
-}
-
-class Observer {
-  readonly #store: Store
-  readonly #events: FeedEvents
+/** Turns committed writes, fan-out chunks and marks into realtime messages for `events`. */
+export class FeedObserver {
+  /** Where messages go: `active` and `wants(feed)` say whether anyone listens. */
+  readonly events: FeedEvents
+  readonly #store: StorageAdapter
   readonly #groups: Map<string, FeedGroup>
 
-  constructor(store: Store, events: FeedEvents, groups: Map<string, FeedGroup>) {
+  /** `store` is read for bodies, followers and counts (it must not report to this observer again). */
+  constructor(store: StorageAdapter, events: FeedEvents, groups: Map<string, FeedGroup>) {
     this.#store = store
-    this.#events = events
+    this.events = events
     this.#groups = groups
   }
 
+  /** Reports a committed write `batch` that left the jobs `pending`. */
   afterWrite(batch: WriteBatch, pending: FanoutJob[]): void {
     const changes = new Map<string, Change>()
     for (const e of batch.add ?? []) {
-      if (this.#events.wants(e.feed))
+      if (this.events.wants(e.feed))
         change(changes, e.feed).added.push({ sk: e.sk, origin: e.origin, group: e.groupId })
     }
     for (const r of batch.remove ?? []) {
-      if (this.#events.wants(r.feed)) change(changes, r.feed).removed.push(r.sk)
+      if (this.events.wants(r.feed)) change(changes, r.feed).removed.push(r.sk)
     }
     const bodies = new Map((batch.activities ?? []).map((a) => [a.sk, a.body]))
     const report = this.report(changes, bodies)
@@ -112,9 +68,9 @@ class Observer {
   /** Reports a chunk of `job` that handled the followers after `from` up to `to` (or all, `done`). */
   async afterChunk(job: FanoutJob, from: string | null, to: string | null, done: boolean): Promise<void> {
     try {
-      const listened = this.#events.listening()
+      const listened = this.events.listening()
       if (listened.length === 0 || (!done && to === null)) return
-      const rows = await this.#store.followers(job.feed, {
+      const rows = await this.#store.follows.followers(job.feed, {
         limit: listened.length,
         offset: 0,
         filter: listened,
@@ -144,6 +100,11 @@ class Observer {
   }
 
   /** Builds and publishes one message per changed feed. */
+  /** Reports marks applied by a group read of `feed`. */
+  afterMarks(feed: string, marks: GroupReadOptions): void {
+    void this.report(new Map([[feed, { added: [], removed: [], marks }]]))
+  }
+
   async report(changes: Map<string, Change>, bodies = new Map<string, string>()): Promise<void> {
     if (changes.size === 0) return
     try {
@@ -151,8 +112,9 @@ class Observer {
       for (const c of changes.values())
         for (const sk of [...c.added.map((a) => a.sk), ...c.removed]) if (!bodies.has(sk)) missing.add(sk)
       if (missing.size > 0)
-        for (const [sk, row] of await this.#store.getActivities([...missing])) bodies.set(sk, row.body)
-      for (const [feed, c] of changes) this.#events.publish(await this.#message(feed, c, bodies))
+        for (const [sk, row] of await this.#store.activities.getActivities([...missing]))
+          bodies.set(sk, row.body)
+      for (const [feed, c] of changes) this.events.publish(await this.#message(feed, c, bodies))
     } catch {
       // Realtime is best effort: the change itself has committed.
     }
@@ -178,14 +140,14 @@ class Observer {
       deleted_foreign_ids: deletedForeign,
       new: added,
       feed,
-      app_id: this.#events.appId,
+      app_id: this.events.appId,
       published_at: new Date().toISOString(),
     }
     if (c.marks?.seen) message.mark_seen = c.marks.seen
     if (c.marks?.read) message.mark_read = c.marks.read
     const group = this.#groups.get(feed.slice(0, feed.indexOf(':')))
     if (group?.kind === 'notification') {
-      const page = await this.#store.readGroups(feed, { limit: 0, offset: 0 }, 1, { counts: true })
+      const page = await this.#store.timelines.readGroups(feed, { limit: 0, offset: 0 }, 1, { counts: true })
       message.unseen = page.unseen ?? 0
       message.unread = page.unread ?? 0
     }

@@ -133,12 +133,12 @@ async function copyEntries(
   target: FeedRef,
   limit: number,
 ): Promise<EntryWrite[]> {
-  const sks = await store.newestEntries(target.id, limit)
+  const sks = await store.timelines.newestEntries(target.id, limit)
   if (sks.length === 0) return []
   if (source.group.kind === 'flat')
     return sks.map((sk) => flatEntryWrite(source.group, source.id, sk, target.id))
   // Grouped feeds need each activity's group key and actor.
-  const bodies = await store.getActivities(sks)
+  const bodies = await store.activities.getActivities(sks)
   return sks.flatMap((sk) => {
     const row = bodies.get(sk)
     return row ? [entryFor(source.group, source.id, sk, readActivity(row.body, null), target.id)] : []
@@ -170,7 +170,9 @@ export function listFollows(
   direction: 'followers' | 'following',
   query: FollowQuery,
 ): Promise<FollowRow[]> {
-  return direction === 'followers' ? store.followers(feed.id, query) : store.following(feed.id, query)
+  return direction === 'followers'
+    ? store.follows.followers(feed.id, query)
+    : store.follows.following(feed.id, query)
 }
 
 /** Follower and following counts of `feed`, optionally only of some slugs (client and server alike). */
@@ -181,6 +183,6 @@ export async function followStats(
 ): Promise<{ followers: number; following: number }> {
   const followers = slugsOption(options.followerSlugs, 'followerSlugs')
   const following = slugsOption(options.followingSlugs, 'followingSlugs')
-  const counts = await store.countFollows(feed.id, { followers, following })
+  const counts = await store.follows.countFollows(feed.id, { followers, following })
   return { followers: counts.followers ?? 0, following: counts.following ?? 0 }
 }

@@ -130,7 +130,7 @@ export async function withPastCap(
   page: GroupPage,
 ): Promise<GroupPage> {
   const bound = page.pastCap
-  const read = store.readPastCap?.bind(store)
+  const read = store.timelines.readPastCap?.bind(store.timelines)
   const out: GroupPage = { groups: page.groups }
   if (page.unseen !== undefined) out.unseen = page.unseen
   if (page.unread !== undefined) out.unread = page.unread

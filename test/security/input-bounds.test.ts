@@ -181,7 +181,7 @@ describe('nesting and size bounds over HTTP', () => {
     // Before depth bounds, 4,000 levels of `[]` fit in 10 KB: write such a body directly.
     const legacy = await mallory.feed('user', 'mallory').addActivity({ verb: 'post', object: 'o:legacy' })
     const sk = idToSk(legacy.id)!
-    const row = (await store.getActivities([sk])).get(sk)!
+    const row = (await store.activities.getActivities([sk])).get(sk)!
     const body = `${row.body.slice(0, -1)},"old":${JSON.stringify(nested(4_000))}}`
     await store.write({ activities: [{ sk, body, foreignId: legacy.foreign_id }] })
     await refused(

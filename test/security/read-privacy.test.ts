@@ -229,7 +229,7 @@ describe('the read rule asks the store a bounded number of questions', () => {
         groups,
         getEntries: (feed: FeedRef, sks: string[]) => {
           asked++
-          return store.getEntries(feed.id, sks)
+          return store.timelines.getEntries(feed.id, sks)
         },
       }
       // 100 activities by 100 actors, each naming 100 public feeds in `to`: 10,100 candidate holders.

@@ -8,38 +8,22 @@
 
 import { closedError } from '../errors.js'
 import { TrimPlan } from '../shared/group-state.js'
-import { checkWindow } from '../shared/window.js'
-import type {
-  AuditStore,
-  ClaimOptions,
-  DeadFanoutJob,
-  DocumentStore,
-  EntryWrite,
-  FanoutFailure,
-  FanoutJob,
-  FlatEntry,
-  FollowCountQuery,
-  FollowQuery,
-  FollowRow,
-  GroupPage,
-  GroupPageQuery,
-  GroupReadOptions,
-  PageQuery,
-  ReactionStore,
-  Store,
-  StoredActivity,
-  WriteBatch,
-} from '../store.js'
-import { DEFAULT_LEASE_MS, WriteConflict } from '../store.js'
+import type { AuditStore, DocumentStore, EntryWrite, FanoutJob, ReactionStore, WriteBatch } from '../store.js'
+import { DEFAULT_LEASE_MS, StorageAdapterBase, WriteConflict } from '../store.js'
 import { Activities } from './activities.js'
 import { MemoryAudit } from './audit.js'
 import { MemoryDocuments } from './documents.js'
 import { copyJob, FanoutJobs } from './fanout-jobs.js'
 import { Follows } from './follows.js'
-import { markGroups } from './groups.js'
+import {
+  MemoryActivityStore,
+  MemoryFanoutJobStore,
+  MemoryFollowStore,
+  type MemoryRuntime,
+  MemoryTimelineStore,
+} from './memory-parts.js'
 import { MemoryReactions } from './reactions.js'
 import { createMemoryState, type MemoryState } from './state.js'
-import { newestEntries, readFlat, readGroupPage } from './timeline-reads.js'
 import { Timelines } from './timelines.js'
 import { UndoLog } from './undo-log.js'
 
@@ -60,10 +44,12 @@ export interface MemoryStoreOptions {
 const wallClock = () => performance.timeOrigin + performance.now()
 
 /** A store that keeps everything in process memory. */
-export class MemoryStore implements Store {
+export class MemoryStore extends StorageAdapterBase {
   readonly name = 'memory'
-  /** Every call runs on the JavaScript thread: the engine keeps fan-out chunks short. */
-  readonly traits = { blocksEventLoop: true, fanoutChunkSize: 2_000 }
+  readonly activities: MemoryActivityStore
+  readonly timelines: MemoryTimelineStore
+  readonly follows: MemoryFollowStore
+  readonly jobs: MemoryFanoutJobStore
   readonly documents: DocumentStore
   readonly reactions: ReactionStore
   readonly audit: AuditStore
@@ -76,9 +62,10 @@ export class MemoryStore implements Store {
   readonly #follows: Follows
   readonly #jobs: FanoutJobs
   #closed = false
-  readonly #bodyOf = (sk: string) => this.#activities.body(sk) ?? 'null'
 
   constructor(options: MemoryStoreOptions = {}) {
+    // Every call runs on the JavaScript thread: the engine keeps fan-out chunks short.
+    super({ blocksEventLoop: true, fanoutChunkSize: 2_000 })
     const state = options.state ?? createMemoryState()
     this.#now = options.now ?? wallClock
     this.#onCommit = options.onCommit
@@ -86,6 +73,16 @@ export class MemoryStore implements Store {
     this.#timelines = new Timelines(state.timelines, this.#undo)
     this.#follows = new Follows(state, this.#undo)
     this.#jobs = new FanoutJobs(state.jobs, this.#timelines, this.#follows, this.#undo)
+    const rt: MemoryRuntime = {
+      check: () => this.#check(),
+      atomic: (fn) => this.#atomic(fn),
+      now: () => this.#now(),
+      undo: this.#undo,
+    }
+    this.activities = new MemoryActivityStore(rt, this.#activities, this.#timelines)
+    this.timelines = new MemoryTimelineStore(rt, this.#timelines, this.#activities)
+    this.follows = new MemoryFollowStore(rt, this.#follows)
+    this.jobs = new MemoryFanoutJobStore(rt, this.#jobs)
     this.documents = new MemoryDocuments(state.docs, () => this.#check(), this.#now)
     const log = new MemoryAudit(state.audit, this.#undo)
     this.#auditLog = log
@@ -163,113 +160,6 @@ export class MemoryStore implements Store {
       }
     }
     return pending
-  }
-
-  async runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
-    return this.#atomic(() => {
-      // Rule 5: the stored row is the truth; a job that is gone or replaced does nothing.
-      const record = this.#jobs.current(job)
-      return record ? this.#jobs.runChunk(record, chunkSize, this.#now()) : null
-    })
-  }
-
-  async claimFanout(options: ClaimOptions): Promise<FanoutJob[]> {
-    return this.#atomic(() => this.#jobs.claim(options.limit, options.leaseMs, this.#now()))
-  }
-
-  async failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
-    return this.#atomic(() => this.#jobs.fail(job, failure, this.#now()))
-  }
-
-  async deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
-    this.#check()
-    return this.#jobs.dead(limit)
-  }
-
-  async retryFanout(ids: string[] | 'all'): Promise<number> {
-    return this.#atomic(() => this.#jobs.retry(ids, this.#now()))
-  }
-
-  async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
-    this.#check()
-    return this.#activities.get(sks)
-  }
-
-  async findByForeignId(feed: string, foreignId: string): Promise<string[]> {
-    this.#check()
-    return this.#activities.findIn(this.#timelines.get(feed), foreignId)
-  }
-
-  async getEntries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>> {
-    this.#check()
-    const out = new Map<string, { origin: string | null }>()
-    const entries = this.#timelines.get(feed)?.entries
-    if (!entries) return out
-    for (const sk of sks) {
-      const entry = entries.get(sk)
-      if (entry) out.set(sk, { origin: entry.origin })
-    }
-    return out
-  }
-
-  async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
-    this.#check()
-    checkWindow(page.limit, page.offset)
-    return readFlat(this.#timelines.get(feed), page, this.#bodyOf)
-  }
-
-  async newestEntries(feed: string, limit: number): Promise<string[]> {
-    this.#check()
-    checkWindow(limit, 0)
-    return newestEntries(this.#timelines.get(feed), limit)
-  }
-
-  async readGroups(
-    feed: string,
-    page: GroupPageQuery,
-    perGroup: number,
-    options: GroupReadOptions = {},
-  ): Promise<GroupPage> {
-    checkWindow(page.limit, page.offset)
-    checkWindow(perGroup, 0)
-    const read = () => {
-      const t = this.#timelines.get(feed)
-      const out: GroupPage = { groups: readGroupPage(t, page, perGroup, this.#bodyOf) }
-      // Counts as before the marks; both are set sizes, so O(1).
-      if (options.counts) {
-        out.unseen = t?.unseen.size ?? 0
-        out.unread = t?.unread.size ?? 0
-      }
-      if (t && options.seen) markGroups(t, 'unseen', options.seen, this.#undo)
-      if (t && options.read) markGroups(t, 'unread', options.read, this.#undo)
-      return out
-    }
-    if (options.seen || options.read) return this.#atomic(read)
-    this.#check()
-    return read()
-  }
-
-  async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
-    this.#check()
-    checkWindow(query.limit, query.offset)
-    return this.#follows.list(feed, 'followers', query)
-  }
-
-  async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
-    this.#check()
-    checkWindow(query.limit, query.offset)
-    return this.#follows.list(feed, 'following', query)
-  }
-
-  async countFollows(
-    feed: string,
-    query: FollowCountQuery,
-  ): Promise<{ followers?: number; following?: number }> {
-    this.#check()
-    const out: { followers?: number; following?: number } = {}
-    if (query.followers) out.followers = this.#follows.count(feed, 'followers', query.followers)
-    if (query.following) out.following = this.#follows.count(feed, 'following', query.following)
-    return out
   }
 
   async close(): Promise<void> {

@@ -4,8 +4,10 @@
  * name `@types/pg`, which consumers may not install; so the few parts the store uses are
  * declared here, and a `pg.Pool` passes as a {@link PgPool}.
  */
+
 import { createRequire } from 'node:module'
-import { type PostgresTarget, StoreUnavailable } from './errors.js'
+import type { StoreError } from '../errors.js'
+import { type PostgresTarget, postgresError } from './errors.js'
 
 /** A query as the store sends it: named statements are prepared once per connection. */
 export interface PgQuery {
@@ -48,16 +50,15 @@ interface PgModule {
 
 let driver: PgModule | undefined
 
-/** Loads `pg` on the first call; a missing package is a {@link StoreUnavailable} saying what to install. */
-export function loadPg(target: PostgresTarget): PgModule {
+/** Loads `pg` on the first call; a missing package is a {@link StoreError} saying what to install. */
+export function loadPg(): PgModule {
   if (driver) return driver
   try {
     const loaded = createRequire(import.meta.url)('pg') as PgModule & { default?: PgModule }
     driver = loaded.Pool ? loaded : loaded.default!
     return driver
   } catch (error) {
-    throw new StoreUnavailable(
-      target,
+    throw postgresError(
       'config',
       'the PostgreSQL store needs the `pg` package, which is not installed: run `npm install pg`',
       error,

@@ -1,9 +1,10 @@
 /**
- * Errors of the PostgreSQL store. Stores import nothing from the engine, so these are plain
- * `Error`s; `connect()` and `eddy serve` turn them into `EddyError`s. Every message names the
+ * Errors of the PostgreSQL store, as {@link StoreError}s (stores import nothing from the engine;
+ * `connect()` and `eddy serve` turn them into `EddyError`s). Every message names the
  * host, port and database (never the password) and says what failed and what to do.
  */
 
+import { StoreError, type StoreErrorReason } from '../errors.js'
 import { plainReason } from '../outage.js'
 
 /** Where a store connects: what messages may show of its connection settings. */
@@ -15,42 +16,14 @@ export interface PostgresTarget {
   schema: string
 }
 
-/** What went wrong when the store could not do its work. */
-export type UnavailableReason =
-  /** The URL is not a PostgreSQL URL, or the `pg` package is missing. */
-  | 'config'
-  /** No server answered at host:port (refused, unknown host, timeout). */
-  | 'unreachable'
-  /** The server refused the user or password. */
-  | 'auth'
-  /** The database does not exist. */
-  | 'database'
-  /** The schema could not be created or migrated (privileges), or is newer than this code. */
-  | 'schema'
-  /** The connection was lost in the middle of a call. */
-  | 'lost'
-  /** `close()` was called. */
-  | 'closed'
-
-/** A PostgreSQL store that cannot serve a call: which server, what failed, and the cause. */
-export class StoreUnavailable extends Error {
-  /** Host (or socket directory) the store connects to. */
-  readonly host: string
-  /** Port the store connects to. */
-  readonly port: number
-  /** Database name. */
-  readonly database: string
-  /** What failed, for callers that map it to their own errors. */
-  readonly reason: UnavailableReason
-
-  constructor(target: PostgresTarget, reason: UnavailableReason, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause })
-    this.name = 'StoreUnavailable'
-    this.host = target.host
-    this.port = target.port
-    this.database = target.database
-    this.reason = reason
-  }
+/**
+ * The error of a PostgreSQL store that cannot serve a call: which server, what failed (a
+ * {@link StoreErrorReason}) and the cause. A refusal that is the caller's to fix (`config`,
+ * `closed`) names the `store` option.
+ */
+export function postgresError(reason: StoreErrorReason, message: string, cause?: unknown): StoreError {
+  const field = reason === 'config' || reason === 'closed' ? 'store' : undefined
+  return new StoreError(reason, message, { field, cause })
 }
 
 /** `host:port` and database as messages show them. */
@@ -59,27 +32,24 @@ export function where(target: PostgresTarget): string {
 }
 
 /** The error for a failed connection attempt, by what the server or the network said. */
-export function connectError(target: PostgresTarget, error: unknown): StoreUnavailable {
+export function connectError(target: PostgresTarget, error: unknown): StoreError {
   const code = codeOf(error)
   const said = messageOf(error)
   if (code === '28P01' || code === '28000') {
-    return new StoreUnavailable(
-      target,
+    return postgresError(
       'auth',
       `${where(target)} refused user "${target.user}": ${said}; check the user and password in the URL`,
       error,
     )
   }
   if (code === '3D000') {
-    return new StoreUnavailable(
-      target,
+    return postgresError(
       'database',
       `${where(target)}: the database does not exist (${said}); create it (createdb ${target.database}) or fix the URL`,
       error,
     )
   }
-  return new StoreUnavailable(
-    target,
+  return postgresError(
     'unreachable',
     `cannot reach ${where(target)}: ${plainReason(firstOf(error))}; check the host and port in the URL and that the server is running`,
     error,
@@ -92,12 +62,11 @@ export function lostError(
   call: string,
   error: unknown,
   committing: boolean,
-): StoreUnavailable {
+): StoreError {
   const outcome = committing
     ? 'the connection broke while committing, so the change may or may not be applied (every write is safe to retry)'
     : 'nothing of it was applied'
-  return new StoreUnavailable(
-    target,
+  return postgresError(
     'lost',
     `lost the connection to ${where(target)} during ${call}: ${plainReason(firstOf(error))}; ${outcome}`,
     error,

@@ -31,7 +31,7 @@ import type { EntryRemove, EntryShape, FanoutDelivered, FanoutJob } from '../sto
 import type { Follows } from './follows.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
-import { type FollowerWalk, fanoutEntries, type TimelineBackend } from './timelines.js'
+import { type FollowerWalk, fanoutEntries, type PostgresTimelineWrites } from './timelines.js'
 
 interface JobRow {
   id: string
@@ -53,7 +53,7 @@ const CHUNK_COMMIT = { asyncCommit: true }
 /** Accepts, runs and claims fan-out jobs. */
 export class FanoutJobs {
   readonly #session: Session
-  readonly #timeline: TimelineBackend
+  readonly #timeline: PostgresTimelineWrites
   readonly #follows: Follows
   readonly #st: ReturnType<typeof statements>
   readonly #walk: FollowerWalk
@@ -63,7 +63,7 @@ export class FanoutJobs {
   constructor(
     session: Session,
     schema: string,
-    timeline: TimelineBackend,
+    timeline: PostgresTimelineWrites,
     follows: Follows,
     windowMs: number,
   ) {

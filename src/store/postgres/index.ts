@@ -3,8 +3,9 @@
  * connection and migrates the schema. `pg` is an optional peer dependency, loaded by the first
  * open, never by importing `eddy`. See docs/postgres.md.
  */
+import type { StoreError } from '../errors.js'
 import { describeTarget, loadPg, type PgPool } from './driver.js'
-import { connectError, type PostgresTarget, StoreUnavailable } from './errors.js'
+import { connectError, postgresError } from './errors.js'
 import {
   checkActiveWindow,
   DEFAULT_ACTIVE_WINDOW_MS,
@@ -14,23 +15,34 @@ import {
 import { PostgresStore } from './postgres-store.js'
 import { migrate, SCHEMA_NAME } from './schema.js'
 import { Session } from './session.js'
-import type { TimelineBackend } from './timelines.js'
+import type { PostgresTimelines, PostgresTimelinesContext } from './timelines.js'
 
+export { POSTGRES_CAPABILITIES } from './capabilities.js'
 export { PostgresDocuments } from './documents.js'
 export type { PgPool, PgPoolClient, PgQuery, PgResult } from './driver.js'
-export type { PostgresTarget, UnavailableReason } from './errors.js'
-export { StoreUnavailable } from './errors.js'
+export type { PostgresTarget } from './errors.js'
+export { postgresError } from './errors.js'
 export { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming, parseActiveWindow } from './feed-reads.js'
+export { PostgresActivityStore } from './postgres-activities.js'
+export { PostgresFollowStore } from './postgres-follows.js'
+export { PostgresFanoutJobStore } from './postgres-jobs.js'
 export { PostgresStore } from './postgres-store.js'
+export { PostgresTableTimelines } from './postgres-timelines.js'
 export { SCHEMA_VERSION } from './schema.js'
 export type { Runner, Session, Sql } from './session.js'
-export type { FollowerWalk, OriginRemove, TimelineBackend } from './timelines.js'
+export type {
+  FollowerWalk,
+  OriginRemove,
+  PostgresTimelines,
+  PostgresTimelinesContext,
+  PostgresTimelineWrites,
+} from './timelines.js'
 
 /** The schema Eddy's tables go in unless told otherwise. */
 export const DEFAULT_SCHEMA = 'eddy'
 
 /** What `openPostgresStore` may tune. */
-export interface PostgresOptions {
+export interface PostgresOptions<T extends PostgresTimelines = PostgresTimelines> {
   /**
    * The schema holding Eddy's tables, created if missing (default `eddy`, or the URL's
    * `?schema=`): lowercase letters, digits and `_`. Separate schemas are separate stores.
@@ -51,34 +63,32 @@ export interface PostgresOptions {
   /** How often reads are recorded and how long they wait to be batched (tests stretch these). */
   readTiming?: FeedReadTiming
   /**
-   * Keeps timelines somewhere else than the store's own tables (`eddy/redis` uses it): called
-   * once with the store's session, its backend then runs inside every write and fan-out chunk.
+   * The timelines part, when not the store's own tables (`eddy/redis` plugs in Redis): called
+   * once with the store's context; its writes then run inside every write and fan-out chunk.
    */
-  timelines?: (session: Session) => TimelineBackend
+  timelines?: (context: PostgresTimelinesContext) => T
 }
 
 /**
  * Opens a PostgreSQL store on `postgres://user:password@host:port/database` (or a `pg.Pool`,
  * which stays yours: `close()` does not end it), checks the connection and applies the schema
- * migrations. Rejects with a {@link StoreUnavailable} naming host and database (never the
+ * migrations. Rejects with a {@link StoreError} naming host and database (never the
  * password) when the URL is wrong, the server unreachable, the user refused, the database
  * missing or its schema newer than this code.
  */
-export async function openPostgresStore(
+export async function openPostgresStore<T extends PostgresTimelines = PostgresTimelines>(
   connection: string | PgPool,
-  options: PostgresOptions = {},
-): Promise<PostgresStore> {
+  options: PostgresOptions<T> = {},
+): Promise<PostgresStore<T>> {
   const owned = typeof connection === 'string'
   const { config, urlSchema, urlActive } = owned
     ? parseUrl(connection)
     : { config: { ...connection.options }, urlSchema: undefined, urlActive: undefined }
   const schema = options.schema ?? urlSchema ?? DEFAULT_SCHEMA
-  const fallback: PostgresTarget = { host: '?', port: 0, database: '?', user: '?', schema }
-  const pg = loadPg(owned ? targetOfUrl(connection, schema) : fallback)
+  const pg = loadPg()
   const target = describeTarget(pg, config, schema)
   if (!SCHEMA_NAME.test(schema)) {
-    throw new StoreUnavailable(
-      target,
+    throw postgresError(
       'config',
       `the schema name ${JSON.stringify(schema)} is not allowed: use lowercase letters, digits and _ (at most 63, not starting with a digit)`,
     )
@@ -92,7 +102,7 @@ export async function openPostgresStore(
           ? parseActiveWindow(urlActive, 'the URL parameter active')
           : DEFAULT_ACTIVE_WINDOW_MS
   } catch (error) {
-    throw new StoreUnavailable(target, 'config', (error as Error).message)
+    throw postgresError('config', (error as Error).message)
   }
   const pool = owned
     ? new pg.Pool({ connectionTimeoutMillis: 10_000, ...config, max: options.max ?? 10, ...timeout(options) })
@@ -112,10 +122,14 @@ export async function openPostgresStore(
   }
   const name = `postgres://${target.host}:${target.port}/${target.database}`
   const shown = schema === DEFAULT_SCHEMA ? name : `${name}?schema=${schema}`
-  return new PostgresStore(session, shown, options.timelines?.(session), activeWindowMs, options.readTiming)
+  return new PostgresStore<T>(session, shown, {
+    timelines: options.timelines,
+    activeWindowMs,
+    readTiming: options.readTiming,
+  })
 }
 
-function timeout(options: PostgresOptions) {
+function timeout(options: { connectionTimeoutMillis?: number }) {
   return options.connectionTimeoutMillis === undefined
     ? {}
     : { connectionTimeoutMillis: options.connectionTimeoutMillis }
@@ -144,23 +158,10 @@ function parseUrl(url: string): {
 }
 
 // The URL is not echoed: it may hold a password.
-function badUrl(why: string, cause?: unknown): StoreUnavailable {
-  return new StoreUnavailable(
-    { host: '?', port: 0, database: '?', user: '?', schema: '?' },
+function badUrl(why: string, cause?: unknown): StoreError {
+  return postgresError(
     'config',
     `not a PostgreSQL URL (${why}); expected postgres://user:password@host:5432/database`,
     cause,
   )
-}
-
-/** Host and database of a URL, for the error when `pg` is missing. */
-function targetOfUrl(url: string, schema: string): PostgresTarget {
-  const parsed = new URL(url)
-  return {
-    host: parsed.hostname || 'localhost',
-    port: Number(parsed.port || 5432),
-    database: decodeURIComponent(parsed.pathname.slice(1)),
-    user: decodeURIComponent(parsed.username),
-    schema,
-  }
 }

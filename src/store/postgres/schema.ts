@@ -9,8 +9,9 @@
  * the other stores compare strings, whatever the database's locale, and `slug:` prefixes are
  * index ranges (`>= 'slug:' AND < 'slug;'`).
  */
+import { StoreError } from '../errors.js'
 import type { PostgresTarget } from './errors.js'
-import { StoreUnavailable, where } from './errors.js'
+import { postgresError, where } from './errors.js'
 import { type Runner, type Session, sql } from './session.js'
 
 /** Identifiers Eddy accepts as a schema name (so it never needs escaping beyond quotes). */
@@ -227,7 +228,7 @@ const LOCK_CLASS = 0x4564
 
 /**
  * Brings `target.schema` up to {@link SCHEMA_VERSION}, creating it if needed; throws a
- * {@link StoreUnavailable} when the schema is newer than this code or cannot be written.
+ * {@link StoreError} when the schema is newer than this code or cannot be written.
  */
 export async function migrate(session: Session): Promise<void> {
   const target = session.target
@@ -251,9 +252,8 @@ export async function migrate(session: Session): Promise<void> {
       }
     })
   } catch (error) {
-    if (error instanceof StoreUnavailable) throw error
-    throw new StoreUnavailable(
-      target,
+    if (error instanceof StoreError) throw error
+    throw postgresError(
       'schema',
       `cannot create or migrate the schema "${target.schema}" on ${where(target)}: ${(error as Error).message}; the user needs CREATE on the database (or the schema), or choose another schema`,
       error,
@@ -266,9 +266,8 @@ async function version(db: Runner, s: string): Promise<number> {
   return row?.v ?? 0
 }
 
-function newerSchema(target: PostgresTarget, current: number): StoreUnavailable {
-  return new StoreUnavailable(
-    target,
+function newerSchema(target: PostgresTarget, current: number): StoreError {
+  return postgresError(
     'schema',
     `the schema "${target.schema}" on ${where(target)} is at version ${current}, newer than this Eddy understands (${SCHEMA_VERSION}); upgrade Eddy, or use another schema`,
   )

@@ -7,14 +7,7 @@ import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { outageOf, plainReason } from '../outage.js'
 import type { PgPool, PgPoolClient, PgQuery } from './driver.js'
-import {
-  codeOf,
-  isConnectionLoss,
-  lostError,
-  type PostgresTarget,
-  StoreUnavailable,
-  where,
-} from './errors.js'
+import { codeOf, isConnectionLoss, lostError, type PostgresTarget, postgresError, where } from './errors.js'
 
 /** A statement with its prepared-statement name. */
 export interface Sql {
@@ -91,8 +84,7 @@ export class Session {
   /** Throws when the store is closed. */
   check(): void {
     if (this.#closed) {
-      throw new StoreUnavailable(
-        this.target,
+      throw postgresError(
         'closed',
         `the store on ${where(this.target)} is closed (close() was called on it or on its client); open a new one, e.g. connect() again`,
       )
@@ -203,8 +195,7 @@ export class Session {
       if (this.#closed) this.check()
       // Before the first connection the opener's error says it all (connect(), eddy serve).
       if (this.#worked) this.#outage.down(this, error)
-      throw new StoreUnavailable(
-        this.target,
+      throw postgresError(
         'unreachable',
         `cannot get a connection to ${where(this.target)} for ${call}: ${plainReason(error)}; check that PostgreSQL is running and reachable at ${this.target.host}:${this.target.port} (Eddy reconnects by itself)`,
         error,

@@ -14,7 +14,6 @@ import type {
   GroupRow,
   MarkTarget,
   PageQuery,
-  StoredActivity,
 } from '../store.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, type Sql, sql } from './session.js'
@@ -83,15 +82,6 @@ export class TimelineReader {
       db.rows<{ sk: string; origin: string | null }>(this.#st.entries, [feed, sks]),
     )
     return new Map(rows.map((r) => [r.sk, { origin: r.origin }]))
-  }
-
-  /** Bodies by sort key. */
-  async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
-    if (sks.length === 0) return new Map()
-    const rows = await this.#session.once('getActivities', (db) =>
-      db.rows<StoredActivity>(this.#st.activities, [sks]),
-    )
-    return new Map(rows.map((r) => [r.sk, { sk: r.sk, body: r.body }]))
   }
 
   /** Sort keys of `feed`'s activities with this foreign_id, newest first. */
@@ -217,7 +207,6 @@ function statements(s: string) {
   return {
     newest: sql(`SELECT sk FROM ${s}.entries WHERE feed = $1 ORDER BY sk DESC LIMIT $2`),
     entries: sql(`SELECT sk, origin FROM ${s}.entries WHERE feed = $1 AND sk = ANY($2::text[])`),
-    activities: sql(`SELECT sk, body FROM ${s}.activities WHERE sk = ANY($1::text[])`),
     byForeignId:
       sql(`SELECT a.sk FROM ${s}.activities AS a JOIN ${s}.entries AS e ON e.feed = $1 AND e.sk = a.sk
       WHERE a.foreign_id = $2 ORDER BY a.sk DESC`),

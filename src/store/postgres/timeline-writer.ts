@@ -84,7 +84,7 @@ export class TimelineWriter {
   }
 
   /**
-   * A fan-out chunk's adds (TimelineBackend.fanout): entry `sk` through `origin` into each of
+   * A fan-out chunk's adds (PostgresTimelines.fanout): entry `sk` through `origin` into each of
    * `feeds` with a shape for its slug; with `report`, resolves with the feeds that gained it.
    */
   async fanout(

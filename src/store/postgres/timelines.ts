@@ -1,12 +1,20 @@
 /**
- * Where a PostgreSQL store keeps timeline entries. By default its own tables
- * ({@link TimelineWriter}); `eddy/redis` passes a backend that keeps them in Redis instead. A
- * backend runs inside the store's transactions, before COMMIT, so what it writes is covered by
- * the locks the transaction holds (job rows, follow edges, expected bodies) and a failure rolls
- * the whole write back.
+ * The timelines part a PostgreSQL store is composed with: by default its own tables
+ * (postgres-timelines.ts); `eddy/redis` plugs in one that keeps them in Redis instead
+ * (redis/redis-timelines.ts). Its writes run inside the store's transactions, before COMMIT, so
+ * what it writes is covered by the locks the transaction holds (job rows, follow edges, expected
+ * bodies) and a failure rolls the whole write back.
  */
-import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
-import type { Runner, Sql } from './session.js'
+import type {
+  ActivityStore,
+  Capabilities,
+  EntryRemove,
+  EntryShape,
+  EntryWrite,
+  TimelineStore,
+} from '../store.js'
+import type { FeedReads } from './feed-reads.js'
+import type { Runner, Session, Sql } from './session.js'
 
 /** A removal of every entry of `feed` that came through `origin`. */
 export interface OriginRemove {
@@ -25,8 +33,25 @@ export interface FollowerWalk {
   cursorOf(source: string): string
 }
 
-/** Timeline writes of a PostgreSQL store, applied inside its transaction `db`. */
-export interface TimelineBackend {
+/** What a timelines part gets from the PostgreSQL store it is plugged into. */
+export interface PostgresTimelinesContext {
+  /** The store's connections and transactions. */
+  session: Session
+  /** Where page reads are noted, for fan-out priority (`note(feed)` for each page read). */
+  feedReads: FeedReads
+  /** The store's activity bodies (a part keeping entries elsewhere joins them from here). */
+  activities: ActivityStore
+}
+
+/**
+ * The timelines part of a PostgreSQL store: the seam's reads, plus the writes the store runs
+ * inside its transaction `db` (a write's entries, a fan-out chunk's).
+ */
+export interface PostgresTimelines extends TimelineStore {
+  /** Where this part keeps timelines, when elsewhere: shown after the store's name (`+redis://host`). */
+  readonly location?: string
+  /** What this part changes in the store's capabilities (Redis: smaller fan-out chunks). */
+  readonly capabilities?: Partial<Capabilities>
   /** Adds (then copies), removes, removes by origin, then trims feeds given a `maxLength`. */
   apply(db: Runner, add?: EntryWrite[], remove?: EntryRemove[], byOrigin?: OriginRemove[]): Promise<void>
   /**
@@ -45,6 +70,21 @@ export interface TimelineBackend {
   ): Promise<string[] | undefined>
   /** The order chunks walk followers in (default: by follower name, the cursor being the name). */
   readonly followers?: FollowerWalk
+  /** Sort keys of the entries of `feed` whose activity has foreign_id `foreignId`, newest first. */
+  findByForeignId(feed: string, foreignId: string): Promise<string[]>
+  /**
+   * Optional: the data version of the timelines (`StorageAdapter.dataVersion`), when the part
+   * keeps one that every write moves; the store then offers it.
+   */
+  dataVersion?(): Promise<string>
+  /**
+   * Optional: called after each write and fan-out chunk of the store commits (also after one
+   * that failed, which may have committed), before it resolves: a part keeping a data version
+   * moves it here.
+   */
+  committed?(): Promise<void>
+  /** Releases what the part holds of its own (the store closes its session itself). */
+  close?(): Promise<void>
 }
 
 /** The entries a fan-out of `sk` through `origin` writes into `feeds`, each shaped by its slug (none without a shape). */
@@ -62,4 +102,28 @@ export function fanoutEntries(
     if (shape) out.push({ ...shape, feed, sk, origin })
   }
   return out
+}
+
+/** The writes of a timelines part that a fan-out chunk needs. */
+export type PostgresTimelineWrites = Pick<PostgresTimelines, 'apply' | 'fanout' | 'followers'>
+
+/**
+ * Runs `work` (which commits), then `committed` (a part's data version moving) before resolving
+ * with its result; when `work` fails, `committed` still runs (a connection lost at COMMIT may have
+ * committed), without the caller waiting for it.
+ */
+export async function afterCommit<T>(
+  work: Promise<T>,
+  committed: (() => Promise<void>) | undefined,
+): Promise<T> {
+  if (!committed) return work
+  let result: T
+  try {
+    result = await work
+  } catch (error) {
+    committed().catch(() => {})
+    throw error
+  }
+  await committed()
+  return result
 }

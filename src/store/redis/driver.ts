@@ -62,7 +62,7 @@ const SCHEMES = 'redis://host:6379, rediss://host:6380 or redis-cluster://host:7
 
 /** A bad location: the caller's to fix, named by `field` (never echoing a password). */
 export function badLocation(field: string, why: string): StoreError {
-  return new StoreError('input', `${field} is not a Redis location (${why}); expected ${SCHEMES}`, { field })
+  return new StoreError('config', `${field} is not a Redis location (${why}); expected ${SCHEMES}`, { field })
 }
 
 /** Parses a Redis location; throws a {@link StoreError} naming `field` when it is not one. */
@@ -117,7 +117,7 @@ export function loadIoRedis(): IoRedisModule {
     return driver
   } catch (error) {
     throw new StoreError(
-      'input',
+      'config',
       'Redis timelines need the `ioredis` package, which is not installed: run `npm install ioredis`',
       { field: 'timelines', cause: error },
     )

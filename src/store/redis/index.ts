@@ -7,20 +7,24 @@ import { StoreError } from '../errors.js'
 import type { PgPool } from '../postgres/driver.js'
 import { checkActiveWindow, type FeedReadTiming, parseActiveWindow } from '../postgres/feed-reads.js'
 import { openPostgresStore } from '../postgres/index.js'
-import type { Session } from '../postgres/session.js'
+import type { PostgresStore } from '../postgres/postgres-store.js'
 import { connectChecked, createClient, parseLocation, type RedisClient } from './driver.js'
 import { migrateTimelines } from './pg-schema.js'
-import { RedisStore, redisBackend } from './redis-store.js'
+import { RedisTimelineStore } from './redis-timelines.js'
 import { RedisTimelines, type TimelineSettings } from './timelines.js'
 
+export { POSTGRES_REDIS_CAPABILITIES, REDIS_CAPABILITIES } from './capabilities.js'
 export type { RedisClient, RedisLocation, RedisPipeline } from './driver.js'
 export { parseLocation } from './driver.js'
 export { BUCKETS, bucketOf } from './keys.js'
 export { BullFanoutQueue, chunkId, type QueueOptions } from './queue.js'
 export { type RebuildOptions, type RebuildProgress, rebuildTimelines } from './rebuild.js'
-export { RedisStore } from './redis-store.js'
+export { RedisTimelineStore } from './redis-timelines.js'
 export type { RawEntry, RawGroup, TimelineSettings } from './timelines.js'
 export { RedisTimelines } from './timelines.js'
+
+/** PostgreSQL composed with timelines in Redis: what `openRedisStore` resolves with. */
+export type RedisStore = PostgresStore<RedisTimelineStore>
 
 /** The layout version of Eddy's Redis keys; a store refuses keys written by another. */
 export const REDIS_LAYOUT_VERSION = 1
@@ -70,24 +74,21 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<RedisS
   try {
     await checkLayout(client, settings.prefix, location.shown)
     const timelines = new RedisTimelines(client, location.cluster, location.shown, settings)
-    let session: Session | undefined
-    const pg = await openPostgresStore(options.store, {
+    // From here the store owns the client: its timelines part closes it.
+    const store = await openPostgresStore(options.store, {
       schema: options.schema,
       max: options.max,
       activeWindowMs: activeWindowOf(options, location.params),
       readTiming: options.readTiming,
-      timelines: (s) => {
-        session = s
-        return redisBackend(s, timelines, location.cluster)
-      },
+      timelines: (context) => new RedisTimelineStore(context, timelines, client, location.cluster),
     })
     try {
-      await migrateTimelines(session!)
+      await migrateTimelines(store.session)
     } catch (error) {
-      await pg.close()
+      await store.close()
       throw error
     }
-    return new RedisStore(pg, session!, client, timelines, `${pg.name}+${location.shown}`)
+    return store
   } catch (error) {
     client.disconnect()
     throw error
@@ -99,7 +100,7 @@ function settingsOf(options: RedisStoreOptions, params: URLSearchParams): Timeli
     const raw = given ?? (params.has(name) ? Number(params.get(name)) : REDIS_DEFAULTS[name])
     if (!Number.isSafeInteger(raw) || raw < min || raw > max) {
       throw new StoreError(
-        'input',
+        'config',
         `timelines ${name} must be a whole number from ${min} to ${max}, got ${raw}`,
         {
           field: 'timelines',
@@ -111,7 +112,7 @@ function settingsOf(options: RedisStoreOptions, params: URLSearchParams): Timeli
   const prefix = options.prefix ?? params.get('prefix') ?? REDIS_DEFAULTS.prefix
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) {
     throw new StoreError(
-      'input',
+      'config',
       `timelines prefix must be 1 to 64 letters, digits, _ . or -, got ${JSON.stringify(prefix)}`,
       {
         field: 'timelines',
@@ -134,7 +135,7 @@ function activeWindowOf(options: RedisStoreOptions, params: URLSearchParams): nu
       return checkActiveWindow(options.activeWindowMs, 'activeWindowMs')
     return raw === null ? undefined : parseActiveWindow(raw, 'timelines active')
   } catch (error) {
-    throw new StoreError('input', (error as Error).message, { field: 'timelines' })
+    throw new StoreError('config', (error as Error).message, { field: 'timelines' })
   }
 }
 

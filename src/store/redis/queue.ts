@@ -103,7 +103,7 @@ const load = <T>(name: string): T => {
     return loaded
   } catch (error) {
     throw new StoreError(
-      'input',
+      'config',
       `the fan-out queue needs the \`${name}\` package: run \`npm install ${name}\``,
       {
         field: 'queue',
@@ -255,7 +255,7 @@ export class BullFanoutQueue {
   async metrics(): Promise<string> {
     if (!this.#metrics) {
       throw new StoreError(
-        'input',
+        'config',
         'fan-out metrics need the `prom-client` package: run `npm install prom-client`',
         {
           field: 'metrics',
@@ -323,7 +323,7 @@ function maxQueuedOf(given: number | undefined, params: URLSearchParams): number
   const raw = given ?? (params.has('maxQueued') ? Number(params.get('maxQueued')) : MAX_QUEUED)
   if (!Number.isSafeInteger(raw) || raw < 0 || raw > 1_000_000_000) {
     throw new StoreError(
-      'input',
+      'config',
       `queue maxQueued must be a whole number of chunks from 0 (no limit) to 1000000000, got ${params.get('maxQueued') ?? raw}`,
       { field: 'queue' },
     )

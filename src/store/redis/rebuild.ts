@@ -15,7 +15,7 @@
 import { quoted } from '../postgres/schema.js'
 import { sql } from '../postgres/session.js'
 import type { EntryShape, EntryWrite } from '../store.js'
-import type { RedisStore } from './redis-store.js'
+import type { RedisStore } from './index.js'
 
 /** How to rebuild. */
 export interface RebuildOptions {
@@ -37,7 +37,7 @@ export interface RebuildProgress {
 export async function rebuildTimelines(store: RedisStore, options: RebuildOptions): Promise<RebuildProgress> {
   const session = store.session
   const s = quoted(session.target.schema)
-  const cap = store.timelines.settings.cap
+  const cap = store.timelines.redis.settings.cap
   const batchSize = options.batch ?? 200
   const feedsOf = `SELECT feed FROM ${s}.entries WHERE origin IS NULL UNION SELECT source FROM ${s}.follows`
   const st = {
@@ -65,7 +65,7 @@ export async function rebuildTimelines(store: RedisStore, options: RebuildOption
     const rows = await session.once('rebuild', (db) =>
       db.rows<{ feed: string; sk: string; origin: string | null }>(st.entries, [feeds, cap]),
     )
-    const bodies = await store.getActivities([...new Set(rows.map((r) => r.sk))])
+    const bodies = await store.activities.getActivities([...new Set(rows.map((r) => r.sk))])
     const byFeed = new Map<string, Map<string, string | null>>()
     for (const row of rows) {
       let held = byFeed.get(row.feed)
@@ -92,19 +92,19 @@ export async function rebuildTimelines(store: RedisStore, options: RebuildOption
       }
       if (kind !== undefined && kind !== 'flat') grouped.push(feed)
     }
-    await store.timelines.clear(feeds)
+    await store.timelines.redis.clear(feeds)
     // About 10,000 entries per call, so no script holds Redis for long (feeds stay whole).
     for (let from = 0; from < add.length; ) {
       let to = Math.min(add.length, from + 10_000)
       while (to < add.length && add[to].feed === add[to - 1].feed) to++
-      entries += await store.timelines.apply(add.slice(from, to))
+      entries += await store.timelines.redis.apply(add.slice(from, to))
       from = to
     }
     for (const feed of grouped) {
-      await store.timelines.groups(feed, { limit: 0, offset: 0 }, 0, { seen: true, read: true })
+      await store.timelines.redis.groups(feed, { limit: 0, offset: 0 }, 0, { seen: true, read: true })
     }
     // Servers' page caches hold pages of the feeds just rewritten.
-    await store.changed()
+    await store.timelines.committed()
     done += feeds.length
     options.onProgress?.(done, total)
   }

@@ -4,7 +4,7 @@
  * Each store supplies only its transaction and its row work; how a refusal unwinds that
  * transaction, and what the caller is told, is written here once.
  */
-import type { ReactionWriteResult } from '../reactions.js'
+import type { ReactionWriteResult } from '../reaction-store.js'
 
 /** Thrown inside a batch's transaction so the store undoes it; never escapes {@link writeReactionBatch}. */
 class Refused extends Error {}

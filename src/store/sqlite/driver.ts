@@ -55,7 +55,7 @@ let driver: DatabaseConstructor | undefined
 export function openDatabase(path: string): Database {
   if (path !== ':memory:' && !existsSync(dirname(path))) {
     throw new StoreError(
-      'input',
+      'config',
       `cannot open the SQLite file: the directory ${dirname(path)} does not exist; create it first or choose another path, got ${JSON.stringify(path)}`,
       { field: 'store' },
     )
@@ -65,7 +65,7 @@ export function openDatabase(path: string): Database {
     return new driver(path)
   } catch (error) {
     throw new StoreError(
-      'input',
+      'config',
       `cannot open the SQLite file (${(error as Error).message}); check the path and its permissions, got ${JSON.stringify(path)}`,
       { field: 'store', cause: error },
     )

@@ -8,23 +8,10 @@
  */
 
 import { closedError } from '../errors.js'
-import { checkWindow } from '../shared/window.js'
 import {
-  type ClaimOptions,
   DEFAULT_LEASE_MS,
-  type DeadFanoutJob,
-  type FanoutFailure,
   type FanoutJob,
-  type FlatEntry,
-  type FollowCountQuery,
-  type FollowQuery,
-  type FollowRow,
-  type GroupPage,
-  type GroupPageQuery,
-  type GroupReadOptions,
-  type PageQuery,
-  type Store,
-  type StoredActivity,
+  StorageAdapterBase,
   type WriteBatch,
   WriteConflict,
 } from '../store.js'
@@ -35,30 +22,32 @@ import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutJobs } from './fanout.js'
 import { GroupCommit } from './group-commit.js'
 import { SqliteReactions } from './reactions.js'
-import { TimelineReader } from './timeline-reader.js'
+import { SqliteActivityStore } from './sqlite-activities.js'
+import { SqliteFollowStore } from './sqlite-follows.js'
+import { SqliteFanoutJobStore } from './sqlite-jobs.js'
+import { SqliteTimelineStore } from './sqlite-timelines.js'
 import { TimelineWriter } from './timeline-writer.js'
 
 /** A {@link Store} on one SQLite connection; open it with `openSqliteStore`. */
-export class SqliteStore implements Store {
+export class SqliteStore extends StorageAdapterBase {
   readonly name: string
-  /** better-sqlite3 runs each call on the JavaScript thread: the engine keeps chunks short (~2 ms). */
-  readonly traits = { blocksEventLoop: true, fanoutChunkSize: 2_000 }
   readonly documents: SqliteDocuments
   readonly reactions: SqliteReactions
   readonly audit: SqliteAudit
   readonly #db: Database
-  readonly #reader: TimelineReader
+  readonly activities: SqliteActivityStore
+  readonly timelines: SqliteTimelineStore
+  readonly follows: SqliteFollowStore
+  readonly jobs: SqliteFanoutJobStore
   readonly #jobs: FanoutJobs
   readonly #statements: Statements
   readonly #write: Transaction<(batch: WriteBatch) => FanoutJob[]>
-  readonly #runFanout: Transaction<(job: FanoutJob, chunkSize: number) => FanoutJob | null>
-  readonly #claim: Transaction<(limit: number, leaseMs: number) => FanoutJob[]>
-  readonly #fail: Transaction<(job: FanoutJob, failure: FanoutFailure) => 'retry' | 'dead' | 'gone'>
-  readonly #retry: Transaction<(ids: string[] | 'all') => number>
   readonly #group: GroupCommit
 
   /** Wraps an open, configured and migrated connection (see `openSqliteStore`). */
   constructor(db: Database, name: string) {
+    // better-sqlite3 runs each call on the JavaScript thread: the engine keeps chunks short (~2 ms).
+    super({ blocksEventLoop: true, fanoutChunkSize: 2_000 })
     this.#db = db
     this.name = name
     this.documents = new SqliteDocuments(db, () => this.#check())
@@ -66,8 +55,12 @@ export class SqliteStore implements Store {
     this.audit = audit
     this.reactions = new SqliteReactions(db, () => this.#check(), audit)
     const timeline = new TimelineWriter(db)
-    this.#reader = new TimelineReader(db)
+    const check = () => this.#check()
+    this.activities = new SqliteActivityStore(db, check)
+    this.timelines = new SqliteTimelineStore(db, check)
+    this.follows = new SqliteFollowStore(db, check)
     this.#jobs = new FanoutJobs(db, timeline)
+    this.jobs = new SqliteFanoutJobStore(db, check, this.#jobs)
     this.#statements = prepareStatements(db)
     const st = this.#statements
     this.#write = db.transaction((batch: WriteBatch) => {
@@ -93,117 +86,12 @@ export class SqliteStore implements Store {
       }
       return pending
     })
-    this.#runFanout = db.transaction((job: FanoutJob, chunkSize: number) => this.#jobs.resume(job, chunkSize))
-    this.#claim = db.transaction((limit: number, leaseMs: number) => this.#jobs.claim(limit, leaseMs))
-    this.#fail = db.transaction((job: FanoutJob, failure: FanoutFailure) => this.#jobs.fail(job, failure))
-    this.#retry = db.transaction((ids: string[] | 'all') => this.#jobs.retry(ids))
     this.#group = new GroupCommit(db, this.#write, () => (db.open ? undefined : closedError(name)))
   }
 
   async write(batch: WriteBatch): Promise<FanoutJob[]> {
     this.#check()
     return batch.groupCommit ? this.#group.write(batch) : this.#write.immediate(batch)
-  }
-
-  async runFanout(job: FanoutJob, chunkSize: number): Promise<FanoutJob | null> {
-    this.#check()
-    return this.#runFanout.immediate(job, chunkSize)
-  }
-
-  async claimFanout({ limit, leaseMs }: ClaimOptions): Promise<FanoutJob[]> {
-    this.#check()
-    return this.#claim.immediate(limit, leaseMs)
-  }
-
-  async failFanout(job: FanoutJob, failure: FanoutFailure): Promise<'retry' | 'dead' | 'gone'> {
-    this.#check()
-    return this.#fail.immediate(job, failure)
-  }
-
-  async deadFanout(limit: number): Promise<{ total: number; jobs: DeadFanoutJob[] }> {
-    this.#check()
-    return this.#jobs.dead(limit)
-  }
-
-  async retryFanout(ids: string[] | 'all'): Promise<number> {
-    this.#check()
-    return this.#retry.immediate(ids)
-  }
-
-  async getActivities(sks: string[]): Promise<Map<string, StoredActivity>> {
-    this.#check()
-    const rows = this.#statements.activities.all(JSON.stringify(sks)) as StoredActivity[]
-    return new Map(rows.map((r) => [r.sk, { sk: r.sk, body: r.body }]))
-  }
-
-  async findByForeignId(feed: string, foreignId: string): Promise<string[]> {
-    this.#check()
-    if (foreignId === '') return []
-    return (this.#statements.byForeignId.all(feed, foreignId) as { sk: string }[]).map((r) => r.sk)
-  }
-
-  async getEntries(feed: string, sks: string[]): Promise<Map<string, { origin: string | null }>> {
-    this.#check()
-    const rows = this.#statements.entries.all(feed, JSON.stringify(sks)) as {
-      sk: string
-      origin: string | null
-    }[]
-    return new Map(rows.map((r) => [r.sk, { origin: r.origin }]))
-  }
-
-  async readFlat(feed: string, page: PageQuery): Promise<FlatEntry[]> {
-    this.#check()
-    checkWindow(page.limit, page.offset)
-    return this.#reader.readFlat(feed, page)
-  }
-
-  async newestEntries(feed: string, limit: number): Promise<string[]> {
-    this.#check()
-    checkWindow(limit, 0)
-    return this.#reader.newestEntries(feed, limit)
-  }
-
-  async readGroups(
-    feed: string,
-    page: GroupPageQuery,
-    perGroup: number,
-    options?: GroupReadOptions,
-  ): Promise<GroupPage> {
-    this.#check()
-    checkWindow(page.limit, page.offset)
-    checkWindow(perGroup, 0)
-    return this.#reader.readGroups(feed, page, perGroup, options)
-  }
-
-  async followers(feed: string, query: FollowQuery): Promise<FollowRow[]> {
-    this.#check()
-    checkWindow(query.limit, query.offset)
-    return this.#follows(feed, query, 'followers')
-  }
-
-  async following(feed: string, query: FollowQuery): Promise<FollowRow[]> {
-    this.#check()
-    checkWindow(query.limit, query.offset)
-    return this.#follows(feed, query, 'following')
-  }
-
-  async countFollows(
-    feed: string,
-    query: FollowCountQuery,
-  ): Promise<{ followers?: number; following?: number }> {
-    this.#check()
-    const st = this.#statements
-    const count = (statement: Statement, args: unknown) => (statement.get(args) as { n: number }).n
-    const side = (slugs: string[], all: Statement, bySlug: Statement) => {
-      if (slugs.length === 0) return count(all, { feed })
-      let total = 0
-      for (const slug of new Set(slugs)) total += count(bySlug, { feed, slug })
-      return total
-    }
-    const out: { followers?: number; following?: number } = {}
-    if (query.followers) out.followers = side(query.followers, st.countFollowers, st.countFollowersFrom)
-    if (query.following) out.following = side(query.following, st.countFollowing, st.countFollowingFrom)
-    return out
   }
 
   async dataVersion(): Promise<string> {
@@ -221,16 +109,6 @@ export class SqliteStore implements Store {
   #check(): void {
     if (!this.#db.open) throw closedError(this.name)
   }
-
-  #follows(feed: string, query: FollowQuery, direction: 'followers' | 'following'): FollowRow[] {
-    const st = this.#statements
-    const { limit, offset, filter } = query
-    if (filter === undefined || filter.length === 0) {
-      return (direction === 'followers' ? st.followers : st.following).all(feed, limit, offset) as FollowRow[]
-    }
-    const statement = direction === 'followers' ? st.followersIn : st.followingIn
-    return statement.all({ feed, filter: JSON.stringify(filter), limit, offset }) as FollowRow[]
-  }
 }
 
 /** Every fixed statement of the store, prepared once. */
@@ -247,47 +125,8 @@ function prepareStatements(db: Database) {
        ON CONFLICT DO UPDATE SET updated_at = excluded.updated_at`,
     ),
     unfollow: s('DELETE FROM follows WHERE source = ? AND target = ?'),
-    activities: s('SELECT sk, body FROM activities WHERE sk IN (SELECT value FROM json_each(?))'),
     body: s('SELECT body FROM activities WHERE sk = ?'),
-    entries: s('SELECT sk, origin FROM entries WHERE feed = ? AND sk IN (SELECT value FROM json_each(?))'),
     hasFollow: s('SELECT 1 FROM follows WHERE source = ? AND target = ?'),
-    byForeignId: s(
-      `SELECT a.sk FROM activities AS a JOIN entries AS e ON e.feed = ? AND e.sk = a.sk
-       WHERE a.foreign_id = ? ORDER BY a.sk DESC`,
-    ),
-    followers: s(
-      `SELECT source, target, created_at AS createdAt, updated_at AS updatedAt FROM follows WHERE target = ?
-       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
-    ),
-    // Filtered lists look each listed feed up (the filter is short, the follower list may be
-    // huge) and sort what they find; CROSS JOIN keeps the planner from scanning instead.
-    followersIn: s(
-      `SELECT f.source, f.target, f.created_at AS createdAt, f.updated_at AS updatedAt
-       FROM (SELECT DISTINCT value FROM json_each(:filter)) AS j CROSS JOIN follows AS f
-       WHERE f.target = :feed AND f.source = j.value
-       ORDER BY f.created_at DESC, f.rowid DESC LIMIT :limit OFFSET :offset`,
-    ),
-    following: s(
-      `SELECT source, target, created_at AS createdAt, updated_at AS updatedAt FROM follows WHERE source = ?
-       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
-    ),
-    followingIn: s(
-      `SELECT f.source, f.target, f.created_at AS createdAt, f.updated_at AS updatedAt
-       FROM (SELECT DISTINCT value FROM json_each(:filter)) AS j CROSS JOIN follows AS f
-       WHERE f.source = :feed AND f.target = j.value
-       ORDER BY f.created_at DESC, f.rowid DESC LIMIT :limit OFFSET :offset`,
-    ),
-    countFollowers: s('SELECT count(*) AS n FROM follows WHERE target = :feed'),
-    countFollowing: s('SELECT count(*) AS n FROM follows WHERE source = :feed'),
-    // A slug is a prefix `slug:`; ';' is the character after ':', so this is an index range.
-    countFollowersFrom: s(
-      `SELECT count(*) AS n FROM follows
-       WHERE target = :feed AND source >= :slug || ':' AND source < :slug || ';'`,
-    ),
-    countFollowingFrom: s(
-      `SELECT count(*) AS n FROM follows
-       WHERE source = :feed AND target >= :slug || ':' AND target < :slug || ';'`,
-    ),
   }
 }
 

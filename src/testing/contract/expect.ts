@@ -9,7 +9,7 @@ export function expectTests(test: Test): void {
     await store.write({ expect: [{ sk: sk(1), body: null }], activities: [first], add: [flat('user:a', 1)] })
     const changed = { ...first, body: '{"changed":true}' }
     await store.write({ expect: [{ sk: sk(1), body: first.body }], activities: [changed] })
-    assert.equal((await store.getActivities([sk(1)])).get(sk(1))?.body, changed.body)
+    assert.equal((await store.activities.getActivities([sk(1)])).get(sk(1))?.body, changed.body)
   })
 
   test('rejects the whole write when an expected body changed, and applies nothing', async (store) => {
@@ -25,8 +25,8 @@ export function expectTests(test: Test): void {
       }),
       (err: unknown) => err instanceof WriteConflict && err.sk === sk(1),
     )
-    assert.equal((await store.getActivities([sk(1)])).get(sk(1))?.body, first.body)
-    assert.equal((await store.getActivities([sk(2)])).size, 0)
+    assert.equal((await store.activities.getActivities([sk(1)])).get(sk(1))?.body, first.body)
+    assert.equal((await store.activities.getActivities([sk(2)])).size, 0)
     assert.deepEqual(await flatNs(store, 'user:a'), [1])
     assert.deepEqual(await flatNs(store, 'user:b'), [])
   })

@@ -36,7 +36,7 @@ export function fanoutTests(test: Test): void {
     }
     return out
   }
-  const claimAll = (store: Store) => store.claimFanout({ limit: 100, leaseMs: 60_000 })
+  const claimAll = (store: Store) => store.jobs.claimFanout({ limit: 100, leaseMs: 60_000 })
 
   test('delivers to every follower, chunk by chunk, and then forgets the job', async (store) => {
     const feeds = followerFeeds(25)
@@ -51,7 +51,7 @@ export function fanoutTests(test: Test): void {
     let next: FanoutJob | null = pending[0] ?? null
     let chunks = 0
     while (next) {
-      next = await store.runFanout(next, 10)
+      next = await store.jobs.runFanout(next, 10)
       chunks++
     }
     assert.ok(chunks >= 2 && chunks <= 3, `${chunks} chunks`)
@@ -69,7 +69,7 @@ export function fanoutTests(test: Test): void {
     })
     // Two workers holding the same copy of the job both run "its" next chunk, then go on.
     const copy = pending[0] ?? job('j1', author, 1)
-    const [a, b] = [await store.runFanout(copy, 10), await store.runFanout(copy, 10)]
+    const [a, b] = [await store.jobs.runFanout(copy, 10), await store.jobs.runFanout(copy, 10)]
     await drain(store, a, 10)
     await drain(store, b, 10)
     for (const feed of feeds) {
@@ -133,21 +133,21 @@ export function fanoutTests(test: Test): void {
         leaseMs: 0,
       })
     }
-    const first = await store.claimFanout({ limit: 2, leaseMs: 60_000 })
+    const first = await store.jobs.claimFanout({ limit: 2, leaseMs: 60_000 })
     assert.deepEqual(
       first.map((j) => j.id),
       ['j1', 'j2'],
     )
-    const second = await store.claimFanout({ limit: 10, leaseMs: 100 })
+    const second = await store.jobs.claimFanout({ limit: 10, leaseMs: 100 })
     assert.deepEqual(
       second.map((j) => j.id),
       ['j3'],
     )
-    assert.deepEqual(await store.claimFanout({ limit: 10, leaseMs: 60_000 }), [])
+    assert.deepEqual(await store.jobs.claimFanout({ limit: 10, leaseMs: 60_000 }), [])
     // Once j3's 100 ms lease is over it comes back (claims before that find nothing); j1 and j2
     // are still held.
     const third = await until(
-      () => store.claimFanout({ limit: 10, leaseMs: 60_000 }),
+      () => store.jobs.claimFanout({ limit: 10, leaseMs: 60_000 }),
       (jobs) => jobs.length > 0,
     )
     assert.deepEqual(
@@ -180,7 +180,7 @@ export function fanoutTests(test: Test): void {
       ['j2'],
     )
     // The replaced add job does nothing more: it cannot bring back what the remove withdraws.
-    assert.equal(await store.runFanout(adding, 10), null)
+    assert.equal(await store.jobs.runFanout(adding, 10), null)
     await drain(store, removing, 10)
     assert.deepEqual(await holders(store, feeds), [])
   })
@@ -193,16 +193,16 @@ export function fanoutTests(test: Test): void {
       fanout: [job('j1', author, 1)],
       chunkSize: 10,
     })
-    const advanced = await store.runFanout(pending, 10)
+    const advanced = await store.jobs.runFanout(pending, 10)
     assert.ok(advanced)
     // A stale copy runs the next chunk from the stored cursor, not one already done.
-    const fromStale = await store.runFanout(pending, 10)
+    const fromStale = await store.jobs.runFanout(pending, 10)
     assert.ok(typeof fromStale?.cursor === 'string' && typeof advanced.cursor === 'string')
     assert.ok(fromStale.cursor !== advanced.cursor && fromStale.cursor > advanced.cursor)
     await drain(store, fromStale, 10)
     assert.deepEqual(await holders(store, feeds), feeds)
     await store.write({ remove: [{ feed: 'user:15', sk: sk(1) }] })
-    assert.equal(await store.runFanout(pending, 10), null)
+    assert.equal(await store.jobs.runFanout(pending, 10), null)
     assert.equal(await entryOf(store, 'user:15', 1), undefined)
   })
 
@@ -234,7 +234,7 @@ export function fanoutTests(test: Test): void {
         leaseMs: 0,
       }),
     )
-    assert.equal((await store.getActivities([sk(1)])).size, 0)
+    assert.equal((await store.activities.getActivities([sk(1)])).size, 0)
     assert.equal(await entryOf(store, 'user:f', 1), undefined)
     assert.deepEqual(await claimAll(store), [])
   })

@@ -56,7 +56,7 @@ export const N_BY_SK = new Map(range(-10, 100).map((n) => [sk(n), n]))
 
 /** The test numbers of a flat page, for short assertions. */
 export async function flatNs(store: Store, feed: string, query: PageQuery = page()): Promise<number[]> {
-  const rows = await store.readFlat(feed, query)
+  const rows = await store.timelines.readFlat(feed, query)
   return rows.map((r) => N_BY_SK.get(r.sk) ?? Number.NaN)
 }
 
@@ -84,13 +84,13 @@ export function job(jobId: string, feed: string, n: number, op: 'add' | 'remove'
 /** Runs `start` and every later chunk until the job is done. */
 export async function drain(store: Store, start: FanoutJob | null | undefined, chunkSize: number) {
   let next = start ?? null
-  for (let i = 0; next && i < 1000; i++) next = await store.runFanout(next, chunkSize)
+  for (let i = 0; next && i < 1000; i++) next = await store.jobs.runFanout(next, chunkSize)
   assert.equal(next, null, 'fan-out did not finish')
 }
 
 /** Whether `feed` holds activity `n`, and through which origin. */
 export async function entryOf(store: Store, feed: string, n: number) {
-  return (await store.getEntries(feed, [sk(n)])).get(sk(n))
+  return (await store.timelines.getEntries(feed, [sk(n)])).get(sk(n))
 }
 
 /** Group ids as the engine passes them: each with the sort key it names as an activity id. */
@@ -110,18 +110,20 @@ export async function groupsOf(
   q: Parameters<typeof groupPage>[0] = {},
   perGroup = 100,
 ): Promise<GroupRow[]> {
-  return (await store.readGroups(feed, groupPage(q), perGroup)).groups
+  return (await store.timelines.readGroups(feed, groupPage(q), perGroup)).groups
 }
 
 /** Unseen and unread counts of a notification feed, read with an empty page. */
 export async function countsOf(store: Store, feed: string) {
-  const { unseen, unread } = await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { counts: true })
+  const { unseen, unread } = await store.timelines.readGroups(feed, { limit: 0, offset: 0 }, 1, {
+    counts: true,
+  })
   return { unseen, unread }
 }
 
 /** Marks groups through an empty page read, as the engine does on `mark_seen`/`mark_read`. */
 export async function mark(store: Store, feed: string, seen?: MarkTarget, read?: MarkTarget) {
-  await store.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen, read })
+  await store.timelines.readGroups(feed, { limit: 0, offset: 0 }, 1, { seen, read })
 }
 
 /** Follower (or following) count of `feed`, optionally only other ends of these slugs. */
@@ -131,7 +133,7 @@ export async function followCount(
   direction: 'followers' | 'following',
   slugs: string[] = [],
 ): Promise<number | undefined> {
-  return (await store.countFollows(feed, { [direction]: slugs }))[direction]
+  return (await store.follows.countFollows(feed, { [direction]: slugs }))[direction]
 }
 
 /**

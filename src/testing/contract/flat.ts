@@ -35,7 +35,7 @@ export function flatTests(test: Test): void {
       activities: activities(...range(1, 10)),
       add: range(1, 10).map((n) => flat('user:a', n)),
     })
-    const rows = await store.readFlat('user:a', page({ limit: 3 }))
+    const rows = await store.timelines.readFlat('user:a', page({ limit: 3 }))
     assert.deepEqual(
       rows,
       [10, 9, 8].map((n) => ({ sk: sk(n), origin: null, body: activity(n).body })),
@@ -68,19 +68,19 @@ export function flatTests(test: Test): void {
       activities: activities(...range(1, 5)),
       add: range(1, 5).map((n) => flat('user:a', n)),
     })
-    assert.deepEqual(await store.newestEntries('user:a', 3), [sk(5), sk(4), sk(3)])
-    assert.deepEqual(await store.newestEntries('user:a', 10), [5, 4, 3, 2, 1].map(sk))
-    assert.deepEqual(await store.newestEntries('user:none', 3), [])
+    assert.deepEqual(await store.timelines.newestEntries('user:a', 3), [sk(5), sk(4), sk(3)])
+    assert.deepEqual(await store.timelines.newestEntries('user:a', 10), [5, 4, 3, 2, 1].map(sk))
+    assert.deepEqual(await store.timelines.newestEntries('user:none', 3), [])
   })
 
   test('stores bodies once, replacing them by sort key', async (store) => {
     await store.write({ activities: [activity(1)], add: [flat('user:a', 1), flat('user:b', 1)] })
     const replaced = { sk: sk(1), body: '{"replaced":true}' }
     await store.write({ activities: [replaced] })
-    const got = await store.getActivities([sk(1), sk(2)])
+    const got = await store.activities.getActivities([sk(1), sk(2)])
     assert.equal(got.size, 1)
     assert.equal(got.get(sk(1))?.body, replaced.body)
-    assert.equal((await store.readFlat('user:b', page()))[0].body, replaced.body)
+    assert.equal((await store.timelines.readFlat('user:b', page()))[0].body, replaced.body)
   })
 
   test('finds the activities of a feed by foreign_id, newest first', async (store) => {
@@ -88,10 +88,10 @@ export function flatTests(test: Test): void {
       activities: [activity(1, 'f1'), activity(2, 'f1'), activity(3, 'f2'), activity(4)],
       add: [flat('user:a', 1), flat('user:a', 2), flat('user:a', 3), flat('user:a', 4), flat('user:b', 3)],
     })
-    assert.deepEqual(await store.findByForeignId('user:a', 'f1'), [sk(2), sk(1)])
-    assert.deepEqual(await store.findByForeignId('user:a', 'f2'), [sk(3)])
-    assert.deepEqual(await store.findByForeignId('user:b', 'f1'), [])
-    assert.deepEqual(await store.findByForeignId('user:a', ''), [])
+    assert.deepEqual(await store.activities.findByForeignId('user:a', 'f1'), [sk(2), sk(1)])
+    assert.deepEqual(await store.activities.findByForeignId('user:a', 'f2'), [sk(3)])
+    assert.deepEqual(await store.activities.findByForeignId('user:b', 'f1'), [])
+    assert.deepEqual(await store.activities.findByForeignId('user:a', ''), [])
   })
 
   test('trims a flat feed to its newest maxLength entries after the batch', async (store) => {

@@ -241,7 +241,7 @@ export function seenTests(test: Test): void {
 
   test('reads a page, its counts and applies marks in one call, counts taken before the marks', async (store) => {
     await store.write({ activities: activities(1, 2), add: [entry(1, 'a'), entry(2, 'b')] })
-    const page = await store.readGroups(feed, { limit: 10, offset: 0 }, 1, {
+    const page = await store.timelines.readGroups(feed, { limit: 10, offset: 0 }, 1, {
       counts: true,
       seen: true,
       read: [id(2)],
@@ -255,7 +255,7 @@ export function seenTests(test: Test): void {
       ],
     )
     assert.deepEqual(await countsOf(store, feed), { unseen: 0, unread: 1 })
-    const plain = await store.readGroups(feed, { limit: 10, offset: 0 }, 1)
+    const plain = await store.timelines.readGroups(feed, { limit: 10, offset: 0 }, 1)
     assert.equal(plain.unseen, undefined)
   })
 

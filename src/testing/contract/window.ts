@@ -7,12 +7,15 @@ import { activities, flat, type Test } from './fixtures.js'
 function reads(store: Store, limit: number, offset: number): [string, () => Promise<unknown>][] {
   const group = { limit, offset }
   return [
-    ['readFlat', () => store.readFlat('user:a', { limit, offset })],
-    ['readGroups', () => store.readGroups('notification:a', group, 1)],
-    ['readGroups perGroup', () => store.readGroups('notification:a', { limit: 1, offset: 0 }, limit)],
-    ['newestEntries', () => store.newestEntries('user:a', limit)],
-    ['followers', () => store.followers('user:a', { limit, offset })],
-    ['following', () => store.following('user:a', { limit, offset })],
+    ['readFlat', () => store.timelines.readFlat('user:a', { limit, offset })],
+    ['readGroups', () => store.timelines.readGroups('notification:a', group, 1)],
+    [
+      'readGroups perGroup',
+      () => store.timelines.readGroups('notification:a', { limit: 1, offset: 0 }, limit),
+    ],
+    ['newestEntries', () => store.timelines.newestEntries('user:a', limit)],
+    ['followers', () => store.follows.followers('user:a', { limit, offset })],
+    ['following', () => store.follows.following('user:a', { limit, offset })],
   ]
 }
 

@@ -1,6 +1,5 @@
 /**
- * The reaction and audit-log seams: two small interfaces beside `DocumentStore`, reached as
- * `store.reactions` and `store.audit`. As for feeds, the engine owns every rule (ids, kinds,
+ * The reactions part (`storage.reactions`), with the audit log beside it (`audit-store.ts`). As for feeds, the engine owns every rule (ids, kinds,
  * nesting depth, who may change what, response shapes) and hands a store plain rows; a store keeps
  * them, lists them in creation order and keeps exact counts.
  *
@@ -28,6 +27,8 @@
  * R5. **Audit entries are append-only** and listed newest first by the order the store gave them
  *     (`seq`); entries written with a batch (`ReactionBatch.audit`, `WriteBatch.audit`) commit with it.
  */
+
+import type { AuditEntry } from './audit-store.js'
 
 /** A reaction as stored: the engine's JSON text plus the fields a store indexes and counts by. */
 export interface StoredReaction {
@@ -140,46 +141,4 @@ export interface ReactionStore {
 
   /** Live reaction counts by kind, one record per node, in node order (R2). */
   countReactions(nodes: ReactionNode[]): Promise<Record<string, number>[]>
-}
-
-/** One audit-log entry: who did what to which entity. */
-export interface AuditEntry {
-  id: string
-  /** `activity`, `reaction`, `user` or `collection`. */
-  entityType: string
-  entityId: string
-  /** `created`, `updated`, `deleted`, `soft_deleted`, `restored`, `removed_from_feed`... */
-  action: string
-  /** Who made the change ('' when a server made it on nobody's behalf). */
-  userId: string
-  /** Context as JSON text (an object). */
-  custom: string
-  /** When, as an ISO string. */
-  createdAt: string
-}
-
-/** A stored audit entry with its place in the log. */
-export interface StoredAuditEntry extends AuditEntry {
-  /** Position in the log: larger is later (R5). */
-  seq: number
-}
-
-/** A page of the audit log; the filters combine. */
-export interface AuditQuery {
-  entityType?: string
-  entityId?: string
-  userId?: string
-  limit: number
-  /** Only entries before this position (newest first). */
-  before?: number
-  /** Only entries after this position, oldest first (paging back towards the newest). */
-  after?: number
-}
-
-/** The audit log of one backend (R5). */
-export interface AuditStore {
-  /** Appends entries in their own transaction. */
-  append(entries: AuditEntry[]): Promise<void>
-  /** A page: newest first, or oldest first with `after`. */
-  list(query: AuditQuery): Promise<StoredAuditEntry[]>
 }
