@@ -175,8 +175,8 @@ export async function addReactionFields(
   // Built with fromEntries (own keys), so a kind named __proto__ stays a kind.
   const fit = (id: string, list: StoredReaction[]): Record<string, Reaction[]> => {
     const out: [string, Reaction[]][] = []
-    for (const [kind, group] of Object.entries(byKind(list.map((r) => reactions.get(r.id)!)))) {
-      const kept = bytes.keep(id, group, byId.get(id)!.length)
+    for (const [kind, group] of Object.entries(byKind(list.flatMap((r) => reactions.get(r.id) ?? [])))) {
+      const kept = bytes.keep(id, group, byId.get(id)?.length ?? 0)
       if (kept.length > 0) out.push([kind, kept])
     }
     return Object.fromEntries(out)
@@ -191,13 +191,16 @@ export async function addReactionFields(
       const extra = Object.fromEntries(
         Object.entries(recent).map(([kind, list]) => {
           const more = (Object.hasOwn(counted, kind) ? counted[kind] : 0) > list.length
-          return [kind, { next: more ? reactionLink(base, id, kind, list.at(-1)!.id, flags.limit) : '' }]
+          return [
+            kind,
+            { next: more ? reactionLink(base, id, kind, list[list.length - 1].id, flags.limit) : '' },
+          ]
         }),
       )
       fields.latest_reactions_extra = extra
     }
     if (flags.counts) fields.reaction_counts = counted
-    for (const activity of byId.get(id)!) Object.assign(activity, fields)
+    for (const activity of byId.get(id) ?? []) Object.assign(activity, fields)
   })
 }
 

@@ -101,7 +101,7 @@ export async function partialUpdate(
   return untilCommitted(async () => {
     const found = await ctx.loadStored(sks)
     // Several changes to one activity apply in order, each to the result of the one before.
-    const latest = new Map<string, { previous: string; prepared?: PreparedActivity; activity: Activity }>()
+    const latest = new Map<string, { previous: string; prepared: PreparedActivity }>()
     items.forEach((change, i) => {
       const stored = found.get(sks[i])
       if (!stored) {
@@ -110,17 +110,18 @@ export async function partialUpdate(
           : `foreign_id ${change.foreign_id ?? change.foreignId}, time ${String(change.time)}`
         throw new EddyError('DoesNotExistException', `no activity has ${name}`)
       }
-      const entry = latest.get(sks[i]) ?? { previous: stored.body, activity: stored.activity }
-      if (user !== undefined) requireOwnActivity(entry.activity, user)
-      entry.prepared = applyChange(ctx, entry.activity, change, sks[i], user)
-      entry.activity = entry.prepared.activity
-      latest.set(sks[i], entry)
+      const before = latest.get(sks[i])
+      const activity = before ? before.prepared.activity : stored.activity
+      if (user !== undefined) requireOwnActivity(activity, user)
+      const prepared = applyChange(ctx, activity, change, sks[i], user)
+      latest.set(sks[i], { previous: before ? before.previous : stored.body, prepared })
     })
-    await ctx.writeBodies(
-      [...latest.values()].map((e) => ({ prepared: e.prepared!, previous: e.previous })),
-      user,
-    )
-    return sks.map((sk) => ({ ...latest.get(sk)!.activity }))
+    await ctx.writeBodies([...latest.values()], user)
+    // Every sk was set above (a missing one threw), each to its activity after all its changes.
+    return sks.flatMap((sk) => {
+      const entry = latest.get(sk)
+      return entry ? [{ ...entry.prepared.activity }] : []
+    })
   })
 }
 

@@ -33,6 +33,8 @@ type Row = Record<string, unknown>
 
 interface Ref {
   holder: Row
+  /** How many times the response carries `holder` (each copy costs). */
+  times: number
   field: string
   ref: string
 }
@@ -92,7 +94,7 @@ export async function enrichActivities(
   // A response may carry one activity more than once (`activities/?ids=a,a`): each copy costs.
   const copies = new Map<Row, number>()
   for (const holder of activities) copies.set(holder, (copies.get(holder) ?? 0) + 1)
-  for (const holder of copies.keys()) {
+  for (const [holder, times] of copies) {
     let inHolder = 0
     for (const [field, value] of Object.entries(holder)) {
       if (SKIP.has(field) || typeof value !== 'string' || value.length < 4 || value[2] !== ':') continue
@@ -104,7 +106,7 @@ export async function enrichActivities(
         if (!budget.references.take()) continue
         budget.counted.add(value)
       }
-      refs.push({ holder, field, ref: value })
+      refs.push({ holder, times, field, ref: value })
     }
   }
   if (refs.length === 0) return
@@ -122,8 +124,9 @@ export async function enrichActivities(
       const colon = rest.indexOf(':')
       if (colon <= 0) continue
       const name = rest.slice(0, colon)
-      if (!collections.has(name)) collections.set(name, new Set())
-      collections.get(name)!.add(rest.slice(colon + 1))
+      const ids = collections.get(name) ?? new Set<string>()
+      collections.set(name, ids)
+      ids.add(rest.slice(colon + 1))
     }
   }
 
@@ -169,7 +172,7 @@ export async function enrichActivities(
   const bytes = new ByteBudget<Row>(ENRICH_BYTES_PER_RESPONSE)
   const perActivity = depth === 1 ? ENRICH_BYTES_PER_ACTIVITY : ENRICH_BYTES_PER_EMBEDDED
   const costs = new Map<string, number>()
-  for (const { holder, field, ref } of refs) {
+  for (const { holder, times, field, ref } of refs) {
     const value = found.get(ref) ?? missing(ref)
     if (value === undefined) continue
     let cost = costs.get(ref)
@@ -177,7 +180,6 @@ export async function enrichActivities(
       cost = jsonBytes(value) - jsonBytes(ref)
       costs.set(ref, cost)
     }
-    const times = copies.get(holder)!
     if (bytes.spend(holder, cost * times, perActivity * times)) replace(holder, field, value)
   }
 }

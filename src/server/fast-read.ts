@@ -57,17 +57,18 @@ export async function plainReadJson(
   const grouped = feed.group.kind !== 'flat'
   const page = engine.pageOf(feed, options)
   const marks = options.mark_seen !== undefined || options.mark_read !== undefined
-  const version = cache && !marks ? await cache.version() : undefined
+  const cached = marks ? undefined : cache
+  const version = cached ? await cached.version() : undefined
   const key =
     version === undefined
       ? ''
       : `${feed.id}|${page.limit}|${page.offset}|${page.lt ?? ''}|${page.lte ?? ''}|${page.gt ?? ''}|${page.gte ?? ''}`
-  if (version !== undefined) {
-    const head = cache!.get(key, version)
+  if (cached && version !== undefined) {
+    const head = cached.get(key, version)
     if (head !== undefined) return withDuration(head, started)
   }
   let head = grouped ? undefined : await flatPageHead(engine, feed, page)
   head ??= responseHead(await engine.readFeed(feed, options))
-  if (version !== undefined) cache!.set(key, version, head)
+  if (cached && version !== undefined) cached.set(key, version, head)
   return withDuration(head, started)
 }
