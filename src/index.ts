@@ -55,15 +55,7 @@ export { idToSk, skToId } from './engine/ids.js'
 export type { ReactionFilterOptions, ReactionPage } from './engine/reaction-filter.js'
 export type { Reaction } from './engine/reaction-model.js'
 export type { ReactionEvent, ReactionListener, Reactions } from './engine/reactions.js'
-export type {
-  AggregatedFeedResponse,
-  AggregatedGroup,
-  FeedResponse,
-  FlatFeedResponse,
-  GetFeedOptions,
-  NotificationFeedResponse,
-  NotificationGroup,
-} from './engine/read.js'
+export type { AggregatedGroup, GetFeedOptions, NotificationGroup } from './engine/read.js'
 export { formatTime, parseTime } from './engine/time.js'
 export { MemoryStore } from './store/memory/memory-store.js'
 export { setOutageLog } from './store/outage.js'
@@ -85,3 +77,9 @@ export {
   type UploadsOptions,
 } from './uploads/index.js'
 export { version } from './version.js'
+export type {
+  AggregatedFeedResponse,
+  FeedResponse,
+  FlatFeedResponse,
+  NotificationFeedResponse,
+} from './wire/responses.js'

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
 import { connect, type EddyClient } from '../src/client/client.js'
-import type { AggregatedFeedResponse, NotificationFeedResponse } from '../src/engine/read.js'
 import { openSqliteStore } from '../src/store/sqlite/index.js'
+import type { AggregatedFeedResponse, NotificationFeedResponse } from '../src/wire/responses.js'
 
 const CHILD = new URL('./fixtures/fanout-child.ts', import.meta.url).pathname
 

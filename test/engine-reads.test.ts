@@ -5,7 +5,7 @@ import type {
   AggregatedFeedResponse,
   FlatFeedResponse,
   NotificationFeedResponse,
-} from '../src/engine/read.js'
+} from '../src/wire/responses.js'
 import { at, open, rejection, STORES } from './helpers.js'
 
 const day = (d: number, minutes = 0) => at(d * 24 * 60 + minutes)

@@ -7,13 +7,15 @@ import { Engine, type EngineOptions } from '../engine/engine.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
-import { duration } from '../engine/read.js'
 import { openQueue, openStore } from '../presets.js'
 import { PendingStorage, type StorageAdapter } from '../store/store.js'
 import { openMedia, type UploadsOptions } from '../uploads/index.js'
 import type { OgResult, OpenGraph } from '../uploads/og.js'
 import type { Served, Uploads } from '../uploads/uploads.js'
-import { type APIResponse, EddyFeed } from './feed.js'
+import { duration } from '../wire/duration.js'
+import { streamLinks } from '../wire/links.js'
+import type { APIResponse } from '../wire/responses.js'
+import { EddyFeed } from './feed.js'
 import {
   type ExactGroups,
   GET_ACTIVITIES_OPTIONS,
@@ -179,7 +181,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     } else throw inputError('give { ids } or { foreignIDTimes }', options, 'options')
     // Reaction flags (withOwnReactions with user_id, withRecentReactions...) as on feed reads.
     const flags = this.engine.reactions.flags(options)
-    if (flags) await this.engine.reactions.addFields(results, flags)
+    if (flags) await this.engine.reactions.addFields(results, flags, streamLinks())
     return { results: results as ActivityOf<F>[], duration: duration(started) }
   }
 

@@ -4,17 +4,18 @@ import { EddyError, inputError } from '../engine/errors.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
-import { duration, type FeedResponse, GET_FEED_OPTIONS, type GetFeedOptions } from '../engine/read.js'
+import { GET_FEED_OPTIONS, type GetFeedOptions } from '../engine/read.js'
 import type { FollowRow } from '../store/store.js'
+import { duration } from '../wire/duration.js'
+import { streamLinks } from '../wire/links.js'
+import { type APIResponse, type FeedResponse, feedResponse } from '../wire/responses.js'
 import type { ActivityInput, ActivityOf, NoFields } from './types.js'
 
 /** A realtime subscription (`feed.subscribe`): `cancel()` it; awaiting it resolves once active. */
 export type FeedSubscription = Promise<void> & { cancel(): void }
 
 /** Stream's `{ duration }` envelope. */
-export interface APIResponse {
-  duration: string
-}
+export type { APIResponse }
 
 /** One follow relation as listed by `followers()` and `following()`. */
 export interface FollowRelation {
@@ -131,8 +132,10 @@ export class EddyFeed<R extends FeedResponse = FeedResponse, F extends object = 
    */
   async get(options: GetFeedOptions = {}): Promise<R> {
     checkOptionNames(options, GET_FEED_OPTIONS, 'feed.get()')
+    const started = performance.now()
     // readFeed answers by the group's configured kind, the same one R was computed from.
-    return (await this.#engine.readFeed(this.#ref, options)) as R
+    const page = await this.#engine.readFeed(this.#ref, options, { links: streamLinks() })
+    return feedResponse(page, this.#ref, started) as R
   }
 
   /** Reads the single activity (or group) with this id. */

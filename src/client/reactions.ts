@@ -14,8 +14,9 @@ import {
   type ReactionPage,
 } from '../engine/reaction-filter.js'
 import type { Reaction } from '../engine/reaction-model.js'
-import { duration } from '../engine/read.js'
-import type { APIResponse } from './feed.js'
+import { duration } from '../wire/duration.js'
+import { streamLinks } from '../wire/links.js'
+import type { APIResponse } from '../wire/responses.js'
 
 /** A target feed: a feed id like `notification:bob`, or a feed handle (its `id` is used). */
 export type TargetFeed = string | { id: string }
@@ -134,7 +135,10 @@ export class EddyReactions {
   async filter(conditions: ReactionFilterOptions): Promise<ReactionPage & APIResponse> {
     const started = performance.now()
     checkOptionNames(conditions, REACTION_FILTER_OPTIONS, 'reactions.filter()')
-    return { ...(await this.#engine.reactions.filter(conditions)), duration: duration(started) }
+    return {
+      ...(await this.#engine.reactions.filter(conditions, undefined, streamLinks())),
+      duration: duration(started),
+    }
   }
 
   /** Replaces the reaction's data and target feeds (those not listed lose its activity). */

@@ -5,13 +5,13 @@
  */
 import type { Activity } from '../engine/activity.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
+import type { FeedKind } from '../store/store.js'
 import type {
   AggregatedFeedResponse,
   FeedResponse,
   FlatFeedResponse,
   NotificationFeedResponse,
-} from '../engine/read.js'
-import type { FeedKind } from '../store/store.js'
+} from '../wire/responses.js'
 
 /** Feed groups as `connect({ feedGroups })` takes them: slug → options. */
 export type FeedGroupsConfig = Record<string, FeedGroupOptions>

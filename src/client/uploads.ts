@@ -5,10 +5,10 @@
  * `client.serveUpload(url)` (Chirp mounts it at `/uploads/`), or `eddy serve` does.
  */
 import { inputError } from '../engine/errors.js'
-import { duration } from '../engine/read.js'
 import type { UploadKind } from '../uploads/blobs.js'
 import type { OgResult, OpenGraph } from '../uploads/og.js'
 import type { Actor, Served, Uploads } from '../uploads/uploads.js'
+import { duration } from '../wire/duration.js'
 import type { APIResponse } from './feed.js'
 
 /** What an upload call takes: bytes, or a web `Blob`/`File`. */

@@ -10,6 +10,8 @@
 import type { PageQuery } from '../store/store.js'
 import type { EngineContext } from './context.js'
 import type { FeedRef } from './feed-groups.js'
+import type { NextPage } from './links.js'
+import { nextPage } from './read.js'
 
 const ORIGIN = ',"origin":null'
 const ID_PREFIX = '{"id":"'
@@ -36,8 +38,8 @@ export function bodyId(body: string): string {
 export interface FlatPageJson {
   /** The JSON text of each activity, in page order. */
   activities: string[]
-  /** The id of the page's last activity (for the `next` cursor). */
-  lastId: string | undefined
+  /** Where the next page starts, when there may be one. */
+  next?: NextPage
 }
 
 /**
@@ -57,5 +59,5 @@ export async function flatPageJson(
     activities[i] = json
   }
   const last = rows.at(-1)
-  return { activities, lastId: last === undefined ? undefined : bodyId(last.body) }
+  return { activities, next: nextPage(last && bodyId(last.body), rows.length, page) }
 }

@@ -36,7 +36,7 @@ import {
 import { idToSk } from './ids.js'
 import { type EngineOptions, intOption } from './options.js'
 import { Reactions } from './reactions.js'
-import { type FeedResponse, type GetFeedOptions, pageQuery, type ReadContext, readFeed } from './read.js'
+import { type FeedPage, type GetFeedOptions, pageQuery, type ReadContext, readFeed } from './read.js'
 import { type Reader, readableActivities } from './read-policy.js'
 import { retarget } from './targets.js'
 import {
@@ -220,9 +220,10 @@ export class Engine {
 
   /**
    * Reads a page of `feed` (flat, aggregated or notification, with the reaction fields the
-   * options ask for); notification marks apply after the page is built (see read.ts).
+   * options ask for); notification marks apply after the page is built (see read.ts). The page
+   * ends with a cursor, not a URL: `feedResponse` (src/wire) makes Stream's response of it.
    */
-  readFeed(feed: FeedRef, options?: GetFeedOptions, context?: ReadContext): Promise<FeedResponse> {
+  readFeed(feed: FeedRef, options: GetFeedOptions, context: ReadContext): Promise<FeedPage> {
     return readFeed(this.#ctx, this.reactions, feed, options, context)
   }
 

@@ -8,8 +8,9 @@ import type { Activity } from './activity.js'
 import { parseBoolean } from './booleans.js'
 import { inputError } from './errors.js'
 import { idToSk } from './ids.js'
+import type { Links } from './links.js'
 import type { Reaction, ReactionShaper } from './reaction-model.js'
-import { type LinkBase, type ReactionFlags, requireKind, requireUserId } from './reaction-read.js'
+import { type ReactionFlags, requireKind, requireUserId } from './reaction-read.js'
 
 /** Default and largest page of `reactions.filter` (a larger limit gets 25, as on Stream). */
 export const DEFAULT_FILTER_LIMIT = 10
@@ -104,7 +105,7 @@ export async function filterReactions(
   ctx: FilterContext,
   options: ReactionFilterOptions,
   reader: string | undefined,
-  base: LinkBase = '',
+  links: Links,
 ): Promise<ReactionPage> {
   if (options === null || typeof options !== 'object')
     throw inputError('filter options must be an object', options, 'options')
@@ -150,13 +151,17 @@ export async function filterReactions(
   const page: ReactionPage = { results, next: '' }
   const last = rows.at(-1)
   if (more && last) {
-    const cursor = ascending ? 'id_gt' : 'id_lt'
-    const path = `${base}/api/v1.0/reaction/${lookup}/${encodeURIComponent(value)}/${kind === undefined ? '' : `${kind}/`}`
-    const flags = ownChildren
-      ? `&with_own_children=true${childrenUser ? `&children_user_id=${childrenUser}` : ''}`
-      : ''
-    const filter = filterUser ? `&filter_user_id=${filterUser}` : ''
-    page.next = `${path}?${cursor}=${last.id}&limit=${limit}${flags}${filter}`
+    page.next = links.reactionFilter({
+      cursor: ascending ? 'id_gt' : 'id_lt',
+      id: last.id,
+      limit,
+      lookup,
+      value,
+      kind,
+      ownChildren,
+      childrenUser,
+      filterUser,
+    })
   }
   if (withActivity && lookup === 'activity_id') {
     const flags: ReactionFlags = {

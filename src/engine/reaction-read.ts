@@ -9,6 +9,7 @@ import type { ReactionQuery, ReactionStore, StoredReaction } from '../store/stor
 import type { Activity } from './activity.js'
 import { parseBoolean } from './booleans.js'
 import { inputError } from './errors.js'
+import type { Links } from './links.js'
 import { intOption } from './options.js'
 import { loadedKinds, ReactionBytes, shownKinds } from './reaction-budget.js'
 import { byKind, type Reaction, type ReactionShaper } from './reaction-model.js'
@@ -121,9 +122,6 @@ export function reactionFlags(options: Record<string, unknown>, reader?: string)
   return { own, recent, counts, ownChildren, limit, kinds, user }
 }
 
-/** Where `next` links of reaction pages point: '' for a path, or an origin like `http://host:8000`. */
-export type LinkBase = string
-
 /**
  * Adds the reaction fields `flags` asks for to each activity (in place), in a few store calls,
  * within the read budgets (`reaction-budget.ts`): the most reacted kinds only, and as many of
@@ -134,7 +132,7 @@ export async function addReactionFields(
   shaper: ReactionShaper,
   activities: Activity[],
   flags: ReactionFlags,
-  base: LinkBase = '',
+  links: Links,
 ): Promise<void> {
   const byId = new Map<string, Activity[]>()
   for (const a of activities) byId.set(a.id, [...(byId.get(a.id) ?? []), a])
@@ -193,7 +191,15 @@ export async function addReactionFields(
           const more = (Object.hasOwn(counted, kind) ? counted[kind] : 0) > list.length
           return [
             kind,
-            { next: more ? reactionLink(base, id, kind, list[list.length - 1].id, flags.limit) : '' },
+            {
+              next: more
+                ? links.activityReactions(id, kind, {
+                    cursor: 'id_lt',
+                    id: list[list.length - 1].id,
+                    limit: flags.limit,
+                  })
+                : '',
+            },
           ]
         }),
       )
@@ -202,15 +208,4 @@ export async function addReactionFields(
     if (flags.counts) fields.reaction_counts = counted
     for (const activity of byId.get(id) ?? []) Object.assign(activity, fields)
   })
-}
-
-/** Stream's link to the next reactions of one kind of an activity (`latest_reactions_extra`). */
-function reactionLink(
-  base: LinkBase,
-  activityId: string,
-  kind: string,
-  lastId: string,
-  limit: number,
-): string {
-  return `${base}/api/v1.0/reaction/activity_id/${activityId}/${kind}/?id_lt=${lastId}&limit=${limit}&withOwnChildren=false`
 }

@@ -16,6 +16,7 @@ import { auditEntry } from './audit.js'
 import { EddyError, inputError, notFound } from './errors.js'
 import type { FeedGroup, FeedRef } from './feed-groups.js'
 import { idToSk, randomId, skToId, sortKey, tailFor } from './ids.js'
+import type { Links } from './links.js'
 import { reactionUser, requireOwnReaction, requireReactionTargets } from './policy.js'
 import { filterReactions, type ReactionFilterOptions, type ReactionPage } from './reaction-filter.js'
 import {
@@ -36,7 +37,6 @@ import {
 } from './reaction-model.js'
 import {
   addReactionFields,
-  type LinkBase,
   type ReactionFlags,
   reactionFlags,
   requireKind,
@@ -259,14 +259,14 @@ export class Reactions {
   }
 
   /** A page of reactions (see `reaction-filter.ts`); `reader` is the user token's user. */
-  filter(options: ReactionFilterOptions, reader?: string, base?: LinkBase): Promise<ReactionPage> {
+  filter(options: ReactionFilterOptions, reader: string | undefined, links: Links): Promise<ReactionPage> {
     const activity = async (id: string, flags: ReactionFlags) => {
       const sk = idToSk(id)
       const found = sk === undefined ? undefined : (await this.#host.loadActivities([sk])).get(sk)
-      if (found) await this.addFields([found], flags, base)
+      if (found) await this.addFields([found], flags, links)
       return found
     }
-    return filterReactions({ store: this.#store, shaper: this.#shaper, activity }, options, reader, base)
+    return filterReactions({ store: this.#store, shaper: this.#shaper, activity }, options, reader, links)
   }
 
   /** The reaction flags of read options, or undefined when none is set (see `reaction-read.ts`). */
@@ -275,8 +275,8 @@ export class Reactions {
   }
 
   /** Adds `own_reactions`, `latest_reactions`, `reaction_counts`... to activities, in place. */
-  addFields(activities: Activity[], flags: ReactionFlags, base?: LinkBase): Promise<void> {
-    return addReactionFields(this.#store, this.#shaper, activities, flags, base)
+  addFields(activities: Activity[], flags: ReactionFlags, links: Links): Promise<void> {
+    return addReactionFields(this.#store, this.#shaper, activities, flags, links)
   }
 
   /**

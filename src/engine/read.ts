@@ -6,6 +6,7 @@ import type { EngineContext } from './context.js'
 import { inputError } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { idToSk, skMicros } from './ids.js'
+import type { Links, NextPage } from './links.js'
 import { intOption } from './options.js'
 import type { Reactions } from './reactions.js'
 import { formatTime } from './time.js'
@@ -75,13 +76,6 @@ export const GET_FEED_OPTIONS: readonly string[] = Object.keys({
   refresh: true,
 } satisfies Record<keyof GetFeedOptions, true>)
 
-/** A page of a flat feed (`A`: the activity type, with custom fields). */
-export interface FlatFeedResponse<A extends Activity = Activity> {
-  results: A[]
-  next: string
-  duration: string
-}
-
 /** A group of activities in an aggregated feed. */
 export interface AggregatedGroup<A extends Activity = Activity> {
   id: string
@@ -100,32 +94,16 @@ export interface NotificationGroup<A extends Activity = Activity> extends Aggreg
   is_read: boolean
 }
 
-/** A page of an aggregated feed. */
-export interface AggregatedFeedResponse<A extends Activity = Activity> {
-  results: AggregatedGroup<A>[]
-  next: string
-  duration: string
-}
-
-/** A page of a notification feed, with counts taken before any marking. */
-export interface NotificationFeedResponse<A extends Activity = Activity> {
-  results: NotificationGroup<A>[]
-  next: string
-  unseen: number
-  unread: number
-  duration: string
-}
-
 /**
- * Any feed read's response, typed as the official client types it: results of the feed's kind,
- * and `unseen`/`unread` on notification feeds. The client narrows it by feed group.
+ * A page of a feed as the engine reads it: results of the feed's kind, `unseen`/`unread` on
+ * notification feeds (counted before any marking), and where the next page starts, if there may
+ * be one. The wire (src/wire/responses.ts) makes Stream's response of it (`next` URL, `duration`).
  */
-export interface FeedResponse<A extends Activity = Activity> {
+export interface FeedPage<A extends Activity = Activity> {
   results: A[] | AggregatedGroup<A>[] | NotificationGroup<A>[]
-  next: string
-  duration: string
   unseen?: number
   unread?: number
+  next?: NextPage
 }
 
 /** Default and maximum page size. */
@@ -139,11 +117,6 @@ export const MAX_LIMIT = 100
 export const MAX_OFFSET = 1_000
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-/** Formats elapsed milliseconds as Stream's Go-style duration string. */
-export function duration(startMs: number): string {
-  return `${(performance.now() - startMs).toFixed(2)}ms`
-}
 
 function cursor(value: unknown, field: string, grouped: boolean): string | undefined {
   if (value === undefined || value === null || value === '') return undefined
@@ -212,10 +185,10 @@ export function markTarget(value: unknown, field: string): MarkTarget | undefine
   return list.map((id) => id.toLowerCase())
 }
 
-/** Stream's `next` for a page: a relative URL with an `id_lt` cursor, or '' on the last page. */
-export function nextLink(feed: FeedRef, lastId: string | undefined, count: number, page: PageQuery): string {
-  if (!lastId || page.limit === 0 || count < page.limit) return ''
-  return `/api/v1.0/feed/${feed.slug}/${feed.userId}/?id_lt=${lastId}&limit=${page.limit}`
+/** Where the page after this one starts (an `id_lt` cursor), or undefined on the last page. */
+export function nextPage(lastId: string | undefined, count: number, page: PageQuery): NextPage | undefined {
+  if (!lastId || page.limit === 0 || count < page.limit) return undefined
+  return { cursor: 'id_lt', id: lastId, limit: page.limit }
 }
 
 function toGroup(row: GroupRow): AggregatedGroup {
@@ -232,11 +205,11 @@ function toGroup(row: GroupRow): AggregatedGroup {
   }
 }
 
-/** Who reads, for the reaction fields: the user token's user, and the origin `next` links use. */
+/** Who reads, for the reaction fields: the user token's user, and how their `next` links are made. */
 export interface ReadContext {
   reader?: string
-  /** e.g. `http://127.0.0.1:8000`; '' (default) gives paths. */
-  base?: string
+  /** The links nested in reaction fields (`latest_reactions_extra`); the wire's `streamLinks()`. */
+  links: Links
 }
 
 /**
@@ -248,10 +221,9 @@ export async function readFeed(
   ctx: EngineContext,
   reactions: Reactions,
   feed: FeedRef,
-  options: GetFeedOptions = {},
-  context: ReadContext = {},
-): Promise<FeedResponse> {
-  const started = performance.now()
+  options: GetFeedOptions,
+  context: ReadContext,
+): Promise<FeedPage> {
   if (options === null || typeof options !== 'object')
     throw inputError('read options must be an object', options, 'options')
   const kind = feed.group.kind
@@ -260,12 +232,8 @@ export async function readFeed(
   if (kind === 'flat') {
     const rows = await ctx.readFlatRows(feed, page)
     const results = rows.map((r) => readActivity(r.body, r.origin))
-    if (flags) await reactions.addFields(results, flags, context.base)
-    return {
-      results,
-      next: nextLink(feed, results.at(-1)?.id, results.length, page),
-      duration: duration(started),
-    }
+    if (flags) await reactions.addFields(results, flags, context.links)
+    return { results, next: nextPage(results.at(-1)?.id, results.length, page) }
   }
   const seen = kind === 'notification' ? markTarget(options.mark_seen, 'mark_seen') : undefined
   const read = kind === 'notification' ? markTarget(options.mark_read, 'mark_read') : undefined
@@ -284,11 +252,11 @@ export async function readFeed(
     await reactions.addFields(
       groups.flatMap((g) => g.activities),
       flags,
-      context.base,
+      context.links,
     )
-  const next = nextLink(feed, groups.at(-1)?.id, groups.length, page)
-  if (kind === 'aggregated') return { results: groups, next, duration: duration(started) }
+  const next = nextPage(groups.at(-1)?.id, groups.length, page)
+  if (kind === 'aggregated') return { results: groups, next }
   // Flags added in place (same key order as a copy): a spread with added keys costs ~1 us per group here.
   const results = groups.map((g, i) => Object.assign(g, { is_seen: rows[i].seen, is_read: rows[i].read }))
-  return { results, next, unseen: unseen ?? 0, unread: unread ?? 0, duration: duration(started) }
+  return { results, unseen: unseen ?? 0, unread: unread ?? 0, next }
 }

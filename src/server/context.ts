@@ -7,6 +7,7 @@ import { BOOLEAN_SPELLINGS, booleanValue } from '../engine/booleans.js'
 import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
+import { timed } from '../wire/duration.js'
 import { type Authenticator, actionFor, checkScope, type Principal } from './auth.js'
 import type { PageCache } from './page-cache.js'
 import type { RateLimits } from './rate-limit.js'
@@ -173,8 +174,5 @@ export function qlist(query: Query, name: string, max = 100): string[] | undefin
   return items
 }
 
-/** Times a handler's own response: `{ ...body, duration }`. */
-export function timed<T extends object>(started: number, body: T): T & { duration: string } {
-  // Object.assign, not a spread: a spread followed by a key costs ~1 us per response on V8 here.
-  return Object.assign({}, body, { duration: `${(performance.now() - started).toFixed(2)}ms` })
-}
+/** Times a handler's own response: `{ ...body, duration }` (Stream's wire, src/wire). */
+export { timed }

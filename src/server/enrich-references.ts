@@ -7,7 +7,8 @@
  * budgets (`read-budget.ts`): past them, references stay the plain strings they were stored as.
  */
 import type { Activity } from '../engine/activity.js'
-import type { LinkBase, ReactionFlags } from '../engine/reaction-read.js'
+import type { Links } from '../engine/links.js'
+import type { ReactionFlags } from '../engine/reaction-read.js'
 import {
   ByteBudget,
   CountBudget,
@@ -60,7 +61,7 @@ function replace(holder: Row, field: string, value: unknown): void {
 /** The read's reaction flags, for embedded (`SA:`) activities. */
 export interface EmbeddedReactions {
   flags: ReactionFlags
-  base: LinkBase
+  links: Links
 }
 
 /** What one response may still resolve: distinct references, shared by every level. */
@@ -153,7 +154,7 @@ export async function enrichActivities(
         const readable = new Set(shown)
         const embedded = shown as Row[]
         if (reactions)
-          await ctx.engine.reactions.addFields(embedded as Activity[], reactions.flags, reactions.base)
+          await ctx.engine.reactions.addFields(embedded as Activity[], reactions.flags, reactions.links)
         if (depth < MAX_DEPTH) await enrichActivities(ctx, reader, embedded, depth + 1, reactions, budget)
         for (const [id, activity] of all) if (readable.has(activity)) found.set(`SA:${id}`, activity as Row)
       }),

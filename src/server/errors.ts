@@ -1,6 +1,6 @@
 /** Stream-shaped error bodies for everything the server rejects, and the errors it raises itself. */
 import { conflict, EddyError, type ErrorBody, NOT_ALLOWED_DETAIL, notAllowed } from '../engine/errors.js'
-import { duration } from '../engine/read.js'
+import { duration } from '../wire/duration.js'
 
 /** The 403 and 409 errors, defined with the engine's ownership rules. */
 export { conflict, NOT_ALLOWED_DETAIL, notAllowed }

@@ -7,8 +7,11 @@
 
 import type { Engine } from '../engine/engine.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { duration, type GetFeedOptions, nextLink } from '../engine/read.js'
+import type { GetFeedOptions } from '../engine/read.js'
 import type { PageQuery } from '../store/store.js'
+import { withDurationJson } from '../wire/duration.js'
+import { feedNextLink, streamLinks } from '../wire/links.js'
+import { feedResponseHead } from '../wire/responses.js'
 import type { PageCache } from './page-cache.js'
 
 /**
@@ -23,22 +26,8 @@ export async function flatPageHead(
   // The engine splices stored bodies by its declared contract (engine/activity-json.ts).
   const json = await engine.flatPageJson(feed, page)
   if (json === undefined) return undefined
-  const next = nextLink(feed, json.lastId, json.activities.length, page)
+  const next = feedNextLink(feed, json.next)
   return `{"results":[${json.activities.join(',')}],"next":${JSON.stringify(next)}`
-}
-
-/**
- * A read response's JSON text without its `duration` field and closing brace, from the object
- * `readFeed` returns: the same bytes `JSON.stringify` gives up to there (duration is last).
- */
-export function responseHead(response: { duration: string }): string {
-  const { duration: _, ...rest } = response
-  return JSON.stringify(rest).slice(0, -1)
-}
-
-/** Completes a head with Stream's `duration`, measured from `started`. */
-export function withDuration(head: string, started: number): string {
-  return `${head},"duration":"${duration(started)}"}`
 }
 
 /**
@@ -65,10 +54,13 @@ export async function plainReadJson(
       : `${feed.id}|${page.limit}|${page.offset}|${page.lt ?? ''}|${page.lte ?? ''}|${page.gt ?? ''}|${page.gte ?? ''}`
   if (cached && version !== undefined) {
     const head = cached.get(key, version)
-    if (head !== undefined) return withDuration(head, started)
+    if (head !== undefined) return withDurationJson(head, started)
   }
   let head = grouped ? undefined : await flatPageHead(engine, feed, page)
-  head ??= responseHead(await engine.readFeed(feed, options))
+  // Grouped pages (and bodies in an older form) are serialized: the same bytes up to `duration`.
+  head ??= JSON.stringify(
+    feedResponseHead(await engine.readFeed(feed, options, { links: streamLinks() }), feed),
+  ).slice(0, -1)
   if (cached && version !== undefined) cached.set(key, version, head)
-  return withDuration(head, started)
+  return withDurationJson(head, started)
 }

@@ -44,9 +44,8 @@ export function reactionOptions(query: Query): Record<string, unknown> {
   return options
 }
 
-/** `next` with the read's reaction flags carried over, so the next page is enriched alike. */
-export function nextWithFlags(next: string, query: Query): string {
-  if (next === '') return next
+/** The read's reaction flags as query parameters for its `next` link, so the next page is enriched alike. */
+export function carriedFlags(query: Query): string {
   const params = new URLSearchParams()
   for (const name of FLAGS) {
     const v = qstr(query, name)
@@ -54,6 +53,5 @@ export function nextWithFlags(next: string, query: Query): string {
   }
   const kinds = query['reactionKindsFilter[]'] ?? query.reactionKindsFilter
   if (kinds !== undefined) params.set('reactionKindsFilter', Array.isArray(kinds) ? kinds.join(',') : kinds)
-  const extra = params.toString()
-  return extra === '' ? next : `${next}&${extra}`
+  return params.toString()
 }

@@ -7,7 +7,7 @@ import { type Call, qlist, route, type ServerContext, timed } from '../context.j
 import { enrichActivities } from '../enrich-references.js'
 import { reactionOptions } from '../reaction-query.js'
 import * as schema from '../schemas/activities.js'
-import { linkBase } from './reactions.js'
+import { linksFor } from './reactions.js'
 
 type GetCall = Call<ReturnType<typeof schema.getActivities>>
 
@@ -40,9 +40,9 @@ async function getActivities(ctx: ServerContext, { query, principal, request }: 
   const results = await ctx.engine.readable(reader, found)
   // Reaction flags as on feed reads (enrich/ only, as on Stream; a bad rankingVars is a 400 on both).
   const flags = ctx.engine.reactions.flags(reactionOptions(query), userOf(principal))
-  const base = linkBase(request)
-  if (enrich && flags) await ctx.engine.reactions.addFields(results, flags, base)
-  if (enrich) await enrichActivities(ctx, reader, results, 1, flags && { flags, base })
+  const links = linksFor(request)
+  if (enrich && flags) await ctx.engine.reactions.addFields(results, flags, links)
+  if (enrich) await enrichActivities(ctx, reader, results, 1, flags && { flags, links })
   return timed(started, { results })
 }
 

@@ -3,15 +3,16 @@ import type { FastifyInstance } from 'fastify'
 import { MAX_BATCH } from '../../engine/engine.js'
 import { inputError } from '../../engine/errors.js'
 import type { GetFeedOptions } from '../../engine/read.js'
+import { feedResponse } from '../../wire/responses.js'
 import { readerOf, requireOwn, requireRead, requireServer, userOf } from '../auth.js'
 import { type Call, type Query, qstr, RawJson, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich-references.js'
 import { plainReadJson } from '../fast-read.js'
-import { nextWithFlags, reactionOptions } from '../reaction-query.js'
+import { carriedFlags, reactionOptions } from '../reaction-query.js'
 import * as schema from '../schemas/feeds.js'
 import { unsignActivity } from '../signed-feeds.js'
 import { checkUserBatch, checkUserTargetUpdates } from '../user-limits.js'
-import { linkBase } from './reactions.js'
+import { linksFor } from './reactions.js'
 
 const READ_OPTIONS = [
   'limit',
@@ -42,19 +43,17 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
   const reactions = reactionOptions(call.query)
   // Plain reads carry no reaction fields, so their bytes depend only on the feed and the page.
   if (!enrich) return new RawJson(await plainReadJson(ctx.engine, ctx.pages, feed, options))
-  const response = (await ctx.engine.readFeed(
+  const started = performance.now()
+  const links = linksFor(call.request)
+  const page = await ctx.engine.readFeed(
     feed,
     { ...options, ...reactions },
-    {
-      reader: userOf(call.principal),
-      base: linkBase(call.request),
-    },
-  )) as unknown as Record<string, unknown>
-  const started = performance.now()
-  const results = response.results as Record<string, unknown>[]
+    { reader: userOf(call.principal), links },
+  )
+  const results = page.results as unknown as Record<string, unknown>[]
   // Embedded (SA:) activities get the same reaction fields, for the same reader.
   const flags = ctx.engine.reactions.flags(reactions, userOf(call.principal))
-  const embedded = flags && { flags, base: linkBase(call.request) }
+  const embedded = flags && { flags, links }
   const reader = readerOf(call.principal, ctx.publicRead)
   if (feed.group.kind === 'flat') await enrichActivities(ctx, reader, results, 1, embedded)
   else
@@ -65,12 +64,8 @@ async function read(ctx: ServerContext, call: Call, enrich: boolean): Promise<ob
       1,
       embedded,
     )
-  const next = response.next as string
-  return {
-    ...response,
-    next: nextWithFlags(next.replace('/api/v1.0/feed/', '/api/v1.0/enrich/feed/'), call.query),
-    duration: `${(Number.parseFloat(response.duration as string) + performance.now() - started).toFixed(2)}ms`,
-  }
+  // The next page is enriched alike: same path, same reaction flags.
+  return feedResponse(page, feed, started, { enrich: true, carry: carriedFlags(call.query) })
 }
 
 /** Registers the feed routes. */

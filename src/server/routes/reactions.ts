@@ -6,7 +6,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { inputError } from '../../engine/errors.js'
+import type { Links } from '../../engine/links.js'
 import type { ReactionFilterOptions } from '../../engine/reaction-filter.js'
+import { streamLinks } from '../../wire/links.js'
 import { readerOf, userOf } from '../auth.js'
 import { type Call, type Query, qbool, qlist, qstr, route, type ServerContext, timed } from '../context.js'
 import { enrichActivities } from '../enrich-references.js'
@@ -25,9 +27,9 @@ const FILTER_QUERY = [
 ] as const
 const LOOKUPS = new Set(['activity_id', 'user_id', 'reaction_id'])
 
-/** The origin `next` links point to: this server as the client reached it. */
-export function linkBase(request: FastifyRequest): string {
-  return `${request.protocol}://${request.headers.host ?? '127.0.0.1'}`
+/** The links of reaction fields and pages: Stream's URLs on this server, as the client reached it. */
+export function linksFor(request: FastifyRequest): Links {
+  return streamLinks(`${request.protocol}://${request.headers.host ?? '127.0.0.1'}`)
 }
 
 function filterOptions(
@@ -104,7 +106,7 @@ export function reactionRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   const filter = async ({ principal, params, query, request }: Call<typeof schema.filterReactions>) => {
     const started = performance.now()
-    const page = await reactions.filter(filterOptions(params, query), userOf(principal), linkBase(request))
+    const page = await reactions.filter(filterOptions(params, query), userOf(principal), linksFor(request))
     // with_activity_data: the activity only for a reader that may read it (else left out, as a missing one).
     const reader = readerOf(principal, ctx.publicRead)
     if (page.activity && (await ctx.engine.readable(reader, [page.activity])).length === 0)
