@@ -223,7 +223,7 @@ export class Engine {
    * options ask for); notification marks apply after the page is built (see read.ts). The page
    * ends with a cursor, not a URL: `feedResponse` (src/wire) makes Stream's response of it.
    */
-  readFeed(feed: FeedRef, options: GetFeedOptions, context: ReadContext): Promise<FeedPage> {
+  readFeed(feed: FeedRef, options?: GetFeedOptions, context?: ReadContext): Promise<FeedPage> {
     return readFeed(this.#ctx, this.reactions, feed, options, context)
   }
 

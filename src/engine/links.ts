@@ -31,3 +31,6 @@ export interface Links {
   /** The next page of a reaction filter (`reactions.filter`'s `next`). */
   reactionFilter(next: ReactionFilterNext): string
 }
+
+/** Links for callers that follow none (every nested `next` is empty). */
+export const NO_LINKS: Links = { activityReactions: () => '', reactionFilter: () => '' }

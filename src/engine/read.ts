@@ -6,7 +6,7 @@ import type { EngineContext } from './context.js'
 import { inputError } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import { idToSk, skMicros } from './ids.js'
-import type { Links, NextPage } from './links.js'
+import { type Links, type NextPage, NO_LINKS } from './links.js'
 import { intOption } from './options.js'
 import type { Reactions } from './reactions.js'
 import { formatTime } from './time.js'
@@ -208,8 +208,11 @@ function toGroup(row: GroupRow): AggregatedGroup {
 /** Who reads, for the reaction fields: the user token's user, and how their `next` links are made. */
 export interface ReadContext {
   reader?: string
-  /** The links nested in reaction fields (`latest_reactions_extra`); the wire's `streamLinks()`. */
-  links: Links
+  /**
+   * The links nested in reaction fields (`latest_reactions_extra`): Stream v1's are the wire's
+   * `streamLinks()`. Without them, those `next` fields are empty.
+   */
+  links?: Links
 }
 
 /**
@@ -221,8 +224,8 @@ export async function readFeed(
   ctx: EngineContext,
   reactions: Reactions,
   feed: FeedRef,
-  options: GetFeedOptions,
-  context: ReadContext,
+  options: GetFeedOptions = {},
+  context: ReadContext = {},
 ): Promise<FeedPage> {
   if (options === null || typeof options !== 'object')
     throw inputError('read options must be an object', options, 'options')
@@ -232,7 +235,7 @@ export async function readFeed(
   if (kind === 'flat') {
     const rows = await ctx.readFlatRows(feed, page)
     const results = rows.map((r) => readActivity(r.body, r.origin))
-    if (flags) await reactions.addFields(results, flags, context.links)
+    if (flags) await reactions.addFields(results, flags, context.links ?? NO_LINKS)
     return { results, next: nextPage(results.at(-1)?.id, results.length, page) }
   }
   const seen = kind === 'notification' ? markTarget(options.mark_seen, 'mark_seen') : undefined
@@ -252,7 +255,7 @@ export async function readFeed(
     await reactions.addFields(
       groups.flatMap((g) => g.activities),
       flags,
-      context.links,
+      context.links ?? NO_LINKS,
     )
   const next = nextPage(groups.at(-1)?.id, groups.length, page)
   if (kind === 'aggregated') return { results: groups, next }

@@ -3,7 +3,7 @@
  * `details`) for everything the V3 edge rejects, built from the same EddyError the V1 API raises.
  */
 import { EddyError } from '../engine/errors.js'
-import { duration } from '../engine/read.js'
+import { duration } from '../wire/duration.js'
 import type { APIError } from './gen/spec.js'
 
 const MORE_INFO = 'https://getstream.io/activity-feeds/docs/api/errors/'

@@ -6,7 +6,7 @@
 import { requireId } from '../engine/documents.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import type { FeedResponse as V1FeedResponse } from '../engine/read.js'
+import type { FeedPage } from '../engine/read.js'
 import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
 import {
@@ -98,8 +98,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       const options: Record<string, unknown> = { limit: limit + 1 }
       if (input.next !== undefined) options.id_lt = readCursor(input.next, 'next').lt
       if (input.prev !== undefined) options.id_gt = readCursor(input.prev, 'prev').gt
-      const page: V1FeedResponse =
-        limit === 0 ? { results: [], next: '', duration: '' } : await ctx.engine.readFeed(ref, options)
+      const page: FeedPage = limit === 0 ? { results: [] } : await ctx.engine.readFeed(ref, options)
       const flat = ref.group.kind === 'flat'
       const rows = flat ? page.results : []
       const more = rows.length > limit
