@@ -16,7 +16,7 @@ import { auditEntry } from './audit.js'
 import { EddyError, inputError, notFound } from './errors.js'
 import type { FeedGroup, FeedRef } from './feed-groups.js'
 import { idToSk, randomId, skToId, sortKey, tailFor } from './ids.js'
-import type { Links } from './links.js'
+import { type Links, NO_LINKS } from './links.js'
 import { reactionUser, requireOwnReaction, requireReactionTargets } from './policy.js'
 import { filterReactions, type ReactionFilterOptions, type ReactionPage } from './reaction-filter.js'
 import {
@@ -258,8 +258,8 @@ export class Reactions {
     return new Map(shown.map((r) => [r.id, r]))
   }
 
-  /** A page of reactions (see `reaction-filter.ts`); `reader` is the user token's user. */
-  filter(options: ReactionFilterOptions, reader: string | undefined, links: Links): Promise<ReactionPage> {
+  /** A page of reactions (see `reaction-filter.ts`); `reader` is the user token's user; `links` make its `next` (none: empty). */
+  filter(options: ReactionFilterOptions, reader?: string, links: Links = NO_LINKS): Promise<ReactionPage> {
     const activity = async (id: string, flags: ReactionFlags) => {
       const sk = idToSk(id)
       const found = sk === undefined ? undefined : (await this.#host.loadActivities([sk])).get(sk)
@@ -274,8 +274,8 @@ export class Reactions {
     return reactionFlags(options, reader)
   }
 
-  /** Adds `own_reactions`, `latest_reactions`, `reaction_counts`... to activities, in place. */
-  addFields(activities: Activity[], flags: ReactionFlags, links: Links): Promise<void> {
+  /** Adds `own_reactions`, `latest_reactions`, `reaction_counts`... to activities, in place; `links` as `filter`'s. */
+  addFields(activities: Activity[], flags: ReactionFlags, links: Links = NO_LINKS): Promise<void> {
     return addReactionFields(this.#store, this.#shaper, activities, flags, links)
   }
 
