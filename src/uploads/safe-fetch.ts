@@ -157,7 +157,8 @@ function fetchOnce(
       const bad = list.find((a) => !addressAllowed(a.address, policy.allowPrivate))
       if (list.length === 0 || bad)
         return callback(
-          new FetchRefused(`${hostname} resolves to ${bad?.address ?? 'nothing'}, not a public address`),
+          // The address itself is not echoed: answers would map the server's internal DNS for the caller.
+          new FetchRefused(`${hostname} resolves to ${bad ? 'an address that is not public' : 'nothing'}`),
           '',
         )
       if (options.all) callback(null, list)
