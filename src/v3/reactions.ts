@@ -306,14 +306,25 @@ export function reactionRoutes(edge: Edge): void {
     const user = writer(caller, body)
     const activity = await loadActivity(ctx, activityId, 'activity_id')
     await requireReadable(ctx, caller, activity)
-    const [existing] = await ownOf(ctx, { activity_id: activity.id }, BOOKMARK, user)
+    // One bookmark per user and folder (no folder is its own): V3 files an activity in several folders.
+    const folder = typeof body.folder_id === 'string' ? body.folder_id : undefined
+    const mine = await ownOf(ctx, { activity_id: activity.id }, BOOKMARK, user)
+    const existing =
+      mode === 'add'
+        ? mine.find((r) => r.data.folder_id === folder)
+        : (mine.find((r) => r.data.folder_id === folder) ?? mine[0])
     const custom = customOf(body.custom, 'custom')
     const data: Record<string, unknown> = { ...(existing?.data ?? {}) }
     if (custom) data.custom = custom
     if (typeof body.folder_id === 'string') data.folder_id = body.folder_id
     let reaction: Reaction
     if (mode === 'add') {
-      if (existing) throw inputError(`${activityId} is bookmarked already`, activityId, 'activity_id')
+      if (existing)
+        throw inputError(
+          `${activityId} is bookmarked already${folder ? ` in folder ${folder}` : ''}`,
+          activityId,
+          'activity_id',
+        )
       reaction = await reactions.add({ kind: BOOKMARK, activity_id: activity.id, user_id: user, data })
     } else {
       if (!existing) throw notFound(`${user} has no bookmark on ${activityId}`)
