@@ -87,38 +87,15 @@ export function route<S extends RouteSchema>(
   ctx: ServerContext,
   spec: RouteSpec<S>,
   handler: (call: Call<S>) => Promise<object>,
-): void
-/** The same without a schema (an undocumented route; prefer the spec form). */
-export function route(
-  app: FastifyInstance,
-  ctx: ServerContext,
-  method: HTTPMethods,
-  url: string,
-  resource: string,
-  feedOf: (params: Params, query: Query) => string | string[],
-  handler: (call: Call) => Promise<object>,
-): void
-export function route(
-  app: FastifyInstance,
-  ctx: ServerContext,
-  specOrMethod: RouteSpec<RouteSchema> | HTTPMethods,
-  ...rest: unknown[]
 ): void {
-  const spec =
-    typeof specOrMethod === 'object' && !Array.isArray(specOrMethod)
-      ? (specOrMethod as RouteSpec<RouteSchema>)
-      : undefined
-  const method = spec ? spec.method : (specOrMethod as HTTPMethods)
-  const url = spec ? spec.url : (rest[0] as string)
-  const resource = spec ? spec.resource : (rest[1] as string)
-  const feedOf = spec ? spec.feedOf : (rest[2] as RouteSpec<RouteSchema>['feedOf'])
-  const handler = (spec ? rest[0] : rest[3]) as (call: Call) => Promise<object>
+  const { method, url, resource, feedOf } = spec
   const action = actionFor(method)
   const endpoint = `${method} ${url}`
   app.withTypeProvider<TypeBoxTypeProvider>().route({
     method,
     url,
-    ...(spec ? { schema: spec.schema, attachValidation: true } : {}),
+    schema: spec.schema as RouteSchema,
+    attachValidation: true,
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const query = request.query as Query
       const headers = request.headers
@@ -137,7 +114,9 @@ export function route(
       checkScope(principal, { resource, action, feedId: feedOf(params, query) }, ctx.engine.groups)
       // The schema's verdict (schemaErrorFormatter made it Stream's InputException).
       if (request.validationError) throw request.validationError
-      const body = await handler({ principal, params, query, body: request.body, request })
+      // The parts are what schema S validated (a failure was thrown above).
+      const call = { principal, params, query, body: request.body, request } as Call<S>
+      const body = await handler(call)
       // Prebuilt JSON text: set the type so Fastify sends the string as is (no serializer pass).
       if (body instanceof RawJson) return reply.type(JSON_TYPE).send(body.text)
       return reply.send(body)
