@@ -11,18 +11,16 @@ import { TrimPlan } from '../shared/group-state.js'
 import type { AuditStore, DocumentStore, EntryWrite, FanoutJob, ReactionStore, WriteBatch } from '../store.js'
 import { DEFAULT_LEASE_MS, StorageAdapterBase, WriteConflict } from '../store.js'
 import { Activities } from './activities.js'
-import { MemoryAudit } from './audit.js'
-import { MemoryDocuments } from './documents.js'
 import { copyJob, FanoutJobs } from './fanout-jobs.js'
 import { Follows } from './follows.js'
-import {
-  MemoryActivityStore,
-  MemoryFanoutJobStore,
-  MemoryFollowStore,
-  type MemoryRuntime,
-  MemoryTimelineStore,
-} from './memory-parts.js'
-import { MemoryReactions } from './reactions.js'
+import { MemoryActivityStore } from './memory-activities.js'
+import { MemoryAudit } from './memory-audit.js'
+import { MemoryDocuments } from './memory-documents.js'
+import { MemoryFollowStore } from './memory-follows.js'
+import { MemoryFanoutJobStore } from './memory-jobs.js'
+import { MemoryReactions } from './memory-reactions.js'
+import type { MemoryRuntime } from './memory-runtime.js'
+import { MemoryTimelineStore } from './memory-timelines.js'
 import { createMemoryState, type MemoryState } from './state.js'
 import { Timelines } from './timelines.js'
 import { UndoLog } from './undo-log.js'

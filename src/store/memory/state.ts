@@ -98,7 +98,7 @@ export interface MemoryState {
   docs: Map<string, DocRow>
   /** The last follow sequence number given out. */
   counters: { followSeq: number }
-  /** Reactions, their list indexes and counts (see `reactions.ts`). */
+  /** Reactions, their list indexes and counts (see `memory-reactions.ts`). */
   reactions: ReactionState
   /** The audit log, oldest first. */
   audit: StoredAuditEntry[]

@@ -7,18 +7,18 @@
  * fan-out chunk.
  */
 import { DEFAULT_LEASE_MS, type FanoutJob, StorageAdapterBase, type WriteBatch } from '../store.js'
-import { PostgresAudit } from './audit.js'
 import { POSTGRES_CAPABILITIES } from './capabilities.js'
 import { DeadJobs } from './dead-jobs.js'
-import { PostgresDocuments } from './documents.js'
 import { FanoutJobs } from './fanout.js'
 import { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming } from './feed-reads.js'
 import { edgeKey, Follows } from './follows.js'
 import { PostgresActivityStore } from './postgres-activities.js'
+import { PostgresAudit } from './postgres-audit.js'
+import { PostgresDocuments } from './postgres-documents.js'
 import { PostgresFollowStore } from './postgres-follows.js'
 import { PostgresFanoutJobStore } from './postgres-jobs.js'
+import { PostgresReactions } from './postgres-reactions.js'
 import { PostgresTableTimelines } from './postgres-timelines.js'
-import { PostgresReactions } from './reactions.js'
 import type { Session } from './session.js'
 import { afterCommit, type PostgresTimelines, type PostgresTimelinesContext } from './timelines.js'
 

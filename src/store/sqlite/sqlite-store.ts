@@ -15,16 +15,16 @@ import {
   type WriteBatch,
   WriteConflict,
 } from '../store.js'
-import { SqliteAudit } from './audit.js'
 import { stopCheckpoints } from './checkpointer.js'
-import { SqliteDocuments } from './documents.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { FanoutJobs } from './fanout.js'
 import { GroupCommit } from './group-commit.js'
-import { SqliteReactions } from './reactions.js'
 import { SqliteActivityStore } from './sqlite-activities.js'
+import { SqliteAudit } from './sqlite-audit.js'
+import { SqliteDocuments } from './sqlite-documents.js'
 import { SqliteFollowStore } from './sqlite-follows.js'
 import { SqliteFanoutJobStore } from './sqlite-jobs.js'
+import { SqliteReactions } from './sqlite-reactions.js'
 import { SqliteTimelineStore } from './sqlite-timelines.js'
 import { TimelineWriter } from './timeline-writer.js'
 

@@ -14,8 +14,8 @@ import type {
   ReactionWriteResult,
   StoredReaction,
 } from '../store.js'
-import type { SqliteAudit } from './audit.js'
 import type { Database, Statement, Transaction } from './driver.js'
+import type { SqliteAudit } from './sqlite-audit.js'
 import { cached } from './statements.js'
 
 const BOUNDS = { lt: '<', lte: '<=', gt: '>', gte: '>=' } as const

@@ -16,7 +16,7 @@ import type {
   ReactionWriteResult,
   StoredReaction,
 } from '../store.js'
-import type { MemoryAudit } from './audit.js'
+import type { MemoryAudit } from './memory-audit.js'
 import { insertKey, lowerBound, removeKey, upperBound } from './sorted.js'
 import type { ReactionState } from './state.js'
 import type { UndoLog } from './undo-log.js'

@@ -19,7 +19,7 @@ import type {
   ReactionWriteResult,
   StoredReaction,
 } from '../store.js'
-import type { PostgresAudit } from './audit.js'
+import type { PostgresAudit } from './postgres-audit.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, type Sql, sql } from './session.js'
 
