@@ -15,6 +15,7 @@ import type { Served, Uploads } from '../uploads/uploads.js'
 import { duration } from '../wire/duration.js'
 import { streamLinks } from '../wire/links.js'
 import type { APIResponse } from '../wire/responses.js'
+import { EddyCollections } from './collections.js'
 import { EddyFeed } from './feed.js'
 import {
   type ExactGroups,
@@ -35,6 +36,7 @@ import type {
   WithDefaultGroups,
 } from './types.js'
 import { EddyFiles, EddyImages, openGraph, serveUpload } from './uploads.js'
+import { EddyUser } from './users.js'
 
 export { DEFAULT_SQLITE_FILE, openStore } from '../presets.js'
 
@@ -116,6 +118,8 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   readonly reactions: EddyReactions
   /** The audit log, shaped like getstream's `client.auditLogs`. */
   readonly auditLogs: EddyAuditLogs
+  /** Collections, shaped like getstream's `client.collections` (engine/collections.ts's rules). */
+  readonly collections: EddyCollections
   /** Uploads (the server's files/ and images/ routes share it). */
   readonly uploads: Uploads
   /** Link previews (the server's og/ route shares it). */
@@ -130,12 +134,18 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     this.engine = engine
     this.reactions = new EddyReactions(engine)
     this.auditLogs = new EddyAuditLogs(engine)
+    this.collections = new EddyCollections(engine)
     this.uploads = media.uploads
     this.openGraph = media.og
     this.files = new EddyFiles(media.uploads, media.publicUrl ?? '/')
     this.images = new EddyImages(media.uploads, media.publicUrl ?? '/')
     // Fan-out accepted by an earlier process is finished in the background; flush() awaits it.
     this.#resumed = engine.resume().catch(() => undefined)
+  }
+
+  /** A user, shaped like getstream's `client.user(id)`: get, create, update, delete, getOrCreate, profile. */
+  user(id: string): EddyUser {
+    return new EddyUser(this.engine, id)
   }
 
   /**
