@@ -106,7 +106,7 @@ export class BareSqlite {
       'INSERT INTO bare_activities (sk, body, foreign_id) VALUES (?, ?, NULL)',
     )
     this.#insertEntry = this.db.prepare('INSERT INTO bare_entries (feed, sk, origin) VALUES (?, ?, ?)')
-    // The store's flat page statement (timeline-reader.ts), LIMIT inlined as the store does.
+    // The store's flat page statement (sqlite/sqlite-timeline-reader.ts), LIMIT inlined as the store does.
     this.#page = this.db.prepare(
       `SELECT e.sk, e.origin, coalesce(a.body, 'null') AS body
        FROM entries AS e LEFT JOIN activities AS a ON a.sk = e.sk

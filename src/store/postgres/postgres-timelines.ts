@@ -1,6 +1,7 @@
 /**
  * The default timelines part of the PostgreSQL store: entries and group state in the store's
- * own tables, written inside its transactions (timeline-writer.ts) and read by timeline-reader.ts.
+ * own tables, written inside its transactions (postgres-timeline-writer.ts) and read by
+ * postgres-timeline-reader.ts.
  */
 import type {
   EntryRemove,
@@ -13,24 +14,24 @@ import type {
   PageQuery,
 } from '../store.js'
 import type { FeedReads } from './feed-reads.js'
+import { PostgresTimelineReader } from './postgres-timeline-reader.js'
+import { PostgresTimelineWriter } from './postgres-timeline-writer.js'
 import type { Runner, Session } from './session.js'
-import { TimelineReader } from './timeline-reader.js'
-import { TimelineWriter } from './timeline-writer.js'
 import type { OriginRemove, PostgresTimelines, PostgresTimelinesContext } from './timelines.js'
 
 /** Timelines in the PostgreSQL store's own tables. */
 export class PostgresTableTimelines implements PostgresTimelines {
   readonly #session: Session
   readonly #feedReads: FeedReads
-  readonly #writer: TimelineWriter
-  readonly #reader: TimelineReader
+  readonly #writer: PostgresTimelineWriter
+  readonly #reader: PostgresTimelineReader
 
   constructor(context: PostgresTimelinesContext) {
     const schema = context.session.target.schema
     this.#session = context.session
     this.#feedReads = context.feedReads
-    this.#writer = new TimelineWriter(schema)
-    this.#reader = new TimelineReader(context.session, schema)
+    this.#writer = new PostgresTimelineWriter(schema)
+    this.#reader = new PostgresTimelineReader(context.session, schema)
   }
 
   apply(db: Runner, add?: EntryWrite[], remove?: EntryRemove[], byOrigin?: OriginRemove[]): Promise<void> {

@@ -34,8 +34,8 @@
  * groups the entries `readPastCap` returns (engine/past-cap-groups.ts).
  */
 import type { FeedReads } from '../postgres/feed-reads.js'
+import { PostgresTimelineWriter } from '../postgres/postgres-timeline-writer.js'
 import type { Runner, Session } from '../postgres/session.js'
-import { TimelineWriter } from '../postgres/timeline-writer.js'
 import {
   afterCommit,
   type OriginRemove,
@@ -81,7 +81,7 @@ export class RedisTimelineStore implements PostgresTimelines {
   readonly #session: Session
   readonly #feedReads: FeedReads
   readonly #activities: ActivityStore
-  readonly #direct: TimelineWriter
+  readonly #direct: PostgresTimelineWriter
   readonly #st: ReturnType<typeof timelineStatements>
   readonly #pastCap: PastCap
   readonly #changes: DataVersion
@@ -101,7 +101,7 @@ export class RedisTimelineStore implements PostgresTimelines {
     this.#session = context.session
     this.#feedReads = context.feedReads
     this.#activities = context.activities
-    this.#direct = new TimelineWriter(schema)
+    this.#direct = new PostgresTimelineWriter(schema)
     this.#st = timelineStatements(schema)
     this.#pastCap = new PastCap(context.session)
     this.followers = cluster ? bucketWalk(schema) : undefined

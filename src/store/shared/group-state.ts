@@ -26,9 +26,10 @@
  *   `lastSk` of the feed's groups with that id, else for the sort key of the activity it names.
  *
  * Who states what: the memory store calls these functions directly (`memory/groups.ts`,
- * `memory/timelines.ts`); the SQL of `sqlite/timeline-writer.ts` and `postgres/timeline-writer.ts`
- * and the Lua of `redis/lua.ts` keep the same state incrementally, each step marked with its
- * rule, using {@link groupKeyOf}, {@link actorOf}, {@link groupIdOf}, {@link TrimPlan} and
+ * `memory/timelines.ts`); the SQL of `sqlite/sqlite-timeline-writer.ts` and
+ * `postgres/postgres-timeline-writer.ts` and the Lua of `redis/lua.ts` keep the same state
+ * incrementally, each step marked with its rule, using {@link groupKeyOf}, {@link actorOf},
+ * {@link groupIdOf}, {@link TrimPlan} and
  * {@link isNewActor}/{@link isGoneActor} on their TypeScript side and {@link LUA_GROUP_FIELDS}
  * in Lua. `src/testing/contract/group-state.ts` pins every rule on every backend against
  * {@link groupCounters}, so a faster implementation is free to change anything but the result.

@@ -8,8 +8,8 @@
 
 import type { DeadFanoutJob, EntryRemove, EntryShape, FanoutFailure, FanoutJob } from '../store.js'
 import type { Database, Statement } from './driver.js'
+import type { SqliteTimelineWriter } from './sqlite-timeline-writer.js'
 import { limitClause } from './statements.js'
-import type { TimelineWriter } from './timeline-writer.js'
 
 interface JobRow {
   id: string
@@ -23,7 +23,7 @@ interface JobRow {
 
 /** Accepts, runs, claims and lists fan-out jobs for the SQLite store. */
 export class FanoutJobs {
-  readonly #timeline: TimelineWriter
+  readonly #timeline: SqliteTimelineWriter
   readonly #db: Database
   readonly #chunks = new Map<number, ChunkStatements>()
   readonly #getJob: Statement
@@ -37,7 +37,7 @@ export class FanoutJobs {
   readonly #deadCount: Statement
   readonly #retry: Statement
 
-  constructor(db: Database, timeline: TimelineWriter) {
+  constructor(db: Database, timeline: SqliteTimelineWriter) {
     this.#timeline = timeline
     this.#db = db
     this.#getJob = db.prepare(

@@ -25,8 +25,8 @@ import { SqliteDocuments } from './sqlite-documents.js'
 import { SqliteFollowStore } from './sqlite-follows.js'
 import { SqliteFanoutJobStore } from './sqlite-jobs.js'
 import { SqliteReactions } from './sqlite-reactions.js'
+import { SqliteTimelineWriter } from './sqlite-timeline-writer.js'
 import { SqliteTimelineStore } from './sqlite-timelines.js'
-import { TimelineWriter } from './timeline-writer.js'
 
 /** A {@link Store} on one SQLite connection; open it with `openSqliteStore`. */
 export class SqliteStore extends StorageAdapterBase {
@@ -54,7 +54,7 @@ export class SqliteStore extends StorageAdapterBase {
     const audit = new SqliteAudit(db, () => this.#check())
     this.audit = audit
     this.reactions = new SqliteReactions(db, () => this.#check(), audit)
-    const timeline = new TimelineWriter(db)
+    const timeline = new SqliteTimelineWriter(db)
     const check = () => this.#check()
     this.activities = new SqliteActivityStore(db, check)
     this.timelines = new SqliteTimelineStore(db, check)

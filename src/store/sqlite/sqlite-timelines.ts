@@ -10,17 +10,17 @@ import type {
   TimelineStore,
 } from '../store.js'
 import type { Database, Statement } from './driver.js'
-import { TimelineReader } from './timeline-reader.js'
+import { SqliteTimelineReader } from './sqlite-timeline-reader.js'
 
 /** Timelines of a SQLite store (entries are written by the store's `write` and fan-out chunks). */
 export class SqliteTimelineStore implements TimelineStore {
   readonly #check: () => void
-  readonly #reader: TimelineReader
+  readonly #reader: SqliteTimelineReader
   readonly #entries: Statement
 
   constructor(db: Database, check: () => void) {
     this.#check = check
-    this.#reader = new TimelineReader(db)
+    this.#reader = new SqliteTimelineReader(db)
     this.#entries = db.prepare(
       'SELECT sk, origin FROM entries WHERE feed = ? AND sk IN (SELECT value FROM json_each(?))',
     )

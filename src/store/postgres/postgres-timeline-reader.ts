@@ -37,7 +37,7 @@ interface GroupRecord {
 }
 
 /** Reads flat pages, group pages, entries and bodies. */
-export class TimelineReader {
+export class PostgresTimelineReader {
   readonly #session: Session
   readonly #s: string
   readonly #statements = new Map<string, Sql>()

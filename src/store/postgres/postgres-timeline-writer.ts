@@ -47,7 +47,7 @@ interface GroupDelta {
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Applies entry adds, removes and trims inside the caller's transaction. */
-export class TimelineWriter {
+export class PostgresTimelineWriter {
   readonly #st: ReturnType<typeof statements>
 
   constructor(schema: string) {

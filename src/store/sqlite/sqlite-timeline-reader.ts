@@ -39,7 +39,7 @@ function newestFirst(entries: FlatEntry[]): FlatEntry[] {
 }
 
 /** Reads flat pages, group pages and the newest entries of a feed. */
-export class TimelineReader {
+export class SqliteTimelineReader {
   readonly #db: Database
   readonly #flatPages = new Map<string, Statement>()
   readonly #groupPages = new Map<string, Statement>()

@@ -21,7 +21,7 @@ interface Removed {
 }
 
 /** Applies entry adds, removes and trims for the SQLite store. */
-export class TimelineWriter {
+export class SqliteTimelineWriter {
   readonly #db: Database
   readonly #insertEntry: Statement
   readonly #deleteEntry: Statement
