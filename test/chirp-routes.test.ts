@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../examples/chirp/app.js'
+import { must } from './helpers.js'
 
 type Res = Awaited<ReturnType<FastifyInstance['inject']>>
 
@@ -153,7 +154,10 @@ describe('chirp routes', () => {
     assert.match(text(page), /Bob Baker followed you/)
     assert.equal(badge(page), undefined, 'opening the page marks everything seen')
     assert.equal((page.body.match(/is-unread/g) ?? []).length, 2)
-    const link = page.body.match(/href="(\/notifications\/[0-9a-f-]+\/read\?to=\/chirps\/\d+)"/)![1]
+    const link = must(
+      page.body.match(/href="(\/notifications\/[0-9a-f-]+\/read\?to=\/chirps\/\d+)"/),
+      'a read link',
+    )[1]
     const open = await http.get(link, cookies.ann)
     assert.equal(open.statusCode, 303)
     assert.equal(open.headers.location, `/chirps/${chirp.id}`)
@@ -234,7 +238,10 @@ describe('chirp routes', () => {
       assert.deepEqual(calls.sort(), ['Chirp', 'User'])
       assert.match(text(first), /Numbered chirp 20/)
       assert.doesNotMatch(text(first), /Numbered chirp 5\b/)
-      const older = first.body.match(/rel="next" href="(\/\?before=[0-9a-f-]+)"/)![1]
+      const older = must(
+        first.body.match(/rel="next" href="(\/\?before=[0-9a-f-]+)"/),
+        'an older-page link',
+      )[1]
       const second = text(await http.get(older, cookies.cat))
       assert.match(second, /Numbered chirp 5\b/)
       assert.doesNotMatch(second, /Numbered chirp 20/)

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { all, contextOf, named, type Snippets, textOf, writeSnippets } from './fixtures/snippets.js'
+import { must } from './helpers.js'
 
 const execFile = promisify(execFileCb)
 const tsx = import.meta.resolve('tsx')
@@ -37,11 +38,14 @@ describe('README and docs snippets run', { concurrency: 2 }, () => {
     it(`${named(block)} runs as shown`, async () => {
       const cwd = mkdtempSync(join(scratch, 'run-'))
       mkdirSync(join(cwd, 'views'))
-      const file = snippets.file.get(block)!
+      const file = must(snippets.file.get(block), 'the snippet file')
       try {
         await execFile(process.execPath, ['--conditions=eddy-source', '--import', tsx, file], {
           cwd,
-          env: { ...process.env, TSX_TSCONFIG_PATH: snippets.config.get(block)! },
+          env: {
+            ...process.env,
+            TSX_TSCONFIG_PATH: must(snippets.config.get(block), 'the snippet tsconfig'),
+          },
           timeout: 120_000,
         })
       } catch (error) {

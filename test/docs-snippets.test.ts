@@ -20,6 +20,7 @@ import {
   textOf,
   writeSnippets,
 } from './fixtures/snippets.js'
+import { must } from './helpers.js'
 
 const execFile = promisify(execFileCb)
 const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname
@@ -53,7 +54,7 @@ describe('README and docs snippets compile', () => {
 
   for (const block of all) {
     it(`${named(block)} compiles under strict and noUncheckedIndexedAccess`, () => {
-      const file = snippets.file.get(block)!
+      const file = must(snippets.file.get(block), 'the snippet file')
       const name = file.slice(snippets.dir.length + 1)
       // Errors in Eddy's own sources (compiled here under stricter settings than its own) are not the reader's.
       const mine = diagnostics.split('\n').filter((l) => l.startsWith(name) || l.includes(`/${name}(`))

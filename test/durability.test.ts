@@ -8,6 +8,7 @@ import { describe, it } from 'node:test'
 import { connect, type EddyClient } from '../src/client/client.js'
 import { openSqliteStore } from '../src/store/sqlite/index.js'
 import type { AggregatedFeedResponse, NotificationFeedResponse } from '../src/wire/responses.js'
+import { must } from './helpers.js'
 
 const CHILD = new URL('./fixtures/fanout-child.ts', import.meta.url).pathname
 
@@ -19,7 +20,7 @@ function child(...args: string[]): {
   const proc = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]()
+  const lines = createInterface({ input: must(proc.stdout, 'the child stdout') })[Symbol.asyncIterator]()
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   return { proc, lines, exited }
 }

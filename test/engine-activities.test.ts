@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import type { EddyClient } from '../src/client/client.js'
 import { idToSk, skMicros } from '../src/engine/ids.js'
 import { parseTime } from '../src/engine/time.js'
-import { at, open, rejection, STORES } from './helpers.js'
+import { at, must, open, rejection, STORES } from './helpers.js'
 
 for (const store of STORES) {
   describe(`${store.name}: activities`, () => {
@@ -77,7 +77,10 @@ for (const store of STORES) {
         .addActivity({ actor: 'a', verb: 'v', object: 'o', time: '2017-11-24T18:49:48' })
       assert.match(added.id, /^[0-9a-f]{8}-[0-9a-f]{4}-1[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
       assert.equal(added.id.slice(0, 18), '3ed3ae00-d148-11e7')
-      assert.equal(skMicros(idToSk(added.id)!), parseTime('2017-11-24T18:49:48'))
+      assert.equal(
+        skMicros(must(idToSk(added.id), 'a sort key for the id')),
+        parseTime('2017-11-24T18:49:48'),
+      )
     })
 
     it('accepts times with or without a zone and rejects impossible ones', async () => {

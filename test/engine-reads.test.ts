@@ -6,7 +6,7 @@ import type {
   FlatFeedResponse,
   NotificationFeedResponse,
 } from '../src/wire/responses.js'
-import { at, open, rejection, STORES } from './helpers.js'
+import { at, must, open, rejection, STORES } from './helpers.js'
 
 const day = (d: number, minutes = 0) => at(d * 24 * 60 + minutes)
 
@@ -40,7 +40,11 @@ for (const store of STORES) {
         ['4', '3', '2', '1', '0'],
       )
       assert.equal(second.next, '')
-      const byId = (id: string) => activities.find((a) => a.object === id)!.id
+      const byId = (id: string) =>
+        must(
+          activities.find((a) => a.object === id),
+          `activity ${id}`,
+        ).id
       assert.deepEqual(
         ((await feed.get({ limit: 2, offset: 1 })) as FlatFeedResponse).results.map((a) => a.object),
         ['28', '27'],

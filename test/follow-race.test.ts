@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, describe, it } from 'node:test'
 import { connect, type EddyClient } from '../src/client/client.js'
+import { must } from './helpers.js'
 
 const CHILD = new URL('./fixtures/store-process.ts', import.meta.url).pathname
 const ADDS = 40
@@ -21,7 +22,8 @@ async function run(...args: string[]): Promise<void> {
   const proc = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  for await (const line of createInterface({ input: proc.stdout! })) if (line === 'DONE') return
+  for await (const line of createInterface({ input: must(proc.stdout, 'the child stdout') }))
+    if (line === 'DONE') return
   throw new Error(`${args[0]} exited before it was done`)
 }
 

@@ -34,3 +34,9 @@ export async function rejection(promise: Promise<unknown> | (() => unknown)): Pr
 export function at(minutes: number): string {
   return new Date(Date.UTC(2026, 10, 20, 12, 0, 0) + minutes * 60_000).toISOString()
 }
+
+/** Returns `value`, or throws a clear error naming `what` when it is null or undefined (narrowing that also asserts). */
+export function must<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw new Error(`expected ${what}, got ${value}`)
+  return value
+}

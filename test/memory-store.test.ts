@@ -7,6 +7,7 @@ import { createMemoryState } from '../src/store/memory/state.js'
 import type { EntryWrite, FanoutJob, Store, WriteBatch } from '../src/store/store.js'
 import { WriteConflict } from '../src/store/store.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
+import { must } from './helpers.js'
 
 runStoreContract({ name: 'memory', create: () => new MemoryStore() })
 
@@ -56,7 +57,7 @@ describe('memory store: a write costs what it changes, not the feed size', () =>
     const { store, state, cost } = observed()
     await fill(store, 5_000, (n) => flat('user:big', n))
     await store.write({ activities: [body(1)], add: [flat('user:small', 1)] })
-    const order = state.timelines.get('user:big')!.order
+    const order = must(state.timelines.get('user:big'), 'the user:big timeline').order
     // Newest (an append) and an older key (an insertion in the middle), each with its body.
     const big = [await cost({ activities: [body(9_001)], add: [flat('user:big', 9_001)] })]
     big.push(await cost({ activities: [body(-5)], add: [flat('user:big', -5)] }))
@@ -68,7 +69,7 @@ describe('memory store: a write costs what it changes, not the feed size', () =>
       `${big} undo records for one flat add`,
     )
     // The feed's order array was changed in place, never copied.
-    assert.equal(state.timelines.get('user:big')!.order, order)
+    assert.equal(must(state.timelines.get('user:big'), 'the user:big timeline').order, order)
     assert.equal(order.length, 5_002)
   })
 

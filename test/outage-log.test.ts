@@ -14,6 +14,7 @@ import { after, describe, it } from 'node:test'
 import stream from 'getstream'
 import { PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { redisUnavailable } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const KEY = 'outage-key'
@@ -94,7 +95,7 @@ async function detailOf(call: Promise<unknown>): Promise<string> {
   } catch (error) {
     const body = (error as { error?: { detail?: string; status_code?: number } }).error
     assert.equal(body?.status_code, 503, JSON.stringify(body))
-    return body.detail!
+    return must(body?.detail, 'an error detail')
   }
   throw new Error('the call succeeded during the outage')
 }
@@ -199,7 +200,7 @@ describe('outages in the server log', { skip }, () => {
       await once(relay, 'listening')
     }
     const cut = async () => {
-      const closed = new Promise((resolve) => relay!.close(resolve))
+      const closed = new Promise((resolve) => must(relay, 'the relay').close(resolve))
       for (const s of sockets) s.destroy()
       await closed
     }

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
+import { must } from './helpers.js'
 
 const execFile = promisify(execFileCb)
 const root = new URL('..', import.meta.url).pathname
@@ -272,7 +273,7 @@ console.log('ok')`,
       assert.equal(response.status, 200)
       assert.equal(((await response.json()) as { status: string }).status, 'ok')
     } finally {
-      process.kill(-child.pid!, 'SIGTERM')
+      process.kill(-must(child.pid, 'the eddy serve pid'), 'SIGTERM')
       await exited
     }
   })

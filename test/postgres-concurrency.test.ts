@@ -9,6 +9,7 @@ import type { PostgresStore } from '../src/store/postgres/index.js'
 import { type EntryWrite, type FanoutJob, WriteConflict } from '../src/store/store.js'
 import { sk } from '../src/testing/store-contract.js'
 import { eventually, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
+import { must } from './helpers.js'
 
 const skip = await postgresUnavailable()
 const scratch = new ScratchSchemas('pgconc')
@@ -152,7 +153,7 @@ describe('postgres store: two processes', { skip }, () => {
       store.write({ expect: [{ sk: sk(51), body: null }], activities: [body(51, `{"v":${v}}`)] })
     const results = await Promise.allSettled([create(a, 1), create(b, 2), create(a, 3)])
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
-    const stored = (await b.activities.getActivities([sk(51)])).get(sk(51))!.body
+    const stored = must((await b.activities.getActivities([sk(51)])).get(sk(51)), 'the stored activity').body
     const winner = results.findIndex((r) => r.status === 'fulfilled')
     assert.equal(stored, `{"v":${[1, 2, 3][winner]}}`)
   })

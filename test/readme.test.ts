@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { must } from './helpers.js'
 
 const tsx = import.meta.resolve('tsx')
 
@@ -18,7 +19,7 @@ function run(script: string): Record<string, unknown> {
       // tsx reads tsconfig from the working directory; decorators need the repository's settings.
       env: { ...process.env, TSX_TSCONFIG_PATH: new URL('../tsconfig.json', import.meta.url).pathname },
     })
-    return JSON.parse(out.trim().split('\n').at(-1)!)
+    return JSON.parse(must(out.trim().split('\n').at(-1), 'a last output line'))
   } finally {
     rmSync(cwd, { recursive: true, force: true })
   }

@@ -15,6 +15,7 @@ import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/c
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 import { passes } from './fixtures/wait.js'
+import { must } from './helpers.js'
 
 const pgSkip = await postgresUnavailable()
 const redisSkip = pgSkip ?? (await redisUnavailable())
@@ -64,7 +65,7 @@ function scenario(name: string, skip: string | undefined, open: Open) {
           heard.set(f, [])
           stops.push(
             client.engine.events.listen(`timeline:${f}`, (m) => {
-              heard.get(f)!.push(m)
+              must(heard.get(f), `${f}'s messages`).push(m)
               if (!heardAt.has(f)) heardAt.set(f, chunks)
             }),
           )
@@ -77,7 +78,10 @@ function scenario(name: string, skip: string | undefined, open: Open) {
         // A recent reader hears of it in the priority pass, not when the whole job is done.
         await passes(() => assert.ok(ACTIVE.every((f) => heardAt.has(f))))
         for (const f of ACTIVE) {
-          assert.ok(heardAt.get(f)! <= total / 2, `${f} heard after ${heardAt.get(f)} of ${total} chunks`)
+          assert.ok(
+            must(heardAt.get(f), `when ${f} heard`) <= total / 2,
+            `${f} heard after ${heardAt.get(f)} of ${total} chunks`,
+          )
         }
         // A second activity whose messages come after any late one of the first.
         const second = await client
@@ -86,12 +90,12 @@ function scenario(name: string, skip: string | undefined, open: Open) {
         await client.flush()
         await passes(() => {
           for (const f of LISTENED) {
-            const ids = heard.get(f)!.flatMap((m) => m.new.map((a) => a.id))
+            const ids = must(heard.get(f), `${f}'s messages`).flatMap((m) => m.new.map((a) => a.id))
             assert.ok(ids.includes(second.id), `${f} heard the second activity`)
           }
         })
         for (const f of LISTENED) {
-          const news = heard.get(f)!.flatMap((m) => m.new)
+          const news = must(heard.get(f), `${f}'s messages`).flatMap((m) => m.new)
           assert.deepEqual(
             news.map((a) => [a.id, a.origin]),
             [

@@ -19,6 +19,7 @@ import { connect, type EddyClient } from '../src/client/client.js'
 import type { FeedMessage } from '../src/engine/events.js'
 import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const skip = await redisUnavailable()
 const prefixes = new ScratchPrefixes('realtime')
@@ -278,8 +279,9 @@ describe('realtime over a Redis that restarts', { skip: skip ?? (await clusterUn
     probed = (await redisUnavailable(`redis://127.0.0.1:${port}`)) === undefined
   }
   async function stopRedis(): Promise<void> {
-    const exited = once(redis!, 'exit')
-    redis!.kill('SIGKILL')
+    const child = must(redis, 'the private Redis process')
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
     await exited
     redis = undefined
     probed = false

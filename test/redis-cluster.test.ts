@@ -12,6 +12,7 @@ import { runStoreContract } from '../src/testing/store-contract.js'
 import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
 import { PG, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { ScratchPrefixes } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const skip = (await postgresUnavailable()) ?? (await clusterUnavailable())
 const schemas = new ScratchSchemas('rcluster')
@@ -50,16 +51,17 @@ if (skip || !cluster) {
 // Last in the file: it breaks the cluster.
 describe('postgres + redis cluster: a cluster that lost slots', { skip }, () => {
   it('is refused at open, saying how many slots failed', async () => {
-    const [master] = await cluster!.healthy()
-    const replicas = await cluster!.replicasOf(master)
-    for (const port of [master, ...replicas]) cluster!.kill(port)
+    const lost = must(cluster, 'the Redis cluster')
+    const [master] = await lost.healthy()
+    const replicas = await lost.replicasOf(master)
+    for (const port of [master, ...replicas]) lost.kill(port)
     let last: unknown
     for (let i = 0; i < 100; i++) {
       try {
         const store = await openRedisStore({
           store: contractPool,
           schema: contractSchema,
-          timelines: cluster!.url,
+          timelines: lost.url,
         })
         await store.close()
       } catch (error) {
