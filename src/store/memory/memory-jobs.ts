@@ -1,14 +1,14 @@
 /** The fan-out jobs part of the memory store: chunks, claims, failures, each one atomic write. */
 import type { ClaimOptions, DeadFanoutJob, FanoutFailure, FanoutJob, FanoutJobStore } from '../store.js'
-import type { FanoutJobs } from './fanout-jobs.js'
+import type { MemoryFanoutJobs } from './memory-fanout-jobs.js'
 import type { MemoryRuntime } from './memory-runtime.js'
 
 /** Fan-out jobs of the memory store. */
 export class MemoryFanoutJobStore implements FanoutJobStore {
   readonly #rt: MemoryRuntime
-  readonly #jobs: FanoutJobs
+  readonly #jobs: MemoryFanoutJobs
 
-  constructor(rt: MemoryRuntime, jobs: FanoutJobs) {
+  constructor(rt: MemoryRuntime, jobs: MemoryFanoutJobs) {
     this.#rt = rt
     this.#jobs = jobs
   }

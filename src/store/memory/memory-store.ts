@@ -11,11 +11,11 @@ import { TrimPlan } from '../shared/group-state.js'
 import type { AuditStore, DocumentStore, EntryWrite, FanoutJob, ReactionStore, WriteBatch } from '../store.js'
 import { DEFAULT_LEASE_MS, StorageAdapterBase, WriteConflict } from '../store.js'
 import { Activities } from './activities.js'
-import { copyJob, FanoutJobs } from './fanout-jobs.js'
 import { Follows } from './follows.js'
 import { MemoryActivityStore } from './memory-activities.js'
 import { MemoryAudit } from './memory-audit.js'
 import { MemoryDocuments } from './memory-documents.js'
+import { copyJob, MemoryFanoutJobs } from './memory-fanout-jobs.js'
 import { MemoryFollowStore } from './memory-follows.js'
 import { MemoryFanoutJobStore } from './memory-jobs.js'
 import { MemoryReactions } from './memory-reactions.js'
@@ -58,7 +58,7 @@ export class MemoryStore extends StorageAdapterBase {
   readonly #activities: Activities
   readonly #timelines: Timelines
   readonly #follows: Follows
-  readonly #jobs: FanoutJobs
+  readonly #jobs: MemoryFanoutJobs
   #closed = false
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -70,7 +70,7 @@ export class MemoryStore extends StorageAdapterBase {
     this.#activities = new Activities(state, this.#undo)
     this.#timelines = new Timelines(state.timelines, this.#undo)
     this.#follows = new Follows(state, this.#undo)
-    this.#jobs = new FanoutJobs(state.jobs, this.#timelines, this.#follows, this.#undo)
+    this.#jobs = new MemoryFanoutJobs(state.jobs, this.#timelines, this.#follows, this.#undo)
     const rt: MemoryRuntime = {
       check: () => this.#check(),
       atomic: (fn) => this.#atomic(fn),

@@ -1,5 +1,5 @@
 /**
- * When feeds were last read, for fan-out's priority to recently active followers (fanout.ts).
+ * When feeds were last read, for fan-out's priority to recently active followers (postgres-fanout-jobs.ts).
  * A read only notes its feed in memory; a timer writes the noted feeds in one batched upsert
  * about a second later, so the read path never waits for it and never fails because of it. A
  * process writes a feed at most once per `everyMs` (a minute, or a quarter of a shorter active

@@ -1,4 +1,7 @@
-/** The fan-out jobs part of the PostgreSQL store: chunks and claims (fanout.ts), failures (dead-jobs.ts). */
+/**
+ * The fan-out jobs part of the PostgreSQL store: chunks and claims (postgres-fanout-jobs.ts),
+ * failures (dead-jobs.ts).
+ */
 import type {
   ClaimOptions,
   DeadFanoutJob,
@@ -8,19 +11,19 @@ import type {
   FanoutJobStore,
 } from '../store.js'
 import type { DeadJobs } from './dead-jobs.js'
-import type { FanoutJobs } from './fanout.js'
+import type { PostgresFanoutJobs } from './postgres-fanout-jobs.js'
 import type { Session } from './session.js'
 import { afterCommit } from './timelines.js'
 
 /** Fan-out jobs of a PostgreSQL store (accepted inside its write transactions). */
 export class PostgresFanoutJobStore implements FanoutJobStore {
   readonly #session: Session
-  readonly #jobs: FanoutJobs
+  readonly #jobs: PostgresFanoutJobs
   readonly #dead: DeadJobs
   readonly #committed: (() => Promise<void>) | undefined
 
   /** `committed`: the timelines part's hook, run after each chunk commits. */
-  constructor(session: Session, jobs: FanoutJobs, dead: DeadJobs, committed?: () => Promise<void>) {
+  constructor(session: Session, jobs: PostgresFanoutJobs, dead: DeadJobs, committed?: () => Promise<void>) {
     this.#session = session
     this.#committed = committed
     this.#jobs = jobs

@@ -9,12 +9,12 @@
 import { DEFAULT_LEASE_MS, type FanoutJob, StorageAdapterBase, type WriteBatch } from '../store.js'
 import { POSTGRES_CAPABILITIES } from './capabilities.js'
 import { DeadJobs } from './dead-jobs.js'
-import { FanoutJobs } from './fanout.js'
 import { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming } from './feed-reads.js'
 import { edgeKey, Follows } from './follows.js'
 import { PostgresActivityStore } from './postgres-activities.js'
 import { PostgresAudit } from './postgres-audit.js'
 import { PostgresDocuments } from './postgres-documents.js'
+import { PostgresFanoutJobs } from './postgres-fanout-jobs.js'
 import { PostgresFollowStore } from './postgres-follows.js'
 import { PostgresFanoutJobStore } from './postgres-jobs.js'
 import { PostgresReactions } from './postgres-reactions.js'
@@ -52,7 +52,7 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
   /** The timelines part's data version, when it keeps one (see `StorageAdapter.dataVersion`). */
   readonly dataVersion?: () => Promise<string>
   readonly #follows: Follows
-  readonly #jobs: FanoutJobs
+  readonly #jobs: PostgresFanoutJobs
   readonly #committed: (() => Promise<void>) | undefined
 
   /** Wraps a session whose schema is migrated (see `openPostgresStore`), composing the parts. */
@@ -79,7 +79,7 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
     this.reactions = new PostgresReactions(session, schema, this.audit)
     this.#follows = new Follows(session, schema)
     this.follows = new PostgresFollowStore(session, this.#follows)
-    this.#jobs = new FanoutJobs(session, schema, timelines, this.#follows, feedReads.windowMs)
+    this.#jobs = new PostgresFanoutJobs(session, schema, timelines, this.#follows, feedReads.windowMs)
     this.#committed = timelines.committed?.bind(timelines)
     this.jobs = new PostgresFanoutJobStore(
       session,

@@ -52,7 +52,8 @@ export async function migrateTimelines(session: Session): Promise<void> {
  * Followers in (bucket, name) order. The cursor is the bucket as 3 hex digits and the name, so
  * cursors compare as strings in walk order. A cursor of another form (a job accepted before the
  * store moved to a cluster) restarts the walk, which idempotent writes make harmless. Fan-out's
- * priority walk (postgres/fanout.ts) runs this walk too, its cursor prefixed with its phase.
+ * priority walk (postgres/postgres-fanout-jobs.ts) runs this walk too, its cursor prefixed with
+ * its phase.
  */
 export function bucketWalk(schema: string): FollowerWalk {
   const s = quoted(schema)

@@ -68,8 +68,8 @@ import type { RedisTimelines } from './timelines.js'
  * entry tables, the durable record a rebuild reads; everything goes to Redis. On a cluster,
  * chunks walk followers in bucket order (few slots per chunk); a single Redis takes a chunk in
  * one call whatever the keys, so the store's own walk by name serves. Either walk runs twice per
- * job, recently read followers first (fan-out priority, postgres/fanout.ts); reads record which
- * feeds were read, as PostgreSQL's do. Reads join bodies from the store's activities part.
+ * job, recently read followers first (fan-out priority, postgres/postgres-fanout-jobs.ts); reads
+ * record which feeds were read, as PostgreSQL's do. Reads join bodies from the store's activities part.
  */
 export class RedisTimelineStore implements PostgresTimelines {
   readonly capabilities = REDIS_CAPABILITIES

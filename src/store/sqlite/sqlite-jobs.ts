@@ -1,18 +1,18 @@
 /** The fan-out jobs part of the SQLite store: chunks, claims, failures, each one IMMEDIATE transaction. */
 import type { ClaimOptions, DeadFanoutJob, FanoutFailure, FanoutJob, FanoutJobStore } from '../store.js'
 import type { Database, Transaction } from './driver.js'
-import type { FanoutJobs } from './fanout.js'
+import type { SqliteFanoutJobs } from './sqlite-fanout-jobs.js'
 
 /** Fan-out jobs of a SQLite store (accepted by the store's `write`). */
 export class SqliteFanoutJobStore implements FanoutJobStore {
   readonly #check: () => void
-  readonly #jobs: FanoutJobs
+  readonly #jobs: SqliteFanoutJobs
   readonly #run: Transaction<(job: FanoutJob, chunkSize: number) => FanoutJob | null>
   readonly #claim: Transaction<(limit: number, leaseMs: number) => FanoutJob[]>
   readonly #fail: Transaction<(job: FanoutJob, failure: FanoutFailure) => 'retry' | 'dead' | 'gone'>
   readonly #retry: Transaction<(ids: string[] | 'all') => number>
 
-  constructor(db: Database, check: () => void, jobs: FanoutJobs) {
+  constructor(db: Database, check: () => void, jobs: SqliteFanoutJobs) {
     this.#check = check
     this.#jobs = jobs
     this.#run = db.transaction((job: FanoutJob, chunkSize: number) => jobs.resume(job, chunkSize))

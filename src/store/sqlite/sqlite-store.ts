@@ -17,11 +17,11 @@ import {
 } from '../store.js'
 import { stopCheckpoints } from './checkpointer.js'
 import type { Database, Statement, Transaction } from './driver.js'
-import { FanoutJobs } from './fanout.js'
 import { GroupCommit } from './group-commit.js'
 import { SqliteActivityStore } from './sqlite-activities.js'
 import { SqliteAudit } from './sqlite-audit.js'
 import { SqliteDocuments } from './sqlite-documents.js'
+import { SqliteFanoutJobs } from './sqlite-fanout-jobs.js'
 import { SqliteFollowStore } from './sqlite-follows.js'
 import { SqliteFanoutJobStore } from './sqlite-jobs.js'
 import { SqliteReactions } from './sqlite-reactions.js'
@@ -39,7 +39,7 @@ export class SqliteStore extends StorageAdapterBase {
   readonly timelines: SqliteTimelineStore
   readonly follows: SqliteFollowStore
   readonly jobs: SqliteFanoutJobStore
-  readonly #jobs: FanoutJobs
+  readonly #jobs: SqliteFanoutJobs
   readonly #statements: Statements
   readonly #write: Transaction<(batch: WriteBatch) => FanoutJob[]>
   readonly #group: GroupCommit
@@ -59,7 +59,7 @@ export class SqliteStore extends StorageAdapterBase {
     this.activities = new SqliteActivityStore(db, check)
     this.timelines = new SqliteTimelineStore(db, check)
     this.follows = new SqliteFollowStore(db, check)
-    this.#jobs = new FanoutJobs(db, timeline)
+    this.#jobs = new SqliteFanoutJobs(db, timeline)
     this.jobs = new SqliteFanoutJobStore(db, check, this.#jobs)
     this.#statements = prepareStatements(db)
     const st = this.#statements

@@ -51,7 +51,7 @@ interface JobRow {
 const CHUNK_COMMIT = { asyncCommit: true }
 
 /** Accepts, runs and claims fan-out jobs. */
-export class FanoutJobs {
+export class PostgresFanoutJobs {
   readonly #session: Session
   readonly #timeline: PostgresTimelineWrites
   readonly #follows: Follows

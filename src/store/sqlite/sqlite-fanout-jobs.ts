@@ -22,7 +22,7 @@ interface JobRow {
 }
 
 /** Accepts, runs, claims and lists fan-out jobs for the SQLite store. */
-export class FanoutJobs {
+export class SqliteFanoutJobs {
   readonly #timeline: SqliteTimelineWriter
   readonly #db: Database
   readonly #chunks = new Map<number, ChunkStatements>()

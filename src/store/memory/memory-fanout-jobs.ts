@@ -30,7 +30,7 @@ function keyOf(feed: string, sk: string): string {
 }
 
 /** The store's fan-out jobs and the chunks that advance them. */
-export class FanoutJobs {
+export class MemoryFanoutJobs {
   readonly #jobs: Map<string, JobRecord>
   readonly #timelines: Timelines
   readonly #follows: Follows
