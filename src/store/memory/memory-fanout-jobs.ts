@@ -7,7 +7,7 @@
 
 import { TrimPlan } from '../shared/group-state.js'
 import type { DeadFanoutJob, EntryShape, EntryWrite, FanoutFailure, FanoutJob } from '../store.js'
-import type { Follows } from './follows.js'
+import type { MemoryFollowEdges } from './memory-follow-edges.js'
 import { type JobRecord, slugOf } from './state.js'
 import type { Timelines } from './timelines.js'
 import type { UndoLog } from './undo-log.js'
@@ -33,10 +33,10 @@ function keyOf(feed: string, sk: string): string {
 export class MemoryFanoutJobs {
   readonly #jobs: Map<string, JobRecord>
   readonly #timelines: Timelines
-  readonly #follows: Follows
+  readonly #follows: MemoryFollowEdges
   readonly #undo: UndoLog
 
-  constructor(jobs: Map<string, JobRecord>, timelines: Timelines, follows: Follows, undo: UndoLog) {
+  constructor(jobs: Map<string, JobRecord>, timelines: Timelines, follows: MemoryFollowEdges, undo: UndoLog) {
     this.#jobs = jobs
     this.#timelines = timelines
     this.#follows = follows

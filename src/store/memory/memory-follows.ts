@@ -1,15 +1,15 @@
 /** The follows part of the memory store: follower and following lists and counts. */
 import { checkWindow } from '../shared/window.js'
 import type { FollowCountQuery, FollowQuery, FollowRow, FollowStore } from '../store.js'
-import type { Follows } from './follows.js'
+import type { MemoryFollowEdges } from './memory-follow-edges.js'
 import type { MemoryRuntime } from './memory-runtime.js'
 
 /** Follow edges of the memory store. */
 export class MemoryFollowStore implements FollowStore {
   readonly #rt: MemoryRuntime
-  readonly #follows: Follows
+  readonly #follows: MemoryFollowEdges
 
-  constructor(rt: MemoryRuntime, follows: Follows) {
+  constructor(rt: MemoryRuntime, follows: MemoryFollowEdges) {
     this.#rt = rt
     this.#follows = follows
   }

@@ -11,11 +11,11 @@ import { TrimPlan } from '../shared/group-state.js'
 import type { AuditStore, DocumentStore, EntryWrite, FanoutJob, ReactionStore, WriteBatch } from '../store.js'
 import { DEFAULT_LEASE_MS, StorageAdapterBase, WriteConflict } from '../store.js'
 import { Activities } from './activities.js'
-import { Follows } from './follows.js'
 import { MemoryActivityStore } from './memory-activities.js'
 import { MemoryAudit } from './memory-audit.js'
 import { MemoryDocuments } from './memory-documents.js'
 import { copyJob, MemoryFanoutJobs } from './memory-fanout-jobs.js'
+import { MemoryFollowEdges } from './memory-follow-edges.js'
 import { MemoryFollowStore } from './memory-follows.js'
 import { MemoryFanoutJobStore } from './memory-jobs.js'
 import { MemoryReactions } from './memory-reactions.js'
@@ -57,7 +57,7 @@ export class MemoryStore extends StorageAdapterBase {
   readonly #onCommit: ((undoRecords: number) => void) | undefined
   readonly #activities: Activities
   readonly #timelines: Timelines
-  readonly #follows: Follows
+  readonly #follows: MemoryFollowEdges
   readonly #jobs: MemoryFanoutJobs
   #closed = false
 
@@ -69,7 +69,7 @@ export class MemoryStore extends StorageAdapterBase {
     this.#onCommit = options.onCommit
     this.#activities = new Activities(state, this.#undo)
     this.#timelines = new Timelines(state.timelines, this.#undo)
-    this.#follows = new Follows(state, this.#undo)
+    this.#follows = new MemoryFollowEdges(state, this.#undo)
     this.#jobs = new MemoryFanoutJobs(state.jobs, this.#timelines, this.#follows, this.#undo)
     const rt: MemoryRuntime = {
       check: () => this.#check(),

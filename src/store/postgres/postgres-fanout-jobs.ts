@@ -28,7 +28,7 @@
  * "no follower reached yet".
  */
 import type { EntryRemove, EntryShape, FanoutDelivered, FanoutJob } from '../store.js'
-import type { Follows } from './follows.js'
+import type { PostgresFollowEdges } from './postgres-follow-edges.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, sql } from './session.js'
 import { type FollowerWalk, fanoutEntries, type PostgresTimelineWrites } from './timelines.js'
@@ -54,7 +54,7 @@ const CHUNK_COMMIT = { asyncCommit: true }
 export class PostgresFanoutJobs {
   readonly #session: Session
   readonly #timeline: PostgresTimelineWrites
-  readonly #follows: Follows
+  readonly #follows: PostgresFollowEdges
   readonly #st: ReturnType<typeof statements>
   readonly #walk: FollowerWalk
   readonly #windowMs: number
@@ -64,7 +64,7 @@ export class PostgresFanoutJobs {
     session: Session,
     schema: string,
     timeline: PostgresTimelineWrites,
-    follows: Follows,
+    follows: PostgresFollowEdges,
     windowMs: number,
   ) {
     this.#session = session

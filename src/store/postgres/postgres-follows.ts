@@ -1,14 +1,14 @@
 /** The follows part of the PostgreSQL store: follower and following lists and counts. */
 import type { FollowCountQuery, FollowQuery, FollowRow, FollowStore } from '../store.js'
-import type { Follows } from './follows.js'
+import type { PostgresFollowEdges } from './postgres-follow-edges.js'
 import type { Session } from './session.js'
 
-/** Follow edges of a PostgreSQL store (written inside its transactions by follows.ts). */
+/** Follow edges of a PostgreSQL store (written inside its transactions by postgres-follow-edges.ts). */
 export class PostgresFollowStore implements FollowStore {
   readonly #session: Session
-  readonly #follows: Follows
+  readonly #follows: PostgresFollowEdges
 
-  constructor(session: Session, follows: Follows) {
+  constructor(session: Session, follows: PostgresFollowEdges) {
     this.#session = session
     this.#follows = follows
   }

@@ -10,11 +10,11 @@ import { DEFAULT_LEASE_MS, type FanoutJob, StorageAdapterBase, type WriteBatch }
 import { POSTGRES_CAPABILITIES } from './capabilities.js'
 import { DeadJobs } from './dead-jobs.js'
 import { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming } from './feed-reads.js'
-import { edgeKey, Follows } from './follows.js'
 import { PostgresActivityStore } from './postgres-activities.js'
 import { PostgresAudit } from './postgres-audit.js'
 import { PostgresDocuments } from './postgres-documents.js'
 import { PostgresFanoutJobs } from './postgres-fanout-jobs.js'
+import { edgeKey, PostgresFollowEdges } from './postgres-follow-edges.js'
 import { PostgresFollowStore } from './postgres-follows.js'
 import { PostgresFanoutJobStore } from './postgres-jobs.js'
 import { PostgresReactions } from './postgres-reactions.js'
@@ -51,7 +51,7 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
   readonly feedReads: FeedReads
   /** The timelines part's data version, when it keeps one (see `StorageAdapter.dataVersion`). */
   readonly dataVersion?: () => Promise<string>
-  readonly #follows: Follows
+  readonly #follows: PostgresFollowEdges
   readonly #jobs: PostgresFanoutJobs
   readonly #committed: (() => Promise<void>) | undefined
 
@@ -77,7 +77,7 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
     this.documents = new PostgresDocuments(session, schema)
     this.audit = new PostgresAudit(session, schema)
     this.reactions = new PostgresReactions(session, schema, this.audit)
-    this.#follows = new Follows(session, schema)
+    this.#follows = new PostgresFollowEdges(session, schema)
     this.follows = new PostgresFollowStore(session, this.#follows)
     this.#jobs = new PostgresFanoutJobs(session, schema, timelines, this.#follows, feedReads.windowMs)
     this.#committed = timelines.committed?.bind(timelines)

@@ -26,7 +26,7 @@ function row(r: FollowRecord): FollowRow {
 }
 
 /** The store's follow edges. */
-export class Follows {
+export class MemoryFollowEdges {
   readonly #state: Pick<MemoryState, 'followers' | 'following' | 'counters'>
   readonly #undo: UndoLog
 

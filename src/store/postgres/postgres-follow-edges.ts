@@ -16,7 +16,7 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 const EDGE_LOCKS = 0x4565
 
 /** Writes, lists and counts follow edges. */
-export class Follows {
+export class PostgresFollowEdges {
   readonly #session: Session
   readonly #schema: string
   readonly #s: string
