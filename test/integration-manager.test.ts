@@ -16,6 +16,7 @@ import {
 import { Tweet } from './fixtures/integration/entities.js'
 import { startStub } from './fixtures/integration/http-stub.js'
 import { RecordingClient } from './fixtures/integration/recording.js'
+import { must } from './helpers.js'
 
 describe('feed manager (test_manager.py)', () => {
   let eddy: EddyClient
@@ -92,7 +93,7 @@ describe('feed manager over HTTP through the official getstream client (13, 14 a
       baseUrl: stub.url,
     })
     await feedManager.followUser(1, 2)
-    const last = stub.requests.at(-1)!
+    const last = must(stub.requests.at(-1), 'a request')
     assert.equal(last.method, 'POST')
     assert.match(last.path, /timeline_aggregated\/1\/following\/$/)
     assert.deepEqual(last.body, { target: 'user:2' })
@@ -101,7 +102,7 @@ describe('feed manager over HTTP through the official getstream client (13, 14 a
 
   it('14. unfollow_user: the last request is DELETE …/1/following/user:2/', async () => {
     await feedManager.unfollowUser(1, 2)
-    const last = stub.requests.at(-1)!
+    const last = must(stub.requests.at(-1), 'a request')
     assert.equal(last.method, 'DELETE')
     assert.match(last.path, /timeline_aggregated\/1\/following\/user:2\/$/)
   })
@@ -109,7 +110,7 @@ describe('feed manager over HTTP through the official getstream client (13, 14 a
   it('adding a row activity sends actor/verb/object/foreign_id and `to` on the wire', async () => {
     const tweet = Object.assign(new Tweet(), { id: 42, actor: 'tommaso' })
     await feedManager.addActivityToFeed(tweet)
-    const last = stub.requests.at(-1)!
+    const last = must(stub.requests.at(-1), 'a request')
     assert.equal(last.method, 'POST')
     assert.match(last.path, /feed\/user\/tommaso\/$/)
     assert.deepEqual(last.body, {
@@ -120,8 +121,8 @@ describe('feed manager over HTTP through the official getstream client (13, 14 a
       to: ['notification:thierry'],
     })
     await feedManager.removeActivityFromFeed(tweet)
-    assert.equal(stub.requests.at(-1)!.method, 'DELETE')
-    assert.match(stub.requests.at(-1)!.path, /feed\/user\/tommaso\/Tweet:42\/$/)
+    assert.equal(must(stub.requests.at(-1), 'a request').method, 'DELETE')
+    assert.match(must(stub.requests.at(-1), 'a request').path, /feed\/user\/tommaso\/Tweet:42\/$/)
   })
 
   it("'getstream' without credentials is a clear error", async () => {
@@ -158,7 +159,7 @@ describe('settings and the manager at runtime', () => {
 
   it('rejects unknown settings and bad values', () => {
     assert.throws(
-      () => configure({ nope: 1 } as any),
+      () => configure({ nope: 1 } as Parameters<typeof configure>[0]),
       /configure\(\) has no setting "nope"; the settings are apiKey, /,
     )
     assert.throws(() => configure({ userFeed: 'a b' }), /userFeed must be a feed group name/)

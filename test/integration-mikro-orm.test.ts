@@ -15,6 +15,7 @@ import { adapterSuite } from './fixtures/integration/adapter-suite.js'
 import { mikroOrmHarness, openMikroOrm, Pin, User } from './fixtures/integration/mikro-orm.js'
 import { postgresUnavailable } from './fixtures/integration/postgres.js'
 import { RecordingClient } from './fixtures/integration/recording.js'
+import { must } from './helpers.js'
 
 const pgSkip = await postgresUnavailable()
 adapterSuite(mikroOrmHarness('sqlite'))
@@ -58,7 +59,10 @@ describe('MikroORM specifics', () => {
     const em = opened.orm.em.fork()
     em.create(Note, { ownerId: user.id })
     await em.flush()
-    assert.equal((recorder.last()!.args[0] as { actor: string }).actor, `User:${user.id}`)
+    assert.equal(
+      (must(recorder.last(), 'a recorded call').args[0] as { actor: string }).actor,
+      `User:${user.id}`,
+    )
   })
 
   it('em.insert, nativeDelete and query-builder writes are untracked; the explicit API covers them', async () => {

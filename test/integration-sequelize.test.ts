@@ -14,6 +14,7 @@ import {
 } from './fixtures/integration/postgres.js'
 import { RecordingClient } from './fixtures/integration/recording.js'
 import { sequelizeHarness } from './fixtures/integration/sequelize.js'
+import { must } from './helpers.js'
 
 // The module object Sequelize wants is the default export, which the package's typings omit.
 const sqlite3 = (sqliteModule as unknown as { default: object }).default
@@ -93,13 +94,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     afterEach(() => eddy.close())
 
     const feed = async () => (await eddy.feed('user', String(member.id)).get()).results
-    const verbs = () => recorder.calls.map((c) => `${c.method}:${(c.args[0] as any).verb ?? ''}`)
+    const verbs = () =>
+      recorder.calls.map((c) => `${c.method}:${(c.args[0] as { verb?: string }).verb ?? ''}`)
 
     it('opts in through init({ activity }) with a member overriding the verb', async () => {
       await Post.create({ userId: member.id, title: 'shout' })
       await Post.create({ userId: member.id, title: 'hello' })
       assert.deepEqual(verbs(), ['addActivity:shout', 'addActivity:post'])
-      assert.equal((recorder.last()!.args[0] as any).actor, `Member:${member.id}`)
+      assert.equal(
+        (must(recorder.last(), 'a recorded call').args[0] as { actor: string }).actor,
+        `Member:${member.id}`,
+      )
     })
 
     it('soft delete removes, restore publishes again (instance and bulk)', async () => {
@@ -129,7 +134,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ])
       assert.equal(recorder.calls.length, 0)
       const raw = await Post.findOne({ where: { title: 'raw' } })
-      await activityCreated(raw!)
+      await activityCreated(must(raw, 'the raw post'))
       assert.equal((await feed()).length, 1)
     })
 

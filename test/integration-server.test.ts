@@ -10,6 +10,7 @@ import { connect } from '../src/client/client.js'
 import { configure, Enrich, feedManager, resetSettings, resetTracking } from '../src/django/index.js'
 import { trackDataSource } from '../src/django/typeorm/index.js'
 import { ENTITIES, Pin, User } from './fixtures/integration/entities.js'
+import { must } from './helpers.js'
 
 const server = await import('../src/server/index.js').catch(() => undefined)
 const skip =
@@ -19,13 +20,18 @@ const skip =
 
 describe('feed manager via getstream against the Eddy server', { skip }, () => {
   const eddy = connect({ store: 'memory' })
-  let app: any
+  let app: ReturnType<NonNullable<typeof server>['createServer']> | undefined
   let ds: DataSource
   let untrack: () => void
 
   before(async () => {
-    app = server!.createServer({ apiKey: 'key', apiSecret: 'secret', client: eddy })
-    const address = await app.listen({ port: 0, host: '127.0.0.1' })
+    const started = must(server, 'the server module').createServer({
+      apiKey: 'key',
+      apiSecret: 'secret',
+      client: eddy,
+    })
+    app = started
+    const address = await started.listen({ port: 0, host: '127.0.0.1' })
     configure({ client: 'getstream', apiKey: 'key', apiSecret: 'secret', baseUrl: `${address}/api/` })
     resetTracking()
     ds = new DataSource({
