@@ -35,7 +35,7 @@ export function plainReason(error: unknown): string {
     /\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)\b/.exec(
       message,
     )?.[1]
-  if (named) return CODES[named]!
+  if (named) return CODES[named]
   // ioredis's words for "the connection is down and my retries for this command ran out".
   if (/Connection terminated unexpectedly|server closed the connection unexpectedly/i.test(message))
     return 'the server closed the connection'

@@ -1,4 +1,5 @@
 /** Activity bodies, stored once by sort key, with an index by foreign_id. */
+import assert from 'node:assert/strict'
 import type { StoredActivity } from '../store.js'
 import type { MemoryState, Timeline } from './state.js'
 import type { UndoLog } from './undo-log.js'
@@ -29,7 +30,8 @@ export class Activities {
     )
     if (before === (a.foreignId || undefined)) return
     if (before !== undefined) {
-      const sks = foreignIds.get(before)!
+      const sks = foreignIds.get(before)
+      assert(sks, `memory store: foreign id ${before} has no index entry`)
       sks.delete(a.sk)
       this.#undo.record(() => sks.add(a.sk))
       if (sks.size === 0) this.#undo.delete(foreignIds, before)

@@ -4,6 +4,7 @@
  * a binary search), the edges in (created_at, sequence) order (listings read newest first from
  * the end) and a count per slug (follow counts by slug are O(1) per slug).
  */
+import assert from 'node:assert/strict'
 import type { FollowEdge, FollowQuery, FollowRow } from '../store.js'
 import { insertKey, removeKey, search, upperBound } from './sorted.js'
 import { type FollowRecord, type FollowSide, type MemoryState, slugOf } from './state.js'
@@ -126,7 +127,8 @@ export class MemoryFollowEdges {
 
   #detach(sides: Map<string, FollowSide>, feed: string, other: string, record: FollowRecord): void {
     const undo = this.#undo
-    const side = sides.get(feed)!
+    const side = sides.get(feed)
+    assert(side, `memory store: no follow side for ${feed}`)
     undo.delete(side.edges, other)
     removeKey(side.names, other, undo)
     const byTime = side.byTime

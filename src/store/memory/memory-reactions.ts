@@ -5,6 +5,7 @@
  * that move them (R2).
  */
 
+import assert from 'node:assert/strict'
 import { refuseIfConditionsFailed, writeReactionBatch } from '../shared/reaction-batch.js'
 import type {
   ReactionBatch,
@@ -124,7 +125,7 @@ export class MemoryReactions implements ReactionStore {
     }
     const kinds = new Set<string>()
     for (const rk of this.#state.lists.get(listFor(q, undefined)) ?? []) {
-      kinds.add(this.#state.rows.get(this.#state.byRk.get(rk)!)!.kind)
+      kinds.add(this.#listed(rk).kind)
     }
     return [...kinds]
   }
@@ -141,7 +142,7 @@ export class MemoryReactions implements ReactionStore {
     const out: StoredReaction[] = []
     const step = q.ascending ? 1 : -1
     for (let i = q.ascending ? from : to - 1; i >= from && i < to && out.length < limit; i += step) {
-      const row = this.#state.rows.get(this.#state.byRk.get(keys[i])!)!
+      const row = this.#listed(keys[i])
       if (!keep || keep(row)) out.push({ ...row })
     }
     return out
@@ -196,9 +197,12 @@ export class MemoryReactions implements ReactionStore {
     }
     if (!root) return
     const stack = [root]
-    while (stack.length > 0) {
-      const row = stack.pop()!
-      for (const child of children.get(row.id) ?? []) stack.push(rows.get(child)!)
+    for (let row = stack.pop(); row !== undefined; row = stack.pop()) {
+      for (const childId of children.get(row.id) ?? []) {
+        const child = rows.get(childId)
+        assert(child, `memory store: reaction ${row.id} lists a child ${childId} that has no row`)
+        stack.push(child)
+      }
       if (!row.deleted) this.#hide(row)
       this.#undo.delete(rows, row.id)
       this.#undo.delete(children, row.id)
@@ -208,6 +212,14 @@ export class MemoryReactions implements ReactionStore {
     for (const row of result.removed) this.#undo.delete(counts, nodeKey(row.activityId, row.id))
     const siblings = children.get(root.parent)
     if (siblings?.delete(id)) this.#undo.record(() => siblings.add(id))
+  }
+
+  /** The live row an order key in a list stands for (lists hold only live rows' keys). */
+  #listed(rk: string): StoredReaction {
+    const id = this.#state.byRk.get(rk)
+    const row = id === undefined ? undefined : this.#state.rows.get(id)
+    assert(row, `memory store: order key ${rk} is listed but has no live row`)
+    return row
   }
 
   /** Lists a live row and counts it. */

@@ -55,7 +55,10 @@ export function loadPg(): PgModule {
   if (driver) return driver
   try {
     const loaded = createRequire(import.meta.url)('pg') as PgModule & { default?: PgModule }
-    driver = loaded.Pool ? loaded : loaded.default!
+    const pg = loaded.Pool ? loaded : loaded.default
+    if (!pg?.Pool)
+      throw new Error('the `pg` module exports no Pool (neither named nor on its default export)')
+    driver = pg
     return driver
   } catch (error) {
     throw postgresError(

@@ -233,10 +233,10 @@ export class PostgresFanoutJobs {
     checkMs(leaseMs, 'leaseMs')
     if (limit === 0) return []
     const rows = await this.#session.once('claimFanout', (db) =>
-      db.rows<JobRow>(this.#st.claim, [limit, leaseMs]),
+      db.rows<JobRow & { seq: string }>(this.#st.claim, [limit, leaseMs]),
     )
     // RETURNING has no order; seq is a bigint, so compare it as one.
-    return rows.sort((a, b) => (BigInt(a.seq!) < BigInt(b.seq!) ? -1 : 1)).map(fromRow)
+    return rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1)).map(fromRow)
   }
 }
 

@@ -156,7 +156,10 @@ export class PostgresTimelineReader {
         LEFT JOIN LATERAL (${groups}) AS p ON true`
     })
     const values: unknown[] = [feed, perGroup, page.limit, page.offset]
-    for (const b of used) values.push(page[b]!.id, page[b]!.sk)
+    for (const b of used) {
+      const cursor = page[b]
+      if (cursor) values.push(cursor.id, cursor.sk) // always: `used` holds only the bounds given
+    }
     return db.rows<GroupRecord>(statement, values)
   }
 

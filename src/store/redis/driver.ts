@@ -113,7 +113,10 @@ export function loadIoRedis(): IoRedisModule {
   if (driver) return driver
   try {
     const loaded = createRequire(import.meta.url)('ioredis') as IoRedisModule & { default?: IoRedisModule }
-    driver = loaded.Cluster ? loaded : loaded.default!
+    const ioredis = loaded.Cluster ? loaded : loaded.default
+    if (!ioredis?.Cluster)
+      throw new Error('the `ioredis` module exports no Cluster (neither named nor on its default export)')
+    driver = ioredis
     return driver
   } catch (error) {
     throw new StoreError(

@@ -220,7 +220,10 @@ export class SqliteFanoutJobs {
       ),
       followersOf: this.#db.prepare(`SELECT source FROM (${window}) WHERE ${slugIn('?')}`).pluck(),
     }
-    if (this.#chunks.size >= 32) this.#chunks.delete(this.#chunks.keys().next().value!)
+    if (this.#chunks.size >= 32) {
+      const oldest = this.#chunks.keys().next()
+      if (!oldest.done) this.#chunks.delete(oldest.value)
+    }
     this.#chunks.set(size, st)
     return st
   }

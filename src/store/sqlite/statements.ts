@@ -10,7 +10,10 @@ export function cached(cache: Map<string, Statement>, key: string, prepare: () =
   let statement = cache.get(key)
   if (!statement) {
     statement = prepare()
-    if (cache.size >= MAX_CACHED_STATEMENTS) cache.delete(cache.keys().next().value!)
+    if (cache.size >= MAX_CACHED_STATEMENTS) {
+      const oldest = cache.keys().next()
+      if (!oldest.done) cache.delete(oldest.value)
+    }
     cache.set(key, statement)
   }
   return statement
