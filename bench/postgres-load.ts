@@ -13,7 +13,9 @@ import { formatTime } from '../src/engine/time.js'
 
 /** The part of a `pg` client the loader uses. */
 export interface SqlClient {
-  query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: any[] }>
+  query(
+    config: string | { name?: string; text: string; values?: unknown[] },
+  ): Promise<{ rows: Record<string, unknown>[] }>
 }
 
 const BATCH = 100_000

@@ -64,10 +64,15 @@ export async function buildApp(options: ChirpOptions = {}): Promise<FastifyInsta
   const { dataDir, inMemory = false } = options
   if (!inMemory && !dataDir) throw new Error('buildApp needs a dataDir, or inMemory: true')
   if (dataDir) mkdirSync(dataDir, { recursive: true })
+  /** A file in dataDir (asked for only when not inMemory, so dataDir is set). */
+  const dataFile = (name: string): string => {
+    if (!dataDir) throw new Error('buildApp needs a dataDir, or inMemory: true')
+    return join(dataDir, name)
+  }
 
   // Embedded Eddy, and the integration (feed manager, tracking) pointed at it.
   const client = connect({
-    store: inMemory ? 'memory' : `sqlite:${join(dataDir!, 'feeds.sqlite')}`,
+    store: inMemory ? 'memory' : `sqlite:${dataFile('feeds.sqlite')}`,
     feedGroups: FEED_GROUPS,
     // Pictures go beside feeds.sqlite (eddy-uploads/), or to memory; Chirp serves them at /uploads/.
     uploads: { og: options.og },
@@ -76,7 +81,7 @@ export async function buildApp(options: ChirpOptions = {}): Promise<FastifyInsta
 
   const ds = new DataSource({
     type: 'better-sqlite3',
-    database: inMemory ? ':memory:' : join(dataDir!, 'chirp.sqlite'),
+    database: inMemory ? ':memory:' : dataFile('chirp.sqlite'),
     entities: ENTITIES,
     synchronize: true,
   })

@@ -62,7 +62,7 @@ export async function readFeed(
   const results = response.results as Record<string, unknown>[]
   const grouped = kind === 'timeline_aggregated' || kind === 'notification'
   const activities = grouped
-    ? await ctx.enrich.enrichAggregatedActivities(results as any)
+    ? await ctx.enrich.enrichAggregatedActivities(results.map((group) => asGroup(group, kind)))
     : await ctx.enrich.enrichActivities(results)
   if (grouped) describe(activities as DescribedGroup[], viewerId, kind === 'timeline_aggregated')
   const inner = grouped
@@ -74,6 +74,21 @@ export async function readFeed(
     unseen: response.unseen,
     liked: await likedChirps(ctx, viewerId, inner as EnrichedActivity[]),
   }
+}
+
+/** A group as the feed returns it, before Chirp describes it (its other fields ride along). */
+interface FeedGroup {
+  activities: object[]
+  actor_count: number
+  activity_count: number
+}
+
+/** A group of an aggregated or notification feed's results, checked to hold what a group holds. */
+function asGroup(result: Record<string, unknown>, kind: FeedKind): FeedGroup {
+  const { activities, actor_count, activity_count } = result
+  if (!Array.isArray(activities) || typeof actor_count !== 'number' || typeof activity_count !== 'number')
+    throw new Error(`the ${kind} feed returned a group without activities, actor_count or activity_count`)
+  return { ...result, activities, actor_count, activity_count }
 }
 
 /** The chirps among these activities' fields that `viewerId` likes (one query). */

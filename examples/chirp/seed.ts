@@ -126,6 +126,11 @@ export async function seed(ctx: ChirpContext, now = Date.now()): Promise<void> {
   for (const [username, name, bio] of USERS) {
     users.set(username, await createUser(ctx, { username, name, bio }, at(170)))
   }
+  const demo = (username: string): User => {
+    const user = users.get(username)
+    if (!user) throw new Error(`seed: ${username} is not one of the demo USERS`)
+    return user
+  }
   const all = [...users.values()]
 
   // Everybody follows 5 to 8 others, a week ago.
@@ -138,18 +143,13 @@ export async function seed(ctx: ChirpContext, now = Date.now()): Promise<void> {
 
   const chirps: Chirp[] = []
   for (const [author, text, hoursAgo] of CHIRPS) {
-    chirps.push(await postChirp(ctx, users.get(author)!, { text }, at(hoursAgo)))
+    chirps.push(await postChirp(ctx, demo(author), { text }, at(hoursAgo)))
   }
   for (const [author, index, text, after] of REPLIES) {
-    await postChirp(
-      ctx,
-      users.get(author)!,
-      { text, replyTo: chirps[index].id },
-      at(CHIRPS[index][2] - after),
-    )
+    await postChirp(ctx, demo(author), { text, replyTo: chirps[index].id }, at(CHIRPS[index][2] - after))
   }
   for (const [who, index, after] of RECHIRPS) {
-    await rechirp(ctx, users.get(who)!, chirps[index].id, at(CHIRPS[index][2] - after))
+    await rechirp(ctx, demo(who), chirps[index].id, at(CHIRPS[index][2] - after))
   }
 
   // Likes: a few per chirp, within hours of it, so they group into "... and 3 others liked".

@@ -61,7 +61,7 @@ export function createViews(): Liquid {
       .split(/\s+/)
       .filter(Boolean)
       .slice(0, 2)
-      .map((w) => w[0]!.toUpperCase())
+      .map((w) => w[0].toUpperCase())
       .join(''),
   )
   return liquid

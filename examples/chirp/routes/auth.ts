@@ -1,5 +1,5 @@
 /** Sign in by picking a demo user, or create one. */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { createUser, findUser } from '../actions.js'
 import { UserError } from '../context.js'
 import { signIn, signOut } from '../session.js'
@@ -7,7 +7,12 @@ import { render } from '../views.js'
 
 export async function authRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.chirp
-  const page = async (request: any, reply: any, extra: Record<string, unknown> = {}, status = 200) => {
+  const page = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ) => {
     const users = await ctx.users.find({ order: { name: 'ASC' } })
     return render(ctx, request, reply, 'signin', { title: 'Sign in', users, ...extra }, status)
   }

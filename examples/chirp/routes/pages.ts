@@ -21,6 +21,13 @@ function cursor(value: unknown): string | undefined {
   return value
 }
 
+/** The signed-in user of a page only signed-in users reach (its route ran requireMe first). */
+function signedIn(request: FastifyRequest): User {
+  if (!request.me)
+    throw new Error(`${request.url} is for signed-in users: its route must call requireMe first`)
+  return request.me
+}
+
 /** Users `me` does not follow yet, for the sidebar. */
 async function suggestions(ctx: ChirpContext, me: User): Promise<User[]> {
   return ctx.users
@@ -39,7 +46,7 @@ export async function showHome(
   query: Record<string, unknown>,
   extra: Extra = {},
 ) {
-  const me = request.me!
+  const me = signedIn(request)
   const aggregated = query.view === 'aggregated'
   const kind: FeedKind = aggregated ? 'timeline_aggregated' : 'timeline'
   const page = await readFeed(ctx, kind, me.id, me.id, { before: cursor(query.before) })
@@ -94,7 +101,7 @@ export async function showChirp(
   })
   const liked = await likedChirps(
     ctx,
-    request.me!.id,
+    signedIn(request).id,
     [chirp, chirp.replyTo, ...replies].map((c) => ({ object: c })),
   )
   return render(
@@ -115,7 +122,7 @@ export async function showProfile(
   query: Record<string, unknown>,
   extra: Extra = {},
 ) {
-  const me = request.me!
+  const me = signedIn(request)
   const user = await ctx.users.findOneBy({ username: username.toLowerCase() })
   if (!user) {
     return render(
@@ -161,7 +168,7 @@ export async function showNotifications(
   query: Record<string, unknown>,
   extra: Extra = {},
 ) {
-  const me = request.me!
+  const me = signedIn(request)
   // Opening the page marks every group seen; the groups still show what was new.
   const page = await readFeed(ctx, 'notification', me.id, me.id, {
     before: cursor(query.before),

@@ -6,6 +6,8 @@ import { requireMe, safeBack } from '../session.js'
 import { fail, showProfile } from './pages.js'
 
 type Params = { Params: { username: string } }
+/** A follow form: where to go back to (checked by safeBack); a post may carry no form at all. */
+type FollowForm = Params & { Body: { back?: unknown } | undefined }
 
 export async function profileRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.chirp
@@ -26,12 +28,12 @@ export async function profileRoutes(app: FastifyInstance): Promise<void> {
     ['follow', follow],
     ['unfollow', unfollow],
   ] as const) {
-    app.post<Params>(`/u/:username/${path}`, async (request, reply) => {
+    app.post<FollowForm>(`/u/:username/${path}`, async (request, reply) => {
       const me = requireMe(request, reply)
       if (!me) return reply
       try {
         const target = await act(ctx, me, request.params.username)
-        return reply.redirect(safeBack((request.body as any)?.back, `/u/${target.username}`), 303)
+        return reply.redirect(safeBack(request.body?.back, `/u/${target.username}`), 303)
       } catch (error) {
         return fail(ctx, request, reply, error)
       }
