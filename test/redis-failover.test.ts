@@ -17,6 +17,7 @@ import { Redis } from 'ioredis'
 import { connect } from '../src/client/client.js'
 import { idToSk } from '../src/engine/ids.js'
 import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
+import { must } from './fixtures/must.js'
 import { eventually, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { ScratchPrefixes } from './fixtures/redis.js'
 
@@ -32,7 +33,10 @@ function worker(...args: string[]): Child {
   const proc = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', WORKER, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  return { proc, lines: createInterface({ input: proc.stdout! })[Symbol.asyncIterator]() }
+  return {
+    proc,
+    lines: createInterface({ input: must(proc.stdout, 'the worker stdout') })[Symbol.asyncIterator](),
+  }
 }
 
 async function waitFor(child: Child, line: string): Promise<void> {
@@ -131,7 +135,10 @@ describe('failures during a fan-out on a Redis Cluster', { skip }, () => {
       timelines,
       client,
       jobs,
-      prefix: new URL(`x://h/${timelines.slice(timelines.indexOf('?'))}`).searchParams.get('prefix')!,
+      prefix: must(
+        new URL(`x://h/${timelines.slice(timelines.indexOf('?'))}`).searchParams.get('prefix'),
+        'the Redis prefix',
+      ),
     }
   }
 
@@ -145,7 +152,7 @@ describe('failures during a fan-out on a Redis Cluster', { skip }, () => {
       .addActivity({ actor: 'celeb', verb: 'post', object: 'p:1' })
     await d.client.close()
     await waitFor(doomed, 'STALLED')
-    const sk = idToSk(added.id)!
+    const sk = must(idToSk(added.id), 'the sort key of the added activity')
     // Chunks 0-2 committed; chunk 3 wrote Redis and never committed.
     const [job] = await d.jobs()
     assert.ok(job?.cursor, 'the job is mid-way')
@@ -185,7 +192,10 @@ describe('failures during a fan-out on a Redis Cluster', { skip }, () => {
       3000,
     )
     const [running] = await d.jobs()
-    assert.ok(running && running.cursor! < '300', `still running when the master dies (${running?.cursor})`)
+    assert.ok(
+      running?.cursor != null && running.cursor < '300',
+      `still running when the master dies (${running?.cursor})`,
+    )
     cluster.kill(victim)
     // Every slot served by a live master again: the victim's replica took over.
     const masters = await cluster.healthy()
@@ -193,7 +203,7 @@ describe('failures during a fan-out on a Redis Cluster', { skip }, () => {
     // Back as a replica of the new master, so writes waiting for one replica (wait=1) go on.
     await cluster.restart(victim)
     await eventually(async () => (await d.jobs()).length === 0, 'the fan-out finishes', 9000)
-    const result = await audit(cluster, d.prefix, idToSk(added.id)!, 'user:celeb')
+    const result = await audit(cluster, d.prefix, must(idToSk(added.id), 'the sort key'), 'user:celeb')
     assert.deepEqual(
       { once: result.once, wrong: result.wrong.slice(0, 5), badGroups: result.badGroups },
       { once: 100_000, wrong: [], badGroups: [] },

@@ -16,6 +16,7 @@ import { connect, type EddyClient } from '../src/client/client.js'
 import { RuntimeStorage } from '../src/engine/runtime-storage.js'
 import { openRedisStore, type RedisStore, rebuildTimelines } from '../src/store/redis/index.js'
 import { PendingStorage, type TimelineStore } from '../src/store/store.js'
+import { must } from './fixtures/must.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
@@ -30,6 +31,12 @@ after(async () => {
 })
 
 /** A server on its own store, counting the store's page reads. */
+/** What these tests read from a feed page on the wire. */
+interface WirePage {
+  results: { id: string; text?: string; is_seen?: boolean }[]
+  unseen: number
+}
+
 interface Node {
   store?: RedisStore
   client: EddyClient
@@ -115,13 +122,13 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
   })
 
   /** The parsed body of a plain read of `feed` from a server. */
-  async function read(n: Node, feed: string, query = ''): Promise<any> {
+  async function read(n: Node, feed: string, query = ''): Promise<WirePage> {
     const [slug, id] = feed.split(':')
     const response = await fetch(`${n.url}/api/v1.0/feed/${slug}/${id}/?api_key=${KEY}${query}`, {
       headers: { authorization: token, 'stream-auth-type': 'jwt' },
     })
     assert.equal(response.status, 200)
-    return response.json()
+    return (await response.json()) as WirePage
   }
 
   /** Reads `feeds` on `n` twice and checks the second round came from its cache. */
@@ -169,29 +176,30 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
     await read(b, 'notification:reader', '&mark_seen=true')
     const page = await read(a, 'notification:reader')
     assert.equal(page.unseen, 0)
-    assert.ok(page.results.every((g: { is_seen: boolean }) => g.is_seen))
+    assert.ok(page.results.every((g) => g.is_seen))
   })
 
   it('moves the version on writes and rebuilds, not on reads, and never repeats it after Redis lost it', async () => {
-    const v0 = await a.store!.timelines.dataVersion()
-    await a.store!.timelines.readFlat('user:hot', { limit: 25, offset: 0 })
+    const store = must(a.store, 'the store server a opened')
+    const v0 = await store.timelines.dataVersion()
+    await store.timelines.readFlat('user:hot', { limit: 25, offset: 0 })
     assert.equal(await b.client.engine.dataVersion(), v0, 'both servers see one version; reads leave it')
     await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:1' })
-    const v1 = await a.store!.timelines.dataVersion()
+    const v1 = await store.timelines.dataVersion()
     assert.notEqual(v1, v0)
     // (Shapes unknown here: the rebuild clears the feeds it finds and writes nothing back.)
-    await rebuildTimelines(a.store!, { shape: () => undefined })
-    assert.notEqual(await a.store!.timelines.dataVersion(), v1, 'a rebuild rewrites Redis directly')
+    await rebuildTimelines(store, { shape: () => undefined })
+    assert.notEqual(await store.timelines.dataVersion(), v1, 'a rebuild rewrites Redis directly')
     // Redis without the counter (flushed, restarted without persistence): no version repeats,
     // so nothing cached before is served; the next write seeds it at a random value.
     const redis = new Redis(REDIS_URL)
     try {
       await redis.del(`${prefix}:{meta}:changes`)
-      const [x, y] = [await a.store!.timelines.dataVersion(), await a.store!.timelines.dataVersion()]
+      const [x, y] = [await store.timelines.dataVersion(), await store.timelines.dataVersion()]
       assert.notEqual(x, y)
       await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:2' })
-      const seeded = await a.store!.timelines.dataVersion()
-      assert.equal(await a.store!.timelines.dataVersion(), seeded)
+      const seeded = await store.timelines.dataVersion()
+      assert.equal(await store.timelines.dataVersion(), seeded)
       assert.ok(Number(seeded) > 1_000, `seeded at random, got ${seeded}`)
     } finally {
       redis.disconnect()
@@ -210,7 +218,7 @@ describe('a store opened from its URLs (as eddy serve opens it)', { skip }, () =
       for (let i = 0; i < 5; i++) await feed.addActivity({ actor: 'a', verb: `verb${i}`, object: `o:${i}` })
       const page = await feed.get({ limit: 5 })
       assert.deepEqual(
-        page.results.map((g: any) => g.verb),
+        page.results.map((g) => g.verb),
         ['verb4', 'verb3', 'verb2', 'verb1', 'verb0'],
         'three of the five groups are past the cap of 2',
       )

@@ -13,6 +13,7 @@ import { skToId, sortKey } from '../src/engine/ids.js'
 import { MAX_PAST_CAP_READ, READ_BATCH } from '../src/engine/past-cap-groups.js'
 import type { AggregatedGroup, NotificationGroup } from '../src/engine/read.js'
 import { openRedisStore, type RedisStore } from '../src/store/redis/index.js'
+import { must } from './fixtures/must.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
@@ -128,8 +129,9 @@ describe('grouped pages past the Redis cap', { skip }, () => {
             const { results, next } = await page(client, slug, user, options)
             byCursor.push(...results)
             if (next === '') break
-            assert.equal(new URL(next, 'http://x').searchParams.get('id_lt'), results.at(-1)!.id)
-            options = { limit, id_lt: results.at(-1)!.id }
+            const last = must(results.at(-1), 'a group on a page with a next link')
+            assert.equal(new URL(next, 'http://x').searchParams.get('id_lt'), last.id)
+            options = { limit, id_lt: last.id }
           }
           assert.deepEqual(byCursor.map(shape), expected, `limit ${limit} by id_lt`)
         }
@@ -273,7 +275,7 @@ describe('grouped pages past the Redis cap', { skip }, () => {
         const { results, next } = await page(client, 'notification', 'big', options)
         byCursor.push(...results)
         if (next === '') break
-        options = { limit: 2, id_lt: results.at(-1)!.id }
+        options = { limit: 2, id_lt: must(results.at(-1), 'a group on a page with a next link').id }
       }
       assert.deepEqual(byCursor.map(shape), all.map(shape))
       assert.equal(
@@ -365,7 +367,7 @@ describe('grouped pages past the Redis cap', { skip }, () => {
             }),
           }
         })
-        return { entries, next: entries.at(-1)!.sk }
+        return { entries, next: must(entries.at(-1), 'an entry past the cap').sk }
       }
       await assert.rejects(page(client, 'notification', 'n', { limit: 10 }), (error: EddyError) => {
         assert.equal(error.status_code, 400)

@@ -20,6 +20,7 @@ import type { EddyError } from '../src/engine/errors.js'
 import { StoreError } from '../src/store/errors.js'
 import { openRedisStore } from '../src/store/redis/index.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
+import { must } from './fixtures/must.js'
 import { eventually, PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
@@ -248,8 +249,9 @@ describe('postgres + redis store: a Redis outage', { skip }, () => {
       const count = async () =>
         Number((await schemas.rows<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".activities`))[0].n)
 
-      redis!.kill('SIGKILL')
-      await once(redis!, 'exit')
+      const server = must(redis, 'the Redis server this suite started')
+      server.kill('SIGKILL')
+      await once(server, 'exit')
       await assert.rejects(
         writer.feed('user', 'src').addActivity({ actor: 'src', verb: 'post', object: 'p:2' }),
         (error: EddyError) => {

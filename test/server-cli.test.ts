@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline'
 import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import stream from 'getstream'
+import { must } from './fixtures/must.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const NODE_ARGS = ['--conditions=eddy-source', '--import', 'tsx', CLI]
@@ -50,7 +51,7 @@ describe('eddy command', () => {
       EDDY_API_KEY: 'cli-key',
       EDDY_API_SECRET: 'cli-secret',
     })
-    const url = /urlOverride: \{ api: '([^']+)' \}/.exec(lines.at(-1)!)![1]
+    const url = must(/urlOverride: \{ api: '([^']+)' \}/.exec(lines.at(-1) ?? ''), 'the connect line')[1]
     assert.match(lines.join('\n'), /api key: cli-key/)
     const api = stream.connect('cli-key', 'cli-secret', 'app', { urlOverride: { api: url } })
     await api.feed('user', 'cli').addActivity({ actor: 'a', verb: 'v', object: 'o' })

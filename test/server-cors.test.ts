@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { must } from './fixtures/must.js'
 
 const KEY = 'cors-key'
 const SECRET = 'cors-secret'
@@ -154,7 +155,7 @@ describe('eddy serve --cors', () => {
           break
         }
       }
-      const api = /urlOverride: \{ api: '([^']+)' \}/.exec(line)![1]
+      const api = must(/urlOverride: \{ api: '([^']+)' \}/.exec(line), 'the connect line')[1]
       assert.match(line, /fayeUrl: 'http:\/\/127\.0\.0\.1:\d+\/faye'/)
       const ask = (origin: string) =>
         fetch(`${api}v1.0/feed/user/alice/?api_key=${KEY}`, {

@@ -13,11 +13,12 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import stream, { type StreamClient } from 'getstream'
 import { SignJWT } from 'jose'
 import { connect, type EddyClient } from '../src/client/client.js'
 import { PageCache } from '../src/server/page-cache.js'
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js'
+import { must } from './fixtures/must.js'
 
 const KEY = 'cache-key'
 const SECRET = 'cache-secret'
@@ -28,15 +29,16 @@ async function child(...args: string[]): Promise<void> {
   const proc = spawn(process.execPath, ['--conditions=eddy-source', '--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  for await (const line of createInterface({ input: proc.stdout! })) if (line === 'DONE') return
+  for await (const line of createInterface({ input: must(proc.stdout, 'the child stdout') }))
+    if (line === 'DONE') return
   throw new Error(`${args[0]} exited before it was done`)
 }
 
 /** A response body without its `duration`, which differs on every call. */
 const withoutDuration = (text: string) => text.replace(/,"duration":"[0-9.]+ms"}$/, '}')
 
-// The client's generic response types get in the way of asserting wire shapes.
-type Api = any
+/** The official client, as these tests drive it. */
+type Api = StreamClient
 
 describe('server page cache on SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eddy-page-cache-'))

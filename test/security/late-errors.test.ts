@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { clusterUnavailable } from '../fixtures/cluster.js'
+import { must } from '../fixtures/must.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
 
 const CHILD = new URL('../fixtures/late-error-child.ts', import.meta.url).pathname
@@ -33,11 +34,11 @@ async function startChild(args: string[], env: Record<string, string>) {
   )
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>
   let stderr = ''
-  child.stderr!.on('data', (chunk) => {
+  must(child.stderr, 'the child stderr').on('data', (chunk) => {
     stderr += chunk
   })
   const lines: string[] = []
-  const reader = createInterface({ input: child.stdout! })
+  const reader = createInterface({ input: must(child.stdout, 'the child stdout') })
   const idle = new Promise<void>((resolve, reject) => {
     reader.on('line', (line) => {
       lines.push(line)

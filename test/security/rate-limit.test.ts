@@ -14,15 +14,16 @@ import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { createServer, type RateLimitOptions } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import stream, { type NewActivity, type StreamClient } from 'getstream'
 import { parseRateLimit } from '../../src/server/rate-limit.js'
+import { must } from '../fixtures/must.js'
 import { rejection } from '../helpers.js'
 
 const KEY = 'limit-key'
 const SECRET = 'limit-secret'
 
-// The client's generic response types get in the way of asserting raw wire shapes.
-type Api = any
+/** The official client, as these tests drive it. */
+type Api = StreamClient
 
 /** A listening server and official clients for the app, alice and bob. */
 async function serve(rateLimit?: RateLimitOptions | false) {
@@ -75,7 +76,7 @@ describe('rate limits', () => {
     await limited(s.alice.feed('user', 'alice').get(), 3)
     // Bob has his own budget; alice's other endpoints have theirs; server tokens have no user budget.
     for (let i = 0; i < 3; i++) await s.bob.feed('user', 'alice').get()
-    await s.alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'o:1' })
+    await s.alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'o:1' } as NewActivity)
     for (let i = 0; i < 5; i++) await s.api.feed('user', 'alice').get()
   })
 
@@ -175,7 +176,7 @@ describe('rate limits', () => {
     })
     try {
       let url = ''
-      for await (const line of createInterface({ input: child.stdout! })) {
+      for await (const line of createInterface({ input: must(child.stdout, 'the child stdout') })) {
         const match = /urlOverride: \{ api: '([^']+)' \}/.exec(line)
         if (match) {
           url = match[1]

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { RedisFeedTransport } from 'eddy/redis'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import stream, { type RealTimeMessage, type StreamClient } from 'getstream'
 import { connect, type EddyClient } from '../../src/client/client.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from '../fixtures/redis.js'
 
@@ -50,7 +50,7 @@ describe('realtime across servers: one user cannot drown the shared listening se
   let served: EddyClient
   let writer: EddyClient
   const transports: RedisFeedTransport[] = []
-  const clients: any[] = []
+  const clients: StreamClient[] = []
 
   before(async () => {
     const prefix = prefixes.name()
@@ -102,8 +102,8 @@ describe('realtime across servers: one user cannot drown the shared listening se
       fayeUrl: `${origin}/faye`,
     })
     clients.push(bob)
-    const heard: any[] = []
-    await bob.feed('user', 'alice').subscribe((m: any) => heard.push(m))
+    const heard: RealTimeMessage[] = []
+    await bob.feed('user', 'alice').subscribe((m) => heard.push(m))
     await until(() => writer.engine.events.wants('user:alice'), "the writer learns of Bob's feed")
     await writer.feed('user', 'alice').addActivity({ actor: 'alice', verb: 'post', object: 'o:1' })
     await until(() => heard.length > 0, 'Bob hears the add made on the other instance')

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import stream from 'getstream'
+import { must } from '../fixtures/must.js'
 
 const CLI = new URL('../../src/cli/eddy.ts', import.meta.url).pathname
 const NODE_ARGS = ['--conditions=eddy-source', '--import', 'tsx', CLI]
@@ -37,10 +38,10 @@ function start(args: string[], env: Record<string, string> = {}): ChildProcess {
 /** Collects what `child` writes to stdout and stderr. */
 function collect(child: ChildProcess): () => string {
   let text = ''
-  child.stdout!.on('data', (chunk) => {
+  must(child.stdout, 'the child stdout').on('data', (chunk) => {
     text += chunk
   })
-  child.stderr!.on('data', (chunk) => {
+  must(child.stderr, 'the child stderr').on('data', (chunk) => {
     text += chunk
   })
   return () => text
@@ -54,11 +55,11 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
     const check = () => {
       if (/^connect:.*$/m.test(output())) resolve()
     }
-    child.stdout!.on('data', check)
+    must(child.stdout, 'the child stdout').on('data', check)
     child.once('exit', () => reject(new Error(`eddy exited early: ${output()}`)))
   })
   const text = output()
-  const url = /urlOverride: \{ api: '([^']+)' \}/.exec(text)![1]
+  const url = must(/urlOverride: \{ api: '([^']+)' \}/.exec(text), 'the connect line')[1]
   const keysFile = /^api secret: the apiSecret in (.+)$/m.exec(text)?.[1]
   return { child, output, url, keysFile }
 }
