@@ -17,9 +17,9 @@ import { Redis } from 'ioredis'
 import { connect } from '../src/client/client.js'
 import { idToSk } from '../src/engine/ids.js'
 import { clusterUnavailable, startCluster, type TestCluster } from './fixtures/cluster.js'
-import { must } from './fixtures/must.js'
 import { eventually, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { ScratchPrefixes } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const WORKER = new URL('./fixtures/queue-worker.ts', import.meta.url).pathname
 const skip = (await postgresUnavailable()) ?? (await clusterUnavailable())

@@ -13,9 +13,9 @@ import { skToId, sortKey } from '../src/engine/ids.js'
 import { MAX_PAST_CAP_READ, READ_BATCH } from '../src/engine/past-cap-groups.js'
 import type { AggregatedGroup, NotificationGroup } from '../src/engine/read.js'
 import { openRedisStore, type RedisStore } from '../src/store/redis/index.js'
-import { must } from './fixtures/must.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
 const schemas = new ScratchSchemas('pastcapgroups')

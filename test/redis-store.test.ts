@@ -20,9 +20,9 @@ import type { EddyError } from '../src/engine/errors.js'
 import { StoreError } from '../src/store/errors.js'
 import { openRedisStore } from '../src/store/redis/index.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
-import { must } from './fixtures/must.js'
 import { eventually, PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const run = promisify(execFile)

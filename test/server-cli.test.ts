@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline'
 import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import stream from 'getstream'
-import { must } from './fixtures/must.js'
+import { must } from './helpers.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const NODE_ARGS = ['--conditions=eddy-source', '--import', 'tsx', CLI]

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
-import { must } from './fixtures/must.js'
+import { must } from './helpers.js'
 
 const KEY = 'cors-key'
 const SECRET = 'cors-secret'

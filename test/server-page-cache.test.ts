@@ -18,7 +18,7 @@ import { SignJWT } from 'jose'
 import { connect, type EddyClient } from '../src/client/client.js'
 import { PageCache } from '../src/server/page-cache.js'
 import { openSqliteStore, type SqliteStore } from '../src/store/sqlite/index.js'
-import { must } from './fixtures/must.js'
+import { must } from './helpers.js'
 
 const KEY = 'cache-key'
 const SECRET = 'cache-secret'

@@ -16,7 +16,7 @@ import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream, { type StreamClient } from 'getstream'
 import sharp from 'sharp'
-import { must } from './fixtures/must.js'
+import { must } from './helpers.js'
 
 const KEY = 'uploads-key'
 const SECRET = 'uploads-secret'

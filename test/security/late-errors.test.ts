@@ -17,8 +17,8 @@ import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { clusterUnavailable } from '../fixtures/cluster.js'
-import { must } from '../fixtures/must.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
+import { must } from '../helpers.js'
 
 const CHILD = new URL('../fixtures/late-error-child.ts', import.meta.url).pathname
 const skipPg = await postgresUnavailable()

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import stream from 'getstream'
-import { must } from '../fixtures/must.js'
+import { must } from '../helpers.js'
 
 const CLI = new URL('../../src/cli/eddy.ts', import.meta.url).pathname
 const NODE_ARGS = ['--conditions=eddy-source', '--import', 'tsx', CLI]

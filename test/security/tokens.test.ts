@@ -12,7 +12,7 @@ import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream, { type StreamClient } from 'getstream'
 import { Authenticator, isCanonicalJwt, MAX_TOKEN_LENGTH } from '../../src/server/auth.js'
-import { must } from '../fixtures/must.js'
+import { must } from '../helpers.js'
 
 const KEY = 'tokens-key'
 const SECRET = 'tokens-secret'
