@@ -5,7 +5,7 @@
 import type { StoredReaction } from './store.js'
 
 /** A `reactions` table row as SQL returns it. */
-export interface ReactionRecord {
+export interface ReactionRow {
   id: string
   rk: string
   activity_id: string
@@ -17,7 +17,7 @@ export interface ReactionRecord {
 }
 
 /** A stored row as the seam's `StoredReaction`. */
-export function toReaction(r: ReactionRecord): StoredReaction {
+export function toReaction(r: ReactionRow): StoredReaction {
   return {
     id: r.id,
     rk: r.rk,

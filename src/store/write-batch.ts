@@ -130,7 +130,7 @@ export interface WriteBatch {
   chunkSize?: number
   /** How long the writer's lease on the accepted jobs lasts ({@link DEFAULT_LEASE_MS}). */
   leaseMs?: number
-  /** Audit-log entries committed with the write (see `reactions.ts`, R5). */
+  /** Audit-log entries committed with the write (see `reaction-store.ts`, R5). */
   audit?: AuditEntry[]
   /**
    * The caller is one of many concurrent requests: a store may hold this write briefly (SQLite:

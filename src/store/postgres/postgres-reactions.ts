@@ -8,7 +8,7 @@
  * LATERAL to an index range.
  */
 
-import { type ReactionRecord, toReaction } from '../reaction-rows.js'
+import { type ReactionRow, toReaction } from '../reaction-rows.js'
 import { refuseIfConditionsFailed, writeReactionBatch } from '../shared/reaction-batch.js'
 import type {
   ReactionBatch,
@@ -65,7 +65,7 @@ export class PostgresReactions implements ReactionStore {
     this.#session.check()
     if (ids.length === 0) return new Map()
     const rows = await this.#session.once('getReactions', (db) =>
-      db.rows<ReactionRecord>(this.#st.getMany, [ids]),
+      db.rows<ReactionRow>(this.#st.getMany, [ids]),
     )
     return new Map(rows.map((r) => [r.id, toReaction(r)]))
   }
@@ -96,7 +96,7 @@ export class PostgresReactions implements ReactionStore {
       for (const indexes of groups.values()) {
         const group = indexes.map((i) => queries[i])
         const { statement, values } = this.#listStatement(group)
-        const rows = await db.rows<ReactionRecord & { i: number }>(statement, values)
+        const rows = await db.rows<ReactionRow & { i: number }>(statement, values)
         for (const row of rows) out[indexes[row.i - 1]].push(toReaction(row))
       }
     })
@@ -221,7 +221,7 @@ export class PostgresReactions implements ReactionStore {
     const updates = batch.update ?? []
     if (updates.length === 0) return
     const ids = [...new Set(updates.map((u) => u.id))].sort(byKey)
-    const rows = await db.rows<ReactionRecord>(this.#st.lockUpdate, [ids])
+    const rows = await db.rows<ReactionRow>(this.#st.lockUpdate, [ids])
     const current = new Map(rows.map((r) => [r.id, toReaction(r)]))
     for (const u of updates) {
       const row = current.get(u.id)
@@ -244,8 +244,8 @@ export class PostgresReactions implements ReactionStore {
     move: (r: StoredReaction, n: number) => void,
   ): Promise<ReactionNode[]> {
     if (roots.length === 0) return []
-    const all: ReactionRecord[] = []
-    let level = await db.rows<ReactionRecord>(this.#st.lockUpdate, [
+    const all: ReactionRow[] = []
+    let level = await db.rows<ReactionRow>(this.#st.lockUpdate, [
       [...new Set(roots.map((r) => r.id))].sort(byKey),
     ])
     // Checked with the roots locked: a concurrent removal or update shows here, not after.
@@ -254,7 +254,7 @@ export class PostgresReactions implements ReactionStore {
       if (r.expect !== undefined && locked.get(r.id) !== r.expect) result.stale.push(r.id)
     while (level.length > 0) {
       all.push(...level)
-      level = await db.rows<ReactionRecord>(this.#st.lockChildren, [
+      level = await db.rows<ReactionRow>(this.#st.lockChildren, [
         level.map((r) => r.activity_id),
         level.map((r) => r.id),
       ])

@@ -1,5 +1,5 @@
 /**
- * The skeleton every store's reaction batch shares (R1 in `../reactions.ts`): a batch applies
+ * The skeleton every store's reaction batch shares (R1 in `../reaction-store.ts`): a batch applies
  * whole when every condition holds, and otherwise leaves nothing behind and reports what failed.
  * Each store supplies only its transaction and its row work; how a refusal unwinds that
  * transaction, and what the caller is told, is written here once.

@@ -4,7 +4,7 @@
  * and its subtree removals (R3) see no concurrent change; a failed condition rolls it back.
  */
 
-import { type ReactionRecord, toReaction } from '../reaction-rows.js'
+import { type ReactionRow, toReaction } from '../reaction-rows.js'
 import { refuseIfConditionsFailed, writeReactionBatch } from '../shared/reaction-batch.js'
 import type {
   ReactionBatch,
@@ -33,7 +33,7 @@ export class SqliteReactions implements ReactionStore {
     this.#check = check
     const st = statements(db)
     this.#st = st
-    const get = (id: string) => st.get.get(id) as ReactionRecord | undefined
+    const get = (id: string) => st.get.get(id) as ReactionRow | undefined
     const count = (activityId: string, parent: string, kind: string, n: number) =>
       st.count.run(activityId, parent, kind, n)
     this.#write = db.transaction((batch: ReactionBatch, result: ReactionWriteResult) => {
@@ -65,7 +65,7 @@ export class SqliteReactions implements ReactionStore {
         if (!root) continue
         const queue = [root]
         for (let row = queue.shift(); row; row = queue.shift()) {
-          queue.push(...(st.children.all(row.activity_id, row.id) as ReactionRecord[]))
+          queue.push(...(st.children.all(row.activity_id, row.id) as ReactionRow[]))
           if (!row.deleted) count(row.activity_id, row.parent, row.kind, -1)
           st.remove.run(row.id)
           result.removed.push(toReaction(row))
@@ -85,7 +85,7 @@ export class SqliteReactions implements ReactionStore {
 
   async getReactions(ids: string[]): Promise<Map<string, StoredReaction>> {
     this.#check()
-    const rows = this.#st.getMany.all(JSON.stringify(ids)) as ReactionRecord[]
+    const rows = this.#st.getMany.all(JSON.stringify(ids)) as ReactionRow[]
     return new Map(rows.map((r) => [r.id, toReaction(r)]))
   }
 
@@ -144,7 +144,7 @@ export class SqliteReactions implements ReactionStore {
     const sql = `SELECT * FROM reactions WHERE ${where.join(' AND ')}
       ORDER BY rk ${q.ascending ? 'ASC' : 'DESC'} LIMIT ${limit}`
     const statement = cached(this.#lists, sql, () => this.#db.prepare(sql))
-    return (statement.all(args) as ReactionRecord[]).map(toReaction)
+    return (statement.all(args) as ReactionRow[]).map(toReaction)
   }
 }
 

@@ -1,4 +1,4 @@
-/** Contract cases: reactions (R1–R4 of `store/reactions.ts`) and the audit log (R5). */
+/** Contract cases: reactions (R1–R4 of `store/reaction-store.ts`) and the audit log (R5). */
 import assert from 'node:assert/strict'
 import type { AuditEntry, Store, StoredReaction } from '../../store/store.js'
 import { WriteConflict } from '../../store/store.js'
