@@ -17,8 +17,11 @@ function methods(target: object): string[] {
   )
 }
 
-/** Methods that return a handle at once rather than a promise: documented to throw on bad input. */
-const SYNC = new Set(['feed', 'subscribe'])
+/**
+ * Methods that return a handle or a reference at once rather than a promise (getstream's too):
+ * documented to throw on bad input.
+ */
+const SYNC = new Set(['feed', 'subscribe', 'user', 'ref'])
 const HOSTILE: unknown[][] = [
   [],
   [null],
@@ -99,6 +102,8 @@ describe('async methods reject instead of throwing', () => {
     await assert.rejects(feed.addActivity({ actor: 'a', verb: 'v', object: 'o' }), EddyError)
     await callAll('closed client', client)
     await callAll('closed feed', feed)
+    await callAll('closed user', client.user('carol'))
+    await callAll('closed collections', client.collections)
   })
 
   it('the explicit ORM API rejects for a row that is no activity', async () => {
