@@ -16,6 +16,7 @@ import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { must } from '../helpers.js'
 
 const KEY = 'budget-key'
 const SECRET = 'budget-secret'
@@ -27,7 +28,7 @@ const CONCURRENCY = 200
 const hasProc = existsSync('/proc/self/clear_refs')
 function memoryKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(match![1])
+  return Number(must(match, `${field} in /proc/${pid}/status`)[1])
 }
 
 /** Runs `flood` and returns how much the server's peak memory rose over its resident size before. */
@@ -150,7 +151,7 @@ describe('an upload budget bounds the request bytes read at once (a child eddy s
   for (const [path, type, body] of routes) {
     it(`keeps memory flat under ${CONCURRENCY} concurrent ${(BODY / MiB).toFixed(1)} MiB bodies to ${path.split('?')[0]}`, async () => {
       let results: Answer[] = []
-      const growth = await memoryGrowth(child.pid!, async () => {
+      const growth = await memoryGrowth(must(child.pid, 'the server process id'), async () => {
         results = await flood(port, CONCURRENCY, path, body, type)
       })
       // Before the budget, the server read every body at once (CONCURRENCY × BODY, ~380 MiB):
