@@ -82,7 +82,9 @@ describe('Kysely specifics', () => {
   })
 
   it('a Kysely instance without trackedDialect is refused with the fix', async () => {
-    const plain = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) })
+    const plain = new Kysely<{
+      pins: { id: number; authorId: number; message: string | null; createdAt: string | null }
+    }>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) })
     await sql`CREATE TABLE pins (id INTEGER PRIMARY KEY, "authorId" INTEGER, message TEXT, "createdAt" TEXT)`.execute(
       plain,
     )

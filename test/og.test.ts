@@ -12,10 +12,11 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { must } from './helpers.js'
 
 const KEY = 'og-key'
 const SECRET = 'og-secret'
-type Api = any
+type Api = ReturnType<typeof stream.connect>
 
 const PAGE = `<!doctype html><html><head>
 <title>Fallback title</title>
@@ -107,14 +108,15 @@ describe('og/ link previews', () => {
     const { app, alice } = await eddy({ allowPrivate: true })
     apps.push(app)
     const url = `http://127.0.0.1:${port(one)}/page`
-    const og = await alice.og(url)
+    // Eddy answers `original_url` too (Stream does), which getstream's type leaves out.
+    const og = (await alice.og(url)) as Awaited<ReturnType<Api['og']>> & { original_url?: string }
     assert.equal(og.title, 'A day at the lake')
     assert.equal(og.description, 'Pictures of the lake')
     assert.equal(og.site_name, 'Lakes')
     assert.equal(og.original_url, url)
     assert.equal(og.favicon, `http://127.0.0.1:${port(one)}/icon.png`)
-    assert.equal(og.images[0].image, `http://127.0.0.1:${port(one)}/lake.jpg`)
-    assert.equal(og.images[0].width, 800)
+    assert.equal(must(og.images, 'the preview images')[0].image, `http://127.0.0.1:${port(one)}/lake.jpg`)
+    assert.equal(must(og.images, 'the preview images')[0].width, 800)
     assert.equal(typeof og.duration, 'string')
     // Cached: the page is not fetched again.
     const before = hits
