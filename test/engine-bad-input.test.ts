@@ -16,9 +16,13 @@ describe('every public entry point rejects garbage with an EddyError, never a Ty
   after(() => client.close())
 
   const junk: unknown[] = [null, undefined, 42, 'x', {}, [], [null], { ids: 'a' }, () => 1]
-  const calls: [string, (arg: any) => unknown][] = [
+  // `never`: each call takes whatever junk it is given, whatever its parameters' types say.
+  const calls: [string, (arg: never) => unknown][] = [
     // `{}` is valid options: open it in memory, so the test leaves no ./eddy.sqlite behind.
-    ['connect', (a) => connect(a === undefined ? null : isEmptyObject(a) ? { store: 'memory' } : a)],
+    [
+      'connect',
+      (a) => connect(a === undefined ? (null as never) : isEmptyObject(a) ? { store: 'memory' } : a),
+    ],
     ['feed', (a) => client.feed(a, a)],
     ['addActivity', (a) => client.feed('user', '1').addActivity(a)],
     ['addActivities', (a) => client.feed('user', '1').addActivities(a)],
@@ -51,7 +55,7 @@ describe('every public entry point rejects garbage with an EddyError, never a Ty
       for (const value of junk) {
         let outcome: unknown
         try {
-          outcome = await call(value)
+          outcome = await call(value as never)
         } catch (error) {
           assert.ok(error instanceof EddyError, `${name}(${String(value)}) threw ${(error as Error)?.stack}`)
           assert.equal(typeof error.detail, 'string')
