@@ -149,7 +149,9 @@ describe('postgres store: retries', { skip }, () => {
         await db.run(bump, [second])
       })
     await Promise.all([crossing(sessions[0], 1, 2), crossing(sessions[1], 2, 1)])
-    assert.equal(attempts, 3, 'one of the two ran twice')
+    // At least one ran again; the rows below show each committed exactly once. Under heavy load
+    // both backends can be chosen as deadlock victims and both run again (4 attempts, seen once).
+    assert.ok(attempts >= 3, `ran ${attempts} times: a deadlock victim must run again`)
     const rows = await scratch.rows<{ v: number }>(`SELECT v FROM "${schema}".t ORDER BY k`)
     assert.deepEqual(
       rows.map((r) => r.v),
