@@ -10,14 +10,20 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import stream, { type StreamClient } from 'getstream'
 import { forbidden } from '../fixtures/attack.js'
 
 const KEY = 'scope-key'
 const SECRET = 'scope-secret'
 
-// The client's generic response types get in the way of asserting raw wire shapes.
-type Api = any
+/** The official client, as these tests drive it. */
+type Api = StreamClient
+
+/** What these tests read from a raw answer: Stream's error code, or the results (a page or the follow stats). */
+interface RawAnswer {
+  code?: number
+  results?: unknown
+}
 
 describe('scope claims name one feed each', () => {
   let app: FastifyInstance
@@ -52,7 +58,7 @@ describe('scope claims name one feed each', () => {
       headers: { authorization: token, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
-    return { status: res.status, body: (await res.json()) as Api }
+    return { status: res.status, body: (await res.json()) as RawAnswer }
   }
 
   it('a token for timeline_aggregated:bob does not reach timeline:_aggregatedbob', async () => {
@@ -86,14 +92,14 @@ describe('scope claims name one feed each', () => {
     const all: string = api.getOrCreateToken()
     const stored = await raw(all, 'GET', 'feed/timeline/_aggregatedbob/')
     assert.deepEqual(
-      stored.body.results.map((a: Api) => a.verb),
+      (stored.body.results as { verb: string }[]).map((a) => a.verb),
       ['secret'],
     )
     assert.deepEqual((await raw(all, 'GET', 'feed/timeline/_aggregatedbob/following/')).body.results, [])
   })
 
   it("matches only Stream's claim formats: `*`, or `<slug><userId>` in a comma list", async () => {
-    const token = (feedId: string) => (stream as Api).JWTScopeToken(SECRET, '*', '*', { feedId })
+    const token = (feedId: string) => stream.JWTScopeToken(SECRET, '*', '*', { feedId })
     const status = async (feedId: string, query: string) =>
       (await raw(token(feedId), 'GET', `stats/follow/?${query}`)).status
     assert.equal(await status('useralice,timelinebob', 'followers=user:alice&following=timeline:bob'), 200)
@@ -115,7 +121,7 @@ describe('scope claims name one feed each', () => {
     const alice: string = api.feed('user', 'alice').token
     const ok = await raw(alice, 'GET', 'stats/follow/?followers=user:alice&following=user:alice')
     assert.equal(ok.status, 200)
-    assert.equal(ok.body.results.following.count, 1)
+    assert.equal((ok.body.results as { following: { count: number } }).following.count, 1)
     assert.equal((await raw(alice, 'GET', 'stats/follow/?following=user:alice')).status, 200)
     for (const query of [
       'followers=user:alice&following=timeline:bob',
