@@ -120,6 +120,32 @@ describe('route schemas', () => {
     )
   })
 
+  it('lets a user token leave the actor out, one activity or a batch: it acts as itself', async () => {
+    const one = await call(
+      { method: 'POST', url: '/api/v1.0/feed/user/alice/', payload: { verb: 'post', object: 'o:2' } },
+      alice,
+    )
+    assert.equal(one.statusCode, 200, one.body)
+    assert.equal(one.json().actor, 'SU:alice')
+    const batch = await call(
+      {
+        method: 'POST',
+        url: '/api/v1.0/feed/user/alice/',
+        payload: { activities: [{ verb: 'post', object: 'o:3' }] },
+      },
+      alice,
+    )
+    assert.equal(batch.statusCode, 200, batch.body)
+    assert.equal(batch.json().activities[0].actor, 'SU:alice')
+    // A server token acts as nobody: the engine asks for the actor.
+    const server = await call({
+      method: 'POST',
+      url: '/api/v1.0/feed/user/alice/',
+      payload: { verb: 'post', object: 'o:4' },
+    })
+    rejected(server, /actor/, 'actor')
+  })
+
   it('keeps what Stream accepts: custom fields, a single change, an empty reaction update', async () => {
     const added = await call(
       {

@@ -65,7 +65,13 @@ export const Activity = Type.Object(
 /** An activity to add: `actor`, `verb`, `object` and optional Stream fields, plus custom fields. */
 export const NewActivity = Type.Object(
   {
-    actor: Type.Unknown({ description: 'a string such as `SU:alice` or `user:1`' }),
+    // Optional here: a user token may leave it out and act as itself (engine/policy.ts makes it
+    // `SU:<user>`); the engine refuses a missing actor from a server token.
+    actor: Type.Optional(
+      Type.Unknown({
+        description: 'a string such as `SU:alice` or `user:1`; a user token may leave it out (`SU:<user>`)',
+      }),
+    ),
     verb: Type.Unknown({ description: 'a string, e.g. `post`' }),
     object: Type.Unknown({ description: 'a string such as `post:1`' }),
     time: Type.Optional(
