@@ -1,8 +1,14 @@
-/** A V3 test server: `eddy serve`'s app on a store, with the official node-sdk and feeds-client pointed at it. */
+/**
+ * A V3 test server: `eddy serve`'s app on a store, with the official node-sdk and feeds-client
+ * pointed at it. `v3Stores()` is the list the V3 flows loop over: every store (memory, SQLite,
+ * PostgreSQL, PostgreSQL + Redis), so a V3 feature tested here is tested on each of them.
+ */
 import { StreamClient } from '@stream-io/node-sdk'
 import { WebSocket } from 'ws'
-import type { EddyClient } from '../../src/client/client.js'
+import { type ConnectOptions, connect, type EddyClient } from '../../src/client/client.js'
+import { RedisFeedTransport } from '../../src/realtime/redis-transport.js'
 import { createServer } from '../../src/server/index.js'
+import { everyStore, type StoreKind } from '../fixtures/every-store.js'
 import { open } from '../helpers.js'
 
 // The feeds-client needs a global WebSocket (Node 22 has one; Node 20 takes ws's, which it matches).
@@ -31,9 +37,29 @@ export interface V3Server {
   close(): Promise<void>
 }
 
-/** Starts a server on `store` (a STORES entry). */
-export async function startV3(store: { spec: () => string }): Promise<V3Server> {
-  const eddy = open(store)
+/**
+ * Every store for the V3 flows of one test file (`label` names its scratch PostgreSQL schemas and
+ * Redis prefixes, dropped when the file ends); PostgreSQL and Redis carry a skip reason when their
+ * servers are not reachable.
+ */
+export async function v3Stores(label: string): Promise<StoreKind[]> {
+  return (await everyStore(label)).stores
+}
+
+/** A store to serve: a `v3Stores()` entry, or a STORES entry (memory, SQLite). */
+export type V3Store = { options: () => ConnectOptions } | { spec: () => string }
+
+/**
+ * Starts a server on `store`. With Redis timelines it also carries realtime on the Redis
+ * transport, as `eddy serve --timelines` does, so events cross servers sharing that Redis.
+ */
+export async function startV3(store: V3Store): Promise<V3Server> {
+  const options = 'options' in store ? store.options() : undefined
+  const eddy = options ? connect(options) : open(store as { spec: () => string })
+  const transport = options?.timelines
+    ? await RedisFeedTransport.open({ redis: options.timelines, refreshMs: 100 })
+    : undefined
+  transport?.attach(eddy.engine.events)
   const app = createServer({ apiKey: KEY, apiSecret: SECRET, client: eddy })
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   const server = new StreamClient(KEY, SECRET, { basePath: base, timeout: 5000 })
@@ -52,6 +78,7 @@ export async function startV3(store: { spec: () => string }): Promise<V3Server> 
     async close() {
       for (const c of clients) await c.disconnectUser().catch(() => undefined)
       await app.close()
+      await transport?.close()
       await eddy.close()
     },
   }
