@@ -5,8 +5,8 @@ import type { FeedMessage } from '../engine/events.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { checkOptionNames } from '../engine/option-names.js'
 import { GET_FEED_OPTIONS, type GetFeedOptions } from '../engine/read.js'
-import type { FollowRow } from '../store/store.js'
 import { duration } from '../wire/duration.js'
+import { type FollowRelation, relations } from '../wire/follows.js'
 import { streamLinks } from '../wire/links.js'
 import { type APIResponse, type FeedResponse, feedResponse } from '../wire/responses.js'
 import type { ActivityInput, ActivityOf, NoFields } from './types.js'
@@ -14,16 +14,8 @@ import type { ActivityInput, ActivityOf, NoFields } from './types.js'
 /** A realtime subscription (`feed.subscribe`): `cancel()` it; awaiting it resolves once active. */
 export type FeedSubscription = Promise<void> & { cancel(): void }
 
-/** Stream's `{ duration }` envelope. */
-export type { APIResponse }
-
-/** One follow relation as listed by `followers()` and `following()`. */
-export interface FollowRelation {
-  feed_id: string
-  target_id: string
-  created_at: string
-  updated_at: string
-}
+/** Stream's `{ duration }` envelope, and one follow relation as `followers()`/`following()` list it. */
+export type { APIResponse, FollowRelation }
 
 /** Options of `followers()` and `following()`. */
 export interface GetFollowOptions {
@@ -38,16 +30,6 @@ const FOLLOW_LIST_OPTIONS = Object.keys({
   offset: true,
   filter: true,
 } satisfies Record<keyof GetFollowOptions, true>)
-
-/** Maps stored follow rows to Stream's relation shape. */
-export function relations(rows: FollowRow[]): FollowRelation[] {
-  return rows.map((r) => ({
-    feed_id: r.source,
-    target_id: r.target,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-  }))
-}
 
 /**
  * A feed: `client.feed('user', '42')`. Methods mirror getstream's names, arguments and results.

@@ -21,6 +21,11 @@ export const MAX_BODY_DEPTH = 80
  */
 export const MAX_VALUES = 10_240
 
+/** Most users one batch call (add, get, delete) may carry. */
+export const MAX_USERS = 100
+/** Most collection entries one upsert, select or deleteMany call may carry. */
+export const MAX_ENTRIES = 1_000
+
 /** How deep and how large a value may be, and what to call it in errors. */
 export interface Bounds {
   depth: number

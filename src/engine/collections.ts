@@ -7,6 +7,7 @@
  */
 import type { AuditEntry, DocRow, DocumentStore } from '../store/store.js'
 import { auditEntry } from './audit.js'
+import { MAX_ENTRIES } from './bounds.js'
 import {
   collectionKind,
   type EntryObject,
@@ -18,9 +19,6 @@ import {
 } from './documents.js'
 import { conflict, inputError, notAllowed, notFound } from './errors.js'
 import { randomId } from './ids.js'
-
-/** Most entries one upsert, select or deleteMany call may carry. */
-export const MAX_ENTRIES = 1_000
 
 /** Attempts of an entry read-modify-write before it gives up with a 409. */
 const MAX_ATTEMPTS = 20

@@ -6,11 +6,9 @@
  */
 import type { AuditEntry, DocumentStore } from '../store/store.js'
 import { auditEntry } from './audit.js'
+import { MAX_USERS } from './bounds.js'
 import { requireData, requireId, USER_KIND, type UserObject, userObject } from './documents.js'
 import { conflict, inputError, notAllowed, notFound } from './errors.js'
-
-/** Most users one batch call may carry. */
-export const MAX_USERS = 100
 
 /** A user with the follow counts `get({ withFollowCounts })` adds (Stream's profile). */
 export type UserProfile = UserObject & { followers_count?: number; following_count?: number }

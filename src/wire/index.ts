@@ -3,6 +3,7 @@
  * `next` URLs (the engine returns cursors and takes a links port) and `duration`.
  */
 export { duration, timed, withDurationJson } from './duration.js'
+export { type FollowRelation, relations } from './follows.js'
 export { type FeedLinkOptions, feedNextLink, streamLinks } from './links.js'
 export {
   type AggregatedFeedResponse,

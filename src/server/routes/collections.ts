@@ -1,6 +1,6 @@
 /** Collection routes: entry add/get/update/delete, and the server-only upsert, select and deleteMany. */
 import type { FastifyInstance } from 'fastify'
-import { MAX_ENTRIES } from '../../engine/collections.js'
+import { MAX_ENTRIES } from '../../engine/bounds.js'
 import { requireServer, userOf } from '../auth.js'
 import { qlist, qstr, route, type ServerContext, timed } from '../context.js'
 import * as schema from '../schemas/documents.js'

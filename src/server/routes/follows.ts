@@ -1,7 +1,7 @@
 /** Follow routes: follow, unfollow, followers, following, follow stats, follow_many, unfollow_many. */
 import type { FastifyInstance } from 'fastify'
-import { relations } from '../../client/feed.js'
 import { inputError } from '../../engine/errors.js'
+import { relations } from '../../wire/follows.js'
 import { requireOwn, requireRead, requireServer } from '../auth.js'
 import { qbool, qstr, route, type ServerContext, timed } from '../context.js'
 import * as schema from '../schemas/follows.js'

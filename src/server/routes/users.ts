@@ -1,6 +1,6 @@
 /** User routes: create (or get_or_create), get (with follow counts), update, delete, and the batch calls. */
 import type { FastifyInstance } from 'fastify'
-import { MAX_USERS } from '../../engine/users.js'
+import { MAX_USERS } from '../../engine/bounds.js'
 import { requireServer, userOf } from '../auth.js'
 import { qbool, qlist, route, type ServerContext, timed } from '../context.js'
 import * as schema from '../schemas/documents.js'

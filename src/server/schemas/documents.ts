@@ -1,7 +1,6 @@
 /** Schemas of the user, collection and audit-log routes (stream-api.md §3.2, §3.7). */
 import { Type } from 'typebox'
-import { MAX_ENTRIES } from '../../engine/collections.js'
-import { MAX_USERS } from '../../engine/users.js'
+import { MAX_ENTRIES, MAX_USERS } from '../../engine/bounds.js'
 import { Empty, ERRORS, param, query, timedObject } from './common.js'
 
 const Data = Type.Unknown({ description: 'an object, at most 10 KB of JSON' })
