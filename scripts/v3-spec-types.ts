@@ -56,6 +56,7 @@ export const SERVED = [
   'UpdateBookmark',
   'DeleteBookmark',
   'QueryBookmarks',
+  'CreateGuest',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */

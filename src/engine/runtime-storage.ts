@@ -107,6 +107,7 @@ export class RuntimeStorage implements StorageAdapter {
       putDoc: (kind, id, data, mode, ifUpdatedAt) =>
         call('documents', (p) => p.putDoc(kind, id, data, mode, ifUpdatedAt)),
       deleteDocs: (kind, ids) => call('documents', (p) => p.deleteDocs(kind, ids)),
+      listDocs: (kind, after, limit) => call('documents', (p) => p.listDocs(kind, after, limit)),
     }
     this.reactions = {
       write: (batch) => call('reactions', (p) => p.write(batch)),

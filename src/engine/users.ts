@@ -139,6 +139,13 @@ export class Users {
     return (await this.#ctx.documents.getDocs(USER_KIND, ids)).map(userObject)
   }
 
+  /** One page of users in id order (byte order), each after `after` when given; 1 to 1,000 a page. */
+  async list(after: string | undefined, limit: number): Promise<UserObject[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
+      throw inputError('limit must be an integer from 1 to 1000', limit, 'limit')
+    return (await this.#ctx.documents.listDocs(USER_KIND, after, limit)).map(userObject)
+  }
+
   /** Deletes the users with these ids; resolves with the ids that existed. */
   async deleteMany(ids: unknown[]): Promise<string[]> {
     const checked = ids.map((id) => requireId(id, 'ids'))

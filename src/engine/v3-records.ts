@@ -11,6 +11,8 @@ import type { DocRow, DocumentStore } from '../store/store.js'
 const FEED_KIND = 'v3_feed'
 /** Document kind mapping an activity's own V3 id to the engine's sort key. */
 const ACTIVITY_ID_KIND = 'v3_activity'
+/** Document kind of a user's V3 role, kept only for roles other than `user` (guests). */
+const USER_ROLE_KIND = 'v3_user'
 
 /** The V3 records use cases. */
 export class V3Records {
@@ -57,5 +59,23 @@ export class V3Records {
   /** Forgets an activity's own V3 id. */
   async releaseActivityId(id: string): Promise<void> {
     await this.#documents.deleteDocs(ACTIVITY_ID_KIND, [id])
+  }
+
+  /** The V3 roles of these users that have one other than `user`, by id. */
+  async roles(ids: string[]): Promise<Map<string, string>> {
+    const docs = ids.length === 0 ? [] : await this.#documents.getDocs(USER_ROLE_KIND, ids)
+    return new Map(
+      docs.filter((d) => typeof d.data.role === 'string').map((d) => [d.id, String(d.data.role)]),
+    )
+  }
+
+  /** Records a user's V3 role (written after the user itself, so it never names someone else). */
+  async putRole(id: string, role: string): Promise<void> {
+    await this.#documents.putDoc(USER_ROLE_KIND, id, { role }, 'upsert')
+  }
+
+  /** Forgets the V3 roles of deleted users. */
+  async deleteRoles(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.#documents.deleteDocs(USER_ROLE_KIND, ids)
   }
 }

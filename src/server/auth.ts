@@ -3,7 +3,7 @@
  * server tokens and Stream's default permission policy for user tokens (stream-api.md §2).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { errors as joseErrors, jwtVerify } from 'jose'
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { mayReadFeed, type Reader } from '../engine/read-policy.js'
 import { apiKeyError, notAllowed, signatureError } from './errors.js'
@@ -102,6 +102,14 @@ export class Authenticator {
         'HTTP Signature authentication is not accepted: it signs the method, path and date but not the body; send a JWT signed with the API secret',
       )
     return this.verify(token)
+  }
+
+  /** A user token for `userId`, signed with the app's secret (V3's CreateGuest hands one out). */
+  signUserToken(userId: string): Promise<string> {
+    return new SignJWT({ user_id: userId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuedAt()
+      .sign(this.#secret)
   }
 
   /** Throws 401 unless `apiKey` is this app's key (compared in constant time). */

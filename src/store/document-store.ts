@@ -32,4 +32,10 @@ export interface DocumentStore {
 
   /** Deletes documents; resolves with how many existed. */
   deleteDocs(kind: string, ids: string[]): Promise<number>
+
+  /**
+   * One page of a kind's documents in id order (byte order of the UTF-8 ids): at most `limit`
+   * (1 to 1,000), each with an id after `after` when given.
+   */
+  listDocs(kind: string, after: string | undefined, limit: number): Promise<DocRow[]>
 }

@@ -7,6 +7,7 @@ import type { ServerContext } from '../server/context.js'
 import { activityRoutes } from './activities.js'
 import { feedRoutes } from './feed-routes.js'
 import { followRoutes } from './follows.js'
+import { guestRoutes } from './guests.js'
 import { type Edge, v3Errors, v3route } from './http.js'
 import { Hub } from './hub.js'
 import { reactionRoutes } from './reactions.js'
@@ -29,6 +30,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
         },
       }))
       userRoutes(edge)
+      guestRoutes(edge)
       feedRoutes(edge, hub)
       activityRoutes(edge, hub)
       followRoutes(edge, hub)

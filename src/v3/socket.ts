@@ -136,7 +136,8 @@ export function attachSocket(
         userId = caller.userId
         perUser.set(userId, count + 1)
         const row = await upsertUser(ctx, details, 'user_details', true)
-        me = fullUser(row.id, row)
+        const roles = await ctx.engine.v3.roles([row.id])
+        me = fullUser(row.id, row, roles.get(row.id))
       } else if (caller.kind === 'anonymous') {
         userId = '!anon'
         me = fullUser('!anon')

@@ -10,13 +10,14 @@ import type { ServerContext } from '../server/context.js'
 import type { FullUserResponse, UserRequest, UserResponse } from './gen/spec.js'
 import { type Edge, requireApp, requireSelf, v3route } from './http.js'
 import { rfc3339 } from './time.js'
+import { parseUserQuery, queryUsers } from './user-query.js'
 
 /** Most users one UpdateUsers call may carry (Stream's limit). */
 const MAX_USERS = 100
 const NOW = () => new Date().toISOString()
 
 /** A stored user as V3's UserResponse (a user with no document yet: its id, as Stream shows unknown users). */
-export function userResponse(id: string, doc?: UserObject): UserResponse {
+export function userResponse(id: string, doc?: UserObject, role = 'user'): UserResponse {
   const data = { ...(doc?.data ?? {}) }
   const name = typeof data.name === 'string' ? data.name : undefined
   const image = typeof data.image === 'string' ? data.image : undefined
@@ -31,7 +32,7 @@ export function userResponse(id: string, doc?: UserObject): UserResponse {
     custom: data,
     language: '',
     online: false,
-    role: 'user',
+    role,
     teams: [],
     invisible: false,
     shadow_banned: false,
@@ -42,9 +43,9 @@ export function userResponse(id: string, doc?: UserObject): UserResponse {
 }
 
 /** A stored user as V3's FullUserResponse (UpdateUsers, QueryUsers, the WebSocket's `me`). */
-export function fullUser(id: string, doc?: UserObject): FullUserResponse {
+export function fullUser(id: string, doc?: UserObject, role?: string): FullUserResponse {
   return {
-    ...userResponse(id, doc),
+    ...userResponse(id, doc, role),
     blocked_user_ids: [],
     devices: [],
     invisible: false,
@@ -154,32 +155,9 @@ export function userRoutes(edge: Edge): void {
     return { users: out, membership_deletion_task_id: '' }
   })
 
-  v3route(edge, 'GET', '/users', async ({ caller, query }) => {
-    const raw = typeof query.payload === 'string' ? query.payload : '{}'
-    let payload: { filter_conditions?: { id?: unknown }; limit?: unknown }
-    try {
-      payload = JSON.parse(raw)
-    } catch {
-      throw inputError('payload must be JSON', raw.slice(0, 100), 'payload')
-    }
-    const idFilter = payload.filter_conditions?.id
-    let ids: string[] = []
-    if (typeof idFilter === 'string') ids = [idFilter]
-    else if (idFilter && typeof idFilter === 'object') {
-      const f = idFilter as { $eq?: unknown; $in?: unknown }
-      if (typeof f.$eq === 'string') ids = [f.$eq]
-      else if (Array.isArray(f.$in)) ids = f.$in.filter((v): v is string => typeof v === 'string')
-    } else
-      throw inputError(
-        'Eddy queries users by id only: filter_conditions { id: { $in: [...] } }',
-        payload,
-        'payload',
-      )
-    if (ids.length > MAX_USERS)
-      throw inputError(`at most ${MAX_USERS} ids`, ids.length, 'filter_conditions.id')
-    if (caller.kind === 'anonymous') throw inputError('anonymous callers cannot query users', '', 'payload')
-    const docs = await people.getMany(ids.map((id) => requireId(id, 'filter_conditions.id')))
-    return { users: docs.map((d) => fullUser(d.id, d)) }
+  v3route(edge, 'GET', '/users', async ({ query }) => {
+    // Anyone with the app's key may look users up (anonymous visitors and guests too): profiles are public.
+    return { users: await queryUsers(ctx, parseUserQuery(query.payload)) }
   })
 
   v3route(edge, 'POST', '/users/delete', async ({ caller, body }) => {
@@ -187,7 +165,8 @@ export function userRoutes(edge: Edge): void {
     const ids = body.user_ids
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_USERS)
       throw inputError(`user_ids must be a list of 1 to ${MAX_USERS} ids`, ids, 'user_ids')
-    await people.deleteMany(ids)
+    const deleted = await people.deleteMany(ids)
+    await ctx.engine.v3.deleteRoles(deleted)
     return { task_id: crypto.randomUUID() }
   })
 }

@@ -60,4 +60,20 @@ export class MemoryDocuments implements DocumentStore {
     for (const id of ids) if (this.#docs.delete(`${kind}\u0000${id}`)) n++
     return n
   }
+
+  async listDocs(kind: string, after: string | undefined, limit: number): Promise<DocRow[]> {
+    this.#check()
+    // The memory store keeps no id index: a page scans the documents (fine at its sizes).
+    const prefix = `${kind}\u0000`
+    const page: DocRow[] = []
+    for (const [key, doc] of this.#docs)
+      if (key.startsWith(prefix) && (after === undefined || byteOrder(doc.id, after) > 0)) page.push(doc)
+    page.sort((a, b) => byteOrder(a.id, b.id))
+    return page.slice(0, limit).map((d) => structuredClone(d))
+  }
+}
+
+/** Compares ids as SQL's binary collation does (UTF-8 bytes), which differs from `<` past U+FFFF. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b))
 }

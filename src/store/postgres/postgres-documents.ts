@@ -55,6 +55,14 @@ export class PostgresDocuments implements DocumentStore {
     if (ids.length === 0) return 0
     return this.#session.once('deleteDocs', (db) => db.run(this.#st.delete, [kind, ids]))
   }
+
+  async listDocs(kind: string, after: string | undefined, limit: number): Promise<DocRow[]> {
+    this.#session.check()
+    const rows = await this.#session.once('listDocs', (db) =>
+      db.rows<DocRecord>(this.#st.list, [kind, after ?? null, limit]),
+    )
+    return rows.map(toDoc)
+  }
 }
 
 function statements(s: string) {
@@ -69,6 +77,8 @@ function statements(s: string) {
     upsert: sql(`INSERT INTO ${s}.docs AS d (${columns}) VALUES ($1, $2, $3, $4, $4)
       ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at
       RETURNING ${columns}`),
+    list: sql(`SELECT ${columns} FROM ${s}.docs WHERE kind = $1 AND ($2::text IS NULL OR id > $2)
+      ORDER BY id LIMIT $3`),
     delete: sql(`DELETE FROM ${s}.docs WHERE kind = $1 AND id = ANY($2::text[])`),
   }
 }

@@ -11,6 +11,7 @@ export class SqliteDocuments implements DocumentStore {
   readonly #get: Statement
   readonly #updatedAt: Statement
   readonly #delete: Statement
+  readonly #list: Statement
   readonly #statements: Record<Mode, Statement>
   readonly #put: Transaction<
     (kind: string, id: string, data: string, mode: Mode, ifUpdatedAt?: string) => DocRecord | undefined
@@ -21,6 +22,9 @@ export class SqliteDocuments implements DocumentStore {
     this.#check = check
     this.#get = db.prepare('SELECT * FROM docs WHERE kind = ? AND id IN (SELECT value FROM json_each(?))')
     this.#updatedAt = db.prepare('SELECT updated_at FROM docs WHERE kind = ? AND id = ?').pluck()
+    this.#list = db.prepare(
+      'SELECT * FROM docs WHERE kind = :kind AND (:after IS NULL OR id > :after) ORDER BY id LIMIT :limit',
+    )
     this.#delete = db.prepare('DELETE FROM docs WHERE kind = ? AND id IN (SELECT value FROM json_each(?))')
     this.#statements = {
       insert: db.prepare(
@@ -66,5 +70,11 @@ export class SqliteDocuments implements DocumentStore {
   async deleteDocs(kind: string, ids: string[]): Promise<number> {
     this.#check()
     return this.#deleteMany.immediate(kind, JSON.stringify(ids))
+  }
+
+  async listDocs(kind: string, after: string | undefined, limit: number): Promise<DocRow[]> {
+    this.#check()
+    const rows = this.#list.all({ kind, after: after ?? null, limit }) as DocRecord[]
+    return rows.map(toDoc)
   }
 }

@@ -64,4 +64,18 @@ export function docTests(test: Test): void {
     )
     assert.deepEqual((await docs.getDocs('collection:food', ['f1']))[0].data, { owner: 'ann', n: 2 })
   })
+
+  test("lists a kind's documents in id order, a page after a given id", async (store) => {
+    const docs = store.documents
+    for (const id of ['b', 'a', 'c_2', 'c-1', 'B']) await docs.putDoc('user', id, { id }, 'insert')
+    await docs.putDoc('food', 'a0', {}, 'insert')
+    const ids = (rows: { id: string }[]) => rows.map((r) => r.id)
+    assert.deepEqual(ids(await docs.listDocs('user', undefined, 10)), ['B', 'a', 'b', 'c-1', 'c_2'])
+    assert.deepEqual(ids(await docs.listDocs('user', 'a', 2)), ['b', 'c-1'])
+    assert.deepEqual(ids(await docs.listDocs('user', 'c_2', 2)), [])
+    const [first] = await docs.listDocs('user', undefined, 1)
+    assert.deepEqual(first?.data, { id: 'B' })
+    assert.equal(typeof first?.createdAt, 'string')
+    assert.deepEqual(await docs.listDocs('nothing', undefined, 5), [])
+  })
 }

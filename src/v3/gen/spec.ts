@@ -328,6 +328,7 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'UpdateBookmark',
   'DeleteBookmark',
   'QueryBookmarks',
+  'CreateGuest',
 ])
 
 /** Error response */
@@ -1202,6 +1203,16 @@ export interface ConnectUserDetailsRequest {
   language?: string
   name?: string
   privacy_settings?: PrivacySettingsResponse
+}
+
+export interface CreateGuestRequest {
+  user: UserRequest
+}
+
+export interface CreateGuestResponse {
+  access_token: string
+  duration: string
+  user: UserResponse
 }
 
 export interface DataDogInfo {
