@@ -57,6 +57,9 @@ export const SERVED = [
   'DeleteBookmark',
   'QueryBookmarks',
   'CreateGuest',
+  'MarkActivity',
+  'GetOrCreateFeedGroup',
+  'GetFeedGroup',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */
@@ -82,6 +85,7 @@ const EVENTS = [
   'CommentReactionAddedEvent',
   'CommentReactionDeletedEvent',
   'NotificationFeedUpdatedEvent',
+  'ActivityMarkEvent',
 ]
 
 interface Schema {

@@ -22,7 +22,8 @@ import { deadJobMetrics } from './dead-jobs.js'
 import { inputError } from './errors.js'
 import type { FeedEvents } from './events.js'
 import { workQueue } from './fanout-queue.js'
-import type { FeedGroup, FeedRef } from './feed-groups.js'
+import { type DefinedGroup, FeedGroupDefs } from './feed-group-defs.js'
+import type { FeedGroup, FeedGroupOptions, FeedRef } from './feed-groups.js'
 import {
   DEFAULT_COPY_LIMIT,
   type FollowListOptions,
@@ -34,6 +35,7 @@ import {
   unfollow,
 } from './follows.js'
 import { idToSk } from './ids.js'
+import { markNotifications, type NotificationStatus, notificationStatus } from './notifications.js'
 import { type EngineOptions, intOption } from './options.js'
 import { Reactions } from './reactions.js'
 import { type FeedPage, type GetFeedOptions, pageQuery, type ReadContext, readFeed } from './read.js'
@@ -65,6 +67,7 @@ export class Engine {
   /** What Feeds V3 keeps beside feeds and activities (feed data, own activity ids; src/v3). */
   readonly v3: V3Records
   readonly #ctx: EngineContext
+  readonly #defined: FeedGroupDefs
 
   /** `store`: an adapter, or one still loading (`PendingStorage`, from `presets.ts`). */
   constructor(store: StorageAdapter | PendingStorage, options: EngineOptions = {}) {
@@ -90,6 +93,7 @@ export class Engine {
     })
     this.collections = new Collections({ documents: ctx.store.documents, recordAudit })
     this.v3 = new V3Records(ctx.store.documents)
+    this.#defined = new FeedGroupDefs(ctx.groups, ctx.store.documents)
   }
 
   // ---- Configuration and lifecycle
@@ -119,10 +123,27 @@ export class Engine {
     return this.#ctx.store.name
   }
 
-  /** Resolves once the store is open (PostgreSQL and Redis connect and migrate in the background). */
+  /**
+   * Resolves once the store is open (PostgreSQL and Redis connect and migrate in the background)
+   * and the feed groups defined on it are known.
+   */
   async ready(): Promise<void> {
     await this.#ctx.store.open()
     await this.#ctx.queue?.ready?.()
+    await this.#defined.load()
+  }
+
+  /**
+   * Defines feed group `slug` with `options` (the configured groups' options and rules), stored
+   * so every engine on the store learns it; an existing group is returned as it is.
+   */
+  defineFeedGroup(slug: string, options: FeedGroupOptions): Promise<DefinedGroup> {
+    return this.#defined.define(slug, options)
+  }
+
+  /** Learns the feed groups defined on the store since this engine started; resolves with the new slugs. */
+  loadFeedGroups(): Promise<string[]> {
+    return this.#defined.load()
   }
 
   /**
@@ -225,6 +246,16 @@ export class Engine {
    */
   readFeed(feed: FeedRef, options?: GetFeedOptions, context?: ReadContext): Promise<FeedPage> {
     return readFeed(this.#ctx, this.reactions, feed, options, context)
+  }
+
+  /** A notification feed's unseen and unread counts and the seen and read ids of its newest groups. */
+  notificationStatus(feed: FeedRef, limit?: number): Promise<NotificationStatus> {
+    return notificationStatus(this.#ctx, feed, limit)
+  }
+
+  /** Marks groups of a notification feed seen and/or read (true for all, or group ids), as a V1 read does. */
+  markNotifications(feed: FeedRef, marks: { seen?: unknown; read?: unknown }): Promise<void> {
+    return markNotifications(this.#ctx, feed, marks)
   }
 
   /** Validates a read's paging options (limit, offset, id_* cursors) for `feed`'s kind. */

@@ -52,7 +52,12 @@ export const DEFAULT_FEED_GROUPS: Record<string, FeedGroupOptions> = {
   notification: { type: 'notification' },
 }
 
-const SLUG = /^\w+$/
+/** Configured group names, as Stream V1 names feed groups. */
+const CONFIG_SLUG = /^\w+$/
+/** Names of groups defined through Feeds V3, whose ids may also hold `-` (`flat-notification`). */
+export const DEFINED_SLUG = /^[\w-]+$/
+/** Any group name a feed id may use (only existing groups are found). */
+const SLUG = DEFINED_SLUG
 const USER_ID = /^[\w-]+$/
 /** Longest accepted user id or slug, in characters. */
 export const MAX_ID_LENGTH = 255
@@ -72,42 +77,48 @@ export function buildFeedGroups(options?: Record<string, FeedGroupOptions>): Map
   const merged = { ...DEFAULT_FEED_GROUPS, ...(options ?? {}) }
   const groups = new Map<string, FeedGroup>()
   for (const [slug, opts] of Object.entries(merged)) {
-    if (!SLUG.test(slug) || slug.length > MAX_ID_LENGTH) {
+    if (!CONFIG_SLUG.test(slug))
       throw feedConfigError(`feed group name must use letters, numbers or _, got ${JSON.stringify(slug)}`)
-    }
-    if (!opts || typeof opts !== 'object') {
-      throw feedConfigError(
-        `feed group ${slug} must be an object like { type: 'flat' }, got ${JSON.stringify(opts)}`,
-      )
-    }
-    // `aggregation_format` would otherwise silently group by the default format.
-    const unknown = Object.keys(opts).find((key) => !GROUP_OPTIONS.includes(key))
-    if (unknown !== undefined)
-      throw feedConfigError(unknownOptionMessage(`feed group ${slug}`, unknown, GROUP_OPTIONS))
-    const kind = opts.type
-    if (kind !== 'flat' && kind !== 'aggregated' && kind !== 'notification') {
-      throw feedConfigError(
-        `type of feed group ${slug} must be flat, aggregated or notification, got ${JSON.stringify(kind)}`,
-      )
-    }
-    const group: FeedGroup = {
-      slug,
-      kind,
-      maxActivitiesPerGroup:
-        positiveInt(opts.maxActivitiesPerGroup, 'maxActivitiesPerGroup', slug, 100) ?? 15,
-      maxLength: positiveInt(opts.maxLength, 'maxLength', slug, 1_000_000_000),
-    }
-    if (kind === 'flat') {
-      if (opts.aggregationFormat !== undefined) {
-        throw feedConfigError(`feed group ${slug} is flat, so it cannot have an aggregationFormat`)
-      }
-    } else {
-      group.aggregationFormat = opts.aggregationFormat ?? DEFAULT_AGGREGATION_FORMAT
-      group.groupKey = compileAggregationFormat(group.aggregationFormat, slug)
-    }
-    groups.set(slug, group)
+    groups.set(slug, buildFeedGroup(slug, opts))
   }
   return groups
+}
+
+/** Validates one feed group's options (configured, or defined later: `defineFeedGroup`). */
+export function buildFeedGroup(slug: string, opts: FeedGroupOptions): FeedGroup {
+  if (typeof slug !== 'string' || !SLUG.test(slug) || slug.length > MAX_ID_LENGTH) {
+    throw feedConfigError(`feed group name must use letters, numbers, - or _, got ${JSON.stringify(slug)}`)
+  }
+  if (!opts || typeof opts !== 'object') {
+    throw feedConfigError(
+      `feed group ${slug} must be an object like { type: 'flat' }, got ${JSON.stringify(opts)}`,
+    )
+  }
+  // `aggregation_format` would otherwise silently group by the default format.
+  const unknown = Object.keys(opts).find((key) => !GROUP_OPTIONS.includes(key))
+  if (unknown !== undefined)
+    throw feedConfigError(unknownOptionMessage(`feed group ${slug}`, unknown, GROUP_OPTIONS))
+  const kind = opts.type
+  if (kind !== 'flat' && kind !== 'aggregated' && kind !== 'notification') {
+    throw feedConfigError(
+      `type of feed group ${slug} must be flat, aggregated or notification, got ${JSON.stringify(kind)}`,
+    )
+  }
+  const group: FeedGroup = {
+    slug,
+    kind,
+    maxActivitiesPerGroup: positiveInt(opts.maxActivitiesPerGroup, 'maxActivitiesPerGroup', slug, 100) ?? 15,
+    maxLength: positiveInt(opts.maxLength, 'maxLength', slug, 1_000_000_000),
+  }
+  if (kind === 'flat') {
+    if (opts.aggregationFormat !== undefined) {
+      throw feedConfigError(`feed group ${slug} is flat, so it cannot have an aggregationFormat`)
+    }
+  } else {
+    group.aggregationFormat = opts.aggregationFormat ?? DEFAULT_AGGREGATION_FORMAT
+    group.groupKey = compileAggregationFormat(group.aggregationFormat, slug)
+  }
+  return group
 }
 
 /** A parsed feed id. */
@@ -122,7 +133,7 @@ export interface FeedRef {
 /** Checks a slug against the configured groups; throws FeedConfigException when unknown. */
 export function requireGroup(groups: ReadonlyMap<string, FeedGroup>, slug: unknown): FeedGroup {
   if (typeof slug !== 'string' || !SLUG.test(slug) || slug.length > MAX_ID_LENGTH) {
-    throw inputError('feed slug must use letters, numbers or _ (at most 255)', slug, 'feed_slug')
+    throw inputError('feed slug must use letters, numbers, - or _ (at most 255)', slug, 'feed_slug')
   }
   const group = groups.get(slug)
   if (!group) {

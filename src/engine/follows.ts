@@ -13,7 +13,7 @@ import { entryFor, flatEntryWrite, inSlices, nextTurn } from './fanout.js'
 import { type FeedGroup, type FeedRef, parseFeedId } from './feed-groups.js'
 import { intOption } from './options.js'
 
-const SLUG = /^\w{1,255}$/
+const SLUG = /^[\w-]{1,255}$/
 
 /** Follow copy limit: default and maximum. */
 export const DEFAULT_COPY_LIMIT = 100

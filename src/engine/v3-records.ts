@@ -6,6 +6,7 @@
  * change is noticed instead of lost.
  */
 import type { DocRow, DocumentStore } from '../store/store.js'
+import { EddyError } from './errors.js'
 
 /** Document kind of V3 feed data. */
 const FEED_KIND = 'v3_feed'
@@ -13,6 +14,10 @@ const FEED_KIND = 'v3_feed'
 const ACTIVITY_ID_KIND = 'v3_activity'
 /** Document kind of a user's V3 role, kept only for roles other than `user` (guests). */
 const USER_ROLE_KIND = 'v3_user'
+/** Document kind of a notification feed's last mark-all times (`last_seen_at`, `last_read_at`), by fid. */
+const MARKS_KIND = 'v3_marks'
+/** Document kind of a V3 feed group's settings the engine does not keep (visibility, custom...), by id. */
+const GROUP_KIND = 'v3_feed_group'
 
 /** The V3 records use cases. */
 export class V3Records {
@@ -77,5 +82,34 @@ export class V3Records {
   /** Forgets the V3 roles of deleted users. */
   async deleteRoles(ids: string[]): Promise<void> {
     if (ids.length > 0) await this.#documents.deleteDocs(USER_ROLE_KIND, ids)
+  }
+
+  /** A notification feed's last mark-all times, if it was ever marked all seen or read. */
+  async marks(fid: string): Promise<Record<string, unknown> | undefined> {
+    const [doc] = await this.#documents.getDocs(MARKS_KIND, [fid])
+    return doc?.data
+  }
+
+  /** Sets some of a notification feed's last mark-all times, keeping the others (a versioned write, retried). */
+  async putMarks(fid: string, times: Record<string, string>): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [doc] = await this.#documents.getDocs(MARKS_KIND, [fid])
+      const written = doc
+        ? await this.#documents.putDoc(MARKS_KIND, fid, { ...doc.data, ...times }, 'update', doc.updatedAt)
+        : await this.#documents.putDoc(MARKS_KIND, fid, times, 'insert')
+      if (written) return
+    }
+    throw new EddyError('ConflictException', `the marks of ${fid} changed meanwhile; retry`)
+  }
+
+  /** A V3 feed group's own settings, if it was created through V3. */
+  async feedGroup(id: string): Promise<DocRow | undefined> {
+    const [doc] = await this.#documents.getDocs(GROUP_KIND, [id])
+    return doc
+  }
+
+  /** Stores a V3 feed group's own settings once (undefined when they exist already). */
+  putFeedGroup(id: string, data: Record<string, unknown>): Promise<DocRow | undefined> {
+    return this.#documents.putDoc(GROUP_KIND, id, data, 'insert')
   }
 }

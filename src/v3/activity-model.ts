@@ -45,6 +45,8 @@ const MAPPING_KEYS = new Set([
   'edited_at',
   'group',
   'duration',
+  // Set only by Eddy on automatic notification activities (v3/notifications.ts).
+  'notification_context',
   // Reaction fields V1 reads add.
   'reaction_counts',
   'latest_reactions',
@@ -154,6 +156,8 @@ export function activityResponse(
   if (typeof activity.edited_at === 'string') out.edited_at = activity.edited_at
   if (typeof activity.expires_at === 'string') out.expires_at = activity.expires_at
   if (typeof activity.visibility_tag === 'string') out.visibility_tag = activity.visibility_tag
+  if (activity.notification_context && typeof activity.notification_context === 'object')
+    out.notification_context = activity.notification_context as ActivityResponse['notification_context']
   if (typeof activity.parent_id === 'string') (out as { parent_id?: string }).parent_id = activity.parent_id
   return out
 }

@@ -25,6 +25,7 @@ import type { GetOrCreateFeedRequest } from './gen/spec.js'
 import { type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
 import { v3Event } from './hub.js'
+import { groupedPage } from './notifications.js'
 
 /** Default and largest page of activities. */
 const DEFAULT_LIMIT = 25
@@ -98,9 +99,10 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       const options: Record<string, unknown> = { limit: limit + 1 }
       if (input.next !== undefined) options.id_lt = readCursor(input.next, 'next').lt
       if (input.prev !== undefined) options.id_gt = readCursor(input.prev, 'prev').gt
-      const page: FeedPage = limit === 0 ? { results: [] } : await ctx.engine.readFeed(ref, options)
-      const flat = ref.group.kind === 'flat'
-      const rows = flat ? page.results : []
+      const grouped = ref.group.kind !== 'flat'
+      const page: FeedPage =
+        limit === 0 || grouped ? { results: [] } : await ctx.engine.readFeed(ref, options)
+      const rows = grouped ? [] : page.results
       const more = rows.length > limit
       const shown = rows.slice(0, limit) as never[]
       // Activities a reader may not see (private ones of others) are left out of the page.
@@ -129,9 +131,26 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
         members: [],
         pinned_activities: [],
       }
-      const last = (shown.at(-1) as { id?: string } | undefined)?.id
-      const first = (shown[0] as { id?: string } | undefined)?.id
-      if (more && last) response.next = cursor('lt', last)
+      let last = (shown.at(-1) as { id?: string } | undefined)?.id
+      let first = (shown[0] as { id?: string } | undefined)?.id
+      let hasMore = more
+      if (grouped) {
+        // Aggregated and notification feeds: pages of groups (notifications.ts).
+        const {
+          more: groupsMore,
+          first: top,
+          last: bottom,
+          ...fields
+        } = await groupedPage(ctx, caller, feed, {
+          limit,
+          lt: options.id_lt as string | undefined,
+          gt: options.id_gt as string | undefined,
+          filter: input.filter,
+        })
+        Object.assign(response, fields)
+        ;[hasMore, first, last] = [groupsMore, top, bottom]
+      }
+      if (hasMore && last) response.next = cursor('lt', last)
       if ((input.next !== undefined || input.prev !== undefined) && first) response.prev = cursor('gt', first)
       if (input.watch === true) {
         const connectionId = query.connection_id

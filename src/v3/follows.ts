@@ -16,6 +16,7 @@ import type { FollowRequest, FollowResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
+import { notify } from './notifications.js'
 import { rfc3339 } from './time.js'
 
 /** Most follows one batch may carry. */
@@ -81,6 +82,20 @@ async function follow(ctx: ServerContext, caller: Caller, requests: FollowReques
     if (!mayRead(caller, target, false) && target.data.created_by !== user) throw notAllowed()
   }
   await ctx.engine.follow(pairs)
+  for (const [i, p] of pairs.entries()) {
+    if (requests[i].create_notification_activity !== true) continue
+    const actor = known(feeds, p.source.id).data.created_by
+    await notify(ctx, {
+      type: 'follow',
+      actor,
+      notified: known(feeds, p.target.id).data.created_by,
+      object: p.target.id,
+      context: {
+        target: { id: p.target.id },
+        trigger: { type: 'follow', text: `${actor} started following you` },
+      },
+    })
+  }
   return listPairs(ctx, pairs)
 }
 

@@ -14,6 +14,7 @@ import type { Activity } from '../engine/activity.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { ServerContext } from '../server/context.js'
 import { activityResponses } from './activities.js'
+import { notificationUpdate } from './notifications.js'
 
 /** Most feeds one connection may watch (a watch past it is refused). */
 export const MAX_WATCHED_FEEDS = 200
@@ -142,6 +143,13 @@ export class Hub {
     const removed = [...message.deleted, ...message.deleted_foreign_ids.map(([foreignId]) => foreignId)]
     for (const id of new Set(removed)) {
       this.#send(conn, v3Event('feeds.activity.deleted', { fid, activity: { id, feeds: [fid] } }))
+    }
+    if (message.new.length > 0 || removed.length > 0) {
+      // Notification feeds: the groups the adds joined and the feed's new status (notifications.ts).
+      const update = await notificationUpdate(this.#ctx, fid, message.new as Activity[], conn.userId).catch(
+        () => undefined,
+      )
+      if (update) this.#send(conn, update)
     }
   }
 

@@ -5,11 +5,13 @@
 import type { FastifyInstance } from 'fastify'
 import type { ServerContext } from '../server/context.js'
 import { activityRoutes } from './activities.js'
+import { feedGroupRoutes } from './feed-groups.js'
 import { feedRoutes } from './feed-routes.js'
 import { followRoutes } from './follows.js'
 import { guestRoutes } from './guests.js'
 import { type Edge, v3Errors, v3route } from './http.js'
 import { Hub } from './hub.js'
+import { notificationRoutes } from './notification-routes.js'
 import { reactionRoutes } from './reactions.js'
 import { attachSocket } from './socket.js'
 import { userRoutes } from './users.js'
@@ -29,9 +31,12 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
           image_upload_config: {},
         },
       }))
+      // First: its hook learns groups defined on other servers before any feed route runs.
+      feedGroupRoutes(edge)
       userRoutes(edge)
       guestRoutes(edge)
       feedRoutes(edge, hub)
+      notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
       followRoutes(edge, hub)
       reactionRoutes(edge)

@@ -12,6 +12,7 @@ import { activityResponses, loadActivity, readerOf, requireReadable, writer } fr
 import { v3Id } from './activity-model.js'
 import type { ActivityResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
+import { notifyComment, notifyCommentReaction, notifyReaction } from './notifications.js'
 import { BOOKMARK, bookmarkResponse, COMMENT, commentResponse, reactionResponse } from './reaction-model.js'
 
 /** Largest comment text, in characters. */
@@ -114,6 +115,8 @@ export function reactionRoutes(edge: Edge): void {
           { kind: type, activity_id: activity.id, user_id: user, data: custom ? { custom } : {} },
           undefined,
         ))
+      if (!existing[0] && body.create_notification_activity === true)
+        await notifyReaction(ctx, user, activity, type)
       return {
         activity: await shownActivity(ctx, activity, caller),
         reaction: reactionResponse(reaction, v3Id(activity)),
@@ -186,6 +189,7 @@ export function reactionRoutes(edge: Edge): void {
         await requireReadable(ctx, caller, activity)
         reaction = await reactions.add({ kind: COMMENT, activity_id: activity.id, user_id: user, data })
       }
+      if (body.create_notification_activity === true) await notifyComment(ctx, user, activity, reaction)
       return { comment: commentResponse(reaction, v3Id(activity)) }
     },
     201,
@@ -273,6 +277,8 @@ export function reactionRoutes(edge: Edge): void {
           user_id: user,
           data: custom ? { custom } : {},
         }))
+      if (!existing && body.create_notification_activity === true)
+        await notifyCommentReaction(ctx, user, comment, activity, type)
       const fresh = await reactions.get(comment.id, user)
       return {
         comment: commentResponse(fresh, v3Id(activity)),

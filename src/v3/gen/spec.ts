@@ -329,6 +329,9 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'DeleteBookmark',
   'QueryBookmarks',
   'CreateGuest',
+  'MarkActivity',
+  'GetOrCreateFeedGroup',
+  'GetFeedGroup',
 ])
 
 /** Error response */
@@ -397,6 +400,27 @@ export interface ActivityDeletedEvent {
   user?: UserResponseCommonFields
 }
 
+/** Activity Filter Configuration */
+export interface ActivityFilterConfig {
+  exclude_owner_activities?: boolean
+}
+
+/** Emitted when activities are marked as read, seen, or watched. */
+export interface ActivityMarkEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  mark_all_read?: boolean
+  mark_all_seen?: boolean
+  mark_read?: string[]
+  mark_seen?: string[]
+  mark_watched?: string[]
+  received_at?: string
+  type: string
+  user?: UserResponseCommonFields
+}
+
 /** Activity Pin */
 export interface ActivityPinResponse {
   activity: ActivityResponse
@@ -404,6 +428,11 @@ export interface ActivityPinResponse {
   feed: string
   updated_at: string
   user: UserResponse
+}
+
+/** Activity Processor Configuration */
+export interface ActivityProcessorConfig {
+  type: string
 }
 
 /** Emitted when a reaction is added to an activity. */
@@ -512,6 +541,28 @@ export interface ActivityResponse {
   user: UserResponse
   visibility: 'public' | 'private' | 'tag'
   visibility_tag?: string
+}
+
+/** Activity Selector Configuration */
+export interface ActivitySelectorConfig {
+  cutoff_time?: string
+  cutoff_window?: string
+  filter?: Record<string, unknown>
+  min_popularity?: number
+  params?: Record<string, unknown>
+  sort?: SortParamRequest[]
+  type: 'popular' | 'proximity' | 'following' | 'current_feed' | 'query' | 'interest' | 'follow_suggestion'
+}
+
+/** Activity Selector Configuration Response */
+export interface ActivitySelectorConfigResponse {
+  cutoff_time?: string
+  cutoff_window?: string
+  filter?: Record<string, unknown>
+  min_popularity?: number
+  params?: Record<string, unknown>
+  sort?: SortParamRequest[]
+  type: 'popular' | 'proximity' | 'following' | 'current_feed' | 'query' | 'interest' | 'follow_suggestion'
 }
 
 /** Emitted when an activity is updated. */
@@ -672,6 +723,13 @@ export interface AggregatedActivityResponse {
   updated_at: string
   user_count: number
   user_count_truncated: boolean
+}
+
+/** Aggregation Configuration */
+export interface AggregationConfig {
+  activities_sort?: 'created_at_asc' | 'created_at_desc'
+  format?: string
+  score_strategy?: 'sum' | 'max' | 'avg'
 }
 
 export interface AppResponseFields {
@@ -1221,6 +1279,16 @@ export interface DataDogInfo {
   site?: string
 }
 
+/** Decay Function Configuration */
+export interface DecayFunctionConfig {
+  base?: string
+  decay?: string
+  direction?: string
+  offset?: string
+  origin?: string
+  scale?: string
+}
+
 /** Delete Activities Request */
 export interface DeleteActivitiesRequest {
   delete_notification_activity?: boolean
@@ -1402,6 +1470,24 @@ export interface FeedDeletedEvent {
   received_at?: string
   type: string
   user?: UserResponseCommonFields
+}
+
+/** Feed Group */
+export interface FeedGroupResponse {
+  activity_filter?: ActivityFilterConfig
+  activity_processors?: ActivityProcessorConfig[]
+  activity_selectors?: ActivitySelectorConfigResponse[]
+  aggregation?: AggregationConfig
+  created_at: string
+  custom?: Record<string, unknown>
+  default_visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
+  deleted_at?: string
+  id: string
+  notification?: NotificationConfig
+  push_notification?: PushNotificationConfig
+  ranking?: RankingConfig
+  stories?: StoriesConfig
+  updated_at: string
 }
 
 export interface FeedInput {
@@ -1715,6 +1801,33 @@ export interface GetCommentsResponse {
   sort: string
 }
 
+/** Get Feed Group Response */
+export interface GetFeedGroupResponse {
+  duration: string
+  feed_group: FeedGroupResponse
+}
+
+/** Get Or Create Feed Group Request */
+export interface GetOrCreateFeedGroupRequest {
+  activity_filter?: ActivityFilterConfig
+  activity_processors?: ActivityProcessorConfig[]
+  activity_selectors?: ActivitySelectorConfig[]
+  aggregation?: AggregationConfig
+  custom?: Record<string, unknown>
+  default_visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
+  notification?: NotificationConfig
+  push_notification?: PushNotificationConfig
+  ranking?: RankingConfig
+  stories?: StoriesConfig
+}
+
+/** Get Or Create Feed Group Response */
+export interface GetOrCreateFeedGroupResponse {
+  duration: string
+  feed_group: FeedGroupResponse
+  was_created: boolean
+}
+
 /** Client request */
 export interface GetOrCreateFeedRequest {
   data?: FeedInput
@@ -1884,6 +1997,17 @@ export interface Location {
   lng: number
 }
 
+/** Mark Activity Request */
+export interface MarkActivityRequest {
+  mark_all_read?: boolean
+  mark_all_seen?: boolean
+  mark_read?: string[]
+  mark_seen?: string[]
+  mark_watched?: string[]
+  user?: UserRequest
+  user_id?: string
+}
+
 /** Membership Level Response */
 export interface MembershipLevelResponse {
   created_at: string
@@ -1933,6 +2057,13 @@ export interface NotificationComment {
   comment: string
   id: string
   user_id: string
+}
+
+/** Notification Configuration */
+export interface NotificationConfig {
+  deduplication_window?: string
+  track_read?: boolean
+  track_seen?: boolean
 }
 
 /** NotificationContext */
@@ -2110,6 +2241,12 @@ export interface PrivacySettingsResponse {
   typing_indicators?: TypingIndicatorsResponse
 }
 
+/** Push Notification Configuration */
+export interface PushNotificationConfig {
+  enable_push?: boolean
+  push_types?: string[]
+}
+
 export interface PushNotificationFields {
   apn: APNConfigFields
   firebase: FirebaseConfigFields
@@ -2277,6 +2414,14 @@ export interface RTMPSettings {
   quality_name?: string
 }
 
+/** Ranking Configuration */
+export interface RankingConfig {
+  defaults?: Record<string, unknown>
+  functions?: Record<string, DecayFunctionConfig>
+  score?: string
+  type: 'expression' | 'interest'
+}
+
 export interface RawRecordSettings {
   audio_only?: boolean
   mode: 'available' | 'disabled' | 'auto-on'
@@ -2345,6 +2490,12 @@ export interface SortParamRequest {
 export interface SpeechSegmentConfig {
   max_speech_caption_ms?: number
   silence_duration_ms?: number
+}
+
+/** Stories Configuration */
+export interface StoriesConfig {
+  skip_watched?: boolean
+  track_watched?: boolean
 }
 
 export interface TargetResolution {
