@@ -51,6 +51,8 @@ function isMessage(m: unknown): m is FeedMessage {
     if (mark !== undefined && mark !== true && !(Array.isArray(mark) && mark.every(isString))) return false
   for (const count of [m.unseen, m.unread])
     if (count !== undefined && !(typeof count === 'number' && Number.isSafeInteger(count))) return false
+  // Feeds V3 events (src/v3/hub.ts) go to WebSockets as they are: objects only.
+  if (m.v3 !== undefined && !(Array.isArray(m.v3) && m.v3.every(isObject))) return false
   return true
 }
 
