@@ -84,9 +84,6 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
         if (!doc) throw conflict(`feed ${ref.id} was created meanwhile; retry`)
         created = true
         feed = { ...feed, data, doc }
-        hub.publish(ref.id, [
-          v3Event('feeds.feed.created', { fid: ref.id, feed: (await feedResponses(ctx, [feed]))[0] }),
-        ])
       }
       const user = caller.kind === 'user' ? caller.userId : undefined
       const follower =
@@ -162,6 +159,11 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           )
         hub.watch(connectionId, user, ref.id)
       }
+      // After the watch, so a creator that watches the new feed hears of it too.
+      if (created)
+        hub.publish(ref.id, [
+          v3Event('feeds.feed.created', { fid: ref.id, feed: (await feedResponses(ctx, [feed]))[0] }),
+        ])
       reply.status(created ? 201 : 200)
       return response
     },
