@@ -53,6 +53,7 @@ describe('eddy command', () => {
     })
     const url = must(/urlOverride: \{ api: '([^']+)' \}/.exec(lines.at(-1) ?? ''), 'the connect line')[1]
     assert.match(lines.join('\n'), /api key: cli-key/)
+    assert.match(lines.join('\n'), /^uploads: memory, served at http:\/\/<the request's Host>\/uploads\/$/m)
     const api = stream.connect('cli-key', 'cli-secret', 'app', { urlOverride: { api: url } })
     await api.feed('user', 'cli').addActivity({ actor: 'a', verb: 'v', object: 'o' })
     assert.equal((await api.feed('user', 'cli').get()).results.length, 1)
@@ -61,7 +62,7 @@ describe('eddy command', () => {
     assert.equal(code, 0)
   })
 
-  it('generates keys without a dot and keeps them beside the SQLite file', async () => {
+  it('generates keys without a dot and keeps them beside the SQLite file, and says where uploads live', async () => {
     const store = `sqlite:${join(dir, 'feeds.sqlite')}`
     const first = await serve(['--store', store])
     first.child.kill('SIGTERM')
@@ -69,8 +70,28 @@ describe('eddy command', () => {
     const saved = JSON.parse(readFileSync(join(dir, 'eddy-keys.json'), 'utf8'))
     assert.equal(saved.apiSecret.includes('.'), false)
     assert.match(first.lines.join('\n'), new RegExp(`api key: ${saved.apiKey}`))
-    const second = await serve(['--store', store])
+    // Where uploads live is printed at startup: the directory beside the SQLite file, absolute.
+    assert.ok(
+      first.lines.includes(
+        `uploads: dir:${join(dir, 'eddy-uploads')}, served at http://<the request's Host>/uploads/`,
+      ),
+      first.lines.join('\n'),
+    )
+    const second = await serve([
+      '--store',
+      store,
+      '--uploads',
+      's3://pics/eddy/?endpoint=http://127.0.0.1:9/',
+      '--public-url',
+      'https://cdn.example.test',
+    ])
     assert.match(second.lines.join('\n'), new RegExp(`api key: ${saved.apiKey}`))
+    assert.ok(
+      second.lines.includes(
+        'uploads: s3://pics/eddy/?endpoint=http://127.0.0.1:9/, served at https://cdn.example.test/uploads/',
+      ),
+      second.lines.join('\n'),
+    )
     second.child.kill('SIGTERM')
     await once(second.child, 'exit')
   })

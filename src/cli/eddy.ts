@@ -13,6 +13,7 @@ import { unknownOptionMessage } from '../engine/option-names.js'
 import { type CorsOption, createServer } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { parseRealtimeLimit, type RealtimeLimits } from '../server/realtime-caps.js'
+import type { UploadQuotaOptions } from '../server/upload-quota.js'
 import type { UploadsOptions } from '../uploads/index.js'
 import { version } from '../version.js'
 import { listenError, parseFlags, unknownCommand } from './flags.js'
@@ -27,7 +28,7 @@ import {
   scalesOut,
   shownRedis,
 } from './scale-out.js'
-import { servingLine, shownStore } from './shown.js'
+import { servingLine, shownStore, uploadsLine } from './shown.js'
 
 const HELP = `eddy: activity feeds with Stream's Feeds v1 API
 
@@ -52,6 +53,7 @@ Flags of serve:
                                   "cors": ["https://app.example.com"],
                                   "realtime": { "channelsPerConnection": 100, "channelsPerUser": 1000 },
                                   "uploadBudget": 67108864,
+                                  "uploadQuota": { "perUser": 104857600, "windowSeconds": 3600 },
                                   "uploads": { "store": "s3://bucket/prefix?endpoint=...", "maxFileBytes": 20971520,
                                                "maxImageBytes": 10485760, "publicUrl": "https://cdn.example.com/",
                                                "og": { "allowPrivate": false, "timeoutMs": 5000 } } }
@@ -105,6 +107,7 @@ interface ConfigFile {
   cors?: CorsOption
   realtime?: Partial<RealtimeLimits>
   uploadBudget?: number
+  uploadQuota?: UploadQuotaOptions | false
   uploads?: UploadsOptions & { publicUrl?: string }
 }
 
@@ -144,6 +147,7 @@ function readConfig(path: string | undefined): ConfigFile {
     'cors',
     'realtime',
     'uploadBudget',
+    'uploadQuota',
     'uploads',
   ]
   for (const key of Object.keys(config)) {
@@ -281,6 +285,7 @@ async function serve(args: string[]): Promise<void> {
     cors: corsFlag(values.cors) ?? config.cors,
     realtime: realtimeLimits,
     uploadBudget,
+    uploadQuota: config.uploadQuota,
     uploads: client
       ? { publicUrl: values['public-url'] ?? publicUrl }
       : { ...uploads, publicUrl: values['public-url'] ?? publicUrl },
@@ -322,6 +327,7 @@ async function serve(args: string[]): Promise<void> {
   process.stdout.write(
     [
       servingLine(url, store, scale),
+      uploadsLine(uploads.store as string | undefined, store, values['public-url'] ?? publicUrl),
       `api key: ${creds.apiKey}`,
       `api secret: ${secretAt}`,
       `connect: stream.connect('${creds.apiKey}', '<api secret>', 'eddy', { urlOverride: { api: '${url}' }, fayeUrl: 'http://${host}:${actualPort}/faye' })`,

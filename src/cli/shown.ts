@@ -1,5 +1,6 @@
 /** How `eddy` prints where its data is: exact enough to find it, with no credentials. */
 import { parseStoreSpec, shownSpec } from '../client/store-spec.js'
+import { blobsLocation } from '../uploads/index.js'
 import { shownRedis } from './scale-out.js'
 
 /**
@@ -36,4 +37,19 @@ export function servingLine(
   const workers =
     scale.workers === undefined ? '' : `, ${scale.workers} queue worker${scale.workers === 1 ? '' : 's'}`
   return `eddy serving ${url}v1.0/ on ${shownStore(store)}${timelines}${workers}`
+}
+
+/**
+ * `eddy serve`'s line about uploads: where their bytes live (a directory as its absolute path, a
+ * PostgreSQL database as `shownStore` prints it, an S3 bucket and endpoint), and where they are served.
+ */
+export function uploadsLine(
+  location: string | undefined,
+  store: string,
+  publicUrl: string | undefined,
+): string {
+  const where = blobsLocation(location, store)
+  const shown = where.startsWith('postgres') ? `${shownStore(where)} (table eddy_uploads)` : where
+  const base = publicUrl === undefined ? "http://<the request's Host>/" : publicUrl.replace(/\/?$/, '/')
+  return `uploads: ${shown}, served at ${base}uploads/`
 }

@@ -31,6 +31,7 @@ import { uploadRoutes } from './routes/uploads.js'
 import { userRoutes } from './routes/users.js'
 import { AJV_OPTIONS, schemaErrorFormatter } from './schema.js'
 import { DEFAULT_UPLOAD_BUDGET, registerUploadBudget, UploadBudget } from './upload-budget.js'
+import { type DEFAULT_UPLOAD_QUOTA, UploadQuota, type UploadQuotaOptions } from './upload-quota.js'
 
 /** Default largest request body: 100 activities of 10 KB, with room for JSON overhead. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024
@@ -59,6 +60,8 @@ export interface AppOptions {
   uploadBudget?: number
   /** The start of upload URLs (default: `http://<the request's Host>/`). */
   publicUrl?: string
+  /** Bytes each user may upload per window (default {@link DEFAULT_UPLOAD_QUOTA}; undefined here: off). */
+  uploadQuota?: Required<UploadQuotaOptions>
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -212,6 +215,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       publicUrl: options.publicUrl,
       budget: uploads,
       bodyLimit,
+      quota: options.uploadQuota && new UploadQuota(options.uploadQuota),
     })
     ogRoutes(api, ctx, ctx.client.openGraph)
     for (const [prefix, what] of NOT_IMPLEMENTED) {

@@ -58,6 +58,8 @@ export interface Call<S extends RouteSchema = RouteSchema> {
   query: Part<S, 'querystring', Query>
   body: Part<S, 'body', unknown>
   request: FastifyRequest
+  /** The reply, for headers such as `Retry-After` (the handler returns the body). */
+  reply: FastifyReply
 }
 
 /** A response already serialized to JSON text (the hot read path builds it without parsing). */
@@ -115,7 +117,7 @@ export function route<S extends RouteSchema>(
       // The schema's verdict (schemaErrorFormatter made it Stream's InputException).
       if (request.validationError) throw request.validationError
       // The parts are what schema S validated (a failure was thrown above).
-      const call = { principal, params, query, body: request.body, request } as Call<S>
+      const call = { principal, params, query, body: request.body, request, reply } as Call<S>
       const body = await handler(call)
       // Prebuilt JSON text: set the type so Fastify sends the string as is (no serializer pass).
       if (body instanceof RawJson) return reply.type(JSON_TYPE).send(body.text)

@@ -25,6 +25,7 @@ import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
 import { type RateLimitOptions, rateLimitOptions } from './rate-limit.js'
 import { type RealtimeLimits, realtimeLimits } from './realtime-caps.js'
 import { uploadBudgetOption } from './upload-budget.js'
+import { type UploadQuotaOptions, uploadQuotaOption } from './upload-quota.js'
 
 export { DEFAULT_BODY_LIMIT } from './app.js'
 export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
@@ -32,6 +33,7 @@ export type { CorsOption } from './cors.js'
 export { NOT_ALLOWED_DETAIL } from './errors.js'
 export type { RateLimitOptions } from './rate-limit.js'
 export { DEFAULT_REALTIME_LIMITS, type RealtimeLimits } from './realtime-caps.js'
+export type { UploadQuotaOptions } from './upload-quota.js'
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -92,6 +94,12 @@ export interface ServerOptions {
    */
   uploadBudget?: number
   /**
+   * Bytes each user token's user may upload per window, files and images together (default
+   * `{ perUser: 100 MiB, windowSeconds: 3600 }`; `false` off): past it Stream's 429. Server
+   * tokens are not counted (docs/server.md, Uploads).
+   */
+  uploadQuota?: UploadQuotaOptions | false
+  /**
    * Uploads and link previews (docs/server.md, Uploads): `publicUrl`, the start of upload URLs
    * (default `http://<the request's Host>/`; set it behind a proxy or CDN), and, when no client
    * is given, where bytes live, size and pixel limits and `og` settings (a client passed in keeps
@@ -117,6 +125,7 @@ const SERVER_OPTIONS = Object.keys({
   cors: true,
   realtime: true,
   uploadBudget: true,
+  uploadQuota: true,
   uploads: true,
 } satisfies Record<keyof ServerOptions, true>)
 
@@ -173,6 +182,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     cors: corsOption(options.cors),
     realtime: realtimeLimits(options.realtime),
     uploadBudget: uploadBudgetOption(options.uploadBudget),
+    uploadQuota: uploadQuotaOption(options.uploadQuota),
     publicUrl: publicUrl === undefined || publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`,
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL

@@ -2,7 +2,7 @@
  * Image checks and processing with sharp: what images/ accepts (a raster image sharp can read,
  * within a pixel budget, so a small file that decodes to gigapixels is refused before it is
  * decoded), and Stream's resize parameters (`w`, `h`, `resize`, `crop`) rendered within bounds of
- * pixels, time and concurrent work.
+ * pixels, time and concurrent work, shared fairly between callers.
  */
 import type { FitEnum, FormatEnum, Metadata, Sharp, SharpOptions } from 'sharp'
 import { EddyError, inputError } from '../engine/errors.js'
@@ -18,8 +18,10 @@ export interface ImageLimits {
   renderSeconds: number
   /** Renders run at once; more wait in line. Default 2. */
   concurrency: number
-  /** Renders waiting; past it a 503. Default 64. */
+  /** Renders waiting, all callers together; past it a 503. Default 64. */
   queue: number
+  /** Renders one caller (a user, or an address) may have waiting; past it a 429. Default 4. */
+  queuePerCaller: number
 }
 
 // sharp loads its native library on first use, not when Eddy is imported.
@@ -37,6 +39,7 @@ export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
   renderSeconds: 10,
   concurrency: 2,
   queue: 64,
+  queuePerCaller: 4,
 }
 
 /** Stream's `resize` modes: fit inside, cover and cut, stretch, fit inside and pad. */
@@ -146,30 +149,65 @@ const FIT: Record<Resize['resize'], keyof FitEnum> = {
   fill: 'contain',
 }
 
-/** Runs renders a few at a time; a full line gets Stream's 503. */
+/**
+ * Runs renders a few at a time, fairly: each caller (a user, or an address for the public image
+ * URLs) waits in a line of its own, and a freed slot goes to the next caller in turn, so one
+ * caller's burst cannot starve the others. A caller with `queuePerCaller` renders waiting gets
+ * Stream's 429; a full queue (all callers) Stream's 503.
+ */
 export class RenderQueue {
   #running = 0
-  readonly #waiting: (() => void)[] = []
+  #waiting = 0
+  // Callers in turn order (a Map keeps insertion order): the one served moves to the back.
+  readonly #lines = new Map<string, (() => void)[]>()
 
   constructor(readonly limits: ImageLimits) {}
 
-  /** Runs `work` when a slot is free. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** Renders now waiting, all callers together. */
+  get waiting(): number {
+    return this.#waiting
+  }
+
+  /** Runs `work` for `caller` when a slot is free and it is that caller's turn. */
+  async run<T>(caller: string, work: () => Promise<T>): Promise<T> {
     if (this.#running >= this.limits.concurrency) {
-      if (this.#waiting.length >= this.limits.queue)
+      const line = this.#lines.get(caller) ?? []
+      if (line.length >= this.limits.queuePerCaller)
+        throw new EddyError(
+          'RateLimitReached',
+          `you have ${line.length} images waiting to be processed (at most ${this.limits.queuePerCaller}); retry once they are done`,
+        )
+      if (this.#waiting >= this.limits.queue)
         throw new EddyError(
           'ServiceUnavailableException',
           'too many images are being processed; retry in a moment',
         )
-      await new Promise<void>((resolve) => this.#waiting.push(resolve))
+      this.#waiting++
+      await new Promise<void>((resolve) => {
+        line.push(resolve)
+        if (line.length === 1) this.#lines.set(caller, line)
+      })
     } else this.#running++
     try {
       return await work()
     } finally {
-      const next = this.#waiting.shift()
-      if (next) next()
-      else this.#running--
+      this.#next()
     }
+  }
+
+  /** Hands the freed slot to the first caller in turn, who then goes to the back of the turns. */
+  #next(): void {
+    const first = this.#lines.entries().next()
+    if (first.done) {
+      this.#running--
+      return
+    }
+    const [caller, line] = first.value
+    const resolve = line.shift() as () => void
+    this.#waiting--
+    this.#lines.delete(caller)
+    if (line.length > 0) this.#lines.set(caller, line)
+    resolve()
   }
 }
 

@@ -44,29 +44,43 @@ export interface UploadsOptions {
 
 const UPLOAD_OPTIONS = ['store', 'maxFileBytes', 'maxImageBytes', 'images', 'og']
 
+/**
+ * Where uploads go for `location` and the feed store, as a location (`memory`, `dir:<absolute
+ * path>`, `s3://…`, `postgres://…`), without opening anything: what `eddy serve` prints.
+ */
+export function blobsLocation(location: string | undefined, feeds: string | Store | undefined): string {
+  if (location === undefined) {
+    if (typeof feeds !== 'string') return `dir:${resolve('eddy-uploads')}`
+    const spec = parseStoreSpec(feeds)
+    if (spec.kind === 'memory' || (spec.kind === 'sqlite' && spec.path === ':memory:')) return 'memory'
+    if (spec.kind === 'postgres') return spec.url
+    return `dir:${resolve(join(storeDirectory(spec) ?? '.', 'eddy-uploads'))}`
+  }
+  if (location === 'memory' || /^(s3|postgres(ql)?):\/\//.test(location)) return location
+  if (location.startsWith('dir:')) return `dir:${resolve(location.slice(4))}`
+  throw inputError(
+    "uploads.store must be 'memory', 'dir:<path>', 's3://bucket/prefix?endpoint=…' or 'postgres://…'",
+    hidePassword(location),
+    'uploads.store',
+  )
+}
+
+/** `location` with any password in it replaced, for messages and logs. */
+export function hidePassword(location: string): string {
+  return location.replace(/\/\/[^@/]*@/, '//<hidden>@')
+}
+
 /** The blob store a location names, or the default beside the feed store. */
 export function openBlobs(
   location: string | BlobStore | undefined,
   feeds: string | Store | undefined,
 ): BlobStore {
   if (location !== undefined && typeof location === 'object') return location
-  if (location === undefined) {
-    if (typeof feeds !== 'string') return new DirBlobs(resolve('eddy-uploads'))
-    const spec = parseStoreSpec(feeds)
-    if (spec.kind === 'memory' || (spec.kind === 'sqlite' && spec.path === ':memory:'))
-      return new MemoryBlobs()
-    if (spec.kind === 'postgres') return pgBlobs(spec.url)
-    return new DirBlobs(join(storeDirectory(spec) ?? '.', 'eddy-uploads'))
-  }
-  if (location === 'memory') return new MemoryBlobs()
-  if (location.startsWith('dir:')) return new DirBlobs(resolve(location.slice(4)))
-  if (location.startsWith('s3://')) return new S3Blobs(parseS3Spec(location))
-  if (/^postgres(ql)?:\/\//.test(location)) return pgBlobs(location)
-  throw inputError(
-    "uploads.store must be 'memory', 'dir:<path>', 's3://bucket/prefix?endpoint=…' or 'postgres://…'",
-    location.replace(/\/\/[^@/]*@/, '//<hidden>@'),
-    'uploads.store',
-  )
+  const where = blobsLocation(location, feeds)
+  if (where === 'memory') return new MemoryBlobs()
+  if (where.startsWith('dir:')) return new DirBlobs(where.slice(4))
+  if (where.startsWith('s3://')) return new S3Blobs(parseS3Spec(where))
+  return pgBlobs(where)
 }
 
 function pgBlobs(url: string): PgBlobs {

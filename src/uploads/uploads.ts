@@ -37,6 +37,13 @@ export interface UploadLimits {
 /** Who acts: a user (a user token, or the embedded client's `userId`), or the app (undefined). */
 export interface Actor {
   userId?: string
+  /** Whom the render queue is fair to (default the user, else the app): the server passes the caller's address for server tokens. */
+  caller?: string
+}
+
+/** The render queue's caller key of `actor`. */
+function callerOf(actor: Actor): string {
+  return actor.caller ?? (actor.userId === undefined ? 'app' : `user:${actor.userId}`)
 }
 
 /** An HTTP answer for a served upload. */
@@ -94,7 +101,7 @@ export class Uploads {
       // Stream's wording; SVG and anything else that is not a raster image is refused here.
       if (!image.type) throw new EddyError('InputException', `File type ${type} is not supported`)
       type = image.type
-      await this.#renders.run(() => checkDecodes(bytes, this.limits.images))
+      await this.#renders.run(callerOf(actor), () => checkDecodes(bytes, this.limits.images))
     }
     const meta: BlobMeta = {
       kind,
@@ -127,17 +134,21 @@ export class Uploads {
     const resize = parseResize(params, this.limits.images)
     if (!resize) throw inputError('processing an image needs w, h or both', params.w, 'w')
     const meta = await this.#owned(ref, actor)
-    await this.#variant(meta, resize)
+    await this.#variant(meta, resize, callerOf(actor))
     return `${uploadPath('images', meta.id, meta.name)}?${resizeQuery(resize)}`
   }
 
-  /** The answer for `GET uploads/<kind>/<id>/<name>[?w=&h=&resize=&crop=]` (no authentication: the id is the capability). */
+  /**
+   * The answer for `GET uploads/<kind>/<id>/<name>[?w=&h=&resize=&crop=]` (no authentication: the
+   * id is the capability); `caller` (the requester's address) is whom a render waits as.
+   */
   async serve(
     kind: string,
     id: string,
     name: string,
     query: Record<string, unknown>,
     etag?: string,
+    caller = 'app',
   ): Promise<Served> {
     const missing: Served = { status: 404, headers: {} }
     if ((kind !== 'files' && kind !== 'images') || !isBlobId(id)) return missing
@@ -158,7 +169,7 @@ export class Uploads {
     }
     if (etag === tag) return { status: 304, headers }
     let body: Buffer
-    if (resize) body = await this.#variant(meta, resize)
+    if (resize) body = await this.#variant(meta, resize, caller)
     else {
       const blob = await this.blobs.get(kind, id)
       if (!blob) return missing
@@ -179,7 +190,7 @@ export class Uploads {
     return meta
   }
 
-  async #variant(meta: BlobMeta, resize: Resize): Promise<Buffer> {
+  async #variant(meta: BlobMeta, resize: Resize, caller: string): Promise<Buffer> {
     const key = `${meta.id}?${resizeQuery(resize)}`
     const cached = this.#variants.get(key)
     if (cached) {
@@ -189,7 +200,9 @@ export class Uploads {
     }
     const blob = await this.blobs.get('images', meta.id)
     if (!blob) throw gone(meta.name)
-    const out = await this.#renders.run(() => render(blob.bytes, meta.type, resize, this.limits.images))
+    const out = await this.#renders.run(caller, () =>
+      render(blob.bytes, meta.type, resize, this.limits.images),
+    )
     this.#variants.set(key, out)
     this.#variantBytes += out.length
     for (const [k, v] of this.#variants) {

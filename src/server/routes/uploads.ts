@@ -8,11 +8,12 @@ import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { inputError, notFound } from '../../engine/errors.js'
 import type { UploadKind } from '../../uploads/blobs.js'
-import { maxBytes, tooLarge, type Uploads } from '../../uploads/uploads.js'
-import { userOf } from '../auth.js'
+import { type Actor, maxBytes, tooLarge, type Uploads } from '../../uploads/uploads.js'
+import { type Principal, userOf } from '../auth.js'
 import { qstr, route, type ServerContext, timed } from '../context.js'
 import * as schema from '../schemas/uploads.js'
 import { dropRest, type UploadBudget, uploadBudgetError } from '../upload-budget.js'
+import type { UploadQuota } from '../upload-quota.js'
 
 /** What the upload routes need beyond the context. */
 export interface UploadRouteOptions {
@@ -21,6 +22,8 @@ export interface UploadRouteOptions {
   publicUrl?: string
   budget: UploadBudget
   bodyLimit: number
+  /** Bytes per user per window (undefined: no quota). */
+  quota?: UploadQuota
 }
 
 // Room for the multipart envelope around the file (boundaries, part headers).
@@ -91,10 +94,13 @@ export function uploadRoutes(app: FastifyInstance, ctx: ServerContext, options: 
         scope,
         ctx,
         { method: 'POST', url, resource, feedOf: star, schema: schema.upload(kind) },
-        async ({ principal, request }) => {
+        async ({ principal, request, reply }) => {
           const started = performance.now()
+          const user = userOf(principal)
+          if (user !== undefined) await options.quota?.check(reply, user)
           const { bytes, name } = await readFile(request, kind, max)
-          const path = await uploads.upload(kind, bytes, name, { userId: userOf(principal) })
+          if (user !== undefined) await options.quota?.take(reply, user, bytes.length)
+          const path = await uploads.upload(kind, bytes, name, actorOf(principal, request))
           return timed(started, { file: baseUrl(request, options.publicUrl) + path })
         },
       )
@@ -123,7 +129,7 @@ export function uploadRoutes(app: FastifyInstance, ctx: ServerContext, options: 
         const started = performance.now()
         const params: Record<string, unknown> = {}
         for (const name of ['w', 'h', 'crop', 'resize']) params[name] = qstr(query, name)
-        const path = await uploads.process(qstr(query, 'url'), params, { userId: userOf(principal) })
+        const path = await uploads.process(qstr(query, 'url'), params, actorOf(principal, request))
         return timed(started, { file: baseUrl(request, options.publicUrl) + path })
       },
     )
@@ -134,12 +140,25 @@ export function uploadRoutes(app: FastifyInstance, ctx: ServerContext, options: 
         if (Array.isArray(v)) throw inputError(`query parameter ${k} must be given once`, v, k)
         query[k] = v
       }
-      const served = await uploads.serve(kind, id, name, query, request.headers['if-none-match'])
+      const served = await uploads.serve(
+        kind,
+        id,
+        name,
+        query,
+        request.headers['if-none-match'],
+        `ip:${request.ip}`,
+      )
       if (served.status === 404) throw notFound('no upload at this URL (deleted, or never uploaded)')
       reply.status(served.status).headers(served.headers)
       return served.body === undefined ? reply.send() : reply.send(served.body)
     })
   })
+}
+
+/** Who acts, and whom the render queue is fair to: the user, or a server token's address. */
+function actorOf(principal: Principal, request: FastifyRequest): Actor {
+  const userId = userOf(principal)
+  return userId === undefined ? { caller: `ip:${request.ip}` } : { userId }
 }
 
 function star(): string {
