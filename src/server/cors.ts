@@ -14,8 +14,14 @@ export type CorsOption = boolean | '*' | string[]
 
 /** Every method the official client uses, and the headers it sends (stream-api.md §2). */
 export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
-/** Request headers a browser may send cross-origin. */
-export const CORS_HEADERS = ['Authorization', 'stream-auth-type', 'X-Stream-Client', 'Content-Type']
+/** Request headers a browser may send cross-origin (the Feeds V3 client adds x-client-request-id). */
+export const CORS_HEADERS = [
+  'Authorization',
+  'stream-auth-type',
+  'X-Stream-Client',
+  'Content-Type',
+  'x-client-request-id',
+]
 /** Response headers a browser app may read (rate-limit state). */
 const EXPOSED = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after']
 /** Seconds a browser may reuse a preflight answer. */
