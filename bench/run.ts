@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, printed as one Markdown table. `-- --quick` stores 100k
  * activities instead of 1M for the read rows; `-- --only=adds,reads,server` runs some (names:
  * engine, fanout, adds, follows, bytes, reads, server, fairness, enrich, postgres, redis,
- * server-redis, stream-framework: the last needs EDDY_BENCH_STREAM_FRAMEWORK). Nothing here is a test: numbers vary by run.
+ * server-redis, v3, stream-framework: the last needs EDDY_BENCH_STREAM_FRAMEWORK). Nothing here is a test: numbers vary by run.
  */
 import { existsSync } from 'node:fs'
 import { benchEngine, ENGINE_BENCHES } from './engine-bench.js'
@@ -25,6 +25,7 @@ for (const [name, file, fn] of [
   ['postgres', './postgres-bench.ts', 'benchPostgres'],
   ['redis', './redis-bench.ts', 'benchRedis'],
   ['server-redis', './server-redis-bench.ts', 'benchServerRedis'],
+  ['v3', './v3-bench.ts', 'benchV3'],
   ['stream-framework', './stream-framework-bench.ts', 'benchStreamFramework'],
 ] as const) {
   if (!want(name) || !existsSync(new URL(file, import.meta.url))) continue

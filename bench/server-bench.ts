@@ -56,11 +56,11 @@ export interface Load {
 }
 
 /**
- * Drives each target with the same autocannon settings (16 connections, one worker thread) in
- * alternating blocks, after a one-second warm-up each, so Eddy and its limit see the same load.
+ * Drives each target with the same autocannon settings (16 connections, one worker thread, and
+ * whatever else a target adds, such as a fixed `overallRate`) in alternating blocks, after a one-second warm-up each, so Eddy and its limit see the same load.
  */
 export async function alternate<K extends string>(
-  targets: Record<K, { url: string } & Omit<LoadOptions, 'url'>>,
+  targets: Record<K, { url: string } & Omit<LoadOptions, 'url'> & Record<string, unknown>>,
 ): Promise<Record<K, Load>> {
   const block = Math.max(1, Math.round(SECONDS / 2))
   const names = Object.keys(targets) as K[]
