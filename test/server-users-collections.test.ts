@@ -1,11 +1,9 @@
 /** Users, collections and enrichment through the official client (stream-api.md §3.2, §3.7). */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
 import { status } from './fixtures/http-status.js'
+import { startStreamServer } from './fixtures/stream-server.js'
 
 const KEY = 'docs-key'
 const SECRET = 'docs-secret'
@@ -27,14 +25,11 @@ describe('users, collections and enrichment', () => {
   let bob: Api
 
   before(async () => {
-    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const options = {
-      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
-    }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
-    bob = stream.connect(KEY, api.createUserToken('bob'), 'app', options)
+    const started = await startStreamServer(KEY, SECRET, { store: 'sqlite::memory:' })
+    app = started.app
+    api = started.api
+    alice = started.user('alice')
+    bob = started.user('bob')
   })
   after(() => app.close())
 

@@ -5,12 +5,11 @@
  * user who created it first can no longer change or delete it.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream, { type StreamClient } from 'getstream'
+import type { StreamClient } from 'getstream'
 import { forbidden } from '../fixtures/attack.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'squat-key'
 const SECRET = 'squat-secret'
@@ -26,11 +25,11 @@ for (const store of ['memory', 'sqlite::memory:']) {
     let mallory: Api
 
     before(async () => {
-      app = createServer({ store, apiKey: KEY, apiSecret: SECRET })
-      await app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-      api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
-      mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', { urlOverride: { api: base } })
+      const started = await startStreamServer(KEY, SECRET, { store })
+      app = started.app
+      base = started.base
+      api = started.api
+      mallory = started.user('mallory')
     })
     after(() => app.close())
 

@@ -6,11 +6,9 @@
  * reaction gets (404, or left out of get_many). docs/server.md, "Read privacy".
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'deleted-key'
 const SECRET = 'deleted-secret'
@@ -27,13 +25,12 @@ describe('a soft-deleted reaction is readable only by a server token and its own
   let live: { id: string }
 
   before(async () => {
-    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-    const options = { urlOverride: { api: base } }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
-    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+    const started = await startStreamServer(KEY, SECRET, { store: 'memory' })
+    app = started.app
+    base = started.base
+    api = started.api
+    alice = started.user('alice')
+    mallory = started.user('mallory')
     const post = await api.feed('user', 'bob').addActivity({ actor: 'bob', verb: 'post', object: 'o:1' })
     deleted = await alice.reactions.add('comment', post.id, { text: 'my address is 1 Elm St' })
     live = await alice.reactions.add('like', post.id, { note: 'public' })

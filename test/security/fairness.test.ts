@@ -5,20 +5,19 @@
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, statSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream, { type StreamClient } from 'getstream'
+import type { StreamClient } from 'getstream'
 import { connect } from '../../src/client/client.js'
 import { MAX_OFFSET } from '../../src/engine/read.js'
 import { MAX_USER_BATCH_TARGETS, MAX_USER_TARGET_CHANGES } from '../../src/server/user-limits.js'
 import { MemoryStore } from '../../src/store/memory/memory-store.js'
 import { CHECKPOINT_WORKER_AT_BYTES } from '../../src/store/sqlite/checkpointer.js'
 import { openSqliteStore } from '../../src/store/sqlite/index.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 import { open, rejection, STORES } from '../helpers.js'
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -182,13 +181,10 @@ describe('server: deep offsets and user-token batches', () => {
   let alice: StreamClient
 
   before(async () => {
-    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const options = {
-      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
-    }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
+    const started = await startStreamServer(KEY, SECRET, { store: 'sqlite::memory:' })
+    app = started.app
+    api = started.api
+    alice = started.user('alice')
     await api.feed('user', 'alice').addActivity({ actor: 'SU:alice', verb: 'post', object: 'o:1' })
   })
   after(() => app.close())

@@ -6,16 +6,15 @@
  * by the same engine checks.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream, { type NewActivity, type StreamClient } from 'getstream'
+import type { NewActivity, StreamClient } from 'getstream'
 import { MAX_BODY_DEPTH, MAX_DEPTH } from '../../src/engine/bounds.js'
 import { idToSk } from '../../src/engine/ids.js'
 import { openSqliteStore } from '../../src/store/sqlite/index.js'
 import type { Store } from '../../src/store/store.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 import { must } from '../helpers.js'
 
 const KEY = 'bounds-key'
@@ -69,12 +68,11 @@ describe('nesting and size bounds over HTTP', () => {
   before(async () => {
     store = openSqliteStore(':memory:')
     client = connect({ store })
-    app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-    const api: Api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
-    malloryToken = api.createUserToken('mallory')
-    mallory = stream.connect(KEY, malloryToken, 'app', { urlOverride: { api: base } })
+    const started = await startStreamServer(KEY, SECRET, { client })
+    app = started.app
+    base = started.base
+    malloryToken = started.token('mallory')
+    mallory = started.user('mallory')
     post = await mallory.feed('user', 'mallory').addActivity(noActor({ verb: 'post', object: 'o:1' }))
   })
   after(async () => {

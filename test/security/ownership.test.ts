@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
 import { forbidden } from '../fixtures/attack.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'own-key'
 const SECRET = 'own-secret'
@@ -26,14 +26,11 @@ describe('a user token cannot change what it does not own', () => {
   let post: { id: string }
 
   before(async () => {
-    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const options = {
-      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
-    }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
-    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+    const started = await startStreamServer(KEY, SECRET, { store: 'sqlite::memory:' })
+    app = started.app
+    api = started.api
+    alice = started.user('alice')
+    mallory = started.user('mallory')
     await api.feed('timeline', 'bob').follow('user', 'alice')
     await api.feed('timeline', 'mallory').follow('user', 'alice')
     post = await alice.feed('user', 'alice').addActivity({

@@ -6,12 +6,11 @@
  * Eddy copies them (enrichment, collection upserts, token claims).
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream, { type NewActivity, type StreamClient } from 'getstream'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'proto-key'
 const SECRET = 'proto-secret'
@@ -72,9 +71,9 @@ describe('prototype pollution through partial updates and other input keys', () 
 
   before(async () => {
     client = connect({ store: 'sqlite::memory:' })
-    app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
+    const started = await startStreamServer(KEY, SECRET, { client })
+    app = started.app
+    base = started.base
     options = { urlOverride: { api: base } }
     api = stream.connect(KEY, SECRET, 'app', options)
     mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)

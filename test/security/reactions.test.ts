@@ -5,12 +5,10 @@
  * nothing; a server token keeps full rights.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
 import { forbidden } from '../fixtures/attack.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'react-key'
 const SECRET = 'react-secret'
@@ -27,14 +25,11 @@ describe('a user token cannot react for others or change their reactions', () =>
   let comment: Api
 
   before(async () => {
-    app = createServer({ store: 'sqlite::memory:', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const options = {
-      urlOverride: { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` },
-    }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    alice = stream.connect(KEY, api.createUserToken('alice'), 'app', options)
-    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+    const started = await startStreamServer(KEY, SECRET, { store: 'sqlite::memory:' })
+    app = started.app
+    api = started.api
+    alice = started.user('alice')
+    mallory = started.user('mallory')
     await api.feed('timeline', 'alice').follow('user', 'alice')
     post = await alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'post:1' })
     comment = await alice.reactions.add('comment', post.id, { text: 'mine' }, { targetFeeds: ['user:alice'] })

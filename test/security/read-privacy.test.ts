@@ -7,17 +7,15 @@
  * feed holding it; elsewhere the activity is left out, as an unknown id is.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
 import { buildFeedGroups, type FeedRef } from '../../src/engine/feed-groups.js'
 import { MAX_PUBLIC_HOLDER_LOOKUPS, readableActivities } from '../../src/engine/read-policy.js'
 import { MemoryStore } from '../../src/store/memory/memory-store.js'
 import { forbidden } from '../fixtures/attack.js'
 import { everyStore } from '../fixtures/every-store.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'privacy-key'
 const SECRET = 'privacy-secret'
@@ -46,14 +44,13 @@ for (const backend of backends)
     before(async () => {
       client = connect(backend.options())
       await client.ready()
-      app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
-      await app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-      const options = { urlOverride: { api: base } }
-      api = stream.connect(KEY, SECRET, 'app', options)
-      victim = stream.connect(KEY, api.createUserToken('victim'), 'app', options)
-      mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
-      carol = stream.connect(KEY, api.createUserToken('carol'), 'app', options)
+      const started = await startStreamServer(KEY, SECRET, { client })
+      app = started.app
+      base = started.base
+      api = started.api
+      victim = started.user('victim')
+      mallory = started.user('mallory')
+      carol = started.user('carol')
       // The victim follows carol (whom the victim follows is private: listing it is a 403).
       await victim.feed('timeline', 'victim').follow('user', 'carol')
       open = await carol.feed('user', 'carol').addActivity({ verb: 'post', object: 'open:1', text: 'public' })

@@ -3,12 +3,10 @@
  * against a real server: ways around a rule that the fix's own tests did not take.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import { type StreamServer, startStreamServer } from '../fixtures/stream-server.js'
 import { passes } from '../fixtures/wait.js'
 
 const KEY = 'review-key'
@@ -20,7 +18,7 @@ type Api = any
 describe('a user token reacts only where it may read, also through a parent reaction', () => {
   let client: EddyClient
   let app: FastifyInstance
-  let base: string
+  let started: StreamServer
   let api: Api
   let mallory: Api
   let secret: { id: string }
@@ -29,12 +27,10 @@ describe('a user token reacts only where it may read, also through a parent reac
   before(async () => {
     client = connect({ store: 'memory' })
     await client.ready()
-    app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-    const options = { urlOverride: { api: base } }
-    api = stream.connect(KEY, SECRET, 'app', options)
-    mallory = stream.connect(KEY, api.createUserToken('mallory'), 'app', options)
+    started = await startStreamServer(KEY, SECRET, { client })
+    app = started.app
+    api = started.api
+    mallory = started.user('mallory')
     // A private activity (only in notification:victim) and the victim's comment on it.
     secret = await api
       .feed('notification', 'victim')
@@ -61,7 +57,7 @@ describe('a user token reacts only where it may read, also through a parent reac
     const children = await api.reactions.filter({ reaction_id: comment.id })
     assert.deepEqual(children.results, [])
     // Where the activity is readable (the victim's own feed), a child reaction works as before.
-    const victim = stream.connect(KEY, api.createUserToken('victim'), 'app', { urlOverride: { api: base } })
+    const victim = started.user('victim')
     const reply = await victim.reactions.addChild('like', comment.id, {})
     assert.equal(reply.parent, comment.id)
     assert.equal(reply.activity_id, secret.id)
@@ -84,14 +80,15 @@ const HANDSHAKE = { channel: '/meta/handshake', version: '1.0', supportedConnect
 
 describe('a token-less handshake flood cannot lock subscribers out of realtime', () => {
   let app: FastifyInstance
+  let started: StreamServer
   let origin: string
   const clients: Api[] = []
   const CAP = 20
 
   before(async () => {
-    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET, realtime: { connections: CAP } })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    started = await startStreamServer(KEY, SECRET, { store: 'memory', realtime: { connections: CAP } }, '9')
+    app = started.app
+    origin = started.origin
   })
   after(async () => {
     await Promise.all(clients.map((c) => c.fayeClient?.disconnect()))
@@ -99,12 +96,9 @@ describe('a token-less handshake flood cannot lock subscribers out of realtime',
   })
 
   it('makes room by dropping the oldest connection that listens to nothing', async () => {
-    const api: Api = stream.connect(KEY, SECRET, '9', { urlOverride: { api: `${origin}/api/` } })
+    const api = started.api
     const listen = async (user: string) => {
-      const c: Api = stream.connect(KEY, api.createUserToken(user), '9', {
-        urlOverride: { api: `${origin}/api/` },
-        fayeUrl: `${origin}/faye`,
-      })
+      const c: Api = started.user(user)
       clients.push(c)
       const heard: Api[] = []
       await c.feed('user', user).subscribe((m: Api) => heard.push(m))
@@ -131,18 +125,11 @@ describe('a token-less handshake flood cannot lock subscribers out of realtime',
   })
 
   it('still refuses a handshake when every connection listens', async () => {
-    const small = createServer({
-      store: 'memory',
-      apiKey: KEY,
-      apiSecret: SECRET,
-      realtime: { connections: 1 },
-    })
-    await small.listen({ port: 0, host: '127.0.0.1' })
+    const small = await startStreamServer(KEY, SECRET, { store: 'memory', realtime: { connections: 1 } }, '9')
     try {
-      const at = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`
+      const at = small.origin
       const [first] = await bayeux(at, [HANDSHAKE])
-      const server: Api = stream.connect(KEY, SECRET, '9')
-      const token = server.createUserToken('carol')
+      const token = small.token('carol')
       const channel = '/site-9-feed-usercarol'
       const [sub] = await bayeux(at, [
         {
@@ -164,26 +151,24 @@ describe('a token-less handshake flood cannot lock subscribers out of realtime',
 
 describe('reaction/get_many/ serialises each reaction once', () => {
   let app: FastifyInstance
-  let base: string
+  let started: StreamServer
 
   before(async () => {
-    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
+    started = await startStreamServer(KEY, SECRET, { store: 'memory' })
+    app = started.app
   })
   after(() => app.close())
 
   it('answers one id named 100 times with that reaction once, so a read cannot repeat a budgeted reaction', async () => {
-    const api: Api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
-    const token = api.createUserToken('mallory')
-    const mallory: Api = stream.connect(KEY, token, 'app', { urlOverride: { api: base } })
+    const token = started.token('mallory')
+    const mallory: Api = started.user('mallory')
     const post = await mallory.feed('user', 'mallory').addActivity({ verb: 'post', object: 'x' })
     const parent = await mallory.reactions.add('comment', post.id, {})
     // Children of many kinds with 9 KB each: the reaction is shown at its budgeted size (~100 KB).
     const big = 'z'.repeat(9_000)
     for (let k = 0; k < 30; k++) await mallory.reactions.addChild(`kind${k}`, parent.id, { big })
     const get = async (query: string) => {
-      const res = await fetch(`${base}v1.0/reaction/get_many/?${query}&api_key=${KEY}`, {
+      const res = await fetch(`${started.base}v1.0/reaction/get_many/?${query}&api_key=${KEY}`, {
         headers: { authorization: token, 'stream-auth-type': 'jwt' },
       })
       assert.equal(res.status, 200)

@@ -6,12 +6,11 @@
  * it names, not only `followers`.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream, { type StreamClient } from 'getstream'
 import { forbidden } from '../fixtures/attack.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'scope-key'
 const SECRET = 'scope-secret'
@@ -32,10 +31,10 @@ describe('scope claims name one feed each', () => {
   let anonymous: Api
 
   before(async () => {
-    app = createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-    api = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
+    const started = await startStreamServer(KEY, SECRET, { store: 'memory' })
+    app = started.app
+    base = started.base
+    api = started.api
     // Client-side mode: no secret, each feed with the token the app server handed out.
     anonymous = stream.connect(KEY, null, 'app', { urlOverride: { api: base } })
     // An app-wide token: a feed token for timeline:_aggregatedbob is read as timeline_aggregated:bob.

@@ -8,15 +8,13 @@
  * version-1 UUID, can still be removed by id by its author and by a server token.
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
 import { idToSk, skToId, sortKey, tailFor } from '../../src/engine/ids.js'
 import type { Store } from '../../src/store/store.js'
 import { everyStore } from '../fixtures/every-store.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'text-key'
 const SECRET = 'text-secret'
@@ -55,12 +53,12 @@ for (const kind of STORES) {
     before(async () => {
       store = await kind.open()
       client = connect({ store })
-      app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
-      await app.listen({ port: 0, host: '127.0.0.1' })
-      base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-      server = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: base } })
-      malloryToken = server.createUserToken('mallory')
-      mallory = stream.connect(KEY, malloryToken, 'app', { urlOverride: { api: base } })
+      const started = await startStreamServer(KEY, SECRET, { client })
+      app = started.app
+      base = started.base
+      server = started.api
+      malloryToken = started.token('mallory')
+      mallory = started.user('mallory')
       // Bob's aggregated timeline follows Mallory: what she posts fans out into a grouped feed.
       await server.feed('timeline_aggregated', 'bob').follow('user', 'mallory')
       await server.feed('timeline', 'bob').follow('user', 'mallory')
