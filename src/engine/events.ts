@@ -16,6 +16,11 @@ export interface FeedMessage {
   deleted: string[]
   /** `[foreign_id, time]` of each removed activity that has a foreign_id. */
   deleted_foreign_ids: [string, string][]
+  /**
+   * `[id, v3_id]` of each removed activity that has an id of its own from Feeds V3 (its `v3_id`),
+   * so V3 deletion events name it as V3 clients know it. Not part of Stream's V1 message.
+   */
+  deleted_v3_ids?: [string, string][]
   /** Added activities (with `group`, the group id, on aggregated and notification feeds). */
   new: Activity[]
   feed: string

@@ -130,10 +130,12 @@ export class FeedObserver {
       added.push(activity)
     }
     const deletedForeign: [string, string][] = []
+    const deletedV3: [string, string][] = []
     for (const sk of c.removed) {
       const body = bodies.get(sk)
       const old = body === undefined ? undefined : (JSON.parse(body) as Activity)
       if (old?.foreign_id) deletedForeign.push([old.foreign_id, old.time])
+      if (typeof old?.v3_id === 'string') deletedV3.push([skToId(sk), old.v3_id])
     }
     const message: FeedMessage = {
       deleted: c.removed.map(skToId),
@@ -143,6 +145,7 @@ export class FeedObserver {
       app_id: this.events.appId,
       published_at: new Date().toISOString(),
     }
+    if (deletedV3.length > 0) message.deleted_v3_ids = deletedV3
     if (c.marks?.seen) message.mark_seen = c.marks.seen
     if (c.marks?.read) message.mark_read = c.marks.read
     const group = this.#groups.get(feed.slice(0, feed.indexOf(':')))

@@ -45,7 +45,8 @@ function isMessage(m: unknown): m is FeedMessage {
   if (!Array.isArray(m.new) || !m.new.every(isObject)) return false
   if (!Array.isArray(m.deleted) || !m.deleted.every((id) => typeof id === 'string')) return false
   const pairs = m.deleted_foreign_ids
-  if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every(isString)))
+  if (!Array.isArray(pairs) || !pairs.every(isPair)) return false
+  if (m.deleted_v3_ids !== undefined && !(Array.isArray(m.deleted_v3_ids) && m.deleted_v3_ids.every(isPair)))
     return false
   for (const mark of [m.mark_seen, m.mark_read])
     if (mark !== undefined && mark !== true && !(Array.isArray(mark) && mark.every(isString))) return false
@@ -73,7 +74,13 @@ export function envelopeTexts(
   const first = envelopeTexts(from, { ...message, new: message.new.slice(0, half) }, maxBytes)
   const rest = envelopeTexts(
     from,
-    { ...message, new: message.new.slice(half), deleted: [], deleted_foreign_ids: [] },
+    {
+      ...message,
+      new: message.new.slice(half),
+      deleted: [],
+      deleted_foreign_ids: [],
+      deleted_v3_ids: undefined,
+    },
     maxBytes,
   )
   return { texts: [...first.texts, ...rest.texts], dropped: first.dropped + rest.dropped }
@@ -81,6 +88,10 @@ export function envelopeTexts(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isPair(value: unknown): value is [string, string] {
+  return Array.isArray(value) && value.length === 2 && value.every(isString)
 }
 
 function isString(value: unknown): value is string {

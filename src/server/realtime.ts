@@ -223,7 +223,9 @@ export class Realtime {
     this.#publisher ??= this.#adapter.getClient()
     const client = this.#publisher
     const stop = this.#options.engine.events.listen(feed.id, (message) => {
-      client.publish(channel, { ...message, app_id: appId })
+      // deleted_v3_ids is for Feeds V3's sockets, not part of Stream's V1 message.
+      const { deleted_v3_ids: _v3, ...v1 } = message
+      client.publish(channel, { ...v1, app_id: appId })
     })
     this.#channels.set(channel, { count: 1, stop })
   }

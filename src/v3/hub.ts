@@ -140,11 +140,14 @@ export class Hub {
       const shown = await activityResponses(this.#ctx, message.new as Activity[], fid).catch(() => [])
       for (const activity of shown) this.#send(conn, v3Event('feeds.activity.added', { fid, activity }))
     }
-    const removed = [...message.deleted, ...message.deleted_foreign_ids.map(([foreignId]) => foreignId)]
-    for (const id of new Set(removed)) {
+    // Each removed activity once, by its V3 id: its own id when it was added with one, else the
+    // engine's (V1 foreign ids are not V3 ids).
+    const ownIds = new Map(message.deleted_v3_ids ?? [])
+    for (const engineId of new Set(message.deleted)) {
+      const id = ownIds.get(engineId) ?? engineId
       this.#send(conn, v3Event('feeds.activity.deleted', { fid, activity: { id, feeds: [fid] } }))
     }
-    if (message.new.length > 0 || removed.length > 0) {
+    if (message.new.length > 0 || message.deleted.length > 0) {
       // Notification feeds: the groups the adds joined and the feed's new status (notifications.ts).
       const update = await notificationUpdate(this.#ctx, fid, message.new as Activity[], conn.userId).catch(
         () => undefined,
