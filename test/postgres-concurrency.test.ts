@@ -95,6 +95,8 @@ describe('postgres store: two processes', { skip }, () => {
 
   it('hands out jobs oldest first, and a job accepted again goes to the end of the queue', async () => {
     const author = 'user:queue'
+    // A follower, so the jobs wait to be claimed (a feed's jobs without followers end at commit).
+    await a.write({ follow: [{ source: 'timeline:queue', target: author }] })
     for (const n of [1, 2, 3]) await a.write({ fanout: [job(`q${n}`, author, 400 + n)], leaseMs: 0 })
     assert.deepEqual(
       (await b.jobs.claimFanout({ limit: 2, leaseMs: 60_000 })).map((j) => j.id),

@@ -19,8 +19,14 @@ after(() => scratch.drop())
 describe('postgres store: statements per call', { skip }, () => {
   let store: PostgresStore
   let sent: string[] = []
+  let trips = 0
   before(async () => {
-    store = await scratch.open(scratch.name(), { onQuery: (text) => sent.push(text.trim().split(/\s+/)[0]) })
+    store = await scratch.open(scratch.name(), {
+      onQuery: (text, roundTrip) => {
+        sent.push(text.trim().split(/\s+/)[0])
+        if (roundTrip) trips++
+      },
+    })
   })
   after(() => store.close())
 
@@ -30,6 +36,37 @@ describe('postgres store: statements per call', { skip }, () => {
     await call()
     return sent
   }
+
+  /** How many round trips `call` takes (statements sent before an answer share one). */
+  async function roundTrips(call: () => Promise<unknown>): Promise<number> {
+    trips = 0
+    await call()
+    return trips
+  }
+
+  it('adds in one round trip, and ends the job of a feed without followers in it', async () => {
+    const flatShapes: Record<string, EntryShape> = { timeline: { kind: 'flat' } }
+    await store.write({ follow: [{ source: 'timeline:rt', target: 'user:followed' }] })
+    const add = (feed: string, n: number) => ({
+      activities: [{ sk: sk(n), body: '{}' }],
+      add: [{ feed, kind: 'flat' as const, sk: sk(n), origin: null }],
+      fanout: [{ id: `rt${n}`, op: 'add' as const, feed, sk: sk(n), shapes: flatShapes, cursor: null }],
+    })
+    let pending: FanoutJob[] = []
+    // BEGIN, body, entry, job, COMMIT, then (its own transaction) the jobs of feeds without followers.
+    assert.deepEqual(
+      await statements(async () => {
+        pending = await store.write(add('user:alone', 9001))
+      }),
+      ['BEGIN', 'INSERT', 'WITH', 'INSERT', 'COMMIT', 'DELETE'],
+    )
+    assert.deepEqual(pending, [])
+    assert.equal(await roundTrips(async () => (pending = await store.write(add('user:followed', 9002)))), 1)
+    assert.equal(pending.length, 1)
+    // A chunk to flat followers: job, edge hold and followers; then entries, cursor and COMMIT.
+    assert.equal(await roundTrips(() => store.jobs.runFanout(pending[0], 100)), 2)
+    assert.equal((await store.timelines.readFlat('timeline:rt', { limit: 5, offset: 0 })).length, 1)
+  })
 
   const shapes: Record<string, EntryShape> = {
     user: { kind: 'flat', maxLength: 50 },

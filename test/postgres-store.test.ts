@@ -18,7 +18,8 @@ after(() => scratch.drop())
 
 // One schema and one pool for the whole contract: each case starts from empty tables.
 const contractSchema = scratch.name()
-const contractPool = new pg.Pool({ ...PG, max: 4 })
+// Pipelined, as the pool openPostgresStore makes (postgres-group-commit.test.ts runs the contract on a plain one).
+const contractPool = new pg.Pool({ ...PG, max: 4, pipeline: true } as pg.PoolConfig)
 after(() => contractPool.end())
 
 if (skip) {

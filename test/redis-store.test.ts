@@ -35,7 +35,8 @@ after(async () => {
 })
 
 const contractSchema = schemas.name()
-const contractPool = new pg.Pool({ ...PG, max: 4 })
+// Pipelined, as the pool openPostgresStore makes (postgres-group-commit.test.ts runs the contract on a plain one).
+const contractPool = new pg.Pool({ ...PG, max: 4, pipeline: true } as pg.PoolConfig)
 after(() => contractPool.end())
 
 if (skip) {

@@ -61,8 +61,9 @@ export interface StorageAdapter {
 
   /**
    * Applies `batch` atomically and resolves once durable, with the accepted fan-out jobs still
-   * to run (leased to the caller), for `jobs.runFanout`: every accepted job, or, for a backend
-   * that ran first chunks inside the write (rule 4), those with followers left.
+   * to run (leased to the caller), for `jobs.runFanout`: every accepted job, or those with
+   * followers left, for a backend that ran first chunks inside the write (rule 4) or ended the
+   * jobs of feeds without followers right after its commit (PostgreSQL).
    */
   write(batch: WriteBatch): Promise<FanoutJob[]>
 

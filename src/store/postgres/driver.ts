@@ -20,6 +20,8 @@ export interface PgQuery {
 export interface PgResult<R> {
   rows: R[]
   rowCount: number | null
+  /** The command tag's verb (`COMMIT`, or `ROLLBACK` for a COMMIT of a failed transaction). */
+  command?: string
 }
 
 /** A connection checked out of a pool. */

@@ -52,8 +52,11 @@ export interface PostgresOptions<T extends PostgresTimelines = PostgresTimelines
   max?: number
   /** How long to wait for a connection before failing, in ms (default 10,000). */
   connectionTimeoutMillis?: number
-  /** Called with each statement's text before it is sent (diagnostics, query counts in tests). */
-  onQuery?: (text: string) => void
+  /**
+   * Called with each statement's text before it is sent (diagnostics, query counts in tests);
+   * `roundTrip`: whether it starts a round trip (false: it is pipelined behind unanswered ones).
+   */
+  onQuery?: (text: string, roundTrip: boolean) => void
   /**
    * Fan-out priority: a job first delivers to followers whose feed was read within this many ms,
    * then to all (default a day, or the URL's `?active=24h`; 0 turns priority and the recording
@@ -105,7 +108,15 @@ export async function openPostgresStore<T extends PostgresTimelines = PostgresTi
     throw postgresError('config', (error as Error).message)
   }
   const pool = owned
-    ? new pg.Pool({ connectionTimeoutMillis: 10_000, ...config, max: options.max ?? 10, ...timeout(options) })
+    ? new pg.Pool({
+        connectionTimeoutMillis: 10_000,
+        // Queries go out without waiting for the answers before them (pg >= 8.23; older pg
+        // ignores it): a transaction's statements share round trips (session.ts).
+        pipeline: true,
+        ...config,
+        max: options.max ?? 10,
+        ...timeout(options),
+      })
     : connection
   const session = new Session(pool, target, { ownsPool: owned, onQuery: options.onQuery })
   try {

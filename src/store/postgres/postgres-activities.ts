@@ -4,7 +4,7 @@
  */
 import { type ActivityStore, type ExpectedBody, type StoredActivity, WriteConflict } from '../store.js'
 import { quoted } from './schema.js'
-import { type Runner, type Session, sql } from './session.js'
+import { type Runner, type Session, type Step, sql } from './session.js'
 import type { PostgresTimelines } from './timelines.js'
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -44,16 +44,9 @@ export class PostgresActivityStore implements ActivityStore {
   async write(db: Runner, expect: ExpectedBody[], activities: StoredActivity[]): Promise<void> {
     const mustBeNew = await this.#checkExpected(db, expect)
     if (activities.length === 0) return
-    // The last body for an sk wins, as if the batch ran in order.
-    const bySk = new Map(activities.map((a) => [a.sk, a]))
-    const sorted = [...bySk.values()].sort((a, b) => byKey(a.sk, b.sk))
+    const sorted = latest(activities)
     const fresh = sorted.filter((a) => mustBeNew.has(a.sk))
     const rest = sorted.filter((a) => !mustBeNew.has(a.sk))
-    const args = (list: StoredActivity[]) => [
-      list.map((a) => a.sk),
-      list.map((a) => a.body),
-      list.map((a) => a.foreignId || null),
-    ]
     if (fresh.length > 0) {
       const inserted = await db.rows<{ sk: string }>(this.#st.insertNew, args(fresh))
       const made = new Set(inserted.map((r) => r.sk))
@@ -61,6 +54,15 @@ export class PostgresActivityStore implements ActivityStore {
       if (taken) throw new WriteConflict(taken.sk)
     }
     if (rest.length > 0) await db.run(this.#st.putActivities, args(rest))
+  }
+
+  /**
+   * `write` without `expect`, as a statement to send with others (one round trip): inserts or
+   * replaces the bodies; undefined when there are none.
+   */
+  putStep(activities: StoredActivity[]): Step | undefined {
+    if (activities.length === 0) return undefined
+    return { statement: this.#st.putActivities, values: args(latest(activities)) }
   }
 
   /** Returns the sort keys expected absent (see `write`). */
@@ -72,6 +74,16 @@ export class PostgresActivityStore implements ActivityStore {
     for (const e of expect) if ((stored.get(e.sk) ?? null) !== e.body) throw new WriteConflict(e.sk)
     return new Set(expect.filter((e) => e.body === null).map((e) => e.sk))
   }
+}
+
+/** The last body for each sk (as if the batch ran in order), in sk order (lock order). */
+function latest(activities: StoredActivity[]): StoredActivity[] {
+  const bySk = new Map(activities.map((a) => [a.sk, a]))
+  return [...bySk.values()].sort((a, b) => byKey(a.sk, b.sk))
+}
+
+function args(list: StoredActivity[]): unknown[] {
+  return [list.map((a) => a.sk), list.map((a) => a.body), list.map((a) => a.foreignId || null)]
 }
 
 function statements(s: string) {

@@ -1,7 +1,7 @@
 /** The audit log in the PostgreSQL store's `audit_log` table; `seq` is an identity column. */
 import type { AuditEntry, AuditQuery, AuditStore, StoredAuditEntry } from '../store.js'
 import { quoted } from './schema.js'
-import { type Runner, type Session, type Sql, sql } from './session.js'
+import { type Runner, type Session, type Sql, type Step, sql } from './session.js'
 
 interface AuditRecord {
   seq: string
@@ -31,17 +31,26 @@ export class PostgresAudit implements AuditStore {
 
   /** Inserts entries with `db` (inside the caller's transaction), in order. */
   async add(db: Runner, entries: AuditEntry[]): Promise<void> {
-    if (entries.length === 0) return
+    const step = this.step(entries)
+    if (step) await db.run(step.statement, step.values)
+  }
+
+  /** `add` as a statement to send with others (undefined for no entries). */
+  step(entries: AuditEntry[]): Step | undefined {
+    if (entries.length === 0) return undefined
     const column = (f: (e: AuditEntry) => string) => entries.map(f)
-    await db.run(this.#insert, [
-      column((e) => e.id),
-      column((e) => e.entityType),
-      column((e) => e.entityId),
-      column((e) => e.action),
-      column((e) => e.userId),
-      column((e) => e.custom),
-      column((e) => e.createdAt),
-    ])
+    return {
+      statement: this.#insert,
+      values: [
+        column((e) => e.id),
+        column((e) => e.entityType),
+        column((e) => e.entityId),
+        column((e) => e.action),
+        column((e) => e.userId),
+        column((e) => e.custom),
+        column((e) => e.createdAt),
+      ],
+    }
   }
 
   async append(entries: AuditEntry[]): Promise<void> {

@@ -30,7 +30,7 @@
 import type { EntryRemove, EntryShape, FanoutDelivered, FanoutJob } from '../store.js'
 import type { PostgresFollowEdges } from './postgres-follow-edges.js'
 import { quoted } from './schema.js'
-import { type Runner, type Session, sql } from './session.js'
+import { type Runner, type Session, type Step, sql } from './session.js'
 import { type FollowerWalk, fanoutEntries, type PostgresTimelineWrites } from './timelines.js'
 
 interface JobRow {
@@ -85,6 +85,16 @@ export class PostgresFanoutJobs {
    * them as stored (cursor reset). For one key, the last job of the batch wins.
    */
   async accept(db: Runner, jobs: FanoutJob[], leaseMs: number): Promise<FanoutJob[]> {
+    const { step, accepted } = this.acceptStep(jobs, leaseMs)
+    await db.run(step.statement, step.values)
+    return accepted
+  }
+
+  /**
+   * `accept` as a statement to send with others, and the jobs as they will be stored; throws
+   * (before anything is sent) on a bad lease or op.
+   */
+  acceptStep(jobs: FanoutJob[], leaseMs: number): { step: Step; accepted: FanoutJob[] } {
     checkMs(leaseMs, 'leaseMs')
     const byKey = new Map<string, FanoutJob>()
     for (const job of jobs) {
@@ -94,18 +104,42 @@ export class PostgresFanoutJobs {
       byKey.set(key, job)
     }
     const accepted = [...byKey.values()]
-    await db.run(this.#st.upsert, [
+    const values = [
       accepted.map((j) => j.feed),
       accepted.map((j) => j.sk),
       accepted.map((j) => j.id),
       accepted.map((j) => j.op),
       accepted.map((j) => (j.shapes === undefined ? null : JSON.stringify(j.shapes))),
       leaseMs,
-    ])
-    return accepted.map((j) => copyJob({ ...j, cursor: null }))
+    ]
+    return {
+      step: { statement: this.#st.upsert, values },
+      accepted: accepted.map((j) => copyJob({ ...j, cursor: null })),
+    }
   }
 
-  /** Runs the next chunk of `job` from its stored row (store.ts rule 5), in one transaction. */
+  /**
+   * A statement that ends those of `jobs` whose feed has no follower (nothing to deliver), to
+   * run after the COMMIT of the write that accepted them, in a transaction of its own (rule 4:
+   * followers are read after the job committed; a follow that commits later finds the activity
+   * with its copy). Committed without waiting for the WAL flush, as chunks are: lost in a crash,
+   * the job runs again and ends the same way. Rows `{ feed, sk }` of the jobs it ended.
+   */
+  settleStep(jobs: FanoutJob[]): Step {
+    return {
+      statement: this.#st.settle,
+      values: [jobs.map((j) => j.feed), jobs.map((j) => j.sk), jobs.map((j) => j.id)],
+    }
+  }
+
+  /**
+   * Runs the next chunk of `job` from its stored row (store.ts rule 5), in one transaction of
+   * two round trips when the connection pipelines: the job row's lock, the edge lock and the
+   * followers after the job's cursor go out together (the server runs them in that order, so
+   * the followers are read after the edge lock is granted); then the entries, the cursor's move
+   * and COMMIT. The followers are read from the cursor the caller holds; when the stored row
+   * has moved on (another worker ran a chunk), they are read again from the stored cursor.
+   */
   run(job: FanoutJob, chunkSize: number, delivered?: FanoutDelivered): Promise<FanoutJob | null> {
     if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
       throw new Error(`chunkSize must be a positive integer, got ${chunkSize}`)
@@ -113,47 +147,53 @@ export class PostgresFanoutJobs {
     return this.#session.transaction(
       'runFanout',
       async (db) => {
-        const [row] = await db.rows<JobRow>(this.#st.lock, [job.feed, job.sk])
+        const guess = position(job.cursor, this.#windowMs)
+        const scan = (active: boolean) => (active ? chunkSize * ACTIVE_SCAN : chunkSize)
+        // Taken before the followers are read: the read then sees any unfollow that got there first.
+        const [[row], , read] = await Promise.all([
+          db.rows<JobRow>(this.#st.lock, [job.feed, job.sk]),
+          this.#follows.holdTargets(db, [job.feed], 'shared'),
+          this.#followers(db, job.feed, guess.walk, scan(guess.active)),
+        ])
         // Gone: finished or withdrawn. Another id: replaced by a later intent, which runs itself.
         if (!row || row.id !== job.id) return null
         const stored = fromRow(row)
-        const at = position(stored.cursor, this.#windowMs)
-        // Taken before the followers are read: the read then sees any unfollow that got there first.
-        await this.#follows.holdTargets(db, [stored.feed], 'shared')
-        if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize, delivered)
-        const followers = await this.#followers(db, stored.feed, at.walk, chunkSize)
-        await this.#deliver(db, stored, followers, delivered)
+        const moved = stored.cursor !== job.cursor
+        const at = moved ? position(stored.cursor, this.#windowMs) : guess
+        const followers = moved ? await this.#followers(db, stored.feed, at.walk, scan(at.active)) : read
+        if (at.active) return this.#activeChunk(db, stored, at.walk, chunkSize, followers, delivered)
         // A full chunk may have been the last; the next run then finds no follower and ends.
         if (followers.length < chunkSize) {
-          await db.run(this.#st.finish, [stored.feed, stored.sk])
+          await this.#deliverAndEnd(db, stored, followers, delivered, this.#finish(stored))
           return null
         }
-        return this.#advance(db, stored, this.#walk.cursorOf(followers[followers.length - 1]))
+        const cursor = this.#walk.cursorOf(followers[followers.length - 1])
+        await this.#deliverAndEnd(db, stored, followers, delivered, this.#advance(stored, cursor))
+        return { ...stored, cursor }
       },
       CHUNK_COMMIT,
     )
   }
 
   /**
-   * A chunk of the priority walk: the next `ACTIVE_SCAN` chunks' worth of followers, delivered
-   * to those read within the window (at most `chunkSize`). When this first chunk holds every
-   * follower, it also delivers to the first inactive ones up to `chunkSize` and hands the full
-   * walk on after the last of them: a small job then takes as many chunks as without priority.
+   * A chunk of the priority walk over `followers`, the next `ACTIVE_SCAN` chunks' worth,
+   * delivered to those read within the window (at most `chunkSize`). When this first chunk holds
+   * every follower, it also delivers to the first inactive ones up to `chunkSize` and hands the
+   * full walk on after the last of them: a small job then takes as many chunks as without priority.
    */
   async #activeChunk(
     db: Runner,
     job: FanoutJob,
     walk: string | null,
     chunkSize: number,
+    followers: string[],
     delivered: FanoutDelivered | undefined,
-  ) {
+  ): Promise<FanoutJob | null> {
     const scan = chunkSize * ACTIVE_SCAN
-    const followers = await this.#followers(db, job.feed, walk, scan)
     const whole = walk === null && followers.length < scan
     if (whole && followers.length <= chunkSize) {
       // Every follower fits in this chunk: deliver to all of them, no lookup needed.
-      await this.#deliver(db, job, followers, delivered)
-      await db.run(this.#st.finish, [job.feed, job.sk])
+      await this.#deliverAndEnd(db, job, followers, delivered, this.#finish(job))
       return null
     }
     const read = new Set(
@@ -162,24 +202,25 @@ export class PostgresFanoutJobs {
         : (await db.rows<{ feed: string }>(this.#st.active, [followers, this.#windowMs])).map((r) => r.feed),
     )
     const active = followers.filter((feed) => read.has(feed))
+    const advance = async (to: string[], cursor: string) => {
+      await this.#deliverAndEnd(db, job, to, delivered, this.#advance(job, cursor))
+      return { ...job, cursor }
+    }
     if (active.length > chunkSize) {
       // More active followers than a chunk writes: the walk resumes after the last one written.
       const written = active.slice(0, chunkSize)
-      await this.#deliver(db, job, written, delivered)
-      return this.#advance(db, job, ACTIVE + this.#walk.cursorOf(written[written.length - 1]))
+      return advance(written, ACTIVE + this.#walk.cursorOf(written[written.length - 1]))
     }
     if (!whole) {
-      await this.#deliver(db, job, active, delivered)
       const last = followers[followers.length - 1]
-      return this.#advance(db, job, followers.length < scan ? ALL : ACTIVE + this.#walk.cursorOf(last))
+      return advance(active, followers.length < scan ? ALL : ACTIVE + this.#walk.cursorOf(last))
     }
     // Every active follower is written now; the first inactive ones fill the chunk, in walk
     // order, so the full walk resumes after the last of them (re-writing later active ones is a
     // no-op).
     const fill = followers.filter((feed) => !read.has(feed)).slice(0, chunkSize - active.length)
-    await this.#deliver(db, job, [...active, ...fill], delivered)
     // More followers than a chunk (see above), so some inactive ones are left for the full walk.
-    return this.#advance(db, job, fill.length === 0 ? ALL : this.#walk.cursorOf(fill[fill.length - 1]))
+    return advance([...active, ...fill], fill.length === 0 ? ALL : this.#walk.cursorOf(fill[fill.length - 1]))
   }
 
   async #followers(db: Runner, feed: string, cursor: string | null, limit: number): Promise<string[]> {
@@ -221,9 +262,36 @@ export class PostgresFanoutJobs {
     }
   }
 
-  async #advance(db: Runner, job: FanoutJob, cursor: string): Promise<FanoutJob> {
-    await db.run(this.#st.advance, [job.feed, job.sk, cursor])
-    return { ...job, cursor }
+  /**
+   * Delivers to `followers` and runs `end` (the cursor's move or the job's end), then commits:
+   * one round trip when the timelines part writes the entries in one statement.
+   */
+  async #deliverAndEnd(
+    db: Runner,
+    job: FanoutJob,
+    followers: string[],
+    delivered: FanoutDelivered | undefined,
+    end: Step,
+  ): Promise<void> {
+    const step =
+      followers.length > 0 && job.op === 'add'
+        ? this.#timeline.fanoutStep?.(job.sk, job.feed, followers, job.shapes ?? {}, !!delivered)
+        : undefined
+    if (step) {
+      const [rows] = await db.finish([step, end])
+      delivered?.((rows as { feed: string }[]).map((r) => r.feed))
+      return
+    }
+    await this.#deliver(db, job, followers, delivered)
+    await db.finish([end])
+  }
+
+  #advance(job: FanoutJob, cursor: string): Step {
+    return { statement: this.#st.advance, values: [job.feed, job.sk, cursor] }
+  }
+
+  #finish(job: FanoutJob): Step {
+    return { statement: this.#st.finish, values: [job.feed, job.sk] }
   }
 
   /** Leases up to `limit` jobs whose lease has ended, oldest first; locked ones are skipped. */
@@ -309,6 +377,13 @@ function statements(s: string) {
     advance: sql(`UPDATE ${s}.fanout_jobs SET cursor = $3, failures = 0,
       lease_until = now() + lease_ms * interval '1 millisecond' WHERE feed = $1 AND sk = $2`),
     finish: sql(`DELETE FROM ${s}.fanout_jobs WHERE feed = $1 AND sk = $2`),
+    // set_config(…, true) lasts until this statement's own transaction ends, its COMMIT included.
+    settle: sql(`DELETE FROM ${s}.fanout_jobs AS j
+      USING unnest($1::text[], $2::text[], $3::text[]) AS u(feed, sk, id),
+        (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+      WHERE j.feed = u.feed AND j.sk = u.sk AND j.id = u.id
+        AND NOT EXISTS (SELECT FROM ${s}.follows AS f WHERE f.target = j.feed)
+      RETURNING j.feed, j.sk`),
     claim: sql(`WITH free AS (
         SELECT feed, sk FROM ${s}.fanout_jobs WHERE lease_until <= now()
         ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)

@@ -10,6 +10,7 @@ import { DEFAULT_LEASE_MS, type FanoutJob, StorageAdapterBase, type WriteBatch }
 import { POSTGRES_CAPABILITIES } from './capabilities.js'
 import { DeadJobs } from './dead-jobs.js'
 import { DEFAULT_ACTIVE_WINDOW_MS, FeedReads, type FeedReadTiming } from './feed-reads.js'
+import { PostgresGroupCommit } from './group-commit.js'
 import { PostgresActivityStore } from './postgres-activities.js'
 import { PostgresAudit } from './postgres-audit.js'
 import { PostgresDocuments } from './postgres-documents.js'
@@ -19,7 +20,7 @@ import { PostgresFollowStore } from './postgres-follows.js'
 import { PostgresFanoutJobStore } from './postgres-jobs.js'
 import { PostgresReactions } from './postgres-reactions.js'
 import { PostgresTableTimelines } from './postgres-timelines.js'
-import type { Session } from './session.js'
+import type { Runner, Session, Step } from './session.js'
 import { afterCommit, type PostgresTimelines, type PostgresTimelinesContext } from './timelines.js'
 
 /** How a PostgreSQL store is composed (see `openPostgresStore` for the options users give). */
@@ -54,6 +55,8 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
   readonly #follows: PostgresFollowEdges
   readonly #jobs: PostgresFanoutJobs
   readonly #committed: (() => Promise<void>) | undefined
+  /** Plain writes marked `groupCommit` share transactions (group-commit.ts). */
+  readonly #group = new PostgresGroupCommit((batch) => this.#writeNow(batch))
 
   /** Wraps a session whose schema is migrated (see `openPostgresStore`), composing the parts. */
   constructor(session: Session, name: string, parts: PostgresStoreParts<T> = {}) {
@@ -98,32 +101,81 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
 
   /**
    * One transaction, in the seam's order. Jobs are committed with the write and never run here
-   * (rule 4): the caller runs every chunk with `jobs.runFanout`, after this commit.
+   * (rule 4): the caller runs every chunk with `jobs.runFanout`, after this commit. A write that
+   * checks nothing (no `expect`, edges or removals) is sent as statements that depend on no
+   * answer: with flat entries in the store's tables, BEGIN, the bodies, the entries, the audit
+   * rows, the jobs and COMMIT go in one round trip.
    */
   async write(batch: WriteBatch): Promise<FanoutJob[]> {
     this.session.check()
-    const work = this.session.transaction('write', async (db) => {
-      await this.activities.write(db, batch.expect ?? [], batch.activities ?? [])
-      if (batch.follow?.length) await this.#follows.follow(db, batch.follow)
-      if (batch.unfollow?.length) await this.#follows.unfollow(db, batch.unfollow)
-      const add = [...(batch.add ?? [])]
-      if (batch.copies?.length) {
-        // A copy whose edge is gone lost the race with an unfollow (rule 4): it adds nothing.
-        const edges = batch.copies.map((c) => c.edge)
-        await this.#follows.holdTargets(
-          db,
-          edges.map((e) => e.target),
-          'shared',
-        )
-        const live = await this.#follows.existing(db, edges)
-        for (const copy of batch.copies) if (live.has(edgeKey(copy.edge))) add.push(...copy.entries)
-      }
-      await this.timelines.apply(db, add, batch.remove, batch.removeByOrigin)
-      await this.audit.add(db, batch.audit ?? [])
-      if (!batch.fanout?.length) return []
-      return this.#jobs.accept(db, batch.fanout, batch.leaseMs ?? DEFAULT_LEASE_MS)
-    })
+    if (batch.groupCommit && isPlain(batch)) return this.#group.write(batch)
+    return this.#writeNow(batch)
+  }
+
+  #writeNow(batch: WriteBatch): Promise<FanoutJob[]> {
+    this.session.check()
+    const plain = isPlain(batch)
+    const work = this.session.transaction('write', (db) =>
+      plain ? this.#plain(db, batch) : this.#full(db, batch),
+    )
     return afterCommit(work, this.#committed)
+  }
+
+  /**
+   * A write without checks: its statements sent together, the timelines part's own steps last;
+   * right after COMMIT, in the same round trip, the jobs of feeds without followers are ended
+   * (`settleStep`), and the write resolves with the others.
+   */
+  async #plain(db: Runner, batch: WriteBatch): Promise<FanoutJob[]> {
+    const add = batch.add ?? []
+    const jobs = batch.fanout?.length
+      ? this.#jobs.acceptStep(batch.fanout, batch.leaseMs ?? DEFAULT_LEASE_MS)
+      : undefined
+    const entries = this.timelines.addStep?.(add)
+    const steps: Step[] = []
+    const push = (step: Step | undefined) => {
+      if (step) steps.push(step)
+    }
+    push(this.activities.putStep(batch.activities ?? []))
+    push(entries)
+    push(this.audit.step(batch.audit ?? []))
+    push(jobs?.step)
+    const settle = jobs && this.#jobs.settleStep(jobs.accepted)
+    let rows: (unknown[] | undefined)[]
+    if (entries !== undefined || add.length === 0) {
+      rows = await db.finish(steps, settle)
+    } else {
+      // Entries the part writes by itself (Redis, grouped feeds): after the other statements,
+      // under the locks they took, before COMMIT.
+      await Promise.all(steps.map((step) => db.run(step.statement, step.values)))
+      await this.timelines.apply(db, add)
+      rows = await db.finish([], settle)
+    }
+    if (!jobs) return []
+    const ended = new Set((rows[rows.length - 1] as { feed: string; sk: string }[] | undefined)?.map(jobKey))
+    return ended.size === 0 ? jobs.accepted : jobs.accepted.filter((j) => !ended.has(jobKey(j)))
+  }
+
+  async #full(db: Runner, batch: WriteBatch): Promise<FanoutJob[]> {
+    await this.activities.write(db, batch.expect ?? [], batch.activities ?? [])
+    if (batch.follow?.length) await this.#follows.follow(db, batch.follow)
+    if (batch.unfollow?.length) await this.#follows.unfollow(db, batch.unfollow)
+    const add = [...(batch.add ?? [])]
+    if (batch.copies?.length) {
+      // A copy whose edge is gone lost the race with an unfollow (rule 4): it adds nothing.
+      const edges = batch.copies.map((c) => c.edge)
+      await this.#follows.holdTargets(
+        db,
+        edges.map((e) => e.target),
+        'shared',
+      )
+      const live = await this.#follows.existing(db, edges)
+      for (const copy of batch.copies) if (live.has(edgeKey(copy.edge))) add.push(...copy.entries)
+    }
+    await this.timelines.apply(db, add, batch.remove, batch.removeByOrigin)
+    await this.audit.add(db, batch.audit ?? [])
+    if (!batch.fanout?.length) return []
+    return this.#jobs.accept(db, batch.fanout, batch.leaseMs ?? DEFAULT_LEASE_MS)
   }
 
   /**
@@ -139,3 +191,17 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
     }
   }
 }
+
+/** A write whose statements depend on no answer: nothing to compare, no edges, no removals. */
+function isPlain(batch: WriteBatch): boolean {
+  return (
+    !batch.expect?.length &&
+    !batch.follow?.length &&
+    !batch.unfollow?.length &&
+    !batch.copies?.length &&
+    !batch.remove?.length &&
+    !batch.removeByOrigin?.length
+  )
+}
+
+const jobKey = (job: { feed: string; sk: string }) => `${job.feed}\u0000${job.sk}`

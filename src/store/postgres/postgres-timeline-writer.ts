@@ -22,7 +22,7 @@ import {
 } from '../shared/group-state.js'
 import type { EntryRemove, EntryShape, EntryWrite } from '../store.js'
 import { quoted } from './schema.js'
-import { type Runner, type Sql, sql } from './session.js'
+import { type Runner, type Sql, type Step, sql } from './session.js'
 import { fanoutEntries } from './timelines.js'
 
 interface Removed {
@@ -101,6 +101,57 @@ export class PostgresTimelineWriter {
     const fresh = add.length > 0 ? await this.#add(db, add, report) : []
     if (trims.size > 0) await this.#trim(db, trims)
     return report ? fresh : undefined
+  }
+
+  /**
+   * `apply(db, add)` as one statement, when every entry is flat and no feed is trimmed (nothing
+   * then depends on what the insert reports); else undefined.
+   */
+  addStep(add: EntryWrite[]): Step | undefined {
+    if (add.length === 0) return undefined
+    for (const e of add) if (e.kind !== 'flat' || e.maxLength !== undefined) return undefined
+    const unique = new Map<string, EntryWrite>()
+    for (const entry of add) {
+      const key = `${entry.feed}\u0000${entry.sk}`
+      if (!unique.has(key)) unique.set(key, entry)
+    }
+    const sorted = [...unique.values()].sort((a, b) => byKey(a.feed, b.feed) || byKey(a.sk, b.sk))
+    const none = sorted.map(() => null)
+    return {
+      statement: this.#st.insertEntries,
+      values: [sorted.map((e) => e.feed), sorted.map((e) => e.sk), sorted.map((e) => e.origin), none, none],
+    }
+  }
+
+  /**
+   * A fan-out chunk's adds (see `fanout`) as one statement, when every follower's shape is flat
+   * and untrimmed: the sort key and origin are sent once, not once per follower. Rows `{ feed }`
+   * of the feeds that gained the entry when `report`.
+   */
+  fanoutStep(
+    sk: string,
+    origin: string,
+    feeds: string[],
+    shapes: Record<string, EntryShape>,
+    report: boolean,
+  ): Step | undefined {
+    const to: string[] = []
+    for (const feed of feeds) {
+      const slug = feed.slice(0, feed.indexOf(':'))
+      // Own keys only: a slug such as `constructor` must not find Object's.
+      const shape = Object.hasOwn(shapes, slug) ? shapes[slug] : undefined
+      if (!shape) continue
+      if (shape.kind !== 'flat' || shape.maxLength !== undefined) return undefined
+      to.push(feed)
+    }
+    // Rows of one table are locked in one order by every writer (see the module comment).
+    for (let i = 1; i < to.length; i++) {
+      if (to[i - 1] >= to[i]) {
+        to.sort(byKey)
+        break
+      }
+    }
+    return { statement: report ? this.#st.fanoutReport : this.#st.fanout, values: [to, sk, origin] }
   }
 
   /** Inserts `add`; with `report`, resolves with the feeds of the rows that were new. */
@@ -288,6 +339,11 @@ function statements(s: string): Record<string, Sql> {
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
         ON CONFLICT DO NOTHING RETURNING feed, sk, grp)
       SELECT feed, sk FROM ins WHERE grp IS NOT NULL`),
+    // A chunk's entries into flat, untrimmed feeds: one key and origin for every follower.
+    fanout: sql(`INSERT INTO ${s}.entries (feed, sk, origin)
+        SELECT f, $2::text, $3::text FROM unnest($1::text[]) AS f ON CONFLICT DO NOTHING`),
+    fanoutReport: sql(`INSERT INTO ${s}.entries (feed, sk, origin)
+        SELECT f, $2::text, $3::text FROM unnest($1::text[]) AS f ON CONFLICT DO NOTHING RETURNING feed`),
     insertEntriesReport: sql(`INSERT INTO ${s}.entries (feed, sk, origin, grp, actor)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
         ON CONFLICT DO NOTHING RETURNING feed, sk, grp`),

@@ -16,7 +16,7 @@ import type {
 import type { FeedReads } from './feed-reads.js'
 import { PostgresTimelineReader } from './postgres-timeline-reader.js'
 import { PostgresTimelineWriter } from './postgres-timeline-writer.js'
-import type { Runner, Session } from './session.js'
+import type { Runner, Session, Step } from './session.js'
 import type { OriginRemove, PostgresTimelines, PostgresTimelinesContext } from './timelines.js'
 
 /** Timelines in the PostgreSQL store's own tables. */
@@ -36,6 +36,20 @@ export class PostgresTableTimelines implements PostgresTimelines {
 
   apply(db: Runner, add?: EntryWrite[], remove?: EntryRemove[], byOrigin?: OriginRemove[]): Promise<void> {
     return this.#writer.apply(db, add, remove, byOrigin)
+  }
+
+  addStep(add: EntryWrite[]): Step | undefined {
+    return this.#writer.addStep(add)
+  }
+
+  fanoutStep(
+    sk: string,
+    origin: string,
+    feeds: string[],
+    shapes: Record<string, EntryShape>,
+    report: boolean,
+  ): Step | undefined {
+    return this.#writer.fanoutStep(sk, origin, feeds, shapes, report)
   }
 
   fanout(

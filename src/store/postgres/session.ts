@@ -30,20 +30,39 @@ export function sql(text: string): Sql {
   return { name, text }
 }
 
+/** A statement with its values, to be sent as part of a batch. */
+export interface Step {
+  readonly statement: Sql
+  readonly values: unknown[]
+}
+
 /** Runs statements on one connection (inside a transaction or not). */
 export interface Runner {
   /** Rows of `statement` with `values`. */
   rows<R>(statement: Sql, values?: unknown[]): Promise<R[]>
   /** How many rows `statement` changed. */
   run(statement: Sql, values?: unknown[]): Promise<number>
+  /**
+   * Inside a transaction, its last act: runs `steps` in order and COMMITs, in one round trip on
+   * a pipelining connection; resolves with each step's rows once the commit is durable (as the
+   * transaction's options say). A failing step makes the COMMIT a rollback and rejects. After
+   * it, the runner refuses statements: nothing may depend on these results but the return value.
+   * `after` runs once the COMMIT is done, in a transaction of its own, in the same round trip;
+   * its rows come last, or undefined if it failed (the transaction stays committed).
+   */
+  finish(steps: Step[], after?: Step): Promise<(unknown[] | undefined)[]>
 }
 
 /** What the pool wrapper needs to know. */
 export interface SessionOptions {
   /** Whether `close()` ends the pool (Eddy made it) or leaves it to its owner. */
   ownsPool: boolean
-  /** Called with each statement's text before it is sent (diagnostics, query counts in tests). */
-  onQuery?: (text: string) => void
+  /**
+   * Called with each statement's text before it is sent (diagnostics, query counts in tests);
+   * `roundTrip` is true when the statement starts a round trip (no answer is awaited before
+   * it on its connection), false when it goes out with statements still unanswered.
+   */
+  onQuery?: (text: string, roundTrip: boolean) => void
 }
 
 // 40001 serialization_failure, 40P01 deadlock_detected: the server rolled the transaction back
@@ -54,6 +73,7 @@ const BEGIN = { text: 'BEGIN' }
 // One round trip: a simple query may hold several statements (no parameters).
 const BEGIN_ASYNC_COMMIT = { text: 'BEGIN; SET LOCAL synchronous_commit TO OFF' }
 const COMMIT = { text: 'COMMIT' }
+const FINISHED = 'a statement after Runner.finish (the transaction is committed)'
 const ROLLBACK = { text: 'ROLLBACK' }
 
 /** The store's pool, with its closed state and its error handling. */
@@ -68,6 +88,8 @@ export class Session {
   /** One log line when the server stops answering and one when it is back (outage.ts). */
   readonly #outage: ReturnType<typeof outageOf>
   #worked = false
+  /** Statements sent and not yet answered, per connection (for `onQuery`'s round trips). */
+  readonly #unanswered = new WeakMap<PgPoolClient, number>()
 
   constructor(pool: PgPool, target: PostgresTarget, options: SessionOptions) {
     this.#pool = pool
@@ -157,22 +179,29 @@ export class Session {
       broken ??= error
     }
     client.on('error', onError)
-    let committing = false
+    // pg >= 8.23 with `pipeline: true` sends queries without waiting for the answers before
+    // them; the server still runs them one after the other, each from its own snapshot.
+    const pipelined = (client as { pipeline?: boolean }).pipeline === true
+    const state = { committing: false, finished: false }
     try {
-      const runner = this.#runner(client)
+      const runner = this.#runner(client, pipelined, transaction, state)
       if (!transaction) return await work(runner)
-      await this.#send(client, begin)
+      if (pipelined) {
+        // BEGIN goes with the transaction's first statement; if it failed, so would that one.
+        this.#send(client, begin).catch(() => undefined)
+      } else await this.#send(client, begin)
       const result = await work(runner)
-      committing = true
+      if (state.finished) return result
+      state.committing = true
       await this.#send(client, COMMIT)
       return result
     } catch (error) {
       if (broken !== undefined || isConnectionLoss(error)) {
         broken ??= error as Error
         this.#outage.down(this, broken)
-        throw lostError(this.target, call, error, committing)
+        throw lostError(this.target, call, error, state.committing)
       }
-      if (transaction && !committing) {
+      if (transaction && !state.committing) {
         await this.#send(client, ROLLBACK).catch((rollbackError: Error) => {
           broken = rollbackError
         })
@@ -203,17 +232,71 @@ export class Session {
     }
   }
 
-  #runner(client: PgPoolClient): Runner {
+  #runner(
+    client: PgPoolClient,
+    pipelined: boolean,
+    transaction: boolean,
+    state: { committing: boolean; finished: boolean },
+  ): Runner {
+    const send = <R>(statement: Sql, values?: unknown[]) => {
+      if (state.finished) return Promise.reject(new Error(FINISHED))
+      return this.#send<R>(client, { name: statement.name, text: statement.text, values })
+    }
     return {
-      rows: async <R>(statement: Sql, values?: unknown[]) =>
-        (await this.#send<R>(client, { name: statement.name, text: statement.text, values })).rows,
-      run: async (statement: Sql, values?: unknown[]) =>
-        (await this.#send(client, { name: statement.name, text: statement.text, values })).rowCount ?? 0,
+      rows: async <R>(statement: Sql, values?: unknown[]) => (await send<R>(statement, values)).rows,
+      run: async (statement: Sql, values?: unknown[]) => (await send(statement, values)).rowCount ?? 0,
+      finish: async (steps: Step[], after?: Step) => {
+        if (!transaction) throw new Error('Runner.finish outside a transaction')
+        if (state.finished) throw new Error(FINISHED)
+        const next = (step: Step) =>
+          this.#send(client, { name: step.statement.name, text: step.statement.text, values: step.values })
+        // `after` may fail without undoing what committed before it.
+        const then = (sent: Promise<{ rows: unknown[] }>) =>
+          sent.then(
+            (result) => result.rows,
+            () => undefined,
+          )
+        if (!pipelined) {
+          const rows: (unknown[] | undefined)[] = []
+          for (const step of steps) rows.push((await send(step.statement, step.values)).rows)
+          state.committing = true
+          state.finished = true
+          await this.#send(client, COMMIT)
+          if (after) rows.push(await then(next(after)))
+          return rows
+        }
+        const sent = steps.map((step) => send(step.statement, step.values))
+        state.committing = true
+        state.finished = true
+        const commit = this.#send(client, COMMIT)
+        const afterRows = after ? then(next(after)) : undefined
+        // Every promise is awaited below; settle them all first so none rejects unobserved.
+        const settled = await Promise.allSettled([...sent, commit])
+        for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason
+        // A COMMIT after a failed statement answers ROLLBACK; the failure was thrown above.
+        const done = settled[settled.length - 1] as PromiseFulfilledResult<{ command?: string }>
+        if (done.value.command !== 'COMMIT') throw new Error(`COMMIT answered ${done.value.command}`)
+        const rows: (unknown[] | undefined)[] = (
+          settled.slice(0, -1) as PromiseFulfilledResult<{ rows: unknown[] }>[]
+        ).map((r) => r.value.rows)
+        if (afterRows) rows.push(await afterRows)
+        return rows
+      },
     }
   }
 
   #send<R>(client: PgPoolClient, query: PgQuery) {
-    this.#options.onQuery?.(query.text)
-    return client.query<R>(query)
+    const onQuery = this.#options.onQuery
+    if (!onQuery) return client.query<R>(query)
+    // Counting round trips: a statement sent while others on its connection await their
+    // answers shares their round trip (only a pipelining connection sends it before them).
+    const pipelined = (client as { pipeline?: boolean }).pipeline === true
+    const waiting = this.#unanswered.get(client) ?? 0
+    onQuery(query.text, !pipelined || waiting === 0)
+    this.#unanswered.set(client, waiting + 1)
+    const answered = () => this.#unanswered.set(client, (this.#unanswered.get(client) ?? 1) - 1)
+    const result = client.query<R>(query)
+    result.then(answered, answered)
+    return result
   }
 }

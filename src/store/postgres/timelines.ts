@@ -14,7 +14,7 @@ import type {
   TimelineStore,
 } from '../store.js'
 import type { FeedReads } from './feed-reads.js'
-import type { Runner, Session, Sql } from './session.js'
+import type { Runner, Session, Sql, Step } from './session.js'
 
 /** A removal of every entry of `feed` that came through `origin`. */
 export interface OriginRemove {
@@ -68,6 +68,23 @@ export interface PostgresTimelines extends TimelineStore {
     shapes: Record<string, EntryShape>,
     report: boolean,
   ): Promise<string[] | undefined>
+  /**
+   * Optional: `apply(db, add)` as one statement to send with others (one round trip), when the
+   * part can write these entries that way (PostgreSQL's tables: flat entries, no `maxLength`);
+   * else undefined, and the store calls `apply`.
+   */
+  addStep?(add: EntryWrite[]): Step | undefined
+  /**
+   * Optional: `fanout` as one statement whose rows are `{ feed }` for each feed that gained the
+   * entry (none unless `report`), when the part can write this chunk that way; else undefined.
+   */
+  fanoutStep?(
+    sk: string,
+    origin: string,
+    feeds: string[],
+    shapes: Record<string, EntryShape>,
+    report: boolean,
+  ): Step | undefined
   /** The order chunks walk followers in (default: by follower name, the cursor being the name). */
   readonly followers?: FollowerWalk
   /** Sort keys of the entries of `feed` whose activity has foreign_id `foreignId`, newest first. */
@@ -105,7 +122,7 @@ export function fanoutEntries(
 }
 
 /** The writes of a timelines part that a fan-out chunk needs. */
-export type PostgresTimelineWrites = Pick<PostgresTimelines, 'apply' | 'fanout' | 'followers'>
+export type PostgresTimelineWrites = Pick<PostgresTimelines, 'apply' | 'fanout' | 'fanoutStep' | 'followers'>
 
 /**
  * Runs `work` (which commits), then `committed` (a part's data version moving) before resolving
