@@ -104,6 +104,12 @@ export async function feedGroupResponse(ctx: ServerContext, group: FeedGroup): P
   return out
 }
 
+/** The visibility new feeds of group `slug` start with, when it was defined through V3 with one. */
+export async function defaultVisibility(ctx: ServerContext, slug: string): Promise<Visibility | undefined> {
+  const value = (await ctx.engine.v3.feedGroup(slug))?.data.default_visibility
+  return VISIBILITIES.includes(value as Visibility) ? (value as Visibility) : undefined
+}
+
 /** How often unknown group ids may make this server look for groups defined elsewhere. */
 const RELOAD_MS = 1_000
 const reloads = new WeakMap<ServerContext, { at: number; pending?: Promise<unknown> }>()

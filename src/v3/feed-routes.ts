@@ -9,6 +9,7 @@ import type { FeedRef } from '../engine/feed-groups.js'
 import type { FeedPage } from '../engine/read.js'
 import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
+import { defaultVisibility } from './feed-groups.js'
 import {
   applyFeedChanges,
   type FeedData,
@@ -74,6 +75,9 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
         if (!feed.doc && owner !== ref.userId && caller.kind !== 'server' && !(await isEmpty(ref)))
           throw notAllowed()
         const data = feedData(input.data, owner)
+        // A feed group defined through V3 may give its feeds another starting visibility.
+        if (input.data?.visibility === undefined)
+          data.visibility = (await defaultVisibility(ctx, ref.slug)) ?? data.visibility
         // Insert (or revive a deleted feed's data only if unchanged): a concurrent create wins once.
         const doc = await ctx.engine.v3.putFeed(
           ref.id,

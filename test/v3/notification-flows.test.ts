@@ -14,6 +14,21 @@ import { nextEvent, startV3, type V3Server, v3Stores } from './harness.js'
 const updatedEvent = async (feed: Feed) =>
   (await nextEvent<WSEvent>(feed, 'feeds.notification_feed.updated')) as NotificationFeedUpdatedEvent
 
+/** The first `feeds.notification_feed.updated` event of `feed` that `wanted` accepts (earlier adds' may come late). */
+const updatedWhere = (feed: Feed, wanted: (e: NotificationFeedUpdatedEvent) => boolean) =>
+  new Promise<NotificationFeedUpdatedEvent>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off()
+      reject(new Error('no matching feeds.notification_feed.updated within 5 s'))
+    }, 5000)
+    const off = feed.on('feeds.notification_feed.updated', (e) => {
+      if (!wanted(e as NotificationFeedUpdatedEvent)) return
+      clearTimeout(timer)
+      off()
+      resolve(e as NotificationFeedUpdatedEvent)
+    })
+  })
+
 for (const store of await v3Stores('v3notif')) {
   describe(`Feeds V3 notification and aggregated feeds (${store.name})`, { skip: store.skip }, () => {
     let s: V3Server
@@ -99,7 +114,7 @@ for (const store of await v3Stores('v3notif')) {
       )
       assert.equal(two.next, undefined)
       assert.ok(two.prev)
-      const marked = updatedEvent(feed)
+      const marked = updatedWhere(feed, (e) => e.notification_status?.seen_activities !== undefined)
       const groups = one.aggregated_activities.map((g) => g.group)
       await feed.markActivity({ mark_seen: groups, mark_read: [groups[0]] })
       const status = (await marked).notification_status
@@ -234,6 +249,10 @@ for (const store of await v3Stores('v3notif')) {
       await assert.rejects(eve.feed('notification', 'ann').markActivity({ mark_all_read: true }), /403|17/)
       await assert.rejects(eve.feed('flat-alerts', 'ann').markActivity({ mark_all_seen: true }), /403|17/)
       assert.notEqual((await ann.feed('notification', 'ann').getOrCreate()).notification_status?.unread, 0)
+      // A group's default visibility holds for its new feeds: Ann's diary is hers alone.
+      await s.server.feeds.getOrCreateFeedGroup({ id: 'diary', default_visibility: 'private' })
+      assert.equal((await ann.feed('diary', 'ann').getOrCreate()).feed.visibility, 'private')
+      await assert.rejects(eve.feed('diary', 'ann').getOrCreate(), /403|17/)
       const raw = (path: string, auth: string, body: unknown, token?: string) =>
         fetch(`${s.base}/api/v2/${path}?api_key=v3-key`, {
           method: 'POST',
