@@ -10,6 +10,9 @@ import { MAX_USERS } from './bounds.js'
 import { requireData, requireId, USER_KIND, type UserObject, userObject } from './documents.js'
 import { conflict, inputError, notAllowed, notFound } from './errors.js'
 
+/** Tries of a read-modify-write on a user before it gives up with a 409. */
+const CHANGE_ATTEMPTS = 5
+
 /** A user with the follow counts `get({ withFollowCounts })` adds (Stream's profile). */
 export type UserProfile = UserObject & { followers_count?: number; following_count?: number }
 
@@ -82,6 +85,31 @@ export class Users {
     if (!doc) throw notFound(`user ${userId} does not exist`)
     await this.#audit([{ id: userId, action: 'updated' }], actor)
     return userObject(doc)
+  }
+
+  /**
+   * Changes user `id`'s data with `apply` (given a copy of the stored data, it returns the new
+   * data): read and conditional write, repeated while another write moves the user meanwhile, so
+   * no concurrent change is lost. 404 when there is none.
+   */
+  async change(
+    id: unknown,
+    apply: (data: Record<string, unknown>) => Record<string, unknown>,
+    actor?: string,
+  ): Promise<UserObject> {
+    const userId = requireId(id, 'id')
+    self(actor, userId)
+    for (let attempt = 0; attempt < CHANGE_ATTEMPTS; attempt++) {
+      const [doc] = await this.#ctx.documents.getDocs(USER_KIND, [userId])
+      if (!doc) throw notFound(`user ${userId} does not exist`)
+      const next = requireData(apply(structuredClone(doc.data)), 'data', false)
+      const written = await this.#ctx.documents.putDoc(USER_KIND, userId, next, 'update', doc.updatedAt)
+      if (written) {
+        await this.#audit([{ id: userId, action: 'updated' }], actor)
+        return userObject(written)
+      }
+    }
+    throw conflict(`user ${userId} kept changing while it was being updated; try again`)
   }
 
   /** Deletes user `id` (404 when there is none). */

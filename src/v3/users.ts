@@ -122,11 +122,15 @@ export function userRoutes(edge: Edge): void {
       if (u === null || typeof u !== 'object')
         throw inputError('each user must be an object', u, `users.${key}`)
       requireSelf(caller, String(u.id))
+      // Only the app gives roles (a user's own SDK may still say `user`).
+      if (u.role !== undefined && u.role !== 'user') requireApp(caller)
     }
     const out: Record<string, FullUserResponse> = {}
     for (const [key, u] of entries) {
       const row = await upsertUser(ctx, u, `users.${key}`)
-      out[row.id] = fullUser(row.id, row)
+      const role = caller.kind === 'server' && typeof u.role === 'string' && u.role !== '' ? u.role : undefined
+      if (role !== undefined) await ctx.engine.v3.putRole(row.id, role)
+      out[row.id] = fullUser(row.id, row, role ?? (await ctx.engine.v3.roles([row.id])).get(row.id))
     }
     return { users: out, membership_deletion_task_id: '' }
   })
@@ -137,20 +141,14 @@ export function userRoutes(edge: Edge): void {
       throw inputError(`users must be a list of 1 to ${MAX_USERS} { id, set, unset }`, users, 'users')
     const out: Record<string, FullUserResponse> = {}
     for (const [i, u] of users.entries()) {
-      const change = u as { id?: unknown; set?: Record<string, unknown>; unset?: unknown }
-      const id = requireId(change?.id, `users[${i}].id`)
+      const change = (u ?? {}) as { id?: unknown; set?: unknown; unset?: unknown }
+      const id = requireId(change.id, `users[${i}].id`)
       requireSelf(caller, id)
-      const [existing] = await people.lookup([id])
-      if (!existing) throw inputError(`user ${id} does not exist`, id, `users[${i}].id`)
-      const set = change.set ?? {}
-      const data = { ...existing.data }
-      for (const [k, v] of Object.entries(set)) {
-        if (k === 'custom' && v && typeof v === 'object') Object.assign(data, v)
-        else if (k === 'name' || k === 'image') data[k] = v
-      }
-      for (const k of Array.isArray(change.unset) ? change.unset : []) delete data[String(k)]
-      const row = await people.update(id, requireData(data, `users[${i}]`, false))
-      out[id] = fullUser(id, row)
+      const { apply, role } = partialChange(change.set, change.unset, `users[${i}]`)
+      if (role !== undefined) requireApp(caller)
+      const row = await people.change(id, apply)
+      if (role !== undefined) await ctx.engine.v3.putRole(id, role)
+      out[id] = fullUser(id, row, role ?? (await ctx.engine.v3.roles([id])).get(id))
     }
     return { users: out, membership_deletion_task_id: '' }
   })
@@ -169,4 +167,53 @@ export function userRoutes(edge: Edge): void {
     await ctx.engine.v3.deleteRoles(deleted)
     return { task_id: crypto.randomUUID() }
   })
+}
+
+/** User fields of V3 that Eddy does not store: a partial update naming them is refused, not ignored. */
+const NOT_STORED = new Set([
+  'teams',
+  'teams_role',
+  'language',
+  'invisible',
+  'privacy_settings',
+  'banned',
+  'id',
+])
+
+/**
+ * A V3 partial user update (`set`, `unset`) as a change of the stored data: `name`, `image`,
+ * `custom` (merged) and any other key as a custom field; `role` apart (only the app sets it).
+ */
+export function partialChange(
+  set: unknown,
+  unset: unknown,
+  field: string,
+): { apply: (data: Record<string, unknown>) => Record<string, unknown>; role?: string } {
+  const fields = set ?? {}
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields))
+    throw inputError('set must be an object', fields, `${field}.set`)
+  const removed = unset ?? []
+  if (!Array.isArray(removed) || !removed.every((k) => typeof k === 'string'))
+    throw inputError('unset must be a list of field names', removed, `${field}.unset`)
+  const changes: Record<string, unknown> = {}
+  let role: string | undefined
+  for (const [k, v] of Object.entries(fields)) {
+    if (NOT_STORED.has(k)) throw inputError(`Eddy does not store a user's ${k}`, k, `${field}.set.${k}`)
+    if (k === 'role') {
+      if (typeof v !== 'string' || v === '') throw inputError('role must be text', v, `${field}.set.role`)
+      role = v
+    } else if (k === 'custom') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v))
+        throw inputError('custom must be an object', v, `${field}.set.custom`)
+      Object.assign(changes, v)
+    } else if ((k === 'name' || k === 'image') && typeof v !== 'string')
+      throw inputError(`${k} must be text`, v, `${field}.set.${k}`)
+    else changes[k] = v
+  }
+  const apply = (data: Record<string, unknown>) => {
+    Object.assign(data, changes)
+    for (const k of removed as string[]) delete data[k.startsWith('custom.') ? k.slice(7) : k]
+    return data
+  }
+  return role === undefined ? { apply } : { apply, role }
 }

@@ -132,5 +132,36 @@ for (const store of await v3Stores('v3users')) {
       assert.equal(keyless.status, 401)
       await client.disconnectUser()
     })
+
+    it('updates users partly: custom fields set and unset, concurrent changes both kept', async () => {
+      await s.server.upsertUsers([{ id: 'qa-dee', name: 'Dee', custom: { a: 1 } }])
+      const dee = await s.connect('qa-dee', 'Dee')
+      await Promise.all([
+        dee.updateUsersPartial({ users: [{ id: 'qa-dee', set: { color: 'green' } }] }),
+        dee.updateUsersPartial({ users: [{ id: 'qa-dee', set: { custom: { b: 2 } }, unset: ['a'] }] }),
+      ])
+      const [read] = (await s.server.queryUsers({ payload: { filter_conditions: { id: 'qa-dee' } } })).users
+      assert.deepEqual(read?.custom, { color: 'green', b: 2 })
+      assert.equal(read?.name, 'Dee')
+      await assert.rejects(
+        dee.updateUsersPartial({ users: [{ id: 'qa-dee', set: { role: 'admin' } }] }),
+        /code 17/,
+      )
+      await assert.rejects(
+        dee.updateUsersPartial({ users: [{ id: 'qa-bob', set: { name: 'Not me' } }] }),
+        /code 17/,
+      )
+      await assert.rejects(
+        dee.updateUsersPartial({ users: [{ id: 'qa-dee', set: { teams: ['red'] } }] }),
+        /does not store a user's teams/,
+      )
+      const { users } = await s.server.updateUsersPartial({
+        users: [{ id: 'qa-dee', set: { role: 'moderator' } }],
+      })
+      assert.equal(users['qa-dee']?.role, 'moderator')
+      const [again] = (await s.server.queryUsers({ payload: { filter_conditions: { role: 'moderator' } } }))
+        .users
+      assert.equal(again?.id, 'qa-dee')
+    })
   })
 }
