@@ -60,6 +60,11 @@ export const SERVED = [
   'MarkActivity',
   'GetOrCreateFeedGroup',
   'GetFeedGroup',
+  'QueryBookmarkFolders',
+  'UpdateBookmarkFolder',
+  'DeleteBookmarkFolder',
+  'QueryComments',
+  'QueryCommentReactions',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */

@@ -17,6 +17,13 @@ import { EddyError, inputError, notFound } from './errors.js'
 import type { FeedGroup, FeedRef } from './feed-groups.js'
 import { idToSk, randomId, skToId, sortKey, tailFor } from './ids.js'
 import { type Links, NO_LINKS } from './links.js'
+import {
+  type OwnReactionInput,
+  type OwnReactionOptions,
+  type OwnReactionResult,
+  ownReactionId,
+  putOwnReaction,
+} from './own-reactions.js'
 import { reactionUser, requireOwnReaction, requireReactionTargets } from './policy.js'
 import { filterReactions, type ReactionFilterOptions, type ReactionPage } from './reaction-filter.js'
 import {
@@ -185,6 +192,45 @@ export class Reactions {
     if (prepared) await this.#host.retarget(prepared.sk, prepared, targets, [])
     this.#emit({ type: 'added', reaction: record, addedTo: record.target_feeds, removedFrom: [] })
     const [shown] = await this.#shaper.show([row], { extraData: true })
+    return shown
+  }
+
+  /**
+   * Puts a user's one reaction of a kind on a node (Feeds V3's rule): the same id for every add,
+   * so concurrent adds leave one; `exclusive` replaces the user's other kinds in the same batch
+   * (own-reactions.ts). The node is checked as `add` checks it; the caller checks read access.
+   */
+  async putOwn(input: OwnReactionInput, options: OwnReactionOptions = {}): Promise<OwnReactionResult> {
+    const place = await this.#placeOf(
+      input.parent ? { parent: input.parent } : { activity_id: input.activity_id },
+    )
+    return putOwnReaction(
+      {
+        store: this.#store,
+        shaper: this.#shaper,
+        audited: (make) => this.#host.audited(make),
+        admitFanout: () => this.#host.admitFanout(),
+        changed: (type, reaction) => this.#emit({ type, reaction, addedTo: [], removedFrom: [] }),
+        removed: async (rows) => {
+          for (const row of rows) {
+            const r = recordOf(row)
+            const from = row.deleted ? [] : r.target_feeds
+            if (from.length > 0) await this.#host.retarget(targetSk(r), undefined, [], this.#feeds(from))
+            this.#emit({ type: 'deleted', reaction: r, soft: false, addedTo: [], removedFrom: from })
+          }
+        },
+      },
+      { ...input, activity_id: place.activityId, parent: place.parent },
+      options,
+    )
+  }
+
+  /** The user's own reaction of `kind` (and `slot`) on a node, if it is live (see `putOwn`). */
+  async getOwn(user: string, node: { activity_id: string; parent?: string }, kind: string, slot?: string) {
+    const id = ownReactionId(user, node.activity_id, node.parent ?? '', kind, slot)
+    const row = (await this.#store.getReactions([id])).get(id)
+    if (!row || row.deleted) return undefined
+    const [shown] = await this.#shaper.show([row])
     return shown
   }
 

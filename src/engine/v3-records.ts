@@ -7,6 +7,7 @@
  */
 import type { DocRow, DocumentStore } from '../store/store.js'
 import { EddyError } from './errors.js'
+import { BookmarkFolders } from './v3-bookmark-folders.js'
 
 /** Document kind of V3 feed data. */
 const FEED_KIND = 'v3_feed'
@@ -22,9 +23,12 @@ const GROUP_KIND = 'v3_feed_group'
 /** The V3 records use cases. */
 export class V3Records {
   readonly #documents: DocumentStore
+  /** Bookmark folders (v3-bookmark-folders.ts). */
+  readonly folders: BookmarkFolders
 
   constructor(documents: DocumentStore) {
     this.#documents = documents
+    this.folders = new BookmarkFolders(documents)
   }
 
   /** The stored data of these feeds (fids `group:id`) that have any. */

@@ -34,6 +34,8 @@ interface Connection {
 
 const bus = (fid: string) => `v3~${fid}`
 const control = (connectionId: string) => `v3~conn:${connectionId}`
+/** Events for one user's own connections only (bookmarks). */
+const personal = (userId: string) => `v3~user:${userId}`
 
 /** A V3 event with the fields every event has. */
 export function v3Event(type: string, fields: Record<string, unknown>): Record<string, unknown> {
@@ -52,7 +54,16 @@ export class Hub {
   /** Registers a connected socket for `userId`; returns its connection id. */
   open(userId: string, sink: Sink): string {
     const id = randomBytes(18).toString('base64url')
-    const stopControl = this.#ctx.engine.events.listen(control(id), (m) => this.#onControl(id, m))
+    const events = this.#ctx.engine.events
+    const stopCommands = events.listen(control(id), (m) => this.#onControl(id, m))
+    const stopPersonal = events.listen(personal(userId), (m) => {
+      const conn = this.#connections.get(id)
+      if (conn) for (const event of m.v3 ?? []) this.#send(conn, event)
+    })
+    const stopControl = () => {
+      stopCommands()
+      stopPersonal()
+    }
     this.#connections.set(id, { id, userId, sink, watched: new Map(), stopControl })
     return id
   }
@@ -89,6 +100,12 @@ export class Hub {
   publish(fid: string, events: Record<string, unknown>[]): void {
     if (events.length === 0) return
     this.#ctx.engine.events.publish(this.#message(bus(fid), events))
+  }
+
+  /** Publishes V3 events to `userId`'s own connections, on every server. */
+  publishToUser(userId: string, events: Record<string, unknown>[]): void {
+    if (events.length === 0) return
+    this.#ctx.engine.events.publish(this.#message(personal(userId), events))
   }
 
   #message(feed: string, events: Record<string, unknown>[]): FeedMessage {

@@ -5,6 +5,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { ServerContext } from '../server/context.js'
 import { activityRoutes } from './activities.js'
+import { bookmarkRoutes } from './bookmarks.js'
+import { commentRoutes } from './comments.js'
 import { feedGroupRoutes } from './feed-groups.js'
 import { feedRoutes } from './feed-routes.js'
 import { followRoutes } from './follows.js'
@@ -39,7 +41,9 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
       followRoutes(edge, hub)
-      reactionRoutes(edge)
+      reactionRoutes(edge, hub)
+      commentRoutes(edge, hub)
+      bookmarkRoutes(edge, hub)
       v3Errors(scope, edge.served)
     },
     { prefix: '/api/v2' },

@@ -73,10 +73,33 @@ const reactionsOf = (byKind: Record<string, Reaction[]> | undefined) =>
     .filter(([kind]) => !NOT_REACTIONS.has(kind))
     .flatMap(([, list]) => list)
 
+/**
+ * A comment's scores, from its reactions: `score` is its reactions but downvotes minus its
+ * downvotes (`top`); `confidence` the lower bound of the 95% Wilson interval of its positive share
+ * (`best`); `controversy` is (positive + negative) ^ (smaller / larger), 0 without both (`controversial`).
+ */
+export function commentScores(r: Reaction): { score: number; confidence: number; controversy: number } {
+  let positive = 0
+  for (const [kind, count] of Object.entries(r.children_counts))
+    if (!NOT_REACTIONS.has(kind) && kind !== 'downvote') positive += count
+  const negative = r.children_counts.downvote ?? 0
+  const n = positive + negative
+  const z = 1.96
+  const p = n === 0 ? 0 : positive / n
+  const confidence =
+    n === 0
+      ? 0
+      : (p + (z * z) / (2 * n) - z * Math.sqrt((p * (1 - p) + (z * z) / (4 * n)) / n)) / (1 + (z * z) / n)
+  const controversy =
+    positive > 0 && negative > 0 ? n ** (Math.min(positive, negative) / Math.max(positive, negative)) : 0
+  return { score: positive - negative, confidence, controversy }
+}
+
 /** A comment reaction as V3's ThreadedCommentResponse, with its newest replies to the engine's depth. */
 export function commentResponse(r: Reaction, activityId: string): ThreadedCommentResponse {
   const data = r.data
   const { reaction_groups, reaction_count } = groups(r.children_counts, r.latest_children)
+  const scores = commentScores(r)
   const out: ThreadedCommentResponse = {
     id: r.id,
     object_id: activityId,
@@ -92,8 +115,9 @@ export function commentResponse(r: Reaction, activityId: string): ThreadedCommen
     own_reactions: reactionsOf(r.own_children).map((c) => reactionResponse(c, activityId)),
     mentioned_users: [],
     status: r.deleted_at ? 'deleted' : 'active',
-    score: 0,
-    confidence_score: 0,
+    score: scores.score,
+    confidence_score: scores.confidence,
+    controversy_score: scores.controversy,
     upvote_count: r.children_counts.upvote ?? 0,
     downvote_count: r.children_counts.downvote ?? 0,
     bookmark_count: 0,

@@ -332,6 +332,11 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'MarkActivity',
   'GetOrCreateFeedGroup',
   'GetFeedGroup',
+  'QueryBookmarkFolders',
+  'UpdateBookmarkFolder',
+  'DeleteBookmarkFolder',
+  'QueryComments',
+  'QueryCommentReactions',
 ])
 
 /** Error response */
@@ -1313,6 +1318,11 @@ export interface DeleteActivityReactionResponse {
 
 /** Delete Activity Response */
 export interface DeleteActivityResponse {
+  duration: string
+}
+
+/** Delete Bookmark Folder Response */
+export interface DeleteBookmarkFolderResponse {
   duration: string
 }
 
@@ -2359,6 +2369,23 @@ export interface QueryActivityReactionsResponse {
   reactions: FeedsReactionResponse[]
 }
 
+/** Query Bookmark Folders Request */
+export interface QueryBookmarkFoldersRequest {
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+}
+
+/** Query Bookmark Folders Response */
+export interface QueryBookmarkFoldersResponse {
+  bookmark_folders: BookmarkFolderResponse[]
+  duration: string
+  next?: string
+  prev?: string
+}
+
 /** Query Bookmarks Request */
 export interface QueryBookmarksRequest {
   enrich_own_fields?: boolean
@@ -2374,6 +2401,42 @@ export interface QueryBookmarksRequest {
 /** Query Bookmarks Response */
 export interface QueryBookmarksResponse {
   bookmarks: BookmarkResponse[]
+  duration: string
+  next?: string
+  prev?: string
+}
+
+export interface QueryCommentReactionsRequest {
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+}
+
+/** Basic response information */
+export interface QueryCommentReactionsResponse {
+  duration: string
+  next?: string
+  prev?: string
+  reactions: FeedsReactionResponse[]
+}
+
+/** Query Comments Request */
+export interface QueryCommentsRequest {
+  filter: Record<string, unknown>
+  id_around?: string
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: 'first' | 'last' | 'top' | 'best' | 'controversial'
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Query Comments Response */
+export interface QueryCommentsResponse {
+  comments: CommentResponse[]
   duration: string
   next?: string
   prev?: string
@@ -2706,6 +2769,20 @@ export interface UpdateActivityRequest {
 
 export interface UpdateActivityResponse {
   activity: ActivityResponse
+  duration: string
+}
+
+/** Update Bookmark Folder Request */
+export interface UpdateBookmarkFolderRequest {
+  custom?: Record<string, unknown>
+  name?: string
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Update Bookmark Folder Response */
+export interface UpdateBookmarkFolderResponse {
+  bookmark_folder: BookmarkFolderResponse
   duration: string
 }
 
