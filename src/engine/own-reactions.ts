@@ -173,6 +173,8 @@ export async function putOwnReaction(
     if (!result.applied) {
       if (result.orphaned.length > 0)
         throw inputError('the parent reaction was deleted meanwhile', parent, 'parent')
+      // Writers that keep taking each other's reactions away back off, so one gets through.
+      await sleep(Math.random() * Math.min(50, 2 ** attempt))
       continue
     }
     await host.removed(result.removed)
