@@ -128,7 +128,8 @@ export function userRoutes(edge: Edge): void {
     const out: Record<string, FullUserResponse> = {}
     for (const [key, u] of entries) {
       const row = await upsertUser(ctx, u, `users.${key}`)
-      const role = caller.kind === 'server' && typeof u.role === 'string' && u.role !== '' ? u.role : undefined
+      const role =
+        caller.kind === 'server' && typeof u.role === 'string' && u.role !== '' ? u.role : undefined
       if (role !== undefined) await ctx.engine.v3.putRole(row.id, role)
       out[row.id] = fullUser(row.id, row, role ?? (await ctx.engine.v3.roles([row.id])).get(row.id))
     }
