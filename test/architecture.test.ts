@@ -61,7 +61,16 @@ const EDGE_VALUES = new Set([
   'reaction-filter',
 ])
 /** Modules whose public types the edge may name (answers and arguments of the facade), values not. */
-const EDGE_TYPES = new Set(['activity', 'audit', 'events', 'feed-groups', 'links', 'reaction-model', 'users'])
+const EDGE_TYPES = new Set([
+  'activity',
+  'audit',
+  'events',
+  'feed-groups',
+  'links',
+  'reaction-model',
+  'users',
+  'v3-bookmark-folders',
+])
 /** Pure helpers the edge's value modules may use in turn (no state, no store). */
 const PURE_HELPERS = new Set([
   'activity',
