@@ -48,6 +48,35 @@ if (skip || !cluster) {
   })
 }
 
+describe('postgres + redis cluster: feed versions for page caches', { skip }, () => {
+  it('reads the versions of feeds in many slots in one go, and a write moves only its feeds', async () => {
+    const store = await openRedisStore({
+      store: contractPool,
+      schema: schemas.name(),
+      timelines: must(cluster, 'the Redis cluster').url,
+      prefix: prefixes.name(),
+    })
+    try {
+      const feeds = Array.from({ length: 20 }, (_, i) => `user:v${i}`)
+      const tags = new Set(feeds.map((f) => store.timelines.redis.keys.tag(f)))
+      assert.ok(tags.size > 10, 'the feeds spread over buckets')
+      const before = await store.timelines.feedVersions(feeds)
+      assert.deepEqual(await store.timelines.feedVersions(feeds), before, 'reads leave them')
+      await store.write({
+        add: [{ kind: 'flat', feed: 'user:v3', sk: `1f0${'0'.repeat(12)}8000000000000000`, origin: null }],
+      })
+      await store.write({ follow: [{ source: 'user:v7', target: 'user:v8' }] })
+      const after = await store.timelines.feedVersions(feeds)
+      feeds.forEach((feed, i) => {
+        if (feed === 'user:v3' || feed === 'user:v7') assert.notEqual(after[i], before[i], feed)
+        else assert.equal(after[i], before[i], feed)
+      })
+    } finally {
+      await store.close()
+    }
+  })
+})
+
 // Last in the file: it breaks the cluster.
 describe('postgres + redis cluster: a cluster that lost slots', { skip }, () => {
   it('is refused at open, saying how many slots failed', async () => {

@@ -179,31 +179,95 @@ describe('server page cache on PostgreSQL + Redis', { skip }, () => {
     assert.ok(page.results.every((g) => g.is_seen))
   })
 
-  it('moves the version on writes and rebuilds, not on reads, and never repeats it after Redis lost it', async () => {
+  it("keeps other feeds' pages cached across a write, and moves only the followers' on its fan-out", async () => {
+    await a.client.feed('timeline', 'bystander').follow('user', 'elsewhere')
+    await a.client.feed('user', 'elsewhere').addActivity({ actor: 'e', verb: 'post', object: 'e:0' })
+    await a.client.flush()
+    const feeds = ['user:hot', 'timeline:reader', 'user:elsewhere', 'timeline:bystander']
+    await cached(a, feeds)
+    // No foreign_id: adding it again could only write the same body, so only user:hot moves.
+    const added = await b.client.feed('user', 'hot').addActivity({ actor: 'hot', verb: 'post', object: 'x' })
+    let before = { ...a.reads }
+    assert.equal((await read(a, 'user:hot')).results[0].id, added.id)
+    await read(a, 'user:elsewhere')
+    await read(a, 'timeline:bystander')
+    assert.equal(a.reads.flat, before.flat + 1, 'only the written feed was read from the store')
+    await b.client.flush()
+    before = { ...a.reads }
+    assert.equal((await read(a, 'timeline:reader')).results[0].id, added.id, "the follower's page moved")
+    await read(a, 'user:elsewhere')
+    await read(a, 'timeline:bystander')
+    assert.equal(a.reads.flat, before.flat + 1, 'the fan-out moved only its follower')
+  })
+
+  it('moves every feed on an add with a foreign_id (it may replace a body shown anywhere)', async () => {
+    await cached(a, ['user:elsewhere'])
+    const before = { ...a.reads }
+    await b.client.feed('user', 'hot').addActivity({
+      actor: 'hot',
+      verb: 'post',
+      object: 'f',
+      foreign_id: 'f:1',
+      time: '2026-01-01T00:00:00',
+    })
+    await read(a, 'user:elsewhere')
+    assert.equal(a.reads.flat, before.flat + 1)
+    await b.client.flush()
+  })
+
+  it('moves a feed whose trim keeps its size (fan-out at the cap), and no other', async () => {
     const store = must(a.store, 'the store server a opened')
-    const v0 = await store.timelines.dataVersion()
-    await store.timelines.readFlat('user:hot', { limit: 25, offset: 0 })
-    assert.equal(await b.client.engine.dataVersion(), v0, 'both servers see one version; reads leave it')
-    await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:1' })
-    const v1 = await store.timelines.dataVersion()
+    const redis = store.timelines.redis
+    const shapes = { timeline: { kind: 'flat' as const } }
+    // Sort keys ending in 0 trim at once (capTrim); the cap is 1,000: fill one feed to it.
+    const sk = (n: number) => `1f0${n.toString(16).padStart(12, '0')}8000000000000000`
+    const full = 'timeline:full'
+    for (let from = 0; from < 1000; from += 250) {
+      await redis.apply(
+        Array.from({ length: 250 }, (_, i) => ({
+          kind: 'flat' as const,
+          feed: full,
+          sk: sk(from + i),
+          origin: 'user:src',
+        })),
+      )
+    }
+    const [v0, other0] = await store.timelines.feedVersions([full, 'timeline:bystander'])
+    await redis.fanout(sk(5000), 'user:src', [full, 'timeline:trimless'], shapes)
+    const [v1, other1] = await store.timelines.feedVersions([full, 'timeline:bystander'])
+    assert.equal(v0.split('.').at(-1), '1000')
+    assert.equal(v1.split('.').at(-1), '1000', 'one in, the oldest out')
     assert.notEqual(v1, v0)
-    // (Shapes unknown here: the rebuild clears the feeds it finds and writes nothing back.)
-    await rebuildTimelines(store, { shape: () => undefined })
-    assert.notEqual(await store.timelines.dataVersion(), v1, 'a rebuild rewrites Redis directly')
-    // Redis without the counter (flushed, restarted without persistence): no version repeats,
-    // so nothing cached before is served; the next write seeds it at a random value.
+    assert.equal(other1, other0)
+  })
+
+  it('never repeats a version after Redis lost its counters, and a rebuild moves every feed', async () => {
+    const store = must(a.store, 'the store server a opened')
+    const [v0] = await store.timelines.feedVersions(['user:hot'])
+    await store.timelines.readFlat('user:hot', { limit: 25, offset: 0 })
+    assert.deepEqual(
+      await b.client.engine.pageVersions(['user:hot']),
+      [v0],
+      'both servers see it; reads leave it',
+    )
+    // Redis without the counters (flushed, restarted without persistence): they start again at
+    // the clock in microseconds, above any value they held.
     const redis = new Redis(REDIS_URL)
     try {
-      await redis.del(`${prefix}:{meta}:changes`)
-      const [x, y] = [await store.timelines.dataVersion(), await store.timelines.dataVersion()]
-      assert.notEqual(x, y)
-      await b.client.feed('user', 'quiet').addActivity({ actor: 'q', verb: 'post', object: 'q:2' })
-      const seeded = await store.timelines.dataVersion()
-      assert.equal(await store.timelines.dataVersion(), seeded)
-      assert.ok(Number(seeded) > 1_000, `seeded at random, got ${seeded}`)
+      await redis.del(`${prefix}:{meta}:changes`, store.timelines.redis.keys.counter('user:hot'))
+      const [v1] = await store.timelines.feedVersions(['user:hot'])
+      assert.notEqual(v1, v0)
+      const [shared0, own0] = v0.split('.').map(Number)
+      const [shared1, own1] = v1.split('.').map(Number)
+      assert.ok(shared1 > shared0 && own1 > own0, `${v1} after ${v0}`)
+      assert.deepEqual(await store.timelines.feedVersions(['user:hot']), [v1], 'kept once seeded')
     } finally {
       redis.disconnect()
     }
+    // (Shapes unknown here: the rebuild clears the feeds it finds and writes nothing back.)
+    await rebuildTimelines(store, { shape: () => undefined })
+    const [v2] = await store.timelines.feedVersions(['timeline:bystander'])
+    assert.notEqual(v2.split('.')[0], v0.split('.')[0], 'a rebuild rewrites Redis directly')
   })
 })
 

@@ -178,52 +178,55 @@ describe('server page cache on SQLite', () => {
 })
 
 describe('PageCache', () => {
-  it('keeps pages per version, drops them on a new one, and refuses a page read under an older one', () => {
+  it("keeps pages per feed and version, drops a feed's pages on its new version, and refuses a page read under an older one", () => {
     const cache = new PageCache(1_000)
-    assert.equal(cache.get('a', '1'), undefined)
-    cache.set('a', '1', 'page a')
-    assert.equal(cache.get('a', '1'), 'page a')
-    assert.equal(cache.get('a', '2'), undefined)
-    assert.equal(cache.size, 0)
-    cache.set('b', '1', 'read before version 2 was seen')
-    assert.equal(cache.get('b', '2'), undefined)
+    assert.equal(cache.get('f', 'f|a', '1'), undefined)
+    cache.set('f', 'f|a', '1', 'page a')
+    assert.equal(cache.get('g', 'g|a', '7'), undefined)
+    cache.set('g', 'g|a', '7', 'page of g')
+    assert.equal(cache.get('f', 'f|a', '1'), 'page a')
+    assert.equal(cache.get('f', 'f|a', '2'), undefined)
+    assert.equal(cache.size, 1, "f's page went with its new version; g's stays")
+    assert.equal(cache.get('g', 'g|a', '7'), 'page of g')
+    cache.set('f', 'f|b', '1', 'read before version 2 was seen')
+    assert.equal(cache.get('f', 'f|b', '2'), undefined)
   })
 
-  it('takes the store version once per turn for every read that asked, after they asked', async () => {
+  it('takes the versions once per turn for every read that asked, after they asked', async () => {
     let state = 0
-    let reads = 0
-    const cache = new PageCache(1_000, async () => {
-      reads++
-      return String(state)
+    const calls: string[][] = []
+    const cache = new PageCache(1_000, async (feeds) => {
+      calls.push(feeds)
+      return feeds.map((f) => `${f}@${state}`)
     })
-    const asked = [cache.version(), cache.version(), cache.version()]
-    state++ // a write after the reads asked, in the same turn: the shared version must see it
-    assert.deepEqual(await Promise.all(asked), ['1', '1', '1'])
-    assert.equal(reads, 1)
+    const asked = [cache.version('f'), cache.version('g'), cache.version('f')]
+    state++ // a write after the reads asked, in the same turn: the shared call must see it
+    assert.deepEqual(await Promise.all(asked), ['f@1', 'g@1', 'f@1'])
+    assert.deepEqual(calls, [['f', 'g']], 'one call, each feed once')
     state++
-    assert.equal(await cache.version(), '2')
-    assert.equal(reads, 2)
-    assert.equal(await new PageCache(1_000).version(), undefined, 'a store without versions: no caching')
+    assert.equal(await cache.version('g'), 'g@2')
+    assert.equal(calls.length, 2)
+    assert.equal(await new PageCache(1_000).version('f'), undefined, 'a store without versions: no caching')
   })
 
   it('takes a version per read while sharing is off (background fan-out changes it every chunk)', async () => {
     let reads = 0
     const cache = new PageCache(
       1_000,
-      async () => String(++reads),
+      async (feeds) => feeds.map(() => String(++reads)),
       () => false,
     )
-    assert.deepEqual(await Promise.all([cache.version(), cache.version()]), ['1', '2'])
+    assert.deepEqual(await Promise.all([cache.version('f'), cache.version('f')]), ['1', '2'])
   })
 
   it('stays within its byte budget, oldest pages first', () => {
     const cache = new PageCache(100)
-    cache.get('', 'v')
-    for (const key of ['k1', 'k2', 'k3']) cache.set(key, 'v', 'x'.repeat(18)) // 40 bytes each
-    assert.equal(cache.get('k1', 'v'), undefined)
-    assert.equal(cache.get('k3', 'v'), 'x'.repeat(18))
+    cache.get('f', '', 'v')
+    for (const key of ['k1', 'k2', 'k3']) cache.set('f', key, 'v', 'x'.repeat(18)) // 40 bytes each
+    assert.equal(cache.get('f', 'k1', 'v'), undefined)
+    assert.equal(cache.get('f', 'k3', 'v'), 'x'.repeat(18))
     assert.equal(cache.size, 2)
-    cache.set('big', 'v', 'x'.repeat(60))
-    assert.equal(cache.get('big', 'v'), undefined, 'a page over the whole budget is not kept')
+    cache.set('f', 'big', 'v', 'x'.repeat(60))
+    assert.equal(cache.get('f', 'big', 'v'), undefined, 'a page over the whole budget is not kept')
   })
 })

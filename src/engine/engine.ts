@@ -157,6 +157,18 @@ export class Engine {
   }
 
   /**
+   * The data version of each of `feeds`' pages, in order: the store's per-feed versions when it
+   * keeps them, else its one data version for every feed; undefined when it keeps none. An
+   * equal value later means nothing a page of that feed shows has changed since.
+   */
+  pageVersions(feeds: string[]): Promise<string[]> | undefined {
+    const perFeed = this.#ctx.store.feedVersions
+    if (typeof perFeed === 'function') return perFeed(feeds)
+    const version = this.dataVersion()
+    return version?.then((v) => feeds.map(() => v))
+  }
+
+  /**
    * Takes over fan-out that no live process holds (accepted earlier, or by a crashed process),
    * and from then on keeps checking for such jobs in the background.
    */

@@ -128,6 +128,13 @@ export class RuntimeStorage implements StorageAdapter {
     return () => this.#guard(version)
   }
 
+  /** The adapter's versions per feed, when it keeps them (and is open); see `StorageAdapter.feedVersions`. */
+  get feedVersions(): ((feeds: string[]) => Promise<string[]>) | undefined {
+    const versions = this.#adapter?.feedVersions?.bind(this.#adapter)
+    if (!versions) return undefined
+    return (feeds) => this.#guard(() => versions(feeds))
+  }
+
   /** Resolves once the backend is open; rejects with the EddyError that says why it could not be. */
   async open(): Promise<void> {
     await this.#guard(() => this.#ready())

@@ -136,7 +136,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const engine = ctx.engine
     ctx.pages = new PageCache(
       cacheBytes,
-      () => engine.dataVersion(),
+      (feeds) => engine.pageVersions(feeds),
       () => !engine.deliveringFanout,
     )
   }

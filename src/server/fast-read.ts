@@ -31,7 +31,7 @@ export async function flatPageHead(
 }
 
 /**
- * A plain (not enriched) read as JSON text: from `cache` while the store's data version is the
+ * A plain (not enriched) read as JSON text: from `cache` while the feed's data version is the
  * one the page was cached under, else read (flat pages spliced, grouped pages serialized) and
  * cached under the version taken before the read. Reads that mark notifications write, so they
  * are never cached; without a cache or a store version, every read goes to the store.
@@ -47,13 +47,13 @@ export async function plainReadJson(
   const page = engine.pageOf(feed, options)
   const marks = options.mark_seen !== undefined || options.mark_read !== undefined
   const cached = marks ? undefined : cache
-  const version = cached ? await cached.version() : undefined
+  const version = cached ? await cached.version(feed.id) : undefined
   const key =
     version === undefined
       ? ''
       : `${feed.id}|${page.limit}|${page.offset}|${page.lt ?? ''}|${page.lte ?? ''}|${page.gt ?? ''}|${page.gte ?? ''}`
   if (cached && version !== undefined) {
-    const head = cached.get(key, version)
+    const head = cached.get(feed.id, key, version)
     if (head !== undefined) return withDurationJson(head, started)
   }
   let head = grouped ? undefined : await flatPageHead(engine, feed, page)
@@ -61,6 +61,6 @@ export async function plainReadJson(
   head ??= JSON.stringify(
     feedResponseHead(await engine.readFeed(feed, options, { links: streamLinks() }), feed),
   ).slice(0, -1)
-  if (cached && version !== undefined) cached.set(key, version, head)
+  if (cached && version !== undefined) cached.set(feed.id, key, version, head)
   return withDurationJson(head, started)
 }

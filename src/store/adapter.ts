@@ -77,6 +77,14 @@ export interface StorageAdapter {
    */
   dataVersion?(): Promise<string>
 
+  /**
+   * Optional: `dataVersion` per feed, in the order of `feeds`: each value differs from every
+   * earlier one of its feed once committed data a page of that feed shows may have changed, so a
+   * write to one feed leaves cached pages of the others usable. PostgreSQL + Redis: a counter per
+   * feed and the entry set's size (redis/data-version.ts). Without it, `dataVersion` serves.
+   */
+  feedVersions?(feeds: string[]): Promise<string[]>
+
   /** Releases files and connections; any later call fails with a clear error. */
   close(): Promise<void>
 }

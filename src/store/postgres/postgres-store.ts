@@ -54,7 +54,9 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
   readonly dataVersion?: () => Promise<string>
   readonly #follows: PostgresFollowEdges
   readonly #jobs: PostgresFanoutJobs
-  readonly #committed: (() => Promise<void>) | undefined
+  /** The timelines part's versions per feed, when it keeps them (see `StorageAdapter.feedVersions`). */
+  readonly feedVersions?: (feeds: string[]) => Promise<string[]>
+  readonly #committed: ((batch?: WriteBatch) => Promise<void>) | undefined
   /** Plain writes marked `groupCommit` share transactions (group-commit.ts). */
   readonly #group = new PostgresGroupCommit((batch) => this.#writeNow(batch))
 
@@ -90,6 +92,13 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
       new DeadJobs(session, schema),
       this.#committed,
     )
+    if (timelines.feedVersions) {
+      const versions = timelines.feedVersions.bind(timelines)
+      this.feedVersions = (feeds) => {
+        session.check()
+        return versions(feeds)
+      }
+    }
     if (timelines.dataVersion) {
       const version = timelines.dataVersion.bind(timelines)
       this.dataVersion = () => {
@@ -118,7 +127,8 @@ export class PostgresStore<T extends PostgresTimelines = PostgresTimelines> exte
     const work = this.session.transaction('write', (db) =>
       plain ? this.#plain(db, batch) : this.#full(db, batch),
     )
-    return afterCommit(work, this.#committed)
+    const committed = this.#committed
+    return afterCommit(work, committed && (() => committed(batch)))
   }
 
   /**

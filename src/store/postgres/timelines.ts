@@ -12,6 +12,7 @@ import type {
   EntryShape,
   EntryWrite,
   TimelineStore,
+  WriteBatch,
 } from '../store.js'
 import type { FeedReads } from './feed-reads.js'
 import type { Runner, Session, Sql, Step } from './session.js'
@@ -95,11 +96,16 @@ export interface PostgresTimelines extends TimelineStore {
    */
   dataVersion?(): Promise<string>
   /**
-   * Optional: called after each write and fan-out chunk of the store commits (also after one
-   * that failed, which may have committed), before it resolves: a part keeping a data version
-   * moves it here.
+   * Optional: the version of each of `feeds` (`StorageAdapter.feedVersions`), when the part keeps
+   * one per feed that every change to the feed moves; the store then offers it.
    */
-  committed?(): Promise<void>
+  feedVersions?(feeds: string[]): Promise<string[]>
+  /**
+   * Optional: called after each write (with its batch) and fan-out chunk (without) of the store
+   * commits (also after one that failed, which may have committed), before it resolves: a part
+   * keeping data versions moves them here.
+   */
+  committed?(batch?: WriteBatch): Promise<void>
   /** Releases what the part holds of its own (the store closes its session itself). */
   close?(): Promise<void>
 }

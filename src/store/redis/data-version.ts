@@ -1,56 +1,115 @@
 /**
- * The data version of a PostgreSQL + Redis store (`Store.dataVersion`), shared by every server and
- * worker on the same Redis and prefix: one counter that each write and each fan-out chunk bumps
- * after its PostgreSQL COMMIT and before the call resolves, and that a server's page cache reads
- * (one GET, shared by the reads of one event-loop turn) before it reads a page.
+ * The data versions of a PostgreSQL + Redis store, shared by every server and worker on the same
+ * Redis and prefix, which servers' page caches check before they serve a page.
  *
- * Why after COMMIT: a write's Redis entries are in place before PostgreSQL commits, but its
- * bodies are not visible until the commit, so a page read in between may miss the write. A bump
- * after COMMIT makes such a page's version older than the version any read after the
- * acknowledgement takes, so it is never served again. A bump before COMMIT would not.
+ * A feed's version is `<shared>.<counter>.<size>`: the shared counter (`<prefix>:{meta}:changes`)
+ * moves on what may change pages of any feed (a body replaced, a rebuild); the feed's own counter
+ * (`<prefix>:{bN}:v:<feed>`, in its bucket's slot) on every change to it but an add; its entry
+ * set's size on every add. So a fan-out chunk, whose adds show in the sizes, pays nothing for the
+ * versions of its followers but a counter bump where a trim removed entries (lua.ts).
  *
- * The counter starts at a random 48-bit value when the key is missing (a flushed or restarted
- * Redis without persistence), so it never repeats a version a server cached pages under before.
- * A bump that fails after a commit rejects the call (503: stored, but servers may not know yet)
- * and is retried in the background until Redis takes it, so caches cannot keep a stale page past
- * the outage (during which the timelines, also in Redis, cannot be read anyway).
+ * Ordering: a version is taken before the page is read, so a page is never older than its
+ * version. Scripts move what they change atomically with the change (adds, trims, removals,
+ * group state, marks). A store write also moves the counters of the feeds it touched after its
+ * PostgreSQL COMMIT, before the call resolves: its Redis entries are in place before COMMIT but
+ * their bodies are not visible until it, so a page read in between may miss the write, and only
+ * a bump after COMMIT keeps that page from being served again.
+ *
+ * A missing counter (a flushed Redis, a rebuilt feed) starts at the clock in microseconds when it
+ * is next read or bumped, above any value it held before, so no version repeats. A bump that fails
+ * after a commit rejects the call (503: stored, but servers may not know yet) and the shared
+ * counter is bumped in the background until Redis takes it, so caches cannot keep a stale page
+ * past the outage (during which the timelines, also in Redis, cannot be read anyway).
  */
-import { randomInt } from 'node:crypto'
 import { StoreError } from '../errors.js'
 import { redisFailure } from '../outage.js'
 import type { RedisClient } from './driver.js'
-
-// EXISTS then SET in one script: atomic, so two first bumps cannot both seed the counter.
-const BUMP = `if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
-return redis.call('INCR', KEYS[1])`
+import type { KeySpace } from './keys.js'
+import { BUMP, VERSIONS } from './lua.js'
 
 const RETRY_MS = 200
 
-/** The shared data-version counter under a prefix (`<prefix>:{meta}:changes`). */
+type Script = (...args: (string | number)[]) => Promise<unknown>
+
+/** The shared counter and the feeds' counters under a prefix. */
 export class DataVersion {
   readonly #client: RedisClient
-  readonly #key: string
+  readonly #keys: KeySpace
+  readonly #cluster: boolean
+  readonly #shared: string
   readonly #shown: string
   #retrying = false
   #closed = false
 
-  /** `shown` names the Redis in errors (no password). */
-  constructor(client: RedisClient, prefix: string, shown: string) {
+  /** `shown` names the Redis in errors (no password); `cluster`: calls go per slot. */
+  constructor(client: RedisClient, keys: KeySpace, cluster: boolean, shown: string) {
     this.#client = client
-    this.#key = `${prefix}:{meta}:changes`
+    this.#keys = keys
+    this.#cluster = cluster
+    this.#shared = `${keys.prefix}:{meta}:changes`
     this.#shown = shown
+    client.defineCommand('eddyVersions', { lua: VERSIONS })
+    client.defineCommand('eddyBump', { lua: BUMP })
   }
 
-  /** The current version; a missing counter gives a value no other read gets (nothing reused). */
+  /** The shared version: moves with every change to any feed (see `feeds` for one feed's). */
   async read(): Promise<string> {
-    const value = await this.#guard('a data version read', () => this.#client.call('GET', this.#key))
-    return value === null ? `none.${randomInt(2 ** 47)}.${performance.now()}` : String(value)
+    const [shared] = await this.#versions([this.#shared], '1')
+    return shared
   }
 
-  /** Moves the version on; on failure, rejects and keeps trying in the background. */
-  async bump(): Promise<void> {
+  /** The version of each of `feeds`, in order: one script call (one per slot on a cluster). */
+  async feeds(feeds: string[]): Promise<string[]> {
+    if (!this.#cluster) {
+      const [shared, ...own] = await this.#versions(
+        [this.#shared, ...feeds.map((f) => this.#keys.entries(f))],
+        '1',
+      )
+      return own.map((v) => `${shared}.${v}`)
+    }
+    const bySlot = new Map<string, number[]>()
+    feeds.forEach((feed, i) => {
+      const tag = this.#keys.tag(feed)
+      const list = bySlot.get(tag)
+      if (list) list.push(i)
+      else bySlot.set(tag, [i])
+    })
+    const out: string[] = new Array(feeds.length)
+    const [[shared]] = await Promise.all([
+      this.#versions([this.#shared], '1'),
+      ...[...bySlot.entries()].map(async ([tag, at]) => {
+        const own = await this.#versions(
+          at.map((i) => this.#keys.entries(feeds[i], tag)),
+          '0',
+        )
+        at.forEach((i, k) => {
+          out[i] = own[k]
+        })
+        return own
+      }),
+    ])
+    return out.map((v) => `${shared}.${v}`)
+  }
+
+  /**
+   * After a commit: moves on the counters of `feeds`, or with `everything` the shared one. On
+   * failure, rejects and keeps bumping the shared counter in the background until Redis takes it.
+   */
+  async bump(feeds: string[], everything = false): Promise<void> {
+    if (!everything && feeds.length === 0) return
     try {
-      await this.#bumpOnce()
+      if (everything) await this.#bump([this.#shared])
+      else if (!this.#cluster) await this.#bump([...new Set(feeds)].map((f) => this.#keys.counter(f)))
+      else {
+        const byTag = new Map<string, string[]>()
+        for (const feed of new Set(feeds)) {
+          const tag = this.#keys.tag(feed)
+          const list = byTag.get(tag)
+          if (list) list.push(this.#keys.counter(feed, tag))
+          else byTag.set(tag, [this.#keys.counter(feed, tag)])
+        }
+        await Promise.all([...byTag.values()].map((keys) => this.#bump(keys)))
+      }
     } catch (error) {
       this.#retry()
       throw new StoreError(
@@ -66,10 +125,17 @@ export class DataVersion {
     this.#closed = true
   }
 
-  #bumpOnce(): Promise<unknown> {
-    return this.#guard('a data version bump', () =>
-      this.#client.call('EVAL', BUMP, 1, this.#key, String(randomInt(2 ** 47))),
+  async #versions(keys: string[], shared: '0' | '1'): Promise<string[]> {
+    const run = this.#client.eddyVersions as Script
+    const out = await this.#guard('a data version read', () =>
+      run.call(this.#client, keys.length, ...keys, shared),
     )
+    return (out as unknown[]).map(String)
+  }
+
+  #bump(keys: string[]): Promise<unknown> {
+    const run = this.#client.eddyBump as Script
+    return this.#guard('a data version bump', () => run.call(this.#client, keys.length, ...keys))
   }
 
   #retry(): void {
@@ -77,7 +143,7 @@ export class DataVersion {
     this.#retrying = true
     const attempt = () => {
       if (this.#closed) return
-      this.#bumpOnce().then(
+      this.#bump([this.#shared]).then(
         () => {
           this.#retrying = false
         },

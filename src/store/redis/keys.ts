@@ -57,6 +57,11 @@ export class KeySpace {
     return `${this.prefix}:${tag}:e:${feed}`
   }
 
+  /** The version counter of a feed (data-version.ts), beside its entry set; `tag` when already known. */
+  counter(feed: string, tag = this.tag(feed)): string {
+    return `${this.prefix}:${tag}:v:${feed}`
+  }
+
   /** Every key of a feed, in {@link FeedKeys} order. */
   all(feed: string): string[] {
     const base = `${this.prefix}:${this.tag(feed)}:`

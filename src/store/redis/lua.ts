@@ -14,9 +14,33 @@
  */
 import { luaGroupFieldLocals } from '../shared/group-state.js'
 
+/**
+ * A feed's version counter (data-version.ts): `<prefix>:{bN}:v:<feed>` beside its entry set
+ * `<prefix>:{bN}:e:<feed>` (same slot; prefixes hold no brace). A missing counter starts at the
+ * clock in microseconds, above any value it held before it was lost (a feed changes less than
+ * once a microsecond), so no version repeats.
+ */
+export const VERSION_HELPERS = `
+local function vkey(e)
+  local j = string.find(e, '}', 1, true)
+  return string.sub(e, 1, j + 1) .. 'v' .. string.sub(e, j + 3)
+end
+
+local function seed()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', tonumber(t[2]))
+end
+
+local function bump(v)
+  if redis.call('EXISTS', v) == 0 then redis.call('SET', v, seed()) end
+  redis.call('INCR', v)
+end
+`
+
 // The group tuple's slots, named as GroupState names them (G1–G4 in ../shared/group-state.ts).
 const PRELUDE = `
 ${luaGroupFieldLocals()}
+${VERSION_HELPERS}
 local SEP = '|'
 local HI = '\\255'
 local NUL = '\\0'
@@ -187,6 +211,8 @@ for fi, f in ipairs(req.f) do
     added = added + addEntry(K, a[1], a[2], grouped, a[3], a[4], a[5])
   end
   if added > before then fresh[#fresh + 1] = fi end
+  -- The feed's version (data-version.ts): flat adds show in its size; anything else bumps it.
+  local moved = grouped or #f[4] > 0 or #f[5] > 0
   for _, r in ipairs(f[4]) do
     local member = find(K[1], r[1])
     if member then
@@ -214,9 +240,10 @@ for fi, f in ipairs(req.f) do
       end
     else
       -- A no-op below the cap; one call instead of ZCARD and a trim once the feed is full.
-      redis.call('ZREMRANGEBYRANK', K[1], 0, -keep - 1)
+      if redis.call('ZREMRANGEBYRANK', K[1], 0, -keep - 1) > 0 then moved = true end
     end
   end
+  if moved then bump(vkey(K[1])) end
 end
 if req.r == 1 then return fresh end
 return added
@@ -229,7 +256,7 @@ return added
  * Returns how many entries were new, or with ARGV[5] = '1' the positions in KEYS (from 1) of
  * the feeds that gained it.
  */
-export const FANOUT = `
+export const FANOUT = `${VERSION_HELPERS}
 local sk, origin, keep, trim, report = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5] == '1'
 local member = sk
 if origin ~= '' then member = sk .. '|' .. origin end
@@ -245,7 +272,8 @@ for i = 1, #KEYS do
     added = added + 1
     if report then fresh[added] = i end
   end
-  if trim then call('ZREMRANGEBYRANK', key, 0, -keep - 1) end
+  -- An add shows in the feed's size (its version, data-version.ts); a trim has to bump it.
+  if trim and call('ZREMRANGEBYRANK', key, 0, -keep - 1) > 0 then bump(vkey(key)) end
 end
 if report then return fresh end
 return added
@@ -344,5 +372,42 @@ local function mark(target, set)
 end
 mark(req.s, K[5])
 mark(req.r, K[6])
+-- Marks change what the feed's next pages show (data-version.ts).
+if req.s or req.r then bump(vkey(K[1])) end
 return cjson.encode(out)
+`
+
+/**
+ * Feed versions for page caches (data-version.ts): with ARGV[1] = '1', KEYS[1] is the shared
+ * counter, returned first (created at the clock when missing); then for each entry set of KEYS,
+ * `<counter>.<size>` (its counter created when missing). Adds show in the size, everything else
+ * moves the counter, so the pair changes with every change a page of the feed could show.
+ */
+export const VERSIONS = `${VERSION_HELPERS}
+local out = {}
+local from = 1
+local function current(v)
+  local c = redis.call('GET', v)
+  if not c then
+    c = seed()
+    redis.call('SET', v, c, 'NX')
+    c = redis.call('GET', v)
+  end
+  return c
+end
+if ARGV[1] == '1' then
+  out[1] = current(KEYS[1])
+  from = 2
+end
+for i = from, #KEYS do
+  local e = KEYS[i]
+  out[#out + 1] = current(vkey(e)) .. '.' .. redis.call('ZCARD', e)
+end
+return out
+`
+
+/** Moves on the counters of KEYS (the shared one, or feeds' `v` keys), each created when missing. */
+export const BUMP = `${VERSION_HELPERS}
+for i = 1, #KEYS do bump(KEYS[i]) end
+return #KEYS
 `

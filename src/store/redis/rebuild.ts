@@ -104,7 +104,7 @@ export async function rebuildTimelines(store: RedisStore, options: RebuildOption
       await store.timelines.redis.groups(feed, { limit: 0, offset: 0 }, 0, { seen: true, read: true })
     }
     // Servers' page caches hold pages of the feeds just rewritten.
-    await store.timelines.committed()
+    await store.timelines.changedEverything()
     done += feeds.length
     options.onProgress?.(done, total)
   }

@@ -36,12 +36,7 @@
 import type { FeedReads } from '../postgres/feed-reads.js'
 import { PostgresTimelineWriter } from '../postgres/postgres-timeline-writer.js'
 import type { Runner, Session } from '../postgres/session.js'
-import {
-  afterCommit,
-  type OriginRemove,
-  type PostgresTimelines,
-  type PostgresTimelinesContext,
-} from '../postgres/timelines.js'
+import type { OriginRemove, PostgresTimelines, PostgresTimelinesContext } from '../postgres/timelines.js'
 import { checkWindow } from '../shared/window.js'
 import type {
   ActivityStore,
@@ -54,6 +49,7 @@ import type {
   GroupReadOptions,
   PageQuery,
   PastCapSlice,
+  WriteBatch,
 } from '../store.js'
 import { REDIS_CAPABILITIES } from './capabilities.js'
 import { DataVersion } from './data-version.js'
@@ -105,21 +101,41 @@ export class RedisTimelineStore implements PostgresTimelines {
     this.#st = timelineStatements(schema)
     this.#pastCap = new PastCap(context.session)
     this.followers = cluster ? bucketWalk(schema) : undefined
-    this.#changes = new DataVersion(client, redis.settings.prefix, redis.location)
+    this.#changes = new DataVersion(client, redis.keys, cluster, redis.location)
   }
 
   /**
-   * The data version every server and worker on this Redis and prefix shares (data-version.ts):
-   * writes, fan-out chunks and marking reads move it after they commit, before they resolve.
+   * The version every server and worker on this Redis and prefix shares (data-version.ts): it
+   * moves on changes that may show in pages of any feed; `feedVersions` has each feed's own.
    */
   dataVersion(): Promise<string> {
     this.#session.check()
     return this.#changes.read()
   }
 
-  /** Moves the data version (the store calls it after each write and chunk commits). */
-  committed(): Promise<void> {
-    return this.#changes.bump()
+  /**
+   * The versions of `feeds` (data-version.ts): each moves with every change a page of its feed
+   * could show, committed by any server or worker; one Redis call (one per slot on a cluster).
+   */
+  feedVersions(feeds: string[]): Promise<string[]> {
+    this.#session.check()
+    return this.#changes.feeds(feeds)
+  }
+
+  /**
+   * After a store write commits: moves on the versions of the feeds it touched, or the shared
+   * version when it may have replaced a body some page shows. After a fan-out chunk (no batch)
+   * there is nothing left to do: its scripts moved its feeds' versions with the entries.
+   */
+  committed(batch?: WriteBatch): Promise<void> {
+    if (!batch) return Promise.resolve()
+    const { feeds, everything } = touched(batch)
+    return this.#changes.bump(feeds, everything)
+  }
+
+  /** Moves on the shared version: every feed's pages may have changed (after a rebuild). */
+  changedEverything(): Promise<void> {
+    return this.#changes.bump([], true)
   }
 
   async apply(
@@ -201,10 +217,8 @@ export class RedisTimelineStore implements PostgresTimelines {
     checkWindow(page.limit, page.offset)
     checkWindow(perGroup, 0)
     if (page.limit > 0) this.#feedReads.note(feed)
-    // Marks change what later pages show (is_seen, is_read, the counts).
-    const marks = options?.seen !== undefined || options?.read !== undefined
-    const groups = this.redis.groups(feed, page, perGroup, options)
-    const read = marks ? await afterCommit(groups, () => this.#changes.bump()) : await groups
+    // A marking read's script moves the feed's version itself (lua.ts, GROUPS).
+    const read = await this.redis.groups(feed, page, perGroup, options)
     const bodies = await this.#activities.getActivities(
       read.groups.flatMap((g) => g.entries.map((e) => e.sk)),
     )
@@ -269,4 +283,27 @@ function joinBodies(
     const body = bodies.get(e.sk)?.body
     return body === undefined ? [] : [{ sk: e.sk, origin: e.origin, body }]
   })
+}
+
+/**
+ * The feeds whose pages a committed batch may change (entries, follows: pages past the cap read
+ * the feeds followed now), and whether it may have replaced a body that pages of other feeds
+ * show: an update (a body expected to exist), or an add with a foreign_id that was not expected
+ * to be new (the same foreign_id and time may come back with another body). Without a
+ * foreign_id, an activity's sort key is a hash of its whole text (engine/ids.ts), so adding it
+ * again writes the same body.
+ */
+function touched(batch: WriteBatch): { feeds: string[]; everything: boolean } {
+  const expected = new Map<string, boolean>()
+  for (const e of batch.expect ?? []) expected.set(e.sk, e.body !== null)
+  const everything = (batch.activities ?? []).some((a) => expected.get(a.sk) ?? Boolean(a.foreignId))
+  const feeds = new Set<string>()
+  if (everything) return { feeds: [], everything }
+  for (const e of batch.add ?? []) feeds.add(e.feed)
+  for (const c of batch.copies ?? []) for (const e of c.entries) feeds.add(e.feed)
+  for (const r of batch.remove ?? []) feeds.add(r.feed)
+  for (const o of batch.removeByOrigin ?? []) feeds.add(o.feed)
+  for (const f of batch.follow ?? []) feeds.add(f.source)
+  for (const f of batch.unfollow ?? []) feeds.add(f.source)
+  return { feeds: [...feeds], everything }
 }
