@@ -37,6 +37,7 @@ import type {
 } from './types.js'
 import { EddyFiles, EddyImages, openGraph, serveUpload } from './uploads.js'
 import { EddyUser } from './users.js'
+import { EddyV3 } from './v3.js'
 
 export { DEFAULT_SQLITE_FILE, openStore } from '../presets.js'
 
@@ -128,6 +129,8 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
   readonly files: EddyFiles
   /** Image uploads and processing, shaped like getstream's `client.images`. */
   readonly images: EddyImages
+  /** Feeds V3's concepts beside V1's (follow requests, pins, notification status...; client/v3.ts). */
+  readonly v3: EddyV3
   readonly #resumed: Promise<void>
 
   constructor(engine: Engine, media: { uploads: Uploads; og: OpenGraph; publicUrl?: string }) {
@@ -139,6 +142,7 @@ export class EddyClient<G extends FeedGroupsConfig = any, F extends object = NoF
     this.openGraph = media.og
     this.files = new EddyFiles(media.uploads, media.publicUrl ?? '/')
     this.images = new EddyImages(media.uploads, media.publicUrl ?? '/')
+    this.v3 = new EddyV3(engine)
     // Fan-out accepted by an earlier process is finished in the background; flush() awaits it.
     this.#resumed = engine.resume().catch(() => undefined)
   }

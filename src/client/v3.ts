@@ -1,0 +1,65 @@
+/**
+ * `client.v3` of the embedded client: the Feeds V3 concepts the engine keeps beside V1's, so an
+ * app that embeds Eddy reaches what `eddy serve`'s `/api/v2` serves without going over HTTP. The
+ * embedded client is trusted like a server token (it names the acting user where one matters, and
+ * applies no per-user permission: that is the app's to decide). Each method is one engine use
+ * case; the rules (bounds, versioned writes, defaults) live there, once. Feeds are named by V3's
+ * fid, `group:id`, the very feed `client.feed(group, id)` reads. Comments (with threads) and
+ * bookmarks are the engine's reactions: `client.reactions` makes and reads them (docs/v3.md).
+ */
+import type { Engine } from '../engine/engine.js'
+import { inputError } from '../engine/errors.js'
+import type { FeedGroupOptions, FeedRef } from '../engine/feed-groups.js'
+
+/** A notification feed's status: unseen and unread group counts, seen and read ids of its newest groups. */
+export type NotificationStatus = Awaited<ReturnType<Engine['notificationStatus']>>
+/** A defined feed group, and whether the call made it. */
+export type DefinedGroup = Awaited<ReturnType<Engine['defineFeedGroup']>>
+
+/** A feed as V3 names it: `group:id` (e.g. `notification:alice`), or a feed handle. */
+export type V3FeedId = string | { id: string }
+
+/** Marks for {@link EddyV3.markNotifications}: `true` for every group, or group ids. */
+export interface NotificationMarks {
+  seen?: true | string[]
+  read?: true | string[]
+}
+
+/** Feeds V3 on the embedded client (`client.v3`); see the module comment. */
+export class EddyV3 {
+  readonly #engine: Engine
+
+  constructor(engine: Engine) {
+    this.#engine = engine
+  }
+
+  /** The engine's feed of a fid (`group:id`), with the engine's error for an unknown group. */
+  feedRef(fid: V3FeedId): FeedRef {
+    const id = fid !== null && typeof fid === 'object' ? fid.id : fid
+    if (typeof id !== 'string' || !id.includes(':'))
+      throw inputError('a V3 feed id looks like group:id (e.g. user:alice)', fid, 'feed')
+    const colon = id.indexOf(':')
+    return this.#engine.feed(id.slice(0, colon), id.slice(colon + 1))
+  }
+
+  /**
+   * A notification feed's status, as V3's `notification_status`: unseen and unread group counts,
+   * and which of its newest `limit` groups (at most 100) are seen and read.
+   */
+  async notificationStatus(feed: V3FeedId, limit?: number): Promise<NotificationStatus> {
+    return this.#engine.notificationStatus(this.feedRef(feed), limit)
+  }
+
+  /** Marks a notification feed's groups seen and/or read (V3's MarkActivity; a V1 read's mark_seen/mark_read). */
+  async markNotifications(feed: V3FeedId, marks: NotificationMarks): Promise<void> {
+    return this.#engine.markNotifications(this.feedRef(feed), marks)
+  }
+
+  /**
+   * Defines a feed group at run time (V3's GetOrCreateFeedGroup), stored so every engine on the
+   * store learns it; resolves with the group and whether this call made it.
+   */
+  async defineFeedGroup(slug: string, options: FeedGroupOptions): Promise<DefinedGroup> {
+    return this.#engine.defineFeedGroup(slug, options)
+  }
+}

@@ -1,0 +1,60 @@
+/** The embedded client's Feeds V3 concepts (`client.v3`), on memory and SQLite: the engine's use cases, the data V1 and `/api/v2` see. */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { connect } from '../src/client/client.js'
+
+for (const store of ['memory', 'sqlite::memory:']) {
+  describe(`${store}: client.v3`, () => {
+    it('reads a notification feed’s status and marks its groups seen and read, as V1 reads see them', async () => {
+      const client = connect({ store })
+      try {
+        const box = client.feed('notification', 'ann')
+        await box.addActivity({ actor: 'SU:bob', verb: 'like', object: 'post:1' })
+        await box.addActivity({ actor: 'SU:cy', verb: 'follow', object: 'user:ann' })
+        const fresh = await client.v3.notificationStatus('notification:ann')
+        assert.deepEqual(fresh, { unseen: 2, unread: 2, seen: [], read: [] })
+
+        const groups = (await box.get()).results.map((g) => g.id)
+        await client.v3.markNotifications('notification:ann', { seen: true, read: [groups[0]] })
+        const marked = await client.v3.notificationStatus(box)
+        assert.deepEqual([marked.unseen, marked.unread], [0, 1])
+        assert.deepEqual(marked.seen.sort(), [...groups].sort())
+        assert.deepEqual(marked.read, [groups[0]])
+        const v1 = await box.get()
+        assert.deepEqual(
+          v1.results.map((g) => [g.id, g.is_seen, g.is_read]),
+          groups.map((id) => [id, true, id === groups[0]]),
+        )
+      } finally {
+        await client.close()
+      }
+    })
+
+    it('refuses marks on a feed that is not a notification feed, and fids that are not group:id', async () => {
+      const client = connect({ store })
+      try {
+        await assert.rejects(client.v3.markNotifications('user:ann', { seen: true }), {
+          exception: 'InputException',
+        })
+        await assert.rejects(client.v3.notificationStatus('nope:ann'), { exception: 'FeedConfigException' })
+        assert.throws(() => client.v3.feedRef('no-colon'), { exception: 'InputException' })
+      } finally {
+        await client.close()
+      }
+    })
+
+    it('defines a feed group once at run time; a client on the same store learns it', async () => {
+      const client = connect({ store })
+      try {
+        const made = await client.v3.defineFeedGroup('alerts', { type: 'notification' })
+        assert.deepEqual([made.created, made.group.kind], [true, 'notification'])
+        assert.equal((await client.v3.defineFeedGroup('alerts', { type: 'notification' })).created, false)
+        const defined: string = 'alerts' // not a configured group: the client's types do not know it
+        await client.feed(defined, 'ann').addActivity({ actor: 'SU:bob', verb: 'ping', object: 'x' })
+        assert.equal((await client.v3.notificationStatus('alerts:ann')).unseen, 1)
+      } finally {
+        await client.close()
+      }
+    })
+  })
+}
