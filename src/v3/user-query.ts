@@ -6,7 +6,7 @@
  * filtered and sorted here; an app with more users gets answers from its first SCAN_LIMIT users
  * (docs/v3.md says so).
  */
-import { inputError } from '../engine/errors.js'
+import { EddyError, inputError } from '../engine/errors.js'
 import type { ServerContext } from '../server/context.js'
 import type { FullUserResponse } from './gen/spec.js'
 import { fullUser } from './users.js'
@@ -35,20 +35,22 @@ interface UserQuery {
   offset: number
 }
 
-/** Stream's answer to a payload that is missing or not JSON (its own words). */
-const INVALID_JSON = 'QueryUsers failed with error: "invalid json data"'
+/** Stream's answer to a payload that is missing or not JSON, in its own words (the clients compare them). */
+function invalidJson(): EddyError {
+  const detail = 'QueryUsers failed with error: "invalid json data"'
+  return new EddyError('InputException', detail, { payload: [detail] })
+}
 
 /** Parses the `payload` query parameter (JSON text) into a query, or throws a 400. */
 export function parseUserQuery(raw: unknown): UserQuery {
-  if (typeof raw !== 'string') throw inputError(INVALID_JSON, raw, 'payload')
+  if (typeof raw !== 'string') throw invalidJson()
   let payload: unknown
   try {
     payload = JSON.parse(raw)
   } catch {
-    throw inputError(INVALID_JSON, raw.slice(0, 100), 'payload')
+    throw invalidJson()
   }
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload))
-    throw inputError(INVALID_JSON, raw.slice(0, 100), 'payload')
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw invalidJson()
   const p = payload as { filter_conditions?: unknown; sort?: unknown; limit?: unknown; offset?: unknown }
   const filter = p.filter_conditions ?? {}
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
