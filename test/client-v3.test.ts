@@ -43,6 +43,42 @@ for (const store of ['memory', 'sqlite::memory:']) {
       }
     })
 
+    it('keeps bookmark folders per user: one per name, renamed, deleted, bounded', async () => {
+      const client = connect({ store })
+      try {
+        const later = await client.v3.createBookmarkFolder('ann', 'Read later', { color: 'red' })
+        assert.equal((await client.v3.createBookmarkFolder('ann', 'Read later')).id, later.id)
+        await client.v3.createBookmarkFolder('ann', 'Recipes')
+        await client.v3.createBookmarkFolder('bob', 'Read later')
+        assert.deepEqual(
+          (await client.v3.bookmarkFolders('ann')).map((f) => [f.name, f.user_id]),
+          [
+            ['Read later', 'ann'],
+            ['Recipes', 'ann'],
+          ],
+        )
+        const renamed = await client.v3.updateBookmarkFolder(later.id, { name: 'Soon' }, 'ann')
+        assert.deepEqual([renamed.name, renamed.custom], ['Soon', { color: 'red' }])
+        await assert.rejects(client.v3.deleteBookmarkFolder(later.id, 'bob'), {
+          exception: 'DoesNotExistException',
+        })
+        await client.v3.deleteBookmarkFolder(later.id, 'ann')
+        assert.deepEqual(
+          (await client.v3.bookmarkFolders('ann')).map((f) => f.name),
+          ['Recipes'],
+        )
+        for (const bad of ['', 'x'.repeat(256), 'nul\u0000']) {
+          await assert.rejects(client.v3.createBookmarkFolder('ann', bad), { exception: 'InputException' })
+        }
+        await assert.rejects(client.v3.createBookmarkFolder('ann', 'ok', [] as never), {
+          exception: 'InputException',
+        })
+        assert.equal((await client.v3.bookmarkFolders('ann')).length, 1)
+      } finally {
+        await client.close()
+      }
+    })
+
     it('defines a feed group once at run time; a client on the same store learns it', async () => {
       const client = connect({ store })
       try {

@@ -19,6 +19,9 @@ export type DefinedGroup = Awaited<ReturnType<Engine['defineFeedGroup']>>
 /** A feed as V3 names it: `group:id` (e.g. `notification:alice`), or a feed handle. */
 export type V3FeedId = string | { id: string }
 
+/** A bookmark folder: its id, owner, name, custom data and times. */
+export type BookmarkFolder = Awaited<ReturnType<Engine['v3']['folders']['create']>>
+
 /** Marks for {@link EddyV3.markNotifications}: `true` for every group, or group ids. */
 export interface NotificationMarks {
   seen?: true | string[]
@@ -53,6 +56,34 @@ export class EddyV3 {
   /** Marks a notification feed's groups seen and/or read (V3's MarkActivity; a V1 read's mark_seen/mark_read). */
   async markNotifications(feed: V3FeedId, marks: NotificationMarks): Promise<void> {
     return this.#engine.markNotifications(this.feedRef(feed), marks)
+  }
+
+  /** A user's bookmark folders, oldest first (V3's QueryBookmarkFolders for one user). */
+  async bookmarkFolders(userId: string): Promise<BookmarkFolder[]> {
+    return this.#engine.v3.folders.list(userId)
+  }
+
+  /** Makes a bookmark folder for `userId`, or returns its folder of that name (names are unique per user). */
+  async createBookmarkFolder(
+    userId: string,
+    name: string,
+    custom: Record<string, unknown> = {},
+  ): Promise<BookmarkFolder> {
+    return this.#engine.v3.folders.create(userId, name, custom)
+  }
+
+  /** Renames a folder or replaces its custom data; with `userId`, only that user's folder (else 404). */
+  async updateBookmarkFolder(
+    id: string,
+    change: { name?: string; custom?: Record<string, unknown> },
+    userId?: string,
+  ): Promise<BookmarkFolder> {
+    return this.#engine.v3.folders.update(userId, id, change)
+  }
+
+  /** Deletes a folder (its bookmarks stay, without a folder); with `userId`, only that user's (else 404). */
+  async deleteBookmarkFolder(id: string, userId?: string): Promise<BookmarkFolder> {
+    return this.#engine.v3.folders.delete(userId, id)
   }
 
   /**

@@ -5,6 +5,7 @@
  * at most {@link MAX_FOLDERS} folders.
  */
 import type { DocRow, DocumentStore } from '../store/store.js'
+import { checkBounds } from './bounds.js'
 import { EddyError, inputError, notFound } from './errors.js'
 import { randomId } from './ids.js'
 
@@ -13,6 +14,24 @@ const INDEX_KIND = 'v3_bookmark_folders'
 /** Most bookmark folders per user. */
 export const MAX_FOLDERS = 200
 const MAX_ATTEMPTS = 20
+
+/** Longest folder name. */
+export const MAX_FOLDER_NAME = 255
+
+/** Checks a folder's name (1 to 255 characters) and custom data (an object, bounded like documents). */
+function checkFolder(name: unknown, custom: unknown, field: string): void {
+  if (name !== undefined && (typeof name !== 'string' || name.trim() === '' || name.length > MAX_FOLDER_NAME))
+    throw inputError(
+      `${field}.name must be text of 1 to ${MAX_FOLDER_NAME} characters`,
+      name,
+      `${field}.name`,
+    )
+  checkBounds(name, `${field}.name`, 'a folder name')
+  if (custom === undefined) return
+  if (custom === null || typeof custom !== 'object' || Array.isArray(custom))
+    throw inputError(`${field}.custom must be an object`, custom, `${field}.custom`)
+  checkBounds(custom, `${field}.custom`, 'custom data')
+}
 
 /** A bookmark folder as stored. */
 export interface BookmarkFolder {
@@ -58,6 +77,7 @@ export class BookmarkFolders {
 
   /** Makes a folder for `user`, or returns its folder of that name (names are unique per user). */
   async create(user: string, name: string, custom: Record<string, unknown>): Promise<BookmarkFolder> {
+    checkFolder(name, custom, 'new_folder')
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const [index] = await this.#documents.getDocs(INDEX_KIND, [user])
       const ids = Array.isArray(index?.data.ids) ? (index.data.ids as string[]) : []
@@ -83,6 +103,7 @@ export class BookmarkFolders {
     id: string,
     change: { name?: string; custom?: Record<string, unknown> },
   ): Promise<BookmarkFolder> {
+    checkFolder(change.name, change.custom, 'folder')
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const [row] = await this.#documents.getDocs(FOLDER_KIND, [id])
       if (!row || (user !== undefined && row.data.user_id !== user))
