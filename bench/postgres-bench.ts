@@ -15,10 +15,12 @@ import pg from 'pg'
 import { connect, type EddyClient } from '../src/client/client.js'
 import type { Activity } from '../src/engine/activity.js'
 import { openPostgresStore } from '../src/store/postgres/index.js'
+import { openRedisStore } from '../src/store/redis/index.js'
 import { benchActivity, bulkLoad, verifyLoad } from './postgres-load.js'
 import type { BenchRow } from './table.js'
 
 const URL = process.env.EDDY_BENCH_POSTGRES ?? 'postgres://root@127.0.0.1:5432/test'
+const REDIS = process.env.EDDY_BENCH_REDIS ?? 'redis://127.0.0.1:6379'
 const BODY = JSON.stringify({ id: '58959680-c7d3-11ef-bfc4-cdd7f0fb813d', ...benchActivity(1), origin: null })
 
 const percentile = (samples: number[], p: number) => {
@@ -46,11 +48,32 @@ interface Run {
   admin: pg.Pool
   quick: boolean
   statements: { n: number }
+  trips: { n: number }
 }
 
-/** A client on its own store (pool of `max`), counting the statements it sends into `run.statements`. */
-async function client(run: Run, max = 10): Promise<EddyClient> {
-  const store = await openPostgresStore(URL, { schema: run.schema, max, onQuery: () => run.statements.n++ })
+/**
+ * A client on its own store (pool of `max`), counting the statements it sends into
+ * `run.statements` and the round trips into `run.trips`; with `redis`, on PostgreSQL + Redis
+ * timelines (schema `<schema>_r`, key prefix `<schema>`, both removed at the end).
+ */
+async function client(run: Run, max = 10, redis = false): Promise<EddyClient> {
+  if (redis) {
+    const store = await openRedisStore({
+      store: URL,
+      schema: `${run.schema}_r`,
+      timelines: `${REDIS}?prefix=${run.schema}`,
+      max,
+    })
+    return connect({ store })
+  }
+  const store = await openPostgresStore(URL, {
+    schema: run.schema,
+    max,
+    onQuery: (_, roundTrip) => {
+      run.statements.n++
+      if (roundTrip) run.trips.n++
+    },
+  })
   return connect({ store })
 }
 
@@ -76,8 +99,8 @@ async function loops(calls: number, n: number, fn: (loop: number, i: number) => 
  * connections), in alternating blocks. Eddy's rate counts until the adds resolved and, apart,
  * until their fan-out jobs (one per add, no followers here) were done.
  */
-async function addsAgainstCommits(run: Run, connections: number, total: number) {
-  const eddy = await client(run, connections)
+async function addsAgainstCommits(run: Run, connections: number, total: number, redis = false) {
+  const eddy = await client(run, connections, redis)
   const pool = new pg.Pool({ connectionString: URL, max: connections })
   try {
     const bare = await Promise.all(Array.from({ length: connections }, () => pool.connect()))
@@ -99,6 +122,7 @@ async function addsAgainstCommits(run: Run, connections: number, total: number) 
     await eddy.flush()
     const times = { bare: [] as number[], resolved: [] as number[], drained: [] as number[] }
     const before = run.statements.n
+    const tripsBefore = run.trips.n
     const block = Math.ceil(total / 2)
     for (let round = 0; round < 2; round++) {
       times.bare.push(await time(() => loops(block, connections, (k) => insert(k))))
@@ -115,6 +139,7 @@ async function addsAgainstCommits(run: Run, connections: number, total: number) 
       resolved: perSecond(times.resolved),
       drained: perSecond(times.drained),
       statements: (run.statements.n - before) / (2 * block),
+      trips: (run.trips.n - tripsBefore) / (2 * block),
     }
   } finally {
     await pool.end()
@@ -126,28 +151,96 @@ async function adds(run: Run): Promise<BenchRow[]> {
   const n = run.quick ? 400 : 1_000
   const single = await addsAgainstCommits(run, 1, n)
   step('single adds')
+  const redis = await addsAgainstCommits(run, 1, n, true).catch((error: Error) => error)
+  step('single adds, PostgreSQL + Redis')
   const eight = await addsAgainstCommits(run, 8, 2 * n)
   step('concurrent adds')
   const row = (name: string, a: typeof single, limit: string): BenchRow => ({
     name,
-    value: `${rate(a.resolved)} (${rate(a.drained)} until their fan-out jobs are done; ${a.statements.toFixed(1)} statements per add)`,
+    value: `${rate(a.resolved)} (${rate(a.drained)} until their fan-out jobs are done; ${a.statements.toFixed(1)} statements in ${a.trips.toFixed(1)} round trips per add)`,
     target: 'report',
     met: true,
     limit: `${limit}: ${rate(a.bare)}`,
     ratio: a.bare / a.resolved,
   })
+  const goal = (r: BenchRow): BenchRow => ({
+    ...r,
+    target: '≤ 1.5× the bare commit',
+    met: (r.ratio ?? Number.POSITIVE_INFINITY) <= 1.5,
+  })
+  const redisRow: BenchRow =
+    redis instanceof Error
+      ? { name: 'PostgreSQL + Redis: single adds skipped', value: redis.message, target: 'report', met: true }
+      : goal({
+          ...row(
+            'PostgreSQL + Redis: single adds, one connection, sequential, each resolved after its commit',
+            redis,
+            'one-row INSERT commits on the same PostgreSQL, one connection',
+          ),
+          value: `${rate(redis.resolved)} (${rate(redis.drained)} until their fan-out jobs are done)`,
+        })
   return [
-    row(
-      'PostgreSQL: single adds, one connection, sequential, each resolved after its commit',
-      single,
-      'one-row INSERT commits, one connection',
+    goal(
+      row(
+        'PostgreSQL: single adds, one connection, sequential, each resolved after its commit',
+        single,
+        'one-row INSERT commits, one connection',
+      ),
     ),
+    redisRow,
     row(
       'PostgreSQL: concurrent adds, one client, 8 sequential loops on a pool of 8 connections',
       eight,
       'one-row INSERT commits, 8 connections',
     ),
+    await groupCommit(run),
   ]
+}
+
+/**
+ * 16 sequential loops of adds (each its own feed) on one client with the store's default pool
+ * (10), marked `groupCommit` as the server's adds are, against the same loops unmarked (one
+ * commit per add), in alternating blocks; rates until the adds resolved.
+ */
+async function groupCommit(run: Run): Promise<BenchRow> {
+  const eddy = await client(run)
+  try {
+    const loopsN = 16
+    const feeds = Array.from({ length: loopsN }, (_, k) => eddy.engine.feed('user', `gc${k}`))
+    const add = (groupCommit: boolean) => (k: number, i: number) =>
+      eddy.engine.addActivities(
+        feeds[k],
+        [{ actor: `gc${k}`, verb: 'post', object: `o:${randomBytes(6).toString('hex')}:${i}` }],
+        undefined,
+        { groupCommit },
+      )
+    const block = run.quick ? 800 : 2_000
+    await loops(4 * loopsN, loopsN, add(true))
+    await loops(4 * loopsN, loopsN, add(false))
+    const times = { grouped: [] as number[], alone: [] as number[] }
+    const trips = { grouped: 0, alone: 0 }
+    for (let round = 0; round < 2; round++) {
+      for (const way of ['alone', 'grouped'] as const) {
+        const from = run.trips.n
+        times[way].push(await time(() => loops(block, loopsN, add(way === 'grouped'))))
+        trips[way] += run.trips.n - from
+      }
+    }
+    await eddy.flush()
+    const perSecond = (ms: number[]) => (2 * block) / (sum(ms) / 1000)
+    const grouped = perSecond(times.grouped)
+    const alone = perSecond(times.alone)
+    return {
+      name: `PostgreSQL: group commit, ${loopsN} sequential loops on one client (pool of 10), each add resolved after its commit`,
+      value: `${rate(grouped)} (${(grouped / alone).toFixed(2)}× one commit per add; round trips per add ${(trips.grouped / (2 * block)).toFixed(2)} grouped, ${(trips.alone / (2 * block)).toFixed(2)} alone)`,
+      target: '≥ 3× one commit per add',
+      met: grouped / alone >= 3,
+      limit: `one commit per add, same loops: ${rate(alone)}`,
+      ratio: alone / grouped,
+    }
+  } finally {
+    await eddy.close()
+  }
 }
 
 /** `followers` edges into `target` in batches of 1,000 (no copies). */
@@ -340,6 +433,25 @@ async function dropSchema(admin: pg.Pool, s: string): Promise<void> {
   }
 }
 
+/** Removes the Redis keys of the PostgreSQL + Redis row (prefix `prefix`). */
+async function dropRedisKeys(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 })
+  try {
+    await r.connect()
+    for (const pattern of [`${prefix}*`, `{${prefix}}*`]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000)
+        cursor = next
+        if (keys.length) await r.del(...keys)
+      } while (cursor !== '0')
+    }
+  } finally {
+    r.disconnect()
+  }
+}
+
 /** Runs the PostgreSQL rows in a scratch schema, dropped afterwards (also on failure). */
 export async function benchPostgres(quick = process.argv.includes('--quick')): Promise<BenchRow[]> {
   const schema = `eddy_bench_${process.pid}_${randomBytes(3).toString('hex')}`
@@ -351,7 +463,7 @@ export async function benchPostgres(quick = process.argv.includes('--quick')): P
     const why = `PostgreSQL not reachable at ${URL}: ${(error as Error).message}`
     return [{ name: 'PostgreSQL rows skipped', value: why, target: 'report', met: true }]
   }
-  const run: Run = { schema, s: `"${schema}"`, admin, quick, statements: { n: 0 } }
+  const run: Run = { schema, s: `"${schema}"`, admin, quick, statements: { n: 0 }, trips: { n: 0 } }
   try {
     // Opening a store creates the schema; the bare tables copy the store's, indexes included.
     await (await openPostgresStore(URL, { schema, max: 1 })).close()
@@ -361,6 +473,10 @@ export async function benchPostgres(quick = process.argv.includes('--quick')): P
     return [...(await fanout(run)), ...(await adds(run)), ...(await reads(run))]
   } finally {
     await dropSchema(admin, run.s)
+    await dropSchema(admin, `"${schema}_r"`)
+    await dropRedisKeys(schema).catch((error: Error) =>
+      console.error(`could not remove Redis keys ${schema}*: ${error.message}`),
+    )
     await admin.end()
   }
 }
