@@ -25,7 +25,7 @@ import { followResponses, isFollowing } from './follows.js'
 import type { GetOrCreateFeedRequest } from './gen/spec.js'
 import { type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
-import { v3Event } from './hub.js'
+import { v3Event, watcherOf } from './hub.js'
 import { groupedPage } from './notifications.js'
 
 /** Default and largest page of activities. */
@@ -161,7 +161,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
             connectionId,
             'connection_id',
           )
-        hub.watch(connectionId, user, ref.id)
+        hub.watch(connectionId, watcherOf(caller), ref.id)
       }
       // After the watch, so a creator that watches the new feed hears of it too.
       if (created)
@@ -215,7 +215,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
     const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
     const connectionId = query.connection_id
     if (typeof connectionId === 'string' && connectionId !== '')
-      hub.watch(connectionId, caller.kind === 'user' ? caller.userId : undefined, ref.id, false)
+      hub.watch(connectionId, watcherOf(caller), ref.id, false)
     return {}
   })
 }

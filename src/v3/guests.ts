@@ -19,26 +19,35 @@ const ATTEMPTS = 4
 /** Registers CreateGuest. */
 export function guestRoutes(edge: Edge): void {
   const { ctx } = edge
-  v3route(edge, 'POST', '/guest', async ({ body }): Promise<Omit<CreateGuestResponse, 'duration'>> => {
-    const input = (body as Partial<CreateGuestRequest>).user
-    if (input === null || typeof input !== 'object' || Array.isArray(input))
-      throw inputError('user must be an object with an id', input, 'user')
-    const wanted = requireId(input.id, 'user.id')
-    // Role, teams and the like are not the caller's to choose: a guest is a guest.
-    const data = userData({ id: wanted, name: input.name, image: input.image, custom: input.custom }, 'user')
-    let user: UserObject | undefined
-    for (let i = 0; i < ATTEMPTS && !user; i++) {
-      const id = i === 0 ? wanted : withSuffix(wanted)
-      user = await createIfFree(ctx.engine.users.create.bind(ctx.engine.users), id, data)
-    }
-    if (!user) throw new EddyError('InputException', `no free id like ${wanted} was found; try another`)
-    // Written after the user: a role record never names a user this call did not create.
-    await ctx.engine.v3.putRole(user.id, GUEST_ROLE)
-    return {
-      access_token: await ctx.auth.signUserToken(user.id),
-      user: fullUser(user.id, user, GUEST_ROLE),
-    }
-  })
+  v3route(
+    edge,
+    'POST',
+    '/guest',
+    async ({ body }): Promise<Omit<CreateGuestResponse, 'duration'>> => {
+      const input = (body as Partial<CreateGuestRequest>).user
+      if (input === null || typeof input !== 'object' || Array.isArray(input))
+        throw inputError('user must be an object with an id', input, 'user')
+      const wanted = requireId(input.id, 'user.id')
+      // Role, teams and the like are not the caller's to choose: a guest is a guest.
+      const data = userData(
+        { id: wanted, name: input.name, image: input.image, custom: input.custom },
+        'user',
+      )
+      let user: UserObject | undefined
+      for (let i = 0; i < ATTEMPTS && !user; i++) {
+        const id = i === 0 ? wanted : withSuffix(wanted)
+        user = await createIfFree(ctx.engine.users.create.bind(ctx.engine.users), id, data)
+      }
+      if (!user) throw new EddyError('InputException', `no free id like ${wanted} was found; try another`)
+      // Written after the user: a role record never names a user this call did not create.
+      await ctx.engine.v3.putRole(user.id, GUEST_ROLE)
+      return {
+        access_token: await ctx.auth.signUserToken(user.id),
+        user: fullUser(user.id, user, GUEST_ROLE),
+      }
+    },
+    201,
+  )
 }
 
 /** `id` with a random suffix, cut so the result is still a valid id. */

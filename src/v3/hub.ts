@@ -37,6 +37,15 @@ const control = (connectionId: string) => `v3~conn:${connectionId}`
 /** Events for one user's own connections only (bookmarks). */
 const personal = (userId: string) => `v3~user:${userId}`
 
+/** The user id the hub files anonymous connections under (no user id can take it: `!` is not allowed). */
+export const ANONYMOUS = '!anon'
+
+/** Whose connections a caller may steer: its own user's, anonymous callers anonymous ones, the app any. */
+export function watcherOf(caller: { kind: string; userId?: string }): string | undefined {
+  if (caller.kind === 'user') return caller.userId
+  return caller.kind === 'anonymous' ? ANONYMOUS : undefined
+}
+
 /** A V3 event with the fields every event has. */
 export function v3Event(type: string, fields: Record<string, unknown>): Record<string, unknown> {
   return { type, created_at: new Date().toISOString(), custom: {}, ...fields }

@@ -16,7 +16,7 @@ import { refuse } from '../server/faye-http.js'
 import { v3ErrorResponse } from './errors.js'
 import type { FullUserResponse, UserRequest } from './gen/spec.js'
 import { authenticate } from './http.js'
-import type { Hub } from './hub.js'
+import { ANONYMOUS, type Hub } from './hub.js'
 import { fullUser, upsertUser } from './users.js'
 
 /** The WebSocket's path. */
@@ -139,8 +139,8 @@ export function attachSocket(
         const roles = await ctx.engine.v3.roles([row.id])
         me = fullUser(row.id, row, roles.get(row.id))
       } else if (caller.kind === 'anonymous') {
-        userId = '!anon'
-        me = fullUser('!anon')
+        userId = ANONYMOUS
+        me = fullUser(ANONYMOUS)
       } else throw notAllowed()
       if (ws.readyState !== ws.OPEN) return
       clearTimeout(authTimer)
@@ -158,7 +158,7 @@ export function attachSocket(
     ws.on('close', () => {
       clearTimeout(authTimer)
       if (connectionId !== undefined) hub.close(connectionId)
-      if (userId !== undefined && userId !== '!anon') {
+      if (userId !== undefined && userId !== ANONYMOUS) {
         const left = (perUser.get(userId) ?? 1) - 1
         if (left <= 0) perUser.delete(userId)
         else perUser.set(userId, left)
