@@ -2,7 +2,8 @@
  * Feeds V3 realtime across servers: two servers (each `eddy serve`'s app with its own engine) on
  * one PostgreSQL schema and one Redis prefix, realtime carried by the Redis transport as with
  * `eddy serve --timelines`. A feeds-client watching feeds through server A hears what is written
- * through server B (activity adds, fan-out deliveries, updates, deletes, follows, feed updates);
+ * through server B (activity adds, fan-out deliveries, updates, deletes, reactions, comments,
+ * follows, feed updates);
  * a watch request made through B steers A's connection; a V1 Faye subscriber on A hears V3 writes
  * made through B.
  */
@@ -115,6 +116,36 @@ describe('Feeds V3 across two servers on one PostgreSQL + Redis', { skip: kind.s
     const unfollowed = nextEvent(timeline as never, 'feeds.follow.deleted')
     await b.server.feeds.unfollow({ source: 'timeline:cy', target: 'user:bo' })
     await unfollowed
+  })
+
+  it('sends a watcher on A the reactions and comments made through B', async () => {
+    const { feed } = await watchOnA('gil')
+    const { activity } = await b.server.feeds.addActivity({
+      user_id: 'gil',
+      feeds: ['user:gil'],
+      type: 'post',
+      text: 'react to me',
+    })
+    const reacted = nextEvent<{ reaction: { type: string; user: { id: string } } }>(
+      feed as never,
+      'feeds.activity.reaction.added',
+    )
+    await b.server.feeds.addActivityReaction({ activity_id: activity.id, type: 'like', user_id: 'hal' })
+    const { reaction } = await reacted
+    assert.deepEqual([reaction.type, reaction.user.id], ['like', 'hal'])
+
+    const commented = nextEvent<{ comment: { text?: string } }>(feed as never, 'feeds.comment.added')
+    await b.server.feeds.addComment({
+      object_id: activity.id,
+      object_type: 'activity',
+      comment: 'from B',
+      user_id: 'hal',
+    })
+    assert.equal((await commented).comment.text, 'from B')
+
+    const unreacted = nextEvent(feed as never, 'feeds.activity.reaction.deleted')
+    await b.server.feeds.deleteActivityReaction({ activity_id: activity.id, type: 'like', user_id: 'hal' })
+    await unreacted
   })
 
   it('sends a watcher on A the feed updates made through B', async () => {
