@@ -65,6 +65,16 @@ export const SERVED = [
   'DeleteBookmarkFolder',
   'QueryComments',
   'QueryCommentReactions',
+  'AcceptFollow',
+  'RejectFollow',
+  'UpdateFollow',
+  'GetFollowSuggestions',
+  'PinActivity',
+  'UnpinActivity',
+  'UpdateFeedMembers',
+  'QueryFeedMembers',
+  'AcceptFeedMemberInvite',
+  'RejectFeedMemberInvite',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */
@@ -91,6 +101,12 @@ const EVENTS = [
   'CommentReactionDeletedEvent',
   'NotificationFeedUpdatedEvent',
   'ActivityMarkEvent',
+  'FollowUpdatedEvent',
+  'ActivityPinnedEvent',
+  'ActivityUnpinnedEvent',
+  'FeedMemberAddedEvent',
+  'FeedMemberRemovedEvent',
+  'FeedMemberUpdatedEvent',
 ]
 
 interface Schema {

@@ -50,6 +50,9 @@ import {
   updateToTargets,
 } from './updates.js'
 import { Users } from './users.js'
+import { V3Follows } from './v3-follows.js'
+import { V3Members } from './v3-members.js'
+import { V3Pins } from './v3-pins.js'
 import { V3Records } from './v3-records.js'
 
 export { MAX_ADD_TO_MANY, MAX_BATCH } from './activity-writes.js'
@@ -66,6 +69,12 @@ export class Engine {
   readonly collections: Collections
   /** What Feeds V3 keeps beside feeds and activities (feed data, own activity ids; src/v3). */
   readonly v3: V3Records
+  /** V3 follows on the engine's edges: requests, accept, reject, update, unfollow (v3-follows.ts). */
+  readonly v3Follows: V3Follows
+  /** V3 pinned activities of feeds. */
+  readonly v3Pins: V3Pins
+  /** V3 feed members and invites. */
+  readonly v3Members: V3Members
   readonly #ctx: EngineContext
   readonly #defined: FeedGroupDefs
 
@@ -94,6 +103,14 @@ export class Engine {
     this.collections = new Collections({ documents: ctx.store.documents, recordAudit })
     this.v3 = new V3Records(ctx.store.documents)
     this.#defined = new FeedGroupDefs(ctx.groups, ctx.store.documents)
+    this.v3Follows = new V3Follows(ctx.store.documents, {
+      follow: (pairs) => this.follow(pairs),
+      unfollow: (pairs) => this.unfollow(pairs),
+      edge: async (source, target) =>
+        (await listFollows(ctx.store, source, 'following', { limit: 1, offset: 0, filter: [target.id] }))[0],
+    })
+    this.v3Pins = new V3Pins(ctx.store.documents)
+    this.v3Members = new V3Members(ctx.store.documents)
   }
 
   // ---- Configuration and lifecycle

@@ -9,6 +9,7 @@ import type { FeedRef } from '../engine/feed-groups.js'
 import type { FeedPage } from '../engine/read.js'
 import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
+import { addCurrentFeeds, memberResponses, pinResponses } from './feed-extras.js'
 import { defaultVisibility } from './feed-groups.js'
 import {
   applyFeedChanges,
@@ -21,7 +22,7 @@ import {
   requireExisting,
   requireOwner,
 } from './feeds.js'
-import { followResponses, isFollowing } from './follows.js'
+import { followResponses, ownFollows } from './follows.js'
 import type { GetOrCreateFeedRequest } from './gen/spec.js'
 import { type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
@@ -31,6 +32,8 @@ import { groupedPage } from './notifications.js'
 /** Default and largest page of activities. */
 const DEFAULT_LIMIT = 25
 const MAX_LIMIT = 100
+/** Members a feed read shows (QueryFeedMembers pages through the rest). */
+const MEMBERS_SHOWN = 25
 
 /** A V3 cursor: the engine id to read below (`next`) or above (`prev`), opaque to clients. */
 function cursor(direction: 'lt' | 'gt', id: string): string {
@@ -90,9 +93,16 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
         feed = { ...feed, data, doc }
       }
       const user = caller.kind === 'user' ? caller.userId : undefined
-      const follower =
-        user !== undefined && user !== feed.data.created_by && (await isFollowing(ctx, user, ref))
-      if (!mayRead(caller, feed, follower)) throw notAllowed()
+      // The reader's own follows of the feed and membership in it: what own_follows and
+      // own_membership show, and what the feed's visibility level lets it read (v3-access.ts).
+      const [own, members, pins] = await Promise.all([
+        user === undefined ? [] : ownFollows(ctx, user, ref),
+        ctx.engine.v3Members.members([ref.id]).then((m) => m.get(ref.id) ?? []),
+        ctx.engine.v3Pins.pins([ref.id]).then((p) => p.get(ref.id) ?? []),
+      ])
+      const follower = own.some((f) => f.status === 'accepted')
+      const membership = members.find((m) => m.user_id === user)
+      if (!mayRead(caller, feed, follower, membership?.status === 'member')) throw notAllowed()
 
       const limit = input.limit ?? DEFAULT_LIMIT
       if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
@@ -114,9 +124,14 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           (user !== undefined && a.actor === `SU:${user}`),
       )
       const activities = await activityResponses(ctx, visible, ref.id, user)
+      if (input.enrichment_options?.skip_activity_current_feed !== true)
+        await addCurrentFeeds(ctx, visible, activities, ref.id, caller)
+      const [shownFeed] = await feedResponses(ctx, [feed], caller, follower ? new Set([ref.id]) : undefined)
+      if (user !== undefined) shownFeed.own_follows = await followResponses(ctx, own)
+      if (membership) shownFeed.own_membership = (await memberResponses(ctx, [membership]))[0]
       const response: Record<string, unknown> = {
         created,
-        feed: (await feedResponses(ctx, [feed], caller, follower ? new Set([ref.id]) : undefined))[0],
+        feed: shownFeed,
         activities,
         aggregated_activities: [],
         followers: await followResponses(
@@ -129,8 +144,8 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           await ctx.engine.follows(ref, 'following', { limit: 10 }),
           caller,
         ),
-        members: [],
-        pinned_activities: [],
+        members: await memberResponses(ctx, members.slice(0, MEMBERS_SHOWN)),
+        pinned_activities: await pinResponses(ctx, ref.id, pins, user),
       }
       let last = (shown.at(-1) as { id?: string } | undefined)?.id
       let first = (shown[0] as { id?: string } | undefined)?.id

@@ -7,19 +7,24 @@
 import { checkBounds, DOCUMENT_BOUNDS } from '../engine/bounds.js'
 import { inputError, notFound } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
+import {
+  canView,
+  type FeedStanding,
+  feedCapabilities,
+  VISIBILITIES,
+  type Visibility,
+} from '../engine/v3-access.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import type { DocRow } from '../store/store.js'
+import { isFollowing } from './follows.js'
 import type { FeedInput, FeedOwnCapability, FeedResponse } from './gen/spec.js'
 import type { Caller } from './http.js'
 import { known } from './known.js'
 import { rfc3339 } from './time.js'
 import { usersById } from './users.js'
 
-/** V3's feed visibility levels. */
-export const VISIBILITIES = ['public', 'visible', 'followers', 'members', 'private'] as const
-/** One of V3's feed visibility levels. */
-export type Visibility = (typeof VISIBILITIES)[number]
+export { VISIBILITIES, type Visibility }
 
 /** A V3 feed's stored data. */
 export interface FeedData {
@@ -135,14 +140,42 @@ export function applyFeedChanges(data: FeedData, input: Record<string, unknown>,
   if (input.location !== undefined) data.location = input.location
 }
 
-/** Whether `caller` may read the feed's activities (V3 visibility levels; followers per `follows`). */
-export function mayRead(caller: Caller, feed: V3Feed, isFollower: boolean): boolean {
-  if (caller.kind === 'server') return true
+/** How `caller` stands to a feed, given whether one of its feeds follows it and whether it is a member. */
+export function standingOf(
+  caller: Caller,
+  feed: V3Feed,
+  isFollower: boolean,
+  isMember = false,
+): FeedStanding {
+  const user = caller.kind === 'user' ? caller.userId : undefined
+  return {
+    app: caller.kind === 'server',
+    user,
+    owner: user !== undefined && user === feed.data.created_by,
+    follower: isFollower,
+    member: isMember,
+  }
+}
+
+/**
+ * How `caller` stands to a feed, looked up: its follows and membership are read only when the
+ * feed's visibility makes them matter (followers and members feeds).
+ */
+export async function standing(ctx: ServerContext, caller: Caller, feed: V3Feed): Promise<FeedStanding> {
+  const base = standingOf(caller, feed, false)
   const vis = feed.data.visibility
-  if (vis === 'public' || vis === 'visible') return true
-  if (caller.kind !== 'user') return false
-  if (caller.userId === feed.data.created_by) return true
-  return vis === 'followers' && isFollower
+  if (base.user === undefined || base.owner || (vis !== 'followers' && vis !== 'members')) return base
+  const members = (await ctx.engine.v3Members.members([feed.fid])).get(feed.fid) ?? []
+  base.member = members.some((m) => m.user_id === base.user && m.status === 'member')
+  if (vis === 'followers' && !base.member) {
+    base.follower = await isFollowing(ctx, base.user, feed.ref)
+  }
+  return base
+}
+
+/** Whether `caller` may read the feed's activities (v3-access.ts; followers per `isFollower`). */
+export function mayRead(caller: Caller, feed: V3Feed, isFollower: boolean, isMember = false): boolean {
+  return canView(feed.data.visibility, standingOf(caller, feed, isFollower, isMember))
 }
 
 /** Throws 403 unless `caller` owns the feed (its creator) or is the app. */
@@ -157,59 +190,14 @@ export function requireExisting(feed: V3Feed): DocRow {
   return feed.doc
 }
 
-const OWNER_CAPABILITIES: FeedOwnCapability[] = [
-  'add-activity',
-  'add-activity-bookmark',
-  'add-activity-reaction',
-  'add-comment',
-  'add-comment-reaction',
-  'create-feed',
-  'delete-feed',
-  'delete-own-activity',
-  'delete-own-activity-bookmark',
-  'delete-own-activity-reaction',
-  'delete-own-comment',
-  'delete-own-comment-reaction',
-  'follow',
-  'pin-activity',
-  'query-feed-members',
-  'query-follows',
-  'read-activities',
-  'read-feed',
-  'unfollow',
-  'update-feed',
-  'update-feed-followers',
-  'update-feed-members',
-  'update-own-activity',
-  'update-own-activity-bookmark',
-  'update-own-comment',
-]
-const READER_CAPABILITIES: FeedOwnCapability[] = [
-  'add-activity-bookmark',
-  'add-activity-reaction',
-  'add-comment',
-  'add-comment-reaction',
-  'delete-own-activity-bookmark',
-  'delete-own-activity-reaction',
-  'delete-own-comment',
-  'delete-own-comment-reaction',
-  'follow',
-  'query-follows',
-  'read-activities',
-  'read-feed',
-  'unfollow',
-  'update-own-activity-bookmark',
-  'update-own-comment',
-]
-
-/** What `caller` may do on the feed, as V3's own_capabilities. */
-export function capabilities(caller: Caller, feed: V3Feed, isFollower: boolean): FeedOwnCapability[] {
-  if (caller.kind === 'server' || (caller.kind === 'user' && caller.userId === feed.data.created_by))
-    return OWNER_CAPABILITIES
-  if (!mayRead(caller, feed, isFollower)) {
-    return feed.data.visibility === 'private' || caller.kind !== 'user' ? [] : ['follow', 'read-feed']
-  }
-  return caller.kind === 'user' ? READER_CAPABILITIES : ['read-activities', 'read-feed']
+/** What `caller` may do on the feed, as V3's own_capabilities (v3-access.ts's one rule). */
+export function capabilities(
+  caller: Caller,
+  feed: V3Feed,
+  isFollower: boolean,
+  isMember = false,
+): FeedOwnCapability[] {
+  return feedCapabilities(feed.data.visibility, standingOf(caller, feed, isFollower, isMember))
 }
 
 /** Feeds as V3's FeedResponse, with follow counts and (for a caller) own capabilities. */
@@ -223,7 +211,12 @@ export async function feedResponses(
     ctx,
     feeds.map((f) => f.data.created_by),
   )
-  const stats = await Promise.all(feeds.map((f) => ctx.engine.followStats(f.ref)))
+  const fids = feeds.map((f) => f.fid)
+  const [stats, pins, members] = await Promise.all([
+    Promise.all(feeds.map((f) => ctx.engine.followStats(f.ref))),
+    ctx.engine.v3Pins.pins(fids),
+    ctx.engine.v3Members.members(fids),
+  ])
   return feeds.map((f, i) => {
     const now = new Date().toISOString()
     const out: FeedResponse = {
@@ -239,14 +232,19 @@ export async function feedResponses(
       updated_at: f.doc ? rfc3339(f.doc.updatedAt) : now,
       follower_count: stats[i].followers,
       following_count: stats[i].following,
-      member_count: 0,
-      pin_count: 0,
+      member_count: (members.get(f.fid) ?? []).filter((m) => m.status === 'member').length,
+      pin_count: pins.get(f.fid)?.length ?? 0,
       // The engine keeps no per-feed activity count; V3 clients read it only for display.
       activity_count: 0,
     }
     if (f.data.filter_tags) out.filter_tags = f.data.filter_tags
     if (f.data.deleted_at) out.deleted_at = f.data.deleted_at
-    if (caller) out.own_capabilities = capabilities(caller, f, followerOf?.has(f.fid) ?? false)
+    if (caller) {
+      const member = (members.get(f.fid) ?? []).some(
+        (m) => caller.kind === 'user' && m.user_id === caller.userId && m.status === 'member',
+      )
+      out.own_capabilities = capabilities(caller, f, followerOf?.has(f.fid) ?? false, member)
+    }
     return out
   })
 }

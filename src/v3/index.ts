@@ -13,7 +13,9 @@ import { followRoutes } from './follows.js'
 import { guestRoutes } from './guests.js'
 import { type Edge, v3Errors, v3route } from './http.js'
 import { Hub } from './hub.js'
+import { memberRoutes } from './members.js'
 import { notificationRoutes } from './notification-routes.js'
+import { pinRoutes } from './pins.js'
 import { reactionRoutes } from './reactions.js'
 import { attachSocket } from './socket.js'
 import { userRoutes } from './users.js'
@@ -44,6 +46,8 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       reactionRoutes(edge, hub)
       commentRoutes(edge, hub)
       bookmarkRoutes(edge, hub)
+      pinRoutes(edge, hub)
+      memberRoutes(edge, hub)
       v3Errors(scope, edge.served)
     },
     { prefix: '/api/v2' },

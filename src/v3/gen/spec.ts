@@ -337,6 +337,16 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'DeleteBookmarkFolder',
   'QueryComments',
   'QueryCommentReactions',
+  'AcceptFollow',
+  'RejectFollow',
+  'UpdateFollow',
+  'GetFollowSuggestions',
+  'PinActivity',
+  'UnpinActivity',
+  'UpdateFeedMembers',
+  'QueryFeedMembers',
+  'AcceptFeedMemberInvite',
+  'RejectFeedMemberInvite',
 ])
 
 /** Error response */
@@ -371,6 +381,31 @@ export interface APNS {
   'mutable-content'?: number
   sound?: string
   title: string
+}
+
+/** Accept Feed Member Invite Request */
+export interface AcceptFeedMemberInviteRequest {
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Accept Feed Member Invite Response */
+export interface AcceptFeedMemberInviteResponse {
+  duration: string
+  member: FeedMemberResponse
+}
+
+/** Accept Follow Request */
+export interface AcceptFollowRequest {
+  follower_role?: string
+  source: string
+  target: string
+}
+
+/** Accept Follow Response */
+export interface AcceptFollowResponse {
+  duration: string
+  follow: FollowResponse
 }
 
 export interface Action {
@@ -433,6 +468,18 @@ export interface ActivityPinResponse {
   feed: string
   updated_at: string
   user: UserResponse
+}
+
+/** Emitted when an activity is pinned. */
+export interface ActivityPinnedEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  pinned_activity: PinActivityResponse
+  received_at?: string
+  type: string
+  user?: UserResponseCommonFields
 }
 
 /** Activity Processor Configuration */
@@ -568,6 +615,18 @@ export interface ActivitySelectorConfigResponse {
   params?: Record<string, unknown>
   sort?: SortParamRequest[]
   type: 'popular' | 'proximity' | 'following' | 'current_feed' | 'query' | 'interest' | 'follow_suggestion'
+}
+
+/** Emitted when an activity is unpinned. */
+export interface ActivityUnpinnedEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  pinned_activity: PinActivityResponse
+  received_at?: string
+  type: string
+  user?: UserResponseCommonFields
 }
 
 /** Emitted when an activity is updated. */
@@ -1510,6 +1569,30 @@ export interface FeedInput {
   visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
 }
 
+/** Emitted when a feed member is added. */
+export interface FeedMemberAddedEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  member: FeedMemberResponse
+  received_at?: string
+  type: string
+  user?: UserResponseCommonFields
+}
+
+/** Emitted when a feed member is removed. */
+export interface FeedMemberRemovedEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  member_id: string
+  received_at?: string
+  type: string
+  user?: UserResponseCommonFields
+}
+
 /** Feed Member Payload */
 export interface FeedMemberRequest {
   custom?: Record<string, unknown>
@@ -1530,6 +1613,18 @@ export interface FeedMemberResponse {
   status: 'member' | 'pending' | 'rejected'
   updated_at: string
   user: UserResponse
+}
+
+/** Emitted when a feed member is updated. */
+export interface FeedMemberUpdatedEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  member: FeedMemberResponse
+  received_at?: string
+  type: string
+  user?: UserResponseCommonFields
 }
 
 /** Represents a feed capability value and enumerates all possible capability strings. */
@@ -1586,6 +1681,35 @@ export interface FeedResponse {
   own_follows?: FollowResponse[]
   own_membership?: FeedMemberResponse
   pin_count: number
+  updated_at: string
+  visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
+}
+
+/** Feed */
+export interface FeedSuggestionResponse {
+  activity_count: number
+  algorithm_scores?: Record<string, number>
+  created_at: string
+  created_by: UserResponse
+  custom?: Record<string, unknown>
+  deleted_at?: string
+  description: string
+  feed: string
+  filter_tags?: string[]
+  follower_count: number
+  following_count: number
+  group_id: string
+  id: string
+  location?: Location
+  member_count: number
+  name: string
+  own_capabilities?: FeedOwnCapability[]
+  own_followings?: FollowResponse[]
+  own_follows?: FollowResponse[]
+  own_membership?: FeedMemberResponse
+  pin_count: number
+  reason?: string
+  recommendation_score?: number
   updated_at: string
   visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
 }
@@ -1717,6 +1841,17 @@ export interface FollowResponse {
   updated_at: string
 }
 
+/** Emitted when a follow relationship is updated. */
+export interface FollowUpdatedEvent {
+  created_at: string
+  custom: Record<string, unknown>
+  feed_visibility?: string
+  fid: string
+  follow: FollowResponse
+  received_at?: string
+  type: string
+}
+
 export interface FrameRecordSettings {
   capture_interval_in_seconds: number
   mode: 'available' | 'disabled' | 'auto-on'
@@ -1815,6 +1950,13 @@ export interface GetCommentsResponse {
 export interface GetFeedGroupResponse {
   duration: string
   feed_group: FeedGroupResponse
+}
+
+/** Follow Suggestions Response */
+export interface GetFollowSuggestionsResponse {
+  algorithm_used?: string
+  duration: string
+  suggestions: FeedSuggestionResponse[]
 }
 
 /** Get Or Create Feed Group Request */
@@ -2192,6 +2334,22 @@ export interface PagerResponse {
   prev?: string
 }
 
+/** Pin Activity Request */
+export interface PinActivityRequest {
+  enrich_own_fields?: boolean
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Pin Activity Response */
+export interface PinActivityResponse {
+  activity: ActivityResponse
+  created_at: string
+  duration: string
+  feed: string
+  user_id: string
+}
+
 export interface Policy {
   action: number
   created_at: string
@@ -2442,6 +2600,21 @@ export interface QueryCommentsResponse {
   prev?: string
 }
 
+export interface QueryFeedMembersRequest {
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+}
+
+export interface QueryFeedMembersResponse {
+  duration: string
+  members: FeedMemberResponse[]
+  next?: string
+  prev?: string
+}
+
 /** Query Follows Request */
 export interface QueryFollowsRequest {
   filter?: Record<string, unknown>
@@ -2499,6 +2672,30 @@ export interface RecordSettings {
   layout?: LayoutSettings
   mode: string
   quality?: string
+}
+
+/** Reject Feed Member Request */
+export interface RejectFeedMemberInviteRequest {
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Reject Feed Member Response */
+export interface RejectFeedMemberInviteResponse {
+  duration: string
+  member: FeedMemberResponse
+}
+
+/** Reject Follow Request */
+export interface RejectFollowRequest {
+  source: string
+  target: string
+}
+
+/** Reject Follow Response */
+export interface RejectFollowResponse {
+  duration: string
+  follow: FollowResponse
 }
 
 /** Cursor & depth information for a comment's direct replies. Mirrors Reddit's 'load more replies' semantics. */
@@ -2724,6 +2921,14 @@ export interface UnfollowResponse {
   follow: FollowResponse
 }
 
+/** Unpin Activity Response */
+export interface UnpinActivityResponse {
+  activity: ActivityResponse
+  duration: string
+  feed: string
+  user_id: string
+}
+
 export interface UpdateActivityPartialRequest {
   copy_custom_to_notification?: boolean
   enrich_own_fields?: boolean
@@ -2823,6 +3028,23 @@ export interface UpdateCommentResponse {
   duration: string
 }
 
+/** Update Feed Members Request */
+export interface UpdateFeedMembersRequest {
+  limit?: number
+  members?: FeedMemberRequest[]
+  next?: string
+  operation: 'upsert' | 'remove' | 'set'
+  prev?: string
+}
+
+/** Basic response information */
+export interface UpdateFeedMembersResponse {
+  added: FeedMemberResponse[]
+  duration: string
+  removed_ids: string[]
+  updated: FeedMemberResponse[]
+}
+
 /** Update Feed Request */
 export interface UpdateFeedRequest {
   clear_location?: boolean
@@ -2839,6 +3061,28 @@ export interface UpdateFeedRequest {
 export interface UpdateFeedResponse {
   duration: string
   feed: FeedResponse
+}
+
+/** Update Follow Request */
+export interface UpdateFollowRequest {
+  activity_copy_limit?: number
+  copy_custom_to_notification?: boolean
+  create_notification_activity?: boolean
+  create_users?: boolean
+  custom?: Record<string, unknown>
+  enrich_own_fields?: boolean
+  follower_role?: string
+  push_preference?: 'all' | 'none'
+  skip_push?: boolean
+  source: string
+  status?: 'accepted' | 'pending' | 'rejected'
+  target: string
+}
+
+/** Update Follow Response */
+export interface UpdateFollowResponse {
+  duration: string
+  follow: FollowResponse
 }
 
 export interface UpdateUserPartialRequest {
