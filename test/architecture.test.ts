@@ -43,7 +43,8 @@ const engineModule = (spec: string) => spec.replace(/^.*\//, '').replace(/\.js$/
 /**
  * What the edge (server, client, V3) may import values from: the facade, its errors, and pure
  * checks and constants it applies at the door before calling the facade (bounds, booleans, ids,
- * option names and parsers, document ids, the read policy and read budgets, reaction query checks).
+ * option names and parsers, document ids, the read policy and read budgets, reaction query checks,
+ * V3's access rule and its follow and member checks).
  */
 const EDGE_VALUES = new Set([
   'engine',
@@ -59,6 +60,9 @@ const EDGE_VALUES = new Set([
   'read-budget',
   'reaction-read',
   'reaction-filter',
+  'v3-access',
+  'v3-follow-model',
+  'v3-member-model',
 ])
 /** Modules whose public types the edge may name (answers and arguments of the facade), values not. */
 const EDGE_TYPES = new Set([
@@ -70,6 +74,7 @@ const EDGE_TYPES = new Set([
   'reaction-model',
   'users',
   'v3-bookmark-folders',
+  'v3-pins',
 ])
 /** Pure helpers the edge's value modules may use in turn (no state, no store). */
 const PURE_HELPERS = new Set([

@@ -13,40 +13,18 @@
  * updates apply once each or fail with a conflict, never half.
  */
 import type { DocumentStore, FollowRow } from '../store/store.js'
-import { checkBounds, DOCUMENT_BOUNDS } from './bounds.js'
 import { conflict, inputError, notFound } from './errors.js'
 import type { FeedRef } from './feed-groups.js'
 import type { FollowPair } from './follows.js'
 import { rewriteDoc } from './v3-docs.js'
+import { type FollowExtras, type FollowState, fresh, fromEdge } from './v3-follow-model.js'
+
+export type { FollowExtras, FollowState, FollowStatus } from './v3-follow-model.js'
 
 const FOLLOW_KIND = 'v3_follow'
 const REQUESTS_KIND = 'v3_follow_requests'
 /** Most pending requests one feed holds (a request past it is refused until some are answered). */
 export const MAX_PENDING_REQUESTS = 1_000
-
-/** A V3 follow's status. */
-export type FollowStatus = 'accepted' | 'pending' | 'rejected'
-
-/** What V3 keeps about one follow beside the engine's edge. */
-export interface FollowState {
-  source: string
-  target: string
-  status: FollowStatus
-  custom?: Record<string, unknown>
-  push_preference: 'all' | 'none'
-  follower_role: string
-  created_at: string
-  updated_at: string
-  request_accepted_at?: string
-  request_rejected_at?: string
-}
-
-/** V3 extras given with a follow or an update. */
-export interface FollowExtras {
-  custom?: Record<string, unknown>
-  push_preference?: 'all' | 'none'
-  follower_role?: string
-}
 
 /** What the use cases need of the engine's follow graph. */
 export interface FollowGraph {
@@ -57,28 +35,6 @@ export interface FollowGraph {
 }
 
 const key = (source: string, target: string) => `${source} ${target}`
-
-/** Checks V3 follow extras: custom data (bounded like documents), push preference and role. */
-export function followExtras(input: Record<string, unknown>): FollowExtras {
-  const out: FollowExtras = {}
-  if (input.custom !== undefined) {
-    if (input.custom === null || typeof input.custom !== 'object' || Array.isArray(input.custom))
-      throw inputError('custom must be an object', input.custom, 'custom')
-    checkBounds(input.custom, 'custom', 'custom', DOCUMENT_BOUNDS)
-    out.custom = input.custom as Record<string, unknown>
-  }
-  if (input.push_preference !== undefined) {
-    if (input.push_preference !== 'all' && input.push_preference !== 'none')
-      throw inputError('push_preference must be all or none', input.push_preference, 'push_preference')
-    out.push_preference = input.push_preference
-  }
-  if (input.follower_role !== undefined) {
-    if (typeof input.follower_role !== 'string' || !/^\w{1,64}$/.test(input.follower_role))
-      throw inputError('follower_role must be a role name', input.follower_role, 'follower_role')
-    out.follower_role = input.follower_role
-  }
-  return out
-}
 
 /** The V3 follow use cases (requests, accept, reject, update, unfollow) over the engine's edges. */
 export class V3Follows {
@@ -252,32 +208,5 @@ export class V3Follows {
     await rewriteDoc<{ sources: string[] }>(this.#documents, REQUESTS_KIND, target, (doc) =>
       doc?.sources.includes(source) ? { sources: doc.sources.filter((s) => s !== source) } : undefined,
     )
-  }
-}
-
-/** A new follow record with V3's defaults. */
-function fresh(source: string, target: string): FollowState {
-  const now = new Date().toISOString()
-  return {
-    source,
-    target,
-    status: 'pending',
-    push_preference: 'all',
-    follower_role: 'feed_follower',
-    created_at: now,
-    updated_at: now,
-  }
-}
-
-/** The V3 view of an engine edge that has no record: accepted, with the defaults. */
-export function fromEdge(edge: FollowRow): FollowState {
-  return {
-    source: edge.source,
-    target: edge.target,
-    status: 'accepted',
-    push_preference: 'all',
-    follower_role: 'feed_follower',
-    created_at: edge.createdAt,
-    updated_at: edge.updatedAt,
   }
 }

@@ -4,7 +4,7 @@
  * reader's own follows of it and membership in it (`own_follows`, `own_membership`).
  */
 import type { Activity } from '../engine/activity.js'
-import type { Member } from '../engine/v3-members.js'
+import type { Member } from '../engine/v3-member-model.js'
 import type { Pin } from '../engine/v3-pins.js'
 import type { ServerContext } from '../server/context.js'
 import { activityResponses, loadActivity } from './activities.js'

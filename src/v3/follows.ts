@@ -10,7 +10,7 @@
 import { inputError, notFound } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { followMode } from '../engine/v3-access.js'
-import { type FollowExtras, type FollowState, followExtras, fromEdge } from '../engine/v3-follows.js'
+import { type FollowExtras, type FollowState, followExtras, fromEdge } from '../engine/v3-follow-model.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import type { FollowRow } from '../store/store.js'

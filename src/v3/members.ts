@@ -6,7 +6,7 @@
  */
 import { requireId } from '../engine/documents.js'
 import { inputError } from '../engine/errors.js'
-import { memberInputs } from '../engine/v3-members.js'
+import { memberInputs } from '../engine/v3-member-model.js'
 import { notAllowed } from '../server/errors.js'
 import { writer } from './activities.js'
 import { memberResponses } from './feed-extras.js'
