@@ -7,7 +7,7 @@
  * - events only V3 has (feed updated, follows, reactions, comments...) are published under the
  *   bus feed `v3~<fid>`;
  * - a watch request that reaches a server other than the one holding the connection is
- *   published under `v3~conn:<connection id>`, which only the holder listens to.
+ *   published under `v3~~conn:<connection id>`, which only the holder listens to.
  */
 import { randomBytes } from 'node:crypto'
 import type { Activity } from '../engine/activity.js'
@@ -33,9 +33,10 @@ interface Connection {
 }
 
 const bus = (fid: string) => `v3~${fid}`
-const control = (connectionId: string) => `v3~conn:${connectionId}`
+// `~` never starts a feed group (word characters only), so these never meet a feed's bus.
+const control = (connectionId: string) => `v3~~conn:${connectionId}`
 /** Events for one user's own connections only (bookmarks). */
-const personal = (userId: string) => `v3~user:${userId}`
+const personal = (userId: string) => `v3~~user:${userId}`
 
 /** The user id the hub files anonymous connections under (no user id can take it: `!` is not allowed). */
 export const ANONYMOUS = '!anon'
