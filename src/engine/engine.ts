@@ -240,6 +240,14 @@ export class Engine {
     return this.#ctx.fanout.busy
   }
 
+  /**
+   * Whether the store's calls run on this thread (SQLite, memory): a fan-out chunk then holds the
+   * event loop, and work waiting for the end of a turn waits behind it.
+   */
+  get blocksEventLoop(): boolean {
+    return this.#ctx.store.capabilities.blocksEventLoop
+  }
+
   /** Resolves once every fan-out this process accepted or claimed has been delivered. */
   flush(): Promise<void> {
     return this.#ctx.fanout.idle()

@@ -137,7 +137,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ctx.pages = new PageCache(
       cacheBytes,
       (feeds) => engine.pageVersions(feeds),
-      () => !engine.deliveringFanout,
+      // Reads of a turn share one version call, but not behind a fan-out chunk holding the loop.
+      () => !engine.deliveringFanout || !engine.blocksEventLoop,
     )
   }
 

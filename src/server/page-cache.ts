@@ -53,8 +53,8 @@ export class PageCache {
 
   /** The data version of `feed`'s pages, taken after this call (with this turn's other reads). */
   version(feed: string): Promise<string | undefined> {
-    // Shared only while `share` says so: during background fan-out a read waiting for the end
-    // of the turn would wait behind a chunk.
+    // Shared only while `share` says so: during background fan-out on a store that holds the
+    // event loop (SQLite), a read waiting for the end of the turn would wait behind a chunk.
     if (this.#share()) return this.#turn.next(feed)
     return Promise.resolve(this.#readVersions([feed])).then((v) => v?.[0])
   }
