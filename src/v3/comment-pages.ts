@@ -67,6 +67,8 @@ async function scan(
 ): Promise<{ list: Reaction[]; more: boolean }> {
   const list: Reaction[] = []
   let cursor = after
+  // The engine pages oldest first from an id_gt cursor; one no reaction can have starts at the oldest.
+  if (sort === 'first' && cursor === undefined) cursor = '.oldest'
   while (list.length < max) {
     const limit = Math.min(ENGINE_PAGE, max - list.length)
     const page = await reactionPage(

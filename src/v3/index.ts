@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ServerContext } from '../server/context.js'
 import { activityRoutes } from './activities.js'
+import { activityQueryRoutes } from './activity-query.js'
 import { bookmarkRoutes } from './bookmarks.js'
 import { commentRoutes } from './comments.js'
 import { feedGroupRoutes } from './feed-groups.js'
@@ -42,6 +43,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       feedRoutes(edge, hub)
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
+      activityQueryRoutes(edge)
       followRoutes(edge, hub)
       reactionRoutes(edge, hub)
       commentRoutes(edge, hub)
