@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import { prng } from '../fixtures/attack.js'
-import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { serveEddy, stopEddy } from '../fixtures/eddy-process.js'
 
 const KEY = 'faye-key'
 const SECRET = 'faye-secret'
@@ -118,13 +118,7 @@ describe('Faye: no request crashes the server (a child eddy serve)', () => {
   let port: number
 
   before(async () => {
-    const started = await startEddy(
-      ['serve', '--store', 'memory', '--port', '0', '--api-key', KEY, '--api-secret', SECRET],
-      /serving (\S+)v1\.0\//,
-    )
-    child = started.child
-    base = started.match[1].replace(/\/api\/$/, '')
-    port = Number(new URL(base).port)
+    ;({ child, origin: base, port } = await serveEddy(KEY, SECRET))
   })
 
   after(async () => {

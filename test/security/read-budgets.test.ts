@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import stream from 'getstream'
 import { MAX_ACTIVITY_BYTES } from '../../src/engine/activity.js'
@@ -18,7 +17,7 @@ import {
   REACTION_BYTES_PER_RESPONSE,
   REACTION_KINDS_PER_ACTIVITY,
 } from '../../src/engine/read-budget.js'
-import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { memoryGrowth, serveEddy, stopEddy } from '../fixtures/eddy-process.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
 
 const KEY = 'budget-key'
@@ -38,33 +37,6 @@ function responseBound(limit: number): number {
   return limit * MAX_ACTIVITY_BYTES + ENRICH_BYTES_PER_RESPONSE + REACTION_BYTES_PER_RESPONSE + SLACK
 }
 
-/** Peak and current resident memory of a process, from /proc (Linux). */
-const proc = (pid: number) => `/proc/${pid}/status`
-const hasProc = existsSync('/proc/self/clear_refs')
-function memoryKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(proc(pid), 'utf8'))
-  return Number(match![1])
-}
-
-/** Runs `read` and returns how much the server's peak memory rose over its resident size before. */
-async function memoryGrowth(pid: number, read: () => Promise<void>): Promise<number> {
-  if (!hasProc) {
-    await read()
-    return 0
-  }
-  // Writing 5 to clear_refs resets the peak resident size (VmHWM) to the current one. Where that
-  // is not allowed, growth is counted from the peak so far (weaker: only a new peak shows).
-  let before: number
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5')
-    before = memoryKb(pid, 'VmRSS')
-  } catch {
-    before = memoryKb(pid, 'VmHWM')
-  }
-  await read()
-  return Math.max(0, memoryKb(pid, 'VmHWM') - before) * 1024
-}
-
 const skipPostgres = await postgresUnavailable()
 const scratch = new ScratchSchemas('budgets')
 after(() => scratch.drop())
@@ -82,12 +54,7 @@ for (const backend of backends)
     const as: Record<string, Api> = {}
 
     before(async () => {
-      const started = await startEddy(
-        ['serve', '--store', backend.store(), '--port', '0', '--api-key', KEY, '--api-secret', SECRET],
-        /urlOverride: \{ api: '([^']+)' \}/,
-      )
-      child = started.child
-      api = started.match[1]
+      ;({ child, api } = await serveEddy(KEY, SECRET, ['--store', backend.store()]))
       server = stream.connect(KEY, SECRET, 'app', { urlOverride: { api } })
       for (const user of ['mallory', 'alice', 'bob']) {
         tokens[user] = server.createUserToken(user)

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
-import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { serveEddy, stopEddy } from '../fixtures/eddy-process.js'
 
 const KEY = 'caps-key'
 const SECRET = 'caps-secret'
@@ -189,24 +189,13 @@ describe('realtime caps', () => {
 
 describe('eddy serve --realtime-limit', () => {
   it('applies the caps it names, and refuses a spec it does not understand', async () => {
-    const { child, match } = await startEddy(
-      [
-        'serve',
-        '--store',
-        'memory',
-        '--port',
-        '0',
-        '--api-key',
-        KEY,
-        '--api-secret',
-        SECRET,
-        '--realtime-limit',
-        'connection=2,user=50',
-      ],
-      /serving (\S+)v1\.0\//,
-    )
+    const { child, origin: at } = await serveEddy(KEY, SECRET, [
+      '--store',
+      'memory',
+      '--realtime-limit',
+      'connection=2,user=50',
+    ])
     try {
-      const at = match[1].replace(/\/api\/$/, '')
       const clientId = await handshake(at)
       const token = tokenOf('cli')
       const replies = await bayeux(

@@ -8,14 +8,13 @@
  */
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
-import { startEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { memoryGrowth, serveEddy, stopEddy } from '../fixtures/eddy-process.js'
 import { must } from '../helpers.js'
 
 const KEY = 'budget-key'
@@ -24,29 +23,6 @@ const MiB = 1024 * 1024
 const BUDGET = 16 * MiB
 const BODY = Math.floor(1.9 * MiB)
 const CONCURRENCY = 200
-
-const hasProc = existsSync('/proc/self/clear_refs')
-function memoryKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return Number(must(match, `${field} in /proc/${pid}/status`)[1])
-}
-
-/** Runs `flood` and returns how much the server's peak memory rose over its resident size before. */
-async function memoryGrowth(pid: number, flood: () => Promise<void>): Promise<number> {
-  if (!hasProc) {
-    await flood()
-    return 0
-  }
-  let start: number
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5') // resets the peak (VmHWM) to the current size
-    start = memoryKb(pid, 'VmRSS')
-  } catch {
-    start = memoryKb(pid, 'VmHWM')
-  }
-  await flood()
-  return Math.max(0, memoryKb(pid, 'VmHWM') - start) * 1024
-}
 
 type Answer = { status: number; text: string }
 
@@ -91,25 +67,11 @@ describe('an upload budget bounds the request bytes read at once (a child eddy s
   let port: number
 
   before(async () => {
-    const started = await startEddy(
-      [
-        'serve',
-        '--store',
-        'memory',
-        '--port',
-        '0',
-        '--api-key',
-        KEY,
-        '--api-secret',
-        SECRET,
-        '--upload-budget',
-        String(BUDGET),
-      ],
-      /serving (\S+)v1\.0\//,
-    )
-    child = started.child
-    base = started.match[1].replace(/\/api\/$/, '')
-    port = Number(new URL(base).port)
+    ;({
+      child,
+      origin: base,
+      port,
+    } = await serveEddy(KEY, SECRET, ['--store', 'memory', '--upload-budget', String(BUDGET)]))
   })
   after(async () => {
     assert.equal(await stopEddy(child), 0, 'the server exits cleanly on SIGTERM, so it was still running')
