@@ -43,6 +43,63 @@ for (const store of ['memory', 'sqlite::memory:']) {
       }
     })
 
+    it('asks to follow, lists, accepts and rejects follow requests; an accepted one is the engine’s follow', async () => {
+      const client = connect({ store })
+      try {
+        await client.feed('user', 'ann').addActivity({ actor: 'SU:ann', verb: 'post', object: 'post:1' })
+        const asked = await client.v3.requestFollow('timeline:bob', 'user:ann', { custom: { why: 'friend' } })
+        assert.deepEqual([asked.status, asked.custom], ['pending', { why: 'friend' }])
+        await client.v3.requestFollow('timeline:cy', 'user:ann')
+        assert.deepEqual((await client.feed('timeline', 'bob').following()).results, [])
+        assert.deepEqual(
+          (await client.v3.followRequests('user:ann')).map((r) => r.source),
+          ['timeline:bob', 'timeline:cy'],
+        )
+        assert.equal((await client.v3.acceptFollow('timeline:bob', 'user:ann')).status, 'accepted')
+        assert.equal((await client.v3.rejectFollow('timeline:cy', 'user:ann')).status, 'rejected')
+        await client.flush()
+        assert.deepEqual(
+          (await client.feed('timeline', 'bob').following()).results.map((f) => f.target_id),
+          ['user:ann'],
+        )
+        assert.equal((await client.feed('timeline', 'bob').get()).results.length, 1)
+        assert.deepEqual(await client.v3.followRequests('user:ann'), [])
+        assert.equal((await client.v3.followState('timeline:cy', 'user:ann'))?.status, 'rejected')
+        await assert.rejects(client.v3.acceptFollow('timeline:dan', 'user:ann'), {
+          exception: 'DoesNotExistException',
+        })
+        await assert.rejects(
+          client.v3.requestFollow('timeline:eve', 'user:ann', { push_preference: 'loud' }),
+          {
+            exception: 'InputException',
+          },
+        )
+      } finally {
+        await client.close()
+      }
+    })
+
+    it('pins an activity to a feed once, lists and unpins it', async () => {
+      const client = connect({ store })
+      try {
+        const post = await client
+          .feed('user', 'ann')
+          .addActivity({ actor: 'SU:ann', verb: 'post', object: 'post:1' })
+        const pin = await client.v3.pin('user:ann', post.id, 'ann')
+        assert.deepEqual([pin.activity_id, pin.user_id], [post.id, 'ann'])
+        assert.equal((await client.v3.pin('user:ann', post.id, 'ann')).created_at, pin.created_at)
+        assert.deepEqual(
+          (await client.v3.pins('user:ann')).map((p) => p.activity_id),
+          [post.id],
+        )
+        await client.v3.unpin('user:ann', post.id)
+        assert.deepEqual(await client.v3.pins('user:ann'), [])
+        await assert.rejects(client.v3.unpin('user:ann', post.id), { exception: 'DoesNotExistException' })
+      } finally {
+        await client.close()
+      }
+    })
+
     it('keeps bookmark folders per user: one per name, renamed, deleted, bounded', async () => {
       const client = connect({ store })
       try {

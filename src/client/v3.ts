@@ -10,6 +10,10 @@
 import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedGroupOptions, FeedRef } from '../engine/feed-groups.js'
+import { type FollowState, followExtras } from '../engine/v3-follow-model.js'
+import type { Pin } from '../engine/v3-pins.js'
+
+export type { FollowState, Pin }
 
 /** A notification feed's status: unseen and unread group counts, seen and read ids of its newest groups. */
 export type NotificationStatus = Awaited<ReturnType<Engine['notificationStatus']>>
@@ -28,7 +32,7 @@ export interface NotificationMarks {
   read?: true | string[]
 }
 
-/** Feeds V3 on the embedded client (`client.v3`); see the module comment. */
+/** Feeds V3 on the embedded client (`client.v3`): follow requests, pins, bookmark folders, notification status, feed groups. */
 export class EddyV3 {
   readonly #engine: Engine
 
@@ -56,6 +60,56 @@ export class EddyV3 {
   /** Marks a notification feed's groups seen and/or read (V3's MarkActivity; a V1 read's mark_seen/mark_read). */
   async markNotifications(feed: V3FeedId, marks: NotificationMarks): Promise<void> {
     return this.#engine.markNotifications(this.feedRef(feed), marks)
+  }
+
+  /**
+   * Asks to follow `target` from `source` (for a feed whose follows need approval, V3's
+   * `followers` visibility): pending until `acceptFollow`; an accepted follow stays as it is.
+   * `extras`: custom data, push preference (`all`/`none`) and follower role, checked by the engine.
+   */
+  async requestFollow(
+    source: V3FeedId,
+    target: V3FeedId,
+    extras: Record<string, unknown> = {},
+  ): Promise<FollowState> {
+    return this.#engine.v3Follows.request(this.feedRef(source), this.feedRef(target), followExtras(extras))
+  }
+
+  /** Accepts `source`'s request to follow `target`: the engine's follow edge is made (copying history). */
+  async acceptFollow(source: V3FeedId, target: V3FeedId, role?: string): Promise<FollowState> {
+    return this.#engine.v3Follows.accept(this.feedRef(source), this.feedRef(target), role)
+  }
+
+  /** Rejects `source`'s request to follow `target`, or removes it as a follower; recorded as rejected. */
+  async rejectFollow(source: V3FeedId, target: V3FeedId): Promise<FollowState> {
+    return this.#engine.v3Follows.reject(this.feedRef(source), this.feedRef(target))
+  }
+
+  /** The pending requests to follow `target`, oldest first (at most `limit`, default 100). */
+  async followRequests(target: V3FeedId, limit = 100): Promise<FollowState[]> {
+    return this.#engine.v3Follows.pending(this.feedRef(target).id, limit)
+  }
+
+  /** The V3 state of the follow `source` → `target` (status, custom, role), if V3 keeps one. */
+  async followState(source: V3FeedId, target: V3FeedId): Promise<FollowState | undefined> {
+    const [s, t] = [this.feedRef(source).id, this.feedRef(target).id]
+    return (await this.#engine.v3Follows.states([{ source: s, target: t }])).get(`${s} ${t}`)
+  }
+
+  /** The activities pinned to a feed, as `{ activity_id, user_id, created_at }` records. */
+  async pins(feed: V3FeedId): Promise<Pin[]> {
+    const fid = this.feedRef(feed).id
+    return (await this.#engine.v3Pins.pins([fid])).get(fid) ?? []
+  }
+
+  /** Pins an activity (its V3 id) to a feed as `userId`; pinning it again returns the earlier pin. */
+  async pin(feed: V3FeedId, activityId: string, userId: string): Promise<Pin> {
+    return this.#engine.v3Pins.pin(this.feedRef(feed).id, activityId, userId)
+  }
+
+  /** Unpins an activity from a feed (404 when it is not pinned); resolves with the removed pin. */
+  async unpin(feed: V3FeedId, activityId: string): Promise<Pin> {
+    return this.#engine.v3Pins.unpin(this.feedRef(feed).id, activityId)
   }
 
   /** A user's bookmark folders, oldest first (V3's QueryBookmarkFolders for one user). */
