@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream from 'getstream'
+import { failure } from './fixtures/http-status.js'
 import { must } from './helpers.js'
 
 const KEY = 'og-key'
@@ -66,19 +67,6 @@ function pages(host: string, other: () => string): Promise<Server> {
 
 function port(server: Server): number {
   return (server.address() as AddressInfo).port
-}
-
-async function failure(
-  promise: Promise<unknown>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  try {
-    await promise
-  } catch (err) {
-    const e = err as { response?: { status: number }; error?: Record<string, unknown> }
-    assert.ok(e.response, String(err))
-    return { status: e.response.status, body: e.error ?? {} }
-  }
-  assert.fail('expected the call to fail')
 }
 
 async function eddy(og: object): Promise<{ app: FastifyInstance; alice: Api }> {

@@ -6,35 +6,22 @@
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, readdirSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { crc32 } from 'node:zlib'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream, { type StreamClient } from 'getstream'
+import type { StreamClient } from 'getstream'
 import sharp from 'sharp'
+import { failure } from './fixtures/http-status.js'
+import { startStreamServer } from './fixtures/stream-server.js'
 import { must } from './helpers.js'
 
 const KEY = 'uploads-key'
 const SECRET = 'uploads-secret'
 /** The official client, as these tests drive it. */
 type Api = StreamClient
-
-async function failure(
-  promise: Promise<unknown>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  try {
-    await promise
-  } catch (err) {
-    const e = err as { response?: { status: number }; error?: Record<string, unknown> }
-    assert.ok(e.response, String(err))
-    return { status: e.response.status, body: e.error ?? {} }
-  }
-  assert.fail('expected the call to fail')
-}
 
 function png(width: number, height: number): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 40 } } })
@@ -65,13 +52,12 @@ describe('uploads through the getstream client', () => {
       store: 'memory',
       uploads: { store: `dir:${dir}`, maxImageBytes: 200_000, maxFileBytes: 300_000 },
     })
-    app = createServer({ client, apiKey: KEY, apiSecret: SECRET })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-    const options = { urlOverride: { api: `${base}/api/` } }
-    server = stream.connect(KEY, SECRET, 'app', options)
-    alice = stream.connect(KEY, server.createUserToken('alice'), 'app', options)
-    bob = stream.connect(KEY, server.createUserToken('bob'), 'app', options)
+    const started = await startStreamServer(KEY, SECRET, { client })
+    app = started.app
+    base = started.origin
+    server = started.api
+    alice = started.user('alice')
+    bob = started.user('bob')
   })
   after(async () => {
     await app.close()

@@ -5,43 +5,21 @@
  * rendered (each caller waits in its own line, served in turn, with a few renders waiting at most).
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createServer, type ServerOptions } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream, { type StreamClient } from 'getstream'
+import type { StreamClient } from 'getstream'
 import sharp from 'sharp'
 import { DEFAULT_IMAGE_LIMITS, RenderQueue } from '../../src/uploads/images.js'
-import { must } from '../helpers.js'
+import { failure } from '../fixtures/http-status.js'
+import { type StreamServer, startStreamServer } from '../fixtures/stream-server.js'
 
 const KEY = 'quota-key'
 const SECRET = 'quota-secret'
 
-/** How a refused call looks through the official client. */
-interface Refusal {
-  response?: { status: number; headers: Record<string, string> }
-  error?: { code?: number; exception?: string; detail?: string }
-}
-
-async function refusal(promise: Promise<unknown>): Promise<Required<Refusal>> {
-  try {
-    await promise
-  } catch (err) {
-    const e = err as Refusal
-    return { response: must(e.response, `an HTTP answer (${err})`), error: must(e.error, 'an error body') }
-  }
-  assert.fail('expected the call to be refused')
-}
-
-/** A server on a free port, its server-token client and user-token clients. */
-async function start(options: Omit<ServerOptions, 'apiKey' | 'apiSecret'>) {
-  const app = createServer({ ...options, apiKey: KEY, apiSecret: SECRET })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const urlOverride = { api: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/` }
-  const server = stream.connect(KEY, SECRET, 'app', { urlOverride })
-  const user = (id: string) => stream.connect(KEY, server.createUserToken(id), 'app', { urlOverride })
-  return { app, server, user }
-}
+/** A server on a free port with the official clients (the quota tests' keys). */
+const start = (options: Omit<ServerOptions, 'apiKey' | 'apiSecret'>): Promise<StreamServer> =>
+  startStreamServer(KEY, SECRET, options)
 
 const bytes = (n: number) => Buffer.alloc(n, 'a')
 
@@ -53,7 +31,8 @@ describe('the upload quota: bytes per user per window', () => {
 
   before(async () => {
     const s = await start({ store: 'memory', uploadQuota: { perUser: 1000, windowSeconds: 3600 } })
-    ;({ app, server } = s)
+    app = s.app
+    server = s.api
     alice = s.user('alice')
     bob = s.user('bob')
   })
@@ -61,20 +40,20 @@ describe('the upload quota: bytes per user per window', () => {
 
   it("refuses a user past the quota with Stream's 429, a clear message and Retry-After, keeping nothing", async () => {
     await alice.files.upload(bytes(600), 'a.txt')
-    const refused = await refusal(alice.files.upload(bytes(600), 'b.txt'))
-    assert.equal(refused.response.status, 429)
-    assert.equal(refused.error.code, 9)
-    assert.equal(refused.error.exception, 'RateLimitReached')
+    const refused = await failure(alice.files.upload(bytes(600), 'b.txt'))
+    assert.equal(refused.status, 429)
+    assert.equal(refused.body.code, 9)
+    assert.equal(refused.body.exception, 'RateLimitReached')
     assert.match(
-      String(refused.error.detail),
+      String(refused.body.detail),
       /upload quota reached: alice may upload 1000 bytes per 3600 s \(files and images together\); 400 bytes left, this upload is 600; retry in \d+ s/,
     )
-    assert.ok(Number(refused.response.headers['retry-after']) > 0)
+    assert.ok(Number(refused.headers['retry-after']) > 0)
     // The refused upload did not count: 400 bytes are still there to use, then nothing is.
     await alice.files.upload(bytes(400), 'c.txt')
-    const empty = await refusal(alice.files.upload(bytes(1), 'd.txt'))
-    assert.equal(empty.response.status, 429)
-    assert.match(String(empty.error.detail), /0 bytes left/)
+    const empty = await failure(alice.files.upload(bytes(1), 'd.txt'))
+    assert.equal(empty.status, 429)
+    assert.match(String(empty.body.detail), /0 bytes left/)
   })
 
   it('counts each user on their own, and leaves server tokens out', async () => {
@@ -131,7 +110,7 @@ describe('the render queue is fair between callers', () => {
       })
         .png()
         .toBuffer()
-      const { file } = await s.server.images.upload(picture, 'big.png', 'image/png')
+      const { file } = await s.api.images.upload(picture, 'big.png', 'image/png')
       const small = await sharp(picture).resize(200).png().toBuffer()
       const own = await bob.images.upload(small, 'mine.png', 'image/png')
       const order: string[] = []
