@@ -224,8 +224,17 @@ export function activityRoutes(edge: Edge, hub: Hub): void {
       if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH)
         throw inputError(`activities must list 1 to ${MAX_BATCH} activities`, list, 'activities')
       const added: Activity[] = []
-      for (const item of list as ActivityRequest[])
-        added.push(await addActivity(ctx, caller, item, writer(caller, item)))
+      for (const item of list as ActivityRequest[]) {
+        const user = writer(caller, item)
+        // An upsert: an activity whose own id exists is updated (by its author or the app).
+        if (typeof item.id === 'string' && (await ctx.engine.v3.activitySk(item.id)) !== undefined) {
+          const set: Record<string, unknown> = {}
+          for (const [k, v] of Object.entries(item)) if (SETTABLE.has(k) || k === 'custom') set[k] = v
+          const updated = await updateActivity(ctx, caller, item.id, set, [])
+          announce(updated, (await activityResponses(ctx, [updated]))[0])
+          added.push(updated)
+        } else added.push(await addActivity(ctx, caller, item, user))
+      }
       return { activities: await activityResponses(ctx, added) }
     },
     201,

@@ -226,5 +226,20 @@ for (const store of await v3Stores('v3query')) {
       await fay.deleteBookmarkFolder({ folder_id: folderId })
       assert.equal((await fay.queryBookmarkFolders({})).bookmark_folders.length, 0)
     })
+
+    it('upserts: an activity whose own id exists is updated, and only by its author', async () => {
+      const amy = await s.connect('amy')
+      const item = { id: 'upsert-1', feeds: ['user:amy'], type: 'post', text: 'first' }
+      await amy.upsertActivities({ activities: [item] })
+      const again = await amy.upsertActivities({ activities: [{ ...item, text: 'second' }] })
+      assert.equal(again.activities[0].text, 'second')
+      assert.equal((await amy.getActivity({ id: 'upsert-1' })).activity.text, 'second')
+      const eve = await s.connect('eve')
+      await assert.rejects(
+        eve.upsertActivities({ activities: [{ ...item, feeds: ['user:eve'], text: 'pwned' }] }),
+        /code 17|403/,
+      )
+      assert.equal((await amy.getActivity({ id: 'upsert-1' })).activity.text, 'second')
+    })
   })
 }
