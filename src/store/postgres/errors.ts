@@ -68,7 +68,7 @@ export function lostError(
     : 'nothing of it was applied'
   return postgresError(
     'lost',
-    `lost the connection to ${where(target)} during ${call}: ${plainReason(firstOf(error))}; ${outcome}`,
+    `lost the connection to ${where(target)} during ${call}: ${plainReason(firstOf(error))}; ${outcome}; check that PostgreSQL is running and reachable at ${target.host}:${target.port} (Eddy reconnects by itself)`,
     error,
   )
 }
