@@ -4,10 +4,8 @@
  * each thing lives, the cap, bad locations, and a Redis outage in the middle of writes.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -21,8 +19,7 @@ import { StoreError } from '../src/store/errors.js'
 import { openRedisStore } from '../src/store/redis/index.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
 import { eventually, PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
-import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
-import { must } from './helpers.js'
+import { PrivateRedis, REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const run = promisify(execFile)
@@ -190,50 +187,22 @@ describe('postgres + redis store', { skip }, () => {
 })
 
 describe('postgres + redis store: a Redis outage', { skip }, () => {
-  let redis: ChildProcess | undefined
-  let port = 0
   const dir = mkdtempSync(join(tmpdir(), 'eddy-redis-outage-'))
   // Persistence on, so the restarted server has what it held (an outage, not a data loss).
-  const start = async () => {
-    redis = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
-    )
-    await eventually(
-      async () => (await redisUnavailable(`redis://127.0.0.1:${port}`)) === undefined,
-      'redis answers',
-    )
-  }
+  let redis: PrivateRedis
   before(async () => {
-    const probe = createServer()
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-    port = (probe.address() as AddressInfo).port
-    await new Promise((resolve) => probe.close(resolve))
-    await start()
+    redis = await PrivateRedis.create({ dir })
+    await redis.start()
   })
-  after(() => {
-    redis?.kill('SIGKILL')
+  after(async () => {
+    await redis.kill()
     rmSync(dir, { recursive: true, force: true })
   })
 
   it('fails writes cleanly (nothing stored), and accepted fan-out resumes when Redis is back', async () => {
     const schema = schemas.name()
     const store = `${PG_URL}?schema=${schema}`
-    const timelines = `redis://127.0.0.1:${port}`
+    const timelines = redis.url
     const writer = await connect({ store, timelines, localFanout: false }).ready()
     // A worker process's client, opened while Redis answers (opening checks it).
     const worker = await connect({ store, timelines, fanoutLeaseMs: 200, localFanout: false }).ready()
@@ -250,9 +219,7 @@ describe('postgres + redis store: a Redis outage', { skip }, () => {
       const count = async () =>
         Number((await schemas.rows<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".activities`))[0].n)
 
-      const server = must(redis, 'the Redis server this suite started')
-      server.kill('SIGKILL')
-      await once(server, 'exit')
+      await redis.kill()
       await assert.rejects(
         writer.feed('user', 'src').addActivity({ actor: 'src', verb: 'post', object: 'p:2' }),
         (error: EddyError) => {
@@ -260,7 +227,7 @@ describe('postgres + redis store: a Redis outage', { skip }, () => {
           assert.equal(error.status_code, 503)
           assert.match(
             error.detail,
-            new RegExp(`Redis at redis://127\\.0\\.0\\.1:${port} failed a timeline write`),
+            new RegExp(`Redis at redis://127\\.0\\.0\\.1:${redis.port} failed a timeline write`),
           )
           return true
         },
@@ -271,7 +238,7 @@ describe('postgres + redis store: a Redis outage', { skip }, () => {
       working = worker.engine.work(stop.signal, 20)
       await new Promise((resolve) => setTimeout(resolve, 300))
       assert.equal((await schemas.rows(`SELECT 1 FROM "${schema}".fanout_jobs`)).length, 1)
-      await start()
+      await redis.start()
       await eventually(
         async () => (await schemas.rows(`SELECT 1 FROM "${schema}".fanout_jobs`)).length === 0,
         'the fan-out resumes',

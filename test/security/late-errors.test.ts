@@ -10,7 +10,6 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -18,6 +17,7 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { clusterUnavailable } from '../fixtures/cluster.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
+import { PrivateRedis } from '../fixtures/redis.js'
 import { must } from '../helpers.js'
 
 const CHILD = new URL('../fixtures/late-error-child.ts', import.meta.url).pathname
@@ -50,42 +50,21 @@ async function startChild(args: string[], env: Record<string, string>) {
   return { exited, lines, stderr: () => stderr }
 }
 
-/** A free loopback port. */
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  return port
-}
-
 describe('late connection errors do not crash the host', { skip: skipPg }, () => {
   const schemas = new ScratchSchemas('late')
   const dir = mkdtempSync(join(tmpdir(), 'eddy-late-'))
-  let redisServer: ChildProcess | undefined
+  let redisServer: PrivateRedis | undefined
   let redisUrl = ''
 
   before(async () => {
     if (skipRedis) return
-    const port = await freePort()
-    redisServer = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    )
-    redisServer.on('error', () => undefined)
-    redisUrl = `redis://127.0.0.1:${port}`
-    const probe = new Redis(redisUrl, { retryStrategy: (times) => (times > 50 ? null : 50) })
-    probe.on('error', () => undefined)
-    await probe.ping()
-    probe.disconnect()
+    redisServer = await PrivateRedis.create()
+    await redisServer.start()
+    redisUrl = redisServer.url
   })
 
   after(async () => {
-    redisServer?.kill('SIGKILL')
+    await redisServer?.kill()
     rmSync(dir, { recursive: true, force: true })
     await schemas.drop()
   })
