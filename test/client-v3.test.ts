@@ -100,6 +100,37 @@ for (const store of ['memory', 'sqlite::memory:']) {
       }
     })
 
+    it('adds members and invites to a feed; an invite waits for its answer', async () => {
+      const client = connect({ store })
+      try {
+        const changes = await client.v3.updateMembers('user:ann', 'upsert', [
+          { user_id: 'bob', role: 'editor' },
+          { user_id: 'cy', invite: true },
+        ])
+        assert.deepEqual(
+          changes.added.map((m) => [m.user_id, m.role, m.status]),
+          [
+            ['bob', 'editor', 'member'],
+            ['cy', 'feed_member', 'pending'],
+          ],
+        )
+        assert.equal((await client.v3.answerInvite('user:ann', 'cy', true)).status, 'member')
+        await client.v3.updateMembers('user:ann', 'remove', [{ user_id: 'bob' }])
+        assert.deepEqual(
+          (await client.v3.members('user:ann')).map((m) => [m.user_id, m.status]),
+          [['cy', 'member']],
+        )
+        await assert.rejects(client.v3.updateMembers('user:ann', 'upsert', [{ user_id: 'bad id!' }]), {
+          exception: 'InputException',
+        })
+        await assert.rejects(client.v3.updateMembers('user:ann', 'wipe' as never, []), {
+          exception: 'InputException',
+        })
+      } finally {
+        await client.close()
+      }
+    })
+
     it('keeps bookmark folders per user: one per name, renamed, deleted, bounded', async () => {
       const client = connect({ store })
       try {

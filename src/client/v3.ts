@@ -11,9 +11,10 @@ import type { Engine } from '../engine/engine.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedGroupOptions, FeedRef } from '../engine/feed-groups.js'
 import { type FollowState, followExtras } from '../engine/v3-follow-model.js'
+import { type Member, type MemberChanges, memberInputs } from '../engine/v3-member-model.js'
 import type { Pin } from '../engine/v3-pins.js'
 
-export type { FollowState, Pin }
+export type { FollowState, Member, MemberChanges, Pin }
 
 /** A notification feed's status: unseen and unread group counts, seen and read ids of its newest groups. */
 export type NotificationStatus = Awaited<ReturnType<Engine['notificationStatus']>>
@@ -32,7 +33,7 @@ export interface NotificationMarks {
   read?: true | string[]
 }
 
-/** Feeds V3 on the embedded client (`client.v3`): follow requests, pins, bookmark folders, notification status, feed groups. */
+/** Feeds V3 on the embedded client (`client.v3`): follow requests, pins, members, bookmark folders, notification status, feed groups. */
 export class EddyV3 {
   readonly #engine: Engine
 
@@ -110,6 +111,30 @@ export class EddyV3 {
   /** Unpins an activity from a feed (404 when it is not pinned); resolves with the removed pin. */
   async unpin(feed: V3FeedId, activityId: string): Promise<Pin> {
     return this.#engine.v3Pins.unpin(this.feedRef(feed).id, activityId)
+  }
+
+  /** A feed's members (and pending or rejected invites). */
+  async members(feed: V3FeedId): Promise<Member[]> {
+    const fid = this.feedRef(feed).id
+    return (await this.#engine.v3Members.members([fid])).get(fid) ?? []
+  }
+
+  /**
+   * Changes a feed's members: `upsert` adds or updates them, `remove` removes them, `set` makes
+   * them the whole list. Each `{ user_id, role?, custom?, invite? }` (an invite waits for
+   * `answerInvite`), checked by the engine (at most 100 a call, 1,000 a feed).
+   */
+  async updateMembers(
+    feed: V3FeedId,
+    operation: 'upsert' | 'remove' | 'set',
+    members: { user_id: string; role?: string; custom?: Record<string, unknown>; invite?: boolean }[],
+  ): Promise<MemberChanges> {
+    return this.#engine.v3Members.update(this.feedRef(feed).id, operation, memberInputs(members))
+  }
+
+  /** The invited user accepts (`true`) or rejects its invite to a feed; resolves with the member. */
+  async answerInvite(feed: V3FeedId, userId: string, accept: boolean): Promise<Member> {
+    return this.#engine.v3Members.answer(this.feedRef(feed).id, userId, accept)
   }
 
   /** A user's bookmark folders, oldest first (V3's QueryBookmarkFolders for one user). */
