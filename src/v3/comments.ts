@@ -15,7 +15,7 @@ import { v3Id } from './activity-model.js'
 import { type CommentNode, commentPage, depthOf, sortOf, threaded } from './comment-pages.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
-import { notifyComment } from './notifications.js'
+import { notifyComment } from './notify.js'
 import { announce, customOf, limitOf, loadComment, shownActivity } from './reaction-access.js'
 import { COMMENT, commentResponse } from './reaction-model.js'
 

@@ -19,7 +19,7 @@ import type { FollowRequest, FollowResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
-import { notify } from './notifications.js'
+import { notify } from './notify.js'
 import { rfc3339 } from './time.js'
 
 /** Most follows one batch may carry. */

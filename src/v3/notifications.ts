@@ -13,12 +13,11 @@ import type { Activity } from '../engine/activity.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
 import { skToId } from '../engine/ids.js'
-import type { Reaction } from '../engine/reaction-model.js'
 import type { AggregatedGroup, NotificationGroup } from '../engine/read.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import { activityResponses, skOf } from './activities.js'
-import { actorId, v3Id } from './activity-model.js'
+import { v3Id } from './activity-model.js'
 import { notSupported } from './errors.js'
 import { readsFlat } from './feed-groups.js'
 import type { V3Feed } from './feeds.js'
@@ -27,8 +26,6 @@ import type {
   ActivityResponse,
   AggregatedActivityResponse,
   MarkActivityRequest,
-  NotificationComment,
-  NotificationContext,
   NotificationStatusResponse,
 } from './gen/spec.js'
 import type { Caller } from './http.js'
@@ -244,7 +241,31 @@ export async function markActivity(
  * groups they joined (none on flat notification feeds, whose activities come as
  * `feeds.activity.added`) and the feed's status. Undefined for other feeds.
  */
-export async function notificationUpdate(
+export function notificationUpdate(
+  ctx: ServerContext,
+  fid: string,
+  added: Activity[],
+  reader: string | undefined,
+): Promise<Record<string, unknown> | undefined> {
+  // Built once per message and reader, however many of the reader's connections watch the feed.
+  let byReader = updates.get(added)
+  if (!byReader) {
+    byReader = new Map()
+    updates.set(added, byReader)
+  }
+  const key = reader ?? ''
+  let update = byReader.get(key)
+  if (!update) {
+    update = buildUpdate(ctx, fid, added, reader)
+    byReader.set(key, update)
+  }
+  return update
+}
+
+/** Updates being built, by the message's added activities (one list per message) and reader. */
+const updates = new WeakMap<Activity[], Map<string, Promise<Record<string, unknown> | undefined>>>()
+
+async function buildUpdate(
   ctx: ServerContext,
   fid: string,
   added: Activity[],
@@ -266,113 +287,5 @@ export async function notificationUpdate(
     fid,
     aggregated_activities: await groupResponses(ctx, fid, groups, reader),
     notification_status: await notificationStatus(ctx, ref),
-  })
-}
-
-/** What a notification activity tells: who did what, on which of the notified user's things. */
-export interface NotificationCause {
-  /** `follow`, `reaction`, `comment` or `comment_reaction` (the activity's type). */
-  type: string
-  /** The user who acted. */
-  actor: string
-  /** The user notified. */
-  notified: string
-  /** What was acted on (an activity, comment or feed id) and Stream's context of it. */
-  object: string
-  context: NotificationContext
-  text?: string
-}
-
-/**
- * Adds Stream's automatic notification activity to `notification:<notified>` (when that group is
- * a notification group, and the actor is not the notified user). A write of its own, after the
- * cause committed: when it fails the cause stays, and the caller hears of the failure.
- */
-export async function notify(ctx: ServerContext, cause: NotificationCause): Promise<void> {
-  if (cause.actor === cause.notified || ctx.engine.groups.get('notification')?.kind !== 'notification') return
-  const ref = ctx.engine.feed('notification', cause.notified)
-  const activity: Record<string, unknown> = {
-    actor: `SU:${cause.actor}`,
-    verb: cause.type,
-    object: cause.object,
-    feeds: [ref.id],
-    notification_context: cause.context,
-  }
-  if (cause.text !== undefined) activity.text = cause.text
-  await ctx.engine.addActivities(ref, [activity])
-}
-
-/** The target of a notification about `activity`: the activity itself. */
-function activityTarget(activity: Activity): NotificationContext['target'] {
-  const target: NotificationContext['target'] = {
-    id: v3Id(activity),
-    type: activity.verb,
-    user_id: actorId(activity),
-  }
-  if (typeof activity.text === 'string') target.text = activity.text
-  return target
-}
-
-/** Notifies an activity's author of `user`'s new reaction of `type` on it. */
-export function notifyReaction(
-  ctx: ServerContext,
-  user: string,
-  activity: Activity,
-  type: string,
-): Promise<void> {
-  return notify(ctx, {
-    type: 'reaction',
-    actor: user,
-    notified: actorId(activity),
-    object: v3Id(activity),
-    context: {
-      target: activityTarget(activity),
-      trigger: { type: 'reaction', text: `${user} reacted with ${type} to your activity` },
-    },
-  })
-}
-
-/** A comment as Stream's NotificationComment. */
-function commentOf(comment: Reaction): NotificationComment {
-  const text = comment.data.text
-  return { id: comment.id, user_id: comment.user_id, comment: typeof text === 'string' ? text : '' }
-}
-
-/** Notifies an activity's author of `user`'s new `comment` on it. */
-export function notifyComment(
-  ctx: ServerContext,
-  user: string,
-  activity: Activity,
-  comment: Reaction,
-): Promise<void> {
-  return notify(ctx, {
-    type: 'comment',
-    actor: user,
-    notified: actorId(activity),
-    object: v3Id(activity),
-    context: {
-      target: activityTarget(activity),
-      trigger: { type: 'comment', text: `${user} commented on your activity`, comment: commentOf(comment) },
-    },
-  })
-}
-
-/** Notifies a comment's author of `user`'s new reaction of `type` on it. */
-export function notifyCommentReaction(
-  ctx: ServerContext,
-  user: string,
-  comment: Reaction,
-  activity: Activity,
-  type: string,
-): Promise<void> {
-  return notify(ctx, {
-    type: 'comment_reaction',
-    actor: user,
-    notified: comment.user_id,
-    object: comment.id,
-    context: {
-      target: { ...activityTarget(activity), id: v3Id(activity), comment: commentOf(comment) },
-      trigger: { type: 'comment_reaction', text: `${user} reacted with ${type} to your comment` },
-    },
   })
 }

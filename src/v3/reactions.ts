@@ -13,7 +13,7 @@ import { v3Id } from './activity-model.js'
 import type { ActivityResponse, FeedsReactionResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
-import { notifyCommentReaction, notifyReaction } from './notifications.js'
+import { notifyCommentReaction, notifyReaction } from './notify.js'
 import {
   announce,
   cursorOf,
