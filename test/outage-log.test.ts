@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline'
 import { after, describe, it } from 'node:test'
 import stream from 'getstream'
 import { PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
-import { redisUnavailable } from './fixtures/redis.js'
+import { freePort, PrivateRedis } from './fixtures/redis.js'
 import { must } from './helpers.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
@@ -30,15 +30,6 @@ function hasRedisServer(): boolean {
 }
 
 const skip = (await postgresUnavailable()) ?? (hasRedisServer() ? undefined : 'redis-server is not installed')
-
-/** A free port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** Polls `check` (no fixed sleep) until it holds. */
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -106,7 +97,9 @@ const INTERNALS = /max retries|maxRetriesPerRequest|Connection is closed|^\s+at 
 describe('outages in the server log', { skip }, () => {
   const schemas = new ScratchSchemas('outage')
   const children: ChildProcess[] = []
+  const redises: PrivateRedis[] = []
   after(async () => {
+    for (const redis of redises) await redis.kill()
     for (const child of children) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     }
@@ -114,24 +107,10 @@ describe('outages in the server log', { skip }, () => {
   })
 
   it('Redis: one line down, one line back, and a 503 that says what to check', async () => {
-    const port = await freePort()
-    const startRedis = async () => {
-      const redis = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        {
-          stdio: 'ignore',
-        },
-      )
-      children.push(redis)
-      await until(
-        async () => (await redisUnavailable(`redis://127.0.0.1:${port}`)) === undefined,
-        'Redis answers',
-      )
-      return redis
-    }
-    let redis = await startRedis()
-    const url = `redis://127.0.0.1:${port}`
+    const redis = await PrivateRedis.create()
+    redises.push(redis)
+    await redis.start()
+    const url = redis.url
     const store = `${PG_URL}?schema=${schemas.name()}`
     // --workers 1: the BullMQ queue and worker connections too (they printed a stack per retry).
     const eddy = await serve(['--store', store, '--timelines', url, '--workers', '1'])
@@ -139,9 +118,7 @@ describe('outages in the server log', { skip }, () => {
     const client = stream.connect(KEY, SECRET, 'app', { urlOverride: { api: eddy.api } })
     await client.feed('user', 'o1').addActivity({ actor: 'a', verb: 'post', object: 'o' })
 
-    const exited = once(redis, 'exit')
-    redis.kill('SIGKILL')
-    await exited
+    await redis.kill()
     // The read runs out of its retries: several reconnection attempts have failed by now.
     // Which reason comes first depends on timing: the kill resets open sockets (closed the
     // connection), reconnects are refused. Both are plain words; neither is a driver's internals.
@@ -159,12 +136,12 @@ describe('outages in the server log', { skip }, () => {
     )
     await until(() => eddy.stderr.some((l) => l.includes(' is down: ')), 'the down line')
 
-    redis = await startRedis()
+    await redis.start()
     await until(() => eddy.stderr.some((l) => l.includes(' is back after ')), 'the back line')
     // Answered again (this Redis keeps nothing on disk, so the timeline itself starts empty).
     assert.ok(Array.isArray((await client.feed('user', 'o1').get()).results))
     await stop(eddy.child)
-    redis.kill('SIGKILL')
+    await redis.kill()
 
     const log = eddy.stderr.join('\n')
     assert.doesNotMatch(log, INTERNALS)
