@@ -50,6 +50,7 @@ import {
   updateToTargets,
 } from './updates.js'
 import { Users } from './users.js'
+import { type FeedsMove, setActivityFeeds } from './v3-activity-feeds.js'
 import { V3Follows } from './v3-follows.js'
 import { V3Members } from './v3-members.js'
 import { V3Pins } from './v3-pins.js'
@@ -387,6 +388,14 @@ export class Engine {
     user?: string,
   ): Promise<TargetsUpdate> {
     return updateToTargets(this.#ctx, feed, foreignId, time, options, user)
+  }
+
+  /**
+   * Makes a V3 activity (by sort key) be in exactly `feeds`: enters the new ones, leaves the
+   * others with their fan-out copies, in one write (v3-activity-feeds.ts); with `user`, only its own.
+   */
+  setActivityFeeds(sk: string, feeds: FeedRef[], user?: string): Promise<FeedsMove> {
+    return setActivityFeeds(this.#ctx, sk, feeds, user)
   }
 
   // ---- Follows

@@ -11,6 +11,7 @@ import { idToSk, requireSk, skToId } from '../engine/ids.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import { activityResponse, actorId, engineInput } from './activity-model.js'
+import { announceMove, moveActivity } from './activity-upsert.js'
 import { feedOf, loadFeeds, mayRead, requireOwner } from './feeds.js'
 import { isFollowing } from './follows.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
@@ -159,6 +160,21 @@ const SETTABLE = new Set([
   'restrict_replies',
 ])
 
+/** The fields of a full update (UpdateActivity, an upsert of an existing id) it may set. */
+function settable(body: object): Record<string, unknown> {
+  const set: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(body)) if (SETTABLE.has(k) || k === 'custom') set[k] = v
+  return set
+}
+
+/** The activity a V3 id names, if there is one. */
+async function findActivity(ctx: ServerContext, id: unknown): Promise<Activity | undefined> {
+  if (typeof id !== 'string' || id === '' || id.length > 255) return undefined
+  const sk = await skOf(ctx, id)
+  const engineId = sk ? skToId(sk) : undefined
+  return engineId ? (await ctx.engine.lookupActivities([engineId])).get(engineId) : undefined
+}
+
 /** Applies a V3 set/unset to an activity (custom fields are top-level in the engine's form). */
 async function updateActivity(
   ctx: ServerContext,
@@ -225,15 +241,18 @@ export function activityRoutes(edge: Edge, hub: Hub): void {
         throw inputError(`activities must list 1 to ${MAX_BATCH} activities`, list, 'activities')
       const added: Activity[] = []
       for (const item of list as ActivityRequest[]) {
-        const user = writer(caller, item)
-        // An upsert: an activity whose own id exists is updated (by its author or the app).
-        if (typeof item.id === 'string' && (await ctx.engine.v3.activitySk(item.id)) !== undefined) {
-          const set: Record<string, unknown> = {}
-          for (const [k, v] of Object.entries(item)) if (SETTABLE.has(k) || k === 'custom') set[k] = v
-          const updated = await updateActivity(ctx, caller, item.id, set, [])
-          announce(updated, (await activityResponses(ctx, [updated]))[0])
-          added.push(updated)
-        } else added.push(await addActivity(ctx, caller, item, user))
+        // An id naming an existing activity updates it (and moves it when its feeds change).
+        const existing = item.id === undefined ? undefined : await findActivity(ctx, item.id)
+        if (existing === undefined) {
+          added.push(await addActivity(ctx, caller, item, writer(caller, item)))
+          continue
+        }
+        writer(caller, item)
+        const moved = await moveActivity(ctx, caller, existing, item.feeds)
+        const updated = await updateActivity(ctx, caller, String(item.id), settable(item), [])
+        const [shown] = await activityResponses(ctx, [updated])
+        announceMove(hub, { ...moved, activity: updated }, shown)
+        added.push(updated)
       }
       return { activities: await activityResponses(ctx, added) }
     },
@@ -273,13 +292,10 @@ export function activityRoutes(edge: Edge, hub: Hub): void {
   })
 
   v3route(edge, 'PUT', '/feeds/activities/:id', async ({ caller, params, body }) => {
-    const set: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(body)) {
-      if (SETTABLE.has(k) || k === 'custom') set[k] = v
-    }
-    const updated = await updateActivity(ctx, caller, params.id, set, [])
+    const moved = await moveActivity(ctx, caller, await loadActivity(ctx, params.id), body.feeds)
+    const updated = await updateActivity(ctx, caller, params.id, settable(body), [])
     const [response] = await activityResponses(ctx, [updated])
-    announce(updated, response)
+    announceMove(hub, { ...moved, activity: updated }, response)
     return { activity: response }
   })
 }
