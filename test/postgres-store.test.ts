@@ -11,6 +11,7 @@ import { openPostgresStore, SCHEMA_VERSION } from '../src/store/postgres/index.j
 import type { PostgresStore } from '../src/store/postgres/postgres-store.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
 import { eventually, PG, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
+import { body, flat } from './fixtures/writes.js'
 
 const skip = await postgresUnavailable()
 const scratch = new ScratchSchemas('pgstore')
@@ -34,14 +35,6 @@ if (skip) {
     },
   })
 }
-
-const body = (n: number) => ({ sk: sk(n), body: JSON.stringify({ n }) })
-const flat = (feed: string, n: number, origin: string | null = null) => ({
-  feed,
-  kind: 'flat' as const,
-  sk: sk(n),
-  origin,
-})
 
 describe('postgres store: opening', { skip }, () => {
   it('migrates a fresh schema once when two processes open it at the same time', async () => {

@@ -20,6 +20,7 @@ import { openRedisStore } from '../src/store/redis/index.js'
 import { runStoreContract, sk } from '../src/testing/store-contract.js'
 import { eventually, PG, PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { PrivateRedis, REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { body, flat } from './fixtures/writes.js'
 
 const CLI = new URL('../src/cli/eddy.ts', import.meta.url).pathname
 const run = promisify(execFile)
@@ -53,14 +54,6 @@ if (skip) {
     },
   })
 }
-
-const body = (n: number) => ({ sk: sk(n), body: JSON.stringify({ n }) })
-const flat = (feed: string, n: number, origin: string | null = null) => ({
-  feed,
-  kind: 'flat' as const,
-  sk: sk(n),
-  origin,
-})
 
 describe('postgres + redis store', { skip }, () => {
   const open = async (extra: { cap?: number; timelines?: string } = {}) =>
