@@ -8,12 +8,12 @@ import type { Activity } from '../engine/activity.js'
 import { requireId } from '../engine/documents.js'
 import { inputError, notFound } from '../engine/errors.js'
 import { idToSk, requireSk, skToId } from '../engine/ids.js'
+import { canPost, canView } from '../engine/v3-access.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import { activityResponse, actorId, engineInput } from './activity-model.js'
 import { announceMove, moveActivity } from './activity-upsert.js'
-import { feedOf, loadFeeds, mayRead, requireOwner } from './feeds.js'
-import { isFollowing } from './follows.js'
+import { feedOf, loadFeeds, standing } from './feeds.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
@@ -74,8 +74,7 @@ export async function requireReadable(ctx: ServerContext, caller: Caller, activi
   if (first === undefined) return
   const ref = feedOf(ctx, first, 'feeds')
   const feed = known(await loadFeeds(ctx, [ref]), ref.id)
-  const follower = user !== undefined && (await isFollowing(ctx, user, ref))
-  if (!mayRead(caller, feed, follower)) throw notAllowed()
+  if (!canView(feed.data.visibility, await standing(ctx, caller, feed))) throw notAllowed()
 }
 
 /**
@@ -114,7 +113,9 @@ export async function addActivity(
     throw inputError(`feeds must list 1 to ${MAX_FEEDS} feed ids`, feeds, 'feeds')
   const refs = feeds.map((f, i) => feedOf(ctx, f, `feeds[${i}]`))
   const loaded = await loadFeeds(ctx, refs)
-  for (const feed of loaded.values()) requireOwner(caller, feed)
+  // Who may post where is v3-access.ts's rule (owners; any user on public feeds; members).
+  for (const feed of loaded.values())
+    if (!canPost(feed.data.visibility, await standing(ctx, caller, feed))) throw notAllowed()
   const fids = [...loaded.keys()]
   const ownId = input.id === undefined ? undefined : requireId(input.id, 'id')
   // The id is claimed first, so two adds with one id cannot both succeed.
