@@ -13,7 +13,7 @@ import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import { activityResponse, actorId, engineInput } from './activity-model.js'
 import { announceMove, moveActivity } from './activity-upsert.js'
-import { feedOf, loadFeeds, standing } from './feeds.js'
+import { accessVisibility, feedOf, loadFeeds, standing } from './feeds.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
@@ -64,17 +64,24 @@ export function feedsOf(activity: Activity): string[] {
   return activity.to ?? []
 }
 
-/** Throws 403 unless `caller` may read `activity` (its first feed's visibility; private: its author). */
+/**
+ * Throws 403 unless `caller` may read `activity`: every by-id read (get, upsert, reactions,
+ * comments, bookmarks) asks this. Its first feed's visibility decides (feeds.ts `mayRead`, so a
+ * notification activity is its feed owner's, even for the activity's actor); a `private` activity
+ * is further shown only to its author.
+ */
 export async function requireReadable(ctx: ServerContext, caller: Caller, activity: Activity): Promise<void> {
   if (caller.kind === 'server') return
   const user = caller.kind === 'user' ? caller.userId : undefined
-  if (user !== undefined && actorId(activity) === user) return
-  if (activity.visibility === 'private') throw notAllowed()
+  const author = user !== undefined && actorId(activity) === user
+  if (activity.visibility === 'private' && !author) throw notAllowed()
   const [first] = feedsOf(activity)
   if (first === undefined) return
   const ref = feedOf(ctx, first, 'feeds')
   const feed = known(await loadFeeds(ctx, [ref]), ref.id)
-  if (!canView(feed.data.visibility, await standing(ctx, caller, feed))) throw notAllowed()
+  // The author of an activity in a feed that is not private keeps reading it (e.g. after an unfollow).
+  if (author && accessVisibility(feed) !== 'private') return
+  if (!canView(accessVisibility(feed), await standing(ctx, caller, feed))) throw notAllowed()
 }
 
 /**
@@ -115,7 +122,7 @@ export async function addActivity(
   const loaded = await loadFeeds(ctx, refs)
   // Who may post where is v3-access.ts's rule (owners; any user on public feeds; members).
   for (const feed of loaded.values())
-    if (!canPost(feed.data.visibility, await standing(ctx, caller, feed))) throw notAllowed()
+    if (!canPost(accessVisibility(feed), await standing(ctx, caller, feed))) throw notAllowed()
   const fids = [...loaded.keys()]
   const ownId = input.id === undefined ? undefined : requireId(input.id, 'id')
   // The id is claimed first, so two adds with one id cannot both succeed.
@@ -187,6 +194,8 @@ async function updateActivity(
   const activity = await loadActivity(ctx, id)
   const user = actingUser(caller)
   if (user !== undefined && actorId(activity) !== user) throw notAllowed()
+  // An update answers with the activity: its author must still be allowed to read it.
+  await requireReadable(ctx, caller, activity)
   const engineSet: Record<string, unknown> = { updated_at: new Date().toISOString() }
   for (const [k, v] of Object.entries(set)) {
     if (k === 'custom') {
@@ -249,6 +258,8 @@ export function activityRoutes(edge: Edge, hub: Hub): void {
           continue
         }
         writer(caller, item)
+        // Moving answers with the activity too: the caller must be allowed to read it first.
+        await requireReadable(ctx, caller, existing)
         const moved = await moveActivity(ctx, caller, existing, item.feeds)
         const updated = await updateActivity(ctx, caller, String(item.id), settable(item), [])
         const [shown] = await activityResponses(ctx, [updated])
@@ -293,7 +304,10 @@ export function activityRoutes(edge: Edge, hub: Hub): void {
   })
 
   v3route(edge, 'PUT', '/feeds/activities/:id', async ({ caller, params, body }) => {
-    const moved = await moveActivity(ctx, caller, await loadActivity(ctx, params.id), body.feeds)
+    const existing = await loadActivity(ctx, params.id)
+    // Moving answers with the activity too: the caller must be allowed to read it first.
+    await requireReadable(ctx, caller, existing)
+    const moved = await moveActivity(ctx, caller, existing, body.feeds)
     const updated = await updateActivity(ctx, caller, params.id, settable(body), [])
     const [response] = await activityResponses(ctx, [updated])
     announceMove(hub, { ...moved, activity: updated }, response)

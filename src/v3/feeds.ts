@@ -2,7 +2,8 @@
  * V3 feeds on the engine: a V3 feed `group:id` is the engine's feed of slug `group` and user id
  * `id` (the same feed a V1 client reads as `client.feed(group, id)`); its V3 data (name,
  * description, visibility, custom, creator) is a document of kind `v3_feed` keyed by the fid.
- * A feed with no document (one V1 wrote to) reads as a public feed owned by its id.
+ * A feed with no document (one V1 wrote to) has its group's default visibility and is owned by its
+ * id; notification feeds are private to their owner whatever their data says (`accessVisibility`).
  */
 import { checkBounds, DOCUMENT_BOUNDS } from '../engine/bounds.js'
 import { inputError, notFound } from '../engine/errors.js'
@@ -17,6 +18,7 @@ import {
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import type { DocRow } from '../store/store.js'
+import { defaultVisibility } from './feed-groups.js'
 import { isFollowing } from './follows.js'
 import type { FeedInput, FeedOwnCapability, FeedResponse } from './gen/spec.js'
 import type { Caller } from './http.js'
@@ -63,9 +65,17 @@ export function feedRefOf(ctx: ServerContext, group: string, id: string, field =
   return ctx.engine.feed(group, id)
 }
 
-/** The data of a feed that has no V3 document: public, owned by the user its id names. */
-function implicitData(ref: FeedRef): FeedData {
-  return { name: '', description: '', visibility: 'public', custom: {}, created_by: ref.userId }
+/** The data of a feed that has no V3 document: its group's default visibility, owned by the user its id names. */
+function implicitData(ref: FeedRef, visibility: Visibility): FeedData {
+  return { name: '', description: '', visibility, custom: {}, created_by: ref.userId }
+}
+
+/**
+ * The visibility every permission check of a feed obeys (reads, follows, capabilities, marks):
+ * a notification feed is private to its owner and the app, whatever its data says; others keep theirs.
+ */
+export function accessVisibility(feed: V3Feed): Visibility {
+  return feed.ref.group.kind === 'notification' ? 'private' : feed.data.visibility
 }
 
 /** Loads feeds' V3 data (each fid once). */
@@ -73,10 +83,17 @@ export async function loadFeeds(ctx: ServerContext, refs: FeedRef[]): Promise<Ma
   const unique = [...new Map(refs.map((r) => [r.id, r])).values()]
   const docs = unique.length === 0 ? [] : await ctx.engine.v3.feeds(unique.map((r) => r.id))
   const byId = new Map(docs.map((d) => [d.id, d]))
+  // Feeds without a document take their group's default (public for configured groups).
+  const slugs = [...new Set(unique.filter((r) => !byId.has(r.id)).map((r) => r.slug))]
+  const defaults = new Map(
+    await Promise.all(
+      slugs.map(async (slug) => [slug, (await defaultVisibility(ctx, slug)) ?? 'public'] as const),
+    ),
+  )
   return new Map(
     unique.map((ref) => {
       const doc = byId.get(ref.id)
-      const data = doc ? (doc.data as unknown as FeedData) : implicitData(ref)
+      const data = doc ? (doc.data as unknown as FeedData) : implicitData(ref, known(defaults, ref.slug))
       return [ref.id, { fid: ref.id, ref, data, doc }]
     }),
   )
@@ -163,7 +180,7 @@ export function standingOf(
  */
 export async function standing(ctx: ServerContext, caller: Caller, feed: V3Feed): Promise<FeedStanding> {
   const base = standingOf(caller, feed, false)
-  const vis = feed.data.visibility
+  const vis = accessVisibility(feed)
   if (base.user === undefined || base.owner || (vis !== 'followers' && vis !== 'members')) return base
   const members = (await ctx.engine.v3Members.members([feed.fid])).get(feed.fid) ?? []
   base.member = members.some((m) => m.user_id === base.user && m.status === 'member')
@@ -175,7 +192,7 @@ export async function standing(ctx: ServerContext, caller: Caller, feed: V3Feed)
 
 /** Whether `caller` may read the feed's activities (v3-access.ts; followers per `isFollower`). */
 export function mayRead(caller: Caller, feed: V3Feed, isFollower: boolean, isMember = false): boolean {
-  return canView(feed.data.visibility, standingOf(caller, feed, isFollower, isMember))
+  return canView(accessVisibility(feed), standingOf(caller, feed, isFollower, isMember))
 }
 
 /** Throws 403 unless `caller` owns the feed (its creator) or is the app. */
@@ -197,7 +214,7 @@ export function capabilities(
   isFollower: boolean,
   isMember = false,
 ): FeedOwnCapability[] {
-  return feedCapabilities(feed.data.visibility, standingOf(caller, feed, isFollower, isMember))
+  return feedCapabilities(accessVisibility(feed), standingOf(caller, feed, isFollower, isMember))
 }
 
 /** Feeds as V3's FeedResponse, with follow counts and (for a caller) own capabilities. */

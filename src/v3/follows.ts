@@ -14,7 +14,15 @@ import { type FollowExtras, type FollowState, followExtras, fromEdge } from '../
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import type { FollowRow } from '../store/store.js'
-import { feedOf, feedResponses, loadFeeds, requireOwner, standing, type V3Feed } from './feeds.js'
+import {
+  accessVisibility,
+  feedOf,
+  feedResponses,
+  loadFeeds,
+  requireOwner,
+  standing,
+  type V3Feed,
+} from './feeds.js'
 import type { FollowRequest, FollowResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
@@ -134,7 +142,7 @@ async function follow(ctx: ServerContext, caller: Caller, requests: FollowReques
     pairs.map(async (p) => {
       requireOwner(caller, known(feeds, p.source.id))
       const target = known(feeds, p.target.id)
-      const mode = followMode(target.data.visibility, await standing(ctx, caller, target))
+      const mode = followMode(accessVisibility(target), await standing(ctx, caller, target))
       if (mode === 'refused') throw notAllowed()
       return mode
     }),
@@ -353,7 +361,7 @@ export function followRoutes(edge: Edge, hub: Hub): void {
     if (caller.kind !== 'server')
       for (const f of visible.values())
         if (
-          f.data.visibility === 'private' &&
+          accessVisibility(f) === 'private' &&
           !(caller.kind === 'user' && caller.userId === f.data.created_by)
         )
           throw notAllowed()

@@ -20,7 +20,7 @@ import { activityResponses, skOf } from './activities.js'
 import { v3Id } from './activity-model.js'
 import { notSupported } from './errors.js'
 import { readsFlat } from './feed-groups.js'
-import type { V3Feed } from './feeds.js'
+import { mayRead, type V3Feed } from './feeds.js'
 import { matchesFilter, requireFilter } from './filter.js'
 import type {
   ActivityResponse,
@@ -37,8 +37,8 @@ export const MAX_MARKS = 100
 
 /** Throws 403 unless `caller` may read or mark the notification feed (its owner, or the app). */
 export function requireNotificationOwner(caller: Caller, feed: V3Feed): void {
-  if (feed.ref.group.kind !== 'notification' || caller.kind === 'server') return
-  if (caller.kind !== 'user' || caller.userId !== feed.data.created_by) throw notAllowed()
+  // The one visibility rule (feeds.ts accessVisibility): a notification feed is private to its owner.
+  if (feed.ref.group.kind === 'notification' && !mayRead(caller, feed, false)) throw notAllowed()
 }
 
 /** A V3 group of engine activities already shown as V3 activities. */
