@@ -75,6 +75,8 @@ export const SERVED = [
   'QueryFeedMembers',
   'AcceptFeedMemberInvite',
   'RejectFeedMemberInvite',
+  'OwnBatch',
+  'QueryFeeds',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */

@@ -26,13 +26,13 @@ export function currentFid(activity: Activity, readFid: string): string | undefi
   return typeof feeds[0] === 'string' ? feeds[0] : undefined
 }
 
-/** Sets `current_feed` (with the caller's own capabilities) on activities read from `readFid`. */
+/** Sets `current_feed` (with a caller's own capabilities, if given) on activities read from `readFid`. */
 export async function addCurrentFeeds(
   ctx: ServerContext,
   activities: Activity[],
   responses: ActivityResponse[],
   readFid: string,
-  caller: Caller,
+  caller?: Caller,
 ): Promise<void> {
   const fids = activities.map((a) => currentFid(a, readFid))
   const refs = [...new Set(fids.filter((f): f is string => f !== undefined))].flatMap((fid) => {

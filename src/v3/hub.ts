@@ -14,6 +14,7 @@ import type { Activity } from '../engine/activity.js'
 import type { FeedMessage } from '../engine/events.js'
 import type { ServerContext } from '../server/context.js'
 import { activityResponses } from './activities.js'
+import { addCurrentFeeds } from './feed-extras.js'
 import { notificationUpdate } from './notifications.js'
 
 /** Most feeds one connection may watch (a watch past it is refused). */
@@ -164,7 +165,15 @@ export class Hub {
   /** Turns a feed's V1 message (adds, removals) into V3 activity events. */
   async #fromV1(conn: Connection, fid: string, message: FeedMessage): Promise<void> {
     if (message.new.length > 0) {
-      const shown = await activityResponses(this.#ctx, message.new as Activity[], fid).catch(() => [])
+      const added = message.new as Activity[]
+      // With current_feed (no own fields: an event is the same for every watcher), which tells the
+      // client to fetch its own fields of a feed it has not seen yet (OwnBatch, own-fields.ts).
+      const shown = await activityResponses(this.#ctx, added, fid)
+        .then(async (responses) => {
+          await addCurrentFeeds(this.#ctx, added, responses, fid)
+          return responses
+        })
+        .catch(() => [])
       for (const activity of shown) this.#send(conn, v3Event('feeds.activity.added', { fid, activity }))
     }
     // Each removed activity once, by its V3 id: its own id when it was added with one, else the

@@ -16,6 +16,7 @@ import { type Edge, v3Errors, v3route } from './http.js'
 import { Hub } from './hub.js'
 import { memberRoutes } from './members.js'
 import { notificationRoutes } from './notification-routes.js'
+import { ownFieldRoutes } from './own-fields.js'
 import { pinRoutes } from './pins.js'
 import { reactionRoutes } from './reactions.js'
 import { attachSocket } from './socket.js'
@@ -50,6 +51,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       bookmarkRoutes(edge, hub)
       pinRoutes(edge, hub)
       memberRoutes(edge, hub)
+      ownFieldRoutes(edge)
       v3Errors(scope, edge.served)
     },
     { prefix: '/api/v2' },

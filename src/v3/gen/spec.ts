@@ -347,6 +347,8 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'QueryFeedMembers',
   'AcceptFeedMemberInvite',
   'RejectFeedMemberInvite',
+  'OwnBatch',
+  'QueryFeeds',
 ])
 
 /** Error response */
@@ -1659,6 +1661,14 @@ export type FeedOwnCapability =
   | 'update-own-activity-bookmark'
   | 'update-own-comment'
 
+/** Feed Own Data */
+export interface FeedOwnData {
+  own_capabilities?: FeedOwnCapability[]
+  own_followings?: FollowResponse[]
+  own_follows?: FollowResponse[]
+  own_membership?: FeedMemberResponse
+}
+
 /** Feed */
 export interface FeedResponse {
   activity_count: number
@@ -2290,6 +2300,20 @@ export interface OverviewDashboardConfig {
   visible_charts?: string[]
 }
 
+/** Request to get own_follows, own_followings, own_capabilities, and/or own_membership for multiple feeds. If fields is not specified, all fields are returned. */
+export interface OwnBatchRequest {
+  feeds: string[]
+  fields?: string[]
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Own Batch Response */
+export interface OwnBatchResponse {
+  data: Record<string, FeedOwnData>
+  duration: string
+}
+
 export interface OwnUserResponse {
   avg_response_time?: number
   banned: boolean
@@ -2611,6 +2635,25 @@ export interface QueryFeedMembersRequest {
 export interface QueryFeedMembersResponse {
   duration: string
   members: FeedMemberResponse[]
+  next?: string
+  prev?: string
+}
+
+/** Query Feeds Request */
+export interface QueryFeedsRequest {
+  enrich_own_fields?: boolean
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+  watch?: boolean
+}
+
+/** Query Feeds Response */
+export interface QueryFeedsResponse {
+  duration: string
+  feeds: FeedResponse[]
   next?: string
   prev?: string
 }
