@@ -145,9 +145,11 @@ export function addReactionFields(out: ActivityResponse, activity: Activity): vo
   out.latest_reactions = reactionsOf(latest).map((r) => reactionResponse(r, out.id))
   out.own_reactions = reactionsOf(own).map((r) => reactionResponse(r, out.id))
   out.comments = (latest[COMMENT] ?? []).map((r) => commentResponse(r, out.id))
-  // A bookmark shows its activity: a copy without the bookmarks, so the answer has no cycle.
-  const shown = { ...out, own_bookmarks: [] }
-  out.own_bookmarks = (own[BOOKMARK] ?? []).map((r) => bookmarkResponse(r, shown))
+  // A bookmark shows its activity: a copy without the bookmarks, so the answer has no cycle
+  // (made only when there are bookmarks: most activities of a page have none).
+  const marks = own[BOOKMARK] ?? []
+  const shown = marks.length === 0 ? out : { ...out, own_bookmarks: [] }
+  out.own_bookmarks = marks.map((r) => bookmarkResponse(r, shown))
 }
 
 /** A bookmark reaction as V3's BookmarkResponse. */

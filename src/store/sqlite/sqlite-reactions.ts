@@ -99,10 +99,14 @@ export class SqliteReactions implements ReactionStore {
 
   async countReactions(nodes: ReactionNode[]): Promise<Record<string, number>[]> {
     this.#check()
-    return nodes.map((node) => {
-      const rows = this.#st.counts.all(node.activityId, node.parent) as { kind: string; n: number }[]
-      return Object.fromEntries(rows.map((r) => [r.kind, r.n]))
-    })
+    // One statement for the whole page (a feed page asks for 25 nodes at once).
+    const entries = nodes.map((): [string, number][] => [])
+    if (nodes.length > 0) {
+      const keys = JSON.stringify(nodes.map((n) => [n.activityId, n.parent]))
+      for (const r of this.#st.counts.all(keys) as { i: number; kind: string; n: number }[])
+        entries[r.i].push([r.kind, r.n])
+    }
+    return entries.map((e) => Object.fromEntries(e))
   }
 
   /** Kinds with live reactions a query can reach. */
@@ -165,7 +169,10 @@ function statements(db: Database) {
        ON CONFLICT DO UPDATE SET n = n + excluded.n`,
     ),
     dropCounts: s('DELETE FROM reaction_counts WHERE activity_id = ? AND parent = ?'),
-    counts: s('SELECT kind, n FROM reaction_counts WHERE activity_id = ? AND parent = ? ORDER BY kind'),
+    counts: s(
+      `SELECT j.key AS i, c.kind, c.n FROM json_each(?) j JOIN reaction_counts c
+       ON c.activity_id = j.value ->> 0 AND c.parent = j.value ->> 1 ORDER BY j.key, c.kind`,
+    ),
     nodeKinds: s('SELECT kind FROM reaction_counts WHERE activity_id = ? AND parent = ? AND n > 0'),
     userKinds: s('SELECT DISTINCT kind FROM reactions WHERE user_id = ? AND deleted = 0'),
   }
