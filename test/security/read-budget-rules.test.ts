@@ -5,12 +5,10 @@
  * of `SA:` embedding, references per activity, plain strings past a budget).
  */
 import assert from 'node:assert/strict'
-import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
-import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import type { NewActivity, StreamClient } from 'getstream'
 import {
   REACTION_BYTES_PER_ACTIVITY,
   REACTION_BYTES_PER_RESPONSE,
@@ -18,10 +16,41 @@ import {
   REFERENCES_PER_ACTIVITY,
 } from '../../src/engine/read-budget.js'
 import { postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
-import { open, STORES } from '../helpers.js'
+import { startStreamServer } from '../fixtures/stream-server.js'
+import { must, open, STORES } from '../helpers.js'
 
-// The client's generic response types get in the way of asserting raw wire shapes.
-type Api = any
+/** A reaction as the reaction fields show it. */
+interface ShownReaction {
+  id: string
+  data: Record<string, unknown>
+}
+
+/** An activity with the reaction fields these tests read. */
+interface Reacted {
+  reaction_counts: Record<string, number>
+  latest_reactions: Record<string, ShownReaction[]>
+  own_reactions: Record<string, ShownReaction[]>
+  latest_reactions_extra: Record<string, { next: string }>
+}
+
+/** A user reference as the server's enrichment resolves it. */
+interface EnrichedUser {
+  id: string
+  data: { name?: string }
+}
+
+/** An activity as the server's enrichment shows it: references resolved, or plain strings past a budget. */
+interface Enriched {
+  actor: EnrichedUser
+  object: { id: string; actor: EnrichedUser; object: string }
+  who: EnrichedUser
+  [field: string]: unknown
+}
+
+/** An activity as these requests send it: a user token may leave the actor out (getstream's typings require one). */
+function noActor(activity: Record<string, unknown>): NewActivity {
+  return activity as unknown as NewActivity
+}
 
 const skipPostgres = await postgresUnavailable()
 const scratch = new ScratchSchemas('budget')
@@ -54,7 +83,7 @@ for (const store of stores) {
         await client.reactions.add(`k${String(i).padStart(2, '0')}`, post.id, {}, { userId: 'mallory' })
       for (const user of ['bob', 'carl', 'dave'])
         await client.reactions.add('like', post.id, {}, { userId: user })
-      const [activity] = (await client.feed('user', 'alice').get(FLAGS)).results as Api[]
+      const [activity] = (await client.feed('user', 'alice').get(FLAGS)).results as unknown as Reacted[]
       const kinds = Object.keys(activity.reaction_counts)
       assert.equal(kinds.length, REACTION_KINDS_PER_ACTIVITY)
       assert.deepEqual(kinds.slice(0, 3), ['like', 'k00', 'k01'])
@@ -64,10 +93,11 @@ for (const store of stores) {
       // A filter chooses among the kinds first; the budget then applies to what it names.
       const filtered = (
         await client.feed('user', 'alice').get({ ...FLAGS, reactionKindsFilter: [`k${extra - 1}`] })
-      ).results[0] as Api
+      ).results[0] as unknown as Reacted
       assert.deepEqual(filtered.reaction_counts, { [`k${extra - 1}`]: 1 })
       // getActivities reads the same fields through the same budget.
-      const byId = (await client.getActivities({ ids: [post.id], ...FLAGS } as never)).results[0] as Api
+      const byId = (await client.getActivities({ ids: [post.id], ...FLAGS } as never))
+        .results[0] as unknown as Reacted
       assert.equal(Object.keys(byId.reaction_counts).length, REACTION_KINDS_PER_ACTIVITY)
     })
 
@@ -79,8 +109,8 @@ for (const store of stores) {
       for (let i = 0; i < 25; i++)
         await client.reactions.add('comment', post.id, { ...data, i }, { userId: 'mallory' })
       const [activity] = (await client.feed('user', 'alice').get({ ...FLAGS, recentReactionsLimit: 25 }))
-        .results as Api[]
-      const shown = activity.latest_reactions.comment as Api[]
+        .results as unknown as Reacted[]
+      const shown = activity.latest_reactions.comment
       assert.ok(shown.length > 0 && shown.length < 25, `${shown.length} shown`)
       assert.ok(Buffer.byteLength(JSON.stringify(activity.latest_reactions)) <= REACTION_BYTES_PER_ACTIVITY)
       assert.deepEqual(
@@ -90,11 +120,12 @@ for (const store of stores) {
       )
       assert.equal(activity.reaction_counts.comment, 25)
       const next = new URL(activity.latest_reactions_extra.comment.next, 'http://x')
-      assert.equal(next.searchParams.get('id_lt'), shown.at(-1).id)
+      const oldest = must(shown.at(-1), 'the oldest comment shown')
+      assert.equal(next.searchParams.get('id_lt'), oldest.id)
       const rest = await client.reactions.filter({
         activity_id: post.id,
         kind: 'comment',
-        id_lt: shown.at(-1).id,
+        id_lt: oldest.id,
         limit: 25,
       })
       assert.equal(rest.results.length, 25 - shown.length)
@@ -122,10 +153,10 @@ describe('children budgets of shown reactions', () => {
       assert.equal(page.results.length, 25)
       const bytes = Buffer.byteLength(JSON.stringify(page.results))
       assert.ok(bytes <= REACTION_BYTES_PER_RESPONSE + 64 * 1024, `${bytes} bytes`)
-      const children = page.results.flatMap((r: Api) => r.latest_children.reply as Api[])
+      const children = page.results.flatMap((r) => r.latest_children.reply)
       assert.equal(children.length, 250, 'small children all fit')
       for (const child of children) assert.deepEqual(child.children_counts, { reply: 10 })
-      const shown = children.map((c: Api) => c.latest_children.reply?.length ?? 0)
+      const shown = children.map((c) => c.latest_children.reply?.length ?? 0)
       assert.equal(shown[0], 10, 'the first are served in full')
       assert.equal(shown.at(-1), 0, 'the last are past the budget')
     } finally {
@@ -137,19 +168,15 @@ describe('children budgets of shown reactions', () => {
 describe('enrichment budgets on the server', () => {
   let client: EddyClient
   let app: FastifyInstance
-  let mallory: Api
-  let alice: Api
+  let mallory: StreamClient
+  let alice: StreamClient
 
   before(async () => {
     client = open(STORES[0])
-    app = createServer({ client, apiKey: 'rules-key', apiSecret: 'rules-secret' })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/`
-    const server: Api = stream.connect('rules-key', 'rules-secret', 'app', { urlOverride: { api: base } })
-    const as = (user: string) =>
-      stream.connect('rules-key', server.createUserToken(user), 'app', { urlOverride: { api: base } })
-    mallory = as('mallory')
-    alice = as('alice')
+    const started = await startStreamServer('rules-key', 'rules-secret', { client })
+    app = started.app
+    mallory = started.user('mallory')
+    alice = started.user('alice')
     await mallory.user('mallory').getOrCreate({ name: 'Mallory' })
   })
   after(async () => {
@@ -158,12 +185,14 @@ describe('enrichment budgets on the server', () => {
   })
 
   it('embeds one level: an SA: reference inside an embedded activity stays plain', async () => {
-    const inner = await mallory.feed('user', 'mallory').addActivity({ verb: 'v', object: 'o:inner' })
-    const middle = await mallory.feed('user', 'mallory').addActivity({ verb: 'v', object: `SA:${inner.id}` })
+    const inner = await mallory.feed('user', 'mallory').addActivity(noActor({ verb: 'v', object: 'o:inner' }))
+    const middle = await mallory
+      .feed('user', 'mallory')
+      .addActivity(noActor({ verb: 'v', object: `SA:${inner.id}` }))
     await mallory
       .feed('user', 'mallory')
-      .addActivity({ verb: 'v', object: `SA:${middle.id}`, who: 'SU:mallory' })
-    const [outer] = (await alice.feed('user', 'mallory').get({ limit: 1 })).results as Api[]
+      .addActivity(noActor({ verb: 'v', object: `SA:${middle.id}`, who: 'SU:mallory' }))
+    const [outer] = (await alice.feed('user', 'mallory').get({ limit: 1 })).results as unknown as Enriched[]
     assert.equal(outer.object.id, middle.id)
     assert.equal(outer.object.actor.id, 'mallory', "an embedded activity's user references are resolved")
     assert.equal(outer.object.object, `SA:${inner.id}`)
@@ -173,12 +202,12 @@ describe('enrichment budgets on the server', () => {
   it(`resolves at most ${REFERENCES_PER_ACTIVITY} references of one activity, in stored order`, async () => {
     const fields: Record<string, string> = {}
     for (let i = 0; i < REFERENCES_PER_ACTIVITY + 50; i++) fields[`u${i}`] = 'SU:mallory'
-    await mallory.feed('user', 'mallory').addActivity({ verb: 'v', object: 'o:many', ...fields })
-    const [many] = (await alice.feed('user', 'mallory').get({ limit: 1 })).results as Api[]
+    await mallory.feed('user', 'mallory').addActivity(noActor({ verb: 'v', object: 'o:many', ...fields }))
+    const [many] = (await alice.feed('user', 'mallory').get({ limit: 1 })).results as unknown as Enriched[]
     // The actor is the first reference of the activity.
     assert.equal(many.actor.id, 'mallory')
-    assert.equal(many.u0.id, 'mallory')
-    assert.equal(many[`u${REFERENCES_PER_ACTIVITY - 2}`].id, 'mallory')
+    assert.equal((many.u0 as EnrichedUser).id, 'mallory')
+    assert.equal((many[`u${REFERENCES_PER_ACTIVITY - 2}`] as EnrichedUser).id, 'mallory')
     assert.equal(many[`u${REFERENCES_PER_ACTIVITY - 1}`], 'SU:mallory')
     assert.equal(many[`u${REFERENCES_PER_ACTIVITY + 49}`], 'SU:mallory')
   })
