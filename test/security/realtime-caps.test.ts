@@ -8,30 +8,42 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { createServer } from 'eddy/server'
+import { createServer, type ServerOptions } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import stream, { type NewActivity, type RealTimeMessage, type StreamClient } from 'getstream'
 import { serveEddy, stopEddy } from '../fixtures/eddy-process.js'
+import { must } from '../helpers.js'
 
 const KEY = 'caps-key'
 const SECRET = 'caps-secret'
 const APP = '77'
 
-// The client's generic types get in the way of asserting raw wire shapes.
-type Api = any
+/** The official client, as these tests drive it. */
+type Api = StreamClient
+
+/** A Bayeux reply, as the wire carries it. */
+interface BayeuxReply {
+  channel?: string
+  successful?: boolean
+  clientId?: string
+  error?: string
+}
+
+/** A refused subscription, as the official client rejects with it. */
+type Refusal = { message?: string } | undefined
 
 const server = stream.connect(KEY, SECRET)
 const tokenOf = (user: string) => server.createUserToken(user)
 
 /** Raw Bayeux over POST /faye: a handshake, then batches of messages for that client id. */
-async function bayeux(origin: string, messages: object[]): Promise<Api[]> {
+async function bayeux(origin: string, messages: object[]): Promise<BayeuxReply[]> {
   const res = await fetch(`${origin}/faye`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(messages),
   })
   assert.equal(res.status, 200)
-  return (await res.json()) as Api[]
+  return (await res.json()) as BayeuxReply[]
 }
 
 async function handshake(origin: string): Promise<string> {
@@ -39,7 +51,7 @@ async function handshake(origin: string): Promise<string> {
     { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] },
   ])
   assert.equal(reply.successful, true, JSON.stringify(reply))
-  return reply.clientId
+  return must(reply.clientId, 'a client id')
 }
 
 const subscribe = (clientId: string, feed: string, token: string) => {
@@ -87,22 +99,22 @@ describe('realtime caps', () => {
     for (let i = 0; i < 5; i++) await mallory.feed('user', `victim${i}`).subscribe(() => {})
     await assert.rejects(
       () => Promise.resolve(mallory.feed('user', 'victim5').subscribe(() => {})),
-      (e: Api) => /403.*at most 5 channels.*channelsPerConnection/.test(String(e?.message ?? e)),
+      (e: Refusal) => /403.*at most 5 channels.*channelsPerConnection/.test(String(e?.message ?? e)),
     )
     // A second connection of the same user: 3 more reach the per-user cap of 8.
     const again = connect(tokenOf('mallory'))
     for (let i = 5; i < 8; i++) await again.feed('user', `victim${i}`).subscribe(() => {})
     await assert.rejects(
       () => Promise.resolve(again.feed('user', 'victim8').subscribe(() => {})),
-      (e: Api) => /403.*at most 8 channels.*channelsPerUser/.test(String(e?.message ?? e)),
+      (e: Refusal) => /403.*at most 8 channels.*channelsPerUser/.test(String(e?.message ?? e)),
     )
     // Another user is not held by Mallory's subscriptions, and hears all 20 posts.
     const bob = connect(tokenOf('bob'))
-    const heard: Api[] = []
-    await bob.feed('user', 'alice').subscribe((m: Api) => heard.push(m))
+    const heard: RealTimeMessage[] = []
+    await bob.feed('user', 'alice').subscribe((m) => heard.push(m))
     const alice = connect(tokenOf('alice'))
     for (let i = 0; i < 20; i++)
-      await alice.feed('user', 'alice').addActivity({ verb: 'post', object: `o:${i}` })
+      await alice.feed('user', 'alice').addActivity({ verb: 'post', object: `o:${i}` } as NewActivity)
     while (heard.length < 20) await new Promise((resolve) => setImmediate(resolve))
     assert.equal(heard.flatMap((m) => m.new).length, 20)
   })
@@ -154,7 +166,13 @@ describe('realtime caps', () => {
   it('validates the caps when the server is made', () => {
     for (const realtime of [{ channelsPerUser: 0 }, { channelsPerConnection: 1.5 }, { perUser: 3 }, 'many']) {
       assert.throws(
-        () => createServer({ store: 'memory', apiKey: KEY, apiSecret: SECRET, realtime: realtime as Api }),
+        () =>
+          createServer({
+            store: 'memory',
+            apiKey: KEY,
+            apiSecret: SECRET,
+            realtime: realtime as ServerOptions['realtime'],
+          }),
         /realtime/,
       )
     }
@@ -180,7 +198,7 @@ describe('realtime caps', () => {
         { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'] },
       ])
       assert.equal(third.successful, false)
-      assert.match(third.error, /most realtime connections \(2\)/)
+      assert.match(must(third.error, 'the refusal'), /most realtime connections \(2\)/)
     } finally {
       await small.close()
     }
