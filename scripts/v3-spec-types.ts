@@ -16,6 +16,17 @@ import { join } from 'node:path'
 
 /** The operations the V3 edge serves (by operationId); their request and response shapes are generated. */
 export const SERVED = [
+  'CreatePoll',
+  'GetPoll',
+  'UpdatePoll',
+  'UpdatePollPartial',
+  'DeletePoll',
+  'CreatePollOption',
+  'UpdatePollOption',
+  'DeletePollOption',
+  'GetPollOption',
+  'CastPollVote',
+  'DeletePollVote',
   'GetApp',
   'UpdateUsers',
   'UpdateUsersPartial',

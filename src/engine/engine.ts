@@ -54,6 +54,7 @@ import { type FeedsMove, setActivityFeeds } from './v3-activity-feeds.js'
 import { V3Follows } from './v3-follows.js'
 import { V3Members } from './v3-members.js'
 import { V3Pins } from './v3-pins.js'
+import { V3Polls } from './v3-polls.js'
 import { V3Records } from './v3-records.js'
 
 export { MAX_ADD_TO_MANY, MAX_BATCH } from './activity-writes.js'
@@ -74,6 +75,8 @@ export class Engine {
   readonly v3Follows: V3Follows
   /** V3 pinned activities of feeds. */
   readonly v3Pins: V3Pins
+  /** V3 polls: options, votes and their rules, one document per poll (v3-polls.ts). */
+  readonly v3Polls: V3Polls
   /** V3 feed members and invites. */
   readonly v3Members: V3Members
   readonly #ctx: EngineContext
@@ -111,6 +114,7 @@ export class Engine {
         (await listFollows(ctx.store, source, 'following', { limit: 1, offset: 0, filter: [target.id] }))[0],
     })
     this.v3Pins = new V3Pins(ctx.store.documents)
+    this.v3Polls = new V3Polls(ctx.store.documents)
     this.v3Members = new V3Members(ctx.store.documents)
   }
 

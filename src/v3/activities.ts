@@ -18,6 +18,7 @@ import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
+import { addPolls } from './polls.js'
 import { addReactionFields } from './reaction-model.js'
 import { usersById } from './users.js'
 
@@ -101,11 +102,13 @@ export async function activityResponses(
     reader,
   )
   if (flags && copies.length > 0) await ctx.engine.reactions.addFields(copies, flags)
-  return copies.map((a) => {
-    const out = activityResponse(a, known(users, actorId(a)), currentFeed)
-    addReactionFields(out, a)
-    return out
+  const out = copies.map((a) => {
+    const shown = activityResponse(a, known(users, actorId(a)), currentFeed)
+    addReactionFields(shown, a)
+    return shown
   })
+  await addPolls(ctx, copies, out, reader)
+  return out
 }
 
 /** Adds one V3 activity as `userId`; returns the engine's activity. */

@@ -27,6 +27,7 @@ const V3_FIELDS = [
   'parent_id',
   'search_data',
   'restrict_replies',
+  'poll_id',
 ] as const
 /** Keys the mapping itself uses: never V3 custom fields. */
 const MAPPING_KEYS = new Set([

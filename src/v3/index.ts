@@ -18,6 +18,7 @@ import { memberRoutes } from './members.js'
 import { notificationRoutes } from './notification-routes.js'
 import { ownFieldRoutes } from './own-fields.js'
 import { pinRoutes } from './pins.js'
+import { pollRoutes } from './polls.js'
 import { reactionRoutes } from './reactions.js'
 import { attachSocket } from './socket.js'
 import { userRoutes } from './users.js'
@@ -44,6 +45,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       feedRoutes(edge, hub)
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
+      pollRoutes(edge, hub)
       activityQueryRoutes(edge)
       followRoutes(edge, hub)
       reactionRoutes(edge, hub)

@@ -288,6 +288,17 @@ export const SPEC_OPERATIONS: readonly (readonly [string, string, string])[] = [
 
 /** The operations Eddy serves (the others answer "not supported by this server"). */
 export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreatePoll',
+  'GetPoll',
+  'UpdatePoll',
+  'UpdatePollPartial',
+  'DeletePoll',
+  'CreatePollOption',
+  'UpdatePollOption',
+  'DeletePollOption',
+  'GetPollOption',
+  'CastPollVote',
+  'DeletePollVote',
   'GetApp',
   'UpdateUsers',
   'UpdateUsersPartial',
@@ -994,6 +1005,12 @@ export interface CallType {
   updated_at: string
 }
 
+export interface CastPollVoteRequest {
+  user?: UserRequest
+  user_id?: string
+  vote?: VoteData
+}
+
 export interface ChannelConfig {
   allowed_flag_reasons?: string[]
   automod: 'disabled' | 'simple' | 'AI'
@@ -1337,6 +1354,30 @@ export interface CreateGuestResponse {
   access_token: string
   duration: string
   user: UserResponse
+}
+
+export interface CreatePollOptionRequest {
+  custom?: Record<string, unknown>
+  text: string
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Contains all information needed to create a new poll */
+export interface CreatePollRequest {
+  allow_answers?: boolean
+  allow_user_suggested_options?: boolean
+  custom?: Record<string, unknown>
+  description?: string
+  enforce_unique_vote?: boolean
+  id?: string
+  is_closed?: boolean
+  max_votes_allowed?: number
+  name: string
+  options?: PollOptionInput[]
+  user?: UserRequest
+  user_id?: string
+  voting_visibility?: 'anonymous' | 'public'
 }
 
 export interface DataDogInfo {
@@ -2385,10 +2426,31 @@ export interface Policy {
   updated_at: string
 }
 
+export interface PollOptionInput {
+  custom?: Record<string, unknown>
+  text?: string
+}
+
+export interface PollOptionRequest {
+  custom?: Record<string, unknown>
+  id: string
+  text?: string
+}
+
+export interface PollOptionResponse {
+  duration: string
+  poll_option: PollOptionResponseData
+}
+
 export interface PollOptionResponseData {
   custom: Record<string, unknown>
   id: string
   text: string
+}
+
+export interface PollResponse {
+  duration: string
+  poll: PollResponseData
 }
 
 export interface PollResponseData {
@@ -2413,6 +2475,12 @@ export interface PollResponseData {
   vote_count: number
   vote_counts_by_option: Record<string, number>
   voting_visibility: string
+}
+
+export interface PollVoteResponse {
+  duration: string
+  poll?: PollResponseData
+  vote?: PollVoteResponseData
 }
 
 export interface PollVoteResponseData {
@@ -3128,6 +3196,37 @@ export interface UpdateFollowResponse {
   follow: FollowResponse
 }
 
+export interface UpdatePollOptionRequest {
+  custom?: Record<string, unknown>
+  id: string
+  text: string
+  user?: UserRequest
+  user_id?: string
+}
+
+export interface UpdatePollPartialRequest {
+  set?: Record<string, unknown>
+  unset?: string[]
+  user?: UserRequest
+  user_id?: string
+}
+
+export interface UpdatePollRequest {
+  allow_answers?: boolean
+  allow_user_suggested_options?: boolean
+  custom?: Record<string, unknown>
+  description?: string
+  enforce_unique_vote?: boolean
+  id: string
+  is_closed?: boolean
+  max_votes_allowed?: number
+  name: string
+  options?: PollOptionRequest[]
+  user?: UserRequest
+  user_id?: string
+  voting_visibility?: 'anonymous' | 'public'
+}
+
 export interface UpdateUserPartialRequest {
   id: string
   set?: Record<string, unknown>
@@ -3241,6 +3340,11 @@ export interface VideoSettings {
   camera_facing: 'front' | 'back' | 'external'
   enabled: boolean
   target_resolution: TargetResolution
+}
+
+export interface VoteData {
+  answer_text?: string
+  option_id?: string
 }
 
 export interface WebhookFailoverConfig {

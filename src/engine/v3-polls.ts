@@ -1,0 +1,336 @@
+/**
+ * Feeds V3 polls: one bounded document per poll (`v3_poll`, keyed by its id) with its options
+ * and votes. The voting rules live here, once: a vote names an option of the poll (or is an
+ * answer when the poll allows answers), a closed poll takes none, `enforce_unique_vote` makes a
+ * user's new vote replace its earlier one, `max_votes_allowed` caps a user's votes, and a poll
+ * holds at most MAX_VOTES votes. Every change is a versioned read-modify-write (v3-docs.ts), so
+ * concurrent votes all land or retry.
+ */
+import { randomUUID } from 'node:crypto'
+import type { DocumentStore } from '../store/store.js'
+import { checkBounds, DOCUMENT_BOUNDS } from './bounds.js'
+import { inputError, notFound } from './errors.js'
+import { rewriteDoc } from './v3-docs.js'
+
+const KIND = 'v3_poll'
+/** Most options one poll may have. */
+export const MAX_OPTIONS = 100
+/** Most votes (answers included) one poll keeps. */
+export const MAX_VOTES = 2000
+/** Longest poll name, option text or answer. */
+const MAX_TEXT = 1000
+
+/** One option of a poll. */
+export interface PollOption {
+  id: string
+  text: string
+  custom: Record<string, unknown>
+}
+
+/** One vote (or answer) in a poll. */
+export interface PollVote {
+  id: string
+  user_id: string
+  option_id: string
+  is_answer?: boolean
+  answer_text?: string
+  created_at: string
+  updated_at: string
+}
+
+/** A poll as kept. */
+export interface Poll {
+  id: string
+  name: string
+  description: string
+  options: PollOption[]
+  enforce_unique_vote: boolean
+  max_votes_allowed?: number
+  allow_answers: boolean
+  allow_user_suggested_options: boolean
+  voting_visibility: string
+  is_closed: boolean
+  custom: Record<string, unknown>
+  created_by_id: string
+  created_at: string
+  updated_at: string
+  votes: PollVote[]
+}
+
+/** The fields a poll's creator may set (CreatePoll, UpdatePoll, UpdatePollPartial). */
+export const POLL_FIELDS = [
+  'name',
+  'description',
+  'enforce_unique_vote',
+  'max_votes_allowed',
+  'allow_answers',
+  'allow_user_suggested_options',
+  'voting_visibility',
+  'is_closed',
+  'custom',
+] as const
+
+function text(value: unknown, field: string, required: boolean): string {
+  if (value === undefined && !required) return ''
+  if (typeof value !== 'string' || (required && value === '') || value.length > MAX_TEXT)
+    throw inputError(
+      `${field} must be a string of ${required ? 1 : 0} to ${MAX_TEXT} characters`,
+      value,
+      field,
+    )
+  return value
+}
+
+function custom(value: unknown, field: string): Record<string, unknown> {
+  if (value === undefined) return {}
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw inputError(`${field} must be an object`, value, field)
+  checkBounds(value, field, field, DOCUMENT_BOUNDS)
+  return value as Record<string, unknown>
+}
+
+function option(input: unknown, field: string): PollOption {
+  if (input === null || typeof input !== 'object')
+    throw inputError(`${field} must be an option`, input, field)
+  const o = input as { text?: unknown; custom?: unknown }
+  return {
+    id: randomUUID(),
+    text: text(o.text, `${field}.text`, true),
+    custom: custom(o.custom, `${field}.custom`),
+  }
+}
+
+/** Applies `set` (POLL_FIELDS only) to `poll`, checked; returns a new poll. */
+function applied(poll: Poll, set: Record<string, unknown>, unset: string[] = []): Poll {
+  const next: Poll = { ...poll }
+  for (const [k, v] of Object.entries(set)) {
+    if (k === 'name') next.name = text(v, 'name', true)
+    else if (k === 'description') next.description = text(v, 'description', false)
+    else if (k === 'voting_visibility') {
+      if (v !== 'public' && v !== 'anonymous')
+        throw inputError('voting_visibility is public or anonymous', v, 'voting_visibility')
+      next.voting_visibility = v
+    } else if (k === 'max_votes_allowed') {
+      if (v !== null && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 10))
+        throw inputError('max_votes_allowed is 1 to 10', v, 'max_votes_allowed')
+      if (v === null) delete next.max_votes_allowed
+      else next.max_votes_allowed = v as number
+    } else if (k === 'custom') next.custom = custom(v, 'custom')
+    else if ((POLL_FIELDS as readonly string[]).includes(k)) {
+      if (typeof v !== 'boolean') throw inputError(`${k} must be true or false`, v, k)
+      ;(next as unknown as Record<string, unknown>)[k] = v
+    } else if (k !== 'id' && k !== 'options' && k !== 'user_id')
+      throw inputError(`a poll has no settable field ${k}`, k, k)
+  }
+  for (const k of unset) {
+    if (k === 'description') next.description = ''
+    else if (k === 'max_votes_allowed') delete next.max_votes_allowed
+    else if (k === 'custom') next.custom = {}
+    else
+      throw inputError(
+        `unset may name description, max_votes_allowed or custom; not ${String(k)}`,
+        k,
+        'unset',
+      )
+  }
+  next.updated_at = new Date().toISOString()
+  return next
+}
+
+/** The V3 poll use cases. */
+export class V3Polls {
+  readonly #documents: DocumentStore
+
+  constructor(documents: DocumentStore) {
+    this.#documents = documents
+  }
+
+  /** Creates a poll by `userId` from a CreatePoll body. */
+  async create(input: Record<string, unknown>, userId: string): Promise<Poll> {
+    const options = input.options ?? []
+    if (!Array.isArray(options) || options.length > MAX_OPTIONS)
+      throw inputError(`options must list at most ${MAX_OPTIONS} options`, options, 'options')
+    const now = new Date().toISOString()
+    const id = input.id === undefined ? randomUUID() : text(input.id, 'id', true)
+    const base: Poll = {
+      id,
+      name: '',
+      description: '',
+      options: options.map((o, i) => option(o, `options[${i}]`)),
+      enforce_unique_vote: false,
+      allow_answers: false,
+      allow_user_suggested_options: false,
+      voting_visibility: 'public',
+      is_closed: false,
+      custom: {},
+      created_by_id: userId,
+      created_at: now,
+      updated_at: now,
+      votes: [],
+    }
+    const poll = applied(base, { name: input.name, ...pick(input) })
+    const written = await this.#documents.putDoc(
+      KIND,
+      id,
+      poll as unknown as Record<string, unknown>,
+      'insert',
+    )
+    if (!written) throw inputError(`a poll with id ${id} exists already`, id, 'id')
+    return poll
+  }
+
+  /** A poll, or 404. */
+  async get(id: string): Promise<Poll> {
+    const [doc] = await this.#documents.getDocs(KIND, [id])
+    if (!doc) throw notFound(`poll ${id} does not exist`)
+    return doc.data as unknown as Poll
+  }
+
+  /** Polls by id (unknown ids left out). */
+  async many(ids: string[]): Promise<Map<string, Poll>> {
+    if (ids.length === 0) return new Map()
+    const docs = await this.#documents.getDocs(KIND, [...new Set(ids)])
+    return new Map(docs.map((d) => [d.id, d.data as unknown as Poll]))
+  }
+
+  /** Changes a poll's fields (`options`: replaces them, keeping the ids named); `userId`: only its creator's. */
+  async update(id: string, set: Record<string, unknown>, unset: string[], userId?: string): Promise<Poll> {
+    return this.#rewrite(id, (poll) => {
+      if (userId !== undefined && poll.created_by_id !== userId) throw notFound(`poll ${id} does not exist`)
+      const next = applied(poll, set, unset)
+      if (set.options !== undefined) {
+        if (!Array.isArray(set.options) || set.options.length > MAX_OPTIONS)
+          throw inputError(`options must list at most ${MAX_OPTIONS} options`, set.options, 'options')
+        next.options = set.options.map((o, i) => {
+          const made = option(o, `options[${i}]`)
+          const keep = (o as { id?: unknown }).id
+          return typeof keep === 'string' && poll.options.some((p) => p.id === keep)
+            ? { ...made, id: keep }
+            : made
+        })
+        const ids = new Set(next.options.map((o) => o.id))
+        next.votes = poll.votes.filter((v) => v.is_answer || ids.has(v.option_id))
+      }
+      return next
+    })
+  }
+
+  /** Adds, changes or removes one option (`text` undefined: remove); `userId`: only the creator (or a suggestion). */
+  async option(
+    id: string,
+    optionId: string | undefined,
+    input: Record<string, unknown> | undefined,
+    userId?: string,
+  ) {
+    let out: PollOption | undefined
+    await this.#rewrite(id, (poll) => {
+      const suggests = optionId === undefined && input !== undefined && poll.allow_user_suggested_options
+      if (userId !== undefined && poll.created_by_id !== userId && !suggests)
+        throw notFound(`poll ${id} does not exist`)
+      const next = { ...poll, updated_at: new Date().toISOString() }
+      if (optionId === undefined) {
+        if (poll.options.length >= MAX_OPTIONS)
+          throw inputError(`a poll has at most ${MAX_OPTIONS} options`, id, 'options')
+        out = option(input, 'option')
+        next.options = [...poll.options, out]
+        return next
+      }
+      const found = poll.options.find((o) => o.id === optionId)
+      if (!found) throw notFound(`poll ${id} has no option ${optionId}`)
+      if (input === undefined) {
+        next.options = poll.options.filter((o) => o !== found)
+        next.votes = poll.votes.filter((v) => v.option_id !== optionId)
+        out = found
+      } else {
+        out = { ...option(input, 'option'), id: optionId }
+        next.options = poll.options.map((o) => (o === found ? (out as PollOption) : o))
+      }
+      return next
+    })
+    return out as PollOption
+  }
+
+  /** Deletes a poll; `userId`: only its creator's. */
+  async delete(id: string, userId?: string): Promise<void> {
+    const poll = await this.get(id)
+    if (userId !== undefined && poll.created_by_id !== userId) throw notFound(`poll ${id} does not exist`)
+    await this.#documents.deleteDocs(KIND, [id])
+  }
+
+  /**
+   * Casts `userId`'s vote for `optionId` (or an answer), by the poll's rules; resolves with the
+   * poll, the vote and the votes it replaced (enforce_unique_vote).
+   */
+  async vote(id: string, userId: string, input: { option_id?: unknown; answer_text?: unknown }) {
+    let vote: PollVote | undefined
+    let replaced: PollVote[] = []
+    const poll = await this.#rewrite(id, (poll) => {
+      if (poll.is_closed) throw inputError(`poll ${id} is closed`, id, 'poll_id')
+      const now = new Date().toISOString()
+      const mine = poll.votes.filter((v) => v.user_id === userId)
+      if (input.answer_text !== undefined) {
+        if (!poll.allow_answers)
+          throw inputError(`poll ${id} does not take answers`, input.answer_text, 'answer_text')
+        const answer = text(input.answer_text, 'answer_text', true)
+        replaced = mine.filter((v) => v.is_answer)
+        vote = {
+          id: randomUUID(),
+          user_id: userId,
+          option_id: '',
+          is_answer: true,
+          answer_text: answer,
+          created_at: now,
+          updated_at: now,
+        }
+      } else {
+        const optionId = input.option_id
+        if (typeof optionId !== 'string' || !poll.options.some((o) => o.id === optionId))
+          throw inputError(`option_id must name an option of poll ${id}`, optionId, 'option_id')
+        const votes = mine.filter((v) => !v.is_answer)
+        const same = votes.find((v) => v.option_id === optionId)
+        if (same) {
+          vote = same
+          return undefined
+        }
+        if (poll.enforce_unique_vote) replaced = votes
+        else if (votes.length >= (poll.max_votes_allowed ?? MAX_OPTIONS))
+          throw inputError(
+            `at most ${poll.max_votes_allowed} votes per user in poll ${id}`,
+            optionId,
+            'option_id',
+          )
+        vote = { id: randomUUID(), user_id: userId, option_id: optionId, created_at: now, updated_at: now }
+      }
+      const kept = poll.votes.filter((v) => !replaced.includes(v))
+      if (kept.length >= MAX_VOTES) throw inputError(`poll ${id} holds ${MAX_VOTES} votes`, id, 'poll_id')
+      return { ...poll, votes: [...kept, vote] }
+    })
+    return { poll, vote: vote as PollVote, replaced }
+  }
+
+  /** Removes vote `voteId`; `userId`: only that user's own. Resolves with the poll and the vote. */
+  async unvote(id: string, voteId: string, userId?: string) {
+    let removed: PollVote | undefined
+    const poll = await this.#rewrite(id, (poll) => {
+      removed = poll.votes.find((v) => v.id === voteId && (userId === undefined || v.user_id === userId))
+      if (!removed) throw notFound(`poll ${id} has no vote ${voteId}`)
+      return { ...poll, votes: poll.votes.filter((v) => v !== removed) }
+    })
+    return { poll, vote: removed as PollVote }
+  }
+
+  async #rewrite(id: string, change: (poll: Poll) => Poll | undefined): Promise<Poll> {
+    const out = await rewriteDoc<Poll>(this.#documents, KIND, id, (poll) => {
+      if (!poll) throw notFound(`poll ${id} does not exist`)
+      return change(poll)
+    })
+    return out as Poll
+  }
+}
+
+/** The POLL_FIELDS of a body that it names. */
+function pick(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of POLL_FIELDS) if (input[k] !== undefined) out[k] = input[k]
+  return out
+}
