@@ -22,6 +22,7 @@ import {
   requireExisting,
   requireOwner,
 } from './feeds.js'
+import { requireFilter } from './filter.js'
 import { followResponses, ownFollows } from './follows.js'
 import type { GetOrCreateFeedRequest } from './gen/spec.js'
 import { type Edge, v3route } from './http.js'
@@ -111,6 +112,8 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       if (input.next !== undefined) options.id_lt = readCursor(input.next, 'next').lt
       if (input.prev !== undefined) options.id_gt = readCursor(input.prev, 'prev').gt
       const grouped = ref.group.kind !== 'flat'
+      // A flat read's `filter` keeps the page's matching activities, by the grouped reads' rule (filter.ts).
+      const keep = grouped || input.filter === undefined ? undefined : requireFilter(input.filter)
       const page: FeedPage =
         limit === 0 || grouped ? { results: [] } : await ctx.engine.readFeed(ref, options)
       const rows = grouped ? [] : page.results
@@ -123,9 +126,10 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           caller.kind === 'server' ||
           (user !== undefined && a.actor === `SU:${user}`),
       )
-      const activities = await activityResponses(ctx, visible, ref.id, user)
+      const all = await activityResponses(ctx, visible, ref.id, user)
       if (input.enrichment_options?.skip_activity_current_feed !== true)
-        await addCurrentFeeds(ctx, visible, activities, ref.id, caller)
+        await addCurrentFeeds(ctx, visible, all, ref.id, caller)
+      const activities = keep ? all.filter(keep) : all
       const [shownFeed] = await feedResponses(ctx, [feed], caller, follower ? new Set([ref.id]) : undefined)
       if (user !== undefined) shownFeed.own_follows = await followResponses(ctx, own)
       if (membership) shownFeed.own_membership = (await memberResponses(ctx, [membership]))[0]

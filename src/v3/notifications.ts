@@ -21,7 +21,7 @@ import { v3Id } from './activity-model.js'
 import { notSupported } from './errors.js'
 import { readsFlat } from './feed-groups.js'
 import { mayRead, type V3Feed } from './feeds.js'
-import { matchesFilter, requireFilter } from './filter.js'
+import { requireFilter } from './filter.js'
 import type {
   ActivityResponse,
   AggregatedActivityResponse,
@@ -66,7 +66,7 @@ async function groupResponses(
   fid: string,
   groups: AggregatedGroup[],
   reader: string | undefined,
-  filter?: Record<string, unknown>,
+  filter?: (a: ActivityResponse) => boolean,
 ): Promise<AggregatedActivityResponse[]> {
   const shown = await activityResponses(
     ctx,
@@ -79,7 +79,7 @@ async function groupResponses(
   for (const g of groups) {
     const all = shown.slice(at, at + g.activities.length)
     at += g.activities.length
-    const kept = filter ? all.filter((a) => matchesFilter(a, filter)) : all
+    const kept = filter ? all.filter(filter) : all
     if (kept.length === 0 && all.length > 0) continue
     const group = groupResponse(g, kept)
     group.activity_count -= all.length - kept.length
