@@ -36,6 +36,11 @@ export class V3Records {
     return fids.length === 0 ? Promise.resolve([]) : this.#documents.getDocs(FEED_KIND, fids)
   }
 
+  /** Up to `limit` feeds' stored data in fid order, after `after` (QueryFeeds scans these). */
+  listFeeds(after: string | undefined, limit: number): Promise<DocRow[]> {
+    return this.#documents.listDocs(FEED_KIND, after, limit)
+  }
+
   /**
    * Writes a feed's data: `insert` only when it has none, `update` only when it has (and, with
    * `ifUpdatedAt`, only if unchanged since), `upsert` always. Undefined when the condition failed.

@@ -11,6 +11,7 @@ import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
 import { addCurrentFeeds, memberResponses, pinResponses } from './feed-extras.js'
 import { defaultVisibility } from './feed-groups.js'
+import { queryFeeds } from './feed-query.js'
 import {
   applyFeedChanges,
   type FeedData,
@@ -24,7 +25,7 @@ import {
 } from './feeds.js'
 import { requireFilter } from './filter.js'
 import { followResponses, ownFollows } from './follows.js'
-import type { GetOrCreateFeedRequest } from './gen/spec.js'
+import type { GetOrCreateFeedRequest, QueryFeedsRequest } from './gen/spec.js'
 import { type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
 import { v3Event, watcherOf } from './hub.js'
@@ -192,6 +193,18 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
     },
     201,
   )
+
+  v3route(edge, 'POST', '/feeds/feeds/query', async ({ caller, body, query }) => {
+    const input = body as QueryFeedsRequest
+    const connectionId = query.connection_id
+    if (input.watch === true && (typeof connectionId !== 'string' || connectionId === ''))
+      throw inputError('watch needs the connection_id of an open WebSocket', connectionId, 'connection_id')
+    const answer = await queryFeeds(ctx, caller, input)
+    // Watching answers only the feeds the caller may see, as GetOrCreate's watch does.
+    if (input.watch === true)
+      for (const f of answer.feeds) hub.watch(connectionId as string, watcherOf(caller), f.feed)
+    return answer
+  })
 
   v3route(edge, 'PUT', path, async ({ caller, params, body }) => {
     const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
