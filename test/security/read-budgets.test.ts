@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
-import stream from 'getstream'
+import stream, { type NewActivity, type StreamClient } from 'getstream'
 import { MAX_ACTIVITY_BYTES } from '../../src/engine/activity.js'
 import {
   ENRICH_BYTES_PER_RESPONSE,
@@ -19,11 +19,38 @@ import {
 } from '../../src/engine/read-budget.js'
 import { memoryGrowth, serveEddy, stopEddy } from '../fixtures/eddy-process.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from '../fixtures/postgres-store.js'
+import { must } from '../helpers.js'
 
 const KEY = 'budget-key'
 const SECRET = 'budget-secret'
-// The client's generic response types get in the way of asserting raw wire shapes.
-type Api = any
+
+/** An activity as an enrich read shows it: the fields these tests read, and any others. */
+interface EnrichedRow {
+  id: string
+  s0: { id: string; r0: { collection: string }; actor: { id: string } }
+  [field: string]: unknown
+}
+
+/** A raw read: its status, the bytes that arrived, and the parsed body when it was read whole. */
+interface RawRead {
+  status: number
+  bytes: number
+  body?: { results: EnrichedRow[] }
+}
+
+/** An activity with the reaction fields these tests read. */
+interface Reacted {
+  id: string
+  own_reactions: Record<string, { user_id: string }[]>
+  latest_reactions: Record<string, unknown[]>
+  latest_reactions_extra: unknown
+  reaction_counts: Record<string, number>
+}
+
+/** An activity as these requests send it: a user token may leave the actor out (getstream's typings require one). */
+function noActor(activity: Record<string, unknown>): NewActivity {
+  return activity as unknown as NewActivity
+}
 
 /** What one read may grow the server's memory by, over its resident size before the read. */
 const MEMORY_GROWTH = 64 * 1024 * 1024
@@ -49,9 +76,9 @@ for (const backend of backends)
   describe(`read budgets against a flood of references and reactions (${backend.name})`, () => {
     let child: ChildProcess
     let api: string
-    let server: Api
+    let server: StreamClient
     const tokens: Record<string, string> = {}
-    const as: Record<string, Api> = {}
+    const as: Record<string, StreamClient> = {}
 
     before(async () => {
       ;({ child, api } = await serveEddy(KEY, SECRET, ['--store', backend.store()]))
@@ -66,19 +93,17 @@ for (const backend of backends)
     })
 
     /** GET `path` as `user`, counting the body's bytes as they arrive (never more than READ_CAP). */
-    async function readRaw(
-      user: string,
-      path: string,
-    ): Promise<{ status: number; bytes: number; body?: Api }> {
+    async function readRaw(user: string, path: string): Promise<RawRead> {
       const res = await fetch(`${api}v1.0/${path}${path.includes('?') ? '&' : '?'}api_key=${KEY}`, {
         headers: { authorization: tokens[user], 'stream-auth-type': 'jwt' },
       })
       const chunks: Buffer[] = []
       let bytes = 0
-      for await (const chunk of res.body!) {
+      const body = must(res.body, 'a response body')
+      for await (const chunk of body) {
         bytes += chunk.length
         if (bytes > READ_CAP) {
-          await res.body!.cancel().catch(() => {})
+          await body.cancel().catch(() => {})
           return { status: res.status, bytes }
         }
         chunks.push(Buffer.from(chunk))
@@ -90,7 +115,7 @@ for (const backend of backends)
     async function whileHealthy<T>(read: Promise<T>): Promise<T> {
       const health = await fetch(`${api.replace(/\/api\/$/, '')}/health`)
       assert.equal(health.status, 200)
-      assert.equal(((await health.json()) as Api).status, 'ok')
+      assert.equal(((await health.json()) as { status: string }).status, 'ok')
       return read
     }
 
@@ -103,23 +128,31 @@ for (const backend of backends)
         for (let i = 0; i < 10; i++) await mallory.collections.add('c', `e${i}`, { name: `entry ${i}` })
         const objects: Record<string, string> = {}
         for (let i = 0; i < 440; i++) objects[`r${i}`] = `SO:c:e${i % 10}`
-        hub = await mallory.feed('user', 'mallory').addActivity({ verb: 'hub', object: 'o:hub', ...objects })
+        hub = await mallory
+          .feed('user', 'mallory')
+          .addActivity(noActor({ verb: 'hub', object: 'o:hub', ...objects }))
         const embeds: Record<string, string> = {}
         for (let i = 0; i < 185; i++) embeds[`s${i}`] = `SA:${hub.id}`
-        const batch = Array.from({ length: 25 }, (_, n) => ({ verb: 'spam', object: `o:${n}`, ...embeds }))
-        spam = (await mallory.feed('user', 'mallory').addActivities(batch)).activities[0]
+        const batch = Array.from({ length: 25 }, (_, n) =>
+          noActor({ verb: 'spam', object: `o:${n}`, ...embeds }),
+        )
+        // The wire answers `{ activities: [...] }`; getstream's typings say a bare array.
+        const added = (await mallory.feed('user', 'mallory').addActivities(batch)) as unknown as {
+          activities: { id: string }[]
+        }
+        spam = added.activities[0]
       })
 
       for (const limit of [25, 100]) {
         it(`answers enrich/feed with limit=${limit} within the budget, truncating in page order`, async (t) => {
-          let read!: { status: number; bytes: number; body?: Api }
-          const growth = await memoryGrowth(child.pid!, async () => {
+          let read!: RawRead
+          const growth = await memoryGrowth(must(child.pid, 'the server pid'), async () => {
             read = await whileHealthy(readRaw('alice', `enrich/feed/user/mallory/?limit=${limit}`))
           })
           assert.equal(read.status, 200)
           assert.ok(read.bytes <= responseBound(26), `${read.bytes} bytes`)
           assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
-          const results = read.body.results as Api[]
+          const results = must(read.body, 'the parsed body').results
           assert.equal(results.length, Math.min(limit, 26))
           // The newest activity is served first: its first reference is resolved, one level deep.
           const first = results[0]
@@ -129,15 +162,15 @@ for (const backend of backends)
           // Past the budget, references stay the plain strings they were stored as.
           const plain = results.flatMap((a) => Object.values(a)).filter((v) => v === `SA:${hub.id}`)
           assert.ok(plain.length > 0, 'some references are left plain past the budget')
-          if (limit === 100) assert.equal(results.at(-1).id, hub.id)
+          if (limit === 100) assert.equal(must(results.at(-1), 'the last activity').id, hub.id)
           t.diagnostic(`${read.bytes} bytes, server memory +${Math.round(growth / 2 ** 20)} MB`)
         })
       }
 
       it('counts every copy when enrich/activities names one activity 100 times', async () => {
         const ids = Array.from({ length: 100 }, () => spam.id).join(',')
-        let read!: { status: number; bytes: number; body?: Api }
-        const growth = await memoryGrowth(child.pid!, async () => {
+        let read!: RawRead
+        const growth = await memoryGrowth(must(child.pid, 'the server pid'), async () => {
           read = await whileHealthy(
             readRaw('alice', `enrich/activities/?ids=${ids}&withRecentReactions=true`),
           )
@@ -145,7 +178,7 @@ for (const backend of backends)
         assert.equal(read.status, 200)
         assert.ok(read.bytes <= responseBound(100), `${read.bytes} bytes`)
         assert.ok(growth <= MEMORY_GROWTH, `server memory grew ${Math.round(growth / 2 ** 20)} MB`)
-        assert.equal(read.body.results[0].s0.id, hub.id)
+        assert.equal(must(read.body, 'the parsed body').results[0].s0.id, hub.id)
       })
 
       it('keeps the official client working on the same feed', async () => {
@@ -159,7 +192,7 @@ for (const backend of backends)
       let post: { id: string }
 
       before(async () => {
-        post = await as.alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'o:post' })
+        post = await as.alice.feed('user', 'alice').addActivity(noActor({ verb: 'post', object: 'o:post' }))
         await as.bob.feed('timeline', 'bob').follow('user', 'alice')
         const data = { text: 'x'.repeat(9 * 1024) }
         const kinds = Array.from({ length: 2000 }, (_, i) => `k${String(i).padStart(4, '0')}`)
@@ -174,8 +207,8 @@ for (const backend of backends)
       })
 
       it('shows at most the budgeted kinds and bytes per activity to each follower', async (t) => {
-        let read!: Api
-        const growth = await memoryGrowth(child.pid!, async () => {
+        let read!: { results: unknown[] }
+        const growth = await memoryGrowth(must(child.pid, 'the server pid'), async () => {
           read = await whileHealthy(
             as.bob.feed('timeline', 'bob').get({
               withRecentReactions: true,
@@ -189,7 +222,7 @@ for (const backend of backends)
         t.diagnostic(
           `${JSON.stringify(read).length} bytes, server memory +${Math.round(growth / 2 ** 20)} MB`,
         )
-        const [activity] = read.results
+        const [activity] = read.results as Reacted[]
         assert.equal(activity.id, post.id)
         const fields = JSON.stringify({
           own: activity.own_reactions,
@@ -206,13 +239,16 @@ for (const backend of backends)
         assert.ok(Object.keys(activity.latest_reactions).length <= REACTION_KINDS_PER_ACTIVITY)
         assert.equal(activity.latest_reactions.like.length, 2)
         assert.deepEqual(
-          activity.own_reactions.like.map((r: Api) => r.user_id),
+          activity.own_reactions.like.map((r) => r.user_id),
           ['bob'],
         )
         // Kinds whose reactions did not fit are still counted, and can be paged from the filter API.
         const shown = Object.keys(activity.latest_reactions)
         assert.ok(shown.length < counted.length, 'the 9 KB reactions cannot all fit in the budget')
-        const hidden = counted.find((k) => !shown.includes(k))!
+        const hidden = must(
+          counted.find((k) => !shown.includes(k)),
+          'a counted kind not shown',
+        )
         const page = await as.bob.reactions.filter({ activity_id: post.id, kind: hidden, limit: 1 })
         assert.equal(page.results.length, 1)
       })
