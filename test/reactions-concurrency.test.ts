@@ -13,14 +13,25 @@ import { after, describe, it } from 'node:test'
 import { connect, type EddyClient } from 'eddy'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
-import stream from 'getstream'
+import stream, {
+  type FlatActivityEnriched,
+  type NewActivity,
+  type ReactionFilterAPIResponse,
+  type ReactionFilterConditions,
+  type StreamClient,
+} from 'getstream'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 
 const KEY = 'race-key'
 const SECRET = 'race-secret'
 
-// The client's generic response types get in the way of asserting raw wire shapes.
-type Api = any
+/** The official client, as these tests drive it. */
+type Api = StreamClient
+
+/** A failed request, as the official client rejects with it (the HTTP response it got). */
+interface Failure {
+  response?: { status?: number }
+}
 
 const pgSkip = await postgresUnavailable()
 const scratch = new ScratchSchemas('reactions')
@@ -40,7 +51,7 @@ const backends: { name: string; servers: number; spec: () => string; skip?: stri
 async function outcomes(promises: Promise<unknown>[]): Promise<{ ok: number; failed: number[] }> {
   const results = await Promise.allSettled(promises)
   const failed = results.flatMap((r) =>
-    r.status === 'rejected' ? [(r.reason as Api).response?.status ?? -1] : [],
+    r.status === 'rejected' ? [(r.reason as Failure).response?.status ?? -1] : [],
   )
   return { ok: results.length - failed.length, failed }
 }
@@ -68,7 +79,9 @@ for (const backend of backends) {
         const api: Api = stream.connect(KEY, SECRET, 'app', server(0))
         const user = (id: string, i: number): Api =>
           stream.connect(KEY, api.createUserToken(id), 'app', server(i))
-        const post = await user('author', 0).feed('user', 'author').addActivity({ verb: 'post', object: 'o' })
+        const post = await user('author', 0)
+          .feed('user', 'author')
+          .addActivity({ verb: 'post', object: 'o' } as NewActivity)
 
         // Alice adds 40 likes and takes back 25 of them; Bob adds 30 and takes back 10; all at once.
         const run = (who: string, adds: number, unlikes: number) =>
@@ -84,7 +97,7 @@ for (const backend of backends) {
           Array.from({ length: 10 }, (_, i) => user('alice', i).reactions.add('clap', post.id, { i })),
         )
         const twice = await outcomes(
-          doomed.flatMap((r: Api, i) => [
+          doomed.flatMap((r, i) => [
             user('alice', i).reactions.delete(r.id),
             user('alice', i + 1).reactions.delete(r.id),
           ]),
@@ -92,9 +105,9 @@ for (const backend of backends) {
         assert.equal(twice.ok, 10)
         assert.deepEqual(twice.failed, Array(10).fill(404))
 
-        const left: Api[] = []
-        let page: Api = { next: 'start' }
-        const conditions: Api = { activity_id: post.id, kind: 'like', limit: 25 }
+        const left: { id: string; user_id?: string }[] = []
+        let page: Pick<ReactionFilterAPIResponse, 'next' | 'results'> = { next: 'start', results: [] }
+        const conditions: ReactionFilterConditions = { activity_id: post.id, kind: 'like', limit: 25 }
         while (page.next) {
           page = await api.reactions.filter(conditions)
           left.push(...page.results)
@@ -104,7 +117,11 @@ for (const backend of backends) {
         assert.equal(left.filter((r) => r.user_id === 'alice').length, 15)
         for (let i = 0; i < apps.length; i++) {
           const read = await user('author', i).feed('user', 'author').get({ withReactionCounts: true })
-          assert.deepEqual(read.results[0].reaction_counts, { clap: 0, like: 35 }, `server ${i}`)
+          assert.deepEqual(
+            (read.results[0] as FlatActivityEnriched).reaction_counts,
+            { clap: 0, like: 35 },
+            `server ${i}`,
+          )
         }
         const created = await api.auditLogs.filter({ user_id: 'bob', limit: 100 })
         assert.equal(created.audit_logs.length, 40, 'one audit entry per committed change')
