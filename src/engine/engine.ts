@@ -4,6 +4,7 @@
  * methods; the plumbing they share (the guarded store, the write path, fan-out) stays behind
  * the internal {@link EngineContext} (context.ts), which this class never hands out.
  */
+
 import type { DeadFanoutJob, FollowRow, PageQuery, PendingStorage, StorageAdapter } from '../store/store.js'
 import type { Activity } from './activity.js'
 import { type FlatPageJson, flatPageJson } from './activity-json.js'
@@ -24,6 +25,7 @@ import type { FeedEvents } from './events.js'
 import { workQueue } from './fanout-queue.js'
 import { type DefinedGroup, FeedGroupDefs } from './feed-group-defs.js'
 import type { FeedGroup, FeedGroupOptions, FeedRef } from './feed-groups.js'
+import { type FollowSuggestion, followSuggestions } from './follow-suggestions.js'
 import {
   DEFAULT_COPY_LIMIT,
   type FollowListOptions,
@@ -427,6 +429,20 @@ export class Engine {
     options?: FollowListOptions,
   ): Promise<FollowRow[]> {
     return listFollows(this.#ctx.store, feed, direction, followQuery(this.#ctx.groups, options))
+  }
+
+  /** Feeds of group `slug` to suggest `userId` follows (friends of friends, bounded; follow-suggestions.ts). */
+  followSuggestions(userId: string, slug: string): Promise<FollowSuggestion[]> {
+    const store = this.#ctx.store
+    return followSuggestions(
+      {
+        groups: this.#ctx.groups,
+        follows: (feed, direction, { limit }) =>
+          listFollows(store, feed, direction, { limit, offset: 0, filter: [] }),
+      },
+      userId,
+      slug,
+    )
   }
 
   /** Follower and following counts of `feed`, optionally only of some (configured) slugs. */

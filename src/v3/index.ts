@@ -10,6 +10,7 @@ import { bookmarkRoutes } from './bookmarks.js'
 import { commentRoutes } from './comments.js'
 import { feedGroupRoutes } from './feed-groups.js'
 import { feedRoutes } from './feed-routes.js'
+import { followSuggestionRoutes } from './follow-suggestions.js'
 import { followRoutes } from './follows.js'
 import { guestRoutes } from './guests.js'
 import { type Edge, v3Errors, v3route } from './http.js'
@@ -48,6 +49,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       pollRoutes(edge, hub)
       activityQueryRoutes(edge)
       followRoutes(edge, hub)
+      followSuggestionRoutes(edge)
       reactionRoutes(edge, hub)
       commentRoutes(edge, hub)
       bookmarkRoutes(edge, hub)
