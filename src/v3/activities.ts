@@ -11,7 +11,14 @@ import { idToSk, requireSk, skToId } from '../engine/ids.js'
 import { canPost, canView } from '../engine/v3-access.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
-import { activityResponse, actorId, engineInput } from './activity-model.js'
+import {
+  activityResponse,
+  actorId,
+  CUSTOM_ESCAPE,
+  engineInput,
+  escapedCustom,
+  escapedFields,
+} from './activity-model.js'
 import { announceMove, moveActivity } from './activity-upsert.js'
 import { accessVisibility, feedOf, loadFeeds, standing } from './feeds.js'
 import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
@@ -204,20 +211,34 @@ async function updateActivity(
     if (k === 'custom') {
       if (v === null || typeof v !== 'object' || Array.isArray(v))
         throw inputError('custom must be an object', v, 'set.custom')
-      Object.assign(
-        engineSet,
-        engineInput({ type: 'x', feeds: [], custom: v as Record<string, unknown> }, 'x', []),
-      )
-      for (const key of ['actor', 'verb', 'object', 'feeds']) delete engineSet[key]
+      const fields = engineInput({ type: 'x', feeds: [], custom: v as Record<string, unknown> }, 'x', [])
+      for (const key of ['actor', 'verb', 'object', 'feeds']) delete fields[key]
+      // Escaped custom fields join those the activity keeps, not replace them.
+      if (fields[CUSTOM_ESCAPE] !== undefined)
+        fields[CUSTOM_ESCAPE] = { ...escapedFields(activity), ...escapedFields(fields) }
+      Object.assign(engineSet, fields)
     } else if (SETTABLE.has(k)) engineSet[k] = v
     else throw inputError(`set may change ${[...SETTABLE].join(', ')} or custom; not ${k}`, k, `set.${k}`)
   }
   if (set.text !== undefined) engineSet.edited_at = engineSet.updated_at
-  const engineUnset = unset.map((k) => {
+  const engineUnset: string[] = []
+  for (const k of unset) {
     if (typeof k !== 'string' || (!SETTABLE.has(k) && k.startsWith('custom.') === false))
       throw inputError('unset lists V3 fields or custom.<name>', k, 'unset')
-    return k.startsWith('custom.') ? k.slice(7) : k
-  })
+    const name = k.startsWith('custom.') ? k.slice(7) : k
+    if (!k.startsWith('custom.') || !escapedCustom(name)) {
+      engineUnset.push(name)
+      continue
+    }
+    // An escaped custom field leaves the activity's CUSTOM_ESCAPE object.
+    const kept = escapedFields(
+      (engineSet[CUSTOM_ESCAPE] as Record<string, unknown> | undefined) === undefined
+        ? activity
+        : { [CUSTOM_ESCAPE]: engineSet[CUSTOM_ESCAPE] },
+    )
+    delete kept[name]
+    engineSet[CUSTOM_ESCAPE] = kept
+  }
   const [updated] = await ctx.engine.partialUpdate([{ id: activity.id, set: engineSet, unset: engineUnset }])
   return updated
 }

@@ -5,7 +5,9 @@
  * attachments, visibility, ...) are top-level fields of the same name, V3 `custom` fields are the
  * other top-level fields, and `feeds` lists the feeds it was added to (the first is where it was
  * added, the others are its V1 `to` targets). An activity added with its own `id` keeps it as
- * `foreign_id` and in `v3_id`; otherwise its V3 id is the engine's.
+ * `foreign_id` and in `v3_id`; otherwise its V3 id is the engine's. A custom field whose name the
+ * mapping or V1 itself uses (`duration`, `text`, `id`, ...) is kept under `v3_custom` instead, so
+ * V3 custom data never collides with an activity's own fields.
  */
 import type { Activity } from '../engine/activity.js'
 import { checkBounds, DOCUMENT_BOUNDS } from '../engine/bounds.js'
@@ -42,6 +44,8 @@ const MAPPING_KEYS = new Set([
   'origin',
   'feeds',
   'v3_id',
+  // V3 custom fields named like a mapped field (CUSTOM_ESCAPE).
+  'v3_custom',
   'updated_at',
   'edited_at',
   'group',
@@ -55,6 +59,22 @@ const MAPPING_KEYS = new Set([
   'latest_reactions_extra',
 ])
 const ALL_KNOWN = new Set<string>([...MAPPING_KEYS, ...V3_FIELDS])
+/** Where custom fields named like a mapped field are kept in the engine's activity. */
+export const CUSTOM_ESCAPE = 'v3_custom'
+
+/** Whether a V3 custom field is kept under CUSTOM_ESCAPE (its name is a mapped field's). */
+export function escapedCustom(name: string): boolean {
+  return ALL_KNOWN.has(name)
+}
+
+/** The V3 custom fields escaped under CUSTOM_ESCAPE in an engine activity (an own-keys copy). */
+export function escapedFields(activity: Record<string, unknown>): Record<string, unknown> {
+  const kept = activity[CUSTOM_ESCAPE]
+  const out: Record<string, unknown> = {}
+  if (kept !== null && typeof kept === 'object' && !Array.isArray(kept))
+    for (const [k, v] of Object.entries(kept)) out[k] = v
+  return out
+}
 const ID = /^[\w-]{1,255}$/
 
 /** The V3 id of an engine activity. */
@@ -92,15 +112,12 @@ export function engineInput(
     if (input.custom === null || typeof input.custom !== 'object' || Array.isArray(input.custom))
       throw inputError('custom must be an object', input.custom, 'custom')
     checkBounds(input.custom, 'custom', 'custom', DOCUMENT_BOUNDS)
+    const escaped: Record<string, unknown> = {}
     for (const [k, v] of Object.entries(input.custom)) {
-      if (ALL_KNOWN.has(k))
-        throw inputError(
-          `custom field ${k} is reserved: Eddy keeps V3 custom fields beside the activity's own fields (docs/v3.md)`,
-          k,
-          `custom.${k}`,
-        )
-      out[k] = v
+      if (escapedCustom(k)) escaped[k] = v
+      else out[k] = v
     }
+    if (Object.keys(escaped).length > 0) out[CUSTOM_ESCAPE] = escaped
   }
   out.feeds = feeds
   if (feeds.length > 1) out.to = feeds.slice(1)
@@ -115,6 +132,7 @@ export function activityResponse(
 ): ActivityResponse {
   const custom: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(activity)) if (!ALL_KNOWN.has(k)) custom[k] = v
+  Object.assign(custom, escapedFields(activity))
   const feeds = Array.isArray(activity.feeds)
     ? (activity.feeds as string[])
     : [activity.origin ?? currentFeed, ...(activity.to ?? [])].filter(

@@ -168,6 +168,32 @@ for (const store of await v3Stores('v3flows')) {
       assert.equal(results[0].text, 'from v3')
     })
 
+    it('keeps custom fields named like an activity’s own (duration, text, id) apart from them', async () => {
+      const kim = await s.connect('kim')
+      const feed = kim.feed('user', 'kim')
+      await feed.getOrCreate()
+      const custom = { duration: 1800, text: 'custom text', id: 'c1', distance: 5.2 }
+      const { activity } = await kim.addActivity({ feeds: [feed.feed], type: 'workout', text: 'run', custom })
+      assert.equal(activity.text, 'run')
+      assert.deepEqual(activity.custom, custom)
+      const { activities } = await feed.getOrCreate()
+      assert.deepEqual(activities[0].custom, custom)
+      // A partial update adds to the escaped fields and unsets one without touching the others.
+      const changed = await kim.updateActivityPartial({
+        id: activity.id,
+        set: { custom: { id: 'c2' } },
+        unset: ['custom.duration'],
+      })
+      assert.deepEqual(changed.activity.custom, { text: 'custom text', id: 'c2', distance: 5.2 })
+      assert.equal(changed.activity.id, activity.id)
+      assert.equal(changed.activity.text, 'run')
+      // V1 sees the escaped fields under v3_custom, its own fields untouched.
+      const v1 = (await s.eddy.feed('user', 'kim').get({ limit: 1 })).results[0] as Record<string, unknown>
+      assert.equal(v1.text, 'run')
+      assert.deepEqual(v1.v3_custom, { text: 'custom text', id: 'c2' })
+      assert.equal(v1.distance, 5.2)
+    })
+
     it('answers unsupported parts with a clear V3 error', async () => {
       const response = await fetch(`${s.base}/api/v2/polls/query?api_key=v3-key`, {
         method: 'POST',
