@@ -9,10 +9,11 @@
 import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
-import stream from 'getstream'
+import stream, { type NewActivity, type RealTimeMessage, type StreamClient } from 'getstream'
 import { startEddy, stopEddy } from './fixtures/eddy-process.js'
 import { PG_URL, postgresUnavailable, ScratchSchemas } from './fixtures/postgres-store.js'
 import { REDIS_URL, redisUnavailable, ScratchPrefixes } from './fixtures/redis.js'
+import { must } from './helpers.js'
 
 const KEY = 'rt-key'
 const SECRET = 'rt-secret'
@@ -20,8 +21,8 @@ const APP = '777'
 
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable())
 
-// The client's generic types get in the way of reading raw wire shapes.
-type Api = any
+/** The official client, as these tests drive it. */
+type Api = StreamClient
 
 /** Polls `check` until it holds or `ms` passed (then false): a retry cadence, never an assertion. */
 async function within(ms: number, check: () => boolean): Promise<boolean> {
@@ -84,10 +85,10 @@ describe('realtime across two servers and a worker on PostgreSQL and Redis', { s
     const watcher = connect(b, SECRET)
     await bob.feed('timeline', 'bob').follow('user', 'alice')
 
-    const timeline: Api[] = []
-    const authored: Api[] = []
-    await bob.feed('timeline', 'bob').subscribe((m: Api) => timeline.push(m))
-    await watcher.feed('user', 'alice').subscribe((m: Api) => authored.push(m))
+    const timeline: RealTimeMessage[] = []
+    const authored: RealTimeMessage[] = []
+    await bob.feed('timeline', 'bob').subscribe((m) => timeline.push(m))
+    await watcher.feed('user', 'alice').subscribe((m) => authored.push(m))
 
     // The subscription is announced to the worker and server A through Redis as it is made; an
     // add that raced ahead of the announcement is simply not heard, so add until one is.
@@ -95,7 +96,7 @@ describe('realtime across two servers and a worker on PostgreSQL and Redis', { s
     for (let attempt = 0; attempt < 20 && timeline.length === 0; attempt++) {
       const activity = await alice
         .feed('user', 'alice')
-        .addActivity({ verb: 'post', object: `o:${attempt}`, foreign_id: `p:${attempt}` })
+        .addActivity({ verb: 'post', object: `o:${attempt}`, foreign_id: `p:${attempt}` } as NewActivity)
       added.push(activity.id)
       await within(3000, () => timeline.length > 0)
     }
@@ -104,17 +105,22 @@ describe('realtime across two servers and a worker on PostgreSQL and Redis', { s
     assert.equal(delivered.feed, 'timeline:bob')
     assert.equal(delivered.app_id, APP)
     assert.equal(delivered.new.length, 1)
-    assert.ok(added.includes(delivered.new[0].id))
+    assert.ok(added.includes(delivered.new[0].id as string))
     assert.equal(delivered.new[0].origin, 'user:alice', 'a fan-out copy, delivered by the worker')
 
     // One more add: it arrives on both subscriptions, and nothing arrives twice.
-    const last = await alice.feed('user', 'alice').addActivity({ verb: 'post', object: 'o:last' })
-    const ids = (messages: Api[]) => messages.flatMap((m) => m.new.map((x: Api) => x.id))
+    const last = await alice
+      .feed('user', 'alice')
+      .addActivity({ verb: 'post', object: 'o:last' } as NewActivity)
+    const ids = (messages: RealTimeMessage[]) => messages.flatMap((m) => m.new.map((x) => x.id))
     assert.ok(await within(60_000, () => ids(timeline).includes(last.id)), 'the timeline hears the last add')
     assert.ok(await within(60_000, () => ids(authored).includes(last.id)), "the author's feed hears it too")
     for (const messages of [timeline, authored])
       assert.equal(new Set(ids(messages)).size, ids(messages).length, 'each activity once')
-    const fromA = authored.find((m) => m.new[0]?.id === last.id)
+    const fromA = must(
+      authored.find((m) => m.new[0]?.id === last.id),
+      "the author's feed message",
+    )
     assert.equal(fromA.feed, 'user:alice')
     assert.equal(fromA.app_id, APP)
 
