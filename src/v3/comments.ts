@@ -24,6 +24,38 @@ const MAX_TEXT = 10_000
 /** Default and largest page of top-level comments (V3's root limit). */
 const DEFAULT_LIMIT = 25
 const MAX_LIMIT = 100
+
+/** Query parameters of a threaded comment read (GetComments, GetCommentReplies). */
+interface ThreadQuery {
+  sort?: unknown
+  limit?: unknown
+  next?: string
+  depth?: unknown
+  replies_limit?: unknown
+}
+
+/** One page of an activity's comments or a comment's replies, threaded as the reader sees them. */
+async function threadPage(
+  ctx: ServerContext,
+  node: CommentNode,
+  activity: Activity,
+  caller: Caller,
+  query: ThreadQuery,
+) {
+  const sort = sortOf(query.sort)
+  const reader = readerOf(caller)
+  const page = await commentPage(ctx, node, reader, {
+    sort,
+    limit: limitOf(query.limit, DEFAULT_LIMIT, MAX_LIMIT),
+    next: query.next,
+  })
+  const comments = await threaded(ctx, page.comments, v3Id(activity), reader, {
+    sort,
+    depth: depthOf(query.depth),
+    repliesLimit: limitOf(query.replies_limit, DEFAULT_REPLIES, MAX_REPLIES, 'replies_limit'),
+  })
+  return { comments, sort, ...(page.next ? { next: page.next } : {}) }
+}
 /** Default and largest replies per comment. */
 const DEFAULT_REPLIES = 3
 const MAX_REPLIES = 20
@@ -149,20 +181,7 @@ export function commentRoutes(edge: Edge, hub: Hub): void {
     await requireReadable(ctx, caller, activity)
     if (query.object_type !== undefined && query.object_type !== 'activity')
       throw inputError('object_type must be activity', query.object_type, 'object_type')
-    const sort = sortOf(query.sort)
-    const limit = limitOf(query.limit, DEFAULT_LIMIT, MAX_LIMIT)
-    const reader = readerOf(caller)
-    const page = await commentPage(ctx, { activity_id: activity.id }, reader, {
-      sort,
-      limit,
-      next: query.next,
-    })
-    const comments = await threaded(ctx, page.comments, v3Id(activity), reader, {
-      sort,
-      depth: depthOf(query.depth),
-      repliesLimit: limitOf(query.replies_limit, DEFAULT_REPLIES, MAX_REPLIES, 'replies_limit'),
-    })
-    return { comments, sort, ...(page.next ? { next: page.next } : {}) }
+    return threadPage(ctx, { activity_id: activity.id }, activity, caller, query)
   })
 
   v3route(edge, 'GET', '/feeds/comments/:id', async ({ caller, params }) => {
@@ -172,20 +191,7 @@ export function commentRoutes(edge: Edge, hub: Hub): void {
 
   v3route(edge, 'GET', '/feeds/comments/:id/replies', async ({ caller, params, query }) => {
     const { reaction, activity } = await loadComment(ctx, caller, params.id)
-    const sort = sortOf(query.sort)
-    const limit = limitOf(query.limit, DEFAULT_LIMIT, MAX_LIMIT)
-    const reader = readerOf(caller)
-    const page = await commentPage(ctx, { reaction_id: reaction.id }, reader, {
-      sort,
-      limit,
-      next: query.next,
-    })
-    const comments = await threaded(ctx, page.comments, v3Id(activity), reader, {
-      sort,
-      depth: depthOf(query.depth),
-      repliesLimit: limitOf(query.replies_limit, DEFAULT_REPLIES, MAX_REPLIES, 'replies_limit'),
-    })
-    return { comments, sort, ...(page.next ? { next: page.next } : {}) }
+    return threadPage(ctx, { reaction_id: reaction.id }, activity, caller, query)
   })
 
   v3route(edge, 'POST', '/feeds/comments/query', async ({ caller, body }) => {
