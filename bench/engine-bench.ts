@@ -251,9 +251,14 @@ async function reads(total: number): Promise<BenchRow[]> {
       await note.addActivities(activities)
     }
     const big = client.feed('user', 'big')
-    const deepId = (
-      (await big.get({ limit: 1, offset: 100_000 > total / 2 ? 1000 : 100_000 })).results[0] as { id: string }
-    ).id
+    // A cursor 100,000 activities deep (1,000 on small runs). Reads refuse offsets past 1,000, so
+    // walk there by id_lt, as a client paging that deep would.
+    const depth = 100_000 > total / 2 ? 1000 : 100_000
+    let deepId = ''
+    for (let seen = 0; seen < depth; seen += 100) {
+      const page = (await big.get({ limit: 100, ...(deepId ? { id_lt: deepId } : {}) })).results
+      deepId = (page[page.length - 1] as { id: string }).id
+    }
     // Each Eddy read takes turns with the limit: the store's page statement on a bare connection
     // plus JSON.parse of the 25 bodies (a client needs objects).
     const bare = new BareSqlite(path)
