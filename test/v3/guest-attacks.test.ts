@@ -1,97 +1,99 @@
 /**
- * Guests and anonymous callers on Feeds V3, written as the attacker: a guest token forged with
- * another secret on the WebSocket, an anonymous caller steering a user's connection, anonymous
- * writes, and CreateGuest bodies that are not what they claim. Each fails cleanly with V3's error
- * and changes nothing.
+ * Guests and anonymous callers on Feeds V3, written as the attacker, on every store: a guest
+ * token forged with another secret on the WebSocket, an anonymous caller steering a user's
+ * connection, anonymous writes, and CreateGuest bodies that are not what they claim. Each fails
+ * cleanly with V3's error and changes nothing.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { SignJWT } from 'jose'
-import { WebSocket } from 'ws'
-import { STORES } from '../helpers.js'
-import { KEY, SECRET, startV3, type V3Server } from './harness.js'
+import {
+  closed,
+  connectionIdOf,
+  nextMessage,
+  openSocket,
+  quiet,
+  raw,
+  sign,
+  type V3Error,
+} from './attacker.js'
+import { startV3, type V3Server, v3Stores } from './harness.js'
 
-interface V3Error {
-  code: number
-  StatusCode: number
-  message: string
+for (const store of await v3Stores('v3guestattacks')) {
+  describe(`Feeds V3 guests and anonymous callers under attack (${store.name})`, { skip: store.skip }, () => {
+    let s: V3Server
+    const anonymous = (method: string, path: string, body?: unknown) => raw(s, method, path, undefined, body)
+    before(async () => {
+      s = await startV3(store)
+    })
+    after(() => s.close())
+
+    it('refuses a guest token forged with another secret on the WebSocket', async () => {
+      const guest = await anonymous('POST', '/guest', { user: { id: 'g1' } })
+      assert.equal(guest.status, 201)
+      const ws = await openSocket(s)
+      ws.send(
+        JSON.stringify({
+          token: await sign({ user_id: 'g1' }, 'guessed-secret'),
+          user_details: { id: 'g1' },
+        }),
+      )
+      const first = await nextMessage<{ type: string; error: V3Error }>(ws)
+      assert.equal(first.type, 'connection.error')
+      assert.equal(first.error.code, 3)
+      await closed(ws)
+    })
+
+    it('does not let an anonymous caller steer a user’s connection', async () => {
+      const hal = await s.connect('hal')
+      await s.server.feeds.feed('user', 'pub').getOrCreate({ user_id: 'pub', data: { visibility: 'public' } })
+      const r = await anonymous(
+        'POST',
+        `/feeds/feed_groups/user/feeds/pub?connection_id=${connectionIdOf(hal)}`,
+        {
+          watch: true,
+        },
+      )
+      assert.equal(r.status, 200)
+      let leaked = false
+      hal.on('feeds.activity.added', () => {
+        leaked = true
+      })
+      await s.server.feeds.addActivity({ user_id: 'pub', feeds: ['user:pub'], type: 'post', text: 'unasked' })
+      await quiet()
+      assert.equal(leaked, false)
+    })
+
+    it('lets anonymous callers write nothing: no feeds, activities, users or roles', async () => {
+      assert.equal((await anonymous('POST', '/feeds/feed_groups/user/feeds/anon-feed', {})).status, 403)
+      const add = await anonymous('POST', '/feeds/activities', {
+        feeds: ['user:pub'],
+        type: 'post',
+        text: 'x',
+      })
+      assert.equal(add.status, 403)
+      assert.equal(add.body.code, 17)
+      const users = await anonymous('POST', '/users', { users: { pub: { id: 'pub', name: 'Owned' } } })
+      assert.equal(users.status, 403)
+      const partial = await anonymous('PATCH', '/users', { users: [{ id: 'pub', set: { role: 'admin' } }] })
+      assert.equal(partial.status, 403)
+    })
+
+    it('refuses CreateGuest bodies that are not a user, and never returns another user’s token', async () => {
+      for (const body of [
+        {},
+        { user: 'g2' },
+        { user: { id: '../x' } },
+        { user: { id: 'g2', custom: 'x' } },
+      ]) {
+        const r = await anonymous('POST', '/guest', body)
+        assert.equal(r.status, 400, JSON.stringify(body))
+        assert.equal(r.body.code, 4)
+      }
+      const first = await anonymous('POST', '/guest', { user: { id: 'hal' } })
+      assert.notEqual((first.body.user as { id: string }).id, 'hal')
+      const token = String(first.body.access_token)
+      const [, payload] = token.split('.')
+      assert.notEqual(JSON.parse(Buffer.from(String(payload), 'base64url').toString()).user_id, 'hal')
+    })
+  })
 }
-
-const sign = (payload: Record<string, unknown>, secret = SECRET) =>
-  new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))
-
-describe('Feeds V3 guests and anonymous callers under attack', () => {
-  let s: V3Server
-  const anonymous = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${s.base}/api/v2${path}${path.includes('?') ? '&' : '?'}api_key=${KEY}`, {
-      method,
-      headers: { 'stream-auth-type': 'anonymous', 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: response.status, body: (await response.json()) as V3Error & Record<string, unknown> }
-  }
-  before(async () => {
-    s = await startV3(STORES[0])
-  })
-  after(() => s.close())
-
-  it('refuses a guest token forged with another secret on the WebSocket', async () => {
-    const guest = await anonymous('POST', '/guest', { user: { id: 'g1' } })
-    assert.equal(guest.status, 201)
-    const ws = new WebSocket(
-      `${s.base.replace('http', 'ws')}/api/v2/connect?api_key=${KEY}&stream-auth-type=jwt`,
-    )
-    await new Promise((resolve) => ws.once('open', resolve))
-    ws.send(
-      JSON.stringify({ token: await sign({ user_id: 'g1' }, 'guessed-secret'), user_details: { id: 'g1' } }),
-    )
-    const first = await new Promise<{ type: string; error: V3Error }>((resolve) =>
-      ws.once('message', (m) => resolve(JSON.parse(String(m)))),
-    )
-    assert.equal(first.type, 'connection.error')
-    assert.equal(first.error.code, 3)
-    await new Promise((resolve) => ws.once('close', resolve))
-  })
-
-  it('does not let an anonymous caller steer a user’s connection', async () => {
-    const hal = await s.connect('hal')
-    const connectionId = (hal as unknown as { wsConnection: { connectionID: string } }).wsConnection
-      .connectionID
-    await s.server.feeds.feed('user', 'pub').getOrCreate({ user_id: 'pub', data: { visibility: 'public' } })
-    const r = await anonymous('POST', `/feeds/feed_groups/user/feeds/pub?connection_id=${connectionId}`, {
-      watch: true,
-    })
-    assert.equal(r.status, 200)
-    let leaked = false
-    hal.on('feeds.activity.added', () => {
-      leaked = true
-    })
-    await s.server.feeds.addActivity({ user_id: 'pub', feeds: ['user:pub'], type: 'post', text: 'unasked' })
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    assert.equal(leaked, false)
-  })
-
-  it('lets anonymous callers write nothing: no feeds, activities, users or roles', async () => {
-    assert.equal((await anonymous('POST', '/feeds/feed_groups/user/feeds/anon-feed', {})).status, 403)
-    const add = await anonymous('POST', '/feeds/activities', { feeds: ['user:pub'], type: 'post', text: 'x' })
-    assert.equal(add.status, 403)
-    assert.equal(add.body.code, 17)
-    const users = await anonymous('POST', '/users', { users: { pub: { id: 'pub', name: 'Owned' } } })
-    assert.equal(users.status, 403)
-    const partial = await anonymous('PATCH', '/users', { users: [{ id: 'pub', set: { role: 'admin' } }] })
-    assert.equal(partial.status, 403)
-  })
-
-  it('refuses CreateGuest bodies that are not a user, and never returns another user’s token', async () => {
-    for (const body of [{}, { user: 'g2' }, { user: { id: '../x' } }, { user: { id: 'g2', custom: 'x' } }]) {
-      const r = await anonymous('POST', '/guest', body)
-      assert.equal(r.status, 400, JSON.stringify(body))
-      assert.equal(r.body.code, 4)
-    }
-    const first = await anonymous('POST', '/guest', { user: { id: 'hal' } })
-    assert.notEqual((first.body.user as { id: string }).id, 'hal')
-    const token = String(first.body.access_token)
-    const [, payload] = token.split('.')
-    assert.notEqual(JSON.parse(Buffer.from(String(payload), 'base64url').toString()).user_id, 'hal')
-  })
-})
