@@ -51,6 +51,7 @@ import {
   updateActivities,
   updateToTargets,
 } from './updates.js'
+import { UserStanding } from './user-standing.js'
 import { Users } from './users.js'
 import { type FeedsMove, setActivityFeeds } from './v3-activity-feeds.js'
 import { V3Follows } from './v3-follows.js'
@@ -69,6 +70,8 @@ export class Engine {
   readonly reactions: Reactions
   /** Users: create, get (with follow counts), update, delete, and the batch calls. */
   readonly users: Users
+  /** Users' standing: deactivation (tokens refused) and blocks (user-standing.ts). */
+  readonly standing: UserStanding
   /** Collection entries: add, get, update, delete, and the batch upsert, select, deleteMany. */
   readonly collections: Collections
   /** What Feeds V3 keeps beside feeds and activities (feed data, own activity ids; src/v3). */
@@ -101,10 +104,15 @@ export class Engine {
       ctx.store.documents,
     )
     const recordAudit = ctx.recordAudit.bind(ctx)
+    this.standing = new UserStanding({
+      documents: ctx.store.documents,
+      existing: async (ids) => new Set((await this.users.lookup(ids)).map((u) => u.id)),
+    })
     this.users = new Users({
       documents: ctx.store.documents,
       recordAudit,
       followCounts: (id) => this.#userFollowCounts(id),
+      forget: (ids) => this.standing.forget(ids),
     })
     this.collections = new Collections({ documents: ctx.store.documents, recordAudit })
     this.v3 = new V3Records(ctx.store.documents)

@@ -23,6 +23,8 @@ export interface UsersContext {
   recordAudit(entries: AuditEntry[]): Promise<void>
   /** Followers of `user:<id>` and follows of `timeline:<id>`, 0 for a group not configured. */
   followCounts(id: string): Promise<{ followers: number; following: number }>
+  /** Forgets what is kept beside deleted users (their deactivation and blocks). */
+  forget(ids: string[]): Promise<void>
 }
 
 type Change = { id: string; action: string }
@@ -118,6 +120,7 @@ export class Users {
     self(actor, userId)
     if ((await this.#ctx.documents.deleteDocs(USER_KIND, [userId])) === 0)
       throw notFound(`user ${userId} does not exist`)
+    await this.#ctx.forget([userId])
     await this.#audit([{ id: userId, action: 'deleted' }], actor)
   }
 
@@ -179,6 +182,7 @@ export class Users {
     const checked = ids.map((id) => requireId(id, 'ids'))
     const existing = await this.#ctx.documents.getDocs(USER_KIND, checked)
     await this.#ctx.documents.deleteDocs(USER_KIND, checked)
+    await this.#ctx.forget(existing.map((d) => d.id))
     await this.#audit(existing.map((d) => ({ id: d.id, action: 'deleted' })))
     return existing.map((d) => d.id)
   }

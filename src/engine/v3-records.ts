@@ -19,6 +19,8 @@ const USER_ROLE_KIND = 'v3_user'
 const MARKS_KIND = 'v3_marks'
 /** Document kind of a V3 feed group's settings the engine does not keep (visibility, custom...), by id. */
 const GROUP_KIND = 'v3_feed_group'
+/** Document kind of a V3 task (the answer GetTask gives for a batch call's task_id), by task id. */
+const TASK_KIND = 'v3_task'
 
 /** The V3 records use cases. */
 export class V3Records {
@@ -120,5 +122,20 @@ export class V3Records {
   /** Stores a V3 feed group's own settings once (undefined when they exist already). */
   putFeedGroup(id: string, data: Record<string, unknown>): Promise<DocRow | undefined> {
     return this.#documents.putDoc(GROUP_KIND, id, data, 'insert')
+  }
+
+  /**
+   * Records a completed task: Eddy runs V3's batch calls (DeactivateUsers, DeleteUsers...) before
+   * answering (a call that fails answers its error instead), so a task is complete when its id is
+   * handed out.
+   */
+  async putTask(id: string, type: string, result: Record<string, unknown>): Promise<void> {
+    await this.#documents.putDoc(TASK_KIND, id, { type, status: 'completed', result }, 'insert')
+  }
+
+  /** A task recorded by putTask, if any. */
+  async task(id: string): Promise<DocRow | undefined> {
+    const [doc] = await this.#documents.getDocs(TASK_KIND, [id])
+    return doc
   }
 }

@@ -108,6 +108,8 @@ export function route<S extends RouteSchema>(
       )
       // A known token comes back synchronously; only a new one needs awaiting (see Authenticator).
       const principal = authenticated instanceof Promise ? await authenticated : authenticated
+      // A user the app deactivated (V3's DeactivateUser) has its tokens refused on V1 too.
+      if (principal.kind === 'user') await ctx.engine.standing.requireActive(principal.userId)
       if (ctx.limits) await ctx.limits.take(reply, endpoint, principal)
       const params = request.params as Params
       // Text no store can keep is refused in any parameter, named (the body is checked as parsed).

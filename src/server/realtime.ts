@@ -194,6 +194,7 @@ export class Realtime {
     let principal: Principal
     try {
       principal = await this.#options.auth.authenticate(ext.api_key, 'jwt', ext.signature)
+      if (principal.kind === 'user') await this.#options.engine.standing.requireActive(principal.userId)
       checkScope(
         principal,
         { resource: 'feed', action: 'read', feedId: feed.id },

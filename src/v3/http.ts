@@ -50,7 +50,7 @@ export function callerOf(principal: Principal): Caller {
   return { kind: 'server' }
 }
 
-/** Authenticates a V3 request (or a WebSocket's first message) from its api key, auth type and token. */
+/** Authenticates a V3 request (or a WebSocket's first message) from its api key, auth type and token; a deactivated user is refused. */
 export async function authenticate(
   ctx: ServerContext,
   apiKey: unknown,
@@ -62,7 +62,10 @@ export async function authenticate(
     ctx.auth.checkKey(apiKey)
     return { kind: 'anonymous' }
   }
-  return callerOf(await ctx.auth.authenticate(apiKey, authType, token))
+  const caller = callerOf(await ctx.auth.authenticate(apiKey, authType, token))
+  // A deactivated user's tokens are refused until the app reactivates it (user-standing.ts).
+  if (caller.kind === 'user') await ctx.engine.standing.requireActive(caller.userId)
+  return caller
 }
 
 /** The V3 plugin's instance, the server's shared state, and the operations registered so far. */

@@ -23,6 +23,8 @@ export const MAX_WATCHED_FEEDS = 200
 /** What the hub needs from a socket. */
 export interface Sink {
   send(text: string): void
+  /** Closes the socket (the hub's disconnects: a deactivated user). */
+  close(code?: number, reason?: string): void
 }
 
 interface Connection {
@@ -38,6 +40,9 @@ const bus = (fid: string) => `v3~${fid}`
 const control = (connectionId: string) => `v3~~conn:${connectionId}`
 /** Events for one user's own connections only (bookmarks). */
 const personal = (userId: string) => `v3~~user:${userId}`
+
+/** The command on a user's personal bus that closes its connections (never sent to a client: `!` starts no event type). */
+const DISCONNECT = '!disconnect'
 
 /** The user id the hub files anonymous connections under (no user id can take it: `!` is not allowed). */
 export const ANONYMOUS = '!anon'
@@ -69,7 +74,14 @@ export class Hub {
     const stopCommands = events.listen(control(id), (m) => this.#onControl(id, m))
     const stopPersonal = events.listen(personal(userId), (m) => {
       const conn = this.#connections.get(id)
-      if (conn) for (const event of m.v3 ?? []) this.#send(conn, event)
+      if (!conn) return
+      for (const event of m.v3 ?? []) {
+        if (event.type !== DISCONNECT) this.#send(conn, event)
+        else {
+          this.#send(conn, v3Event('connection.error', { connection_id: id, error: event.error }))
+          conn.sink.close(1000, String(event.reason ?? '').slice(0, 120))
+        }
+      }
     })
     const stopControl = () => {
       stopCommands()
@@ -117,6 +129,13 @@ export class Hub {
   publishToUser(userId: string, events: Record<string, unknown>[]): void {
     if (events.length === 0) return
     this.#ctx.engine.events.publish(this.#message(personal(userId), events))
+  }
+
+  /** Closes every connection of `userId`, on every server, after a `connection.error` carrying `error` (V3's error body). */
+  disconnectUser(userId: string, error: { message: string }): void {
+    this.#ctx.engine.events.publish(
+      this.#message(personal(userId), [{ type: DISCONNECT, error, reason: error.message }]),
+    )
   }
 
   #message(feed: string, events: Record<string, unknown>[]): FeedMessage {

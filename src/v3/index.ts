@@ -22,6 +22,7 @@ import { pinRoutes } from './pins.js'
 import { pollRoutes } from './polls.js'
 import { reactionRoutes } from './reactions.js'
 import { attachSocket } from './socket.js'
+import { userStandingRoutes } from './user-standing.js'
 import { userRoutes } from './users.js'
 
 /** Registers the V3 API on `app` and its WebSocket on `app.server` (before Faye attaches). */
@@ -42,6 +43,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       // First: its hook learns groups defined on other servers before any feed route runs.
       feedGroupRoutes(edge)
       userRoutes(edge)
+      userStandingRoutes(edge, hub)
       guestRoutes(edge)
       feedRoutes(edge, hub)
       notificationRoutes(edge, hub)

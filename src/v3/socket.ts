@@ -108,6 +108,9 @@ export function attachSocket(
       if (
         messages.some((m) => m && typeof m === 'object' && (m as { type?: unknown }).type === 'health.check')
       ) {
+        // A user deactivated while connected is closed here too, should the hub's disconnect have missed it.
+        if (userId !== undefined && userId !== ANONYMOUS)
+          void ctx.engine.standing.requireActive(userId).catch(fail)
         ws.send(
           JSON.stringify({
             type: 'health.check',

@@ -4,11 +4,12 @@
  * created_at, updated_at and custom fields, with sort, offset and limit. The engine keeps no user
  * indexes: the users are read in id order, at most {@link SCAN_LIMIT} of them per query, and
  * filtered and sorted here; an app with more users gets answers from its first SCAN_LIMIT users
- * (docs/v3.md says so).
+ * (docs/v3.md says so). Deactivated users are left out unless `include_deactivated_users`.
  */
 import { EddyError, inputError } from '../engine/errors.js'
 import type { ServerContext } from '../server/context.js'
 import type { FullUserResponse } from './gen/spec.js'
+import { rfc3339 } from './time.js'
 import { fullUser } from './users.js'
 
 /** Most users one query reads. */
@@ -33,6 +34,8 @@ interface UserQuery {
   sort: Sort[]
   limit: number
   offset: number
+  /** Whether deactivated users are answered too (Stream leaves them out unless asked). */
+  includeDeactivated: boolean
 }
 
 /** Stream's answer to a payload that is missing or not JSON, in its own words (the clients compare them). */
@@ -51,7 +54,20 @@ export function parseUserQuery(raw: unknown): UserQuery {
     throw invalidJson()
   }
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw invalidJson()
-  const p = payload as { filter_conditions?: unknown; sort?: unknown; limit?: unknown; offset?: unknown }
+  const p = payload as {
+    filter_conditions?: unknown
+    sort?: unknown
+    limit?: unknown
+    offset?: unknown
+    include_deactivated_users?: unknown
+  }
+  const includeDeactivated = p.include_deactivated_users ?? false
+  if (typeof includeDeactivated !== 'boolean')
+    throw inputError(
+      'include_deactivated_users must be a boolean',
+      includeDeactivated,
+      'include_deactivated_users',
+    )
   const filter = p.filter_conditions ?? {}
   if (filter === null || typeof filter !== 'object' || Array.isArray(filter))
     throw inputError('filter_conditions must be an object', filter, 'filter_conditions')
@@ -67,6 +83,7 @@ export function parseUserQuery(raw: unknown): UserQuery {
     sort: parseSort(p.sort),
     limit: (limit as number) || DEFAULT_LIMIT,
     offset: offset as number,
+    includeDeactivated,
   }
 }
 
@@ -217,9 +234,14 @@ export async function queryUsers(ctx: ServerContext, query: UserQuery): Promise<
     if (page.length === 0) break
     read += page.length
     after = page[page.length - 1]?.id
-    const roles = await ctx.engine.v3.roles(page.map((u) => u.id))
+    const ids = page.map((u) => u.id)
+    const roles = await ctx.engine.v3.roles(ids)
+    const deactivated = await ctx.engine.standing.deactivated(ids)
     for (const doc of page) {
+      const at = deactivated.get(doc.id)
+      if (at !== undefined && !query.includeDeactivated) continue
       const user = fullUser(doc.id, doc, roles.get(doc.id))
+      if (at !== undefined) user.deactivated_at = rfc3339(at)
       if (matches(user, query.filter)) found.push(user)
     }
   }

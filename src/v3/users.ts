@@ -166,7 +166,10 @@ export function userRoutes(edge: Edge): void {
       throw inputError(`user_ids must be a list of 1 to ${MAX_USERS} ids`, ids, 'user_ids')
     const deleted = await people.deleteMany(ids)
     await ctx.engine.v3.deleteRoles(deleted)
-    return { task_id: crypto.randomUUID() }
+    // Deleted before answering: the task GetTask shows is complete, naming the users that existed.
+    const task_id = crypto.randomUUID()
+    await ctx.engine.v3.putTask(task_id, 'delete-users', { deleted_user_ids: deleted })
+    return { task_id }
   })
 }
 

@@ -304,6 +304,14 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'UpdateUsersPartial',
   'QueryUsers',
   'DeleteUsers',
+  'DeactivateUser',
+  'ReactivateUser',
+  'DeactivateUsers',
+  'ReactivateUsers',
+  'GetTask',
+  'BlockUsers',
+  'UnblockUsers',
+  'GetBlockedUsers',
   'GetOrCreateFeed',
   'UpdateFeed',
   'DeleteFeed',
@@ -925,6 +933,27 @@ export interface BlockListOptions {
   blocklist: string
 }
 
+export interface BlockUsersRequest {
+  blocked_user_id: string
+  user?: UserRequest
+  user_id?: string
+}
+
+export interface BlockUsersResponse {
+  blocked_by_user_id: string
+  blocked_user_id: string
+  created_at: string
+  duration: string
+}
+
+export interface BlockedUserResponse {
+  blocked_user: UserResponse
+  blocked_user_id: string
+  created_at: string
+  user: UserResponse
+  user_id: string
+}
+
 /** Emitted when a user bookmarks an activity. */
 export interface BookmarkAddedEvent {
   bookmark: BookmarkResponse
@@ -1386,6 +1415,30 @@ export interface DataDogInfo {
   site?: string
 }
 
+export interface DeactivateUserRequest {
+  created_by_id?: string
+  mark_messages_deleted?: boolean
+}
+
+export interface DeactivateUserResponse {
+  duration: string
+  user?: UserResponse
+}
+
+/** Deactivate users request */
+export interface DeactivateUsersRequest {
+  created_by_id?: string
+  mark_channels_deleted?: boolean
+  mark_messages_deleted?: boolean
+  user_ids: string[]
+}
+
+/** Basic response information */
+export interface DeactivateUsersResponse {
+  duration: string
+  task_id: string
+}
+
 /** Decay Function Configuration */
 export interface DecayFunctionConfig {
   base?: string
@@ -1520,6 +1573,13 @@ export interface EnrichmentOptions {
   skip_own_capabilities?: boolean
   skip_own_follows?: boolean
   skip_pins?: boolean
+}
+
+export interface ErrorResult {
+  description: string
+  stacktrace?: string
+  type: string
+  version?: string
 }
 
 export interface EventHook {
@@ -1973,6 +2033,11 @@ export interface GetApplicationResponse {
   duration: string
 }
 
+export interface GetBlockedUsersResponse {
+  blocks: BlockedUserResponse[]
+  duration: string
+}
+
 /** Get Comment Replies Response */
 export interface GetCommentRepliesResponse {
   comments: ThreadedCommentResponse[]
@@ -2094,6 +2159,17 @@ export interface GetOrCreateUnfollowResponse {
   deleted: boolean
   duration: string
   follow?: FollowResponse
+}
+
+/** Get Task Response */
+export interface GetTaskResponse {
+  created_at: string
+  duration: string
+  error?: ErrorResult
+  result?: Record<string, unknown>
+  status: string
+  task_id: string
+  updated_at: string
 }
 
 export interface HLSSettings {
@@ -2774,6 +2850,31 @@ export interface RawRecordSettings {
   mode: 'available' | 'disabled' | 'auto-on'
 }
 
+export interface ReactivateUserRequest {
+  created_by_id?: string
+  name?: string
+  restore_messages?: boolean
+}
+
+export interface ReactivateUserResponse {
+  duration: string
+  user?: UserResponse
+}
+
+/** Reactivate users in batches */
+export interface ReactivateUsersRequest {
+  created_by_id?: string
+  restore_channels?: boolean
+  restore_messages?: boolean
+  user_ids: string[]
+}
+
+/** Basic response information */
+export interface ReactivateUsersResponse {
+  duration: string
+  task_id: string
+}
+
 export interface ReadReceiptsResponse {
   enabled: boolean
 }
@@ -3004,6 +3105,16 @@ export interface TranslationSettings {
 
 export interface TypingIndicatorsResponse {
   enabled: boolean
+}
+
+export interface UnblockUsersRequest {
+  blocked_user_id: string
+  user?: UserRequest
+  user_id?: string
+}
+
+export interface UnblockUsersResponse {
+  duration: string
 }
 
 /** Unfollow Batch Request */
