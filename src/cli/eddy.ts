@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { parseStoreSpec, storeDirectory } from '../client/store-spec.js'
 import type { FeedGroupOptions } from '../engine/feed-groups.js'
 import { unknownOptionMessage } from '../engine/option-names.js'
-import { type CorsOption, createServer } from '../server/index.js'
+import { type CorsOption, createServer, type GuestOptions } from '../server/index.js'
 import { parseRateLimit, type RateLimitOptions } from '../server/rate-limit.js'
 import { parseRealtimeLimit, type RealtimeLimits } from '../server/realtime-caps.js'
 import type { UploadQuotaOptions } from '../server/upload-quota.js'
@@ -54,6 +54,7 @@ Flags of serve:
                                   "realtime": { "channelsPerConnection": 100, "channelsPerUser": 1000 },
                                   "uploadBudget": 67108864,
                                   "uploadQuota": { "perUser": 104857600, "windowSeconds": 3600 },
+                                  "guests": { "perAddress": 60, "windowSeconds": 3600 } (or false: no V3 guests),
                                   "uploads": { "store": "s3://bucket/prefix?endpoint=...", "maxFileBytes": 20971520,
                                                "maxImageBytes": 10485760, "publicUrl": "https://cdn.example.com/",
                                                "og": { "allowPrivate": false, "timeoutMs": 5000 } } }
@@ -108,6 +109,7 @@ interface ConfigFile {
   realtime?: Partial<RealtimeLimits>
   uploadBudget?: number
   uploadQuota?: UploadQuotaOptions | false
+  guests?: GuestOptions | false
   uploads?: UploadsOptions & { publicUrl?: string }
 }
 
@@ -148,6 +150,7 @@ function readConfig(path: string | undefined): ConfigFile {
     'realtime',
     'uploadBudget',
     'uploadQuota',
+    'guests',
     'uploads',
   ]
   for (const key of Object.keys(config)) {
@@ -286,6 +289,7 @@ async function serve(args: string[]): Promise<void> {
     realtime: realtimeLimits,
     uploadBudget,
     uploadQuota: config.uploadQuota,
+    guests: config.guests,
     uploads: client
       ? { publicUrl: values['public-url'] ?? publicUrl }
       : { ...uploads, publicUrl: values['public-url'] ?? publicUrl },

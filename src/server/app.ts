@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { EddyClient } from '../client/client.js'
 import { BODY_BOUNDS, checkBounds } from '../engine/bounds.js'
 import { EddyError, inputError } from '../engine/errors.js'
+import type { GuestOptions } from '../v3/guest-budget.js'
 import { registerV3 } from '../v3/index.js'
 import { Authenticator, PUBLIC_READ_GROUPS } from './auth.js'
 import type { ServerContext } from './context.js'
@@ -62,6 +63,8 @@ export interface AppOptions {
   publicUrl?: string
   /** Bytes each user may upload per window (default {@link DEFAULT_UPLOAD_QUOTA}; undefined here: off). */
   uploadQuota?: Required<UploadQuotaOptions>
+  /** Feeds V3 guests made per client address and window, or false for none (default: guest-budget.ts). */
+  guests?: Required<GuestOptions> | false
 }
 
 /** Endpoints of Stream's API that Eddy answers with 501 NotImplementedException for now. */
@@ -236,7 +239,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
     }
   })
   // Feeds V3 (/api/v2 and its WebSocket): before Faye attaches, which hands it the other upgrades.
-  registerV3(app, ctx)
+  registerV3(app, ctx, {
+    // One cap for realtime connections: Faye clients and V3 WebSockets are each held to it.
+    socket: { connections: (options.realtime ?? DEFAULT_REALTIME_LIMITS).connections },
+    guests: options.guests,
+  })
 
   const realtime = new Realtime({
     engine: ctx.engine,

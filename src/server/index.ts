@@ -19,6 +19,7 @@ import { checkOptionNames } from '../engine/option-names.js'
 import { intOption } from '../engine/options.js'
 import type { Store } from '../store/store.js'
 import type { UploadsOptions } from '../uploads/index.js'
+import { type GuestOptions, guestOption } from '../v3/guest-budget.js'
 import { buildApp, DEFAULT_BODY_LIMIT } from './app.js'
 import { type CorsOption, corsOption } from './cors.js'
 import { DEFAULT_PAGE_CACHE_BYTES } from './page-cache.js'
@@ -27,6 +28,7 @@ import { type RealtimeLimits, realtimeLimits } from './realtime-caps.js'
 import { uploadBudgetOption } from './upload-budget.js'
 import { type UploadQuotaOptions, uploadQuotaOption } from './upload-quota.js'
 
+export type { GuestOptions } from '../v3/guest-budget.js'
 export { DEFAULT_BODY_LIMIT } from './app.js'
 export { type Principal, PUBLIC_READ_GROUPS } from './auth.js'
 export type { CorsOption } from './cors.js'
@@ -106,6 +108,12 @@ export interface ServerOptions {
    * its own, from `connect({ uploads })`).
    */
   uploads?: UploadsOptions & { publicUrl?: string }
+  /**
+   * Feeds V3 guests (CreateGuest, open to anyone with the API key): at most `perAddress` per client
+   * address and window (default `{ perAddress: 60, windowSeconds: 3600 }`; `perAddress: 0`
+   * unbounded), or `false` for no guests at all (docs/v3.md, Permissions and bounds).
+   */
+  guests?: GuestOptions | false
 }
 
 // Every option createServer() reads; typed so that a new option cannot be forgotten here.
@@ -127,6 +135,7 @@ const SERVER_OPTIONS = Object.keys({
   uploadBudget: true,
   uploadQuota: true,
   uploads: true,
+  guests: true,
 } satisfies Record<keyof ServerOptions, true>)
 
 function booleanOption(value: unknown, field: string, fallback: boolean): boolean {
@@ -183,6 +192,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     realtime: realtimeLimits(options.realtime),
     uploadBudget: uploadBudgetOption(options.uploadBudget),
     uploadQuota: uploadQuotaOption(options.uploadQuota),
+    guests: guestOption(options.guests),
     publicUrl: publicUrl === undefined || publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`,
   })
   // The store must be open before the server answers: a store that cannot open (PostgreSQL

@@ -2,12 +2,14 @@
  * V3's CreateGuest (`POST /api/v2/guest`): anyone holding the app's key (the client calls it
  * anonymously) gets a new user of role `guest` and a user token for it. A guest is an ordinary
  * user otherwise: its token acts only as itself. It never takes over an existing user: an id that
- * is taken gets a random suffix, as Stream's does.
+ * is taken gets a random suffix, as Stream's does. Calls are counted per client address
+ * (guest-budget.ts), or refused when the server's guests are off.
  */
 import { randomBytes } from 'node:crypto'
 import { MAX_DOC_ID, requireId, type UserObject } from '../engine/documents.js'
 import { EddyError, inputError } from '../engine/errors.js'
 import type { CreateGuestRequest, CreateGuestResponse } from './gen/spec.js'
+import type { GuestBudget } from './guest-budget.js'
 import { type Edge, v3route } from './http.js'
 import { fullUser, userData } from './users.js'
 
@@ -16,14 +18,15 @@ export const GUEST_ROLE = 'guest'
 /** Tries at a free id before giving up (each suffix is 8 random hex digits). */
 const ATTEMPTS = 4
 
-/** Registers CreateGuest. */
-export function guestRoutes(edge: Edge): void {
+/** Registers CreateGuest, with `budget` counting its calls. */
+export function guestRoutes(edge: Edge, budget: GuestBudget): void {
   const { ctx } = edge
   v3route(
     edge,
     'POST',
     '/guest',
-    async ({ body }): Promise<Omit<CreateGuestResponse, 'duration'>> => {
+    async ({ body, request, reply }): Promise<Omit<CreateGuestResponse, 'duration'>> => {
+      await budget.take(reply, request.ip)
       const input = (body as Partial<CreateGuestRequest>).user
       if (input === null || typeof input !== 'object' || Array.isArray(input))
         throw inputError('user must be an object with an id', input, 'user')

@@ -12,6 +12,7 @@ import { feedGroupRoutes } from './feed-groups.js'
 import { feedRoutes } from './feed-routes.js'
 import { followSuggestionRoutes } from './follow-suggestions.js'
 import { followRoutes } from './follows.js'
+import { GuestBudget, type GuestOptions, guestOption } from './guest-budget.js'
 import { guestRoutes } from './guests.js'
 import { type Edge, v3Errors, v3route } from './http.js'
 import { Hub } from './hub.js'
@@ -21,12 +22,20 @@ import { ownFieldRoutes } from './own-fields.js'
 import { pinRoutes } from './pins.js'
 import { pollRoutes } from './polls.js'
 import { reactionRoutes } from './reactions.js'
-import { attachSocket } from './socket.js'
+import { attachSocket, DEFAULT_SOCKET_LIMITS, type SocketLimits } from './socket.js'
 import { userStandingRoutes } from './user-standing.js'
 import { userRoutes } from './users.js'
 
+/** The V3 edge's own bounds (the server's options give them; each has a default). */
+export interface V3Options {
+  /** WebSocket bounds over {@link DEFAULT_SOCKET_LIMITS}. */
+  socket?: Partial<SocketLimits>
+  /** CreateGuest's budget per client address, or false for no guests (guest-budget.ts). */
+  guests?: Required<GuestOptions> | false
+}
+
 /** Registers the V3 API on `app` and its WebSocket on `app.server` (before Faye attaches). */
-export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
+export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3Options = {}): void {
   const hub = new Hub(ctx)
   app.register(
     async (scope) => {
@@ -44,7 +53,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
       feedGroupRoutes(edge)
       userRoutes(edge)
       userStandingRoutes(edge, hub)
-      guestRoutes(edge)
+      guestRoutes(edge, new GuestBudget(options.guests ?? guestOption(undefined)))
       feedRoutes(edge, hub)
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
@@ -62,7 +71,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext): void {
     },
     { prefix: '/api/v2' },
   )
-  const detach = attachSocket(app.server, ctx, hub)
+  const detach = attachSocket(app.server, ctx, hub, { ...DEFAULT_SOCKET_LIMITS, ...options.socket })
   app.addHook('preClose', (done) => {
     detach()
     done()

@@ -5,7 +5,8 @@
  * user_details), or `connection.error` (code 40 for an expired token, which the client refreshes)
  * and a close. Then it sends `health.check` every ~25 s and gets one back; events of the feeds it
  * watches (hub.ts) follow. Bounded: message size, the time to authenticate, messages per second,
- * and connections per user.
+ * connections per user, and connections per server (a full server drops the oldest socket that has
+ * not authenticated yet, else refuses the upgrade).
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -32,6 +33,8 @@ export interface SocketLimits {
   messagesPer10s: number
   /** Open connections per user on this server. */
   connectionsPerUser: number
+  /** Sockets this server holds at once, authenticated or not (the `realtime.connections` cap). */
+  connections: number
 }
 
 /** Default bounds: health checks come every ~25 s; a client has nothing else to send. */
@@ -40,6 +43,7 @@ export const DEFAULT_SOCKET_LIMITS: SocketLimits = {
   authTimeoutMs: 10_000,
   messagesPer10s: 50,
   connectionsPerUser: 50,
+  connections: 100_000,
 }
 
 /** Serves the V3 WebSocket on `server` (call before Faye attaches, which hands it other upgrades). */
@@ -51,14 +55,35 @@ export function attachSocket(
 ): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload })
   const perUser = new Map<string, number>()
+  // Every socket held, and those that have not authenticated yet (oldest first): a token-less
+  // flood would otherwise hold every place until its sockets time out and lock users out.
+  const held = new Set<WebSocket>()
+  const unauthenticated = new Set<WebSocket>()
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost')
     if (url.pathname !== CONNECT_PATH && url.pathname !== `${CONNECT_PATH}/`) {
       refuse(socket, 404, 'Not Found')
       return
     }
-    wss.handleUpgrade(request, socket, head, (ws) => serve(ws, url.searchParams))
+    if (held.size >= limits.connections) {
+      const oldest = unauthenticated.values().next().value
+      if (!oldest) {
+        refuse(socket, 503, 'Service Unavailable')
+        return
+      }
+      forget(oldest)
+      oldest.close(1013, 'server full: authenticate sooner')
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      held.add(ws)
+      unauthenticated.add(ws)
+      serve(ws, url.searchParams)
+    })
   })
+  const forget = (ws: WebSocket) => {
+    held.delete(ws)
+    unauthenticated.delete(ws)
+  }
 
   const serve = (ws: WebSocket, query: URLSearchParams) => {
     let connectionId: string | undefined
@@ -147,6 +172,7 @@ export function attachSocket(
       } else throw notAllowed()
       if (ws.readyState !== ws.OPEN) return
       clearTimeout(authTimer)
+      unauthenticated.delete(ws)
       connectionId = hub.open(userId, ws)
       ws.send(
         JSON.stringify({
@@ -159,6 +185,7 @@ export function attachSocket(
     }
 
     ws.on('close', () => {
+      forget(ws)
       clearTimeout(authTimer)
       if (connectionId !== undefined) hub.close(connectionId)
       if (userId !== undefined && userId !== ANONYMOUS) {

@@ -121,6 +121,30 @@ for (const store of await v3Stores('v3attacks')) {
       assert.equal(big.body.StatusCode, 413)
     })
 
+    it('refuses forged feed cursors whose ids are not text, on flat and notification feeds', async () => {
+      const bob = await sign({ user_id: 'bob' })
+      await call('POST', '/feeds/feed_groups/user/feeds/bob', bob, {})
+      await call('POST', '/feeds/feed_groups/notification/feeds/bob', bob, {})
+      const forge = (fields: Record<string, unknown>) =>
+        Buffer.from(JSON.stringify(fields)).toString('base64url')
+      for (const group of ['user', 'notification'])
+        for (const [field, fields] of [
+          ['next', { gt: 'x', lt: { $ne: '' } }],
+          ['next', { gt: 'x', lt: 7 }],
+          ['prev', { lt: 'x', gt: ['a', 'b'] }],
+        ] as const) {
+          const r = await call('POST', `/feeds/feed_groups/${group}/feeds/bob`, bob, {
+            [field]: forge(fields),
+          })
+          assert.equal(
+            r.status,
+            400,
+            `${group} ${field} ${JSON.stringify(fields)}: ${JSON.stringify(r.body)}`,
+          )
+          assert.equal(r.body.code, 4)
+        }
+    })
+
     it('answers a wrong api key on the WebSocket with connection.error', async () => {
       const ws = await openSocket(s, `api_key=not-${KEY}&stream-auth-type=jwt`)
       ws.send(JSON.stringify({ token: await sign({ user_id: 'alice' }), user_details: { id: 'alice' } }))
@@ -128,6 +152,32 @@ for (const store of await v3Stores('v3attacks')) {
       assert.equal(first.type, 'connection.error')
       assert.equal(first.error.StatusCode, 401)
       await closed(ws)
+    })
+
+    it('holds at most realtime.connections WebSockets, dropping those that never sent a token first', async () => {
+      const small = await startV3(store, { realtime: { connections: 2 } })
+      try {
+        const silent = await openSocket(small)
+        const silentClosed = closed(silent)
+        const first = await openSocket(small)
+        // Full: a new socket takes the place of the oldest one that has not authenticated.
+        const second = await openSocket(small)
+        assert.equal(await silentClosed, 1013)
+        for (const [ws, user] of [
+          [first, 'cap-1'],
+          [second, 'cap-2'],
+        ] as const) {
+          ws.send(JSON.stringify({ token: await sign({ user_id: user }), user_details: { id: user } }))
+          assert.equal((await nextMessage<{ type: string }>(ws)).type, 'connection.ok')
+        }
+        // Full of authenticated connections: the next upgrade is refused, nobody is dropped.
+        await assert.rejects(openSocket(small), /503/)
+        assert.equal(first.readyState, first.OPEN)
+        first.close()
+        second.close()
+      } finally {
+        await small.close()
+      }
     })
   })
 }

@@ -2,7 +2,7 @@
  * Guests and anonymous callers on Feeds V3, written as the attacker, on every store: a guest
  * token forged with another secret on the WebSocket, an anonymous caller steering a user's
  * connection, anonymous writes, and CreateGuest bodies that are not what they claim. Each fails
- * cleanly with V3's error and changes nothing.
+ * cleanly with V3’s error and changes nothing; CreateGuest is bounded per address.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -12,6 +12,7 @@ import {
   nextMessage,
   openSocket,
   quiet,
+  type RawAnswer,
   raw,
   sign,
   type V3Error,
@@ -94,6 +95,47 @@ for (const store of await v3Stores('v3guestattacks')) {
       const token = String(first.body.access_token)
       const [, payload] = token.split('.')
       assert.notEqual(JSON.parse(Buffer.from(String(payload), 'base64url').toString()).user_id, 'hal')
+    })
+
+    it('bounds CreateGuest per address by default: a flood gets Stream’s 429 with Retry-After', async () => {
+      let refused: RawAnswer | undefined
+      let made = 0
+      for (let i = 0; i < 80 && !refused; i++) {
+        const r = await anonymous('POST', '/guest', { user: { id: `flood-${i}` } })
+        if (r.status === 201) made++
+        else refused = r
+      }
+      assert.ok(refused, 'a flood of 80 guests from one address was never refused')
+      assert.equal(refused.status, 429)
+      assert.equal(refused.body.code, 9)
+      assert.ok(made <= 60, `${made} guests made`)
+      assert.equal(
+        (await s.server.queryUsers({ payload: { filter_conditions: { id: 'flood-79' } } })).users.length,
+        0,
+      )
+    })
+
+    it('takes the guests option: a budget per address and window, or false for no guests at all', async () => {
+      const few = await startV3(store, { guests: { perAddress: 2, windowSeconds: 60 } })
+      try {
+        const ask = (id: string) => raw(few, 'POST', '/guest', undefined, { user: { id } })
+        assert.equal((await ask('a')).status, 201)
+        assert.equal((await ask('b')).status, 201)
+        const third = await ask('c')
+        assert.equal(third.status, 429)
+        assert.match(third.body.message, /guest/)
+      } finally {
+        await few.close()
+      }
+      const none = await startV3(store, { guests: false })
+      try {
+        const r = await raw(none, 'POST', '/guest', undefined, { user: { id: 'a' } })
+        assert.equal(r.status, 403)
+        assert.equal(r.body.code, 17)
+        assert.match(r.body.message, /guest/)
+      } finally {
+        await none.close()
+      }
     })
   })
 }

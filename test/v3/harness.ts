@@ -7,7 +7,7 @@ import { StreamClient } from '@stream-io/node-sdk'
 import { WebSocket } from 'ws'
 import { type ConnectOptions, connect, type EddyClient } from '../../src/client/client.js'
 import { RedisFeedTransport } from '../../src/realtime/redis-transport.js'
-import { createServer } from '../../src/server/index.js'
+import { createServer, type ServerOptions } from '../../src/server/index.js'
 import { everyStore, type StoreKind } from '../fixtures/every-store.js'
 import { open } from '../helpers.js'
 
@@ -52,15 +52,19 @@ export type V3Store = { options: () => ConnectOptions } | { spec: () => string }
 /**
  * Starts a server on `store`. With Redis timelines it also carries realtime on the Redis
  * transport, as `eddy serve --timelines` does, so events cross servers sharing that Redis.
+ * `options` are more `createServer()` options (limits under test).
  */
-export async function startV3(store: V3Store): Promise<V3Server> {
-  const options = 'options' in store ? store.options() : undefined
-  const eddy = options ? connect(options) : open(store as { spec: () => string })
-  const transport = options?.timelines
-    ? await RedisFeedTransport.open({ redis: options.timelines, refreshMs: 100 })
+export async function startV3(
+  store: V3Store,
+  options: Omit<ServerOptions, 'apiKey' | 'apiSecret' | 'client'> = {},
+): Promise<V3Server> {
+  const connectOptions = 'options' in store ? store.options() : undefined
+  const eddy = connectOptions ? connect(connectOptions) : open(store as { spec: () => string })
+  const transport = connectOptions?.timelines
+    ? await RedisFeedTransport.open({ redis: connectOptions.timelines, refreshMs: 100 })
     : undefined
   transport?.attach(eddy.engine.events)
-  const app = createServer({ apiKey: KEY, apiSecret: SECRET, client: eddy })
+  const app = createServer({ ...options, apiKey: KEY, apiSecret: SECRET, client: eddy })
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   const server = new StreamClient(KEY, SECRET, { basePath: base, timeout: 5000 })
   const { FeedsClient } = await import('@stream-io/feeds-client')
