@@ -166,6 +166,8 @@ export function attachSocket(
         const row = await upsertUser(ctx, details, 'user_details', true)
         const roles = await ctx.engine.v3.roles([row.id])
         me = fullUser(row.id, row, roles.get(row.id))
+        // The user's own blocks (BlockUsers), which only it sees.
+        me.blocked_user_ids = (await ctx.engine.standing.blocks(row.id)).map((b) => b.id)
       } else if (caller.kind === 'anonymous') {
         userId = ANONYMOUS
         me = fullUser(ANONYMOUS)

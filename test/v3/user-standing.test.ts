@@ -7,51 +7,29 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { WebSocket } from 'ws'
+import { closed, nextMessage, openSocket, raw, type V3Error } from './attacker.js'
 import { KEY, startV3, type V3Server, v3Stores } from './harness.js'
 
-/** V3's error body, as far as these tests read it. */
-interface V3Error {
-  code: number
-  StatusCode: number
-  message: string
-}
-
-/** A WebSocket's first answer to its token, and the close that may follow. */
-interface SocketAnswer {
-  first: { type: string; error?: V3Error }
-  socket: WebSocket
-  closed: Promise<void>
-  messages: { type: string; error?: V3Error }[]
-}
+/** A WebSocket message, as far as these tests read it. */
+type Message = { type: string; error?: V3Error }
 
 for (const store of await v3Stores('v3standing')) {
   describe(`Feeds V3 user standing (${store.name})`, { skip: store.skip }, () => {
     let s: V3Server
     const token = (id: string) => s.server.generateUserToken({ user_id: id })
-    /** A raw V3 call as `auth` (a token), answering status and body. */
-    const call = async (method: string, path: string, auth: string, body?: unknown) => {
-      const url = `${s.base}/api/v2${path}${path.includes('?') ? '&' : '?'}api_key=${KEY}`
-      const response = await fetch(url, {
-        method,
-        headers: { authorization: auth, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      })
-      return { status: response.status, body: (await response.json()) as V3Error & Record<string, unknown> }
+    /** A raw V3 call as `auth` (a token). */
+    const call = (method: string, path: string, auth: string, body?: unknown) =>
+      raw(s, method, path, auth, body)
+    /** Opens the WebSocket as `id`: its first answer, every message, and its close. */
+    const socket = async (id: string) => {
+      const ws = await openSocket(s)
+      const messages: Message[] = []
+      const done = closed(ws)
+      const first = nextMessage<Message>(ws)
+      ws.on('message', (m) => messages.push(JSON.parse(String(m)) as Message))
+      ws.send(JSON.stringify({ token: token(id), user_details: { id } }))
+      return { first: await first, closed: done, messages }
     }
-    /** Opens the WebSocket as `id` and resolves with its first message. */
-    const socket = (id: string): Promise<SocketAnswer> =>
-      new Promise((resolve, reject) => {
-        const ws = new WebSocket(`${s.base.replace(/^http/, 'ws')}/api/v2/connect?api_key=${KEY}`)
-        const messages: SocketAnswer['messages'] = []
-        const closed = new Promise<void>((done) => ws.on('close', () => done()))
-        ws.on('open', () => ws.send(JSON.stringify({ token: token(id), user_details: { id } })))
-        ws.on('message', (raw) => {
-          messages.push(JSON.parse(raw.toString()))
-          if (messages.length === 1) resolve({ first: messages[0], socket: ws, closed, messages })
-        })
-        ws.on('error', reject)
-      })
 
     before(async () => {
       s = await startV3(store)
@@ -184,6 +162,9 @@ for (const store of await v3Stores('v3standing')) {
           ['st-ann', 'st-cy', 'Cy'],
         ],
       )
+      // The blocker's own user, as its next connection shows it.
+      const again = await s.connect('st-ann')
+      assert.deepEqual(again.state.getLatestValue().connected_user?.blocked_user_ids, ['st-bob', 'st-cy'])
       await ann.unblockUsers({ blocked_user_id: 'st-bob' })
       const left = await s.server.getBlockedUsers({ user_id: 'st-ann' })
       assert.deepEqual(
