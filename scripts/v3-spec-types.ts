@@ -96,6 +96,13 @@ export const SERVED = [
   'RejectFeedMemberInvite',
   'OwnBatch',
   'QueryFeeds',
+  'ListFeedGroups',
+  'CreateFeedGroup',
+  'UpdateFeedGroup',
+  'DeleteFeedGroup',
+  'RestoreFeedGroup',
+  'ListFeedVisibilities',
+  'GetFeedVisibility',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */

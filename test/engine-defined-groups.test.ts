@@ -69,4 +69,33 @@ describe('feed groups defined at run time', () => {
       assert.equal(a.engine.groups.has(slug), false)
     }
   })
+
+  it('soft-deletes a defined group on every engine of the store and restores it with its feeds', async () => {
+    await a.engine.defineFeedGroup('rooms', { type: 'flat' })
+    await b.engine.loadFeedGroups()
+    await b.feed('rooms' as never, 'hall').addActivity({ actor: 'x', verb: 'say', object: 'hi' })
+    await a.engine.deleteFeedGroup('rooms')
+    assert.equal(a.engine.groups.has('rooms'), false)
+    assert.equal(b.engine.groups.has('rooms'), true) // until it loads the definitions again
+    await b.engine.loadFeedGroups()
+    assert.equal(b.engine.groups.has('rooms'), false)
+    assert.ok(b.engine.deletedFeedGroup('rooms')?.deletedAt)
+    await assert.rejects(() => b.feed('rooms' as never, 'hall').get())
+    // A deleted name is restored, not defined anew; configured groups are not deleted here.
+    const again = await rejection(() => a.engine.defineFeedGroup('rooms', { type: 'aggregated' }))
+    assert.equal(again.exception, 'InputException')
+    assert.equal((await rejection(() => a.engine.deleteFeedGroup('user'))).exception, 'InputException')
+    assert.equal(
+      (await rejection(() => a.engine.deleteFeedGroup('rooms'))).exception,
+      'DoesNotExistException',
+    )
+    const restored = await b.engine.restoreFeedGroup('rooms')
+    assert.equal(restored.kind, 'flat')
+    await a.engine.loadFeedGroups()
+    const { results } = await a.feed('rooms' as never, 'hall').get()
+    assert.deepEqual(
+      results.map((r) => r.verb),
+      ['say'],
+    )
+  })
 })

@@ -23,7 +23,7 @@ import { deadJobMetrics } from './dead-jobs.js'
 import { inputError } from './errors.js'
 import type { FeedEvents } from './events.js'
 import { workQueue } from './fanout-queue.js'
-import { type DefinedGroup, FeedGroupDefs } from './feed-group-defs.js'
+import { type DefinedGroup, type DeletedGroup, FeedGroupDefs } from './feed-group-defs.js'
 import type { FeedGroup, FeedGroupOptions, FeedRef } from './feed-groups.js'
 import { type FollowSuggestion, followSuggestions } from './follow-suggestions.js'
 import {
@@ -173,9 +173,42 @@ export class Engine {
     return this.#defined.define(slug, options)
   }
 
-  /** Learns the feed groups defined on the store since this engine started; resolves with the new slugs. */
+  /** Learns the feed groups defined (and forgets those deleted) on the store since the last load; resolves with the new slugs. */
   loadFeedGroups(): Promise<string[]> {
     return this.#defined.load()
+  }
+
+  /** Defines feed group `slug` only if no group of that name exists (a 409 otherwise). */
+  createFeedGroup(slug: string, options: FeedGroupOptions): Promise<FeedGroup> {
+    return this.#defined.define(slug, options, true).then((d) => d.group)
+  }
+
+  /**
+   * Soft-deletes defined feed group `slug` on every engine of the store (feed-group-defs.ts):
+   * its feeds are refused and skipped by fan-out until it is restored; they keep their data.
+   */
+  deleteFeedGroup(slug: string): Promise<void> {
+    return this.#defined.delete(slug)
+  }
+
+  /** Restores a soft-deleted feed group as it was. */
+  restoreFeedGroup(slug: string): Promise<FeedGroup> {
+    return this.#defined.restore(slug)
+  }
+
+  /** The soft-deleted feed group `slug` (as last loaded), if it is one. */
+  deletedFeedGroup(slug: string): DeletedGroup | undefined {
+    return this.#defined.deleted(slug)
+  }
+
+  /** Every soft-deleted feed group (as last loaded). */
+  deletedFeedGroups(): DeletedGroup[] {
+    return this.#defined.allDeleted()
+  }
+
+  /** Whether feed group `slug` comes from the server's configuration (not defined at run time). */
+  isConfiguredFeedGroup(slug: string): boolean {
+    return this.#defined.isConfigured(slug)
   }
 
   /**

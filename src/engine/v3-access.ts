@@ -138,3 +138,23 @@ export function feedCapabilities(visibility: Visibility, s: FeedStanding): FeedC
   if (s.app || s.owner) for (const c of OWNER_ONLY) out.add(c)
   return [...out].sort()
 }
+
+/** The roles V3's feed visibility grants name, each a standing toward a feed (what ListFeedVisibilities shows). */
+const ROLE_STANDINGS: Record<string, FeedStanding> = {
+  anonymous: { app: false, owner: false, follower: false, member: false },
+  user: { app: false, user: 'user', owner: false, follower: false, member: false },
+  feed_follower: { app: false, user: 'user', owner: false, follower: true, member: false },
+  feed_member: { app: false, user: 'user', owner: false, follower: false, member: true },
+  feed_owner: { app: false, user: 'user', owner: true, follower: false, member: false },
+}
+
+/**
+ * What each role may do on a feed of visibility `level`, by the rules above: the grants
+ * ListFeedVisibilities and GetFeedVisibility show. They are these rules, not data, so they do not
+ * change (UpdateFeedVisibility is not served).
+ */
+export function visibilityGrants(level: Visibility): Record<string, FeedCapability[]> {
+  return Object.fromEntries(
+    Object.entries(ROLE_STANDINGS).map(([role, standing]) => [role, feedCapabilities(level, standing)]),
+  )
+}

@@ -138,4 +138,19 @@ export class V3Records {
     const [doc] = await this.#documents.getDocs(TASK_KIND, [id])
     return doc
   }
+
+  /**
+   * Sets some of a V3 feed group's own settings, keeping the others (UpdateFeedGroup): a
+   * versioned read-modify-write, retried, so concurrent updates of different settings all land.
+   */
+  async updateFeedGroup(id: string, change: Record<string, unknown>): Promise<DocRow> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [doc] = await this.#documents.getDocs(GROUP_KIND, [id])
+      const written = doc
+        ? await this.#documents.putDoc(GROUP_KIND, id, { ...doc.data, ...change }, 'update', doc.updatedAt)
+        : await this.#documents.putDoc(GROUP_KIND, id, change, 'insert')
+      if (written) return written
+    }
+    throw new EddyError('ConflictException', `feed group ${id} changed meanwhile; retry`)
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * V3 feed groups on the engine's feed groups: GetOrCreateFeedGroup defines an engine group
- * (`engine.defineFeedGroup`, the configured groups' rules), GetFeedGroup reads one. A V3 group
+ * V3 feed groups on the engine's feed groups (the routes are feed-group-routes.ts): a V3 group
+ * request becomes an engine group definition (`engine.defineFeedGroup`, the configured groups'
+ * rules), and an engine group a V3 FeedGroupResponse. A V3 group
  * with an `aggregation` format is an engine `aggregated` group, or `notification` when it also
  * tracks seen or read; a group that tracks seen or read without aggregating (Stream's "flat
  * notification" feed) is a `notification` group whose format puts each activity in a group of
@@ -15,7 +16,6 @@ import { VISIBILITIES, type Visibility } from '../engine/v3-access.js'
 import type { ServerContext } from '../server/context.js'
 import { notSupported } from './errors.js'
 import type { FeedGroupResponse, GetOrCreateFeedGroupRequest } from './gen/spec.js'
-import { type Edge, requireApp, v3route } from './http.js'
 import { rfc3339 } from './time.js'
 
 /** The format of a group that tracks seen and read per activity: each activity is its own group. */
@@ -62,8 +62,8 @@ export function engineOptions(input: GetOrCreateFeedGroupRequest): FeedGroupOpti
   return tracks ? { type: 'notification', aggregationFormat: FLAT_NOTIFICATION_FORMAT } : { type: 'flat' }
 }
 
-/** The V3 settings kept beside the engine group. */
-function settingsOf(input: GetOrCreateFeedGroupRequest): Record<string, unknown> {
+/** The V3 settings kept beside the engine group (those `input` names). */
+export function settingsOf(input: GetOrCreateFeedGroupRequest): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (input.default_visibility !== undefined) {
     if (!VISIBILITIES.includes(input.default_visibility as Visibility))
@@ -88,8 +88,12 @@ function settingsOf(input: GetOrCreateFeedGroupRequest): Record<string, unknown>
   return out
 }
 
-/** A feed group as V3's FeedGroupResponse. */
-export async function feedGroupResponse(ctx: ServerContext, group: FeedGroup): Promise<FeedGroupResponse> {
+/** A feed group as V3's FeedGroupResponse (`deletedAt`: when it was soft-deleted). */
+export async function feedGroupResponse(
+  ctx: ServerContext,
+  group: FeedGroup,
+  deletedAt?: string,
+): Promise<FeedGroupResponse> {
   const doc = await ctx.engine.v3.feedGroup(group.slug)
   const now = new Date().toISOString()
   const out: FeedGroupResponse = {
@@ -101,7 +105,23 @@ export async function feedGroupResponse(ctx: ServerContext, group: FeedGroup): P
   if (group.kind !== 'flat' && group.aggregationFormat !== FLAT_NOTIFICATION_FORMAT)
     out.aggregation = { format: translate(group.aggregationFormat ?? '', TO_V3) }
   if (group.kind === 'notification') out.notification = { track_seen: true, track_read: true }
+  if (deletedAt) out.deleted_at = rfc3339(deletedAt)
   return out
+}
+
+/**
+ * Throws 400 when an update names an aggregation or notification setting other than the group's:
+ * the engine groups a feed's stored entries by them, so they are fixed once the group is made.
+ */
+export function requireSameEngineOptions(group: FeedGroup, input: GetOrCreateFeedGroupRequest): void {
+  if (input.aggregation === undefined && input.notification === undefined) return
+  const wanted = engineOptions(input)
+  if (wanted.type !== group.kind || (wanted.aggregationFormat ?? undefined) !== group.aggregationFormat)
+    throw inputError(
+      `feed group ${group.slug}'s aggregation and notification settings cannot change once it is made (its feeds' stored groups follow them); create another group`,
+      { aggregation: input.aggregation, notification: input.notification },
+      input.aggregation === undefined ? 'notification' : 'aggregation',
+    )
 }
 
 /** The visibility new feeds of group `slug` start with, when it was defined through V3 with one. */
@@ -112,50 +132,47 @@ export async function defaultVisibility(ctx: ServerContext, slug: string): Promi
 
 /** How often unknown group ids may make this server look for groups defined elsewhere. */
 const RELOAD_MS = 1_000
+/**
+ * How old this server's view of the defined groups may grow before a request naming a group
+ * refreshes it in the background: a group deleted or restored through another server reaches this
+ * one within that time (Stream documents up to 30 s for feed group changes to reach every node).
+ */
+const REFRESH_MS = 30_000
 const reloads = new WeakMap<ServerContext, { at: number; pending?: Promise<unknown> }>()
 
-/**
- * The group with id `id`, learning groups other servers defined when this one does not know it
- * (at most once per {@link RELOAD_MS}, so unknown ids cannot make every request read the store).
- */
-export async function knownGroup(ctx: ServerContext, id: string): Promise<FeedGroup | undefined> {
-  const group = ctx.engine.groups.get(id)
-  if (group) return group
+/** Reloads the defined groups from the store (one read shared by concurrent callers). */
+export function reloadGroups(ctx: ServerContext): Promise<unknown> {
   const state = reloads.get(ctx) ?? { at: 0 }
   reloads.set(ctx, state)
-  if (!state.pending && Date.now() - state.at >= RELOAD_MS) {
+  if (!state.pending) {
     state.at = Date.now()
     state.pending = ctx.engine.loadFeedGroups().finally(() => {
       state.pending = undefined
     })
   }
-  await state.pending?.catch(() => undefined)
+  return state.pending.catch(() => undefined)
+}
+
+/**
+ * The group with id `id`, learning groups other servers defined when this one does not know it
+ * (at most once per {@link RELOAD_MS}, so unknown ids cannot make every request read the store),
+ * and refreshing a view older than {@link REFRESH_MS} in the background.
+ */
+export async function knownGroup(ctx: ServerContext, id: string): Promise<FeedGroup | undefined> {
+  const at = reloads.get(ctx)?.at ?? 0
+  const group = ctx.engine.groups.get(id)
+  if (group) {
+    if (Date.now() - at >= REFRESH_MS) void reloadGroups(ctx)
+    return group
+  }
+  if (Date.now() - at >= RELOAD_MS) await reloadGroups(ctx)
+  else await reloads.get(ctx)?.pending?.catch(() => undefined)
   return ctx.engine.groups.get(id)
 }
 
-/** Registers the V3 feed group routes (the app's token only). */
-export function feedGroupRoutes(edge: Edge): void {
-  const { ctx } = edge
-  // Feed routes name their group in the path: one defined on another server is learnt first.
-  edge.app.addHook('preHandler', async (request) => {
-    const group = (request.params as { feed_group_id?: unknown } | undefined)?.feed_group_id
-    if (typeof group === 'string' && group.length <= 255) await knownGroup(ctx, group)
-  })
-  v3route(edge, 'POST', '/feeds/feed_groups/:id', async ({ caller, params, body }) => {
-    requireApp(caller)
-    const input = body as GetOrCreateFeedGroupRequest
-    const options = engineOptions(input)
-    const settings = settingsOf(input)
-    const { group, created } = await ctx.engine.defineFeedGroup(params.id, options)
-    // The settings of the first definition stay (insert only), as the group itself does.
-    if (created) await ctx.engine.v3.putFeedGroup(group.slug, settings)
-    return { feed_group: await feedGroupResponse(ctx, group), was_created: created }
-  })
-
-  v3route(edge, 'GET', '/feeds/feed_groups/:id', async ({ caller, params }) => {
-    requireApp(caller)
-    const group = await knownGroup(ctx, params.id)
-    if (!group) throw notFound(`feed group ${params.id} does not exist`)
-    return { feed_group: await feedGroupResponse(ctx, group) }
-  })
+/** 404 for a group that does not exist, saying so when it was soft-deleted. */
+export function groupNotFound(ctx: ServerContext, id: string) {
+  return ctx.engine.deletedFeedGroup(id)
+    ? notFound(`feed group ${id} was deleted (RestoreFeedGroup brings it back)`)
+    : notFound(`feed group ${id} does not exist`)
 }

@@ -59,6 +59,8 @@ export function feedOf(ctx: ServerContext, fid: unknown, field: string): FeedRef
 /** The engine's feed for a group and id, with V3's wording when the group is not configured. */
 export function feedRefOf(ctx: ServerContext, group: string, id: string, field = 'feed'): FeedRef {
   if (!ctx.engine.groups.has(group)) {
+    if (ctx.engine.deletedFeedGroup(group))
+      throw inputError(`feed group ${group} was deleted (RestoreFeedGroup brings it back)`, group, field)
     const known = [...ctx.engine.groups.keys()].join(', ')
     throw inputError(`feed group ${group} does not exist on this server (configured: ${known})`, group, field)
   }

@@ -8,7 +8,7 @@ import { activityRoutes } from './activities.js'
 import { activityQueryRoutes } from './activity-query.js'
 import { bookmarkRoutes } from './bookmarks.js'
 import { commentRoutes } from './comments.js'
-import { feedGroupRoutes } from './feed-groups.js'
+import { feedGroupRoutes } from './feed-group-routes.js'
 import { feedRoutes } from './feed-routes.js'
 import { followSuggestionRoutes } from './follow-suggestions.js'
 import { followRoutes } from './follows.js'
@@ -25,6 +25,7 @@ import { reactionRoutes } from './reactions.js'
 import { attachSocket, DEFAULT_SOCKET_LIMITS, type SocketLimits } from './socket.js'
 import { userStandingRoutes } from './user-standing.js'
 import { userRoutes } from './users.js'
+import { visibilityRoutes } from './visibility-routes.js'
 
 /** The V3 edge's own bounds (the server's options give them; each has a default). */
 export interface V3Options {
@@ -51,6 +52,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       }))
       // First: its hook learns groups defined on other servers before any feed route runs.
       feedGroupRoutes(edge)
+      visibilityRoutes(edge)
       userRoutes(edge)
       userStandingRoutes(edge, hub)
       guestRoutes(edge, new GuestBudget(options.guests ?? guestOption(undefined)))

@@ -368,6 +368,13 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'RejectFeedMemberInvite',
   'OwnBatch',
   'QueryFeeds',
+  'ListFeedGroups',
+  'CreateFeedGroup',
+  'UpdateFeedGroup',
+  'DeleteFeedGroup',
+  'RestoreFeedGroup',
+  'ListFeedVisibilities',
+  'GetFeedVisibility',
 ])
 
 /** Error response */
@@ -1375,6 +1382,27 @@ export interface ConnectUserDetailsRequest {
   privacy_settings?: PrivacySettingsResponse
 }
 
+/** Create Feed Group Request */
+export interface CreateFeedGroupRequest {
+  activity_filter?: ActivityFilterConfig
+  activity_processors?: ActivityProcessorConfig[]
+  activity_selectors?: ActivitySelectorConfig[]
+  aggregation?: AggregationConfig
+  custom?: Record<string, unknown>
+  default_visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
+  id: string
+  notification?: NotificationConfig
+  push_notification?: PushNotificationConfig
+  ranking?: RankingConfig
+  stories?: StoriesConfig
+}
+
+/** Upsert Feed Group Response */
+export interface CreateFeedGroupResponse {
+  duration: string
+  feed_group: FeedGroupResponse
+}
+
 export interface CreateGuestRequest {
   user: UserRequest
 }
@@ -1498,6 +1526,11 @@ export interface DeleteCommentReactionResponse {
 export interface DeleteCommentResponse {
   activity: ActivityResponse
   comment: CommentResponse
+  duration: string
+}
+
+/** Basic response information */
+export interface DeleteFeedGroupResponse {
   duration: string
 }
 
@@ -1837,6 +1870,13 @@ export interface FeedUpdatedEvent {
   user?: UserResponseCommonFields
 }
 
+/** Feed Visibility Response */
+export interface FeedVisibilityResponse {
+  grants: Record<string, string[]>
+  name: string
+  permissions: Permission[]
+}
+
 export interface FeedsPreferencesResponse {
   comment?: string
   comment_mention?: string
@@ -2068,6 +2108,12 @@ export interface GetFeedGroupResponse {
   feed_group: FeedGroupResponse
 }
 
+/** Get Feed Visibility Response */
+export interface GetFeedVisibilityResponse {
+  duration: string
+  feed_visibility: FeedVisibilityResponse
+}
+
 /** Follow Suggestions Response */
 export interface GetFollowSuggestionsResponse {
   algorithm_used?: string
@@ -2268,6 +2314,18 @@ export interface LimitsSettings {
   max_participants?: number
   max_participants_exclude_owner?: boolean
   max_participants_exclude_roles: string[]
+}
+
+/** Basic response information */
+export interface ListFeedGroupsResponse {
+  duration: string
+  groups: Record<string, FeedGroupResponse>
+}
+
+/** List Feed Visibilities Response */
+export interface ListFeedVisibilitiesResponse {
+  duration: string
+  feed_visibilities: Record<string, FeedVisibilityResponse>
 }
 
 /** Activity Location */
@@ -2473,6 +2531,20 @@ export interface PagerRequest {
 export interface PagerResponse {
   next?: string
   prev?: string
+}
+
+export interface Permission {
+  action: string
+  condition?: Record<string, unknown>
+  custom: boolean
+  description: string
+  id: string
+  level: string
+  name: string
+  owner: boolean
+  owner_resource: string
+  same_team: boolean
+  tags: string[]
 }
 
 /** Pin Activity Request */
@@ -2923,6 +2995,12 @@ export interface Response {
   duration: string
 }
 
+/** Restore Feed Group Response */
+export interface RestoreFeedGroupResponse {
+  duration: string
+  feed_group: FeedGroupResponse
+}
+
 export interface RingSettings {
   auto_cancel_timeout_ms: number
   incoming_call_timeout_ms: number
@@ -3248,6 +3326,26 @@ export interface UpdateCommentRequest {
 export interface UpdateCommentResponse {
   comment: CommentResponse
   duration: string
+}
+
+/** Update Feed Group Request */
+export interface UpdateFeedGroupRequest {
+  activity_filter?: ActivityFilterConfig
+  activity_processors?: ActivityProcessorConfig[]
+  activity_selectors?: ActivitySelectorConfig[]
+  aggregation?: AggregationConfig
+  custom?: Record<string, unknown>
+  default_visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
+  notification?: NotificationConfig
+  push_notification?: PushNotificationConfig
+  ranking?: RankingConfig
+  stories?: StoriesConfig
+}
+
+/** Update Feed Group Response */
+export interface UpdateFeedGroupResponse {
+  duration: string
+  feed_group: FeedGroupResponse
 }
 
 /** Update Feed Members Request */
