@@ -9,7 +9,7 @@
 
 import { inputError, notFound } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
-import { followMode } from '../engine/v3-access.js'
+import { canView, followMode } from '../engine/v3-access.js'
 import { type FollowExtras, type FollowState, followExtras, fromEdge } from '../engine/v3-follow-model.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
@@ -331,9 +331,15 @@ export function followRoutes(edge: Edge, hub: Hub): void {
     const limit = body.limit ?? 25
     if (!Number.isInteger(limit) || (limit as number) < 0 || (limit as number) > MAX_QUERY)
       throw inputError(`limit must be an integer from 0 to ${MAX_QUERY}`, limit, 'limit')
+    // A feed's follows are its data: listed only to those who may see the feed (its visibility).
+    const requireViewable = async (ref: FeedRef) => {
+      const feed = known(await loadFeeds(ctx, [ref]), ref.id)
+      if (!canView(accessVisibility(feed), await standing(ctx, caller, feed))) throw notAllowed()
+    }
     let states: FollowState[]
     if (source?.length === 1) {
       const ref = feedOf(ctx, source[0], 'filter.source_feed')
+      await requireViewable(ref)
       const rows = await ctx.engine.follows(ref, 'following', { limit, filter: target ?? [] })
       states = await withStates(ctx, rows)
       if (target && status?.includes('pending')) {
@@ -342,6 +348,7 @@ export function followRoutes(edge: Edge, hub: Hub): void {
       }
     } else if (target?.length === 1) {
       const ref = feedOf(ctx, target[0], 'filter.target_feed')
+      await requireViewable(ref)
       states =
         status?.length === 1 && status[0] === 'pending'
           ? []

@@ -145,6 +145,31 @@ for (const store of await v3Stores('v3attacks')) {
         }
     })
 
+    it('lists the follows of a members or followers feed to those who may see it only', async () => {
+      const bob = await sign({ user_id: 'bob2' })
+      const mallory = await sign({ user_id: 'mallory' })
+      await call('POST', '/feeds/feed_groups/user/feeds/carol2', await sign({ user_id: 'carol2' }), {})
+      await call('POST', '/feeds/feed_groups/timeline/feeds/bob2', bob, { data: { visibility: 'members' } })
+      await call('POST', '/feeds/feed_groups/user/feeds/bob2', bob, { data: { visibility: 'followers' } })
+      const follow = await call('POST', '/feeds/follows', bob, {
+        source: 'timeline:bob2',
+        target: 'user:carol2',
+      })
+      assert.equal(follow.status, 201, JSON.stringify(follow.body))
+      for (const filter of [{ source_feed: 'timeline:bob2' }, { target_feed: 'user:bob2' }]) {
+        const r = await call('POST', '/feeds/follows/query', mallory, { filter })
+        assert.equal(r.status, 403, `${JSON.stringify(filter)}: ${JSON.stringify(r.body)}`)
+        assert.equal(r.body.code, 17)
+        const anonymous = await raw(s, 'POST', '/feeds/follows/query', undefined, { filter })
+        assert.equal(anonymous.status, 403)
+      }
+      const own = await call('POST', '/feeds/follows/query', bob, {
+        filter: { source_feed: 'timeline:bob2' },
+      })
+      assert.equal(own.status, 200)
+      assert.equal((own.body.follows as unknown[]).length, 1)
+    })
+
     it('answers a wrong api key on the WebSocket with connection.error', async () => {
       const ws = await openSocket(s, `api_key=not-${KEY}&stream-auth-type=jwt`)
       ws.send(JSON.stringify({ token: await sign({ user_id: 'alice' }), user_details: { id: 'alice' } }))
