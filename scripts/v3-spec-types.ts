@@ -27,6 +27,8 @@ export const SERVED = [
   'GetPollOption',
   'CastPollVote',
   'DeletePollVote',
+  'QueryPolls',
+  'QueryPollVotes',
   'GetApp',
   'UpdateUsers',
   'UpdateUsersPartial',

@@ -44,7 +44,7 @@ const engineModule = (spec: string) => spec.replace(/^.*\//, '').replace(/\.js$/
  * What the edge (server, client, V3) may import values from: the facade, its errors, and pure
  * checks and constants it applies at the door before calling the facade (bounds, booleans, ids,
  * option names and parsers, document ids, the read policy and read budgets, reaction query checks,
- * V3's access rule and its follow and member checks).
+ * V3's access rule, its follow and member checks, and who sees which polls and voters).
  */
 const EDGE_VALUES = new Set([
   'engine',
@@ -63,6 +63,7 @@ const EDGE_VALUES = new Set([
   'v3-access',
   'v3-follow-model',
   'v3-member-model',
+  'v3-poll-access',
 ])
 /** Modules whose public types the edge may name (answers and arguments of the facade), values not. */
 const EDGE_TYPES = new Set([

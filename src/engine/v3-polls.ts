@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto'
 import type { DocumentStore } from '../store/store.js'
 import { checkBounds, DOCUMENT_BOUNDS } from './bounds.js'
 import { inputError, notFound } from './errors.js'
+import { FORBIDDEN_SEGMENTS } from './paths.js'
 import { rewriteDoc } from './v3-docs.js'
 
 const KIND = 'v3_poll'
@@ -19,6 +20,8 @@ export const MAX_OPTIONS = 100
 export const MAX_VOTES = 2000
 /** Longest poll name, option text or answer. */
 const MAX_TEXT = 1000
+/** Activities a poll remembers as carrying it (the latest), whose feeds hear its events. */
+export const MAX_CARRIERS = 20
 
 /** One option of a poll. */
 export interface PollOption {
@@ -55,6 +58,8 @@ export interface Poll {
   created_at: string
   updated_at: string
   votes: PollVote[]
+  /** Engine ids of the latest activities added with this poll (at most MAX_CARRIERS). */
+  activity_ids?: string[]
 }
 
 /** The fields a poll's creator may set (CreatePoll, UpdatePoll, UpdatePollPartial). */
@@ -100,10 +105,23 @@ function option(input: unknown, field: string): PollOption {
   }
 }
 
-/** Applies `set` (POLL_FIELDS only) to `poll`, checked; returns a new poll. */
+/** A custom field's name: a key of the poll's own `custom` (never one that walks a prototype). */
+function customName(k: string, field: string): string {
+  if (k === '' || k.length > 255 || FORBIDDEN_SEGMENTS.has(k))
+    throw inputError(`${field} names a custom field of 1 to 255 characters`, k, field)
+  return k
+}
+
+/**
+ * Applies `set` to `poll`, checked; returns a new poll. Keys beside POLL_FIELDS are custom fields
+ * (merged into `custom`, as V3 users' partial updates take them); `unset` removes description,
+ * max_votes_allowed, custom, or one custom field.
+ */
 function applied(poll: Poll, set: Record<string, unknown>, unset: string[] = []): Poll {
   const next: Poll = { ...poll }
-  for (const [k, v] of Object.entries(set)) {
+  // `custom` first: custom fields set beside it join it rather than being replaced by it.
+  const entries = Object.entries(set).sort(([a], [b]) => Number(b === 'custom') - Number(a === 'custom'))
+  for (const [k, v] of entries) {
     if (k === 'name') next.name = text(v, 'name', true)
     else if (k === 'description') next.description = text(v, 'description', false)
     else if (k === 'voting_visibility') {
@@ -119,20 +137,24 @@ function applied(poll: Poll, set: Record<string, unknown>, unset: string[] = [])
     else if ((POLL_FIELDS as readonly string[]).includes(k)) {
       if (typeof v !== 'boolean') throw inputError(`${k} must be true or false`, v, k)
       ;(next as unknown as Record<string, unknown>)[k] = v
-    } else if (k !== 'id' && k !== 'options' && k !== 'user_id')
-      throw inputError(`a poll has no settable field ${k}`, k, k)
+    } else if (k !== 'id' && k !== 'options' && k !== 'user_id' && v !== undefined)
+      next.custom = { ...next.custom, [customName(k, `set.${k}`)]: v }
   }
   for (const k of unset) {
     if (k === 'description') next.description = ''
     else if (k === 'max_votes_allowed') delete next.max_votes_allowed
     else if (k === 'custom') next.custom = {}
-    else
+    else if (typeof k === 'string' && Object.hasOwn(next.custom, customName(k, 'unset'))) {
+      const { [k]: _, ...rest } = next.custom
+      next.custom = rest
+    } else
       throw inputError(
-        `unset may name description, max_votes_allowed or custom; not ${String(k)}`,
+        `unset may name description, max_votes_allowed, custom or a custom field; not ${String(k)}`,
         k,
         'unset',
       )
   }
+  checkBounds(next.custom, 'custom', 'custom', DOCUMENT_BOUNDS)
   next.updated_at = new Date().toISOString()
   return next
 }
@@ -193,11 +215,21 @@ export class V3Polls {
     return new Map(docs.map((d) => [d.id, d.data as unknown as Poll]))
   }
 
-  /** Changes a poll's fields (`options`: replaces them, keeping the ids named); `userId`: only its creator's. */
-  async update(id: string, set: Record<string, unknown>, unset: string[], userId?: string): Promise<Poll> {
-    return this.#rewrite(id, (poll) => {
+  /**
+   * Changes a poll's fields (`options`: replaces them, keeping the ids named); `userId`: only its
+   * creator's. Resolves with the poll and whether this change closed it.
+   */
+  async update(
+    id: string,
+    set: Record<string, unknown>,
+    unset: string[],
+    userId?: string,
+  ): Promise<{ poll: Poll; closed: boolean }> {
+    let closed = false
+    const poll = await this.#rewrite(id, (poll) => {
       if (userId !== undefined && poll.created_by_id !== userId) throw notFound(`poll ${id} does not exist`)
       const next = applied(poll, set, unset)
+      closed = !poll.is_closed && next.is_closed
       if (set.options !== undefined) {
         if (!Array.isArray(set.options) || set.options.length > MAX_OPTIONS)
           throw inputError(`options must list at most ${MAX_OPTIONS} options`, set.options, 'options')
@@ -213,17 +245,21 @@ export class V3Polls {
       }
       return next
     })
+    return { poll, closed }
   }
 
-  /** Adds, changes or removes one option (`text` undefined: remove); `userId`: only the creator (or a suggestion). */
+  /**
+   * Adds, changes or removes one option (`input` undefined: remove); `userId`: only the creator
+   * (or a suggestion). Resolves with the option and the poll as changed.
+   */
   async option(
     id: string,
     optionId: string | undefined,
     input: Record<string, unknown> | undefined,
     userId?: string,
-  ) {
+  ): Promise<{ option: PollOption; poll: Poll }> {
     let out: PollOption | undefined
-    await this.#rewrite(id, (poll) => {
+    const changed = await this.#rewrite(id, (poll) => {
       const suggests = optionId === undefined && input !== undefined && poll.allow_user_suggested_options
       if (userId !== undefined && poll.created_by_id !== userId && !suggests)
         throw notFound(`poll ${id} does not exist`)
@@ -247,14 +283,33 @@ export class V3Polls {
       }
       return next
     })
-    return out as PollOption
+    return { option: out as PollOption, poll: changed }
   }
 
-  /** Deletes a poll; `userId`: only its creator's. */
-  async delete(id: string, userId?: string): Promise<void> {
+  /** Deletes a poll; `userId`: only its creator's. Resolves with the poll as it was. */
+  async delete(id: string, userId?: string): Promise<Poll> {
     const poll = await this.get(id)
     if (userId !== undefined && poll.created_by_id !== userId) throw notFound(`poll ${id} does not exist`)
     await this.#documents.deleteDocs(KIND, [id])
+    return poll
+  }
+
+  /**
+   * Records that activity `activityId` (an engine id) carries poll `id`, so the poll's events
+   * reach its feeds; only the latest MAX_CARRIERS are kept. A poll deleted meanwhile is left alone.
+   */
+  async attach(id: string, activityId: string): Promise<void> {
+    await rewriteDoc<Poll>(this.#documents, KIND, id, (poll) => {
+      if (!poll) return undefined
+      const kept = (poll.activity_ids ?? []).filter((a) => a !== activityId)
+      return { ...poll, activity_ids: [...kept, activityId].slice(-MAX_CARRIERS) }
+    })
+  }
+
+  /** Up to `limit` polls in id order after `after` (QueryPolls scans these). */
+  async scan(after: string | undefined, limit: number): Promise<Poll[]> {
+    const docs = await this.#documents.listDocs(KIND, after, limit)
+    return docs.map((d) => d.data as unknown as Poll)
   }
 
   /**

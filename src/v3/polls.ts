@@ -1,16 +1,25 @@
 /**
  * V3 polls on the engine's poll use cases (engine.v3Polls; the voting rules live there): create,
  * read, update (full and partial), delete, options, and votes on a poll attached to an activity,
- * with `feeds.poll.*` events to the watchers of the activity's feeds. A user token creates polls
- * as itself, changes only its own polls, and votes and removes votes only as itself; a vote needs
- * an activity the caller may read that carries the poll.
+ * with `feeds.poll.*` events to the watchers of the feeds holding it (poll-events.ts). A user
+ * token creates polls as itself, changes only its own polls, and votes and removes votes only as
+ * itself; a vote needs an activity the caller may read that carries the poll.
  */
 import { inputError, notFound } from '../engine/errors.js'
+import { namesVoters } from '../engine/v3-poll-access.js'
 import type { ServerContext } from '../server/context.js'
-import { activityResponses, feedsOf, loadActivity, requireReadable, writer } from './activities.js'
-import type { PollOptionResponseData, PollResponseData, PollVoteResponseData } from './gen/spec.js'
+import { loadActivity, requireReadable, writer } from './activities.js'
+import type {
+  PollOptionResponseData,
+  PollResponseData,
+  PollVoteResponseData,
+  QueryPollsRequest,
+  QueryPollVotesRequest,
+} from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
-import { type Hub, v3Event } from './hub.js'
+import type { Hub } from './hub.js'
+import { announcePoll } from './poll-events.js'
+import { queryPolls, queryPollVotes } from './poll-queries.js'
 import { usersById } from './users.js'
 
 type Poll = Awaited<ReturnType<ServerContext['engine']['v3Polls']['get']>>
@@ -19,7 +28,8 @@ type Vote = Poll['votes'][number]
 /** Latest votes shown per option and latest answers shown. */
 const LATEST = 10
 
-function voteData(v: Vote, poll: Poll): PollVoteResponseData {
+/** A vote as V3's PollVoteResponseData (no voter on an anonymous poll). */
+export function voteData(v: Vote, poll: Poll): PollVoteResponseData {
   const out: PollVoteResponseData = {
     id: v.id,
     poll_id: poll.id,
@@ -27,7 +37,7 @@ function voteData(v: Vote, poll: Poll): PollVoteResponseData {
     created_at: v.created_at,
     updated_at: v.updated_at,
   }
-  if (poll.voting_visibility !== 'anonymous') out.user_id = v.user_id
+  if (namesVoters(poll)) out.user_id = v.user_id
   if (v.is_answer) {
     out.is_answer = true
     out.answer_text = v.answer_text
@@ -70,7 +80,7 @@ export function pollResponse(poll: Poll, reader?: string): PollResponseData {
     vote_count: votes,
     answers_count: poll.votes.length - votes,
     vote_counts_by_option: counts,
-    latest_votes_by_option: poll.voting_visibility === 'anonymous' ? {} : latest,
+    latest_votes_by_option: namesVoters(poll) ? latest : {},
     latest_answers: answers,
     own_votes:
       reader === undefined
@@ -136,13 +146,33 @@ export function pollRoutes(edge: Edge, hub: Hub): void {
     },
     201,
   )
+  v3route(
+    edge,
+    'POST',
+    '/polls/query',
+    async ({ caller, body, query }) => queryPolls(ctx, caller, body as QueryPollsRequest, query.user_id),
+    201,
+  )
+  v3route(
+    edge,
+    'POST',
+    '/polls/:poll_id/votes',
+    async ({ caller, params, body }) =>
+      queryPollVotes(ctx, caller, stringParam(params.poll_id, 'poll_id'), body as QueryPollVotesRequest),
+    201,
+  )
   v3route(edge, 'GET', '/polls/:poll_id', async ({ caller, params }) =>
     answer(caller, await ctx.engine.v3Polls.get(stringParam(params.poll_id, 'poll_id'))),
   )
+  // A change closing the poll is `feeds.poll.closed`; any other change `feeds.poll.updated`.
+  const changed = async (caller: Caller, done: { poll: Poll; closed: boolean }) => {
+    await announcePoll(ctx, hub, done.closed ? 'feeds.poll.closed' : 'feeds.poll.updated', done.poll)
+    return answer(caller, done.poll)
+  }
   v3route(edge, 'PUT', '/polls', async ({ caller, body }) => {
     const id = stringParam(body.id, 'id')
     const set = { ...body, description: body.description ?? '', custom: body.custom ?? {} }
-    return answer(caller, await ctx.engine.v3Polls.update(id, set, [], owner(caller)))
+    return changed(caller, await ctx.engine.v3Polls.update(id, set, [], owner(caller)))
   })
   v3route(edge, 'PATCH', '/polls/:poll_id', async ({ caller, params, body }) => {
     const set = (body.set ?? {}) as Record<string, unknown>
@@ -151,32 +181,38 @@ export function pollRoutes(edge: Edge, hub: Hub): void {
     const unset = body.unset ?? []
     if (!Array.isArray(unset)) throw inputError('unset must be a list of field names', unset, 'unset')
     const id = stringParam(params.poll_id, 'poll_id')
-    return answer(caller, await ctx.engine.v3Polls.update(id, set, unset as string[], owner(caller)))
+    return changed(caller, await ctx.engine.v3Polls.update(id, set, unset as string[], owner(caller)))
   })
   v3route(edge, 'DELETE', '/polls/:poll_id', async ({ caller, params }) => {
-    await ctx.engine.v3Polls.delete(stringParam(params.poll_id, 'poll_id'), owner(caller))
+    const poll = await ctx.engine.v3Polls.delete(stringParam(params.poll_id, 'poll_id'), owner(caller))
+    await announcePoll(ctx, hub, 'feeds.poll.deleted', poll)
     return {}
   })
 
+  // An option's change changes the poll: its holders hear `feeds.poll.updated`.
+  const optionChanged = async (done: { option: PollOptionResponseData; poll: Poll }) => {
+    await announcePoll(ctx, hub, 'feeds.poll.updated', done.poll)
+    return { poll_option: done.option }
+  }
   v3route(
     edge,
     'POST',
     '/polls/:poll_id/options',
     async ({ caller, params, body }) => {
       const id = stringParam(params.poll_id, 'poll_id')
-      const poll_option = await ctx.engine.v3Polls.option(id, undefined, body, owner(caller))
-      return { poll_option }
+      return optionChanged(await ctx.engine.v3Polls.option(id, undefined, body, owner(caller)))
     },
     201,
   )
   v3route(edge, 'PUT', '/polls/:poll_id/options', async ({ caller, params, body }) => {
     const id = stringParam(params.poll_id, 'poll_id')
     const optionId = stringParam(body.id, 'id')
-    return { poll_option: await ctx.engine.v3Polls.option(id, optionId, body, owner(caller)) }
+    return optionChanged(await ctx.engine.v3Polls.option(id, optionId, body, owner(caller)))
   })
   v3route(edge, 'DELETE', '/polls/:poll_id/options/:option_id', async ({ caller, params }) => {
     const id = stringParam(params.poll_id, 'poll_id')
-    await ctx.engine.v3Polls.option(id, stringParam(params.option_id, 'option_id'), undefined, owner(caller))
+    const optionId = stringParam(params.option_id, 'option_id')
+    await optionChanged(await ctx.engine.v3Polls.option(id, optionId, undefined, owner(caller)))
     return {}
   })
   v3route(edge, 'GET', '/polls/:poll_id/options/:option_id', async ({ params }) => {
@@ -194,14 +230,6 @@ export function pollRoutes(edge: Edge, hub: Hub): void {
       throw notFound(`activity ${String(activityId)} has no poll ${String(pollId)}`)
     return activity
   }
-  const announce = async (type: string, activity: Parameters<typeof feedsOf>[0], poll: Poll, vote: Vote) => {
-    const [shown] = await activityResponses(ctx, [activity])
-    for (const fid of feedsOf(activity))
-      hub.publish(fid, [
-        v3Event(type, { fid, activity: shown, poll: pollResponse(poll), poll_vote: voteData(vote, poll) }),
-      ])
-  }
-
   v3route(
     edge,
     'POST',
@@ -213,8 +241,14 @@ export function pollRoutes(edge: Edge, hub: Hub): void {
       const vote = (body.vote ?? {}) as { option_id?: unknown; answer_text?: unknown }
       if (vote === null || typeof vote !== 'object') throw inputError('vote must be an object', vote, 'vote')
       const done = await ctx.engine.v3Polls.vote(String(params.poll_id), user, vote)
-      for (const old of done.replaced) await announce('feeds.poll.vote_removed', activity, done.poll, old)
-      await announce('feeds.poll.vote_casted', activity, done.poll, done.vote)
+      // A unique vote moving to another option is one `vote_changed` (the client's own reading
+      // of it); a replaced answer is removed and the new one cast.
+      const moved = done.poll.enforce_unique_vote && !done.vote.is_answer && done.replaced.length > 0
+      if (!moved)
+        for (const old of done.replaced)
+          await announcePoll(ctx, hub, 'feeds.poll.vote_removed', done.poll, old, [activity])
+      const type = moved ? 'feeds.poll.vote_changed' : 'feeds.poll.vote_casted'
+      await announcePoll(ctx, hub, type, done.poll, done.vote, [activity])
       return { vote: voteData(done.vote, done.poll), poll: pollResponse(done.poll, user) }
     },
   )
@@ -235,7 +269,7 @@ export function pollRoutes(edge: Edge, hub: Hub): void {
         stringParam(params.vote_id, 'vote_id'),
         user,
       )
-      await announce('feeds.poll.vote_removed', activity, done.poll, done.vote)
+      await announcePoll(ctx, hub, 'feeds.poll.vote_removed', done.poll, done.vote, [activity])
       return { vote: voteData(done.vote, done.poll), poll: pollResponse(done.poll, user) }
     },
   )

@@ -3,6 +3,8 @@
  * `$or`) compiled to predicates over plain records. Fields are named by the caller of
  * `compileFilter`, which says what each one reads; dotted paths and `$path_exists` walk only a
  * value's own keys, never a prototype. A filter has at most {@link MAX_CONDITIONS} conditions.
+ * Fields named as dates compare as instants, so `2026-01-01T00:00:00Z` and
+ * `2026-01-01T00:00:00.000Z` are the same time (as strings they sort apart).
  */
 import { inputError } from '../engine/errors.js'
 
@@ -97,13 +99,30 @@ function operator(op: string, arg: unknown, field: string): (v: unknown) => bool
   }
 }
 
+/** A time (ISO text or epoch milliseconds) as epoch milliseconds; undefined when it is none. */
+function instant(value: unknown): number | undefined {
+  const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : Number.NaN
+  return Number.isFinite(ms) ? ms : undefined
+}
+
+/** A date field's operator argument as epoch milliseconds (lists: each element). */
+function instantArg(op: string, arg: unknown, where: string): unknown {
+  if (op === '$exists') return arg
+  if (Array.isArray(arg)) return arg.map((a) => instantArg(op, a, where))
+  const ms = instant(arg)
+  if (ms === undefined) throw inputError(`${where} takes a time (RFC 3339)`, arg, where)
+  return ms
+}
+
 /**
  * Compiles `filter` over records whose fields `fields` reads (a name to a reader); a field
- * missing from `fields` is refused, so a filter names only what the query serves.
+ * missing from `fields` is refused, so a filter names only what the query serves. Fields in
+ * `dates` compare as instants.
  */
 export function compileFilter<T>(
   filter: unknown,
   fields: Record<string, (item: T) => unknown>,
+  dates: ReadonlySet<string> = new Set(),
 ): Predicate<T> {
   let conditions = 0
   const node = (value: unknown, where: string): Predicate<T> => {
@@ -122,11 +141,14 @@ export function compileFilter<T>(
       }
       if (!Object.hasOwn(fields, key) || FORBIDDEN.has(key))
         throw inputError(`this query filters by ${Object.keys(fields).join(', ')}`, key, `${where}.${key}`)
-      const read = fields[key]
+      const date = dates.has(key)
+      const read = date ? (x: T) => instant(fields[key](x)) : fields[key]
+      const test = (op: string, a: unknown) =>
+        operator(op, date ? instantArg(op, a, `${where}.${key}.${op}`) : a, key)
       const tests =
         isObject(arg) && Object.keys(arg).every((k) => k.startsWith('$'))
-          ? Object.entries(arg).map(([op, a]) => operator(op, a, key))
-          : [operator('$eq', arg, key)]
+          ? Object.entries(arg).map(([op, a]) => test(op, a))
+          : [test('$eq', arg)]
       parts.push((x) => {
         const v = read(x)
         return tests.every((t) => t(v))

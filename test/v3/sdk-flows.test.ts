@@ -195,13 +195,10 @@ for (const store of await v3Stores('v3flows')) {
     })
 
     it('answers unsupported parts with a clear V3 error', async () => {
-      const response = await fetch(`${s.base}/api/v2/polls/query?api_key=v3-key`, {
-        method: 'POST',
-        body: '{}',
-      })
+      const response = await fetch(`${s.base}/api/v2/devices?api_key=v3-key`, { method: 'GET' })
       assert.equal(response.status, 501)
       const body = (await response.json()) as { message: string; StatusCode: number }
-      assert.match(body.message, /polls is not supported by this server/)
+      assert.match(body.message, /push notifications is not supported by this server/)
       assert.equal(body.StatusCode, 501)
     })
   })

@@ -299,6 +299,8 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'GetPollOption',
   'CastPollVote',
   'DeletePollVote',
+  'QueryPolls',
+  'QueryPollVotes',
   'GetApp',
   'UpdateUsers',
   'UpdateUsersPartial',
@@ -2643,6 +2645,13 @@ export interface PollVoteResponseData {
   user_id?: string
 }
 
+export interface PollVotesResponse {
+  duration: string
+  next?: string
+  prev?: string
+  votes: PollVoteResponseData[]
+}
+
 export interface PrivacySettingsResponse {
   delivery_receipts?: DeliveryReceiptsResponse
   read_receipts?: ReadReceiptsResponse
@@ -2888,6 +2897,29 @@ export interface QueryFollowsResponse {
   duration: string
   follows: FollowResponse[]
   next?: string
+  prev?: string
+}
+
+export interface QueryPollVotesRequest {
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+}
+
+export interface QueryPollsRequest {
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+}
+
+export interface QueryPollsResponse {
+  duration: string
+  next?: string
+  polls: PollResponseData[]
   prev?: string
 }
 
