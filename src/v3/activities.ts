@@ -21,7 +21,7 @@ import {
 } from './activity-model.js'
 import { announceMove, moveActivity } from './activity-upsert.js'
 import { accessVisibility, feedOf, loadFeeds, standing } from './feeds.js'
-import type { ActivityRequest, ActivityResponse } from './gen/spec.js'
+import type { ActivityRequest, ActivityResponse, UserResponse } from './gen/spec.js'
 import { actingUser, type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
@@ -94,15 +94,17 @@ export async function requireReadable(ctx: ServerContext, caller: Caller, activi
 
 /**
  * Engine activities as V3 ActivityResponses, with their users and reaction, comment and bookmark
- * fields (`reader`'s own reactions and bookmarks when a user reads).
+ * fields (`reader`'s own reactions and bookmarks when a user reads); users in `knownUsers` are
+ * not read again.
  */
 export async function activityResponses(
   ctx: ServerContext,
   activities: Activity[],
   currentFeed?: string,
   reader?: string,
+  knownUsers?: ReadonlyMap<string, UserResponse>,
 ): Promise<ActivityResponse[]> {
-  const users = await usersById(ctx, activities.map(actorId))
+  const users = await usersById(ctx, activities.map(actorId), knownUsers)
   const copies = activities.map((a) => ({ ...a }))
   const flags = ctx.engine.reactions.flags(
     { withReactionCounts: true, withRecentReactions: true, withOwnReactions: reader !== undefined },

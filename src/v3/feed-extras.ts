@@ -8,8 +8,8 @@ import type { Member } from '../engine/v3-member-model.js'
 import type { Pin } from '../engine/v3-pins.js'
 import type { ServerContext } from '../server/context.js'
 import { activityResponses, loadActivity } from './activities.js'
-import { feedOf, feedResponses, loadFeeds } from './feeds.js'
-import type { ActivityPinResponse, ActivityResponse, FeedMemberResponse } from './gen/spec.js'
+import { type FeedFacts, feedOf, feedResponses, loadFeeds, type V3Feed } from './feeds.js'
+import type { ActivityPinResponse, ActivityResponse, FeedMemberResponse, UserResponse } from './gen/spec.js'
 import type { Caller } from './http.js'
 import { known } from './known.js'
 import { rfc3339 } from './time.js'
@@ -26,16 +26,23 @@ export function currentFid(activity: Activity, readFid: string): string | undefi
   return typeof feeds[0] === 'string' ? feeds[0] : undefined
 }
 
-/** Sets `current_feed` (with a caller's own capabilities, if given) on activities read from `readFid`. */
+/**
+ * Sets `current_feed` (with a caller's own capabilities, if given) on activities read from
+ * `readFid`. `read` is the read feed and what the request read of it already: an activity of
+ * that feed shows it without reading it again.
+ */
 export async function addCurrentFeeds(
   ctx: ServerContext,
   activities: Activity[],
   responses: ActivityResponse[],
   readFid: string,
   caller?: Caller,
+  read?: { feed: V3Feed; facts: FeedFacts },
 ): Promise<void> {
   const fids = activities.map((a) => currentFid(a, readFid))
-  const refs = [...new Set(fids.filter((f): f is string => f !== undefined))].flatMap((fid) => {
+  const unique = [...new Set(fids.filter((f): f is string => f !== undefined))]
+  const refs = unique.flatMap((fid) => {
+    if (fid === read?.feed.fid) return []
     try {
       return [feedOf(ctx, fid, 'feeds')]
     } catch {
@@ -43,7 +50,8 @@ export async function addCurrentFeeds(
     }
   })
   const feeds = [...(await loadFeeds(ctx, refs)).values()]
-  const shown = await feedResponses(ctx, feeds, caller)
+  if (read && unique.includes(read.feed.fid)) feeds.push(read.feed)
+  const shown = await feedResponses(ctx, feeds, caller, undefined, read?.facts)
   const byFid = new Map(feeds.map((f, i) => [f.fid, shown[i]]))
   responses.forEach((r, i) => {
     const fid = fids[i]
@@ -85,11 +93,16 @@ export async function pinResponses(
   }))
 }
 
-/** Members as V3's FeedMemberResponse. */
-export async function memberResponses(ctx: ServerContext, members: Member[]): Promise<FeedMemberResponse[]> {
+/** Members as V3's FeedMemberResponse (users in `knownUsers` are not read again). */
+export async function memberResponses(
+  ctx: ServerContext,
+  members: Member[],
+  knownUsers?: ReadonlyMap<string, UserResponse>,
+): Promise<FeedMemberResponse[]> {
   const users = await usersById(
     ctx,
     members.map((m) => m.user_id),
+    knownUsers,
   )
   return members.map((m) => {
     const out: FeedMemberResponse = {

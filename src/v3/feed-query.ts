@@ -7,10 +7,20 @@
 import { inputError } from '../engine/errors.js'
 import { canView } from '../engine/v3-access.js'
 import type { ServerContext } from '../server/context.js'
-import { accessVisibility, feedRefOf, feedResponses, loadFeeds, standing, type V3Feed } from './feeds.js'
+import {
+  accessVisibility,
+  type FollowCounts,
+  feedRefOf,
+  feedResponses,
+  loadFeeds,
+  standing,
+  type V3Feed,
+} from './feeds.js'
 import type { FeedResponse, QueryFeedsRequest } from './gen/spec.js'
 import type { Caller } from './http.js'
 import { compileFilter } from './query-filter.js'
+import { rfc3339 } from './time.js'
+import { usersById } from './users.js'
 
 /** Most feeds one query reads. */
 export const SCAN_LIMIT = 5_000
@@ -21,12 +31,20 @@ const MAX_LIMIT = 100
 /** Fields a sort may name. */
 const SORTABLE = new Set(['created_at', 'updated_at', 'follower_count', 'following_count', 'member_count'])
 
-/** A feed as the filter sees it. */
+/**
+ * A feed as the filter and sort see it: its data and members, and its creator's name and follow
+ * counts when the query names them (read only then; the page's responses are built afterwards).
+ */
 interface Row {
   feed: V3Feed
-  response: FeedResponse
   members: string[]
+  creatorName?: string
+  stats?: FollowCounts
 }
+
+/** A feed's stored creation or update time, as its response shows it (QueryFeeds lists stored feeds). */
+const stamp = (r: Row, which: 'createdAt' | 'updatedAt') =>
+  r.feed.doc ? rfc3339(r.feed.doc[which]) : undefined
 
 const FIELDS: Record<string, (r: Row) => unknown> = {
   feed: (r) => r.feed.fid,
@@ -36,14 +54,24 @@ const FIELDS: Record<string, (r: Row) => unknown> = {
   description: (r) => r.feed.data.description,
   visibility: (r) => r.feed.data.visibility,
   created_by_id: (r) => r.feed.data.created_by,
-  'created_by.name': (r) => r.response.created_by.name,
+  'created_by.name': (r) => r.creatorName,
   filter_tags: (r) => r.feed.data.filter_tags ?? [],
   members: (r) => r.members,
-  created_at: (r) => r.response.created_at,
-  updated_at: (r) => r.response.updated_at,
-  follower_count: (r) => r.response.follower_count,
-  following_count: (r) => r.response.following_count,
-  member_count: (r) => r.response.member_count,
+  created_at: (r) => stamp(r, 'createdAt'),
+  updated_at: (r) => stamp(r, 'updatedAt'),
+  follower_count: (r) => r.stats?.followers,
+  following_count: (r) => r.stats?.following,
+  member_count: (r) => r.members.length,
+}
+
+/** The field names a filter names, at any depth of `$and`/`$or` (after compileFilter bounded it). */
+function namedFields(filter: unknown, into: Set<string>): Set<string> {
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) return into
+  for (const [key, arg] of Object.entries(filter)) {
+    if (key !== '$and' && key !== '$or') into.add(key)
+    else if (Array.isArray(arg)) for (const sub of arg) namedFields(sub, into)
+  }
+  return into
 }
 
 function parseSort(raw: unknown): { field: string; direction: number }[] {
@@ -87,6 +115,8 @@ export async function queryFeeds(
   const predicate = compileFilter(input.filter, FIELDS)
   const sort = parseSort(input.sort)
   const offset = input.prev !== undefined ? readOffset(input.prev, 'prev') : readOffset(input.next, 'next')
+  const named = namedFields(input.filter, new Set(sort.map((s) => s.field)))
+  const needsStats = named.has('follower_count') || named.has('following_count')
   const found: Row[] = []
   let after: string | undefined
   for (let read = 0; read < SCAN_LIMIT; ) {
@@ -102,15 +132,23 @@ export async function queryFeeds(
     const feeds = [...(await loadFeeds(ctx, refs)).values()]
     const seen: V3Feed[] = []
     for (const feed of feeds) if (await visible(ctx, caller, feed)) seen.push(feed)
-    const [responses, members] = await Promise.all([
-      feedResponses(ctx, seen, caller),
+    // Only what the filter and sort name is read for every feed seen; the rest only for the page.
+    const [members, users, stats] = await Promise.all([
       ctx.engine.v3Members.members(seen.map((f) => f.fid)),
+      named.has('created_by.name')
+        ? usersById(
+            ctx,
+            seen.map((f) => f.data.created_by),
+          )
+        : undefined,
+      needsStats ? Promise.all(seen.map((f) => ctx.engine.followStats(f.ref))) : undefined,
     ])
     seen.forEach((feed, i) => {
-      const row = {
+      const row: Row = {
         feed,
-        response: responses[i],
         members: (members.get(feed.fid) ?? []).filter((m) => m.status === 'member').map((m) => m.user_id),
+        creatorName: users?.get(feed.data.created_by)?.name,
+        stats: stats?.[i],
       }
       if (predicate(row)) found.push(row)
     })
@@ -125,7 +163,15 @@ export async function queryFeeds(
       return 0
     })
   const page = found.slice(offset, offset + (limit || DEFAULT_LIMIT))
-  const out: { feeds: FeedResponse[]; next?: string; prev?: string } = { feeds: page.map((r) => r.response) }
+  const stats = new Map(page.flatMap((r) => (r.stats ? [[r.feed.fid, r.stats] as const] : [])))
+  const feeds = await feedResponses(
+    ctx,
+    page.map((r) => r.feed),
+    caller,
+    undefined,
+    { stats },
+  )
+  const out: { feeds: FeedResponse[]; next?: string; prev?: string } = { feeds }
   const end = offset + page.length
   if (end < found.length) out.next = String(end)
   if (offset > 0) out.prev = String(Math.max(0, offset - (limit || DEFAULT_LIMIT)))

@@ -9,12 +9,14 @@ import type { FeedRef } from '../engine/feed-groups.js'
 import type { FeedPage } from '../engine/read.js'
 import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
+import { actorId } from './activity-model.js'
 import { addCurrentFeeds, memberResponses, pinResponses } from './feed-extras.js'
 import { defaultVisibility } from './feed-groups.js'
 import { queryFeeds } from './feed-query.js'
 import {
   applyFeedChanges,
   type FeedData,
+  type FeedFacts,
   feedData,
   feedRefOf,
   feedResponses,
@@ -30,6 +32,7 @@ import { type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
 import { v3Event, watcherOf } from './hub.js'
 import { groupedPage } from './notifications.js'
+import { usersById } from './users.js'
 
 /** Default and largest page of activities. */
 const DEFAULT_LIMIT = 25
@@ -127,13 +130,37 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           caller.kind === 'server' ||
           (user !== undefined && a.actor === `SU:${user}`),
       )
-      const all = await activityResponses(ctx, visible, ref.id, user)
+      const membersShown = members.slice(0, MEMBERS_SHOWN)
+      // What the feed's response, its activities and members show of users and follow counts,
+      // read once and shared (the feed shows in its activities' current_feed too).
+      const [users, stats] = await Promise.all([
+        usersById(ctx, [
+          feed.data.created_by,
+          ...visible.map(actorId),
+          ...membersShown.map((m) => m.user_id),
+          ...(membership ? [membership.user_id] : []),
+        ]),
+        ctx.engine.followStats(ref),
+      ])
+      const facts: FeedFacts = {
+        members: new Map([[ref.id, members]]),
+        pins: new Map([[ref.id, pins]]),
+        stats: new Map([[ref.id, stats]]),
+        users,
+      }
+      const all = await activityResponses(ctx, visible, ref.id, user, users)
       if (input.enrichment_options?.skip_activity_current_feed !== true)
-        await addCurrentFeeds(ctx, visible, all, ref.id, caller)
+        await addCurrentFeeds(ctx, visible, all, ref.id, caller, { feed, facts })
       const activities = keep ? all.filter(keep) : all
-      const [shownFeed] = await feedResponses(ctx, [feed], caller, follower ? new Set([ref.id]) : undefined)
+      const [shownFeed] = await feedResponses(
+        ctx,
+        [feed],
+        caller,
+        follower ? new Set([ref.id]) : undefined,
+        facts,
+      )
       if (user !== undefined) shownFeed.own_follows = await followResponses(ctx, own)
-      if (membership) shownFeed.own_membership = (await memberResponses(ctx, [membership]))[0]
+      if (membership) shownFeed.own_membership = (await memberResponses(ctx, [membership], users))[0]
       const response: Record<string, unknown> = {
         created,
         feed: shownFeed,
@@ -149,7 +176,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           await ctx.engine.follows(ref, 'following', { limit: 10 }),
           caller,
         ),
-        members: await memberResponses(ctx, members.slice(0, MEMBERS_SHOWN)),
+        members: await memberResponses(ctx, membersShown, users),
         pinned_activities: await pinResponses(ctx, ref.id, pins, user),
       }
       let last = (shown.at(-1) as { id?: string } | undefined)?.id

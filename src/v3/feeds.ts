@@ -15,12 +15,14 @@ import {
   VISIBILITIES,
   type Visibility,
 } from '../engine/v3-access.js'
+import type { Member } from '../engine/v3-member-model.js'
+import type { Pin } from '../engine/v3-pins.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import type { DocRow } from '../store/store.js'
 import { defaultVisibility } from './feed-groups.js'
 import { isFollowing } from './follows.js'
-import type { FeedInput, FeedOwnCapability, FeedResponse } from './gen/spec.js'
+import type { FeedInput, FeedOwnCapability, FeedResponse, UserResponse } from './gen/spec.js'
 import type { Caller } from './http.js'
 import { known } from './known.js'
 import { rfc3339 } from './time.js'
@@ -38,6 +40,12 @@ export interface FeedData {
   filter_tags?: string[]
   location?: unknown
   deleted_at?: string
+}
+
+/** A feed's follower and following counts. */
+export interface FollowCounts {
+  followers: number
+  following: number
 }
 
 /** A V3 feed: the engine's feed and its V3 data (`doc` absent when the feed has none yet). */
@@ -219,24 +227,60 @@ export function capabilities(
   return feedCapabilities(accessVisibility(feed), standingOf(caller, feed, isFollower, isMember))
 }
 
-/** Feeds as V3's FeedResponse, with follow counts and (for a caller) own capabilities. */
+/**
+ * What a FeedResponse shows beside the feed's own data, by fid (users by id), as a request has
+ * read it already: a feed read passes its feed's facts on, so building that feed's response (and
+ * its activities' `current_feed`) reads none of them again.
+ */
+export interface FeedFacts {
+  members?: ReadonlyMap<string, Member[]>
+  pins?: ReadonlyMap<string, Pin[]>
+  stats?: ReadonlyMap<string, FollowCounts>
+  users?: ReadonlyMap<string, UserResponse>
+}
+
+/** The fids of `fids` that `known` does not hold yet (each once). */
+function unknownOf(fids: string[], known: ReadonlyMap<string, unknown> | undefined): string[] {
+  return [...new Set(fids)].filter((fid) => !known?.has(fid))
+}
+
+/** `loaded` with `known`'s entries added (`known` wins: it was read first). */
+function merged<V>(
+  loaded: Map<string, V>,
+  known: ReadonlyMap<string, V> | undefined,
+): ReadonlyMap<string, V> {
+  if (known) for (const [k, v] of known) loaded.set(k, v)
+  return loaded
+}
+
+/**
+ * Feeds as V3's FeedResponse, with follow counts and (for a caller) own capabilities. `facts`
+ * the request has read already are not read again (a fid in a map is known, even with none).
+ */
 export async function feedResponses(
   ctx: ServerContext,
   feeds: V3Feed[],
   caller?: Caller,
   followerOf?: ReadonlySet<string>,
+  facts: FeedFacts = {},
 ): Promise<FeedResponse[]> {
-  const users = await usersById(
-    ctx,
-    feeds.map((f) => f.data.created_by),
-  )
   const fids = feeds.map((f) => f.fid)
-  const [stats, pins, members] = await Promise.all([
-    Promise.all(feeds.map((f) => ctx.engine.followStats(f.ref))),
-    ctx.engine.v3Pins.pins(fids),
-    ctx.engine.v3Members.members(fids),
+  const statsOf = unknownOf(fids, facts.stats)
+  const refs = new Map(feeds.map((f) => [f.fid, f.ref]))
+  const [users, counts, loadedPins, loadedMembers] = await Promise.all([
+    usersById(
+      ctx,
+      feeds.map((f) => f.data.created_by),
+      facts.users,
+    ),
+    Promise.all(statsOf.map((fid) => ctx.engine.followStats(known(refs, fid)))),
+    ctx.engine.v3Pins.pins(unknownOf(fids, facts.pins)),
+    ctx.engine.v3Members.members(unknownOf(fids, facts.members)),
   ])
-  return feeds.map((f, i) => {
+  const stats = merged(new Map(statsOf.map((fid, i) => [fid, counts[i]])), facts.stats)
+  const pins = merged(loadedPins, facts.pins)
+  const members = merged(loadedMembers, facts.members)
+  return feeds.map((f) => {
     const now = new Date().toISOString()
     const out: FeedResponse = {
       id: f.ref.userId,
@@ -249,8 +293,8 @@ export async function feedResponses(
       created_by: known(users, f.data.created_by),
       created_at: f.doc ? rfc3339(f.doc.createdAt) : now,
       updated_at: f.doc ? rfc3339(f.doc.updatedAt) : now,
-      follower_count: stats[i].followers,
-      following_count: stats[i].following,
+      follower_count: known(stats, f.fid).followers,
+      following_count: known(stats, f.fid).following,
       member_count: (members.get(f.fid) ?? []).filter((m) => m.status === 'member').length,
       pin_count: pins.get(f.fid)?.length ?? 0,
       // The engine keeps no per-feed activity count; V3 clients read it only for display.

@@ -15,6 +15,7 @@ import type { FeedMessage } from '../engine/events.js'
 import type { ServerContext } from '../server/context.js'
 import { activityResponses } from './activities.js'
 import { addCurrentFeeds } from './feed-extras.js'
+import type { ActivityResponse } from './gen/spec.js'
 import { notificationUpdate } from './notifications.js'
 
 /** Most feeds one connection may watch (a watch past it is refused). */
@@ -62,6 +63,8 @@ export function v3Event(type: string, fields: Record<string, unknown>): Record<s
 export class Hub {
   readonly #ctx: ServerContext
   readonly #connections = new Map<string, Connection>()
+  /** Each message's added activities as responses, shared by the connections watching its feed. */
+  readonly #shown = new WeakMap<FeedMessage, Promise<ActivityResponse[]>>()
 
   constructor(ctx: ServerContext) {
     this.#ctx = ctx
@@ -184,15 +187,7 @@ export class Hub {
   /** Turns a feed's V1 message (adds, removals) into V3 activity events. */
   async #fromV1(conn: Connection, fid: string, message: FeedMessage): Promise<void> {
     if (message.new.length > 0) {
-      const added = message.new as Activity[]
-      // With current_feed (no own fields: an event is the same for every watcher), which tells the
-      // client to fetch its own fields of a feed it has not seen yet (OwnBatch, own-fields.ts).
-      const shown = await activityResponses(this.#ctx, added, fid)
-        .then(async (responses) => {
-          await addCurrentFeeds(this.#ctx, added, responses, fid)
-          return responses
-        })
-        .catch(() => [])
+      const shown = await this.#added(fid, message)
       for (const activity of shown) this.#send(conn, v3Event('feeds.activity.added', { fid, activity }))
     }
     // Each removed activity once, by its V3 id: its own id when it was added with one, else the
@@ -209,6 +204,27 @@ export class Hub {
       )
       if (update) this.#send(conn, update)
     }
+  }
+
+  /**
+   * A message's added activities as V3 responses, built once per message however many of this
+   * server's connections watch its feed (every listener gets the same message object).
+   */
+  #added(fid: string, message: FeedMessage): Promise<ActivityResponse[]> {
+    let shown = this.#shown.get(message)
+    if (!shown) {
+      const added = message.new as Activity[]
+      // With current_feed (no own fields: an event is the same for every watcher), which tells the
+      // client to fetch its own fields of a feed it has not seen yet (OwnBatch, own-fields.ts).
+      shown = activityResponses(this.#ctx, added, fid)
+        .then(async (responses) => {
+          await addCurrentFeeds(this.#ctx, added, responses, fid)
+          return responses
+        })
+        .catch(() => [])
+      this.#shown.set(message, shown)
+    }
+    return shown
   }
 
   #send(conn: Connection, event: Record<string, unknown>): void {

@@ -72,15 +72,18 @@ export function userData(input: UserRequest, field: string): Record<string, unkn
   return requireData(data, field, false)
 }
 
-/** The users of `ids` (each once), as UserResponse, by id. */
+/** The users of `ids` (each once), as UserResponse, by id; those in `known` are taken from it, not read. */
 export async function usersById(
   ctx: ServerContext,
   ids: Iterable<string>,
+  known?: ReadonlyMap<string, UserResponse>,
 ): Promise<Map<string, UserResponse>> {
   const unique = [...new Set(ids)].filter((id) => id !== '')
-  const docs = unique.length === 0 ? [] : await ctx.engine.users.lookup(unique)
+  // Users this request has read already (`known`) are not read again.
+  const missing = known ? unique.filter((id) => !known.has(id)) : unique
+  const docs = missing.length === 0 ? [] : await ctx.engine.users.lookup(missing)
   const byId = new Map(docs.map((d) => [d.id, d]))
-  return new Map(unique.map((id) => [id, userResponse(id, byId.get(id))]))
+  return new Map(unique.map((id) => [id, known?.get(id) ?? userResponse(id, byId.get(id))]))
 }
 
 /** Creates or updates a user (the WebSocket's `user_details`, UpdateUsers); returns it as stored. */
