@@ -42,6 +42,7 @@ export const SERVED = [
   'BlockUsers',
   'UnblockUsers',
   'GetBlockedUsers',
+  'ExportFeedUserData',
   'GetOrCreateFeed',
   'UpdateFeed',
   'DeleteFeed',

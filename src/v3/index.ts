@@ -23,6 +23,7 @@ import { pinRoutes } from './pins.js'
 import { pollRoutes } from './polls.js'
 import { reactionRoutes } from './reactions.js'
 import { attachSocket, DEFAULT_SOCKET_LIMITS, type SocketLimits } from './socket.js'
+import { userDataRoutes } from './user-data.js'
 import { userStandingRoutes } from './user-standing.js'
 import { userRoutes } from './users.js'
 import { visibilityRoutes } from './visibility-routes.js'
@@ -55,6 +56,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       visibilityRoutes(edge)
       userRoutes(edge)
       userStandingRoutes(edge, hub)
+      userDataRoutes(edge)
       guestRoutes(edge, new GuestBudget(options.guests ?? guestOption(undefined)))
       feedRoutes(edge, hub)
       notificationRoutes(edge, hub)

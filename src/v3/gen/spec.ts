@@ -314,6 +314,7 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'BlockUsers',
   'UnblockUsers',
   'GetBlockedUsers',
+  'ExportFeedUserData',
   'GetOrCreateFeed',
   'UpdateFeed',
   'DeleteFeed',
@@ -1649,6 +1650,12 @@ export interface EventNotificationSettings {
   apns: APNS
   enabled: boolean
   fcm: FCM
+}
+
+/** Response for exporting feed user data */
+export interface ExportFeedUserDataResponse {
+  duration: string
+  task_id: string
 }
 
 export interface FCM {
