@@ -8,156 +8,24 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { DocumentStore } from '../store/store.js'
-import { checkBounds, DOCUMENT_BOUNDS } from './bounds.js'
-import { inputError, notFound } from './errors.js'
-import { FORBIDDEN_SEGMENTS } from './paths.js'
+import { inputError, notAllowed, notFound } from './errors.js'
 import { rewriteDoc } from './v3-docs.js'
+import {
+  applied,
+  MAX_CARRIERS,
+  MAX_OPTIONS,
+  MAX_VOTES,
+  option,
+  type Poll,
+  type PollOption,
+  type PollVote,
+  pick,
+  text,
+} from './v3-poll-model.js'
+
+export type { Poll, PollOption, PollVote } from './v3-poll-model.js'
 
 const KIND = 'v3_poll'
-/** Most options one poll may have. */
-export const MAX_OPTIONS = 100
-/** Most votes (answers included) one poll keeps. */
-export const MAX_VOTES = 2000
-/** Longest poll name, option text or answer. */
-const MAX_TEXT = 1000
-/** Activities a poll remembers as carrying it (the latest), whose feeds hear its events. */
-export const MAX_CARRIERS = 20
-
-/** One option of a poll. */
-export interface PollOption {
-  id: string
-  text: string
-  custom: Record<string, unknown>
-}
-
-/** One vote (or answer) in a poll. */
-export interface PollVote {
-  id: string
-  user_id: string
-  option_id: string
-  is_answer?: boolean
-  answer_text?: string
-  created_at: string
-  updated_at: string
-}
-
-/** A poll as kept. */
-export interface Poll {
-  id: string
-  name: string
-  description: string
-  options: PollOption[]
-  enforce_unique_vote: boolean
-  max_votes_allowed?: number
-  allow_answers: boolean
-  allow_user_suggested_options: boolean
-  voting_visibility: string
-  is_closed: boolean
-  custom: Record<string, unknown>
-  created_by_id: string
-  created_at: string
-  updated_at: string
-  votes: PollVote[]
-  /** Engine ids of the latest activities added with this poll (at most MAX_CARRIERS). */
-  activity_ids?: string[]
-}
-
-/** The fields a poll's creator may set (CreatePoll, UpdatePoll, UpdatePollPartial). */
-export const POLL_FIELDS = [
-  'name',
-  'description',
-  'enforce_unique_vote',
-  'max_votes_allowed',
-  'allow_answers',
-  'allow_user_suggested_options',
-  'voting_visibility',
-  'is_closed',
-  'custom',
-] as const
-
-function text(value: unknown, field: string, required: boolean): string {
-  if (value === undefined && !required) return ''
-  if (typeof value !== 'string' || (required && value === '') || value.length > MAX_TEXT)
-    throw inputError(
-      `${field} must be a string of ${required ? 1 : 0} to ${MAX_TEXT} characters`,
-      value,
-      field,
-    )
-  return value
-}
-
-function custom(value: unknown, field: string): Record<string, unknown> {
-  if (value === undefined) return {}
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw inputError(`${field} must be an object`, value, field)
-  checkBounds(value, field, field, DOCUMENT_BOUNDS)
-  return value as Record<string, unknown>
-}
-
-function option(input: unknown, field: string): PollOption {
-  if (input === null || typeof input !== 'object')
-    throw inputError(`${field} must be an option`, input, field)
-  const o = input as { text?: unknown; custom?: unknown }
-  return {
-    id: randomUUID(),
-    text: text(o.text, `${field}.text`, true),
-    custom: custom(o.custom, `${field}.custom`),
-  }
-}
-
-/** A custom field's name: a key of the poll's own `custom` (never one that walks a prototype). */
-function customName(k: string, field: string): string {
-  if (k === '' || k.length > 255 || FORBIDDEN_SEGMENTS.has(k))
-    throw inputError(`${field} names a custom field of 1 to 255 characters`, k, field)
-  return k
-}
-
-/**
- * Applies `set` to `poll`, checked; returns a new poll. Keys beside POLL_FIELDS are custom fields
- * (merged into `custom`, as V3 users' partial updates take them); `unset` removes description,
- * max_votes_allowed, custom, or one custom field.
- */
-function applied(poll: Poll, set: Record<string, unknown>, unset: string[] = []): Poll {
-  const next: Poll = { ...poll }
-  // `custom` first: custom fields set beside it join it rather than being replaced by it.
-  const entries = Object.entries(set).sort(([a], [b]) => Number(b === 'custom') - Number(a === 'custom'))
-  for (const [k, v] of entries) {
-    if (k === 'name') next.name = text(v, 'name', true)
-    else if (k === 'description') next.description = text(v, 'description', false)
-    else if (k === 'voting_visibility') {
-      if (v !== 'public' && v !== 'anonymous')
-        throw inputError('voting_visibility is public or anonymous', v, 'voting_visibility')
-      next.voting_visibility = v
-    } else if (k === 'max_votes_allowed') {
-      if (v !== null && (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 10))
-        throw inputError('max_votes_allowed is 1 to 10', v, 'max_votes_allowed')
-      if (v === null) delete next.max_votes_allowed
-      else next.max_votes_allowed = v as number
-    } else if (k === 'custom') next.custom = custom(v, 'custom')
-    else if ((POLL_FIELDS as readonly string[]).includes(k)) {
-      if (typeof v !== 'boolean') throw inputError(`${k} must be true or false`, v, k)
-      ;(next as unknown as Record<string, unknown>)[k] = v
-    } else if (k !== 'id' && k !== 'options' && k !== 'user_id' && v !== undefined)
-      next.custom = { ...next.custom, [customName(k, `set.${k}`)]: v }
-  }
-  for (const k of unset) {
-    if (k === 'description') next.description = ''
-    else if (k === 'max_votes_allowed') delete next.max_votes_allowed
-    else if (k === 'custom') next.custom = {}
-    else if (typeof k === 'string' && Object.hasOwn(next.custom, customName(k, 'unset'))) {
-      const { [k]: _, ...rest } = next.custom
-      next.custom = rest
-    } else
-      throw inputError(
-        `unset may name description, max_votes_allowed, custom or a custom field; not ${String(k)}`,
-        k,
-        'unset',
-      )
-  }
-  checkBounds(next.custom, 'custom', 'custom', DOCUMENT_BOUNDS)
-  next.updated_at = new Date().toISOString()
-  return next
-}
 
 /** The V3 poll use cases. */
 export class V3Polls {
@@ -295,6 +163,16 @@ export class V3Polls {
   }
 
   /**
+   * Checks that an activity by `userId` may carry poll `id`: the poll exists and, for a user
+   * (undefined: the app, any poll), is its own. Otherwise anyone could hang another's poll on
+   * their activities and, past MAX_CARRIERS of them, crowd out the feeds that hear its events.
+   */
+  async requireCarrier(id: string, userId?: string): Promise<void> {
+    const poll = await this.get(id)
+    if (userId !== undefined && poll.created_by_id !== userId) throw notAllowed()
+  }
+
+  /**
    * Records that activity `activityId` (an engine id) carries poll `id`, so the poll's events
    * reach its feeds; only the latest MAX_CARRIERS are kept. A poll deleted meanwhile is left alone.
    */
@@ -381,11 +259,4 @@ export class V3Polls {
     })
     return out as Poll
   }
-}
-
-/** The POLL_FIELDS of a body that it names. */
-function pick(input: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const k of POLL_FIELDS) if (input[k] !== undefined) out[k] = input[k]
-  return out
 }

@@ -136,12 +136,13 @@ export async function addActivity(
   for (const feed of loaded.values())
     if (!canPost(accessVisibility(feed), await standing(ctx, caller, feed))) throw notAllowed()
   const fids = [...loaded.keys()]
-  // A poll named must exist; the poll then remembers the activity, whose feeds hear its events.
+  // A user's activity carries only its own poll; the poll then remembers the activity, whose
+  // feeds hear its events.
   const pollId = input.poll_id
   if (pollId !== undefined) {
     if (typeof pollId !== 'string' || pollId === '' || pollId.length > 1000)
       throw inputError('poll_id must be the id of a poll', pollId, 'poll_id')
-    await ctx.engine.v3Polls.get(pollId)
+    await ctx.engine.v3Polls.requireCarrier(pollId, actingUser(caller))
   }
   const ownId = input.id === undefined ? undefined : requireId(input.id, 'id')
   // The id is claimed first, so two adds with one id cannot both succeed.

@@ -2,7 +2,8 @@
  * Feeds V3 poll queries and poll events through Stream's SDKs on every store: QueryPolls (the
  * spec's filters and sorts, next/prev cursors; a user lists only its own polls), QueryPollVotes
  * (filters, sorts, cursors; an anonymous poll never names or matches other voters), and the
- * `feeds.poll.*` events reaching every feed holding an activity with the poll.
+ * `feeds.poll.*` events reaching every feed holding an activity with the poll (a user's
+ * activity carries only its own polls).
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -278,6 +279,12 @@ for (const store of await v3Stores('v3pollq')) {
       await client.deletePoll({ poll_id: poll.id })
       assert.equal((await deleted).poll.id, poll.id)
 
+      // Another user may not hang the poll on activities of its own (crowding out its holders).
+      const eve = await s.connect('ev-eve')
+      const eveFeed = eve.feed('user', 'ev-eve')
+      await eveFeed.getOrCreate({})
+      const { poll: kept } = await client.createPoll({ name: 'Kept?', options: [{ text: 'y' }] })
+      await assert.rejects(eveFeed.addActivity({ type: 'poll', poll_id: kept.id }), code(17))
       // An activity may only carry a poll that exists.
       await assert.rejects(
         client.feed('user', 'ev-ida').addActivity({ type: 'poll', poll_id: 'no-such-poll' }),
