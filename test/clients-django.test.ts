@@ -81,11 +81,11 @@ describe('stream-django flows', () => {
       time: '2026-12-07T01:40:00.123456',
     })
     assert.deepEqual(
-      (await read('user:1')).results.map((a: { id: string }) => a.id),
+      (await read('user:1')).results.map((a) => a.id),
       [pin.id],
     )
     assert.deepEqual(
-      (await read('timeline:2')).results.map((a: { id: string }) => a.id),
+      (await read('timeline:2')).results.map((a) => a.id),
       [pin.id],
     )
     const groups = (await read('timeline_aggregated:2')).results

@@ -87,7 +87,7 @@ describe('stream-go2: reactions by id', () => {
     const live = await wire.send('GET', 'reaction/get_many/', { token, query: { ids: `${b},${a},nope` } })
     assert.equal(live.status, 200, JSON.stringify(live.body))
     assert.deepEqual(
-      live.body.reactions.map((r: Record<string, string>) => r.id),
+      live.body.reactions.map((r) => r.id),
       [a],
     )
     const all = await wire.send('GET', 'reaction/get_many/', {
@@ -95,7 +95,7 @@ describe('stream-go2: reactions by id', () => {
       query: { ids: `${b},${a}`, include_deleted: true },
     })
     assert.deepEqual(
-      all.body.reactions.map((r: Record<string, string>) => [r.id, 'deleted_at' in r]),
+      all.body.reactions.map((r) => [r.id, 'deleted_at' in r]),
       [
         [b, true],
         [a, false],

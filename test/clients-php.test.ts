@@ -71,7 +71,7 @@ describe('stream-php', () => {
     })
     assert.equal(select.status, 200, JSON.stringify(select.body))
     assert.deepEqual(
-      select.body.response.data.map((e: Record<string, unknown>) => e.foreign_id),
+      select.body.response.data.map((e) => e.foreign_id),
       ['food:cheese-burger'],
     )
   })

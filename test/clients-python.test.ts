@@ -54,7 +54,7 @@ describe('stream-python: follows', () => {
     })
     assert.equal(following.status, 200)
     assert.deepEqual(
-      following.body.results.map((f: Record<string, string>) => [f.feed_id, f.target_id]),
+      following.body.results.map((f) => [f.feed_id, f.target_id]),
       [['timeline:py-a', 'user:py-b']],
     )
     const followers = await wire.send('GET', 'feed/user/py-b/followers/', {
@@ -130,7 +130,7 @@ describe('stream-python: activities', () => {
     })
     assert.equal(batch.status, 200, JSON.stringify(batch.body))
     assert.deepEqual(
-      batch.body.activities.map((a: Record<string, unknown>) => a.to),
+      batch.body.activities.map((a) => a.to),
       [['user:py-team2'], ['notification:py-n']],
     )
     assert.equal((await read('notification:py-n')).body.results.length, 1)
@@ -162,7 +162,7 @@ describe('stream-python: activities', () => {
       query: { foreign_ids: 'object:1', timestamps: time },
     })
     assert.deepEqual(
-      got.body.results.map((a: Record<string, unknown>) => [a.foreign_id, a.time, a.object]),
+      got.body.results.map((a) => [a.foreign_id, a.time, a.object]),
       [['object:1', time, 'object:1']],
     )
     const withTo = await wire.send('POST', 'activities/', {

@@ -43,7 +43,7 @@ describe('stream-ruby', () => {
       query: { filter: 'user:rb-b', limit: 25, offset: 0 },
     })
     assert.deepEqual(
-      following.body.results.map((f: Record<string, string>) => f.target_id),
+      following.body.results.map((f) => f.target_id),
       ['user:rb-b'],
     )
     const stats = await wire.send('GET', 'stats/follow', {
@@ -95,7 +95,7 @@ describe('stream-ruby', () => {
       query: { kind: 'like', limit: 10 },
     })
     assert.deepEqual(
-      filtered.body.results.map((r: Record<string, string>) => r.id),
+      filtered.body.results.map((r) => r.id),
       [like.body.id],
     )
     assert.equal(
@@ -222,7 +222,7 @@ describe('stream-ruby (and stream-go2, stream-php): single partial updates, conf
     assert.equal(upserted.status, 200, JSON.stringify(upserted.body))
     const selected = await wire.send('GET', 'collections/', { token, query: { foreign_ids: 'test:aabbcc' } })
     assert.deepEqual(
-      selected.body.response.data.map((e: Record<string, unknown>) => [e.id, e.foreign_id, e.data]),
+      selected.body.response.data.map((e) => [e.id, e.foreign_id, e.data]),
       [['aabbcc', 'test:aabbcc', objects[0]]],
     )
   })
