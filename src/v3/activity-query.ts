@@ -15,7 +15,7 @@ import { feedOf, loadFeeds, mayRead } from './feeds.js'
 import { isFollowing } from './follows.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import { known } from './known.js'
-import { compileFilter } from './query-filter.js'
+import { compileFilter, DATE_FIELDS } from './query-filter.js'
 import { cursorOf, limitOf } from './reaction-access.js'
 import { rfc3339 } from './time.js'
 
@@ -102,7 +102,7 @@ export function activityQueryRoutes(edge: Edge): void {
       if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
         throw inputError('filter must be an object', raw, 'filter')
       const filter = raw as Record<string, unknown>
-      const matches = compileFilter(filter, FIELDS)
+      const matches = compileFilter(filter, FIELDS, DATE_FIELDS)
       const order = sortOf(body.sort)
       const limit = limitOf(body.limit, DEFAULT_LIMIT, MAX_LIMIT)
       const cursor = cursorOf(body.next, 'next')

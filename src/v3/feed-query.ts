@@ -18,7 +18,7 @@ import {
 } from './feeds.js'
 import type { FeedResponse, QueryFeedsRequest } from './gen/spec.js'
 import type { Caller } from './http.js'
-import { compileFilter } from './query-filter.js'
+import { compileFilter, DATE_FIELDS } from './query-filter.js'
 import { rfc3339 } from './time.js'
 import { usersById } from './users.js'
 
@@ -112,7 +112,7 @@ export async function queryFeeds(
   const limit = input.limit ?? DEFAULT_LIMIT
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_LIMIT)
     throw inputError(`limit must be an integer from 0 to ${MAX_LIMIT}`, limit, 'limit')
-  const predicate = compileFilter(input.filter, FIELDS)
+  const predicate = compileFilter(input.filter, FIELDS, DATE_FIELDS)
   const sort = parseSort(input.sort)
   const offset = input.prev !== undefined ? readOffset(input.prev, 'prev') : readOffset(input.next, 'next')
   const named = namedFields(input.filter, new Set(sort.map((s) => s.field)))

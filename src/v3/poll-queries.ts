@@ -18,7 +18,7 @@ import type {
 } from './gen/spec.js'
 import type { Caller } from './http.js'
 import { pollResponse, voteData } from './polls.js'
-import { compileFilter } from './query-filter.js'
+import { compileFilter, DATE_FIELDS } from './query-filter.js'
 import { pageOf, pageSize, parseSort, type SortKey, sortRows } from './query-page.js'
 import { usersById } from './users.js'
 
@@ -31,7 +31,6 @@ export const SCAN_LIMIT = 5_000
 const PAGE = 100
 const DEFAULT_LIMIT = 25
 const NEWEST_FIRST: SortKey[] = [{ field: 'created_at', direction: -1 }]
-const DATES = new Set(['created_at', 'updated_at'])
 
 /** A poll as QueryPolls filters and sorts it (its votes left out: no filter reads them). */
 type PollRow = Omit<Poll, 'votes'>
@@ -72,7 +71,7 @@ export async function queryPolls(
 ): Promise<Omit<QueryPollsResponse, 'duration'>> {
   const reader = ownVoter(caller, userId)
   const limit = pageSize(input.limit, DEFAULT_LIMIT)
-  const predicate = compileFilter(input.filter, POLL_FIELDS, DATES)
+  const predicate = compileFilter(input.filter, POLL_FIELDS, DATE_FIELDS)
   const sort = parseSort(input.sort, POLL_SORTS, NEWEST_FIRST)
   const found: PollRow[] = []
   let after: string | undefined
@@ -129,7 +128,7 @@ export async function queryPollVotes(
     updated_at: (v) => v.updated_at,
   }
   const limit = pageSize(input.limit, DEFAULT_LIMIT)
-  const predicate = compileFilter(input.filter, fields, DATES)
+  const predicate = compileFilter(input.filter, fields, DATE_FIELDS)
   const sort = parseSort(input.sort, VOTE_SORTS, NEWEST_FIRST)
   const found = sortRows(
     poll.votes.filter(predicate),

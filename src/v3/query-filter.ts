@@ -99,8 +99,11 @@ function operator(op: string, arg: unknown, field: string): (v: unknown) => bool
   }
 }
 
+/** The date fields of V3's queries: filters on them compare instants, never text. */
+export const DATE_FIELDS: ReadonlySet<string> = new Set(['created_at', 'updated_at'])
+
 /** A time (ISO text or epoch milliseconds) as epoch milliseconds; undefined when it is none. */
-function instant(value: unknown): number | undefined {
+export function instant(value: unknown): number | undefined {
   const ms = typeof value === 'string' ? Date.parse(value) : typeof value === 'number' ? value : Number.NaN
   return Number.isFinite(ms) ? ms : undefined
 }

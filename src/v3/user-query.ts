@@ -9,6 +9,7 @@
 import { EddyError, inputError } from '../engine/errors.js'
 import type { ServerContext } from '../server/context.js'
 import type { FullUserResponse } from './gen/spec.js'
+import { DATE_FIELDS, instant } from './query-filter.js'
 import { rfc3339 } from './time.js'
 import { fullUser } from './users.js'
 
@@ -142,6 +143,8 @@ function checkFilter(filter: Filter, depth: number): void {
           throw inputError(`${op} takes a list of at most 100 values`, v, 'filter_conditions')
         if (op === '$autocomplete' && typeof v !== 'string')
           throw inputError('$autocomplete takes text', v, 'filter_conditions')
+        if (DATE_FIELDS.has(key) && op !== '$exists' && [v].flat().some((t) => instant(t) === undefined))
+          throw inputError(`${key} takes a time (RFC 3339)`, v, `filter_conditions.${key}.${op}`)
       }
     }
   }
@@ -206,10 +209,14 @@ export function matches(user: FullUserResponse, filter: Filter): boolean {
     if (key === '$and') return (cond as Filter[]).every((f) => matches(user, f))
     if (key === '$or') return (cond as Filter[]).some((f) => matches(user, f))
     if (key === '$nor') return !(cond as Filter[]).some((f) => matches(user, f))
-    const value = fieldOf(user, key)
+    // Dates compare as instants: `…T10:00:00Z` and `…T10:00:00.000Z` are one time.
+    const date = DATE_FIELDS.has(key)
+    const value = date ? instant(fieldOf(user, key)) : fieldOf(user, key)
+    const arg = (a: unknown, op: string) =>
+      !date || op === '$exists' ? a : Array.isArray(a) ? a.map(instant) : instant(a)
     if (cond !== null && typeof cond === 'object' && !Array.isArray(cond))
-      return Object.entries(cond).every(([op, arg]) => holds(value, op, arg))
-    return same(value, cond)
+      return Object.entries(cond).every(([op, a]) => holds(value, op, arg(a, op)))
+    return same(value, arg(cond, '$eq'))
   })
 }
 
