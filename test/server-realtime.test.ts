@@ -2,7 +2,7 @@
  * Realtime over the server's Faye endpoint with the unmodified official `getstream` client:
  * `feed.subscribe(cb)` with `fayeUrl` receives Stream-shaped messages for an add by another
  * client, a fan-out delivery and a notification (`to`), with user and server tokens; a tampered
- * signature, another user's private feed and a client publish are refused.
+ * signature, another user's private feed, a deactivated user and a client publish are refused.
  */
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { createServer } from 'eddy/server'
 import type { FastifyInstance } from 'fastify'
 import stream, { type NewActivity, type RealTimeMessage, type StreamClient } from 'getstream'
+import { SignJWT } from 'jose'
 import { must } from './helpers.js'
 
 const KEY = 'realtime-key'
@@ -139,6 +140,24 @@ describe('realtime over Faye with the official client', () => {
     const [h, p, s] = feed.token.split('.')
     feed.token = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`
     await assert.rejects(() => Promise.resolve(feed.subscribe(() => {})), says('403'))
+  })
+
+  it("refuses a deactivated user's subscriptions (V3's DeactivateUser holds on V1 too)", async () => {
+    await server.user('dee').getOrCreate({})
+    const appToken = await new SignJWT({ server: true })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET))
+    const deactivated = await fetch(`${origin}/api/v2/users/dee/deactivate?api_key=${KEY}`, {
+      method: 'POST',
+      headers: { authorization: appToken, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
+      body: '{}',
+    })
+    assert.equal(deactivated.status, 201)
+    const dee = connect(server.createUserToken('dee'))
+    await assert.rejects(
+      () => Promise.resolve(dee.feed('user', 'dee').subscribe(() => {})),
+      says('dee is deactivated'),
+    )
   })
 
   it('refuses publishes from clients', async () => {
