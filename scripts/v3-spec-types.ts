@@ -106,6 +106,9 @@ export const SERVED = [
   'RestoreFeedGroup',
   'ListFeedVisibilities',
   'GetFeedVisibility',
+  'CreateFeedsBatch',
+  'DeleteFeedsBatch',
+  'UnfollowBatch',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */

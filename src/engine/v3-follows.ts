@@ -164,6 +164,39 @@ export class V3Follows {
     return { ...live, status: edge ? 'accepted' : live.status }
   }
 
+  /**
+   * Removes several follows (UnfollowBatch): every pair must be a follow or a request (404 naming
+   * the first that is not, before anything is removed); the engine's edges then go in its unfollow
+   * writes (each atomic, as V1's unfollow_many), the V3 records in one delete. Resolves with what
+   * was removed, in order.
+   */
+  async removeMany(
+    pairs: { source: FeedRef; target: FeedRef; keepHistory: boolean }[],
+  ): Promise<FollowState[]> {
+    const states = await this.states(pairs.map((p) => ({ source: p.source.id, target: p.target.id })))
+    const found = await Promise.all(
+      pairs.map(async (p) => {
+        const edge = await this.#graph.edge(p.source, p.target)
+        const state = states.get(key(p.source.id, p.target.id))
+        const live = edge ? (state ?? fromEdge(edge)) : state?.status === 'pending' ? state : undefined
+        if (!live) throw notFound(`${p.source.id} does not follow ${p.target.id}`)
+        return {
+          pair: p,
+          edge,
+          state,
+          live: { ...live, status: edge ? 'accepted' : live.status } as FollowState,
+        }
+      }),
+    )
+    const edges = found.filter((f) => f.edge).map((f) => f.pair)
+    if (edges.length > 0) await this.#graph.unfollow(edges)
+    const records = found.filter((f) => f.state).map((f) => key(f.pair.source.id, f.pair.target.id))
+    if (records.length > 0) await this.#documents.deleteDocs(FOLLOW_KIND, records)
+    for (const f of found)
+      if (f.state?.status === 'pending') await this.#unlist(f.pair.target.id, f.pair.source.id)
+    return found.map((f) => f.live)
+  }
+
   /** Pending requests to follow `target`, oldest first, at most `limit`. */
   async pending(target: string, limit: number): Promise<FollowState[]> {
     const [doc] = await this.#documents.getDocs(REQUESTS_KIND, [target])

@@ -5,19 +5,17 @@
  */
 import { requireId } from '../engine/documents.js'
 import { inputError } from '../engine/errors.js'
-import type { FeedRef } from '../engine/feed-groups.js'
 import type { FeedPage } from '../engine/read.js'
 import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
 import { actorId } from './activity-model.js'
 import { addCurrentFeeds, memberResponses, pinResponses } from './feed-extras.js'
-import { defaultVisibility } from './feed-groups.js'
 import { queryFeeds } from './feed-query.js'
+import { createPlanned, planDelete, planFeed, softDelete } from './feed-writes.js'
 import {
   applyFeedChanges,
   type FeedData,
   type FeedFacts,
-  feedData,
   feedRefOf,
   feedResponses,
   loadFeed,
@@ -58,13 +56,6 @@ function readCursor(value: unknown, field: string): { lt?: string; gt?: string }
 export function feedRoutes(edge: Edge, hub: Hub): void {
   const { ctx } = edge
   const path = '/feeds/feed_groups/:feed_group_id/feeds/:feed_id'
-  const isEmpty = async (ref: FeedRef) => {
-    const [rows, stats] = await Promise.all([
-      ref.group.kind === 'flat' ? ctx.engine.readFeed(ref, { limit: 1 }).then((p) => p.results) : [],
-      ctx.engine.followStats(ref),
-    ])
-    return rows.length === 0 && stats.followers === 0 && stats.following === 0
-  }
 
   v3route(
     edge,
@@ -73,30 +64,9 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
     async ({ caller, params, query, body, reply }) => {
       const input = body as GetOrCreateFeedRequest
       const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
-      let feed = await loadFeed(ctx, ref)
-      let created = false
-      if (!feed.doc || feed.data.deleted_at) {
-        const owner = caller.kind === 'anonymous' ? undefined : writer(caller, body)
-        if (owner === undefined) throw notAllowed()
-        // A feed with no V3 data yet belongs to the user its id names: another user may create it
-        // only while the engine holds nothing for it (no activities, no followers).
-        if (!feed.doc && owner !== ref.userId && caller.kind !== 'server' && !(await isEmpty(ref)))
-          throw notAllowed()
-        const data = feedData(input.data, owner)
-        // A feed group defined through V3 may give its feeds another starting visibility.
-        if (input.data?.visibility === undefined)
-          data.visibility = (await defaultVisibility(ctx, ref.slug)) ?? data.visibility
-        // Insert (or revive a deleted feed's data only if unchanged): a concurrent create wins once.
-        const doc = await ctx.engine.v3.putFeed(
-          ref.id,
-          data as unknown as Record<string, unknown>,
-          feed.doc ? 'update' : 'insert',
-          feed.doc?.updatedAt,
-        )
-        if (!doc) throw conflict(`feed ${ref.id} was created meanwhile; retry`)
-        created = true
-        feed = { ...feed, data, doc }
-      }
+      // The creator is asked for only when the feed is to be made (a read names no user).
+      const owner = () => (caller.kind === 'anonymous' ? undefined : writer(caller, body))
+      const { feed, created } = await createPlanned(ctx, await planFeed(ctx, caller, ref, owner, input.data))
       const user = caller.kind === 'user' ? caller.userId : undefined
       // The reader's own follows of the feed and membership in it: what own_follows and
       // own_membership show, and what the feed's visibility level lets it read (v3-access.ts).
@@ -255,17 +225,8 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
   v3route(edge, 'DELETE', path, async ({ caller, params }) => {
     const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
     const feed = await loadFeed(ctx, ref)
-    const doc = requireExisting(feed)
-    requireOwner(caller, feed)
-    // The feed's data is kept with deleted_at (V3's soft delete); its activities stay in the engine.
-    const data: FeedData = { ...feed.data, deleted_at: new Date().toISOString() }
-    const written = await ctx.engine.v3.putFeed(
-      ref.id,
-      data as unknown as Record<string, unknown>,
-      'update',
-      doc.updatedAt,
-    )
-    if (!written) throw conflict(`feed ${ref.id} changed meanwhile; retry`)
+    planDelete(caller, feed)
+    if (!(await softDelete(ctx, feed))) throw conflict(`feed ${ref.id} changed meanwhile; retry`)
     hub.publish(ref.id, [v3Event('feeds.feed.deleted', { fid: ref.id })])
     return { task_id: crypto.randomUUID() }
   })

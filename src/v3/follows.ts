@@ -24,7 +24,7 @@ import {
   type V3Feed,
 } from './feeds.js'
 import type { FollowRequest, FollowResponse } from './gen/spec.js'
-import { type Caller, type Edge, v3route } from './http.js'
+import { type Caller, type Edge, requireApp, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
 import { known } from './known.js'
 import { notify } from './notify.js'
@@ -275,6 +275,34 @@ export function followRoutes(edge: Edge, hub: Hub): void {
     }
     return { follows }
   })
+
+  // UnfollowBatch (the app's, as the spec says): every pair must be followed, checked before any goes.
+  v3route(
+    edge,
+    'POST',
+    '/feeds/unfollow/batch',
+    async ({ caller, body }) => {
+      requireApp(caller)
+      const list = body.follows
+      if (!Array.isArray(list) || list.length === 0 || list.length > MAX_FOLLOWS)
+        throw inputError(`follows must list 1 to ${MAX_FOLLOWS} { source, target }`, list, 'follows')
+      const pairs = list.map((item: { source?: unknown; target?: unknown; keep_history?: unknown }, i) => ({
+        ...pairOf(ctx, item ?? {}, `follows[${i}].`),
+        keepHistory: item?.keep_history === true,
+      }))
+      const keys = new Set(pairs.map((p) => pairKey(p.source.id, p.target.id)))
+      if (keys.size < pairs.length) throw inputError('follows names a pair twice', list, 'follows')
+      const removed = await ctx.engine.v3Follows.removeMany(pairs)
+      const follows = await followResponses(
+        ctx,
+        removed,
+        body.enrich_own_fields === true ? caller : undefined,
+      )
+      announce('feeds.follow.deleted', follows)
+      return { follows }
+    },
+    201,
+  )
 
   // Answering requests: only the followed feed's owner (or the app).
   const answer = async (caller: Caller, body: Record<string, unknown>, accept: boolean) => {

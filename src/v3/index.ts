@@ -8,6 +8,7 @@ import { activityRoutes } from './activities.js'
 import { activityQueryRoutes } from './activity-query.js'
 import { bookmarkRoutes } from './bookmarks.js'
 import { commentRoutes } from './comments.js'
+import { feedBatchRoutes } from './feed-batches.js'
 import { feedGroupRoutes } from './feed-group-routes.js'
 import { feedRoutes } from './feed-routes.js'
 import { followSuggestionRoutes } from './follow-suggestions.js'
@@ -59,6 +60,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       userDataRoutes(edge)
       guestRoutes(edge, new GuestBudget(options.guests ?? guestOption(undefined)))
       feedRoutes(edge, hub)
+      feedBatchRoutes(edge, hub)
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
       pollRoutes(edge, hub)

@@ -378,6 +378,9 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'RestoreFeedGroup',
   'ListFeedVisibilities',
   'GetFeedVisibility',
+  'CreateFeedsBatch',
+  'DeleteFeedsBatch',
+  'UnfollowBatch',
 ])
 
 /** Error response */
@@ -1406,6 +1409,18 @@ export interface CreateFeedGroupResponse {
   feed_group: FeedGroupResponse
 }
 
+/** Create Feeds Batch Request */
+export interface CreateFeedsBatchRequest {
+  enrich_own_fields?: boolean
+  feeds: FeedRequest[]
+}
+
+/** Create Feeds Batch Response */
+export interface CreateFeedsBatchResponse {
+  duration: string
+  feeds: FeedResponse[]
+}
+
 export interface CreateGuestRequest {
   user: UserRequest
 }
@@ -1539,6 +1554,19 @@ export interface DeleteFeedGroupResponse {
 
 /** Delete Feed Response */
 export interface DeleteFeedResponse {
+  duration: string
+  task_id: string
+}
+
+/** Delete Feeds Batch Request */
+export interface DeleteFeedsBatchRequest {
+  feeds: string[]
+  hard_delete?: boolean
+  purge_user_activities?: boolean
+}
+
+/** Delete Feeds Batch Response */
+export interface DeleteFeedsBatchResponse {
   duration: string
   task_id: string
 }
@@ -1810,6 +1838,20 @@ export interface FeedOwnData {
   own_followings?: FollowResponse[]
   own_follows?: FollowResponse[]
   own_membership?: FeedMemberResponse
+}
+
+/** Feed Payload */
+export interface FeedRequest {
+  created_by_id?: string
+  custom?: Record<string, unknown>
+  description?: string
+  feed_group_id: string
+  feed_id: string
+  filter_tags?: string[]
+  location?: Location
+  members?: FeedMemberRequest[]
+  name?: string
+  visibility?: 'public' | 'visible' | 'followers' | 'members' | 'private'
 }
 
 /** Feed */
