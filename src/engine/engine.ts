@@ -222,6 +222,15 @@ export class Engine {
   }
 
   /**
+   * The store's data version when it moves with every committed write to any part (documents,
+   * follows, reactions: `Capabilities.versionsEveryWrite`), else undefined: what a cache of
+   * answers built from all of them (the V3 feed page) may check.
+   */
+  everyWriteVersion(): Promise<string> | undefined {
+    return this.#ctx.store.capabilities.versionsEveryWrite ? this.dataVersion() : undefined
+  }
+
+  /**
    * The data version of each of `feeds`' pages, in order: the store's per-feed versions when it
    * keeps them, else its one data version for every feed; undefined when it keeps none. An
    * equal value later means nothing a page of that feed shows has changed since.

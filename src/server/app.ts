@@ -143,6 +143,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
       // Reads of a turn share one version call, but not behind a fan-out chunk holding the loop.
       () => !engine.deliveringFanout || !engine.blocksEventLoop,
     )
+    // A V3 page shows documents, follows and reactions too: only a version that moves with every
+    // write vouches for it (none on PostgreSQL + Redis, whose versions follow timelines only).
+    ctx.v3Pages = new PageCache(
+      cacheBytes,
+      (feeds) => engine.everyWriteVersion()?.then((v) => feeds.map(() => v)),
+      () => !engine.deliveringFanout || !engine.blocksEventLoop,
+    )
   }
 
   // Callback style, not async: an async hook costs a promise and a microtask on every request.

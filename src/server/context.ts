@@ -23,6 +23,8 @@ export interface ServerContext {
   limits?: RateLimits
   /** Serialized plain read pages (absent when disabled). */
   pages?: PageCache
+  /** Serialized V3 feed pages, checked against the store's every-write version (absent when disabled). */
+  v3Pages?: PageCache
   /** How adds are written: `groupCommit` lets concurrent requests share a commit. */
   adds: { groupCommit: boolean }
 }

@@ -24,12 +24,20 @@ export interface Capabilities {
   blocksEventLoop: boolean
   /** Follower feeds per fan-out transaction that suit this backend (the engine's upper bound). */
   fanoutChunkSize: number
+  /**
+   * Whether `dataVersion` moves with every committed write to any part (documents, follows,
+   * reactions too), not only with what V1's plain pages show: SQLite's does (one file, one
+   * version); PostgreSQL + Redis's moves with timeline writes only. Caches of answers built
+   * from every part (the V3 feed page) need it.
+   */
+  versionsEveryWrite: boolean
 }
 
 /** What a backend that states nothing is assumed to do: block the event loop, chunks of 500. */
 export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   blocksEventLoop: true,
   fanoutChunkSize: 500,
+  versionsEveryWrite: false,
 })
 
 /** One storage backend: its parts, one atomic write across them, and its life cycle. */

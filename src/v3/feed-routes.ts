@@ -26,7 +26,7 @@ import {
 import { requireFilter } from './filter.js'
 import { followResponses, ownFollows } from './follows.js'
 import type { GetOrCreateFeedRequest, QueryFeedsRequest } from './gen/spec.js'
-import { type Edge, v3route } from './http.js'
+import { type Caller, type Edge, JsonHead, type V3Call, v3route } from './http.js'
 import type { Hub } from './hub.js'
 import { v3Event, watcherOf } from './hub.js'
 import { groupedPage } from './notifications.js'
@@ -52,10 +52,32 @@ function readCursor(value: unknown, field: string): { lt?: string; gt?: string }
   throw inputError(`${field} must be a cursor from a previous page`, value, field)
 }
 
+/**
+ * The page cache's key of a feed read: who reads (own fields, capabilities and visibility depend
+ * on it), the feed, and every field of the body but `watch` (which changes no byte of the answer).
+ */
+function pageKey(caller: Caller, fid: string, input: GetOrCreateFeedRequest): string {
+  const who = caller.kind === 'user' ? `user:${caller.userId}` : caller.kind
+  return `${who}|${fid}|${JSON.stringify({ ...input, watch: undefined })}`
+}
+
 /** Registers the V3 feed routes. */
 export function feedRoutes(edge: Edge, hub: Hub): void {
   const { ctx } = edge
   const path = '/feeds/feed_groups/:feed_group_id/feeds/:feed_id'
+  /** Subscribes the caller's WebSocket to `fid` when the read asks to watch it. */
+  const watchIfAsked = (
+    caller: Caller,
+    query: V3Call['query'],
+    input: GetOrCreateFeedRequest,
+    fid: string,
+  ) => {
+    if (input.watch !== true) return
+    const connectionId = query.connection_id
+    if (typeof connectionId !== 'string' || connectionId === '')
+      throw inputError('watch needs the connection_id of an open WebSocket', connectionId, 'connection_id')
+    hub.watch(connectionId, watcherOf(caller), fid)
+  }
 
   v3route(
     edge,
@@ -64,6 +86,17 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
     async ({ caller, params, query, body, reply }) => {
       const input = body as GetOrCreateFeedRequest
       const ref = feedRefOf(ctx, params.feed_group_id, requireId(params.feed_id, 'feed_id'))
+      // This caller's same read, cached while nothing was written anywhere since (a version taken
+      // before every read below; none on stores whose version misses some writes: page-cache.ts).
+      const cache = ctx.v3Pages
+      const version = cache ? await cache.version(ref.id) : undefined
+      const key = version === undefined ? '' : pageKey(caller, ref.id, input)
+      const cached = version === undefined ? undefined : cache?.get(ref.id, key, version)
+      if (cached !== undefined) {
+        watchIfAsked(caller, query, input, ref.id)
+        reply.status(200)
+        return new JsonHead(cached)
+      }
       // The creator is asked for only when the feed is to be made (a read names no user).
       const owner = () => (caller.kind === 'anonymous' ? undefined : writer(caller, body))
       const { feed, created } = await createPlanned(ctx, await planFeed(ctx, caller, ref, owner, input.data))
@@ -170,23 +203,18 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       }
       if (hasMore && last) response.next = cursor('lt', last)
       if ((input.next !== undefined || input.prev !== undefined) && first) response.prev = cursor('gt', first)
-      if (input.watch === true) {
-        const connectionId = query.connection_id
-        if (typeof connectionId !== 'string' || connectionId === '')
-          throw inputError(
-            'watch needs the connection_id of an open WebSocket',
-            connectionId,
-            'connection_id',
-          )
-        hub.watch(connectionId, watcherOf(caller), ref.id)
-      }
+      watchIfAsked(caller, query, input, ref.id)
       // After the watch, so a creator that watches the new feed hears of it too.
       if (created)
         hub.publish(ref.id, [
           v3Event('feeds.feed.created', { fid: ref.id, feed: (await feedResponses(ctx, [feed]))[0] }),
         ])
       reply.status(created ? 201 : 200)
-      return response
+      // A read that created its feed wrote: the next read sees a new version anyway.
+      if (created || version === undefined || !cache) return response
+      const head = JSON.stringify(response).slice(0, -1)
+      cache.set(ref.id, key, version, head)
+      return new JsonHead(head)
     },
     201,
   )

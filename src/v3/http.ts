@@ -75,6 +75,15 @@ export interface Edge {
   served: Set<string>
 }
 
+/**
+ * An answer already serialized: its JSON text without the closing brace, so the route appends
+ * `duration` as it does to every answer (a cached V3 feed page is sent as the bytes it was).
+ */
+export class JsonHead {
+  /** `head`: a JSON object's text without its closing `}` (and at least one field). */
+  constructor(readonly head: string) {}
+}
+
 /** Registers a V3 route (url relative to `/api/v2`; it must be an operation of the spec). */
 export function v3route(
   { app, ctx, served }: Edge,
@@ -112,7 +121,12 @@ export function v3route(
       // The operation's status; a handler may set another (getOrCreate: 200 for an existing feed).
       reply.status(status)
       const result = await handler({ caller, params, query, body, request, reply })
-      return { ...result, duration: `${(performance.now() - started).toFixed(2)}ms` }
+      const duration = `${(performance.now() - started).toFixed(2)}ms`
+      if (result instanceof JsonHead)
+        return reply
+          .type('application/json; charset=utf-8')
+          .send(`${result.head},"duration":${JSON.stringify(duration)}}`)
+      return { ...result, duration }
     },
   })
 }

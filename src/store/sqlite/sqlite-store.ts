@@ -47,7 +47,7 @@ export class SqliteStore extends StorageAdapterBase {
   /** Wraps an open, configured and migrated connection (see `openSqliteStore`). */
   constructor(db: Database, name: string) {
     // better-sqlite3 runs each call on the JavaScript thread: the engine keeps chunks short (~2 ms).
-    super({ blocksEventLoop: true, fanoutChunkSize: 2_000 })
+    super({ blocksEventLoop: true, fanoutChunkSize: 2_000, versionsEveryWrite: true })
     this.#db = db
     this.name = name
     this.documents = new SqliteDocuments(db, () => this.#check())
