@@ -43,6 +43,7 @@ export const SERVED = [
   'UnblockUsers',
   'GetBlockedUsers',
   'ExportFeedUserData',
+  'DeleteFeedUserData',
   'GetOrCreateFeed',
   'UpdateFeed',
   'DeleteFeed',

@@ -57,7 +57,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       visibilityRoutes(edge)
       userRoutes(edge)
       userStandingRoutes(edge, hub)
-      userDataRoutes(edge)
+      userDataRoutes(edge, hub)
       guestRoutes(edge, new GuestBudget(options.guests ?? guestOption(undefined)))
       feedRoutes(edge, hub)
       feedBatchRoutes(edge, hub)

@@ -315,6 +315,7 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'UnblockUsers',
   'GetBlockedUsers',
   'ExportFeedUserData',
+  'DeleteFeedUserData',
   'GetOrCreateFeed',
   'UpdateFeed',
   'DeleteFeed',
@@ -1554,6 +1555,17 @@ export interface DeleteFeedGroupResponse {
 
 /** Delete Feed Response */
 export interface DeleteFeedResponse {
+  duration: string
+  task_id: string
+}
+
+/** Request for deleting feed user data */
+export interface DeleteFeedUserDataRequest {
+  hard_delete?: boolean
+}
+
+/** Response for deleting feed user data */
+export interface DeleteFeedUserDataResponse {
   duration: string
   task_id: string
 }
