@@ -216,9 +216,18 @@ export class Hub {
       const added = message.new as Activity[]
       // With current_feed (no own fields: an event is the same for every watcher), which tells the
       // client to fetch its own fields of a feed it has not seen yet (OwnBatch, own-fields.ts).
+      // Only an activity of one feed has one: as Stream's, the event of an activity added to several
+      // feeds leaves it out, and the client keeps what its last read said (whether this event comes
+      // before or after the AddActivity response; the suite's activity-websocket-events pins it).
+      const single = added.flatMap((a, i) => (ofOneFeed(a) ? [i] : []))
       shown = activityResponses(this.#ctx, added, fid)
         .then(async (responses) => {
-          await addCurrentFeeds(this.#ctx, added, responses, fid)
+          await addCurrentFeeds(
+            this.#ctx,
+            single.map((i) => added[i] as Activity),
+            single.map((i) => responses[i] as ActivityResponse),
+            fid,
+          )
           return responses
         })
         .catch(() => [])
@@ -235,4 +244,9 @@ export class Hub {
       // A socket that fails is closed by its own handlers.
     }
   }
+}
+
+/** Whether an activity was added to one feed only (its events can name the feed it is in). */
+function ofOneFeed(activity: Activity): boolean {
+  return !Array.isArray(activity.feeds) || activity.feeds.length <= 1
 }
