@@ -24,6 +24,7 @@ import {
   ownReactionId,
   putOwnReaction,
 } from './own-reactions.js'
+import { setPath, unsetPath } from './paths.js'
 import { reactionUser, requireOwnReaction, requireReactionTargets } from './policy.js'
 import { filterReactions, type ReactionFilterOptions, type ReactionPage } from './reaction-filter.js'
 import {
@@ -53,6 +54,15 @@ import { type Reader, readableActivities } from './read-policy.js'
 import { formatTime, parseTime } from './time.js'
 
 export type { ReactionChange, ReactionInput } from './reaction-input.js'
+
+/** Most paths one reaction patch sets and unsets. */
+const MAX_PATCH_PATHS = 100
+
+/** Dotted paths of a reaction's data to set (to a value) and to remove. */
+export interface ReactionPatch {
+  set?: Record<string, unknown>
+  unset?: string[]
+}
 
 /** Attempts of a reaction read-modify-write before it gives up with a 409. */
 const MAX_ATTEMPTS = 50
@@ -348,6 +358,28 @@ export class Reactions {
       }
       if (extraData !== undefined) record.target_feeds_extra_data = extraData
       return { record, deleted: false }
+    })
+  }
+
+  /**
+   * Sets and unsets dotted paths of a reaction's data (paths.ts: own keys only, no prototype
+   * segment) in one optimistic read-modify-write, so a concurrent change to the reaction is never
+   * lost; its target feeds stay. With `user`, only the user's own reaction.
+   */
+  async patch(id: string, change: ReactionPatch, user?: string): Promise<Reaction> {
+    const set = Object.entries(change.set ?? {})
+    const unset = change.unset ?? []
+    if (set.length + unset.length > MAX_PATCH_PATHS)
+      throw inputError(`a patch changes at most ${MAX_PATCH_PATHS} paths`, set.length + unset.length, 'set')
+    return this.#change(id, user, 'updated', (old) => {
+      const data = structuredClone(old.data)
+      for (const [path, value] of set) setPath(data, path, value)
+      for (const path of unset) unsetPath(data, path)
+      const micros = Math.max(nextMicros(), parseTime(old.updated_at, 'updated_at') + 1)
+      return {
+        record: { ...old, data: dataOf(data, 'data'), updated_at: `${formatTime(micros)}Z` },
+        deleted: false,
+      }
     })
   }
 

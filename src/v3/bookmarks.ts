@@ -1,6 +1,6 @@
 /**
  * V3 bookmarks and bookmark folders. A bookmark is the user's own reaction of kind `bookmark`
- * on the activity, one per folder (the folder id is the reaction's slot, engine/own-reactions.ts,
+ * on the activity (on a comment: a child of the comment, the same rules), one per folder (the folder id is the reaction's slot, engine/own-reactions.ts,
  * so two adds at once leave one); folders are the engine's V3 records (v3-bookmark-folders.ts).
  * A user sees, changes and queries only its own bookmarks and folders; the app names the user.
  * Bookmark events go only to the user's own connections.
@@ -10,11 +10,12 @@ import { inputError, notFound } from '../engine/errors.js'
 import type { Reaction } from '../engine/reaction-model.js'
 import type { BookmarkFolder } from '../engine/v3-bookmark-folders.js'
 import { loadActivity, readerOf, requireReadable, writer } from './activities.js'
+import { v3Id } from './activity-model.js'
 import type { BookmarkFolderResponse, BookmarkResponse } from './gen/spec.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import { type Hub, v3Event } from './hub.js'
-import { cursorOf, customOf, limitOf, reactionPage, shownActivity } from './reaction-access.js'
-import { BOOKMARK, bookmarkResponse } from './reaction-model.js'
+import { cursorOf, customOf, limitOf, loadComment, reactionPage, shownActivity } from './reaction-access.js'
+import { BOOKMARK, bookmarkResponse, commentResponse } from './reaction-model.js'
 import { rfc3339 } from './time.js'
 import { userResponse } from './users.js'
 
@@ -72,8 +73,9 @@ export function bookmarkRoutes(edge: Edge, hub: Hub): void {
     return found
   }
 
-  const shown = async (r: Reaction, activity: Activity, reader: string | undefined) => {
-    const out: BookmarkResponse = bookmarkResponse(r, await shownActivity(ctx, activity, reader))
+  const shown = async (r: Reaction, activity: Activity, reader: string | undefined, comment?: Reaction) => {
+    const on = comment ? commentResponse(comment, v3Id(activity)) : undefined
+    const out: BookmarkResponse = bookmarkResponse(r, await shownActivity(ctx, activity, reader), on)
     const id = typeof r.data.folder_id === 'string' ? r.data.folder_id : undefined
     const folder = id ? (await folders.get([id])).get(id) : undefined
     if (folder) out.folder = folderResponse(folder)
@@ -82,75 +84,101 @@ export function bookmarkRoutes(edge: Edge, hub: Hub): void {
   const tell = (user: string, type: string, bookmark: BookmarkResponse) =>
     hub.publishToUser(user, [v3Event(type, { bookmark })])
 
-  const put = async (
-    caller: Caller,
-    user: string,
-    activity: Activity,
-    slot: string,
-    data: Record<string, unknown>,
-  ) => {
-    await requireReadable(ctx, caller, activity)
-    return reactions.putOwn(
-      { kind: BOOKMARK, activity_id: activity.id, parent: '', user_id: user, data, slot },
+  /** What a bookmark is on: an activity the caller may read, or a comment on one. */
+  interface Target {
+    activity: Activity
+    comment?: Reaction
+    name: string
+    /** The path parameter naming it, for errors. */
+    field: string
+  }
+  /** `read`: the caller must still read the activity (not to delete its own bookmark). */
+  const activityTarget = async (caller: Caller, id: unknown, read = true): Promise<Target> => {
+    const activity = await loadActivity(ctx, id, 'activity_id')
+    if (read) await requireReadable(ctx, caller, activity)
+    return { activity, name: String(id), field: 'activity_id' }
+  }
+  const commentTarget = async (caller: Caller, id: unknown): Promise<Target> => {
+    const { reaction, activity } = await loadComment(ctx, caller, id)
+    return { activity, comment: reaction, name: `comment ${String(id)}`, field: 'comment_id' }
+  }
+  /** The user's own bookmark on `t` in folder `slot` ('' for none), if there is one. */
+  const existing = (user: string, t: Target, slot: string) =>
+    reactions.getOwn(user, { activity_id: t.activity.id, parent: t.comment?.id ?? '' }, BOOKMARK, slot)
+  const put = (user: string, t: Target, slot: string, data: Record<string, unknown>) =>
+    reactions.putOwn(
+      { kind: BOOKMARK, activity_id: t.activity.id, parent: t.comment?.id ?? '', user_id: user, data, slot },
       { update: true },
     )
+
+  /** AddBookmark and AddCommentBookmark: one bookmark per folder, in a folder of the user's own. */
+  const addBookmark = async (user: string, t: Target, body: Record<string, unknown>) => {
+    const folder = await folderFor(user, body.folder_id, body.new_folder, 'folder_id')
+    if (await existing(user, t, folder?.id ?? ''))
+      throw inputError(
+        `${t.name} is bookmarked already${folder ? ` in folder ${folder.id}` : ''}`,
+        t.name,
+        'id',
+      )
+    const custom = customOf(body.custom, 'custom')
+    const data = { ...(custom ? { custom } : {}), ...(folder ? { folder_id: folder.id } : {}) }
+    const { reaction } = await put(user, t, folder?.id ?? '', data)
+    const bookmark = await shown(reaction, t.activity, user, t.comment)
+    tell(user, 'feeds.bookmark.added', bookmark)
+    return { bookmark }
   }
 
-  v3route(
-    edge,
-    'POST',
-    '/feeds/activities/:activity_id/bookmarks',
-    async ({ caller, params, body }) => {
-      const user = writer(caller, body)
-      const activity = await loadActivity(ctx, params.activity_id, 'activity_id')
-      await requireReadable(ctx, caller, activity)
-      const folder = await folderFor(user, body.folder_id, body.new_folder, 'folder_id')
-      if (await reactions.getOwn(user, { activity_id: activity.id }, BOOKMARK, folder?.id ?? ''))
-        throw inputError(
-          `${params.activity_id} is bookmarked already${folder ? ` in folder ${folder.id}` : ''}`,
-          params.activity_id,
-          'activity_id',
-        )
-      const custom = customOf(body.custom, 'custom')
-      const data = { ...(custom ? { custom } : {}), ...(folder ? { folder_id: folder.id } : {}) }
-      const { reaction } = await put(caller, user, activity, folder?.id ?? '', data)
-      const bookmark = await shown(reaction, activity, user)
-      tell(user, 'feeds.bookmark.added', bookmark)
-      return { bookmark }
-    },
-    201,
-  )
-
-  v3route(edge, 'PATCH', '/feeds/activities/:activity_id/bookmarks', async ({ caller, params, body }) => {
-    const user = writer(caller, body)
-    const activity = await loadActivity(ctx, params.activity_id, 'activity_id')
+  /** UpdateBookmark and UpdateCommentBookmark: new custom data, or a move to another folder. */
+  const updateBookmark = async (user: string, t: Target, body: Record<string, unknown>) => {
     const from = await folderFor(user, body.folder_id, undefined, 'folder_id')
-    const existing = await reactions.getOwn(user, { activity_id: activity.id }, BOOKMARK, from?.id ?? '')
-    if (!existing) throw notFound(`${user} has no bookmark on ${params.activity_id}`)
+    const old = await existing(user, t, from?.id ?? '')
+    if (!old) throw notFound(`${user} has no bookmark on ${t.name}`)
     const moving = body.new_folder !== undefined || typeof body.new_folder_id === 'string'
     const to = moving ? await folderFor(user, body.new_folder_id, body.new_folder, 'new_folder_id') : from
-    const custom =
-      customOf(body.custom, 'custom') ?? (existing.data.custom as Record<string, unknown> | undefined)
+    const custom = customOf(body.custom, 'custom') ?? (old.data.custom as Record<string, unknown> | undefined)
     const data = { ...(custom ? { custom } : {}), ...(to ? { folder_id: to.id } : {}) }
     // A move is a bookmark in the new folder, then the old one's removal.
-    const { reaction } = await put(caller, user, activity, to?.id ?? '', data)
-    if (reaction.id !== existing.id) await reactions.delete(existing.id, false, user)
-    const bookmark = await shown(reaction, activity, user)
+    const { reaction } = await put(user, t, to?.id ?? '', data)
+    if (reaction.id !== old.id) await reactions.delete(old.id, false, user)
+    const bookmark = await shown(reaction, t.activity, user, t.comment)
     tell(user, 'feeds.bookmark.updated', bookmark)
     return { bookmark }
-  })
+  }
 
-  v3route(edge, 'DELETE', '/feeds/activities/:activity_id/bookmarks', async ({ caller, params, query }) => {
-    const user = writer(caller, { user_id: query.user_id })
-    const activity = await loadActivity(ctx, params.activity_id, 'activity_id')
-    const folder = await folderFor(user, query.folder_id, undefined, 'folder_id')
-    const existing = await reactions.getOwn(user, { activity_id: activity.id }, BOOKMARK, folder?.id ?? '')
-    if (!existing) throw notFound(`${user} has no bookmark on ${params.activity_id}`)
-    await reactions.delete(existing.id, false, user)
-    const bookmark = await shown(existing, activity, user)
+  /** DeleteBookmark and DeleteCommentBookmark: the user's bookmark in the folder named (or none). */
+  const deleteBookmark = async (user: string, t: Target, folderId: unknown) => {
+    const folder = await folderFor(user, folderId, undefined, 'folder_id')
+    const old = await existing(user, t, folder?.id ?? '')
+    if (!old) throw notFound(`${user} has no bookmark on ${t.name}`)
+    await reactions.delete(old.id, false, user)
+    const bookmark = await shown(old, t.activity, user, t.comment)
     tell(user, 'feeds.bookmark.deleted', bookmark)
     return { bookmark }
-  })
+  }
+
+  type Find = (caller: Caller, params: Record<string, string>, read: boolean) => Promise<Target>
+  const routes: [string, Find][] = [
+    ['/feeds/activities/:activity_id/bookmarks', (c, p, read) => activityTarget(c, p.activity_id, read)],
+    // A comment is found only through an activity its caller may read, deletes included.
+    ['/feeds/comments/:comment_id/bookmarks', (c, p) => commentTarget(c, p.comment_id)],
+  ]
+  for (const [path, find] of routes) {
+    v3route(
+      edge,
+      'POST',
+      path,
+      async ({ caller, params, body }) =>
+        addBookmark(writer(caller, body), await find(caller, params, true), body),
+      201,
+    )
+    v3route(edge, 'PATCH', path, async ({ caller, params, body }) =>
+      updateBookmark(writer(caller, body), await find(caller, params, true), body),
+    )
+    v3route(edge, 'DELETE', path, async ({ caller, params, query }) => {
+      const user = writer(caller, { user_id: query.user_id })
+      return deleteBookmark(user, await find(caller, params, false), query.folder_id)
+    })
+  }
 
   /** The user a query is about: the token's user, or the filter's `user_id` for the app. */
   const queryUser = (caller: Caller, filter: Record<string, unknown>) => {
@@ -229,7 +257,9 @@ export function bookmarkRoutes(edge: Edge, hub: Hub): void {
     const bookmarks: BookmarkResponse[] = []
     for (const r of rows) {
       const activity = activities.get(r.activity_id)
-      if (activity) bookmarks.push(await shown(r, activity, user))
+      // A comment bookmark shows its comment (gone: the bookmark is left out, as for activities).
+      const comment = r.parent ? await reactions.get(r.parent, user).catch(() => undefined) : undefined
+      if (activity && (!r.parent || comment)) bookmarks.push(await shown(r, activity, user, comment))
     }
     return { bookmarks, ...(next ? { next } : {}) }
   })

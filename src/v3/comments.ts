@@ -2,25 +2,20 @@
  * V3 comments on the engine's reactions: a comment is a `comment` reaction on an activity, a
  * reply a `comment` child of a comment (three levels, the engine's depth). Reads page in V3's
  * sorts (comment-pages.ts); QueryComments filters by activity, parent, user and text, and shows
- * only comments on activities the caller may read. Changes reach the activity's watchers as
- * `feeds.comment.*` events.
+ * only comments on activities the caller may read. Writes are comment-writes.ts's.
  */
 import type { Activity } from '../engine/activity.js'
 import { inputError } from '../engine/errors.js'
-import type { Reaction } from '../engine/reaction-model.js'
 import type { ServerContext } from '../server/context.js'
-import { notAllowed } from '../server/errors.js'
-import { loadActivity, readerOf, requireReadable, writer } from './activities.js'
+import { loadActivity, readerOf, requireReadable } from './activities.js'
 import { v3Id } from './activity-model.js'
 import { type CommentNode, commentPage, depthOf, sortOf, threaded } from './comment-pages.js'
+import { commentWriteRoutes } from './comment-writes.js'
 import { type Caller, type Edge, v3route } from './http.js'
 import type { Hub } from './hub.js'
-import { notifyComment } from './notify.js'
-import { announce, customOf, limitOf, loadComment, shownActivity } from './reaction-access.js'
-import { COMMENT, commentResponse } from './reaction-model.js'
+import { limitOf, loadComment } from './reaction-access.js'
+import { commentResponse } from './reaction-model.js'
 
-/** Largest comment text, in characters. */
-const MAX_TEXT = 10_000
 /** Default and largest page of top-level comments (V3's root limit). */
 const DEFAULT_LIMIT = 25
 const MAX_LIMIT = 100
@@ -60,13 +55,6 @@ async function threadPage(
 const DEFAULT_REPLIES = 3
 const MAX_REPLIES = 20
 const ID = /^[\w-]{1,255}$/
-
-function textOf(value: unknown): string | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length > MAX_TEXT)
-    throw inputError(`comment must be text of at most ${MAX_TEXT} characters`, value, 'comment')
-  return value
-}
 
 /** The value a filter field asks for: itself or its `$eq`. */
 function eqOf(value: unknown): unknown {
@@ -132,49 +120,10 @@ async function readable(ctx: ServerContext, caller: Caller, activity: Activity):
   }
 }
 
-/** Registers the V3 comment routes. */
+/** Registers the V3 comment reads (writes: comment-writes.ts). */
 export function commentRoutes(edge: Edge, hub: Hub): void {
+  commentWriteRoutes(edge, hub)
   const { ctx } = edge
-  const reactions = ctx.engine.reactions
-
-  v3route(
-    edge,
-    'POST',
-    '/feeds/comments',
-    async ({ caller, body }) => {
-      const user = writer(caller, body)
-      const text = textOf(body.comment)
-      if (text === undefined && body.attachments === undefined)
-        throw inputError('a comment needs comment text or attachments', body, 'comment')
-      const data: Record<string, unknown> = {}
-      if (text !== undefined) data.text = text
-      const custom = customOf(body.custom, 'custom')
-      if (custom) data.custom = custom
-      if (Array.isArray(body.attachments)) data.attachments = body.attachments
-      if (Array.isArray(body.mentioned_user_ids)) data.mentioned_user_ids = body.mentioned_user_ids
-      let reaction: Reaction
-      let activity: Activity
-      if (typeof body.parent_id === 'string' && body.parent_id !== '') {
-        const parent = await loadComment(ctx, caller, body.parent_id)
-        activity = parent.activity
-        reaction = await reactions.add({ kind: COMMENT, parent: parent.reaction.id, user_id: user, data })
-      } else {
-        if (body.object_type !== undefined && body.object_type !== 'activity')
-          throw inputError('object_type must be activity', body.object_type, 'object_type')
-        activity = await loadActivity(ctx, body.object_id, 'object_id')
-        await requireReadable(ctx, caller, activity)
-        reaction = await reactions.add({ kind: COMMENT, activity_id: activity.id, user_id: user, data })
-      }
-      if (body.create_notification_activity === true) await notifyComment(ctx, user, activity, reaction)
-      const comment = commentResponse(reaction, v3Id(activity))
-      announce(hub, activity, 'feeds.comment.added', {
-        comment,
-        activity: await shownActivity(ctx, activity, undefined),
-      })
-      return { comment }
-    },
-    201,
-  )
 
   v3route(edge, 'GET', '/feeds/comments', async ({ caller, query }) => {
     const activity = await loadActivity(ctx, query.object_id, 'object_id')
@@ -237,33 +186,5 @@ export function commentRoutes(edge: Edge, hub: Hub): void {
     }
     for (const c of comments) delete c.replies
     return { comments, ...(page.next ? { next: page.next } : {}) }
-  })
-
-  v3route(edge, 'PATCH', '/feeds/comments/:id', async ({ caller, params, body }) => {
-    const { reaction, activity } = await loadComment(ctx, caller, params.id)
-    const user = readerOf(caller)
-    if (caller.kind !== 'server' && reaction.user_id !== user) throw notAllowed()
-    const data = { ...reaction.data }
-    const text = textOf(body.comment)
-    if (text !== undefined) {
-      data.text = text
-      data.edited_at = new Date().toISOString()
-    }
-    const custom = customOf(body.custom, 'custom')
-    if (custom) data.custom = custom
-    const updated = await reactions.update(reaction.id, { data, target_feeds: reaction.target_feeds }, user)
-    const comment = commentResponse(updated, v3Id(activity))
-    announce(hub, activity, 'feeds.comment.updated', { comment })
-    return { comment }
-  })
-
-  v3route(edge, 'DELETE', '/feeds/comments/:id', async ({ caller, params }) => {
-    const { reaction, activity } = await loadComment(ctx, caller, params.id)
-    const user = readerOf(caller)
-    if (caller.kind !== 'server' && reaction.user_id !== user) throw notAllowed()
-    await reactions.delete(reaction.id, false, user)
-    const comment = commentResponse(reaction, v3Id(activity))
-    announce(hub, activity, 'feeds.comment.deleted', { comment })
-    return { comment, activity: await shownActivity(ctx, activity, user) }
   })
 }

@@ -120,7 +120,7 @@ export function commentResponse(r: Reaction, activityId: string): ThreadedCommen
     controversy_score: scores.controversy,
     upvote_count: r.children_counts.upvote ?? 0,
     downvote_count: r.children_counts.downvote ?? 0,
-    bookmark_count: 0,
+    bookmark_count: r.children_counts[BOOKMARK] ?? 0,
   }
   if (typeof data.text === 'string') out.text = data.text
   if (Array.isArray(data.attachments)) out.attachments = data.attachments as CommentResponse['attachments']
@@ -152,13 +152,18 @@ export function addReactionFields(out: ActivityResponse, activity: Activity): vo
   out.own_bookmarks = marks.map((r) => bookmarkResponse(r, shown))
 }
 
-/** A bookmark reaction as V3's BookmarkResponse. */
-export function bookmarkResponse(r: Reaction, activity: ActivityResponse): BookmarkResponse {
+/** A bookmark reaction as V3's BookmarkResponse (on `comment` when given, else on `activity`). */
+export function bookmarkResponse(
+  r: Reaction,
+  activity: ActivityResponse,
+  comment?: CommentResponse,
+): BookmarkResponse {
   const out: BookmarkResponse = {
     activity,
     activity_id: activity.id,
-    object_id: activity.id,
-    object_type: 'activity',
+    object_id: comment ? comment.id : activity.id,
+    object_type: comment ? 'comment' : 'activity',
+    ...(comment ? { comment } : {}),
     user: userOf(r),
     created_at: rfc3339(r.created_at),
     updated_at: rfc3339(r.updated_at),

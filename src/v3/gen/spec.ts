@@ -347,6 +347,11 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'GetCommentReplies',
   'AddCommentReaction',
   'DeleteCommentReaction',
+  'UpdateCommentPartial',
+  'AddCommentsBatch',
+  'AddCommentBookmark',
+  'UpdateCommentBookmark',
+  'DeleteCommentBookmark',
   'AddBookmark',
   'UpdateBookmark',
   'DeleteBookmark',
@@ -729,6 +734,21 @@ export interface AddBookmarkResponse {
   duration: string
 }
 
+/** Add Comment Bookmark Request */
+export interface AddCommentBookmarkRequest {
+  custom?: Record<string, unknown>
+  folder_id?: string
+  new_folder?: AddFolderRequest
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Add Comment Bookmark Response */
+export interface AddCommentBookmarkResponse {
+  bookmark: BookmarkResponse
+  duration: string
+}
+
 export interface AddCommentReactionRequest {
   copy_custom_to_notification?: boolean
   create_notification_activity?: boolean
@@ -776,6 +796,17 @@ export interface AddCommentResponse {
   duration: string
   mention_notifications_created?: number
   notification_created?: boolean
+}
+
+/** Add Comments Batch Request */
+export interface AddCommentsBatchRequest {
+  comments: AddCommentRequest[]
+}
+
+/** Add Comments Batch Response */
+export interface AddCommentsBatchResponse {
+  comments: CommentResponse[]
+  duration: string
 }
 
 /** Add Folder Request */
@@ -1530,6 +1561,12 @@ export interface DeleteBookmarkFolderResponse {
 
 /** Delete Bookmark Response */
 export interface DeleteBookmarkResponse {
+  bookmark: BookmarkResponse
+  duration: string
+}
+
+/** Delete Comment Bookmark Response */
+export interface DeleteCommentBookmarkResponse {
   bookmark: BookmarkResponse
   duration: string
 }
@@ -3397,6 +3434,39 @@ export interface UpdateBookmarkRequest {
 /** Update Bookmark Response */
 export interface UpdateBookmarkResponse {
   bookmark: BookmarkResponse
+  duration: string
+}
+
+/** Update Comment Bookmark Request */
+export interface UpdateCommentBookmarkRequest {
+  custom?: Record<string, unknown>
+  folder_id?: string
+  new_folder?: AddFolderRequest
+  new_folder_id?: string
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Update Comment Bookmark Response */
+export interface UpdateCommentBookmarkResponse {
+  bookmark: BookmarkResponse
+  duration: string
+}
+
+export interface UpdateCommentPartialRequest {
+  copy_custom_to_notification?: boolean
+  force_moderation?: boolean
+  handle_mention_notifications?: boolean
+  set?: Record<string, unknown>
+  skip_enrich_url?: boolean
+  skip_push?: boolean
+  unset?: string[]
+  user?: UserRequest
+  user_id?: string
+}
+
+export interface UpdateCommentPartialResponse {
+  comment: CommentResponse
   duration: string
 }
 
