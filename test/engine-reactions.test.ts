@@ -7,36 +7,47 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EddyClient } from '../src/client/client.js'
 import type { ReactionEvent } from '../src/engine/reactions.js'
-import { type Actor, type Driver, reactionScenarios } from './fixtures/reaction-scenarios.js'
-import { open, rejection, STORES } from './helpers.js'
+import {
+  type Actor,
+  type Driver,
+  type FeedHandle,
+  type ReactionPage,
+  reactionScenarios,
+  type WireActivity,
+} from './fixtures/reaction-scenarios.js'
+import { must, open, rejection, STORES } from './helpers.js'
 
-// The scenarios assert raw shapes.
-type Any = any
+/**
+ * An answer of the embedded client read as the wire shape the scenarios assert: its activities
+ * carry the reaction fields (latest, own, counts) the read asked for.
+ */
+const asWire = <T>(answer: Promise<object>): Promise<T> => answer as Promise<T>
 
 /** The embedded client acting as `user`: it names the user where a user token would imply it. */
 function actor(client: EddyClient, user: string): Actor {
-  const named = (options: Any = {}) => ({ ...options, userId: user })
+  const named = (options: Record<string, unknown> = {}) => ({ ...options, userId: user })
   return {
     reactions: {
       add: (kind, activity, data, options) => client.reactions.add(kind, activity, data, named(options)),
       addChild: (kind, reaction, data, options) =>
         client.reactions.addChild(kind, reaction, data, named(options)),
       get: (id) => client.reactions.get(id),
-      filter: (conditions) => client.reactions.filter(conditions),
+      filter: (conditions) => asWire<ReactionPage>(client.reactions.filter(conditions)),
       update: (id, data, options) => client.reactions.update(id, data, options),
       delete: (id, soft) => client.reactions.delete(id, soft),
       restore: (id) => client.reactions.restore(id),
     },
-    feed: (slug, id) => {
-      const feed = client.feed(slug, id) as Any
+    feed: (slug, id): FeedHandle => {
+      const feed = client.feed(slug, id)
       return {
-        ...feed,
-        addActivity: (a: Any) => feed.addActivity(a),
-        removeActivity: (i: string) => feed.removeActivity(i),
-        get: (o: Any = {}) => feed.get({ ...o, user_id: user }),
+        addActivity: (a) =>
+          asWire<WireActivity>(feed.addActivity(a as Parameters<typeof feed.addActivity>[0])),
+        removeActivity: (i) => feed.removeActivity(i),
+        get: (o = {}) => asWire(feed.get({ ...o, user_id: user })),
+        follow: (s, i, o) => feed.follow(s, i, o),
       }
     },
-    getActivities: (options) => client.getActivities({ ...options, user_id: user }),
+    getActivities: (options) => asWire(client.getActivities({ ...options, user_id: user })),
   }
 }
 
@@ -70,11 +81,22 @@ for (const store of STORES) {
         .addActivity({ actor: 'proto', verb: 'post', object: '1' })
       await client.reactions.add('__proto__', id, {}, { userId: 'proto' })
       await client.reactions.add('like', id, {}, { userId: 'proto' })
-      const [activity] = (await client.feed('user', 'proto').get({ withRecentReactions: true }))
-        .results as Any[]
+      const [activity] = (
+        await asWire<{ results: WireActivity[] }>(
+          client.feed('user', 'proto').get({ withRecentReactions: true }),
+        )
+      ).results
       assert.deepEqual(Object.keys(activity.latest_reactions).sort(), ['__proto__', 'like'])
       assert.equal(Object.getPrototypeOf(activity.latest_reactions), Object.prototype)
-      assert.equal(Object.getOwnPropertyDescriptor(activity.latest_reactions, '__proto__')?.value.length, 1)
+      assert.equal(
+        (
+          must(
+            Object.getOwnPropertyDescriptor(activity.latest_reactions, '__proto__'),
+            'an own __proto__ key',
+          ).value as unknown[]
+        ).length,
+        1,
+      )
     })
 
     it('tells listeners about each committed change, once, with the feeds its activity entered and left', async () => {
