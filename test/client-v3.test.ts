@@ -167,6 +167,29 @@ for (const store of ['memory', 'sqlite::memory:']) {
       }
     })
 
+    it('deactivates and reactivates users and keeps their blocks, by the engine’s rules', async () => {
+      const client = connect({ store })
+      try {
+        for (const id of ['ann', 'bob']) await client.user(id).create({})
+        const at = await client.v3.deactivateUsers(['ann'], 'admin')
+        assert.deepEqual([...at.keys()], ['ann'])
+        assert.deepEqual([...(await client.v3.deactivatedUsers(['ann', 'bob'])).keys()], ['ann'])
+        await assert.rejects(client.v3.deactivateUsers(['nobody']), /nobody do not exist/)
+        await client.v3.reactivateUsers(['ann'])
+        assert.equal((await client.v3.deactivatedUsers(['ann'])).size, 0)
+        await client.v3.block('ann', 'bob')
+        assert.deepEqual(
+          (await client.v3.blocks('ann')).map((b) => b.id),
+          ['bob'],
+        )
+        await assert.rejects(client.v3.block('ann', 'ann'), /cannot block itself/)
+        await client.v3.unblock('ann', 'bob')
+        assert.deepEqual(await client.v3.blocks('ann'), [])
+      } finally {
+        await client.close()
+      }
+    })
+
     it('defines a feed group once at run time; a client on the same store learns it', async () => {
       const client = connect({ store })
       try {

@@ -21,6 +21,9 @@ export type NotificationStatus = Awaited<ReturnType<Engine['notificationStatus']
 /** A defined feed group, and whether the call made it. */
 export type DefinedGroup = Awaited<ReturnType<Engine['defineFeedGroup']>>
 
+/** One block: the blocked user's id and when (`at`). */
+export type Block = Awaited<ReturnType<Engine['standing']['block']>>
+
 /** A feed as V3 names it: `group:id` (e.g. `notification:alice`), or a feed handle. */
 export type V3FeedId = string | { id: string }
 
@@ -33,7 +36,7 @@ export interface NotificationMarks {
   read?: true | string[]
 }
 
-/** Feeds V3 on the embedded client (`client.v3`): follow requests, pins, members, bookmark folders, notification status, feed groups. */
+/** Feeds V3 on the embedded client (`client.v3`): follow requests, pins, members, bookmark folders, notification status, feed groups, user deactivation and blocks. */
 export class EddyV3 {
   readonly #engine: Engine
 
@@ -171,5 +174,35 @@ export class EddyV3 {
    */
   async defineFeedGroup(slug: string, options: FeedGroupOptions): Promise<DefinedGroup> {
     return this.#engine.defineFeedGroup(slug, options)
+  }
+
+  /** Deactivates users (1 to 100, each must exist): their tokens are refused by `eddy serve` until reactivated. Resolves with each one's deactivation time. */
+  async deactivateUsers(userIds: string[], by?: string): Promise<Map<string, string>> {
+    return this.#engine.standing.deactivate(userIds, by)
+  }
+
+  /** Reactivates users (1 to 100, each must exist): their tokens work again. */
+  async reactivateUsers(userIds: string[]): Promise<void> {
+    await this.#engine.standing.reactivate(userIds)
+  }
+
+  /** The deactivated users among these, with their deactivation times. */
+  async deactivatedUsers(userIds: string[]): Promise<Map<string, string>> {
+    return this.#engine.standing.deactivated(userIds)
+  }
+
+  /** `userId` blocks `blockedId` (V3's BlockUsers; at most 1,000 blocks a user); resolves with the block. */
+  async block(userId: string, blockedId: string): Promise<Block> {
+    return this.#engine.standing.block(userId, blockedId)
+  }
+
+  /** `userId` unblocks `blockedId`. */
+  async unblock(userId: string, blockedId: string): Promise<void> {
+    return this.#engine.standing.unblock(userId, blockedId)
+  }
+
+  /** The users `userId` blocks, oldest block first. */
+  async blocks(userId: string): Promise<Block[]> {
+    return this.#engine.standing.blocks(userId)
   }
 }
