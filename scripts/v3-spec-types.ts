@@ -115,6 +115,8 @@ export const SERVED = [
   'CreateFeedsBatch',
   'DeleteFeedsBatch',
   'UnfollowBatch',
+  'QueryPinnedActivities',
+  'ChangeFeedVisibility',
 ]
 
 /** Event schemas sent over the WebSocket (not reachable from an operation's body). */

@@ -158,3 +158,12 @@ export function visibilityGrants(level: Visibility): Record<string, FeedCapabili
     Object.entries(ROLE_STANDINGS).map(([role, standing]) => [role, feedCapabilities(level, standing)]),
   )
 }
+
+/**
+ * Whether an accepted follow made under another level stays when the feed changes to `level`
+ * (ChangeFeedVisibility): accepted followers stay followers of a `followers` feed; otherwise a
+ * follow stays only if the level would let its maker follow at once.
+ */
+export function keepsFollow(level: Visibility, s: FeedStanding): boolean {
+  return level === 'followers' || followMode(level, s) === 'follow'
+}

@@ -11,6 +11,7 @@ import { commentRoutes } from './comments.js'
 import { feedBatchRoutes } from './feed-batches.js'
 import { feedGroupRoutes } from './feed-group-routes.js'
 import { feedRoutes } from './feed-routes.js'
+import { feedVisibilityRoutes } from './feed-visibility.js'
 import { followSuggestionRoutes } from './follow-suggestions.js'
 import { followRoutes } from './follows.js'
 import { GuestBudget, type GuestOptions, guestOption } from './guest-budget.js'
@@ -20,6 +21,7 @@ import { Hub } from './hub.js'
 import { memberRoutes } from './members.js'
 import { notificationRoutes } from './notification-routes.js'
 import { ownFieldRoutes } from './own-fields.js'
+import { pinQueryRoutes } from './pin-query.js'
 import { pinRoutes } from './pins.js'
 import { pollRoutes } from './polls.js'
 import { reactionRoutes } from './reactions.js'
@@ -61,6 +63,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       guestRoutes(edge, new GuestBudget(options.guests ?? guestOption(undefined)))
       feedRoutes(edge, hub)
       feedBatchRoutes(edge, hub)
+      feedVisibilityRoutes(edge, hub)
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
       pollRoutes(edge, hub)
@@ -71,6 +74,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       commentRoutes(edge, hub)
       bookmarkRoutes(edge, hub)
       pinRoutes(edge, hub)
+      pinQueryRoutes(edge)
       memberRoutes(edge, hub)
       ownFieldRoutes(edge)
       v3Errors(scope, edge.served)

@@ -387,6 +387,8 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'CreateFeedsBatch',
   'DeleteFeedsBatch',
   'UnfollowBatch',
+  'QueryPinnedActivities',
+  'ChangeFeedVisibility',
 ])
 
 /** Error response */
@@ -1083,6 +1085,18 @@ export interface CastPollVoteRequest {
   user?: UserRequest
   user_id?: string
   vote?: VoteData
+}
+
+/** Change Feed Visibility Request */
+export interface ChangeFeedVisibilityRequest {
+  pending_follows_action?: 'auto_approve' | 'reject'
+  visibility: 'public' | 'visible' | 'followers' | 'members' | 'private'
+}
+
+/** Change Feed Visibility Response */
+export interface ChangeFeedVisibilityResponse {
+  duration: string
+  feed: FeedResponse
 }
 
 export interface ChannelConfig {
@@ -2995,6 +3009,24 @@ export interface QueryFollowsResponse {
   duration: string
   follows: FollowResponse[]
   next?: string
+  prev?: string
+}
+
+/** Query Pinned Activities Request */
+export interface QueryPinnedActivitiesRequest {
+  enrich_own_fields?: boolean
+  filter?: Record<string, unknown>
+  limit?: number
+  next?: string
+  prev?: string
+  sort?: SortParamRequest[]
+}
+
+/** Query Pinned Activities Response */
+export interface QueryPinnedActivitiesResponse {
+  duration: string
+  next?: string
+  pinned_activities: ActivityPinResponse[]
   prev?: string
 }
 
