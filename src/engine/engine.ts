@@ -227,7 +227,7 @@ export class Engine {
    * answers built from all of them (the V3 feed page) may check.
    */
   everyWriteVersion(): Promise<string> | undefined {
-    return this.#ctx.store.capabilities.versionsEveryWrite ? this.dataVersion() : undefined
+    return this.#ctx.store.capabilities.versionsEveryWrite === true ? this.dataVersion() : undefined
   }
 
   /**

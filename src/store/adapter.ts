@@ -28,9 +28,10 @@ export interface Capabilities {
    * Whether `dataVersion` moves with every committed write to any part (documents, follows,
    * reactions too), not only with what V1's plain pages show: SQLite's does (one file, one
    * version); PostgreSQL + Redis's moves with timeline writes only. Caches of answers built
-   * from every part (the V3 feed page) need it.
+   * from every part (the V3 feed page) need it. Optional (absent: false), so adapters written
+   * before it still type-check.
    */
-  versionsEveryWrite: boolean
+  versionsEveryWrite?: boolean
 }
 
 /** What a backend that states nothing is assumed to do: block the event loop, chunks of 500. */
