@@ -106,6 +106,7 @@ export class Engine {
     const recordAudit = ctx.recordAudit.bind(ctx)
     this.standing = new UserStanding({
       documents: ctx.store.documents,
+      events: ctx.events,
       existing: async (ids) => new Set((await this.users.lookup(ids)).map((u) => u.id)),
     })
     this.users = new Users({

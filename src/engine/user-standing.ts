@@ -8,6 +8,7 @@
 import type { DocumentStore } from '../store/store.js'
 import { requireId } from './documents.js'
 import { conflict, EddyError, inputError, notFound } from './errors.js'
+import type { FeedEvents, FeedMessage } from './events.js'
 
 /** Document kind present while a user is deactivated: `{ at, by? }`. */
 const DEACTIVATED_KIND = 'user_deactivated'
@@ -19,6 +20,16 @@ export const MAX_BLOCKS = 1_000
 export const MAX_STANDING_BATCH = 100
 /** Tries of a versioned read-modify-write before it gives up with a 409. */
 const ATTEMPTS = 5
+/**
+ * How long a token check trusts that a user was active. Every deactivation also tells every
+ * engine on the event bus at once (so on one server, or several sharing Redis, the next request
+ * is refused); this bounds how late a server hears it when the bus lost that message.
+ */
+export const ACTIVE_TRUSTED_MS = 5_000
+/** Most users whose active standing one engine remembers (the oldest are forgotten first). */
+const ACTIVE_REMEMBERED = 10_000
+/** The bus "feed" deactivations are announced on: no real feed id contains `~`. */
+const STANDING_FEED = 'standing~deactivated'
 
 /** One block: the blocked user and when. */
 export interface Block {
@@ -31,6 +42,8 @@ export interface StandingContext {
   documents: DocumentStore
   /** The ids among these that are users. */
   existing(ids: string[]): Promise<Set<string>>
+  /** The engine's event bus: deactivations are announced on it to every engine sharing it. */
+  events?: FeedEvents
 }
 
 /** The error a deactivated user's token gets, wherever it is shown. */
@@ -44,9 +57,17 @@ function deactivatedError(id: string): EddyError {
 /** Deactivation and blocks of users. */
 export class UserStanding {
   readonly #ctx: StandingContext
+  /**
+   * Users a token check found active, with when that stops being trusted: a token check is on
+   * every request with a user token, and on PostgreSQL each read is a round trip.
+   */
+  readonly #active = new Map<string, number>()
+  /** Moves with every deactivation heard, so a check that read before it does not remember "active". */
+  #generation = 0
 
   constructor(ctx: StandingContext) {
     this.#ctx = ctx
+    ctx.events?.listen(STANDING_FEED, (message) => this.#distrust(message.v3 ?? []))
   }
 
   /**
@@ -59,6 +80,7 @@ export class UserStanding {
     const at = new Date().toISOString()
     const data = by === undefined ? { at } : { at, by }
     for (const id of checked) await this.#ctx.documents.putDoc(DEACTIVATED_KIND, id, data, 'insert')
+    this.#announce(checked)
     return this.deactivated(checked)
   }
 
@@ -86,8 +108,46 @@ export class UserStanding {
 
   /** Throws the deactivated error when user `id` is deactivated (a token check). */
   async requireActive(id: string): Promise<void> {
+    const trusted = this.#active.get(id)
+    if (trusted !== undefined && trusted > Date.now()) return
+    const generation = this.#generation
     const [doc] = await this.#ctx.documents.getDocs(DEACTIVATED_KIND, [id])
-    if (doc) throw deactivatedError(id)
+    if (doc) {
+      this.#active.delete(id)
+      throw deactivatedError(id)
+    }
+    // A deactivation heard while this read was under way may have come after it: not remembered.
+    if (generation !== this.#generation) return
+    this.#active.delete(id)
+    if (this.#active.size >= ACTIVE_REMEMBERED)
+      this.#active.delete(this.#active.keys().next().value as string)
+    this.#active.set(id, Date.now() + ACTIVE_TRUSTED_MS)
+  }
+
+  /** Tells every engine on the bus (this one at once) to check these users' tokens afresh. */
+  #announce(ids: string[]): void {
+    const users = ids.map((id) => ({ user_id: id }))
+    const events = this.#ctx.events
+    if (!events) {
+      this.#distrust(users)
+      return
+    }
+    const message: FeedMessage = {
+      feed: STANDING_FEED,
+      new: [],
+      deleted: [],
+      deleted_foreign_ids: [],
+      app_id: '',
+      published_at: new Date().toISOString(),
+      v3: users,
+    }
+    events.publish(message)
+  }
+
+  /** Forgets that these users (`{ user_id }` each) were active. */
+  #distrust(users: Record<string, unknown>[]): void {
+    this.#generation++
+    for (const user of users) if (typeof user.user_id === 'string') this.#active.delete(user.user_id)
   }
 
   /** Forgets the standing of deleted users (their deactivation and their own blocks). */
