@@ -199,6 +199,11 @@ for (const store of ['memory', 'sqlite::memory:']) {
         const defined: string = 'alerts' // not a configured group: the client's types do not know it
         await client.feed(defined, 'ann').addActivity({ actor: 'SU:bob', verb: 'ping', object: 'x' })
         assert.equal((await client.v3.notificationStatus('alerts:ann')).unseen, 1)
+        // Soft delete: the group's feeds are refused until it is restored, with what they held.
+        await client.v3.deleteFeedGroup('alerts')
+        await assert.rejects(() => client.feed(defined, 'ann').get())
+        await client.v3.restoreFeedGroup('alerts')
+        assert.equal((await client.v3.notificationStatus('alerts:ann')).unseen, 1)
       } finally {
         await client.close()
       }

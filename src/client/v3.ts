@@ -176,6 +176,19 @@ export class EddyV3 {
     return this.#engine.defineFeedGroup(slug, options)
   }
 
+  /**
+   * Soft-deletes a feed group defined at run time (V3's DeleteFeedGroup): every engine on the store
+   * that loads the definitions forgets it, and its feeds keep their data until it is restored.
+   */
+  async deleteFeedGroup(slug: string): Promise<void> {
+    await this.#engine.deleteFeedGroup(slug)
+  }
+
+  /** Restores a soft-deleted feed group as it was (V3's RestoreFeedGroup), with its feeds. */
+  async restoreFeedGroup(slug: string): Promise<void> {
+    await this.#engine.restoreFeedGroup(slug)
+  }
+
   /** Deactivates users (1 to 100, each must exist): their tokens are refused by `eddy serve` until reactivated. Resolves with each one's deactivation time. */
   async deactivateUsers(userIds: string[], by?: string): Promise<Map<string, string>> {
     return this.#engine.standing.deactivate(userIds, by)
