@@ -1,18 +1,8 @@
 /** The audit log in the PostgreSQL store's `audit_log` table; `seq` is an identity column. */
+import { type AuditRecord, auditPageSql, toAuditEntry } from '../audit-rows.js'
 import type { AuditEntry, AuditQuery, AuditStore, StoredAuditEntry } from '../store.js'
 import { quoted } from './schema.js'
 import { type Runner, type Session, type Sql, type Step, sql } from './session.js'
-
-interface AuditRecord {
-  seq: string
-  id: string
-  entity_type: string
-  entity_id: string
-  action: string
-  user_id: string
-  custom: string
-  created_at: string
-}
 
 /** The {@link AuditStore} of a PostgreSQL store; `add` also runs inside other writes' transactions. */
 export class PostgresAudit implements AuditStore {
@@ -61,36 +51,17 @@ export class PostgresAudit implements AuditStore {
 
   async list(q: AuditQuery): Promise<StoredAuditEntry[]> {
     this.#session.check()
-    const where: string[] = []
     const values: unknown[] = []
-    const filter = (column: string, op: string, value: unknown) => {
-      if (value === undefined) return
+    const text = auditPageSql(`${this.#s}.audit_log`, q, (value) => {
       values.push(value)
-      where.push(`${column} ${op} $${values.length}`)
-    }
-    filter('entity_type', '=', q.entityType)
-    filter('entity_id', '=', q.entityId)
-    filter('user_id', '=', q.userId)
-    if (q.after !== undefined) filter('seq', '>', q.after)
-    else filter('seq', '<', q.before)
-    values.push(q.limit)
-    const text = `SELECT * FROM ${this.#s}.audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY seq ${q.after === undefined ? 'DESC' : 'ASC'} LIMIT $${values.length}`
+      return `$${values.length}`
+    })
     let statement = this.#lists.get(text)
     if (!statement) {
       statement = sql(text)
       this.#lists.set(text, statement)
     }
     const rows = await this.#session.once('listAudit', (db) => db.rows<AuditRecord>(statement, values))
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      id: r.id,
-      entityType: r.entity_type,
-      entityId: r.entity_id,
-      action: r.action,
-      userId: r.user_id,
-      custom: r.custom,
-      createdAt: r.created_at,
-    }))
+    return rows.map(toAuditEntry)
   }
 }

@@ -1,18 +1,8 @@
 /** The audit log in the SQLite store's `audit_log` table; `seq` is the rowid. */
+import { type AuditRecord, auditPageSql, toAuditEntry } from '../audit-rows.js'
 import type { AuditEntry, AuditQuery, AuditStore, StoredAuditEntry } from '../store.js'
 import type { Database, Statement, Transaction } from './driver.js'
 import { cached } from './statements.js'
-
-interface AuditRecord {
-  seq: number
-  id: string
-  entity_type: string
-  entity_id: string
-  action: string
-  user_id: string
-  custom: string
-  created_at: string
-}
 
 /** The {@link AuditStore} of a SQLite store; `add` also runs inside other writes' transactions. */
 export class SqliteAudit implements AuditStore {
@@ -44,31 +34,12 @@ export class SqliteAudit implements AuditStore {
 
   async list(q: AuditQuery): Promise<StoredAuditEntry[]> {
     this.#check()
-    const where: string[] = []
-    const args: Record<string, unknown> = { limit: q.limit }
-    const filter = (column: string, op: string, name: string, value: unknown) => {
-      if (value === undefined) return
-      where.push(`${column} ${op} @${name}`)
-      args[name] = value
-    }
-    filter('entity_type', '=', 'entityType', q.entityType)
-    filter('entity_id', '=', 'entityId', q.entityId)
-    filter('user_id', '=', 'userId', q.userId)
-    if (q.after !== undefined) filter('seq', '>', 'after', q.after)
-    else filter('seq', '<', 'before', q.before)
-    const order = q.after === undefined ? 'DESC' : 'ASC'
-    const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY seq ${order} LIMIT @limit`
+    const args: unknown[] = []
+    const sql = auditPageSql('audit_log', q, (value) => {
+      args.push(value)
+      return '?'
+    })
     const statement = cached(this.#lists, sql, () => this.#db.prepare(sql))
-    return (statement.all(args) as AuditRecord[]).map((r) => ({
-      seq: r.seq,
-      id: r.id,
-      entityType: r.entity_type,
-      entityId: r.entity_id,
-      action: r.action,
-      userId: r.user_id,
-      custom: r.custom,
-      createdAt: r.created_at,
-    }))
+    return (statement.all(...args) as AuditRecord[]).map(toAuditEntry)
   }
 }
