@@ -10,6 +10,9 @@ export interface DocRow {
   updatedAt: string
 }
 
+/** How `putDoc` writes: `insert` only a new document, `update` only an existing one, `upsert` either. */
+export type PutMode = 'insert' | 'update' | 'upsert'
+
 /** Documents (users, collection entries): the documents part of a backend. */
 export interface DocumentStore {
   /** Gets documents by kind and ids, in the order asked (a repeated id comes back repeated). */
@@ -26,7 +29,7 @@ export interface DocumentStore {
     kind: string,
     id: string,
     data: Record<string, unknown>,
-    mode: 'insert' | 'update' | 'upsert',
+    mode: PutMode,
     ifUpdatedAt?: string,
   ): Promise<DocRow | undefined>
 

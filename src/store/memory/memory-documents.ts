@@ -1,5 +1,5 @@
 /** Documents (users, collection entries) in memory, apart from the feed storage. */
-import type { DocRow, DocumentStore } from '../store.js'
+import type { DocRow, DocumentStore, PutMode } from '../store.js'
 
 /** The memory store's {@link DocumentStore}. */
 export class MemoryDocuments implements DocumentStore {
@@ -29,7 +29,7 @@ export class MemoryDocuments implements DocumentStore {
     kind: string,
     id: string,
     data: Record<string, unknown>,
-    mode: 'insert' | 'update' | 'upsert',
+    mode: PutMode,
     ifUpdatedAt?: string,
   ): Promise<DocRow | undefined> {
     this.#check()

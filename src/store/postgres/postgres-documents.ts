@@ -4,11 +4,9 @@
  * row it reads `updated_at` from, so `ifUpdatedAt` holds across processes.
  */
 import { type DocRecord, docsInOrder, nextVersion, toDoc } from '../doc-rows.js'
-import type { DocRow, DocumentStore } from '../store.js'
+import type { DocRow, DocumentStore, PutMode as Mode } from '../store.js'
 import { quoted } from './schema.js'
 import { type Session, sql } from './session.js'
-
-type Mode = 'insert' | 'update' | 'upsert'
 
 /** The {@link DocumentStore} of a PostgreSQL store. */
 export class PostgresDocuments implements DocumentStore {

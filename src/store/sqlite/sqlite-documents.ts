@@ -1,9 +1,7 @@
 /** Documents (users, collection entries) in the SQLite store's `docs` table. */
 import { type DocRecord, docsInOrder, nextVersion, toDoc } from '../doc-rows.js'
-import type { DocRow, DocumentStore } from '../store.js'
+import type { DocRow, DocumentStore, PutMode as Mode } from '../store.js'
 import type { Database, Statement, Transaction } from './driver.js'
-
-type Mode = 'insert' | 'update' | 'upsert'
 
 /** The {@link DocumentStore} of a SQLite store; `check` throws when the store is closed. */
 export class SqliteDocuments implements DocumentStore {
