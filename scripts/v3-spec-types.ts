@@ -53,6 +53,7 @@ export const SERVED = [
   'GetActivity',
   'UpdateActivity',
   'UpdateActivityPartial',
+  'UpdateActivitiesPartialBatch',
   'DeleteActivity',
   'DeleteActivities',
   'QueryActivities',

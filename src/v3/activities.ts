@@ -197,31 +197,49 @@ function settable(body: object): Record<string, unknown> {
 }
 
 /** The activity a V3 id names, if there is one. */
-async function findActivity(ctx: ServerContext, id: unknown): Promise<Activity | undefined> {
+export async function findActivity(ctx: ServerContext, id: unknown): Promise<Activity | undefined> {
   if (typeof id !== 'string' || id === '' || id.length > 255) return undefined
   const sk = await skOf(ctx, id)
   const engineId = sk ? skToId(sk) : undefined
   return engineId ? (await ctx.engine.lookupActivities([engineId])).get(engineId) : undefined
 }
 
-/** Applies a V3 set/unset to an activity (custom fields are top-level in the engine's form). */
-async function updateActivity(
+/** An activity change as the engine's partialUpdate takes it. */
+export interface EngineChange {
+  id: string
+  set: Record<string, unknown>
+  unset: string[]
+}
+
+/**
+ * Whether `caller` may change `activity` (a user only its own, and only while it may still read
+ * it, as the change answers with the activity); throws 403 when not.
+ */
+export async function requireChangeable(
   ctx: ServerContext,
   caller: Caller,
-  id: string,
-  set: Record<string, unknown>,
-  unset: string[],
-): Promise<Activity> {
-  const activity = await loadActivity(ctx, id)
+  activity: Activity,
+): Promise<void> {
   const user = actingUser(caller)
   if (user !== undefined && actorId(activity) !== user) throw notAllowed()
-  // An update answers with the activity: its author must still be allowed to read it.
   await requireReadable(ctx, caller, activity)
+}
+
+/**
+ * A V3 set/unset of `activity` checked and turned into the engine's change (custom fields are
+ * top-level in the engine's form); nothing is written. `where` prefixes fields in errors.
+ */
+export function partialChange(
+  activity: Activity,
+  set: Record<string, unknown>,
+  unset: unknown[],
+  where = '',
+): EngineChange {
   const engineSet: Record<string, unknown> = { updated_at: new Date().toISOString() }
   for (const [k, v] of Object.entries(set)) {
     if (k === 'custom') {
       if (v === null || typeof v !== 'object' || Array.isArray(v))
-        throw inputError('custom must be an object', v, 'set.custom')
+        throw inputError('custom must be an object', v, `${where}set.custom`)
       const fields = engineInput({ type: 'x', feeds: [], custom: v as Record<string, unknown> }, 'x', [])
       for (const key of ['actor', 'verb', 'object', 'feeds']) delete fields[key]
       // Escaped custom fields join those the activity keeps, not replace them.
@@ -229,13 +247,18 @@ async function updateActivity(
         fields[CUSTOM_ESCAPE] = { ...escapedFields(activity), ...escapedFields(fields) }
       Object.assign(engineSet, fields)
     } else if (SETTABLE.has(k)) engineSet[k] = v
-    else throw inputError(`set may change ${[...SETTABLE].join(', ')} or custom; not ${k}`, k, `set.${k}`)
+    else
+      throw inputError(
+        `set may change ${[...SETTABLE].join(', ')} or custom; not ${k}`,
+        k,
+        `${where}set.${k}`,
+      )
   }
   if (set.text !== undefined) engineSet.edited_at = engineSet.updated_at
   const engineUnset: string[] = []
   for (const k of unset) {
     if (typeof k !== 'string' || (!SETTABLE.has(k) && k.startsWith('custom.') === false))
-      throw inputError('unset lists V3 fields or custom.<name>', k, 'unset')
+      throw inputError('unset lists V3 fields or custom.<name>', k, `${where}unset`)
     const name = k.startsWith('custom.') ? k.slice(7) : k
     if (!k.startsWith('custom.') || !escapedCustom(name)) {
       engineUnset.push(name)
@@ -250,18 +273,33 @@ async function updateActivity(
     delete kept[name]
     engineSet[CUSTOM_ESCAPE] = kept
   }
-  const [updated] = await ctx.engine.partialUpdate([{ id: activity.id, set: engineSet, unset: engineUnset }])
+  return { id: activity.id, set: engineSet, unset: engineUnset }
+}
+
+/** Applies a V3 set/unset to the activity `id` names, as `caller` may. */
+async function updateActivity(
+  ctx: ServerContext,
+  caller: Caller,
+  id: string,
+  set: Record<string, unknown>,
+  unset: string[],
+): Promise<Activity> {
+  const activity = await loadActivity(ctx, id)
+  await requireChangeable(ctx, caller, activity)
+  const [updated] = await ctx.engine.partialUpdate([partialChange(activity, set, unset)])
   return updated
+}
+
+/** Sends feeds.activity.updated to the watchers of every feed the activity is in. */
+export function announceUpdate(hub: Hub, activity: Activity, shown: ActivityResponse): void {
+  for (const fid of feedsOf(activity))
+    hub.publish(fid, [v3Event('feeds.activity.updated', { fid, activity: shown })])
 }
 
 /** Registers the V3 activity routes. */
 export function activityRoutes(edge: Edge, hub: Hub): void {
   const { ctx } = edge
-  // An update reaches the watchers of every feed the activity is in.
-  const announce = (activity: Activity, shown: ActivityResponse) => {
-    for (const fid of feedsOf(activity))
-      hub.publish(fid, [v3Event('feeds.activity.updated', { fid, activity: shown })])
-  }
+  const announce = (activity: Activity, shown: ActivityResponse) => announceUpdate(hub, activity, shown)
 
   v3route(
     edge,

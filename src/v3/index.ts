@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ServerContext } from '../server/context.js'
 import { activityRoutes } from './activities.js'
+import { activityPartialBatchRoutes } from './activity-partial-batch.js'
 import { activityQueryRoutes } from './activity-query.js'
 import { bookmarkRoutes } from './bookmarks.js'
 import { commentRoutes } from './comments.js'
@@ -66,6 +67,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       feedVisibilityRoutes(edge, hub)
       notificationRoutes(edge, hub)
       activityRoutes(edge, hub)
+      activityPartialBatchRoutes(edge, hub)
       pollRoutes(edge, hub)
       activityQueryRoutes(edge)
       followRoutes(edge, hub)

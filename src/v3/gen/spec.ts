@@ -325,6 +325,7 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'GetActivity',
   'UpdateActivity',
   'UpdateActivityPartial',
+  'UpdateActivitiesPartialBatch',
   'DeleteActivity',
   'DeleteActivities',
   'QueryActivities',
@@ -3389,6 +3390,26 @@ export interface UnpinActivityResponse {
   duration: string
   feed: string
   user_id: string
+}
+
+/** Update Activities Partial Batch Request */
+export interface UpdateActivitiesPartialBatchRequest {
+  changes: UpdateActivityPartialChangeRequest[]
+  force_moderation?: boolean
+}
+
+/** Update Activities Partial Batch Response */
+export interface UpdateActivitiesPartialBatchResponse {
+  activities: ActivityResponse[]
+  duration: string
+}
+
+export interface UpdateActivityPartialChangeRequest {
+  activity_id: string
+  copy_custom_to_notification?: boolean
+  handle_mention_notifications?: boolean
+  set?: Record<string, unknown>
+  unset?: string[]
 }
 
 export interface UpdateActivityPartialRequest {
