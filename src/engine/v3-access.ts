@@ -167,3 +167,16 @@ export function visibilityGrants(level: Visibility): Record<string, FeedCapabili
 export function keepsFollow(level: Visibility, s: FeedStanding): boolean {
   return level === 'followers' || followMode(level, s) === 'follow'
 }
+
+/**
+ * Whether an activity shows to a reader, whatever feed it is read in: a `private` activity only
+ * to its author (`actor` is `SU:<id>` or the id) and the app; any other to whoever may read the feed.
+ */
+export function activityShown(
+  activity: { visibility?: unknown; actor: string },
+  reader: { app: boolean; user?: string },
+): boolean {
+  if (activity.visibility !== 'private' || reader.app) return true
+  const author = activity.actor.startsWith('SU:') ? activity.actor.slice(3) : activity.actor
+  return reader.user !== undefined && author === reader.user
+}

@@ -8,7 +8,7 @@ import type { Activity } from '../engine/activity.js'
 import { requireId } from '../engine/documents.js'
 import { inputError, notFound } from '../engine/errors.js'
 import { idToSk, requireSk, skToId } from '../engine/ids.js'
-import { canPost, canView } from '../engine/v3-access.js'
+import { activityShown, canPost, canView } from '../engine/v3-access.js'
 import type { ServerContext } from '../server/context.js'
 import { notAllowed } from '../server/errors.js'
 import {
@@ -81,8 +81,8 @@ export function feedsOf(activity: Activity): string[] {
 export async function requireReadable(ctx: ServerContext, caller: Caller, activity: Activity): Promise<void> {
   if (caller.kind === 'server') return
   const user = caller.kind === 'user' ? caller.userId : undefined
+  if (!activityShown(activity, { app: false, user })) throw notAllowed()
   const author = user !== undefined && actorId(activity) === user
-  if (activity.visibility === 'private' && !author) throw notAllowed()
   const [first] = feedsOf(activity)
   if (first === undefined) return
   const ref = feedOf(ctx, first, 'feeds')

@@ -6,9 +6,11 @@
  * timeline feeds; the app must name one. Feeds the caller may not read are left out, and so are
  * others' private activities. Pages are offsets into that window (`next`).
  */
+
 import type { Activity } from '../engine/activity.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedRef } from '../engine/feed-groups.js'
+import { activityShown } from '../engine/v3-access.js'
 import { activityResponses, feedsOf, readerOf } from './activities.js'
 import { actorId, v3Id } from './activity-model.js'
 import { feedOf, loadFeeds, mayRead } from './feeds.js'
@@ -120,7 +122,7 @@ export function activityQueryRoutes(edge: Edge): void {
         if (!mayRead(caller, feed, follower) || ref.group.kind !== 'flat') continue
         const page = await ctx.engine.readFeed(ref, { limit: WINDOW })
         for (const a of page.results as Activity[]) {
-          if (a.visibility === 'private' && caller.kind !== 'server' && actorId(a) !== reader) continue
+          if (!activityShown(a, { app: caller.kind === 'server', user: reader })) continue
           found.set(a.id, a)
         }
       }

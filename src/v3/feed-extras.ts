@@ -3,7 +3,9 @@
  * feed it reached the reader through), the feed's pinned activities, its members, and the
  * reader's own follows of it and membership in it (`own_follows`, `own_membership`).
  */
+
 import type { Activity } from '../engine/activity.js'
+import { activityShown } from '../engine/v3-access.js'
 import type { Member } from '../engine/v3-member-model.js'
 import type { Pin } from '../engine/v3-pins.js'
 import type { ServerContext } from '../server/context.js'
@@ -65,12 +67,16 @@ export async function pinResponses(
   ctx: ServerContext,
   fid: string,
   pins: Pin[],
-  reader?: string,
+  caller: Caller,
 ): Promise<ActivityPinResponse[]> {
+  const reader = caller.kind === 'user' ? caller.userId : undefined
   const loaded = await Promise.all(pins.map((p) => loadActivity(ctx, p.activity_id).catch(() => undefined)))
+  // A pinned activity the caller may not see (another user's private one) is left out.
   const kept = pins.flatMap((p, i) => {
     const activity = loaded[i]
-    return activity ? [{ pin: p, activity }] : []
+    return activity && activityShown(activity, { app: caller.kind === 'server', user: reader })
+      ? [{ pin: p, activity }]
+      : []
   })
   const [activities, users] = await Promise.all([
     activityResponses(

@@ -3,9 +3,11 @@
  * cursors, its followers and followings, own capabilities; `watch` subscribes the caller's
  * WebSocket), update, delete, and stop watching.
  */
+
 import { requireId } from '../engine/documents.js'
 import { inputError } from '../engine/errors.js'
 import type { FeedPage } from '../engine/read.js'
+import { activityShown } from '../engine/v3-access.js'
 import { conflict, notAllowed } from '../server/errors.js'
 import { activityResponses, writer } from './activities.js'
 import { actorId } from './activity-model.js'
@@ -127,11 +129,8 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
       const more = rows.length > limit
       const shown = rows.slice(0, limit) as never[]
       // Activities a reader may not see (private ones of others) are left out of the page.
-      const visible = shown.filter(
-        (a: { visibility?: unknown; actor: string }) =>
-          a.visibility !== 'private' ||
-          caller.kind === 'server' ||
-          (user !== undefined && a.actor === `SU:${user}`),
+      const visible = shown.filter((a: { visibility?: unknown; actor: string }) =>
+        activityShown(a, { app: caller.kind === 'server', user }),
       )
       const membersShown = members.slice(0, MEMBERS_SHOWN)
       // What the feed's response, its activities and members show of users and follow counts,
@@ -180,7 +179,7 @@ export function feedRoutes(edge: Edge, hub: Hub): void {
           caller,
         ),
         members: await memberResponses(ctx, membersShown, users),
-        pinned_activities: await pinResponses(ctx, ref.id, pins, user),
+        pinned_activities: await pinResponses(ctx, ref.id, pins, caller),
       }
       let last = (shown.at(-1) as { id?: string } | undefined)?.id
       let first = (shown[0] as { id?: string } | undefined)?.id

@@ -67,11 +67,7 @@ export function pinQueryRoutes(edge: Edge): void {
       if (!mayRead(caller, feed, s.follower, s.member)) throw notAllowed()
       const pins = ((await ctx.engine.v3Pins.pins([ref.id])).get(ref.id) ?? []).filter(matches)
       if (up) pins.reverse()
-      const reader = caller.kind === 'user' ? caller.userId : undefined
-      const shown = (await pinResponses(ctx, ref.id, pins, reader)).filter(
-        (p) =>
-          p.activity.visibility !== 'private' || caller.kind === 'server' || p.activity.user.id === reader,
-      )
+      const shown = await pinResponses(ctx, ref.id, pins, caller)
       const page = shown.slice(offset, offset + limit)
       const out: Record<string, unknown> = { pinned_activities: page }
       if (offset + limit < shown.length) out.next = String(offset + limit)

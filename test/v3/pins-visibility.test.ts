@@ -65,6 +65,29 @@ for (const store of await v3Stores('v3pinsvis')) {
       await assert.rejects(quinn.queryPinnedActivities({ feed_group_id: 'user', feed_id: 'pia' }), code(17))
     })
 
+    it('never shows another user’s private activity among a feed’s pins (attacker: a reader of the feed)', async () => {
+      const uma = await s.connect('uma')
+      const wes = await s.connect('wes')
+      await uma.feed('user', 'uma').getOrCreate({ data: { visibility: 'public' } })
+      const { activity } = await uma.addActivity({
+        feeds: ['user:uma'],
+        type: 'post',
+        text: 'only mine',
+        visibility: 'private',
+      })
+      await uma.pinActivity({ feed_group_id: 'user', feed_id: 'uma', activity_id: activity.id })
+      const own = await uma.feed('user', 'uma').getOrCreate()
+      assert.deepEqual(
+        own.pinned_activities.map((p) => p.activity.id),
+        [activity.id],
+      )
+      const read = await wes.feed('user', 'uma').getOrCreate()
+      assert.deepEqual(read.activities, [], 'the page leaves it out')
+      assert.deepEqual(read.pinned_activities, [], 'and so do its pins')
+      const queried = await wes.queryPinnedActivities({ feed_group_id: 'user', feed_id: 'uma' })
+      assert.deepEqual(queried.pinned_activities, [])
+    })
+
     it('changes a feed’s visibility: requests approved or rejected as asked, refused follows removed', async () => {
       const rae = await s.connect('rae')
       const sam = await s.connect('sam')
