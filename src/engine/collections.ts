@@ -181,6 +181,22 @@ export class Collections {
     return entries
   }
 
+  /**
+   * The entries `refs` name that exist, each with the user who owns it (null: the app's), in the
+   * order asked: what V3's collections show (`user_id`) and check (a user reads its own).
+   */
+  async owned(
+    refs: { collection: string; id: string }[],
+  ): Promise<{ entry: EntryObject; owner: string | null }[]> {
+    const out: { entry: EntryObject; owner: string | null }[] = []
+    for (const ref of refs) {
+      const collection = requireId(ref.collection, 'collection')
+      const [doc] = await this.#ctx.documents.getDocs(collectionKind(collection), [requireId(ref.id, 'id')])
+      if (doc) out.push({ entry: entryObject(collection, doc), owner: entryOwner(doc) })
+    }
+    return out
+  }
+
   /** Entries of one collection by id, for `SO:` references: those that exist, ids unchecked. */
   async lookup(collection: string, ids: string[]): Promise<EntryObject[]> {
     const docs = await this.#ctx.documents.getDocs(collectionKind(collection), ids)

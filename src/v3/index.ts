@@ -8,6 +8,7 @@ import { activityRoutes } from './activities.js'
 import { activityPartialBatchRoutes } from './activity-partial-batch.js'
 import { activityQueryRoutes } from './activity-query.js'
 import { bookmarkRoutes } from './bookmarks.js'
+import { collectionRoutes } from './collections.js'
 import { commentRoutes } from './comments.js'
 import { feedBatchRoutes } from './feed-batches.js'
 import { feedGroupRoutes } from './feed-group-routes.js'
@@ -75,6 +76,7 @@ export function registerV3(app: FastifyInstance, ctx: ServerContext, options: V3
       reactionRoutes(edge, hub)
       commentRoutes(edge, hub)
       bookmarkRoutes(edge, hub)
+      collectionRoutes(edge)
       pinRoutes(edge, hub)
       pinQueryRoutes(edge)
       memberRoutes(edge, hub)

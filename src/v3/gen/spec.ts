@@ -354,6 +354,11 @@ export const SERVED_OPERATIONS: ReadonlySet<string> = new Set([
   'UpdateCommentBookmark',
   'DeleteCommentBookmark',
   'AddBookmark',
+  'CreateCollections',
+  'ReadCollections',
+  'UpdateCollections',
+  'UpsertCollections',
+  'DeleteCollections',
   'UpdateBookmark',
   'DeleteBookmark',
   'QueryBookmarks',
@@ -1321,6 +1326,16 @@ export interface CollectionRequest {
   user_id?: string
 }
 
+/** Collection Response */
+export interface CollectionResponse {
+  created_at?: string
+  custom?: Record<string, unknown>
+  id: string
+  name: string
+  updated_at?: string
+  user_id?: string
+}
+
 /** Represents custom chat command */
 export interface Command {
   args: string
@@ -1433,6 +1448,19 @@ export interface ConnectUserDetailsRequest {
   language?: string
   name?: string
   privacy_settings?: PrivacySettingsResponse
+}
+
+/** Create Collections Request */
+export interface CreateCollectionsRequest {
+  collections: CollectionRequest[]
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Create Collections Response */
+export interface CreateCollectionsResponse {
+  collections: CollectionResponse[]
+  duration: string
 }
 
 /** Create Feed Group Request */
@@ -1577,6 +1605,11 @@ export interface DeleteBookmarkFolderResponse {
 /** Delete Bookmark Response */
 export interface DeleteBookmarkResponse {
   bookmark: BookmarkResponse
+  duration: string
+}
+
+/** Delete Collections Response */
+export interface DeleteCollectionsResponse {
   duration: string
 }
 
@@ -3110,6 +3143,12 @@ export interface ReactivateUsersResponse {
   task_id: string
 }
 
+/** Read Collections Response */
+export interface ReadCollectionsResponse {
+  collections: CollectionResponse[]
+  duration: string
+}
+
 export interface ReadReceiptsResponse {
   enabled: boolean
 }
@@ -3490,6 +3529,26 @@ export interface UpdateBookmarkResponse {
   duration: string
 }
 
+/** Update Collection Request */
+export interface UpdateCollectionRequest {
+  custom: Record<string, unknown>
+  id: string
+  name: string
+}
+
+/** Update Collections Request */
+export interface UpdateCollectionsRequest {
+  collections: UpdateCollectionRequest[]
+  user?: UserRequest
+  user_id?: string
+}
+
+/** Update Collections Response */
+export interface UpdateCollectionsResponse {
+  collections: CollectionResponse[]
+  duration: string
+}
+
 /** Update Comment Bookmark Request */
 export interface UpdateCommentBookmarkRequest {
   custom?: Record<string, unknown>
@@ -3685,6 +3744,17 @@ export interface UpsertActivitiesResponse {
   activities: ActivityResponse[]
   duration: string
   mention_notifications_created?: number
+}
+
+/** Upsert Collections Request */
+export interface UpsertCollectionsRequest {
+  collections: CollectionRequest[]
+}
+
+/** Upsert Collections Response */
+export interface UpsertCollectionsResponse {
+  collections: CollectionResponse[]
+  duration: string
 }
 
 export interface UserMuteResponse {
