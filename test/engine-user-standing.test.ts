@@ -71,6 +71,16 @@ describe("a user's standing as token checks see it", () => {
     await b.requireActive('ann')
   })
 
+  it('tells the edges of every engine on the bus whom a deactivation names, until they stop listening', async () => {
+    const heard: string[] = []
+    const stop = b.onDeactivated((ids) => heard.push(...ids))
+    await a.deactivate(['ann', 'bo'])
+    assert.deepEqual(heard, ['ann', 'bo'])
+    stop()
+    await a.deactivate(['cy'])
+    assert.deepEqual(heard, ['ann', 'bo'])
+  })
+
   it('does not trust a user whose deactivation was heard while its check was reading', async () => {
     duringRead = async () => {
       await a.deactivate(['ann'])

@@ -37,6 +37,10 @@ function inbox() {
       while (messages.length === 0) await new Promise<void>((r) => (wake = r))
       return must(messages.shift(), 'a message')
     },
+    /** Messages received and not yet taken. */
+    get waiting(): number {
+      return messages.length
+    },
   }
 }
 
@@ -142,22 +146,48 @@ describe('realtime over Faye with the official client', () => {
     await assert.rejects(() => Promise.resolve(feed.subscribe(() => {})), says('403'))
   })
 
-  it("refuses a deactivated user's subscriptions (V3's DeactivateUser holds on V1 too)", async () => {
-    await server.user('dee').getOrCreate({})
+  /** Deactivates `userId` through V3's DeactivateUser, as the app. */
+  async function deactivate(userId: string): Promise<void> {
     const appToken = await new SignJWT({ server: true })
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new TextEncoder().encode(SECRET))
-    const deactivated = await fetch(`${origin}/api/v2/users/dee/deactivate?api_key=${KEY}`, {
+    const deactivated = await fetch(`${origin}/api/v2/users/${userId}/deactivate?api_key=${KEY}`, {
       method: 'POST',
       headers: { authorization: appToken, 'stream-auth-type': 'jwt', 'content-type': 'application/json' },
       body: '{}',
     })
     assert.equal(deactivated.status, 201)
+  }
+
+  it("refuses a deactivated user's subscriptions (V3's DeactivateUser holds on V1 too)", async () => {
+    await server.user('dee').getOrCreate({})
+    await deactivate('dee')
     const dee = connect(server.createUserToken('dee'))
     await assert.rejects(
       () => Promise.resolve(dee.feed('user', 'dee').subscribe(() => {})),
       says('dee is deactivated'),
     )
+  })
+
+  it("ends a deactivated user's open subscriptions", async () => {
+    await server.user('flo').getOrCreate({})
+    const flo = connect(server.createUserToken('flo'))
+    const mine = inbox()
+    const app = inbox()
+    await flo.feed('user', 'flo').subscribe(mine.push)
+    // The app's own subscription to the same feed is not the user's: it goes on, and paces the test.
+    await server.feed('user', 'flo').subscribe(app.push)
+    const add = (n: number) =>
+      server.feed('user', 'flo').addActivity({ actor: 'flo', verb: 'post', object: `o:${n}` })
+    await add(1)
+    assert.equal((await mine.next()).new[0].object, 'o:1')
+    await app.next()
+    await deactivate('flo')
+    for (const n of [2, 3]) {
+      await add(n)
+      assert.equal((await app.next()).new[0].object, `o:${n}`)
+    }
+    assert.equal(mine.waiting, 0, 'the deactivated user heard nothing after its deactivation')
   })
 
   it('refuses publishes from clients', async () => {

@@ -64,6 +64,8 @@ export class UserStanding {
   readonly #active = new Map<string, number>()
   /** Moves with every deactivation heard, so a check that read before it does not remember "active". */
   #generation = 0
+  /** Told the ids of every deactivation heard (on this engine or another on the bus). */
+  readonly #onDeactivated = new Set<(ids: string[]) => void>()
 
   constructor(ctx: StandingContext) {
     this.#ctx = ctx
@@ -144,10 +146,28 @@ export class UserStanding {
     events.publish(message)
   }
 
-  /** Forgets that these users (`{ user_id }` each) were active. */
+  /**
+   * Calls `listener` with the ids of every deactivation heard from now on, here or on another
+   * engine sharing the bus (so an edge can end the deactivated users' open connections); returns
+   * the function that stops it.
+   */
+  onDeactivated(listener: (ids: string[]) => void): () => void {
+    this.#onDeactivated.add(listener)
+    return () => this.#onDeactivated.delete(listener)
+  }
+
+  /** Forgets that these users (`{ user_id }` each) were active, and tells the listeners. */
   #distrust(users: Record<string, unknown>[]): void {
     this.#generation++
-    for (const user of users) if (typeof user.user_id === 'string') this.#active.delete(user.user_id)
+    const ids = users.flatMap((user) => (typeof user.user_id === 'string' ? [user.user_id] : []))
+    for (const id of ids) this.#active.delete(id)
+    for (const listener of this.#onDeactivated) {
+      try {
+        listener(ids)
+      } catch {
+        // One edge's failure must not stop the others hearing it (the deactivation has committed).
+      }
+    }
   }
 
   /** Forgets the standing of deleted users (their deactivation and their own blocks). */

@@ -38,7 +38,7 @@ export interface FayeAdapterInternals {
     openSocket(clientId: string, socket: unknown, request: IncomingMessage): void
     closeSocket(clientId: string, close?: boolean): void
     /** The engine's connections: realtime.ts ends an idle one when the connection cap is full. */
-    _engine: { destroyClient(clientId: string): void }
+    _engine: { destroyClient(clientId: string): void; unsubscribe(clientId: string, channel: string): void }
   }
 }
 

@@ -76,6 +76,8 @@ interface Admitted {
   clientId: string
   channel: string
   key: string | undefined
+  /** The user whose token subscribed (undefined: a server token). */
+  userId: string | undefined
 }
 
 /** A Faye endpoint over the engine's feed events; `attach` it to the HTTP server, `close` it on shutdown. */
@@ -87,6 +89,12 @@ export class Realtime {
   readonly caps: SubscriptionCaps
   /** Per channel: how many subscribers, and the bus listener to stop when the last one leaves. */
   readonly #channels = new Map<string, { count: number; stop: () => void }>()
+  /** Per connection, the channels it subscribed to with a user's token, and whose: a deactivation ends them. */
+  readonly #userChannels = new Map<string, Map<string, string>>()
+  /** Per user, the connections holding such channels. */
+  readonly #clientsOf = new Map<string, Set<string>>()
+  /** Stops hearing deactivations. */
+  readonly #stopStanding: () => void
   #publisher: FayeClient | undefined
 
   constructor(options: RealtimeOptions) {
@@ -114,6 +122,8 @@ export class Realtime {
               if (request === null && message.channel === '/meta/handshake' && refusal === undefined)
                 return this.caps.trustedHandshake(() => callback(message))
               if (admitted === undefined || refusal !== undefined) return callback(message)
+              if (admitted.userId !== undefined)
+                this.#remember(admitted.userId, admitted.clientId, admitted.channel)
               this.caps.attribute(admitted.clientId, admitted.channel, admitted.key, () => callback(message))
             },
             (error: unknown) => {
@@ -133,9 +143,43 @@ export class Realtime {
     this.#adapter.on('unsubscribe', (client, channel) => {
       this.caps.unsubscribed(client, channel)
       this.#unsubscribed(channel)
+      this.#forget(client, channel)
     })
     this.#adapter.on('handshake', (client) => this.caps.opened(client))
-    this.#adapter.on('disconnect', (client) => this.caps.closed(client))
+    this.#adapter.on('disconnect', (client) => {
+      this.caps.closed(client)
+      for (const channel of [...(this.#userChannels.get(client)?.keys() ?? [])]) this.#forget(client, channel)
+    })
+    // A deactivated user's subscriptions end, on every server (the engine hears it on the bus);
+    // the connection stays for what else it holds, and a new subscribe is refused by #authorize.
+    this.#stopStanding = options.engine.standing.onDeactivated((ids) => {
+      for (const id of ids)
+        for (const clientId of [...(this.#clientsOf.get(id) ?? [])])
+          for (const [channel, userId] of [...(this.#userChannels.get(clientId) ?? [])])
+            if (userId === id) this.#adapter._server._engine.unsubscribe(clientId, channel)
+    })
+  }
+
+  /** Notes that `clientId` subscribes to `channel` with `userId`'s token. */
+  #remember(userId: string, clientId: string, channel: string): void {
+    const channels = this.#userChannels.get(clientId) ?? new Map<string, string>()
+    channels.set(channel, userId)
+    this.#userChannels.set(clientId, channels)
+    const clients = this.#clientsOf.get(userId) ?? new Set<string>()
+    clients.add(clientId)
+    this.#clientsOf.set(userId, clients)
+  }
+
+  /** Forgets `clientId`'s subscription to `channel` (it ended). */
+  #forget(clientId: string, channel: string): void {
+    const channels = this.#userChannels.get(clientId)
+    const userId = channels?.get(channel)
+    if (!channels || userId === undefined) return
+    channels.delete(channel)
+    if (channels.size === 0) this.#userChannels.delete(clientId)
+    if ([...channels.values()].includes(userId)) return
+    const clients = this.#clientsOf.get(userId)
+    if (clients?.delete(clientId) && clients.size === 0) this.#clientsOf.delete(userId)
   }
 
   /** Serves `/faye` on `server` (other requests go on to the server's own handler). */
@@ -145,6 +189,7 @@ export class Realtime {
 
   /** Stops publishing, closes the Faye engine and ends its connections. */
   close(): void {
+    this.#stopStanding()
     for (const { stop } of this.#channels.values()) stop()
     this.#channels.clear()
     // The in-process publishing client polls the engine: stop it before the engine goes.
@@ -205,7 +250,8 @@ export class Realtime {
       throw new Error(error instanceof EddyError ? error.message : 'signature is not valid')
     }
     const clientId = typeof message.clientId === 'string' ? message.clientId : ''
-    return { clientId, channel, key: capKey(principal) }
+    const userId = principal.kind === 'user' ? principal.userId : undefined
+    return { clientId, channel, key: capKey(principal), userId }
   }
 
   #subscribed(channel: string): void {
