@@ -122,6 +122,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
         rawError(res, 414, 'a path segment is longer than 2048 characters'),
     },
   })
+  // An answer sent once the server is closing says `Connection: close`, so its keep-alive socket
+  // ends with it: otherwise close() waited out Node's keep-alive timeout (5 s) after the last one.
+  let closing = false
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close')
+    done(null, payload)
+  })
   registerCors(app, options.cors ?? true)
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const uploads = new UploadBudget(options.uploadBudget ?? DEFAULT_UPLOAD_BUDGET)
